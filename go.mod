@@ -1,0 +1,3 @@
+module motcua-agent
+
+go 1.25

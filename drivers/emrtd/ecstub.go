@@ -1,0 +1,3 @@
+package emrtd
+
+type ecPublicKey struct{}

@@ -215,12 +215,12 @@ type Counters struct {
 type Document struct {
 	Access AccessResult `json:"access"`
 
-	COM  *COM `json:"com,omitempty"`
-	DG1  *MRZ `json:"dg1,omitempty"`
-	DG2  *DG2 `json:"-"`
-	DG14 *SecurityInfos `json:"-"`
+	COM  *COM                 `json:"com,omitempty"`
+	DG1  *MRZ                 `json:"dg1,omitempty"`
+	DG2  *DG2                 `json:"-"`
+	DG14 *SecurityInfos       `json:"-"`
 	DG15 *ActiveAuthPublicKey `json:"-"`
-	SOD  *SOD `json:"-"`
+	SOD  *SOD                 `json:"-"`
 
 	// Raw holds the raw bytes of every file read, by name ("COM", "SOD",
 	// "DG1", "DG13", ...). DG13 is left raw for the caller to parse.
@@ -258,4 +258,3 @@ func (d *Document) Genuine() bool {
 	}
 	return true
 }
-

@@ -7,27 +7,27 @@ import (
 
 // Sentinel errors that a *StatusError matches with errors.Is, by status word.
 var (
-	ErrSecurityStatus     = errors.New("security status not satisfied")         // 6982
-	ErrAuthFailed         = errors.New("authentication failed")                 // 6300, 63Cx, 6988
-	ErrAuthBlocked        = errors.New("authentication method blocked")         // 6983
-	ErrConditionsNotMet   = errors.New("conditions of use not satisfied")       // 6985
-	ErrSMObjectsMissing   = errors.New("secure messaging data objects missing") // 6987
-	ErrFileNotFound       = errors.New("file or application not found")         // 6A82
-	ErrWrongLength        = errors.New("wrong length")                          // 6700
-	ErrWrongLe            = errors.New("wrong Le")                              // 6Cxx
-	ErrWrongParameters    = errors.New("wrong parameters P1-P2")                // 6A86, 6B00
-	ErrWrongData          = errors.New("wrong data")                            // 6A80
-	ErrNotSupported       = errors.New("instruction or class not supported")    // 6D00, 6E00, 6A81
-	ErrEndOfFile          = errors.New("offset beyond end of file")             // 6B00 on READ BINARY, 6282
-	ErrCommandNotAllowed  = errors.New("command not allowed")                   // 6986
-	ErrCardError          = errors.New("card reported an error")                // anything else
-	ErrMalformedResponse  = errors.New("malformed response APDU")               // fewer than 2 bytes
-	ErrMACMismatch        = errors.New("secure messaging: MAC mismatch")        // response MAC did not verify
-	ErrSecureMessaging    = errors.New("secure messaging: malformed protected response")
-	ErrAccessDenied       = errors.New("access denied with every key")
-	ErrTooLarge           = errors.New("length exceeds cap")
-	ErrMalformed          = errors.New("malformed data")
-	ErrNoResponse         = errors.New("no response from card")
+	ErrSecurityStatus    = errors.New("security status not satisfied")         // 6982
+	ErrAuthFailed        = errors.New("authentication failed")                 // 6300, 63Cx, 6988
+	ErrAuthBlocked       = errors.New("authentication method blocked")         // 6983
+	ErrConditionsNotMet  = errors.New("conditions of use not satisfied")       // 6985
+	ErrSMObjectsMissing  = errors.New("secure messaging data objects missing") // 6987
+	ErrFileNotFound      = errors.New("file or application not found")         // 6A82
+	ErrWrongLength       = errors.New("wrong length")                          // 6700
+	ErrWrongLe           = errors.New("wrong Le")                              // 6Cxx
+	ErrWrongParameters   = errors.New("wrong parameters P1-P2")                // 6A86, 6B00
+	ErrWrongData         = errors.New("wrong data")                            // 6A80
+	ErrNotSupported      = errors.New("instruction or class not supported")    // 6D00, 6E00, 6A81
+	ErrEndOfFile         = errors.New("offset beyond end of file")             // 6B00 on READ BINARY, 6282
+	ErrCommandNotAllowed = errors.New("command not allowed")                   // 6986
+	ErrCardError         = errors.New("card reported an error")                // anything else
+	ErrMalformedResponse = errors.New("malformed response APDU")               // fewer than 2 bytes
+	ErrMACMismatch       = errors.New("secure messaging: MAC mismatch")        // response MAC did not verify
+	ErrSecureMessaging   = errors.New("secure messaging: malformed protected response")
+	ErrAccessDenied      = errors.New("access denied with every key")
+	ErrTooLarge          = errors.New("length exceeds cap")
+	ErrMalformed         = errors.New("malformed data")
+	ErrNoResponse        = errors.New("no response from card")
 )
 
 // StatusError is a status word other than 9000 returned by the card.

@@ -1,6 +1,7 @@
 package emrtd
 
 import (
+	"crypto"
 	"crypto/rsa"
 	"errors"
 	"math/big"
@@ -119,16 +120,17 @@ type SOD struct {
 	Signer          *Certificate // the document signer certificate from the CMS
 	Certificates    []*Certificate
 
-	content      []byte // the encapsulated LDSSecurityObject DER
-	signedAttrs  []byte // DER of the signed attributes as a SET, or nil
-	digestAlg    string
-	sigAlg       string
-	sigParams    []byte
-	signature    []byte
-	sidIssuer    []byte
-	sidSerial    *big.Int
-	sidKeyID     []byte
-	messageDigst []byte
+	content       []byte // the encapsulated LDSSecurityObject DER
+	signedAttrs   []byte // DER of the signed attributes as a SET, or nil
+	digestAlg     string
+	sigAlg        string
+	sigParams     []byte
+	signature     []byte
+	sidIssuer     []byte
+	sidSerial     *big.Int
+	sidKeyID      []byte
+	messageDigest []byte
+	hash          crypto.Hash
 }
 
 // TrustStore holds CSCA certificates for passive authentication.

@@ -1,3 +1,0 @@
-package emrtd
-
-type ecPublicKey struct{}

@@ -60,6 +60,9 @@ type Faults struct {
 	// BadResponseMACAt corrupts the MAC of the n-th secure messaging response
 	// (1-based, counted since New or Reset); 0 means never.
 	BadResponseMACAt int
+	// BadMACFile corrupts the MAC of the first READ BINARY response for
+	// that file identifier; 0 means never.
+	BadMACFile uint16
 	// StatusWords answer matching commands with a status word.
 	StatusWords []StatusFault
 	// Delay is slept before every answer (a contactless link's latency).
@@ -215,6 +218,12 @@ func (c *Card) processProtected(apdu []byte) []byte {
 	}
 	session := c.session
 	data, status := c.dispatch(cmd, true)
+	if f := c.profile.Faults.BadMACFile; f != 0 && cmd.INS == 0xB0 && c.current == f && !c.usedFaults[-1] && c.session != nil {
+		c.usedFaults[-1] = true
+		out := c.protect(data, status)
+		out[len(out)-3] ^= 0x01
+		return out
+	}
 	if c.session != session && c.session != nil && session != nil {
 		// Chip authentication replaced the keys: answer under the old ones.
 		next := c.session

@@ -129,6 +129,10 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 				doc.ChipAuth = Check{Status: CheckPassed, Detail: "secure messaging with the chip authentication keys works"}
 			} else {
 				doc.ChipAuth = Check{Status: CheckFailed, Detail: "reading after chip authentication failed: " + err.Error(), Err: err}
+				if r.c.dead == nil {
+					// r.file re-opened the session with the access key; read again.
+					b, err = r.file(ctx, name, DataGroupFile(n), max)
+				}
 			}
 		}
 		if err != nil {

@@ -552,3 +552,33 @@ func (s *Session) ProtectResponse(data []byte, sw uint16) []byte {
 	out := append(append(append([]byte{}, do87...), do99...), do(0x8E, mac)...)
 	return append(out, byte(sw>>8), byte(sw))
 }
+
+// Token is the PACE authentication token MAC: for AES a CMAC of the data
+// itself, for 3DES the retail MAC of the padded data.
+func Token(c Cipher, key, data []byte) []byte {
+	if c == TDES {
+		return retailMAC(key, Pad(data, 8))
+	}
+	return cmac(key, data)[:8]
+}
+
+// CipherByName maps "3DES", "AES-128", "AES-192", "AES-256".
+func CipherByName(name string) (Cipher, bool) {
+	switch name {
+	case "3DES":
+		return TDES, true
+	case "AES-128":
+		return AES128, true
+	case "AES-192":
+		return AES192, true
+	case "AES-256":
+		return AES256, true
+	}
+	return 0, false
+}
+
+// SHA1 is SHA-1 of b (for ISO 9796-2 on the virtual card).
+func SHA1(b []byte) []byte {
+	h := sha1.Sum(b)
+	return h[:]
+}

@@ -67,6 +67,9 @@ type Faults struct {
 	StatusWords []StatusFault
 	// Delay is slept before every answer (a contactless link's latency).
 	Delay time.Duration
+	// LinkBytesPerSecond, when > 0, also sleeps the time the command and
+	// response bytes take on a link of that rate (106 kbit/s is 13250).
+	LinkBytesPerSecond int
 	// PullOutAfter makes the card vanish after that many APDUs: Process then
 	// returns nil for every command until Reset. 0 means never.
 	PullOutAfter int
@@ -186,6 +189,14 @@ func (c *Card) Process(apdu []byte) []byte {
 	if d := c.profile.Faults.Delay; d > 0 {
 		time.Sleep(d)
 	}
+	resp := c.answer(apdu)
+	if rate := c.profile.Faults.LinkBytesPerSecond; rate > 0 {
+		time.Sleep(time.Duration(len(apdu)+len(resp)) * time.Second / time.Duration(rate))
+	}
+	return resp
+}
+
+func (c *Card) answer(apdu []byte) []byte {
 	if len(apdu) < 4 {
 		return sw(0x6700)
 	}

@@ -3,75 +3,9 @@ package cccd
 import (
 	"fmt"
 	"time"
+
+	"motcua-agent/drivers/emrtd"
 )
-
-// KeyKind says which password an AccessKey carries.
-type KeyKind string
-
-const (
-	// KeyMRZ is the MRZ-derived key (document number, birth date, expiry date): the BAC
-	// key seed, and the PACE MRZ password.
-	KeyMRZ KeyKind = "mrz"
-	// KeyCAN is the card access number, a PACE password only.
-	KeyCAN KeyKind = "can"
-)
-
-// NoExpiry marks, in an expiry candidate, a card that does not expire.
-const NoExpiry = "none"
-
-// AccessKey is one candidate key for opening the chip. Several are usually tried in
-// order; the one that worked is recorded with its Note so the uncertain rules (the
-// expiry of a card read from its QR) can be checked against real cards later.
-type AccessKey struct {
-	Kind           KeyKind
-	DocumentNumber string // 9 characters, MRZ keys only
-	Birth          string // YYMMDD, MRZ keys only
-	Expiry         string // YYMMDD or MRZ filler, MRZ keys only
-	CAN            string // 6 digits, CAN keys only
-	// Note says where the key came from, in English, with no personal data
-	// ("qr: expiry = 40th birthday (issued at 24, 2-year rule)").
-	Note string
-}
-
-// String describes the key without personal data.
-func (k AccessKey) String() string {
-	return fmt.Sprintf("%s key (%s)", k.Kind, k.Note)
-}
-
-// MRZKey builds an MRZ key from its three parts, checking their form.
-func MRZKey(doc, birth, expiry, note string) (AccessKey, error) {
-	if len(doc) < 8 || len(doc) > 9 || !mrzChars(doc) {
-		return AccessKey{}, fmt.Errorf("MRZ key: document number must be 8 or 9 MRZ characters")
-	}
-	for len(doc) < 9 {
-		doc += "<"
-	}
-	if _, err := ParseYYMMDD(birth, 2000, false); err != nil {
-		return AccessKey{}, fmt.Errorf("MRZ key: birth date: %w", err)
-	}
-	if expiry != "<<<<<<" {
-		if _, err := ParseYYMMDD(expiry, 2000, true); err != nil {
-			return AccessKey{}, fmt.Errorf("MRZ key: expiry date: %w", err)
-		}
-	}
-	return AccessKey{Kind: KeyMRZ, DocumentNumber: doc, Birth: birth, Expiry: expiry, Note: note}, nil
-}
-
-// CANKey builds a CAN key, checking its form (six digits).
-func CANKey(can, note string) (AccessKey, error) {
-	if !isDigits(can, 6) {
-		return AccessKey{}, fmt.Errorf("CAN key: want 6 digits")
-	}
-	return AccessKey{Kind: KeyCAN, CAN: can, Note: note}, nil
-}
-
-// MRZInformation gives the BAC key seed input: document number, birth date, expiry
-// date, each followed by its check digit (ICAO 9303-11 section 9.7.2).
-func (k AccessKey) MRZInformation() string {
-	return k.DocumentNumber + string(CheckDigit(k.DocumentNumber)) +
-		k.Birth + string(CheckDigit(k.Birth)) +
-		k.Expiry + string(CheckDigit(k.Expiry))
-}
 
 // ExpiryCandidate is one possible expiry date of a card, with the reason for it.
 type ExpiryCandidate struct {
@@ -147,41 +81,43 @@ func addDays(d Date, n int) Date {
 
 // KeysFromQR gives the candidate keys for the card whose QR was scanned: the CAN
 // first (for PACE), then the MRZ keys for each expiry candidate, most likely first.
-func KeysFromQR(q QR) []AccessKey {
-	keys := []AccessKey{{Kind: KeyCAN, CAN: q.ID[6:], Note: "qr: CAN = last 6 digits of the ID"}}
+// Each key's Label says where it came from, in English and without personal data, so
+// the one that opened the chip can be recorded.
+func KeysFromQR(q QR) []emrtd.AccessKey {
+	keys := []emrtd.AccessKey{{CAN: q.ID[6:], Label: "qr: CAN = last 6 digits of the ID"}}
 	doc := q.ID[3:]
 	for _, c := range ExpiryCandidates(q.Birth, q.Issued) {
 		if c.Expiry.IsZero() {
 			for _, v := range noExpiryMRZ {
-				keys = append(keys, AccessKey{Kind: KeyMRZ, DocumentNumber: doc, Birth: q.Birth.YYMMDD(), Expiry: v,
-					Note: "qr: " + c.Note + ", MRZ expiry " + v})
+				keys = append(keys, emrtd.AccessKey{DocumentNumber: doc, DateOfBirth: q.Birth.YYMMDD(), DateOfExpiry: v,
+					Label: "qr: " + c.Note + ", MRZ expiry " + v})
 			}
 			continue
 		}
-		keys = append(keys, AccessKey{Kind: KeyMRZ, DocumentNumber: doc, Birth: q.Birth.YYMMDD(), Expiry: c.Expiry.YYMMDD(),
-			Note: "qr: " + c.Note})
+		keys = append(keys, emrtd.AccessKey{DocumentNumber: doc, DateOfBirth: q.Birth.YYMMDD(), DateOfExpiry: c.Expiry.YYMMDD(),
+			Label: "qr: " + c.Note})
 	}
 	return keys
 }
 
-// KeysFromID gives the candidate keys when an official typed the 12-digit ID and the
-// birth date and, optionally, the expiry date (zero Date when the card shows none):
-// the CAN, then MRZ keys for the typed expiry or the no-expiry values.
-func KeysFromID(id string, birth, expiry Date) ([]AccessKey, error) {
+// KeysFromID gives the candidate keys when an official typed the 12-digit ID and,
+// optionally, the birth date and the expiry date (zero Date when the card shows
+// none): the CAN, then MRZ keys for the typed expiry or the no-expiry values.
+func KeysFromID(id string, birth, expiry Date) ([]emrtd.AccessKey, error) {
 	can, err := CANFromID(id)
 	if err != nil {
 		return nil, err
 	}
-	keys := []AccessKey{{Kind: KeyCAN, CAN: can, Note: "typed: CAN = last 6 digits of the ID"}}
+	keys := []emrtd.AccessKey{{CAN: can, Label: "typed: CAN = last 6 digits of the ID"}}
 	doc := id[3:]
 	if birth.IsZero() {
 		return keys, nil
 	}
 	if !expiry.IsZero() {
-		return append(keys, AccessKey{Kind: KeyMRZ, DocumentNumber: doc, Birth: birth.YYMMDD(), Expiry: expiry.YYMMDD(), Note: "typed"}), nil
+		return append(keys, emrtd.AccessKey{DocumentNumber: doc, DateOfBirth: birth.YYMMDD(), DateOfExpiry: expiry.YYMMDD(), Label: "typed"}), nil
 	}
 	for _, v := range noExpiryMRZ {
-		keys = append(keys, AccessKey{Kind: KeyMRZ, DocumentNumber: doc, Birth: birth.YYMMDD(), Expiry: v, Note: "typed: no expiry, MRZ expiry " + v})
+		keys = append(keys, emrtd.AccessKey{DocumentNumber: doc, DateOfBirth: birth.YYMMDD(), DateOfExpiry: v, Label: "typed: no expiry, MRZ expiry " + v})
 	}
 	return keys, nil
 }

@@ -55,23 +55,22 @@ func TestKeysFromQR(t *testing.T) {
 	if len(keys) != 2 {
 		t.Fatalf("keys = %v", keys)
 	}
-	if keys[0].Kind != KeyCAN || keys[0].CAN != "005513" {
+	if !keys[0].IsCAN() || keys[0].CAN != "005513" {
 		t.Fatalf("first key = %+v", keys[0])
 	}
 	k := keys[1]
-	if k.Kind != KeyMRZ || k.DocumentNumber != "091005513" || k.Birth != "910101" || k.Expiry != "310101" {
+	if k.IsCAN() || k.DocumentNumber != "091005513" || k.DateOfBirth != "910101" || k.DateOfExpiry != "310101" {
 		t.Fatalf("MRZ key = %+v", k)
 	}
-	// The MRZ information matches the sample MRZ in CCCD.md (same check digits).
-	if got, want := k.MRZInformation(), "0910055134"+"9101014"+"3101012"; got != want {
-		t.Fatalf("MRZ information = %s, want %s", got, want)
+	if !strings.Contains(k.Label, "40th birthday (issued at 30)") {
+		t.Fatalf("label %q", k.Label)
 	}
 
 	old, _ := ParseQR("001950000001||Hoàng Văn Già|02021950|Nam|Huế|03032021")
 	keys = KeysFromQR(old)
 	var exps []string
 	for _, k := range keys[1:] {
-		exps = append(exps, k.Expiry)
+		exps = append(exps, k.DateOfExpiry)
 	}
 	if strings.Join(exps, ",") != "991231,<<<<<<" {
 		t.Fatalf("no-expiry candidates = %v", exps)
@@ -83,7 +82,7 @@ func TestKeysFromID(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(keys) != 2 || keys[0].CAN != "005513" || keys[1].MRZInformation() != "091005513491010143101012" {
+	if len(keys) != 2 || keys[0].CAN != "005513" || keys[1].DocumentNumber != "091005513" || keys[1].DateOfExpiry != "310101" {
 		t.Fatalf("keys = %+v", keys)
 	}
 	if _, err := KeysFromID("0510910055", Date{}, Date{}); err == nil {

@@ -4,53 +4,44 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"motcua-agent/drivers/emrtd"
 )
 
 func timeMonth(m int) time.Month { return time.Month(m) }
 
+// The sample CCCD MRZ of the domain notes, valid check digits.
 const sampleTD1 = "IDVNM0910055134051091005513<<0\n9101014M3101012VNM<<<<<<<<<<<8\nDINH<<DUY<TAN<<<<<<<<<<<<<<<<<"
 
-func TestCheckDigitICAO(t *testing.T) {
-	// ICAO 9303-11 worked example: L898902C<369080619406236.
-	for s, want := range map[string]byte{"L898902C<": '3', "690806": '1', "940623": '6', "091005513": '4'} {
-		if got := CheckDigit(s); got != want {
-			t.Errorf("CheckDigit(%s) = %c, want %c", s, got, want)
-		}
-	}
-}
-
-func TestKeyFromMRZ(t *testing.T) {
-	k, err := KeyFromMRZ(sampleTD1)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.MRZInformation() != "091005513491010143101012" {
-		t.Fatalf("TD1 key = %+v", k)
-	}
-	td3 := "P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10"
-	k, err = KeyFromMRZ(td3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if k.MRZInformation() != "L898902C3674081221204159" {
-		t.Fatalf("TD3 key = %s", k.MRZInformation())
-	}
-	bad := strings.Replace(sampleTD1, "9101014M", "9101015M", 1)
-	if _, err := KeyFromMRZ(bad); err == nil || !strings.Contains(err.Error(), "birth date check digit") {
-		t.Fatalf("bad check digit: err = %v", err)
-	}
-	if _, err := KeyFromMRZ("IDVNM"); err == nil {
-		t.Fatal("short MRZ accepted")
-	}
-}
-
 func TestIDFromMRZ(t *testing.T) {
-	id, err := IDFromMRZ(strings.ReplaceAll(sampleTD1, "\n", ""))
+	m, err := emrtd.ParseMRZ(sampleTD1)
+	if err != nil || len(m.CheckDigitErrors) > 0 {
+		t.Fatalf("sample MRZ: %v %v", err, m)
+	}
+	id, err := IDFromMRZ(m)
 	if err != nil || id != "051091005513" {
 		t.Fatalf("id = %q, %v", id, err)
 	}
-	wrong := strings.Replace(sampleTD1, "051091005513", "051091005514", 1)
+	wrong, _ := emrtd.ParseMRZ(strings.Replace(sampleTD1, "051091005513", "051091005514", 1))
 	if _, err := IDFromMRZ(wrong); err == nil {
 		t.Fatal("mismatching ID accepted")
+	}
+	td3, _ := emrtd.ParseMRZ("P<UTOERIKSSON<<ANNA<MARIA<<<<<<<<<<<<<<<<<<<\nL898902C36UTO7408122F1204159ZE184226B<<<<<10")
+	if _, err := IDFromMRZ(td3); err == nil {
+		t.Fatal("TD3 accepted")
+	}
+}
+
+// The keys computed from the QR open the same chip the printed MRZ does: their MRZ
+// information agrees field for field.
+func TestQRKeyMatchesPrintedMRZ(t *testing.T) {
+	q, err := ParseQR("051091005513||Đinh Duy Tân|01011991|Nam|Hà Nội|15062021")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, _ := emrtd.ParseMRZ(sampleTD1)
+	keys := KeysFromQR(q)
+	if keys[1] != (emrtd.AccessKey{Label: keys[1].Label, DocumentNumber: m.DocumentNumber, DateOfBirth: m.DateOfBirth, DateOfExpiry: m.DateOfExpiry}) {
+		t.Fatalf("QR key %+v, MRZ key %+v", keys[1], m.AccessKey())
 	}
 }

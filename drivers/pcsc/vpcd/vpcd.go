@@ -41,8 +41,9 @@ func ReaderName(addr string) string {
 	return ""
 }
 
-// Card is the card side: its answer to reset and its APDU processing. Process must
-// always return a response APDU (at least a status word).
+// Card is the card side: its answer to reset and its APDU processing. Process
+// returns a response APDU (at least a status word), or nil when the card has been
+// pulled out, which closes the connection.
 type Card interface {
 	ATR() []byte
 	Process(apdu []byte) []byte
@@ -190,6 +191,15 @@ func (s *Slot) serve(card Card, opt Options) error {
 			return nil
 		}
 		rsp := card.Process(append([]byte(nil), frame...))
+		if rsp == nil {
+			// The card went away in the middle of the command (a card simulator's
+			// pull-out fault): vpcd sees the connection close.
+			s.once.Do(func() {
+				s.pulled.Store(true)
+				s.conn.Close()
+			})
+			return nil
+		}
 		if opt.Delay > 0 {
 			time.Sleep(opt.Delay)
 		}

@@ -1,0 +1,174 @@
+package relay
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"motcua-agent/config"
+	"motcua-agent/drivers/ptypair"
+)
+
+func pair(t *testing.T, name string) *ptypair.Pair {
+	t.Helper()
+	if err := ptypair.Available(); err != nil {
+		t.Skip(err)
+	}
+	p, err := ptypair.Start(t.TempDir(), name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Close)
+	return p
+}
+
+func waitCommand(t *testing.T, s *Simulator, closed bool) Command {
+	t.Helper()
+	select {
+	case c := <-s.Commands():
+		if c.Closed != closed {
+			t.Fatalf("board got closed=%v, want %v", c.Closed, closed)
+		}
+		return c
+	case <-time.After(10 * time.Second):
+		t.Fatalf("board got no command (want closed=%v)", closed)
+	}
+	return Command{}
+}
+
+func TestLCUSFrames(t *testing.T) {
+	if got := LCUS(1, true); !bytes.Equal(got, []byte{0xA0, 0x01, 0x01, 0xA2}) {
+		t.Fatalf("close ch1 = % X", got)
+	}
+	if got := LCUS(1, false); !bytes.Equal(got, []byte{0xA0, 0x01, 0x00, 0xA1}) {
+		t.Fatalf("release ch1 = % X", got)
+	}
+	if got := LCUS(2, true); !bytes.Equal(got, []byte{0xA0, 0x02, 0x01, 0xA3}) {
+		t.Fatalf("close ch2 = % X", got)
+	}
+}
+
+func TestBoardForCustomOverrides(t *testing.T) {
+	b, err := BoardFor(config.GateRelay{Board: config.RelayCustom, Close: "55 01", Release: "0x55,0x00",
+		Query: "55 FF", AnswerClosed: "AA 01", AnswerReleased: "AA 00"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(b.Close, []byte{0x55, 1}) || !bytes.Equal(b.Release, []byte{0x55, 0}) || !b.Confirms() {
+		t.Fatalf("board = %+v", b)
+	}
+	if _, err := BoardFor(config.GateRelay{Board: config.RelayCustom, Close: "55"}); err == nil {
+		t.Fatal("a custom board without a release sequence was accepted")
+	}
+	if _, err := BoardFor(config.GateRelay{Board: config.RelayCustom, Close: "5", Release: "00"}); err == nil {
+		t.Fatal("odd hex was accepted")
+	}
+}
+
+func TestLCUSPulseClosesThenReleases(t *testing.T) {
+	p := pair(t, "lcus")
+	r, err := Open(config.GateRelay{Port: p.A, Board: config.RelayLCUS, Channel: 1}, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, _ := BoardFor(config.GateRelay{Board: config.RelayLCUS, Channel: 1})
+	sim, err := Simulate(p.B, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	if err := r.Pulse(context.Background(), 50*time.Millisecond); err != nil {
+		t.Fatal(err)
+	}
+	c1 := waitCommand(t, sim, true)
+	c2 := waitCommand(t, sim, false)
+	if c2.At.Sub(c1.At) < 40*time.Millisecond {
+		t.Fatalf("released after %v, pulse is 50ms", c2.At.Sub(c1.At))
+	}
+}
+
+func TestAnsweringBoardConfirmsAndFaultsWhenSilent(t *testing.T) {
+	p := pair(t, "km")
+	var last Status
+	statuses := make(chan Status, 100)
+	cfg := config.GateRelay{Port: p.A, Board: config.RelayKMTronic, Channel: 1, Timeout: time.Second}
+	r, err := Open(cfg, Options{OnStatus: func(s Status) { statuses <- s }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	b, _ := BoardFor(cfg)
+	sim, err := Simulate(p.B, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim.Close()
+	ctx := context.Background()
+	if err := r.Pulse(ctx, time.Hour); err != nil {
+		t.Fatalf("confirmed pulse: %v", err)
+	}
+	if !sim.Closed() {
+		t.Fatal("board not closed after a confirmed pulse")
+	}
+	sim.Silence(true)
+	err = r.Set(ctx, false)
+	if !errors.Is(err, ErrNoAnswer) {
+		t.Fatalf("silent board: err = %v, want ErrNoAnswer", err)
+	}
+	if r.Status().OK {
+		t.Fatal("status still OK after the board stopped answering")
+	}
+	sim.Silence(false)
+	if err := r.Probe(ctx); err != nil {
+		t.Fatalf("probe after the board answers again: %v", err)
+	}
+	for len(statuses) > 0 {
+		last = <-statuses
+	}
+	if !last.OK || !r.Status().OK {
+		t.Fatalf("relay did not recover: %+v", r.Status())
+	}
+}
+
+func TestUnpluggedRelayFaultsAndRecovers(t *testing.T) {
+	p := pair(t, "plug")
+	cfg := config.GateRelay{Port: p.A, Board: config.RelayLCUS, Channel: 1}
+	r, _ := Open(cfg, Options{})
+	defer r.Close()
+	b, _ := BoardFor(cfg)
+	sim, err := Simulate(p.B, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	if err := r.Set(ctx, false); err != nil {
+		t.Fatal(err)
+	}
+	waitCommand(t, sim, false)
+	sim.Close()
+	p.Unplug()
+	if err := r.Pulse(ctx, time.Millisecond); err == nil {
+		t.Fatal("pulse on an unplugged board succeeded")
+	}
+	if r.Status().OK {
+		t.Fatal("status OK with the port gone")
+	}
+	if err := p.Replug(); err != nil {
+		t.Fatal(err)
+	}
+	sim2, err := Simulate(p.B, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sim2.Close()
+	if err := r.Probe(ctx); err != nil {
+		t.Fatalf("probe after replug: %v", err)
+	}
+	waitCommand(t, sim2, false)
+	if !r.Status().OK {
+		t.Fatal("not OK after replug")
+	}
+}

@@ -56,7 +56,8 @@ type GateLane struct {
 	Direction string      `yaml:"direction"`
 	Scanner   GateScanner `yaml:"scanner"`
 	Relay     *GateRelay  `yaml:"relay"`
-	// AllowedKinds lists the codes this lane accepts (cccd, vneid, eticket); default all.
+	// AllowedKinds lists the codes this lane accepts (cccd, vneid, eticket); default all
+	// (eticket only with a ticket prefix).
 	AllowedKinds []string `yaml:"allowed_kinds"`
 	// Pulse overrides gate.pulse for this lane.
 	Pulse time.Duration `yaml:"pulse"`
@@ -113,7 +114,10 @@ func (g *Gate) setDefaults() {
 			l.Pulse = g.Pulse
 		}
 		if l.AllowedKinds == nil {
-			l.AllowedKinds = []string{KindCCCD, KindVNeID, KindETicket}
+			l.AllowedKinds = []string{KindCCCD, KindVNeID}
+			if g.TicketPrefix != "" {
+				l.AllowedKinds = append(l.AllowedKinds, KindETicket)
+			}
 		}
 		if l.Scanner.Baud == 0 {
 			l.Scanner.Baud = 9600

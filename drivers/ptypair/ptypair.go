@@ -35,6 +35,9 @@ func Available() error {
 
 // Start makes a pair whose links are dir/name+"-a" and dir/name+"-b".
 func Start(dir, name string) (*Pair, error) {
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, fmt.Errorf("ptypair: %w", err)
+	}
 	p := &Pair{A: filepath.Join(dir, name+"-a"), B: filepath.Join(dir, name+"-b")}
 	return p, p.start()
 }

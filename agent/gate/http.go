@@ -1,0 +1,204 @@
+package gate
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"motcua-agent/agent/web"
+)
+
+//go:embed static/lane.html
+var pages embed.FS
+
+// LaneStatus is one lane on the dashboard and the lane page.
+type LaneStatus struct {
+	Name      string    `json:"name"`
+	Title     string    `json:"title"`
+	Direction string    `json:"direction"`
+	Relay     string    `json:"relay"` // ok, fault or none
+	Last      *Decision `json:"last,omitempty"`
+}
+
+// Today is the day's gate counters.
+type Today struct {
+	Day           string           `json:"day"`
+	Entries       int64            `json:"entries"`
+	Exits         int64            `json:"exits"`
+	Unique        int64            `json:"unique_visitors"`
+	Peak          int64            `json:"peak_occupancy"`
+	Reconciled    int64            `json:"reconciled"`
+	Refusals      map[string]int64 `json:"refusals"`
+	EntriesByHour map[string]int64 `json:"entries_by_hour"`
+	ExitsByHour   map[string]int64 `json:"exits_by_hour"`
+}
+
+// Status is the gate as staff see it.
+type Status struct {
+	Occupancy int          `json:"occupancy"`
+	Capacity  int          `json:"capacity"`
+	Reserve   int          `json:"reserve"`
+	SiteState string       `json:"site_state"`
+	Lanes     []LaneStatus `json:"lanes"`
+	Today     Today        `json:"today"`
+}
+
+// Status reads the live state and today's counters.
+func (g *Gate) Status(ctx context.Context) (Status, error) {
+	g.mu.Lock()
+	s := Status{Occupancy: len(g.inside), Capacity: g.cfg.Capacity, Reserve: g.cfg.Reserve, SiteState: g.siteState}
+	for _, name := range g.order {
+		l := g.lanes[name]
+		ls := LaneStatus{Name: name, Title: l.cfg.Title, Direction: l.cfg.Direction, Relay: "none"}
+		if l.last != nil {
+			d := *l.last
+			ls.Last = &d
+		}
+		s.Lanes = append(s.Lanes, ls)
+	}
+	g.mu.Unlock()
+	for i := range s.Lanes {
+		if r := g.lanes[s.Lanes[i].Name].relay; r != nil {
+			s.Lanes[i].Relay = "ok"
+			if !r.Status().OK {
+				s.Lanes[i].Relay = "fault"
+			}
+		}
+	}
+	day := g.st.Day(g.now())
+	rows, err := g.st.Counters(ctx, day)
+	if err != nil {
+		return s, err
+	}
+	t := Today{Day: day, Refusals: map[string]int64{}, EntriesByHour: map[string]int64{}, ExitsByHour: map[string]int64{}}
+	for _, r := range rows {
+		switch r.Metric {
+		case MetricEntries:
+			t.Entries += r.Value
+			t.EntriesByHour[r.Dims["hour"]] += r.Value
+		case MetricExits, MetricExitsUnmatched:
+			t.Exits += r.Value
+			t.ExitsByHour[r.Dims["hour"]] += r.Value
+		case MetricUniqueVisitors:
+			t.Unique += r.Value
+		case MetricPeakOccupancy:
+			t.Peak = max(t.Peak, r.Value)
+		case MetricReconciled:
+			t.Reconciled += r.Value
+		case MetricRefusals:
+			t.Refusals[r.Dims["reason"]] += r.Value
+		}
+	}
+	s.Today = t
+	return s, nil
+}
+
+var siteStateVI = map[string]string{SiteOpen: "Đang mở cửa", SiteFull: "Đã đủ khách (tạm dừng cho vào)", SiteClosed: "Đã đóng cửa"}
+
+var reasonVI = map[string]string{ReasonAlreadyInside: "đã ở trong khu", ReasonFull: "hết chỗ", ReasonClosed: "đã đóng cửa",
+	ReasonUnreadable: "mã không đọc được", ReasonNotAllowed: "sai loại mã", ReasonLaneFault: "lối gặp sự cố",
+	ReasonStoreFault: "lỗi hệ thống"}
+
+// dashboardBlock is the gate's block on the dashboard, in Vietnamese.
+func (g *Gate) dashboardBlock(ctx context.Context) any {
+	s, err := g.Status(ctx)
+	if err != nil {
+		return map[string]any{"title": "Cổng tham quan", "rows": map[string]any{"Lỗi": "Không đọc được số liệu cổng."}}
+	}
+	occ := fmt.Sprint(s.Occupancy)
+	if s.Capacity > 0 {
+		occ += fmt.Sprintf(" / %d (dừng quét ở %d)", s.Capacity, s.Capacity-s.Reserve)
+	}
+	rows := map[string]any{
+		"Khách đang trong khu":           occ,
+		"Trạng thái khu":                 siteStateVI[s.SiteState],
+		"Lượt vào hôm nay":               s.Today.Entries,
+		"Lượt ra hôm nay":                s.Today.Exits,
+		"Khách (không trùng) hôm nay":    s.Today.Unique,
+		"Đông nhất hôm nay":              s.Today.Peak,
+		"Chốt cuối ngày (không quét ra)": s.Today.Reconciled,
+		"Lượt vào theo giờ":              byHour(s.Today.EntriesByHour),
+		"Lượt ra theo giờ":               byHour(s.Today.ExitsByHour),
+	}
+	var refusals []string
+	for r, n := range s.Today.Refusals {
+		refusals = append(refusals, fmt.Sprintf("%s: %d", reasonVI[r], n))
+	}
+	sort.Strings(refusals)
+	rows["Từ chối hôm nay"] = strings.Join(refusals, ", ")
+	for _, l := range s.Lanes {
+		state := map[string]string{"ok": "rơ-le hoạt động tốt", "fault": "RƠ-LE LỖI: lối đang từ chối khách", "none": "không có rơ-le"}[l.Relay]
+		rows[l.Title] = state
+	}
+	return map[string]any{"title": "Cổng tham quan", "rows": rows}
+}
+
+func byHour(m map[string]int64) string {
+	hours := make([]string, 0, len(m))
+	for h := range m {
+		hours = append(hours, h)
+	}
+	sort.Strings(hours)
+	parts := make([]string, len(hours))
+	for i, h := range hours {
+		parts[i] = fmt.Sprintf("%sh: %d", h, m[h])
+	}
+	return strings.Join(parts, " · ")
+}
+
+// Register adds the gate's API, lane page, dashboard block and metric labels.
+func (g *Gate) Register(w *web.Server) {
+	w.HandleFunc("GET /gate/lane", func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := pages.ReadFile("static/lane.html")
+		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+		rw.Header().Set("Cache-Control", "no-cache")
+		rw.Write(b)
+	})
+	w.HandleFunc("GET /api/v1/gate", func(rw http.ResponseWriter, r *http.Request) {
+		s, err := g.Status(r.Context())
+		if err != nil {
+			web.WriteError(rw, http.StatusInternalServerError, err.Error(), "Không đọc được số liệu cổng.")
+			return
+		}
+		web.WriteJSON(rw, http.StatusOK, s)
+	}, web.RoleCounter, web.RoleDisplay)
+	w.HandleFunc("POST /api/v1/gate/lanes/{lane}/open", func(rw http.ResponseWriter, r *http.Request) {
+		var body struct{ Who, Why string }
+		if !web.ReadJSON(rw, r, &body) {
+			return
+		}
+		g.answer(rw, g.OpenLane(r.Context(), r.PathValue("lane"), strings.TrimSpace(body.Who), strings.TrimSpace(body.Why)))
+	}, web.RoleCounter)
+	w.HandleFunc("POST /api/v1/gate/site", func(rw http.ResponseWriter, r *http.Request) {
+		var body struct{ State, Who, Why string }
+		if !web.ReadJSON(rw, r, &body) {
+			return
+		}
+		g.answer(rw, g.SetSite(r.Context(), body.State, strings.TrimSpace(body.Who), strings.TrimSpace(body.Why)))
+	}, web.RoleCounter)
+	w.AddStatus("gate", g.dashboardBlock)
+	w.AddPage(web.Page{Path: "/gate/lane", Title: "Màn hình lối vào/ra", Role: web.RoleDisplay})
+	for m, vi := range map[string]string{
+		MetricEntries: "Lượt vào cổng", MetricExits: "Lượt ra cổng", MetricExitsUnmatched: "Lượt ra không có lượt vào",
+		MetricUniqueVisitors: "Khách tham quan (không trùng)", MetricPeakOccupancy: "Số khách đông nhất trong khu",
+		MetricRefusals: "Lượt từ chối ở cổng", MetricReconciled: "Khách chốt cuối ngày (không quét ra)",
+		MetricManualOpens: "Lượt nhân viên mở cổng bằng tay",
+	} {
+		web.LabelMetric(m, vi)
+	}
+}
+
+func (g *Gate) answer(rw http.ResponseWriter, err error) {
+	switch {
+	case err == nil:
+		web.WriteJSON(rw, http.StatusOK, map[string]any{"ok": true})
+	case errors.Is(err, ErrBadRequest):
+		web.WriteError(rw, http.StatusBadRequest, err.Error(), "Vui lòng ghi rõ người thực hiện, lý do và lối/trạng thái hợp lệ.")
+	default:
+		web.WriteError(rw, http.StatusBadGateway, err.Error(), "Không thực hiện được: cổng hoặc hệ thống đang gặp sự cố.")
+	}
+}

@@ -47,7 +47,7 @@ type laneRig struct {
 }
 
 type rig struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	cfg    *config.Config
 	st     *store.Store
@@ -82,7 +82,7 @@ site: {province_code: "40", commune_code: "17866", id: kim-lien, name: Khu di t√
 
 // newRig starts the lanes' ptys, relay simulators and scanner readers, and the gate.
 // boards names each lane's relay board ("" for a lane without relay).
-func newRig(t *testing.T, cfg *config.Config, boards map[string]string, now time.Time) *rig {
+func newRig(t testing.TB, cfg *config.Config, boards map[string]string, now time.Time) *rig {
 	t.Helper()
 	if err := ptypair.Available(); err != nil {
 		t.Skip(err)

@@ -1,0 +1,181 @@
+package gate
+
+import (
+	"sort"
+	"sync"
+	"testing"
+	"time"
+
+	"go.bug.st/serial"
+
+	"motcua-agent/config"
+	"motcua-agent/drivers/ptypair"
+	"motcua-agent/drivers/relay"
+)
+
+// BenchmarkScanToRelay measures, on 4 lanes each scanned 10 times a second, the time
+// from the last byte of a scan written to the scanner's pty to the relay's close
+// command read on the relay's pty, with every decision durable in SQLite first. The
+// baseline is the same two pty hops with a bare forwarder in between (no decision, no
+// store): the floor the operating system sets.
+func BenchmarkScanToRelay(b *testing.B) {
+	for _, board := range []string{config.RelayLCUS, config.RelayKMTronic} {
+		b.Run(board, func(b *testing.B) {
+			perLane := 50 * b.N
+			base := baselineLatencies(b, perLane)
+			lat := gateLatencies(b, board, perLane)
+			bp50, bp99 := percentile(base, 50), percentile(base, 99)
+			p50, p99 := percentile(lat, 50), percentile(lat, 99)
+			b.ReportMetric(ms(p50), "p50_ms")
+			b.ReportMetric(ms(p99), "p99_ms")
+			b.ReportMetric(ms(bp50), "baseline_p50_ms")
+			b.ReportMetric(ms(bp99), "baseline_p99_ms")
+			b.ReportMetric(float64(p99)/float64(bp99), "p99/baseline")
+			b.ReportMetric(float64(p99)/float64(30*time.Millisecond), "p99/goal30ms")
+		})
+	}
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func percentile(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := append([]time.Duration(nil), ds...)
+	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
+	i := (len(s)*p + 99) / 100
+	if i < 1 {
+		i = 1
+	}
+	return s[i-1]
+}
+
+var benchLanes = []string{"l1", "l2", "l3", "l4"}
+
+// driveLanes writes perLane scans at 10/s on every lane's scanner and pairs each with
+// the next close command its board receives.
+func driveLanes(b *testing.B, scanners map[string]serial.Port, boards map[string]*relay.Simulator, perLane int) []time.Duration {
+	var mu sync.Mutex
+	var out []time.Duration
+	var wg sync.WaitGroup
+	for li, name := range benchLanes {
+		wg.Add(1)
+		go func(li int, name string) {
+			defer wg.Done()
+			tick := time.NewTicker(100 * time.Millisecond)
+			defer tick.Stop()
+			for i := 0; i < perLane; i++ {
+				<-tick.C
+				payload := []byte(cardQR(li*100000+i) + "\r\n")
+				if _, err := scanners[name].Write(payload); err != nil {
+					b.Error(err)
+					return
+				}
+				sent := time.Now()
+				for {
+					select {
+					case c := <-boards[name].Commands():
+						if !c.Closed {
+							continue
+						}
+						mu.Lock()
+						out = append(out, c.At.Sub(sent))
+						mu.Unlock()
+					case <-time.After(10 * time.Second):
+						b.Errorf("lane %s: no relay command for scan %d", name, i)
+						return
+					}
+					break
+				}
+			}
+		}(li, name)
+	}
+	wg.Wait()
+	return out
+}
+
+func gateLatencies(b *testing.B, board string, perLane int) []time.Duration {
+	var lanes []config.GateLane
+	boards := map[string]string{}
+	for _, n := range benchLanes {
+		lanes = append(lanes, laneCfg(n, config.LaneEntry))
+		boards[n] = board
+	}
+	cfg := baseConfig(b, lanes...)
+	r := newRig(b, cfg, boards, time.Now())
+	r.clock.Set(time.Now())
+	defer r.close()
+	scanners := map[string]serial.Port{}
+	sims := map[string]*relay.Simulator{}
+	for n, l := range r.lanes {
+		scanners[n], sims[n] = l.scanner, l.board
+	}
+	b.ResetTimer()
+	out := driveLanes(b, scanners, sims, perLane)
+	b.StopTimer()
+	if occ := r.g.Occupancy(); occ != len(benchLanes)*perLane {
+		b.Fatalf("occupancy %d after %d entries: some scans were not allowed", occ, len(benchLanes)*perLane)
+	}
+	return out
+}
+
+// baselineLatencies: scanner pty → bare line forwarder → relay pty, no decision.
+func baselineLatencies(b *testing.B, perLane int) []time.Duration {
+	if err := ptypair.Available(); err != nil {
+		b.Skip(err)
+	}
+	dir := b.TempDir()
+	scanners := map[string]serial.Port{}
+	sims := map[string]*relay.Simulator{}
+	board, _ := relay.BoardFor(config.GateRelay{Board: config.RelayLCUS, Channel: 1})
+	var closers []func()
+	defer func() {
+		for i := len(closers) - 1; i >= 0; i-- {
+			closers[i]()
+		}
+	}()
+	for _, n := range benchLanes {
+		sp, err := ptypair.Start(dir, n+"-scan")
+		if err != nil {
+			b.Fatal(err)
+		}
+		rp, err := ptypair.Start(dir, n+"-relay")
+		if err != nil {
+			b.Fatal(err)
+		}
+		closers = append(closers, sp.Close, rp.Close)
+		if scanners[n], err = serial.Open(sp.B, &serial.Mode{BaudRate: 9600}); err != nil {
+			b.Fatal(err)
+		}
+		in, err := serial.Open(sp.A, &serial.Mode{BaudRate: 9600})
+		if err != nil {
+			b.Fatal(err)
+		}
+		outp, err := serial.Open(rp.A, &serial.Mode{BaudRate: 9600})
+		if err != nil {
+			b.Fatal(err)
+		}
+		if sims[n], err = relay.Simulate(rp.B, board); err != nil {
+			b.Fatal(err)
+		}
+		sc, sim := scanners[n], sims[n]
+		closers = append(closers, func() { sc.Close(); in.Close(); outp.Close(); sim.Close() })
+		go func() {
+			buf := make([]byte, 512)
+			for {
+				k, err := in.Read(buf)
+				if err != nil || k == 0 {
+					return
+				}
+				for _, c := range buf[:k] {
+					if c == '\n' {
+						outp.Write(board.Close)
+					}
+				}
+			}
+		}()
+	}
+	return driveLanes(b, scanners, sims, perLane)
+}
+

@@ -178,4 +178,3 @@ func baselineLatencies(b *testing.B, perLane int) []time.Duration {
 	}
 	return driveLanes(b, scanners, sims, perLane)
 }
-

@@ -59,8 +59,7 @@ func (g *Gate) readScannerOnce(ctx context.Context, laneName, path string, baud 
 		return fmt.Errorf("scanner %s: %w", path, err)
 	}
 	opened()
-	var line []byte
-	overlong := false
+	var lines lineSplitter
 	buf := make([]byte, 512)
 	for {
 		if ctx.Err() != nil {
@@ -78,33 +77,47 @@ func (g *Gate) readScannerOnce(ctx context.Context, laneName, path string, baud 
 			continue
 		}
 		at := time.Now()
-		chunk := buf[:n]
-		for len(chunk) > 0 {
-			i := bytes.IndexAny(chunk, "\r\n")
-			if i < 0 {
-				if len(line)+len(chunk) > maxPayload {
-					overlong, line = true, line[:0]
-				} else {
-					line = append(line, chunk...)
-				}
-				break
+		for _, code := range lines.feed(buf[:n]) {
+			if _, err := g.OnScan(ctx, Scan{Lane: laneName, Payload: code, At: at}); err != nil {
+				g.log.Error("gate: scan", "lane", laneName, "err", err)
 			}
-			if len(line)+i > maxPayload {
-				overlong = true
-			} else {
-				line = append(line, chunk[:i]...)
-			}
-			chunk = chunk[i+1:]
-			if overlong {
-				// Too long for any code: one unreadable scan, not a flood of fragments.
-				line = append(line[:0], bytes.Repeat([]byte{'x'}, maxPayload+1)...)
-			}
-			if len(line) > 0 {
-				if _, err := g.OnScan(ctx, Scan{Lane: laneName, Payload: line, At: at}); err != nil {
-					g.log.Error("gate: scan", "lane", laneName, "err", err)
-				}
-			}
-			line, overlong = line[:0], false
 		}
 	}
+}
+
+// lineSplitter cuts a scanner's byte stream into codes: one per line, CR, LF or CR LF
+// ending it, empty lines dropped. A line longer than any code is kept as one overlong
+// (unreadable) code instead of a flood of fragments.
+type lineSplitter struct {
+	line     []byte
+	overlong bool
+}
+
+// feed takes the next bytes and returns the codes they complete (copies).
+func (s *lineSplitter) feed(chunk []byte) [][]byte {
+	var out [][]byte
+	for len(chunk) > 0 {
+		i := bytes.IndexAny(chunk, "\r\n")
+		part := chunk
+		if i >= 0 {
+			part = chunk[:i]
+		}
+		if len(s.line)+len(part) > maxPayload {
+			s.overlong, s.line = true, s.line[:0]
+		} else if !s.overlong {
+			s.line = append(s.line, part...)
+		}
+		if i < 0 {
+			break
+		}
+		chunk = chunk[i+1:]
+		switch {
+		case s.overlong:
+			out = append(out, bytes.Repeat([]byte{'x'}, maxPayload+1))
+		case len(s.line) > 0:
+			out = append(out, append([]byte(nil), s.line...))
+		}
+		s.line, s.overlong = s.line[:0], false
+	}
+	return out
 }

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"motcua-agent/config"
+	"motcua-agent/drivers/ptypair"
+)
+
+// TestGateSimulationEndToEnd runs the agent on a gate config with simulate: true: a
+// code typed into a simulated lane's scanner goes over the pty, through the decision
+// and the store, opens the simulated relay and shows on the API and the dashboard.
+func TestGateSimulationEndToEnd(t *testing.T) {
+	if err := ptypair.Available(); err != nil {
+		t.Skip(err)
+	}
+	dir := t.TempDir()
+	text := `profile: gate
+site: {province_code: "40", commune_code: "17866", id: kim-lien, name: Khu di tích Kim Liên, device_id: cong-1}
+http:
+  listen: LISTEN
+  tokens: {admin: admin-token-0123456789, counter: counter-token-0123456789, display: display-token-012345678, kiosk: kiosk-token-0123456789}
+simulate: true
+gate:
+  enabled: true
+  capacity: 10
+  lanes:
+    - {name: vao, title: Cổng vào, direction: entry}
+    - {name: ra, title: Cổng ra, direction: exit, relay: {board: lcus}}
+`
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	text = strings.Replace(text, "LISTEN", addr, 1)
+	cfg, err := config.Parse([]byte(text), filepath.Join(dir, "gate.yaml"), config.Overrides{DataDir: dir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	done := make(chan error, 1)
+	go func() { done <- a.run(ctx) }()
+	base := "http://" + addr
+	up := false
+	for deadline := time.Now().Add(15 * time.Second); !up && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if resp, err := http.Get(base + "/healthz"); err == nil {
+			resp.Body.Close()
+			up = true
+		}
+	}
+	if !up {
+		t.Fatal("the agent did not start listening")
+	}
+	call := func(method, path, token string, body any, out any) int {
+		t.Helper()
+		var rd *bytes.Reader
+		if body != nil {
+			b, _ := json.Marshal(body)
+			rd = bytes.NewReader(b)
+		} else {
+			rd = bytes.NewReader(nil)
+		}
+		req, _ := http.NewRequest(method, base+path, rd)
+		req.Header.Set("Authorization", "Bearer "+token)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		if out != nil {
+			json.NewDecoder(resp.Body).Decode(out)
+		}
+		return resp.StatusCode
+	}
+	qr := "001099012345||Nguyễn Văn An|01021990|Nam|Hà Nội|15062021"
+	if code := call("POST", "/api/v1/gate/lanes/vao/simulate", "counter-token-0123456789", map[string]string{"payload": qr}, nil); code != http.StatusForbidden {
+		t.Fatalf("a counter token typed a simulated scan (%d)", code)
+	}
+	if code := call("POST", "/api/v1/gate/lanes/vao/simulate", "admin-token-0123456789", map[string]string{"payload": qr}, nil); code != http.StatusAccepted {
+		t.Fatalf("simulate scan: %d", code)
+	}
+	var st struct {
+		Occupancy int
+		Lanes     []struct{ Name, Relay string }
+		Today     struct{ Entries, Unique_visitors int64 }
+	}
+	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		if call("GET", "/api/v1/gate", "display-token-012345678", nil, &st) == 200 && st.Today.Entries == 1 {
+			break
+		}
+	}
+	if st.Occupancy != 1 || st.Today.Entries != 1 || len(st.Lanes) != 2 || st.Lanes[0].Relay != "ok" {
+		t.Fatalf("gate status after one entry: %+v", st)
+	}
+	if code := call("POST", "/api/v1/gate/lanes/ra/open", "counter-token-0123456789", map[string]string{"who": "Trần Thị Hoa", "why": "khách quên mã"}, nil); code != 200 {
+		t.Fatalf("manual open: %d", code)
+	}
+	if code := call("POST", "/api/v1/gate/site", "counter-token-0123456789", map[string]string{"state": "closed", "who": "Trần Thị Hoa"}, nil); code != 400 {
+		t.Fatalf("a site state change without a reason: %d", code)
+	}
+	var dash struct {
+		Status map[string]struct{ Title string }
+	}
+	call("GET", "/api/v1/dashboard", "counter-token-0123456789", nil, &dash)
+	if dash.Status["gate"].Title != "Cổng tham quan" {
+		t.Fatalf("dashboard has no gate block: %+v", dash)
+	}
+	resp, err := http.Get(base + "/gate/lane")
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("lane page: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	cancel()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(15 * time.Second):
+		t.Fatal("the agent did not stop")
+	}
+}

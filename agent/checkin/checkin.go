@@ -166,8 +166,11 @@ func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
 		f.latency.Observe(time.Since(s.Received).Seconds())
 	}
 	f.publish(s, r)
-	f.Log.Info("scan", "scanner", s.Scanner, "counter", s.Tag, "kind", r.Kind, "outcome", r.Outcome,
-		"seq", r.Event.Seq, "reason", attrs["reason"])
+	args := []any{"scanner", s.Scanner, "counter", s.Tag, "kind", r.Kind, "outcome", r.Outcome, "seq", r.Event.Seq}
+	if why, ok := attrs["reason"]; ok {
+		args = append(args, "reason", why)
+	}
+	f.Log.Info("scan", args...)
 	return r, nil
 }
 

@@ -6,10 +6,10 @@ import (
 	"context"
 	"errors"
 	"os"
-	"syscall"
 	"os/exec"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 

@@ -1,0 +1,216 @@
+// Package checkin turns QR scans into check-ins: a patient at a clinic reception or a
+// citizen at a one-stop counter shows the ID card's QR or a VNeID code, the agent
+// appends one event with the check-in's kind and outcome, and publishes the scan on
+// the bus topic "scan" so the clinic's software, the chip-card flow and the gate flow
+// get it at once (the ID and name only in the message's Personal part).
+//
+// It must never log or store an ID number or name: the record keeps the ID's keyed
+// hash only.
+package checkin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/metrics"
+	"motcua-agent/agent/store"
+	"motcua-agent/config"
+	"motcua-agent/drivers/qrpayload"
+	"motcua-agent/drivers/scanner"
+)
+
+// Topic is the bus topic every scan is published on.
+const Topic = "scan"
+
+// Metric names.
+const (
+	MetricCheckins = "checkins"        // dims {kind, outcome}
+	MetricPeople   = "checkins.people" // unique ID hashes per day, dims {kind}
+	MetricScans    = "scans"           // every scan by dims {purpose, kind, outcome}
+)
+
+// Outcomes of a scan.
+const (
+	OutcomeOK           = "ok"
+	OutcomeInvalid      = "invalid"      // shaped like a card QR, fields wrong
+	OutcomeUnrecognised = "unrecognised" // readable text of no known kind
+	OutcomeUnreadable   = "unreadable"   // refused bytes (code page, NUL, too long, cut)
+)
+
+// Flow handles scans.
+type Flow struct {
+	Store      *store.Store
+	IDs        *store.IDHasher
+	Bus        *bus.Bus
+	Classifier *qrpayload.Classifier
+	Site       string
+	Log        *slog.Logger
+	latency    *metrics.Histogram
+}
+
+// New builds the flow; reg may be nil.
+func New(st *store.Store, ids *store.IDHasher, b *bus.Bus, cl *qrpayload.Classifier, site string, log *slog.Logger, reg *metrics.Registry) *Flow {
+	if log == nil {
+		log = slog.Default()
+	}
+	if reg == nil {
+		reg = metrics.New()
+	}
+	return &Flow{Store: st, IDs: ids, Bus: b, Classifier: cl, Site: site, Log: log,
+		latency: reg.Histogram("motcua_scan_to_event_seconds", "From a scan's last byte to its event committed.",
+			[]float64{0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.5})}
+}
+
+// Result is what one scan became.
+type Result struct {
+	Event   store.Event
+	Kind    qrpayload.Kind
+	Outcome string
+	Payload qrpayload.Payload
+}
+
+// reason names a refused scan's error for the dims and attrs (no payload in it).
+func reason(err error) string {
+	switch {
+	case errors.Is(err, qrpayload.ErrWrongCodePage):
+		return "wrong-code-page"
+	case errors.Is(err, qrpayload.ErrDoubleEncoded):
+		return "double-encoded"
+	case errors.Is(err, qrpayload.ErrControlBytes):
+		return "control-bytes"
+	case errors.Is(err, qrpayload.ErrTooLong), errors.Is(err, scanner.ErrOverlong):
+		return "too-long"
+	case errors.Is(err, scanner.ErrIncomplete):
+		return "incomplete"
+	}
+	return "unreadable"
+}
+
+// counts says which check-in this is. Gate and dossier scanners are counted by their
+// own flows; a dossier receipt is never a check-in.
+func counts(purpose string, kind qrpayload.Kind, outcome, idHash string) []store.Count {
+	cs := []store.Count{{Metric: MetricScans, Dims: map[string]string{"purpose": purpose, "kind": string(kind), "outcome": outcome}, Value: 1}}
+	if purpose != config.ScanForCheckin && purpose != config.ScanForIdentity {
+		return cs
+	}
+	if kind == qrpayload.KindDossier {
+		return cs
+	}
+	cs = append(cs, store.Count{Metric: MetricCheckins, Dims: map[string]string{"kind": string(kind), "outcome": outcome}, Value: 1})
+	if idHash != "" {
+		cs = append(cs, store.Count{Metric: MetricPeople, Dims: map[string]string{"kind": string(kind)}, Op: store.OpUnique, Key: idHash})
+	}
+	return cs
+}
+
+// Handle classifies a scan, appends its event (durable when it returns) and publishes
+// it on the bus.
+func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
+	var r Result
+	attrs := map[string]any{"scanner": s.Scanner, "purpose": s.Purpose, "bytes": s.Bytes}
+	if s.ByIdle {
+		attrs["by_idle"] = true
+	}
+	idHash := ""
+	kindName := "checkin.qr"
+	switch {
+	case s.Err != nil:
+		r.Kind, r.Outcome = "unreadable", OutcomeUnreadable
+		attrs["reason"] = reason(s.Err)
+		kindName = "scan.rejected"
+	default:
+		r.Payload = f.Classifier.ClassifyText(s.Text)
+		r.Kind = r.Payload.Kind
+		switch r.Kind {
+		case qrpayload.KindCCCD2021, qrpayload.KindCCCD2024:
+			r.Outcome = OutcomeOK
+			idHash = f.IDs.Hash(r.Payload.Card.ID)
+			attrs["id_hash"] = idHash
+		case qrpayload.KindVNeID:
+			r.Outcome = OutcomeOK
+			idHash = f.IDs.Hash("vneid:" + s.Text)
+			attrs["code_hash"] = idHash
+			kindName = "checkin.vneid"
+		case qrpayload.KindCCCDInvalid:
+			r.Outcome = OutcomeInvalid
+			attrs["problem"] = "card QR fields invalid"
+		case qrpayload.KindDossier:
+			r.Outcome = OutcomeOK
+			attrs["dossier"] = r.Payload.Receipt.Code
+			kindName = "scan.dossier"
+		default:
+			r.Outcome = OutcomeUnrecognised
+			kindName = "scan.unknown"
+		}
+	}
+	if s.Purpose == config.ScanForGate {
+		kindName = "scan.gate"
+	}
+	attrs["qr_kind"] = string(r.Kind)
+	attrs["outcome"] = r.Outcome
+	ev := store.Event{Kind: kindName, Site: f.Site, Counter: s.Tag, Attrs: attrs,
+		Counts: counts(s.Purpose, r.Kind, r.Outcome, idHash)}
+	if r.Payload.Receipt != nil {
+		ev.Service = r.Payload.Receipt.Service
+	}
+	var err error
+	r.Event, err = f.Store.Append(ctx, ev)
+	if err != nil {
+		return r, fmt.Errorf("checkin: record scan: %w", err)
+	}
+	if !s.Received.IsZero() {
+		f.latency.Observe(time.Since(s.Received).Seconds())
+	}
+	f.publish(s, r)
+	args := []any{"scanner", s.Scanner, "counter", s.Tag, "kind", r.Kind, "outcome", r.Outcome, "seq", r.Event.Seq}
+	if why, ok := attrs["reason"]; ok {
+		args = append(args, "reason", why)
+	}
+	f.Log.Info("scan", args...)
+	return r, nil
+}
+
+func (f *Flow) publish(s scanner.Scan, r Result) {
+	pub := map[string]any{"scanner": s.Scanner, "counter": s.Tag, "purpose": s.Purpose,
+		"kind": string(r.Kind), "outcome": r.Outcome, "seq": r.Event.Seq}
+	if reason, ok := r.Event.Attrs["reason"]; ok {
+		pub["reason"] = reason
+	}
+	var personal map[string]any
+	switch {
+	case r.Payload.Card != nil:
+		q := r.Payload.Card
+		personal = map[string]any{"id": q.ID, "name": q.Name, "old_id": q.OldID, "birth": q.Birth.String(),
+			"sex": q.Sex, "residence": q.Residence, "issued": q.Issued.String(), "payload": r.Payload.Text}
+		pub["id_hash"] = r.Event.Attrs["id_hash"]
+	case r.Payload.Receipt != nil:
+		pub["dossier"] = r.Payload.Receipt.Code
+		pub["service"] = r.Payload.Receipt.Service
+	case r.Payload.Text != "":
+		personal = map[string]any{"payload": r.Payload.Text}
+	}
+	if f.Bus != nil {
+		f.Bus.Publish(bus.Message{Topic: Topic, Public: pub, Personal: personal})
+	}
+}
+
+// Run handles scans from in until ctx ends or in closes.
+func (f *Flow) Run(ctx context.Context, in <-chan scanner.Scan) {
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case s, ok := <-in:
+			if !ok {
+				return
+			}
+			if _, err := f.Handle(ctx, s); err != nil && ctx.Err() == nil {
+				f.Log.Error("scan not recorded", "scanner", s.Scanner, "err", err)
+			}
+		}
+	}
+}

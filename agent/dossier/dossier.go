@@ -1,0 +1,279 @@
+// Package dossier counts dossiers received and digitised per public service, the
+// figures of the province's Đề án 06 report: from dossier receipts scanned at the
+// counter (bus topic "scan"), from pages the counter's document scanner writes into a
+// watched folder, and from the one-stop web app through the local API.
+//
+// Each dossier is counted once per day per state (received, digitised), whatever the
+// number of sources that report it. It keeps dossier codes and service codes only,
+// never the citizen's data.
+package dossier
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"regexp"
+	"sort"
+	"strconv"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/store"
+	"motcua-agent/agent/web"
+	"motcua-agent/config"
+)
+
+// Metric names (dims {service}).
+const (
+	MetricReceived  = "dossiers.received"
+	MetricDigitized = "dossiers.digitized"
+	MetricPages     = "dossiers.pages"
+)
+
+// UnknownService is the service of a dossier whose receipt does not say it.
+const UnknownService = "unknown"
+
+// ErrUnknownService is a service code that is not in the catalogue.
+var ErrUnknownService = errors.New("service not in the catalogue")
+
+// ErrBadCode is a dossier code that cannot be one.
+var ErrBadCode = errors.New("malformed dossier code")
+
+var codeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$`)
+
+// Flow records dossier states.
+type Flow struct {
+	Store     *store.Store
+	Site      string
+	Log       *slog.Logger
+	Now       func() time.Time
+	catalogue []config.Service
+	byCode    map[string]config.Service
+}
+
+// New builds the flow with the config's catalogue.
+func New(st *store.Store, cfg config.Dossier, site string, log *slog.Logger) *Flow {
+	if log == nil {
+		log = slog.Default()
+	}
+	f := &Flow{Store: st, Site: site, Log: log, Now: time.Now, catalogue: cfg.Catalogue(), byCode: map[string]config.Service{}}
+	for _, s := range f.catalogue {
+		f.byCode[s.Code] = s
+	}
+	return f
+}
+
+// Catalogue is the services this site counts.
+func (f *Flow) Catalogue() []config.Service { return f.catalogue }
+
+// service checks a service code: "" becomes UnknownService; strict refuses codes not
+// in the catalogue (the API), otherwise they are kept as unknown (a scanned receipt).
+func (f *Flow) service(code string, strict bool) (string, error) {
+	if code == "" {
+		return UnknownService, nil
+	}
+	if _, ok := f.byCode[code]; ok {
+		return code, nil
+	}
+	if strict {
+		return "", fmt.Errorf("%w: %q", ErrUnknownService, code)
+	}
+	return UnknownService, nil
+}
+
+// Received records that a dossier was received (source: scan, api).
+func (f *Flow) Received(ctx context.Context, code, service, counter, source string, strict bool) (store.Event, error) {
+	return f.record(ctx, "dossier.received", code, service, counter, source, strict, 0, 0)
+}
+
+// Digitized records that a dossier's pages were digitised.
+func (f *Flow) Digitized(ctx context.Context, code, service, counter, source string, strict bool, pages, files int) (store.Event, error) {
+	return f.record(ctx, "dossier.digitized", code, service, counter, source, strict, pages, files)
+}
+
+func (f *Flow) record(ctx context.Context, kind, code, service, counter, source string, strict bool, pages, files int) (store.Event, error) {
+	if !codeRe.MatchString(code) {
+		return store.Event{}, fmt.Errorf("%s: %w", kind, ErrBadCode)
+	}
+	svc, err := f.service(service, strict)
+	if err != nil {
+		return store.Event{}, fmt.Errorf("%s: %w", kind, err)
+	}
+	if pages < 0 || pages > 10000 || files < 0 || files > 10000 {
+		return store.Event{}, fmt.Errorf("%s: pages and files must be 0-10000", kind)
+	}
+	dims := map[string]string{"service": svc}
+	attrs := map[string]any{"dossier": code, "source": source}
+	var counts []store.Count
+	if kind == "dossier.received" {
+		counts = []store.Count{{Metric: MetricReceived, Dims: dims, Op: store.OpUnique, Key: code}}
+	} else {
+		counts = []store.Count{{Metric: MetricDigitized, Dims: dims, Op: store.OpUnique, Key: code}}
+		if pages > 0 {
+			counts = append(counts, store.Count{Metric: MetricPages, Dims: dims, Value: int64(pages)})
+		}
+		attrs["pages"], attrs["files"] = pages, files
+	}
+	ev, err := f.Store.Append(ctx, store.Event{Kind: kind, Site: f.Site, Counter: counter, Service: svc, Attrs: attrs, Counts: counts})
+	if err != nil {
+		return ev, fmt.Errorf("%s: record: %w", kind, err)
+	}
+	f.Log.Info(kind, "dossier", code, "service", svc, "source", source, "pages", pages, "seq", ev.Seq)
+	return ev, nil
+}
+
+// FollowScans counts receipts scanned at the counter (messages of the scan topic on
+// sub) as received until ctx ends; it closes sub.
+func (f *Flow) FollowScans(ctx context.Context, sub *bus.Subscription) {
+	defer sub.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			if m.Public["kind"] != "dossier" {
+				continue
+			}
+			code, _ := m.Public["dossier"].(string)
+			svc, _ := m.Public["service"].(string)
+			counter, _ := m.Public["counter"].(string)
+			if _, err := f.Received(ctx, code, svc, counter, "scan", false); err != nil && ctx.Err() == nil {
+				f.Log.Warn("dossier receipt scan not recorded", "err", err)
+			}
+		}
+	}
+}
+
+// Routes registers POST /api/v1/dossiers/{code}/received|digitized (counter role) and
+// GET /api/v1/dossiers/services.
+func (f *Flow) Routes(s *web.Server) {
+	type body struct {
+		Service string `json:"service"`
+		Counter string `json:"counter"`
+		Pages   int    `json:"pages"`
+		Files   int    `json:"files"`
+	}
+	handle := func(digitized bool) http.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request) {
+			var b body
+			if r.ContentLength != 0 && !web.ReadJSON(w, r, &b) {
+				return
+			}
+			code := r.PathValue("code")
+			var ev store.Event
+			var err error
+			if digitized {
+				ev, err = f.Digitized(r.Context(), code, b.Service, b.Counter, "api", true, b.Pages, b.Files)
+			} else {
+				ev, err = f.Received(r.Context(), code, b.Service, b.Counter, "api", true)
+			}
+			switch {
+			case errors.Is(err, ErrUnknownService):
+				web.WriteError(w, http.StatusBadRequest, err.Error(), "Mã dịch vụ công không có trong danh mục.")
+			case errors.Is(err, ErrBadCode):
+				web.WriteError(w, http.StatusBadRequest, err.Error(), "Mã hồ sơ không hợp lệ.")
+			case err != nil:
+				web.WriteError(w, http.StatusBadRequest, err.Error(), "Không ghi nhận được hồ sơ.")
+			default:
+				web.WriteJSON(w, http.StatusOK, map[string]any{"seq": ev.Seq, "dossier": code, "service": ev.Service})
+			}
+		}
+	}
+	s.HandleFunc("POST /api/v1/dossiers/{code}/received", handle(false), web.RoleCounter)
+	s.HandleFunc("POST /api/v1/dossiers/{code}/digitized", handle(true), web.RoleCounter)
+	s.HandleFunc("GET /api/v1/dossiers/services", func(w http.ResponseWriter, r *http.Request) {
+		web.WriteJSON(w, http.StatusOK, f.catalogue)
+	}, web.RoleCounter, web.RoleKiosk, web.RoleDisplay)
+	s.AddStatus("dossiers", func(ctx context.Context) any {
+		st, err := f.Today(ctx)
+		if err != nil {
+			return map[string]string{"error": err.Error()}
+		}
+		return st
+	})
+	web.LabelMetric(MetricReceived, "Hồ sơ tiếp nhận")
+	web.LabelMetric(MetricDigitized, "Hồ sơ đã số hóa")
+	web.LabelMetric(MetricPages, "Trang đã số hóa")
+}
+
+// ServiceDay is one service's figures for a day.
+type ServiceDay struct {
+	Code      string `json:"code"`
+	Name      string `json:"name"`
+	Received  int64  `json:"received"`
+	Digitized int64  `json:"digitized"`
+	Pages     int64  `json:"pages"`
+}
+
+// Status is the dashboard block: today's dossiers per service and the share digitised.
+type Status struct {
+	Day       string `json:"day"`
+	Received  int64  `json:"received"`
+	Digitized int64  `json:"digitized"`
+	// Share is digitised over received, in percent (0 when nothing was received).
+	Share    float64      `json:"share_digitized_percent"`
+	Services []ServiceDay `json:"services"`
+	Title    string       `json:"title"`
+}
+
+// Today sums today's counters per service.
+func (f *Flow) Today(ctx context.Context) (Status, error) {
+	day := f.Store.Day(f.Now())
+	rows, err := f.Store.Counters(ctx, day)
+	if err != nil {
+		return Status{}, err
+	}
+	per := map[string]*ServiceDay{}
+	for _, r := range rows {
+		svc := r.Dims["service"]
+		get := func() *ServiceDay {
+			if per[svc] == nil {
+				name := "Chưa rõ dịch vụ"
+				if s, ok := f.byCode[svc]; ok {
+					name = s.Name
+				}
+				per[svc] = &ServiceDay{Code: svc, Name: name}
+			}
+			return per[svc]
+		}
+		switch r.Metric {
+		case MetricReceived:
+			get().Received += r.Value
+		case MetricDigitized:
+			get().Digitized += r.Value
+		case MetricPages:
+			get().Pages += r.Value
+		}
+	}
+	st := Status{Day: day, Title: "Hồ sơ hôm nay theo dịch vụ công thiết yếu", Services: []ServiceDay{}}
+	for _, s := range per {
+		st.Received += s.Received
+		st.Digitized += s.Digitized
+		st.Services = append(st.Services, *s)
+	}
+	sort.Slice(st.Services, func(i, j int) bool { return serviceLess(st.Services[i].Code, st.Services[j].Code) })
+	if st.Received > 0 {
+		st.Share = float64(int64(float64(st.Digitized)/float64(st.Received)*1000+0.5)) / 10
+	}
+	return st, nil
+}
+
+// serviceLess orders numeric codes numerically ("2" before "10"), then the rest.
+func serviceLess(a, b string) bool {
+	x, ea := strconv.Atoi(a)
+	y, eb := strconv.Atoi(b)
+	switch {
+	case ea == nil && eb == nil && x != y:
+		return x < y
+	case ea == nil && eb != nil:
+		return true
+	case ea != nil && eb == nil:
+		return false
+	}
+	return a < b
+}

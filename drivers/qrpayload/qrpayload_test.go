@@ -1,0 +1,132 @@
+package qrpayload
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"unicode/utf8"
+)
+
+const (
+	card2021 = "001099012345|123456789|Nguyễn Văn Bình|15031990|Nam|Số 1 Phố Huế, Hai Bà Trưng, Hà Nội|20042021"
+	card2024 = "040199000123||Trần Thị Ánh|01021999|Nữ|Xóm 3, Hưng Dũng, Nghệ An|05082024|Trần Văn Cả|Lê Thị Dần"
+)
+
+func TestClassify(t *testing.T) {
+	c, err := NewClassifier("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		in      string
+		kind    Kind
+		code    string
+		service string
+	}{
+		{card2021, KindCCCD2021, "", ""},
+		{card2021 + "\r\n", KindCCCD2021, "", ""},
+		{card2024, KindCCCD2024, "", ""},
+		{"00109901234|123456789|A|15031990|Nam|x|20042021", KindUnknown, "", ""}, // 11 digits: not a card QR
+		{"001099012345|123456789|Nguyễn|15131990|Nam|x|20042021", KindCCCDInvalid, "", ""},
+		{"H40.22-230701-0001", KindDossier, "H40.22-230701-0001", ""},
+		{"H40.22-230701-0001|13", KindDossier, "H40.22-230701-0001", "13"},
+		{"https://dichvucong.nghean.gov.vn/tra-cuu?ma=H40.22-230701-0042", KindDossier, "H40.22-230701-0042", ""},
+		{"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl", KindVNeID, "", ""},
+		{"https://app.vneid.gov.vn/qr/abc", KindVNeID, "", ""},
+		{"https://example.com/qr/abc", KindUnknown, "", ""},
+		{"xin chào", KindUnknown, "", ""},
+	}
+	for _, tc := range cases {
+		p, err := c.Classify([]byte(tc.in))
+		if err != nil {
+			t.Errorf("%q: %v", tc.in, err)
+			continue
+		}
+		if p.Kind != tc.kind {
+			t.Errorf("%q: kind %s, want %s (%s)", tc.in, p.Kind, tc.kind, p.Problem)
+		}
+		if tc.code != "" && (p.Receipt == nil || p.Receipt.Code != tc.code || p.Receipt.Service != tc.service) {
+			t.Errorf("%q: receipt %+v, want %s|%s", tc.in, p.Receipt, tc.code, tc.service)
+		}
+	}
+	p, _ := c.Classify([]byte(card2021))
+	if p.Card.ID != "001099012345" || p.Card.Name != "Nguyễn Văn Bình" {
+		t.Errorf("card fields: %+v", p.Card)
+	}
+}
+
+func TestProvincePattern(t *testing.T) {
+	c, err := NewClassifier(`^HS:(?P<service>[0-9]+):(?P<code>[0-9]{10})$`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := c.ClassifyText("HS:7:2024000123")
+	if p.Kind != KindDossier || p.Receipt.Code != "2024000123" || p.Receipt.Service != "7" {
+		t.Fatalf("got %+v", p)
+	}
+	if p := c.ClassifyText("H40.22-230701-0001"); p.Kind == KindDossier {
+		t.Fatal("default form matched a province pattern that does not allow it")
+	}
+	if _, err := NewClassifier(`^(?P<x>.*)$`); err == nil {
+		t.Fatal("pattern without a code group accepted")
+	}
+	if _, err := NewClassifier(`(`); err == nil {
+		t.Fatal("bad regexp accepted")
+	}
+}
+
+func TestBadBytes(t *testing.T) {
+	win1258 := []byte("Nguy\xd2n V\xe3n") // Vietnamese letters as single legacy bytes
+	// "Nguyễn" encoded as UTF-8, read as Windows-1252, encoded again.
+	var twice []byte
+	for _, b := range []byte("Nguyễn Văn") {
+		twice = utf8.AppendRune(twice, rune(b))
+	}
+	cases := []struct {
+		in   []byte
+		want error
+	}{
+		{nil, ErrEmpty},
+		{[]byte("\r\n"), ErrEmpty},
+		{[]byte(strings.Repeat("A", MaxPayload+1)), ErrTooLong},
+		{make([]byte, 1<<20), ErrTooLong},
+		{win1258, ErrWrongCodePage},
+		{twice, ErrDoubleEncoded},
+		{[]byte("0010\x0099012345"), ErrControlBytes},
+		{[]byte("abc\x1bdef"), ErrControlBytes},
+	}
+	for _, tc := range cases {
+		_, err := Text(tc.in)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("%q: got %v, want %v", tc.in[:min(len(tc.in), 20)], err, tc.want)
+		}
+	}
+	if _, err := Text([]byte("café Đà Lạt")); err != nil {
+		t.Errorf("plain Vietnamese refused: %v", err)
+	}
+}
+
+func FuzzClassify(f *testing.F) {
+	for _, s := range []string{card2021, card2024, "H40.22-230701-0001|13", "Nguy\xd2n", "a|b|c|d|e|f|g", ""} {
+		f.Add([]byte(s))
+	}
+	c, _ := NewClassifier("")
+	f.Fuzz(func(t *testing.T, b []byte) {
+		p, err := c.Classify(b)
+		if err != nil {
+			if p.Kind != "" {
+				t.Fatal("kind set on error")
+			}
+			return
+		}
+		if !utf8.ValidString(p.Text) || len(p.Text) > MaxPayload {
+			t.Fatalf("accepted bad text %q", p.Text)
+		}
+		if (p.Kind == KindCCCD2021 || p.Kind == KindCCCD2024) && (p.Card == nil || len(p.Card.ID) != 12) {
+			t.Fatalf("card kind without a card: %+v", p)
+		}
+		if p.Kind == KindDossier && (p.Receipt == nil || p.Receipt.Code == "") {
+			t.Fatalf("dossier kind without a code")
+		}
+	})
+}

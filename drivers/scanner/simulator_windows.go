@@ -1,0 +1,3 @@
+package scanner
+
+const syscallNoCTTY = 0

@@ -2,46 +2,67 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net/http"
+	"os"
 	"path/filepath"
 	"sync"
 	"time"
 
-	"go.bug.st/serial"
-
 	"motcua-agent/agent/gate"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
-	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/relay"
+	"motcua-agent/drivers/scanner"
 )
 
 func init() {
-	registerComponent("gate", 50, startGate)
+	registerComponent("gate-simulation", 10, startGateSimulation)
+	registerComponent("gate", 15, startGate)
 }
 
-// startGate runs the tourist-site gate when the config enables it: each lane's scanner
-// reader and relay, the closing-time check, the API, the lane page and the dashboard
-// block. With simulate, every lane gets a scanner and a relay board on pty pairs.
-func startGate(ctx context.Context, a *App) error {
-	if !a.Config.Gate.Enabled {
+// gateSim is the running simulation of the gate's devices (nil without simulate).
+var gateSim *gateSimulation
+
+// startGateSimulation gives every lane, when simulate is on, a scanner and a relay
+// board on pty pairs: the scanners join the config's scanners (purpose gate) before
+// the scan flow opens them, the relays replace the lanes' ports.
+func startGateSimulation(ctx context.Context, a *App) error {
+	gateSim = nil
+	if !a.Config.Gate.Enabled || !a.Config.Simulate {
 		return nil
 	}
-	cfg := *a.Config
-	cfg.Gate.Lanes = append([]config.GateLane(nil), a.Config.Gate.Lanes...)
-	var sim *gateSimulation
-	if cfg.Simulate {
-		var err error
-		if sim, err = simulateGate(&cfg); err != nil {
-			return fmt.Errorf("gate simulation: %w", err)
+	sim, err := simulateGate(a.Config)
+	if err != nil {
+		return fmt.Errorf("gate simulation: %w", err)
+	}
+	gateSim = sim
+	a.Go(func() { <-ctx.Done(); sim.close() })
+	return nil
+}
+
+// startGate runs the tourist-site gate when the config enables it: it follows the
+// scans of the gate's scanners on the bus, drives each lane's relay, checks the
+// closing time, and serves the API, the lane page and the dashboard block.
+func startGate(ctx context.Context, a *App) error {
+	cfg := a.Config
+	if !cfg.Gate.Enabled {
+		return nil
+	}
+	scanned := map[string]bool{}
+	for i, sc := range cfg.Scanners {
+		if sc.Purpose != config.ScanForGate {
+			continue
 		}
+		if _, ok := cfg.Gate.Lane(sc.Lane); !ok {
+			return fmt.Errorf("scanners[%d].lane: %q is not a lane under gate.lanes", i, sc.Lane)
+		}
+		scanned[sc.Lane] = true
 	}
 	relays := map[string]*relay.Relay{}
 	for i, l := range cfg.Gate.Lanes {
-		if l.Scanner.Port == "" {
-			return fmt.Errorf("gate.lanes[%d].scanner.port: required (the scanner's serial port), or set simulate: true", i)
+		if !scanned[l.Name] {
+			a.Log.Warn("gate lane has no scanner (add one under scanners with purpose: gate and this lane)", "lane", l.Name)
 		}
 		if l.Relay == nil {
 			continue
@@ -55,31 +76,26 @@ func startGate(ctx context.Context, a *App) error {
 		}
 		relays[l.Name] = r
 	}
-	g, err := gate.New(ctx, gate.Options{Config: &cfg, Store: a.Store, IDs: a.IDs, Bus: a.Bus, Health: a.Health,
-		Metrics: a.Metrics, Log: a.Log, Now: a.Now, Relays: relays})
+	g, err := gate.New(ctx, gate.Options{Config: cfg, Store: a.Store, IDs: a.IDs, Bus: a.Bus, Health: a.Health,
+		Metrics: a.Metrics, Log: a.Log.With("flow", "gate"), Now: a.Now, Relays: relays})
 	if err != nil {
 		return err
 	}
 	g.Register(a.Web)
-	if sim != nil {
-		a.Web.HandleFunc("POST /api/v1/gate/lanes/{lane}/simulate", sim.scanHandler, web.RoleAdmin)
+	if gateSim != nil {
+		a.Web.HandleFunc("POST /api/v1/gate/lanes/{lane}/simulate", gateSim.scanHandler, web.RoleAdmin)
 	}
+	sub := a.Bus.Subscribe(1024, gate.ScanTopic)
+	a.Go(func() { defer sub.Close(); g.FollowScans(ctx, sub) })
 	a.Go(func() { g.Run(ctx, 2*time.Second) })
-	for _, l := range cfg.Gate.Lanes {
-		name := l.Name
-		a.Go(func() { g.ReadScanner(ctx, name) })
-	}
 	a.Go(func() {
 		<-ctx.Done()
 		for _, r := range relays {
 			r.Close()
 		}
-		if sim != nil {
-			sim.close()
-		}
 	})
 	a.Log.Info("gate running", "lanes", len(cfg.Gate.Lanes), "capacity", cfg.Gate.Capacity, "occupancy", g.Occupancy(),
-		"simulated", sim != nil)
+		"simulated", gateSim != nil)
 	return nil
 }
 
@@ -87,46 +103,64 @@ func startGate(ctx context.Context, a *App) error {
 // pairs; scans are typed in through the admin API.
 type gateSimulation struct {
 	mu       sync.Mutex
-	pairs    []*ptypair.Pair
-	scanners map[string]serial.Port
+	pairs    []*scanner.PTYPair
+	scanners map[string]*scanner.Simulator
 	boards   []*relay.Simulator
 }
 
 func simulateGate(cfg *config.Config) (*gateSimulation, error) {
-	s := &gateSimulation{scanners: map[string]serial.Port{}}
-	dir := filepath.Join(cfg.DataDir, "sim")
+	s := &gateSimulation{scanners: map[string]*scanner.Simulator{}}
+	dir := filepath.Join(cfg.DataDir, "run")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, err
+	}
+	start := func(name string) (*scanner.PTYPair, error) {
+		p := scanner.NewPTYPair(dir, name)
+		if err := p.Start(); err != nil {
+			return nil, err
+		}
+		s.pairs = append(s.pairs, p)
+		return p, nil
+	}
+	// Simulated lanes replace the site's gate scanners (their ports are not here).
+	kept := cfg.Scanners[:0:0]
+	for _, sc := range cfg.Scanners {
+		if sc.Purpose != config.ScanForGate {
+			kept = append(kept, sc)
+		}
+	}
+	cfg.Scanners = kept
 	for i := range cfg.Gate.Lanes {
 		l := &cfg.Gate.Lanes[i]
-		sp, err := ptypair.Start(dir, "gate-"+l.Name+"-scanner")
+		sp, err := start("gate-" + l.Name + "-scanner")
 		if err != nil {
 			s.close()
 			return nil, err
 		}
-		s.pairs = append(s.pairs, sp)
-		far, err := serial.Open(sp.B, &serial.Mode{BaudRate: 9600})
+		w, err := scanner.OpenSimulator(sp)
 		if err != nil {
 			s.close()
 			return nil, err
 		}
-		s.scanners[l.Name] = far
-		l.Scanner.Port = sp.A
+		s.scanners[l.Name] = w
+		cfg.Scanners = append(cfg.Scanners, config.Scanner{Name: "gate-" + l.Name, Lane: l.Name, Purpose: config.ScanForGate,
+			Port: sp.Device, Suffix: config.SuffixCR, IdleGap: 400 * time.Millisecond, MaxScan: 4096, Baud: 9600})
 		rc := config.GateRelay{Board: config.RelayKMTronic, Channel: 1, Baud: 9600, Timeout: 300 * time.Millisecond}
 		if l.Relay != nil {
 			rc = *l.Relay
 		}
-		rp, err := ptypair.Start(dir, "gate-"+l.Name+"-relay")
+		rp, err := start("gate-" + l.Name + "-relay")
 		if err != nil {
 			s.close()
 			return nil, err
 		}
-		s.pairs = append(s.pairs, rp)
-		rc.Port = rp.A
+		rc.Port = rp.Device
 		board, err := relay.BoardFor(rc)
 		if err != nil {
 			s.close()
 			return nil, err
 		}
-		b, err := relay.Simulate(rp.B, board)
+		b, err := relay.Simulate(rp.Host, board)
 		if err != nil {
 			s.close()
 			return nil, err
@@ -144,7 +178,7 @@ func (s *gateSimulation) scanHandler(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	p, ok := s.scanners[r.PathValue("lane")]
+	sim, ok := s.scanners[r.PathValue("lane")]
 	s.mu.Unlock()
 	if !ok {
 		web.WriteError(w, http.StatusNotFound, "no simulated lane "+r.PathValue("lane"), "Không có lối mô phỏng này.")
@@ -154,7 +188,7 @@ func (s *gateSimulation) scanHandler(w http.ResponseWriter, r *http.Request) {
 		web.WriteError(w, http.StatusBadRequest, "payload must be 1..4096 bytes", "Mã quét không hợp lệ.")
 		return
 	}
-	if _, err := p.Write([]byte(body.Payload + "\r\n")); err != nil {
+	if err := sim.Scan(body.Payload, []byte("\r")); err != nil {
 		web.WriteError(w, http.StatusBadGateway, "write to simulated scanner: "+err.Error(), "Máy quét mô phỏng không nhận.")
 		return
 	}
@@ -164,15 +198,13 @@ func (s *gateSimulation) scanHandler(w http.ResponseWriter, r *http.Request) {
 func (s *gateSimulation) close() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	var errs []error
-	for _, p := range s.scanners {
-		errs = append(errs, p.Close())
+	for _, w := range s.scanners {
+		w.Close()
 	}
 	for _, b := range s.boards {
-		errs = append(errs, b.Close())
+		b.Close()
 	}
 	for _, p := range s.pairs {
-		p.Close()
+		p.Stop()
 	}
-	_ = errors.Join(errs...)
 }

@@ -47,27 +47,20 @@ const (
 	KindUnreadable = "unreadable"
 )
 
-// GateLane is one lane: a scanner, a direction and optionally a relay.
+// GateLane is one lane: a direction, optionally a relay, and its scanner, which is
+// configured under scanners[] with purpose: gate and lane: <this lane's name>.
 type GateLane struct {
 	// Name identifies the lane in counters, logs and the lane page URL.
 	Name string `yaml:"name"`
 	// Title is shown on the lane's screen (Vietnamese), e.g. "Cổng vào số 1".
-	Title     string      `yaml:"title"`
-	Direction string      `yaml:"direction"`
-	Scanner   GateScanner `yaml:"scanner"`
-	Relay     *GateRelay  `yaml:"relay"`
+	Title     string     `yaml:"title"`
+	Direction string     `yaml:"direction"`
+	Relay     *GateRelay `yaml:"relay"`
 	// AllowedKinds lists the codes this lane accepts (cccd, vneid, eticket); default all
 	// (eticket only with a ticket prefix).
 	AllowedKinds []string `yaml:"allowed_kinds"`
 	// Pulse overrides gate.pulse for this lane.
 	Pulse time.Duration `yaml:"pulse"`
-}
-
-// GateScanner is the lane's serial QR scanner (USB-CDC mode).
-type GateScanner struct {
-	// Port is the serial device (/dev/ttyACM0, COM3). Empty only with simulate: true.
-	Port string `yaml:"port"`
-	Baud int    `yaml:"baud"`
 }
 
 // Relay boards the driver knows; "custom" takes byte sequences from the config.
@@ -118,9 +111,6 @@ func (g *Gate) setDefaults() {
 			if g.TicketPrefix != "" {
 				l.AllowedKinds = append(l.AllowedKinds, KindETicket)
 			}
-		}
-		if l.Scanner.Baud == 0 {
-			l.Scanner.Baud = 9600
 		}
 		if r := l.Relay; r != nil {
 			if r.Board == "" {
@@ -196,9 +186,6 @@ func (g *Gate) validate(p *Problems, path string) {
 			default:
 				p.Add(fmt.Sprintf("%s.allowed_kinds[%d]", lp, j), "unknown kind %q (cccd, vneid, eticket)", k)
 			}
-		}
-		if l.Scanner.Baud < 1200 || l.Scanner.Baud > 921600 {
-			p.Add(lp+".scanner.baud", "must be between 1200 and 921600")
 		}
 		if l.Relay != nil {
 			l.Relay.validate(p, lp+".relay")

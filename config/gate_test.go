@@ -15,7 +15,6 @@ const gateLanes = `gate:
   lanes:
     - name: vao-1
       direction: entry
-      scanner: {port: /dev/ttyACM0}
       relay: {port: /dev/ttyUSB0}
 `
 
@@ -29,7 +28,7 @@ func TestGateDefaults(t *testing.T) {
 	if g.DuplicateWindow != 5*time.Second || g.Pulse != time.Second || l.Pulse != time.Second {
 		t.Fatalf("timing defaults: %+v", g)
 	}
-	if l.Title != "vao-1" || l.Scanner.Baud != 9600 || len(l.AllowedKinds) != 2 {
+	if l.Title != "vao-1" || len(l.AllowedKinds) != 2 {
 		t.Fatalf("lane defaults: %+v", l)
 	}
 	if r := l.Relay; r.Board != RelayLCUS || r.Channel != 1 || r.Baud != 9600 || r.Timeout <= 0 {

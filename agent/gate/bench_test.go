@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"os/exec"
 	"sort"
 	"sync"
 	"testing"
@@ -9,8 +10,8 @@ import (
 	"go.bug.st/serial"
 
 	"motcua-agent/config"
-	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/relay"
+	"motcua-agent/drivers/scanner"
 )
 
 // BenchmarkScanToRelay measures, on 4 lanes each scanned 10 times a second, the time
@@ -55,7 +56,7 @@ var benchLanes = []string{"l1", "l2", "l3", "l4"}
 
 // driveLanes writes perLane scans at 10/s on every lane's scanner and pairs each with
 // the next close command its board receives.
-func driveLanes(b *testing.B, scanners map[string]serial.Port, boards map[string]*relay.Simulator, perLane int) []time.Duration {
+func driveLanes(b *testing.B, scanners map[string]func([]byte) error, boards map[string]*relay.Simulator, perLane int) []time.Duration {
 	var mu sync.Mutex
 	var out []time.Duration
 	var wg sync.WaitGroup
@@ -67,8 +68,8 @@ func driveLanes(b *testing.B, scanners map[string]serial.Port, boards map[string
 			defer tick.Stop()
 			for i := 0; i < perLane; i++ {
 				<-tick.C
-				payload := []byte(cardQR(li*100000+i) + "\r\n")
-				if _, err := scanners[name].Write(payload); err != nil {
+				payload := []byte(cardQR(li*100000+i) + "\r")
+				if err := scanners[name](payload); err != nil {
 					b.Error(err)
 					return
 				}
@@ -106,10 +107,10 @@ func gateLatencies(b *testing.B, board string, perLane int) []time.Duration {
 	r := newRig(b, cfg, boards, time.Now())
 	r.clock.Set(time.Now())
 	defer r.close()
-	scanners := map[string]serial.Port{}
+	scanners := map[string]func([]byte) error{}
 	sims := map[string]*relay.Simulator{}
 	for n, l := range r.lanes {
-		scanners[n], sims[n] = l.scanner, l.board
+		scanners[n], sims[n] = l.scanner.Write, l.board
 	}
 	b.ResetTimer()
 	out := driveLanes(b, scanners, sims, perLane)
@@ -122,11 +123,11 @@ func gateLatencies(b *testing.B, board string, perLane int) []time.Duration {
 
 // baselineLatencies: scanner pty → bare line forwarder → relay pty, no decision.
 func baselineLatencies(b *testing.B, perLane int) []time.Duration {
-	if err := ptypair.Available(); err != nil {
-		b.Skip(err)
+	if _, err := exec.LookPath("socat"); err != nil {
+		b.Skip("socat is not installed")
 	}
 	dir := b.TempDir()
-	scanners := map[string]serial.Port{}
+	scanners := map[string]func([]byte) error{}
 	sims := map[string]*relay.Simulator{}
 	board, _ := relay.BoardFor(config.GateRelay{Board: config.RelayLCUS, Channel: 1})
 	var closers []func()
@@ -136,31 +137,25 @@ func baselineLatencies(b *testing.B, perLane int) []time.Duration {
 		}
 	}()
 	for _, n := range benchLanes {
-		sp, err := ptypair.Start(dir, n+"-scan")
+		sp, rp := startPair(b, dir, n+"-scan"), startPair(b, dir, n+"-relay")
+		w, err := scanner.OpenSimulator(sp)
 		if err != nil {
 			b.Fatal(err)
 		}
-		rp, err := ptypair.Start(dir, n+"-relay")
+		scanners[n] = w.Write
+		in, err := serial.Open(sp.Device, &serial.Mode{BaudRate: 9600})
 		if err != nil {
 			b.Fatal(err)
 		}
-		closers = append(closers, sp.Close, rp.Close)
-		if scanners[n], err = serial.Open(sp.B, &serial.Mode{BaudRate: 9600}); err != nil {
-			b.Fatal(err)
-		}
-		in, err := serial.Open(sp.A, &serial.Mode{BaudRate: 9600})
+		outp, err := serial.Open(rp.Device, &serial.Mode{BaudRate: 9600})
 		if err != nil {
 			b.Fatal(err)
 		}
-		outp, err := serial.Open(rp.A, &serial.Mode{BaudRate: 9600})
-		if err != nil {
+		if sims[n], err = relay.Simulate(rp.Host, board); err != nil {
 			b.Fatal(err)
 		}
-		if sims[n], err = relay.Simulate(rp.B, board); err != nil {
-			b.Fatal(err)
-		}
-		sc, sim := scanners[n], sims[n]
-		closers = append(closers, func() { sc.Close(); in.Close(); outp.Close(); sim.Close() })
+		sim := sims[n]
+		closers = append(closers, func() { w.Close(); in.Close(); outp.Close(); sim.Close() })
 		go func() {
 			buf := make([]byte, 512)
 			for {
@@ -169,7 +164,7 @@ func baselineLatencies(b *testing.B, perLane int) []time.Duration {
 					return
 				}
 				for _, c := range buf[:k] {
-					if c == '\n' {
+					if c == '\r' {
 						outp.Write(board.Close)
 					}
 				}

@@ -1,13 +1,10 @@
 package gate
 
 import (
-	"errors"
 	"strings"
-	"unicode"
-	"unicode/utf8"
 
 	"motcua-agent/config"
-	"motcua-agent/drivers/cccd"
+	"motcua-agent/drivers/qrpayload"
 )
 
 // Code is what a scanned payload was found to be.
@@ -21,41 +18,32 @@ type Code struct {
 }
 
 // maxPayload caps a scanned payload; longer lines are unreadable.
-const maxPayload = 4096
+const maxPayload = qrpayload.MaxPayload
 
-// minPayload: shorter reads are scanner noise, not a code.
-const minPayload = 6
+// codes classifies card QRs and VNeID codes the way the check-in flow does (receipts
+// are not gate codes, so the default pattern is enough).
+var codes, _ = qrpayload.NewClassifier("")
 
-// Classify decides what a scanned payload is: the ID card's QR (7 or more
-// '|'-separated fields, a 12-digit ID first), a site e-ticket (its configured prefix),
-// a VNeID code (anything else readable: its content is not established, so it is kept
-// opaque), or unreadable.
+// Classify decides what a scanned payload is at a gate: a site e-ticket (its
+// configured prefix), the ID card's QR, a VNeID code, or unreadable (bytes that are
+// not a clean payload, a damaged card QR, or text of no kind the gate knows).
 func Classify(payload []byte, ticketPrefix string) Code {
-	if len(payload) > maxPayload {
-		return Code{Kind: config.KindUnreadable, Why: "payload too long"}
+	s, err := qrpayload.Text(payload)
+	if err != nil {
+		return Code{Kind: config.KindUnreadable, Why: err.Error()}
 	}
-	if !utf8.Valid(payload) {
-		return Code{Kind: config.KindUnreadable, Why: "not UTF-8 (keyboard-wedge mode?)"}
-	}
-	s := strings.TrimSpace(strings.TrimPrefix(string(payload), "\ufeff"))
-	if len(s) < minPayload {
-		return Code{Kind: config.KindUnreadable, Why: "too short"}
-	}
-	for _, r := range s {
-		if unicode.IsControl(r) {
-			return Code{Kind: config.KindUnreadable, Why: "control characters in the code"}
-		}
-	}
-	if ticketPrefix != "" && strings.HasPrefix(s, ticketPrefix) {
+	if ticketPrefix != "" && strings.HasPrefix(s, ticketPrefix) && len(s) > len(ticketPrefix) {
 		return Code{Kind: config.KindETicket, Identity: "ticket:" + s}
 	}
-	q, err := cccd.ParseQR(s)
-	switch {
-	case err == nil:
-		return Code{Kind: config.KindCCCD, Identity: q.ID}
-	case !errors.Is(err, cccd.ErrNotCardQR):
-		// It has the card's shape but is damaged: ask for a rescan, never guess.
+	p := codes.ClassifyText(s)
+	switch p.Kind {
+	case qrpayload.KindCCCD2021, qrpayload.KindCCCD2024:
+		return Code{Kind: config.KindCCCD, Identity: p.Card.ID}
+	case qrpayload.KindVNeID:
+		// The same key the check-in flow hashes, so a visitor is one person in both.
+		return Code{Kind: config.KindVNeID, Identity: "vneid:" + s}
+	case qrpayload.KindCCCDInvalid:
 		return Code{Kind: config.KindUnreadable, Why: "damaged ID card QR"}
 	}
-	return Code{Kind: config.KindVNeID, Identity: "vneid:" + s}
+	return Code{Kind: config.KindUnreadable, Why: "not a code the gate knows (" + string(p.Kind) + ")"}
 }

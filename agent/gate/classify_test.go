@@ -26,8 +26,8 @@ func TestClassify(t *testing.T) {
 			t.Errorf("Classify(%q) = %+v, want kind %s identity %q", c.payload, got, c.kind, c.identity)
 		}
 	}
-	if got := Classify([]byte("VE-KL-000123"), ""); got.Kind != config.KindVNeID {
-		t.Errorf("without a ticket prefix a ticket is an opaque code, got %s", got.Kind)
+	if got := Classify([]byte("VE-KL-000123"), ""); got.Kind != config.KindUnreadable {
+		t.Errorf("without a ticket prefix a ticket is not a known code, got %s", got.Kind)
 	}
 }
 

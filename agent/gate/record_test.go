@@ -5,16 +5,10 @@ import (
 	"reflect"
 	"testing"
 
-	"go.bug.st/serial"
-
 	"motcua-agent/agent/store"
 )
 
 var eventsAll = store.EventFilter{Limit: 1000000}
-
-func openPort(path string) (serial.Port, error) {
-	return serial.Open(path, &serial.Mode{BaudRate: 9600})
-}
 
 // assertOccupancyMatchesRecord checks the live occupancy against the record: it equals
 // entries − exits − reconciled over every day, and every counter equals the fold of

@@ -5,19 +5,21 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"os/exec"
 	"path/filepath"
 	"sync"
 	"testing"
 	"time"
 
-	"go.bug.st/serial"
-
 	"motcua-agent/agent/bus"
+	"motcua-agent/agent/checkin"
 	"motcua-agent/agent/health"
+	"motcua-agent/agent/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
-	"motcua-agent/drivers/ptypair"
+	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/relay"
+	"motcua-agent/drivers/scanner"
 )
 
 var ict = time.FixedZone("ICT", 7*3600)
@@ -36,36 +38,38 @@ func (c *clock) Add(d time.Duration) {
 }
 func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
-// laneRig is one lane's hardware on pty pairs: the scanner's far end (the test writes
-// codes there) and the relay board simulator.
+// laneRig is one lane's hardware on pty pairs: the scanner (the test writes codes on
+// the host end; the agent's scanner driver reads the device end) and the relay board
+// simulator.
 type laneRig struct {
-	scanPair  *ptypair.Pair
-	scanner   serial.Port
-	relayPair *ptypair.Pair
+	scanPair  *scanner.PTYPair
+	scanner   *scanner.Simulator
+	relayPair *scanner.PTYPair
 	board     *relay.Simulator
 	relay     *relay.Relay
 }
 
 type rig struct {
-	t      testing.TB
-	dir    string
-	cfg    *config.Config
-	st     *store.Store
-	ids    *store.IDHasher
-	bus    *bus.Bus
-	sub    *bus.Subscription
-	hl     *health.Registry
-	clock  *clock
-	g      *Gate
-	lanes  map[string]*laneRig
-	ctx    context.Context
-	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	t        testing.TB
+	dir      string
+	cfg      *config.Config
+	st       *store.Store
+	ids      *store.IDHasher
+	bus      *bus.Bus
+	sub      *bus.Subscription
+	hl       *health.Registry
+	clock    *clock
+	g        *Gate
+	lanes    map[string]*laneRig
+	scanners []config.Scanner
+	ctx      context.Context
+	cancel   context.CancelFunc
+	wg       sync.WaitGroup
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
-// baseConfig is a site with the given lanes (relay boards as given, "" for none).
+// baseConfig is a site with the given lanes.
 func baseConfig(t testing.TB, lanes ...config.GateLane) *config.Config {
 	t.Helper()
 	text := `profile: gate
@@ -80,12 +84,29 @@ site: {province_code: "40", commune_code: "17866", id: kim-lien, name: Khu di t�
 	return cfg
 }
 
-// newRig starts the lanes' ptys, relay simulators and scanner readers, and the gate.
-// boards names each lane's relay board ("" for a lane without relay).
+func startPair(t testing.TB, dir, name string) *scanner.PTYPair {
+	t.Helper()
+	p := scanner.NewPTYPair(dir, name)
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(p.Stop)
+	return p
+}
+
+// laneScanner is the config of a lane's scanner as a site would write it.
+func laneScanner(laneName, port string) config.Scanner {
+	return config.Scanner{Name: "quet-" + laneName, Lane: laneName, Purpose: config.ScanForGate, Port: port,
+		Suffix: config.SuffixCR, IdleGap: 400 * time.Millisecond, MaxScan: 4096, Baud: 9600}
+}
+
+// newRig starts the lanes' ptys, relay simulators, the scanner driver and check-in
+// flow that publish scans, and the gate that follows them. boards names each lane's
+// relay board ("" for a lane without relay).
 func newRig(t testing.TB, cfg *config.Config, boards map[string]string, now time.Time) *rig {
 	t.Helper()
-	if err := ptypair.Available(); err != nil {
-		t.Skip(err)
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat is not installed (apt-get install socat)")
 	}
 	r := &rig{t: t, dir: t.TempDir(), cfg: cfg, ids: store.NewIDHasher([]byte("test-secret-0123456789")),
 		bus: bus.New(nil), hl: health.New(nil), clock: &clock{t: now}, lanes: map[string]*laneRig{}}
@@ -96,25 +117,19 @@ func newRig(t testing.TB, cfg *config.Config, boards map[string]string, now time
 		lc := &cfg.Gate.Lanes[i]
 		lr := &laneRig{}
 		var err error
-		if lr.scanPair, err = ptypair.Start(r.dir, lc.Name+"-scan"); err != nil {
+		lr.scanPair = startPair(t, r.dir, lc.Name+"-scan")
+		if lr.scanner, err = scanner.OpenSimulator(lr.scanPair); err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(lr.scanPair.Close)
-		lc.Scanner = config.GateScanner{Port: lr.scanPair.A, Baud: 9600}
-		if lr.scanner, err = serial.Open(lr.scanPair.B, &serial.Mode{BaudRate: 9600}); err != nil {
-			t.Fatal(err)
-		}
+		r.scanners = append(r.scanners, laneScanner(lc.Name, lr.scanPair.Device))
 		if b := boards[lc.Name]; b != "" {
-			if lr.relayPair, err = ptypair.Start(r.dir, lc.Name+"-relay"); err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(lr.relayPair.Close)
-			lc.Relay = &config.GateRelay{Port: lr.relayPair.A, Board: b, Channel: 1, Baud: 9600, Timeout: 500 * time.Millisecond}
+			lr.relayPair = startPair(t, r.dir, lc.Name+"-relay")
+			lc.Relay = &config.GateRelay{Port: lr.relayPair.Device, Board: b, Channel: 1, Baud: 9600, Timeout: 500 * time.Millisecond}
 			board, err := relay.BoardFor(*lc.Relay)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if lr.board, err = relay.Simulate(lr.relayPair.B, board); err != nil {
+			if lr.board, err = relay.Simulate(lr.relayPair.Host, board); err != nil {
 				t.Fatal(err)
 			}
 			if lr.relay, err = relay.Open(*lc.Relay, relay.Options{}); err != nil {
@@ -139,6 +154,8 @@ func (r *rig) openStore() {
 	r.st = st
 }
 
+// startGate runs the production chain: scanner driver → check-in flow (records the
+// scan, publishes it on the bus) → gate.
 func (r *rig) startGate(relays map[string]*relay.Relay) {
 	g, err := New(r.ctx, Options{Config: r.cfg, Store: r.st, IDs: r.ids, Bus: r.bus, Health: r.hl,
 		Log: quietLog(), Now: r.clock.Now, Relays: relays})
@@ -146,12 +163,28 @@ func (r *rig) startGate(relays map[string]*relay.Relay) {
 		r.t.Fatal(err)
 	}
 	r.g = g
-	for name := range r.lanes {
-		r.wg.Add(1)
-		go func(name string) { defer r.wg.Done(); g.ReadScanner(r.ctx, name) }(name)
+	cl, err := qrpayload.NewClassifier("")
+	if err != nil {
+		r.t.Fatal(err)
 	}
+	flow := checkin.New(r.st, r.ids, r.bus, cl, r.cfg.Site.ID, quietLog(), metrics.New())
+	sub := r.bus.Subscribe(1024, ScanTopic)
+	scans := make(chan scanner.Scan, 256)
+	r.wg.Add(3)
+	go func() { defer r.wg.Done(); g.FollowScans(r.ctx, sub) }()
+	go func() { defer r.wg.Done(); flow.Run(r.ctx, scans) }()
+	go func() {
+		defer r.wg.Done()
+		scanner.RunAll(r.ctx, r.scanners, scans, func(name string, s scanner.State, detail string) {
+			st := map[scanner.State]health.State{scanner.StateOK: health.OK, scanner.StateFault: health.Fault}[s]
+			if st == "" {
+				st = health.Absent
+			}
+			r.hl.Set(health.Device{Name: "scanner " + name, Kind: "scanner", State: st, Detail: detail})
+		})
+	}()
 	for name := range r.lanes {
-		r.waitHealth("gate-"+name+"-scanner", health.OK)
+		r.waitHealth("scanner quet-"+name, health.OK)
 	}
 }
 
@@ -159,7 +192,9 @@ func (r *rig) close() {
 	r.cancel()
 	r.wg.Wait()
 	for _, l := range r.lanes {
-		l.scanner.Close()
+		if l.scanner != nil {
+			l.scanner.Close()
+		}
 		if l.board != nil {
 			l.board.Close()
 		}
@@ -181,7 +216,7 @@ func (r *rig) scan(laneName, payload string) map[string]any {
 
 func (r *rig) write(laneName, payload string) {
 	r.t.Helper()
-	if _, err := r.lanes[laneName].scanner.Write([]byte(payload + "\r\n")); err != nil {
+	if err := r.lanes[laneName].scanner.Scan(payload, []byte("\r")); err != nil {
 		r.t.Fatalf("write scan to %s: %v", laneName, err)
 	}
 }

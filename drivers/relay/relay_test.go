@@ -4,23 +4,26 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"os/exec"
 	"testing"
 	"time"
 
 	"motcua-agent/config"
-	"motcua-agent/drivers/ptypair"
+	"motcua-agent/drivers/scanner"
 )
 
-func pair(t *testing.T, name string) *ptypair.Pair {
+// pair is a pty pair standing in for the board's USB-serial port: the relay driver
+// opens Device, the board simulator Host.
+func pair(t *testing.T, name string) *scanner.PTYPair {
 	t.Helper()
-	if err := ptypair.Available(); err != nil {
-		t.Skip(err)
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat is not installed (apt-get install socat)")
 	}
-	p, err := ptypair.Start(t.TempDir(), name)
-	if err != nil {
+	p := scanner.NewPTYPair(t.TempDir(), name)
+	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(p.Close)
+	t.Cleanup(p.Stop)
 	return p
 }
 
@@ -69,13 +72,13 @@ func TestBoardForCustomOverrides(t *testing.T) {
 
 func TestLCUSPulseClosesThenReleases(t *testing.T) {
 	p := pair(t, "lcus")
-	r, err := Open(config.GateRelay{Port: p.A, Board: config.RelayLCUS, Channel: 1}, Options{})
+	r, err := Open(config.GateRelay{Port: p.Device, Board: config.RelayLCUS, Channel: 1}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	b, _ := BoardFor(config.GateRelay{Board: config.RelayLCUS, Channel: 1})
-	sim, err := Simulate(p.B, b)
+	sim, err := Simulate(p.Host, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -94,14 +97,14 @@ func TestAnsweringBoardConfirmsAndFaultsWhenSilent(t *testing.T) {
 	p := pair(t, "km")
 	var last Status
 	statuses := make(chan Status, 100)
-	cfg := config.GateRelay{Port: p.A, Board: config.RelayKMTronic, Channel: 1, Timeout: time.Second}
+	cfg := config.GateRelay{Port: p.Device, Board: config.RelayKMTronic, Channel: 1, Timeout: time.Second}
 	r, err := Open(cfg, Options{OnStatus: func(s Status) { statuses <- s }})
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer r.Close()
 	b, _ := BoardFor(cfg)
-	sim, err := Simulate(p.B, b)
+	sim, err := Simulate(p.Host, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,11 +138,11 @@ func TestAnsweringBoardConfirmsAndFaultsWhenSilent(t *testing.T) {
 
 func TestUnpluggedRelayFaultsAndRecovers(t *testing.T) {
 	p := pair(t, "plug")
-	cfg := config.GateRelay{Port: p.A, Board: config.RelayLCUS, Channel: 1}
+	cfg := config.GateRelay{Port: p.Device, Board: config.RelayLCUS, Channel: 1}
 	r, _ := Open(cfg, Options{})
 	defer r.Close()
 	b, _ := BoardFor(cfg)
-	sim, err := Simulate(p.B, b)
+	sim, err := Simulate(p.Host, b)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -149,17 +152,17 @@ func TestUnpluggedRelayFaultsAndRecovers(t *testing.T) {
 	}
 	waitCommand(t, sim, false)
 	sim.Close()
-	p.Unplug()
+	p.Stop()
 	if err := r.Pulse(ctx, time.Millisecond); err == nil {
 		t.Fatal("pulse on an unplugged board succeeded")
 	}
 	if r.Status().OK {
 		t.Fatal("status OK with the port gone")
 	}
-	if err := p.Replug(); err != nil {
+	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}
-	sim2, err := Simulate(p.B, b)
+	sim2, err := Simulate(p.Host, b)
 	if err != nil {
 		t.Fatal(err)
 	}

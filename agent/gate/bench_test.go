@@ -16,15 +16,22 @@ import (
 
 // BenchmarkScanToRelay measures, on 4 lanes each scanned 10 times a second, the time
 // from the last byte of a scan written to the scanner's pty to the relay's close
-// command read on the relay's pty, with every decision durable in SQLite first. The
-// baseline is the same two pty hops with a bare forwarder in between (no decision, no
-// store): the floor the operating system sets.
+// command read on the relay's pty, with every decision durable in SQLite first.
+// via-checkin is the production chain (scanner driver → check-in flow, which records
+// the scan durably and publishes it → gate); direct feeds the driver's scans straight
+// to the gate (one durable write per decision). The baseline is the same two pty hops
+// with a bare forwarder in between (no decision, no store): the floor the operating
+// system sets.
 func BenchmarkScanToRelay(b *testing.B) {
-	for _, board := range []string{config.RelayLCUS, config.RelayKMTronic} {
-		b.Run(board, func(b *testing.B) {
+	for _, c := range []struct {
+		name, board string
+		direct      bool
+	}{{"lcus/via-checkin", config.RelayLCUS, false}, {"lcus/direct", config.RelayLCUS, true},
+		{"kmtronic/via-checkin", config.RelayKMTronic, false}, {"kmtronic/direct", config.RelayKMTronic, true}} {
+		b.Run(c.name, func(b *testing.B) {
 			perLane := 50 * b.N
 			base := baselineLatencies(b, perLane)
-			lat := gateLatencies(b, board, perLane)
+			lat := gateLatencies(b, c.board, perLane, c.direct)
 			bp50, bp99 := percentile(base, 50), percentile(base, 99)
 			p50, p99 := percentile(lat, 50), percentile(lat, 99)
 			b.ReportMetric(ms(p50), "p50_ms")
@@ -68,7 +75,7 @@ func driveLanes(b *testing.B, scanners map[string]func([]byte) error, boards map
 			defer tick.Stop()
 			for i := 0; i < perLane; i++ {
 				<-tick.C
-				payload := []byte(cardQR(li*100000+i) + "\r")
+				payload := []byte(cardQR(li*10000+i) + "\r")
 				if err := scanners[name](payload); err != nil {
 					b.Error(err)
 					return
@@ -96,7 +103,7 @@ func driveLanes(b *testing.B, scanners map[string]func([]byte) error, boards map
 	return out
 }
 
-func gateLatencies(b *testing.B, board string, perLane int) []time.Duration {
+func gateLatencies(b *testing.B, board string, perLane int, direct bool) []time.Duration {
 	var lanes []config.GateLane
 	boards := map[string]string{}
 	for _, n := range benchLanes {
@@ -104,7 +111,7 @@ func gateLatencies(b *testing.B, board string, perLane int) []time.Duration {
 		boards[n] = board
 	}
 	cfg := baseConfig(b, lanes...)
-	r := newRig(b, cfg, boards, time.Now())
+	r := newRigFed(b, cfg, boards, time.Now(), direct)
 	r.clock.Set(time.Now())
 	defer r.close()
 	scanners := map[string]func([]byte) error{}

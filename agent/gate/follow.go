@@ -13,9 +13,35 @@ import (
 const ScanTopic = "scan"
 
 // FollowScans decides the gate scans published on the bus until ctx ends or sub
-// closes. Each lane decides in its own goroutine, so a slow relay on one lane never
-// holds up another, and scans on one lane keep their order.
+// closes.
 func (g *Gate) FollowScans(ctx context.Context, sub *bus.Subscription) {
+	in := make(chan Scan, 64)
+	done := make(chan struct{})
+	go func() { defer close(done); g.Follow(ctx, in) }()
+	defer func() { close(in); <-done }()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			if s, ok := scanOf(m); ok {
+				select {
+				case in <- s:
+				case <-ctx.Done():
+					return
+				}
+			}
+		}
+	}
+}
+
+// Follow decides scans from in until it closes or ctx ends. Each lane decides in its
+// own goroutine, so a slow relay on one lane never holds up another, and scans on one
+// lane keep their order.
+func (g *Gate) Follow(ctx context.Context, in <-chan Scan) {
 	queues := map[string]chan Scan{}
 	var wg sync.WaitGroup
 	for _, name := range g.order {
@@ -39,30 +65,28 @@ func (g *Gate) FollowScans(ctx context.Context, sub *bus.Subscription) {
 	}()
 	warned := map[string]bool{}
 	for {
+		var s Scan
+		var ok bool
 		select {
 		case <-ctx.Done():
 			return
-		case m, ok := <-sub.C:
+		case s, ok = <-in:
 			if !ok {
 				return
 			}
-			s, ok := scanOf(m)
-			if !ok {
-				continue
+		}
+		q, known := queues[s.Lane]
+		if !known {
+			if !warned[s.Lane] {
+				g.log.Warn("gate: a gate scanner names a lane the gate does not have", "lane", s.Lane)
+				warned[s.Lane] = true
 			}
-			q, known := queues[s.Lane]
-			if !known {
-				if !warned[s.Lane] {
-					g.log.Warn("gate: a gate scanner names a lane the gate does not have", "lane", s.Lane)
-					warned[s.Lane] = true
-				}
-				continue
-			}
-			select {
-			case q <- s:
-			case <-ctx.Done():
-				return
-			}
+			continue
+		}
+		select {
+		case q <- s:
+		case <-ctx.Done():
+			return
 		}
 	}
 }

@@ -62,9 +62,12 @@ type rig struct {
 	g        *Gate
 	lanes    map[string]*laneRig
 	scanners []config.Scanner
-	ctx      context.Context
-	cancel   context.CancelFunc
-	wg       sync.WaitGroup
+	// direct feeds the scanner driver's scans straight to the gate, without the
+	// check-in flow's own durable record and the bus (benchmarks compare both).
+	direct bool
+	ctx    context.Context
+	cancel context.CancelFunc
+	wg     sync.WaitGroup
 }
 
 func quietLog() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -104,12 +107,16 @@ func laneScanner(laneName, port string) config.Scanner {
 // flow that publish scans, and the gate that follows them. boards names each lane's
 // relay board ("" for a lane without relay).
 func newRig(t testing.TB, cfg *config.Config, boards map[string]string, now time.Time) *rig {
+	return newRigFed(t, cfg, boards, now, false)
+}
+
+func newRigFed(t testing.TB, cfg *config.Config, boards map[string]string, now time.Time, direct bool) *rig {
 	t.Helper()
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Skip("socat is not installed (apt-get install socat)")
 	}
 	r := &rig{t: t, dir: t.TempDir(), cfg: cfg, ids: store.NewIDHasher([]byte("test-secret-0123456789")),
-		bus: bus.New(nil), hl: health.New(nil), clock: &clock{t: now}, lanes: map[string]*laneRig{}}
+		bus: bus.New(nil), hl: health.New(nil), clock: &clock{t: now}, lanes: map[string]*laneRig{}, direct: direct}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.sub = r.bus.Subscribe(1024, topic)
 	relays := map[string]*relay.Relay{}
@@ -171,8 +178,26 @@ func (r *rig) startGate(relays map[string]*relay.Relay) {
 	sub := r.bus.Subscribe(1024, ScanTopic)
 	scans := make(chan scanner.Scan, 256)
 	r.wg.Add(3)
-	go func() { defer r.wg.Done(); g.FollowScans(r.ctx, sub) }()
-	go func() { defer r.wg.Done(); flow.Run(r.ctx, scans) }()
+	if r.direct {
+		sub.Close()
+		direct := make(chan Scan, 64)
+		go func() {
+			defer r.wg.Done()
+			defer close(direct)
+			for {
+				select {
+				case <-r.ctx.Done():
+					return
+				case s := <-scans:
+					direct <- Scan{Lane: s.Tag, Payload: []byte(s.Text), At: s.Received}
+				}
+			}
+		}()
+		go func() { defer r.wg.Done(); g.Follow(r.ctx, direct) }()
+	} else {
+		go func() { defer r.wg.Done(); g.FollowScans(r.ctx, sub) }()
+		go func() { defer r.wg.Done(); flow.Run(r.ctx, scans) }()
+	}
 	go func() {
 		defer r.wg.Done()
 		scanner.RunAll(r.ctx, r.scanners, scans, func(name string, s scanner.State, detail string) {

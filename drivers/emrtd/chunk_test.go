@@ -39,8 +39,8 @@ func TestChunkAdaptation(t *testing.T) {
 		t.Errorf("extended: %d APDUs, short %d, fixed %d", ext, short, fixed)
 	}
 	// The same card without reader support stays short.
-	if n := readCounting(t, fx, emrtd.ReadOptions{}).Counters.APDUs; n != short-1 && n != short {
-		t.Errorf("no reader support: %d APDUs, short card %d", n, short)
+	if n := readCounting(t, fx, emrtd.ReadOptions{}).Counters.APDUs; n < short || n > fixed+3 {
+		t.Errorf("no reader support: %d APDUs, short card %d, fixed %d", n, short, fixed)
 	}
 
 	// A card that only gives 128 bytes: 6Cxx makes the reader shrink.

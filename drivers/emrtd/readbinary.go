@@ -39,7 +39,10 @@ func newChunker(extended bool, fixed int) *chunker {
 
 // next returns the size to try after a fully accepted read.
 func (k *chunker) next() int {
-	if k.noGrow {
+	// Without a reader that says it carries extended APDUs, stay at 0xDF:
+	// a 256-byte answer under secure messaging exceeds a short response
+	// and some readers fail the transmission itself.
+	if k.noGrow || !k.extended {
 		return k.size
 	}
 	switch {

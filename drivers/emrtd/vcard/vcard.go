@@ -63,6 +63,12 @@ type Faults struct {
 	// BadMACFile corrupts the MAC of the first READ BINARY response for
 	// that file identifier; 0 means never.
 	BadMACFile uint16
+	// TruncateFile serves each listed file cut to that many bytes (its TLV
+	// header still claims the full length).
+	TruncateFile map[uint16]int
+	// MalformFile replaces the value of each listed file with bytes that
+	// are not valid BER-TLV (same length, so the header still parses).
+	MalformFile map[uint16]bool
 	// StatusWords answer matching commands with a status word.
 	StatusWords []StatusFault
 	// Delay is slept before every answer (a contactless link's latency).
@@ -118,6 +124,21 @@ func New(p Profile) (*Card, error) {
 	if p.ActiveAuthHash == 0 {
 		p.ActiveAuthHash = crypto.SHA256
 	}
+	files := make(map[uint16][]byte, len(p.Files))
+	for fid, b := range p.Files {
+		files[fid] = b
+	}
+	for fid, n := range p.Faults.TruncateFile {
+		if b, ok := files[fid]; ok && n >= 0 && n < len(b) {
+			files[fid] = b[:n]
+		}
+	}
+	for fid, on := range p.Faults.MalformFile {
+		if b, ok := files[fid]; ok && on {
+			files[fid] = malformed(b)
+		}
+	}
+	p.Files = files
 	c := &Card{profile: p, random: p.Random}
 	if c.random == nil {
 		c.random = rand.Reader
@@ -385,4 +406,17 @@ func (c *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 		return nil, ErrRemoved
 	}
 	return resp, nil
+}
+
+// malformed keeps a file's outer tag and length and fills its value with a
+// data object whose length field is impossible (five length bytes).
+func malformed(b []byte) []byte {
+	t, _, err := emrtd.ParseTLV(b)
+	if err != nil || len(t.Value) < 8 {
+		return append([]byte{0x7F}, b...)
+	}
+	out := append([]byte(nil), b[:len(b)-len(t.Value)]...)
+	bad := make([]byte, len(t.Value))
+	copy(bad, []byte{0x5F, 0x1F, 0x85, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF})
+	return append(out, bad...)
 }

@@ -99,6 +99,7 @@ type Card struct {
 	random  io.Reader
 
 	apdus      int
+	busy       time.Duration // time spent answering, delays excluded
 	smReplies  int
 	pulled     bool
 	appletSel  bool
@@ -184,6 +185,15 @@ func (c *Card) SetFaults(f Faults) {
 	c.usedFaults = map[int]bool{}
 }
 
+// Busy returns the time the card spent computing answers since New (not
+// reset by Reset), without the configured delays: benchmarks subtract it to
+// get the terminal's own cost.
+func (c *Card) Busy() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy
+}
+
 // APDUs returns the number of commands processed since New or Reset.
 func (c *Card) APDUs() int {
 	c.mu.Lock()
@@ -210,7 +220,9 @@ func (c *Card) Process(apdu []byte) []byte {
 	if d := c.profile.Faults.Delay; d > 0 {
 		time.Sleep(d)
 	}
+	start := time.Now()
 	resp := c.answer(apdu)
+	c.busy += time.Since(start)
 	if rate := c.profile.Faults.LinkBytesPerSecond; rate > 0 {
 		time.Sleep(time.Duration(len(apdu)+len(resp)) * time.Second / time.Duration(rate))
 	}

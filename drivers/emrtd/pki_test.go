@@ -20,7 +20,7 @@ func TestPassiveAuthAlgorithms(t *testing.T) {
 		pss   bool
 	}{
 		{"", 2048, crypto.SHA256, true},
-		{"P-256", 0, crypto.SHA256, false}, {"P-384", 0, crypto.SHA384, false}, {"brainpoolP256r1", 0, crypto.SHA256, false},
+		{"P-256", 0, crypto.SHA256, false}, {"P-256", 0, crypto.SHA224, false}, {"P-384", 0, crypto.SHA384, false}, {"brainpoolP256r1", 0, crypto.SHA256, false},
 		{"brainpoolP384r1", 0, crypto.SHA384, false}, {"brainpoolP512r1", 0, crypto.SHA512, false}, {"", 2048, crypto.SHA256, false}, {"", 2048, crypto.SHA1, false},
 	} {
 		pki, err := vcard.NewTestPKI(vcard.PKIOptions{Curve: tc.curve, RSABits: tc.rsa, Hash: tc.hash, PSS: tc.pss})

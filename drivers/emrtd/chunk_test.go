@@ -2,6 +2,7 @@ package emrtd_test
 
 import (
 	"bytes"
+	"errors"
 	"testing"
 	"time"
 
@@ -50,6 +51,25 @@ func TestChunkAdaptation(t *testing.T) {
 		t.Errorf("small card: %d APDUs, expected more than %d", small, fixed)
 	}
 	t.Logf("APDUs: fixed 224 %d, short adaptive %d, extended %d, 128-byte card %d", fixed, short, ext, small)
+}
+
+func TestReadBeyond32KiB(t *testing.T) {
+	fx := newFixture(t, fixtureOptions{photo: 70000})
+	doc := readCounting(t, fx, emrtd.ReadOptions{})
+	if len(doc.Raw["DG2"]) < 70000 {
+		t.Fatalf("DG2 of %d bytes", len(doc.Raw["DG2"]))
+	}
+	fx.profile.ExtendedLength, fx.profile.MaxLe = true, 4096
+	readCounting(t, fx, emrtd.ReadOptions{ExtendedLength: true})
+	// The cap still holds.
+	fx.profile.ExtendedLength, fx.profile.MaxLe = false, 0
+	doc, err := emrtd.Read(ctx(t), fx.card(t), emrtd.ReadOptions{Keys: []emrtd.AccessKey{fx.mrzKey()}, MaxPhotoFileSize: 50000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := fileCheck(doc, "DG2"); !errors.Is(c.Err, emrtd.ErrTooLarge) {
+		t.Fatalf("DG2 over the cap: %+v", c)
+	}
 }
 
 // BenchmarkRead reads a full card (COM, SOD, DG1, 20 KB DG2, DG13, DG14,

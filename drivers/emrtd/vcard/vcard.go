@@ -258,13 +258,13 @@ func (c *Card) processProtected(apdu []byte) []byte {
 		return sw(0x6988)
 	}
 	if cmd.Extended && !c.profile.ExtendedLength {
-		return c.protect(nil, 0x6700)
+		return c.protect(cmd.INS, nil, 0x6700)
 	}
 	session := c.session
 	data, status := c.dispatch(cmd, true)
 	if f := c.profile.Faults.BadMACFile; f != 0 && cmd.INS == 0xB0 && c.current == f && !c.usedFaults[-1] && c.session != nil {
 		c.usedFaults[-1] = true
-		out := c.protect(data, status)
+		out := c.protect(cmd.INS, data, status)
 		out[len(out)-3] ^= 0x01
 		return out
 	}
@@ -272,19 +272,19 @@ func (c *Card) processProtected(apdu []byte) []byte {
 		// Chip authentication replaced the keys: answer under the old ones.
 		next := c.session
 		c.session = session
-		out := c.protect(data, status)
+		out := c.protect(cmd.INS, data, status)
 		c.session = next
 		return out
 	}
 	if c.session == nil {
 		return sw(status)
 	}
-	return c.protect(data, status)
+	return c.protect(cmd.INS, data, status)
 }
 
-func (c *Card) protect(data []byte, status uint16) []byte {
+func (c *Card) protect(ins byte, data []byte, status uint16) []byte {
 	c.smReplies++
-	out := c.session.ProtectResponse(data, status)
+	out := c.session.ProtectResponseTo(ins, data, status)
 	if c.smReplies == c.profile.Faults.BadResponseMACAt {
 		out[len(out)-3] ^= 0x01 // last MAC byte, before SW1 SW2
 	}
@@ -319,6 +319,8 @@ func (c *Card) dispatch(cmd sm.Command, protected bool) ([]byte, uint16) {
 		return c.selectFile(cmd, protected)
 	case 0xB0:
 		return c.readBinary(cmd, protected)
+	case 0xB1:
+		return c.readBinaryOdd(cmd, protected)
 	case 0x84:
 		return c.getChallenge(cmd)
 	case 0x82:
@@ -369,11 +371,47 @@ func (c *Card) selectFile(cmd sm.Command, protected bool) ([]byte, uint16) {
 	return nil, 0x6A86
 }
 
-func (c *Card) readBinary(cmd sm.Command, protected bool) ([]byte, uint16) {
-	fid, offset := c.current, int(cmd.P1)<<8|int(cmd.P2)
-	if cmd.P1&0x80 != 0 {
-		fid, offset = 0x0100|uint16(cmd.P1&0x1F), int(cmd.P2)
+// readBinaryOdd answers READ BINARY with odd INS: offset in DO54 (P1-P2
+// zero: the current file), data in DO53 within Le.
+func (c *Card) readBinaryOdd(cmd sm.Command, protected bool) ([]byte, uint16) {
+	if cmd.P1 != 0 || cmd.P2 != 0 {
+		return nil, 0x6A86
 	}
+	t, err := emrtd.ParseSingleTLV(cmd.Data, 0x54)
+	if err != nil || len(t.Value) == 0 || len(t.Value) > 3 {
+		return nil, 0x6A80
+	}
+	offset := 0
+	for _, b := range t.Value {
+		offset = offset<<8 | int(b)
+	}
+	le := cmd.Le - 4
+	if le < 1 {
+		return nil, 0x6700
+	}
+	data, sw := c.readAt(sm.Command{INS: 0xB0, Le: le, Extended: cmd.Extended}, offset, protected)
+	if data == nil {
+		return nil, sw
+	}
+	return emrtd.EncodeTLV(0x53, data), sw
+}
+
+func (c *Card) readBinary(cmd sm.Command, protected bool) ([]byte, uint16) {
+	offset := int(cmd.P1)<<8 | int(cmd.P2)
+	if cmd.P1&0x80 != 0 {
+		fid := 0x0100 | uint16(cmd.P1&0x1F)
+		if _, ok := c.profile.Files[fid]; !ok {
+			return nil, 0x6A82
+		}
+		c.current = fid
+		offset = int(cmd.P2)
+	}
+	return c.readAt(cmd, offset, protected)
+}
+
+// readAt reads the current file at offset, honouring Le and MaxLe.
+func (c *Card) readAt(cmd sm.Command, offset int, protected bool) ([]byte, uint16) {
+	fid := c.current
 	file, ok := c.profile.Files[fid]
 	if !ok || fid == 0 {
 		return nil, 0x6A82
@@ -400,7 +438,6 @@ func (c *Card) readBinary(cmd sm.Command, protected bool) ([]byte, uint16) {
 	if end > len(file) {
 		return append([]byte(nil), file[offset:]...), 0x6282
 	}
-	c.current = fid
 	return append([]byte(nil), file[offset:end]...), 0x9000
 }
 

@@ -74,3 +74,29 @@ func TestWrongCAKeyFails(t *testing.T) {
 		t.Fatalf("read did not recover: %+v", doc.PassiveAuth.DataGroupHashes)
 	}
 }
+
+func TestReadVariants(t *testing.T) {
+	for name, o := range map[string]fixtureOptions{
+		"PACE on P-256":          {pace: true, paceP256: true, ca: true},
+		"CA with 3DES":           {ca: true, ca3DES: true},
+		"AA on brainpoolP384r1":  {aa: "brainpool"},
+		"RSA-signed PKI with AA": {rsaPKI: true, aa: "rsa", ca: true},
+	} {
+		t.Run(name, func(t *testing.T) {
+			fx := newFixture(t, o)
+			doc, err := readWith(t, fx, fx.card(t), emrtd.CANKey("345678"), fx.mrzKey())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if o.pace && (doc.Access.Method != emrtd.MethodPACECAN || doc.Access.PACE.ParameterID != 12) {
+				t.Fatalf("access %+v", doc.Access)
+			}
+			if !doc.Genuine() {
+				t.Fatalf("not genuine: AA %+v CA %+v PA %+v", doc.ActiveAuth, doc.ChipAuth, doc.PassiveAuth)
+			}
+			if o.ca && !doc.ChipAuth.Passed() || o.aa != "" && !doc.ActiveAuth.Passed() {
+				t.Fatalf("AA %+v CA %+v", doc.ActiveAuth, doc.ChipAuth)
+			}
+		})
+	}
+}

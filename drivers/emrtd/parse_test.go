@@ -155,3 +155,20 @@ func FuzzCardProcess(f *testing.F) {
 		}
 	})
 }
+
+func TestParseDG2Formats(t *testing.T) {
+	jp2 := append([]byte{0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A}, bytes.Repeat([]byte{1}, 50)...)
+	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{2}, 50)...)
+	for _, tc := range []struct {
+		img    []byte
+		format string
+	}{{jp2, "jpeg2000"}, {jpeg, "jpeg"}} {
+		d, err := emrtd.ParseDG2(vcard.BuildDG2(tc.img, 240, 320))
+		if err != nil || d.Format != tc.format || !bytes.Equal(d.Image, tc.img) || d.Width != 240 || d.Height != 320 {
+			t.Fatalf("%s: %+v %v", tc.format, d, err)
+		}
+	}
+	if _, err := emrtd.ParseDG2(vcard.BuildDG2([]byte("GIF89a not a face image"), 1, 1)); !errors.Is(err, emrtd.ErrMalformed) {
+		t.Fatalf("GIF accepted: %v", err)
+	}
+}

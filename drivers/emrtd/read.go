@@ -68,15 +68,8 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 	if wanted == nil {
 		wanted = []int{1, 2, 13, 14, 15}
 	}
-	if b, err := r.file(ctx, "COM", FileCOM, maxSmallFile); err == nil {
-		com, err := ParseCOM(b)
-		if err != nil {
-			r.fileFact("COM", len(b), Check{Status: CheckError, Detail: err.Error(), Err: err})
-		} else {
-			doc.COM = com
-		}
-	} else if r.c.dead != nil {
-		return nil, fmt.Errorf("read EF.COM: %w", err)
+	if err := r.structureFile(ctx, "COM", FileCOM, func(b []byte) (err error) { doc.COM, err = ParseCOM(b); return err }); err != nil {
+		return nil, err
 	}
 	present := func(n int) bool {
 		if doc.COM == nil {
@@ -89,15 +82,8 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 		}
 		return false
 	}
-	if b, err := r.file(ctx, "SOD", FileSOD, maxSmallFile); err == nil {
-		sod, err := ParseSOD(b)
-		if err != nil {
-			r.fileFact("SOD", len(b), Check{Status: CheckError, Detail: err.Error(), Err: err})
-		} else {
-			doc.SOD = sod
-		}
-	} else if r.c.dead != nil {
-		return nil, fmt.Errorf("read EF.SOD: %w", err)
+	if err := r.structureFile(ctx, "SOD", FileSOD, func(b []byte) (err error) { doc.SOD, err = ParseSOD(b); return err }); err != nil {
+		return nil, err
 	}
 	// DG14 first: chip authentication replaces the session keys before
 	// the other groups are read, so they are read under the chip's key.
@@ -201,6 +187,22 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 	}
 	r.step("active auth", s)
 	return doc, nil
+}
+
+// structureFile reads EF.COM or EF.SOD and parses it; a failure of either
+// is a fact, and only a dead transport is returned.
+func (r *reader) structureFile(ctx context.Context, name string, fid uint16, parse func([]byte) error) error {
+	b, err := r.file(ctx, name, fid, maxSmallFile)
+	if err != nil {
+		if r.c.dead != nil {
+			return fmt.Errorf("read EF.%s: %w", name, err)
+		}
+		return nil
+	}
+	if err := parse(b); err != nil {
+		r.fileFact(name, len(b), Check{Status: CheckError, Detail: err.Error(), Err: err})
+	}
+	return nil
 }
 
 func (r *reader) parseGroup(n int, b []byte) error {

@@ -112,6 +112,8 @@ func mustMarshal(v any) []byte {
 // key: *rsa.PublicKey, *ecdsa.PublicKey or *ECPublicKey.
 func PublicKeyDER(pub crypto.PublicKey) ([]byte, error) {
 	switch k := pub.(type) {
+	case *PSSKey:
+		return PublicKeyDER(k.Public())
 	case *rsa.PublicKey:
 		body := mustMarshal(struct {
 			N *big.Int

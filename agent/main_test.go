@@ -205,3 +205,41 @@ func TestServiceDefinition(t *testing.T) {
 		t.Errorf("unknown service verb: exit %d %s", code, out)
 	}
 }
+
+func TestDevicesWithoutPCSCService(t *testing.T) {
+	cmd := exec.Command(agentBin, "devices", "--json")
+	// pcsc-lite's client finds pcscd through this socket path: point it nowhere.
+	cmd.Env = append(os.Environ(), "PCSCLITE_CSOCK_NAME="+filepath.Join(t.TempDir(), "no-pcscd.sock"))
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("devices failed instead of explaining: %v %s", err, out)
+	}
+	var d deviceList
+	if err := json.Unmarshal(out, &d); err != nil {
+		t.Fatal(err)
+	}
+	if len(d.Problems) == 0 || !strings.Contains(d.Problems[0], "PC/SC service is not running") {
+		t.Fatalf("problems = %v", d.Problems)
+	}
+}
+
+func TestDevicesListsVirtualReader(t *testing.T) {
+	if _, err := exec.LookPath("pcscd"); err != nil {
+		t.Skip("pcscd not installed")
+	}
+	out, code := runBin(t, "devices", "--json")
+	var d deviceList
+	if code != 0 || json.Unmarshal([]byte(out), &d) != nil {
+		t.Fatalf("exit %d: %s", code, out)
+	}
+	if len(d.Problems) > 0 {
+		t.Skipf("pcscd not running here: %v", d.Problems)
+	}
+	found := false
+	for _, r := range d.Readers {
+		found = found || strings.HasPrefix(r.Name, "Virtual PCD")
+	}
+	if !found {
+		t.Fatalf("vsmartcard reader not listed: %+v", d.Readers)
+	}
+}

@@ -86,6 +86,9 @@ type Options struct {
 	Boot     string // boot id; random when empty
 	// MaxBatch bounds how many appends one commit carries (default 256).
 	MaxBatch int
+	// MaxBytes caps the database size (0: no cap beyond the disk); past it appends fail
+	// with ErrDiskFull exactly as on a full disk.
+	MaxBytes int64
 }
 
 // Store is an open record.
@@ -151,7 +154,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("store: create folder: %w", err)
 	}
-	db, err := openChecked(ctx, opts.Path)
+	db, err := openChecked(ctx, opts.Path, opts.MaxBytes)
 	if err != nil {
 		aside, merr := moveAside(opts.Path, opts.Now())
 		if merr != nil {
@@ -159,7 +162,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		opts.Logger.Error("store: database failed its integrity check; moved it aside and started a fresh one",
 			"path", opts.Path, "moved_to", aside, "err", err)
-		db, err = openChecked(ctx, opts.Path)
+		db, err = openChecked(ctx, opts.Path, opts.MaxBytes)
 		if err != nil {
 			return nil, fmt.Errorf("store: fresh database: %w", err)
 		}
@@ -183,8 +186,8 @@ func dsn(path string) string {
 	return "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_busy_timeout=10000&_foreign_keys=on"
 }
 
-func openChecked(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", dsn(path))
+func openChecked(ctx context.Context, path string, maxBytes int64) (*sql.DB, error) {
+	db, err := sql.Open(driverFor(maxBytes), dsn(path))
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +206,31 @@ func openChecked(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+var (
+	driversMu sync.Mutex
+	drivers   = map[int64]string{} // max pages → registered driver name
+)
+
+// driverFor returns a sqlite3 driver whose connect hook caps the page count, so the cap
+// reaches every pooled connection.
+func driverFor(maxBytes int64) string {
+	if maxBytes <= 0 {
+		return "sqlite3"
+	}
+	pages := maxBytes / 4096
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	name := fmt.Sprintf("sqlite3-maxpages-%d", pages)
+	if _, ok := drivers[pages]; !ok {
+		drivers[pages] = name
+		sql.Register(name, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages), nil)
+			return err
+		}})
+	}
+	return name
 }
 
 func moveAside(path string, now time.Time) (string, error) {

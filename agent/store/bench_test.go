@@ -9,11 +9,9 @@ import (
 	"time"
 )
 
-// appendRun appends n events from `workers` goroutines and returns throughput and the
-// latency of each append.
-func appendRun(b *testing.B, maxBatch, workers, n int) (perSec float64, lat []time.Duration) {
-	s := openTest(b, b.TempDir(), Options{MaxBatch: maxBatch})
-	ctx := context.Background()
+// drive runs append(w, i) for i < n from `workers` goroutines and returns throughput
+// and the latency of each call.
+func drive(b *testing.B, workers, n int, append func(w, i int) error) (perSec float64, lat []time.Duration) {
 	lat = make([]time.Duration, n)
 	var wg sync.WaitGroup
 	next := make(chan int, n)
@@ -28,10 +26,7 @@ func appendRun(b *testing.B, maxBatch, workers, n int) (perSec float64, lat []ti
 			defer wg.Done()
 			for i := range next {
 				t0 := time.Now()
-				_, err := s.Append(ctx, Event{Kind: "queue.ticket.issued", Counter: fmt.Sprint(w), Service: "A",
-					Attrs:  map[string]any{"number": i},
-					Counts: []Count{{Metric: "tickets.issued", Dims: map[string]string{"service": "A"}, Value: 1}}})
-				if err != nil {
+				if err := append(w, i); err != nil {
 					b.Error(err)
 					return
 				}
@@ -43,34 +38,23 @@ func appendRun(b *testing.B, maxBatch, workers, n int) (perSec float64, lat []ti
 	return float64(n) / time.Since(start).Seconds(), lat
 }
 
+// appendRun is the store's own Append with batches of at most maxBatch.
+func appendRun(b *testing.B, maxBatch, workers, n int) (float64, []time.Duration) {
+	s := openTest(b, b.TempDir(), Options{MaxBatch: maxBatch})
+	ctx := context.Background()
+	return drive(b, workers, n, func(w, i int) error {
+		_, err := s.Append(ctx, Event{Kind: "queue.ticket.issued", Counter: fmt.Sprint(w), Service: "A",
+			Attrs:  map[string]any{"number": i},
+			Counts: []Count{{Metric: "tickets.issued", Dims: map[string]string{"service": "A"}, Value: 1}}})
+		return err
+	})
+}
+
 // naiveRun is the baseline: every appender runs its own transaction per event against
 // the same file, as code without a writer goroutine would.
-func naiveRun(b *testing.B, workers, n int) (perSec float64, lat []time.Duration) {
+func naiveRun(b *testing.B, workers, n int) (float64, []time.Duration) {
 	s := openTest(b, b.TempDir(), Options{})
-	lat = make([]time.Duration, n)
-	var wg sync.WaitGroup
-	next := make(chan int, n)
-	for i := 0; i < n; i++ {
-		next <- i
-	}
-	close(next)
-	start := time.Now()
-	for w := 0; w < workers; w++ {
-		wg.Add(1)
-		go func(w int) {
-			defer wg.Done()
-			for i := range next {
-				t0 := time.Now()
-				if err := naiveAppend(s, w, i, t0); err != nil {
-					b.Error(err)
-					return
-				}
-				lat[i] = time.Since(t0)
-			}
-		}(w)
-	}
-	wg.Wait()
-	return float64(n) / time.Since(start).Seconds(), lat
+	return drive(b, workers, n, func(w, i int) error { return naiveAppend(s, w, i, time.Now()) })
 }
 
 // naiveAppend is one event and its counter in a transaction of its own, on whichever

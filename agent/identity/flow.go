@@ -206,8 +206,10 @@ func (f *Flow) offer(counter string, o offer) {
 	f.pending[counter] = o
 	var readers []string
 	for r, c := range f.cards {
-		// A card already on the reader (perhaps announced as waiting) is read now.
-		if c.counter == counter && !c.reading && !c.done {
+		// A card already on the reader is read now: one announced as waiting, or
+		// one read before (new keys mean the official wants it read again).
+		if c.counter == counter && !c.reading {
+			c.done = false
 			readers = append(readers, r)
 		}
 	}

@@ -22,10 +22,10 @@ const (
 
 // Period is an inclusive range of days.
 type Period struct {
-	Kind     string `json:"kind"` // day, week, month
-	Label    string `json:"label"`
-	From     string `json:"from"`
-	To       string `json:"to"`
+	Kind  string `json:"kind"` // day, week, month
+	Label string `json:"label"`
+	From  string `json:"from"`
+	To    string `json:"to"`
 }
 
 // ParsePeriod reads "day" 2026-11-23, "week" 2026-W48 (ISO week) or "month" 2026-11.
@@ -45,7 +45,7 @@ func ParsePeriod(kind, at string) (Period, error) {
 		}
 		// ISO week 1 holds January 4th; weeks start on Monday.
 		jan4 := time.Date(year, 1, 4, 0, 0, 0, 0, time.UTC)
-		monday := jan4.AddDate(0, 0, -((int(jan4.Weekday()) + 6) % 7)).AddDate(0, 0, 7*(week-1))
+		monday := jan4.AddDate(0, 0, -((int(jan4.Weekday())+6)%7)).AddDate(0, 0, 7*(week-1))
 		if y, w := monday.ISOWeek(); y != year || w != week {
 			return p, fmt.Errorf("week %q does not exist", at)
 		}

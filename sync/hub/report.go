@@ -75,7 +75,7 @@ type Filter struct {
 // Query is a report request: totals over every agent for a period, grouped by keys.
 type Query struct {
 	Period Period
-	By     []string // province, commune, site, device, counter, service, day, metric, or dim.KEY
+	By     []string // province, commune, site, device, counter, service, day, metric, dims (all of them, canonical), or dim.KEY
 	Filter Filter
 }
 
@@ -107,13 +107,15 @@ func groupExpr(key string) (string, error) {
 		return "c.day", nil
 	case "metric":
 		return "c.metric", nil
+	case "dims":
+		return "c.dims", nil
 	case "counter", "service":
 		return dimExpr(key), nil
 	}
 	if k, ok := strings.CutPrefix(key, "dim."); ok && sync.ValidName(k) {
 		return dimExpr(k), nil
 	}
-	return "", fmt.Errorf("cannot group by %q (use province, commune, site, device, counter, service, day, metric or dim.KEY)", key)
+	return "", fmt.Errorf("cannot group by %q (use province, commune, site, device, counter, service, day, metric, dims or dim.KEY)", key)
 }
 
 // dimExpr reads one dimension; k is a ValidName, so it cannot break out of the quotes.

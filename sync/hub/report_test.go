@@ -21,7 +21,7 @@ func TestParsePeriod(t *testing.T) {
 		{"week", "2026-W48", "2026-11-23", "2026-11-29", false},
 		{"week", "2026-W01", "2025-12-29", "2026-01-04", false},
 		{"week", "2020-W53", "2020-12-28", "2021-01-03", false},
-		{"week", "2025-W53", "", "", true}, // 2025 has 52 ISO weeks
+		{"week", "2025-W53", "", "", true},                      // 2025 has 52 ISO weeks
 		{"week", "2026-W53", "2026-12-28", "2027-01-03", false}, // 2026 starts on a Thursday: 53 weeks
 		{"month", "2026-02", "2026-02-01", "2026-02-28", false},
 		{"month", "2028-02", "2028-02-01", "2028-02-29", false},
@@ -192,7 +192,7 @@ func TestPageShowsTablesAndFleet(t *testing.T) {
 	page := string(b)
 	for _, want := range []string{
 		"Dịch vụ công thiết yếu", "Đăng ký khai sinh", "<td class=\"n\">90</td>", // the service table
-		"Phường Vinh Hưng", // totals by commune
+		"Phường Vinh Hưng",                                   // totals by commune
 		"vh-pc1", "printer: lỗi", "out of paper", "nhanh 2s", // the fleet with device state and clock offset
 		"silent-pc", "chưa bao giờ", // an agent never heard from
 		"format=csv",

@@ -1,0 +1,37 @@
+# motcua-agent: the two commands a newcomer needs are `make run` and `make test`.
+GO      ?= go
+VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X main.version=$(VERSION)
+# Fuzz targets run for this long each inside `make test` (CI); longer with `make fuzz FUZZTIME=5m`.
+FUZZTIME ?= 5s
+
+.PHONY: build build-windows run test test-go fuzz bench clean
+
+build:
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent ./agent
+
+# Windows: cgo (SQLite) cross-compiled with mingw-w64.
+build-windows:
+	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
+		$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent.exe ./agent
+
+# The agent on the embedded demo config: simulated devices, data in ./demo-data,
+# dashboard on http://127.0.0.1:8606.
+run: build
+	./bin/motcua-agent run
+
+# Every test: a bounded fuzz pass over each parser of outside bytes, the Windows
+# cross-build, then the whole suite with the race detector (its summary comes last).
+test: fuzz build-windows test-go
+
+test-go:
+	$(GO) test -race -count=1 -timeout 50m ./...
+
+fuzz:
+	@./.ci/fuzz.sh $(FUZZTIME)
+
+bench:
+	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bench.txt
+
+clean:
+	rm -rf bin demo-data

@@ -1,0 +1,137 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"os"
+
+	"motcua-agent/config"
+)
+
+// configFlags are the flags every command that reads a site shares.
+type configFlags struct {
+	path, data, listen string
+}
+
+func (c *configFlags) register(fs *flag.FlagSet, withListen bool) {
+	fs.StringVar(&c.path, "config", "", "site config file (YAML); the embedded demo config when empty")
+	fs.StringVar(&c.data, "data", "", "data folder (overrides data_dir in the config)")
+	if withListen {
+		fs.StringVar(&c.listen, "listen", "", "HTTP listen address (overrides http.listen)")
+	}
+}
+
+// load reads the config, or the embedded demo (data in ./demo-data) without --config.
+func (c *configFlags) load() (*config.Config, error) {
+	ov := config.Overrides{DataDir: c.data, Listen: c.listen}
+	if c.path == "" {
+		wd, err := os.Getwd()
+		if err != nil {
+			return nil, err
+		}
+		return config.Demo(wd, ov)
+	}
+	return config.Load(c.path, ov)
+}
+
+func printConfigError(err error) int {
+	var p *config.Problems
+	if errors.As(err, &p) {
+		fmt.Fprintln(os.Stderr, "config has problems:")
+		for _, q := range p.List {
+			fmt.Fprintf(os.Stderr, "  %s: %s\n", q.Path, q.Msg)
+		}
+		return 2
+	}
+	fmt.Fprintln(os.Stderr, "motcua-agent:", err)
+	return 2
+}
+
+func init() {
+	registerCommand(command{Name: "run", Summary: "run the agent in the foreground",
+		Usage: "run [--config FILE] [--data DIR] [--listen ADDR]", Run: cmdRun})
+	registerCommand(command{Name: "config", Summary: "check a config file, or print an example",
+		Usage: "config check [FILE] | config example [counter|clinic|gate|demo]", Run: cmdConfig})
+}
+
+func cmdRun(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("run", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs, true)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return printConfigError(err)
+	}
+	return runAgent(ctx, cfg)
+}
+
+// runAgent is `run` and the service's body.
+func runAgent(ctx context.Context, cfg *config.Config) int {
+	a, err := openApp(ctx, cfg)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent: cannot start:", err)
+		return 1
+	}
+	defer a.Close()
+	if cfg.Profile == config.ProfileDemo {
+		fmt.Fprintf(os.Stderr, "\n  motcua-agent (demo) is starting.\n  Dashboard: %s/?token=%s\n  Data: %s\n  Stop with Ctrl-C.\n\n",
+			cfg.HTTP.PublicURL, a.Tokens["admin"], cfg.DataDir)
+	}
+	if err := a.run(ctx); err != nil {
+		a.Log.Error("agent stopped", "err", err)
+		return 1
+	}
+	if err := a.Close(); err != nil {
+		a.Log.Error("closing the store", "err", err)
+		return 1
+	}
+	a.Log.Info("stopped cleanly")
+	return 0
+}
+
+func cmdConfig(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: motcua-agent config check [FILE] | config example [PROFILE]")
+		return 2
+	}
+	switch args[0] {
+	case "check":
+		var cf configFlags
+		if len(args) > 1 {
+			cf.path = args[1]
+		}
+		cfg, err := cf.load()
+		if err != nil {
+			return printConfigError(err)
+		}
+		fmt.Printf("# effective config (%s): OK\n", nameOr(cf.path, "embedded demo"))
+		os.Stdout.Write(cfg.Redacted().YAML())
+		return 0
+	case "example":
+		p := config.ProfileCounter
+		if len(args) > 1 {
+			p = args[1]
+		}
+		b, err := config.Example(p)
+		if err != nil {
+			fmt.Fprintf(os.Stderr, "no example for profile %q (counter, clinic, gate, demo)\n", p)
+			return 2
+		}
+		os.Stdout.Write(b)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "unknown config subcommand %q\n", args[0])
+	return 2
+}
+
+func nameOr(s, def string) string {
+	if s == "" {
+		return def
+	}
+	return s
+}

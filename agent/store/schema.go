@@ -1,0 +1,68 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+)
+
+// migrations are applied in order; PRAGMA user_version records how many ran. Never
+// edit one that has shipped: add a new one.
+var migrations = []string{
+	`CREATE TABLE events(
+		seq INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: seqs never reused after pruning
+		time_ns INTEGER NOT NULL,
+		day TEXT NOT NULL,
+		boot TEXT NOT NULL,
+		kind TEXT NOT NULL,
+		site TEXT NOT NULL,
+		counter TEXT NOT NULL DEFAULT '',
+		service TEXT NOT NULL DEFAULT '',
+		attrs TEXT,
+		counts TEXT
+	);
+	CREATE INDEX events_kind ON events(kind, seq);
+	CREATE INDEX events_time ON events(time_ns);
+	CREATE TABLE counters(
+		day TEXT NOT NULL,
+		metric TEXT NOT NULL,
+		dims TEXT NOT NULL,
+		value INTEGER NOT NULL,
+		revision INTEGER NOT NULL,
+		PRIMARY KEY(day, metric, dims)
+	) WITHOUT ROWID;
+	CREATE INDEX counters_revision ON counters(revision);
+	CREATE TABLE uniques(
+		day TEXT NOT NULL, metric TEXT NOT NULL, dims TEXT NOT NULL, key TEXT NOT NULL,
+		PRIMARY KEY(day, metric, dims, key)
+	) WITHOUT ROWID;
+	CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+}
+
+func migrate(ctx context.Context, db *sql.DB) error {
+	var v int
+	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
+		return fmt.Errorf("schema version: %w", err)
+	}
+	if v > len(migrations) {
+		return fmt.Errorf("schema version %d is newer than this agent knows (%d): run the newer agent", v, len(migrations))
+	}
+	for i := v; i < len(migrations); i++ {
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(migrations[i]); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+	}
+	return nil
+}

@@ -1,0 +1,218 @@
+package web
+
+import (
+	"context"
+	"embed"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/store"
+)
+
+//go:embed static
+var staticFS embed.FS
+
+var (
+	labelsMu sync.RWMutex
+	labels   = map[string]string{}
+)
+
+// LabelMetric names a metric in Vietnamese on the dashboard.
+func LabelMetric(metric, vietnamese string) {
+	labelsMu.Lock()
+	labels[metric] = vietnamese
+	labelsMu.Unlock()
+}
+
+func metricLabel(m string) string {
+	labelsMu.RLock()
+	defer labelsMu.RUnlock()
+	if l, ok := labels[m]; ok {
+		return l
+	}
+	return m
+}
+
+func (s *Server) routes() {
+	sub, _ := fs.Sub(staticFS, "static")
+	s.mux.Handle("GET /static/", http.StripPrefix("/static/", http.FileServer(http.FS(sub))))
+	s.HandleFunc("GET /{$}", s.page("dashboard.html"))
+	s.HandleFunc("GET /dashboard", s.page("dashboard.html"))
+	s.HandleFunc("GET /healthz", s.healthz)
+	s.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+		s.opts.Metrics.WriteText(w)
+	})
+	s.HandleFunc("GET /api/v1/dashboard", s.dashboard, RoleCounter, RoleDisplay)
+	s.HandleFunc("GET /api/v1/counters", s.counters, RoleCounter)
+	s.HandleFunc("GET /api/v1/events", s.events, RoleAdmin)
+	s.HandleFunc("GET /api/v1/stream", s.stream, RoleKiosk, RoleCounter, RoleDisplay)
+	s.HandleFunc("GET /api/v1/pages", func(w http.ResponseWriter, r *http.Request) {
+		s.mu.Lock()
+		defer s.mu.Unlock()
+		WriteJSON(w, http.StatusOK, s.pages)
+	})
+	s.AddPage(Page{Path: "/", Title: "Bảng điều khiển", Role: RoleAdmin})
+}
+
+func (s *Server) page(name string) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := staticFS.ReadFile("static/" + name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	}
+}
+
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
+	ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+	defer cancel()
+	status, code := "ok", http.StatusOK
+	storeState := "ok"
+	last, err := s.opts.Store.LastSeq(ctx)
+	if err != nil {
+		status, code, storeState = "fault", http.StatusServiceUnavailable, err.Error()
+	} else if s.opts.Health.Worst() != health.OK {
+		status = "degraded"
+	}
+	WriteJSON(w, code, map[string]any{
+		"status":   status,
+		"version":  s.opts.Version,
+		"site":     s.opts.Config.Site.ID,
+		"device":   s.opts.Config.Site.DeviceID,
+		"uptime_s": int64(s.opts.Now().Sub(s.started).Seconds()),
+		"store":    storeState,
+		"last_seq": last,
+		"devices":  s.opts.Health.List(),
+	})
+}
+
+type counterView struct {
+	Metric string            `json:"metric"`
+	Label  string            `json:"label"`
+	Dims   map[string]string `json:"dims,omitempty"`
+	Value  int64             `json:"value"`
+}
+
+func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
+	now := s.opts.Now()
+	day := s.opts.Store.Day(now)
+	rows, err := s.opts.Store.Counters(r.Context(), day)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error(), "Không đọc được số liệu.")
+		return
+	}
+	counters := make([]counterView, 0, len(rows))
+	for _, c := range rows {
+		counters = append(counters, counterView{Metric: c.Metric, Label: metricLabel(c.Metric), Dims: c.Dims, Value: c.Value})
+	}
+	s.mu.Lock()
+	fns := make(map[string]func(context.Context) any, len(s.status))
+	for k, f := range s.status {
+		fns[k] = f
+	}
+	pages := append([]Page(nil), s.pages...)
+	s.mu.Unlock()
+	status := map[string]any{}
+	for k, f := range fns {
+		status[k] = f(r.Context())
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{
+		"site":     s.opts.Config.Site,
+		"version":  s.opts.Version,
+		"time":     now,
+		"day":      day,
+		"uptime_s": int64(now.Sub(s.started).Seconds()),
+		"health":   s.opts.Health.Worst(),
+		"devices":  s.opts.Health.List(),
+		"counters": counters,
+		"status":   status,
+		"pages":    pages,
+	})
+}
+
+func (s *Server) counters(w http.ResponseWriter, r *http.Request) {
+	day := r.URL.Query().Get("day")
+	if day == "" {
+		day = s.opts.Store.Day(s.opts.Now())
+	} else if _, err := time.Parse("2006-01-02", day); err != nil {
+		WriteError(w, http.StatusBadRequest, "day must be YYYY-MM-DD", "Ngày phải có dạng YYYY-MM-DD.")
+		return
+	}
+	rows, err := s.opts.Store.Counters(r.Context(), day)
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error(), "Không đọc được số liệu.")
+		return
+	}
+	WriteJSON(w, http.StatusOK, map[string]any{"day": day, "counters": rows})
+}
+
+func (s *Server) events(w http.ResponseWriter, r *http.Request) {
+	since, _ := strconv.ParseInt(r.URL.Query().Get("since"), 10, 64)
+	evs, err := s.opts.Store.Events(r.Context(), store.EventFilter{AfterSeq: since, Limit: 500})
+	if err != nil {
+		WriteError(w, http.StatusInternalServerError, err.Error(), "Không đọc được nhật ký.")
+		return
+	}
+	WriteJSON(w, http.StatusOK, evs)
+}
+
+// stream sends bus messages as server-sent events. Personal fields go only to roles
+// the config allows.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
+	fl, ok := w.(http.Flusher)
+	if !ok {
+		WriteError(w, http.StatusInternalServerError, "streaming unsupported", "Không hỗ trợ luồng sự kiện.")
+		return
+	}
+	var topics []string
+	if t := r.URL.Query().Get("topics"); t != "" {
+		topics = strings.Split(t, ",")
+	}
+	personal := s.MayReceivePersonal(RoleOf(r))
+	sub := s.opts.Bus.Subscribe(256, topics...)
+	defer sub.Close()
+	w.Header().Set("Content-Type", "text/event-stream")
+	w.Header().Set("Cache-Control", "no-cache")
+	w.Header().Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	fmt.Fprintf(w, ": motcua-agent stream\n\n")
+	fl.Flush()
+	ping := time.NewTicker(15 * time.Second)
+	defer ping.Stop()
+	for {
+		select {
+		case <-r.Context().Done():
+			return
+		case <-ping.C:
+			fmt.Fprintf(w, ": ping\n\n")
+			fl.Flush()
+		case m, ok := <-sub.C:
+			if !ok {
+				return
+			}
+			writeEvent(w, m, personal)
+			fl.Flush()
+		}
+	}
+}
+
+func writeEvent(w http.ResponseWriter, m bus.Message, personal bool) {
+	if !personal {
+		m.Personal = nil
+	}
+	b, _ := json.Marshal(m)
+	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.Topic, b)
+}

@@ -1,0 +1,267 @@
+// Package web is the agent's local HTTP face: the API that pages and the office's own
+// applications call, the event stream, /healthz, /metrics and the embedded pages.
+//
+// It binds to loopback by default, checks a bearer token per role on every protected
+// route and refuses browsers from origins the config does not list. It never sends
+// personal data to a role the config does not allow.
+package web
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
+	"sort"
+	"strings"
+	"sync"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/metrics"
+	"motcua-agent/agent/store"
+	"motcua-agent/config"
+)
+
+// Role is what a token lets its bearer do.
+type Role string
+
+const (
+	RoleNone    Role = ""
+	RoleKiosk   Role = "kiosk"
+	RoleCounter Role = "counter"
+	RoleDisplay Role = "display"
+	RoleAdmin   Role = "admin"
+)
+
+// Options build a Server.
+type Options struct {
+	Config  *config.Config
+	Tokens  map[Role]string
+	Store   *store.Store
+	Bus     *bus.Bus
+	Health  *health.Registry
+	Metrics *metrics.Registry
+	Log     *slog.Logger
+	Version string
+	Now     func() time.Time
+}
+
+// Server serves the local API and pages.
+type Server struct {
+	opts     Options
+	mux      *http.ServeMux
+	byToken  map[string]Role
+	origins  map[string]bool
+	personal map[Role]bool
+	started  time.Time
+	srv      *http.Server
+	ln       net.Listener
+
+	mu     sync.Mutex
+	status map[string]func(context.Context) any
+	pages  []Page
+
+	requests *metrics.Counter
+	denied   *metrics.Counter
+}
+
+// Page is a link shown in the pages' navigation.
+type Page struct {
+	Path  string `json:"path"`
+	Title string `json:"title"`
+	Role  Role   `json:"role"`
+}
+
+// New builds the server and its built-in routes; Start listens.
+func New(o Options) *Server {
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	s := &Server{
+		opts: o, mux: http.NewServeMux(), byToken: map[string]Role{}, origins: map[string]bool{},
+		personal: map[Role]bool{RoleAdmin: true}, started: o.Now(), status: map[string]func(context.Context) any{},
+		requests: o.Metrics.Counter("motcua_http_requests_total", "HTTP requests served."),
+		denied:   o.Metrics.Counter("motcua_http_denied_total", "HTTP requests refused for a missing or wrong token or origin."),
+	}
+	for r, t := range o.Tokens {
+		if t != "" {
+			s.byToken[t] = r
+		}
+	}
+	for _, or := range o.Config.HTTP.AllowedOrigins {
+		s.origins[strings.TrimRight(or, "/")] = true
+	}
+	for _, r := range o.Config.HTTP.PersonalDataRoles {
+		s.personal[Role(r)] = true
+	}
+	s.routes()
+	return s
+}
+
+// Handle registers h at a ServeMux pattern ("POST /api/v1/tickets"). With no roles the
+// route is public; otherwise the caller's token must carry one of them (admin always
+// passes).
+func (s *Server) Handle(pattern string, h http.Handler, roles ...Role) {
+	s.mux.Handle(pattern, s.guard(h, roles))
+}
+
+// HandleFunc is Handle for a function.
+func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Request), roles ...Role) {
+	s.Handle(pattern, http.HandlerFunc(h), roles...)
+}
+
+// AddStatus adds a named block to the dashboard's JSON (sync state, queue summary …).
+func (s *Server) AddStatus(name string, fn func(context.Context) any) {
+	s.mu.Lock()
+	s.status[name] = fn
+	s.mu.Unlock()
+}
+
+// AddPage lists a page in the navigation of every page.
+func (s *Server) AddPage(p Page) {
+	s.mu.Lock()
+	s.pages = append(s.pages, p)
+	sort.Slice(s.pages, func(i, j int) bool { return s.pages[i].Path < s.pages[j].Path })
+	s.mu.Unlock()
+}
+
+type ctxKey struct{}
+
+// RoleOf is the role the request's token carries (RoleNone when it has none).
+func RoleOf(r *http.Request) Role {
+	role, _ := r.Context().Value(ctxKey{}).(Role)
+	return role
+}
+
+// MayReceivePersonal says whether a role may receive personal fields.
+func (s *Server) MayReceivePersonal(r Role) bool { return s.personal[r] }
+
+func (s *Server) tokenRole(r *http.Request) Role {
+	tok := ""
+	if h := r.Header.Get("Authorization"); strings.HasPrefix(h, "Bearer ") {
+		tok = strings.TrimSpace(strings.TrimPrefix(h, "Bearer "))
+	} else if q := r.URL.Query().Get("token"); q != "" {
+		tok = q
+	}
+	if tok == "" {
+		return RoleNone
+	}
+	return s.byToken[tok]
+}
+
+func (s *Server) guard(h http.Handler, roles []Role) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		role := s.tokenRole(r)
+		if len(roles) > 0 && !allowed(role, roles) {
+			s.denied.Inc()
+			if role == RoleNone {
+				WriteError(w, http.StatusUnauthorized, "missing or unknown token", "Thiếu mã truy cập hoặc mã không đúng.")
+			} else {
+				WriteError(w, http.StatusForbidden, "role "+string(role)+" may not do this", "Vai trò này không được phép thực hiện thao tác.")
+			}
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, role)))
+	})
+}
+
+func allowed(role Role, roles []Role) bool {
+	if role == RoleAdmin {
+		return true
+	}
+	for _, r := range roles {
+		if r == role && role != RoleNone {
+			return true
+		}
+	}
+	return false
+}
+
+// ServeHTTP applies the origin policy, then routes.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	s.requests.Inc()
+	if origin := r.Header.Get("Origin"); origin != "" && !s.sameOrigin(origin, r) {
+		if !s.origins[origin] {
+			s.denied.Inc()
+			WriteError(w, http.StatusForbidden, "origin "+origin+" is not in http.allowed_origins",
+				"Ứng dụng từ địa chỉ này chưa được phép kết nối.")
+			return
+		}
+		w.Header().Set("Access-Control-Allow-Origin", origin)
+		w.Header().Set("Vary", "Origin")
+		w.Header().Set("Access-Control-Allow-Headers", "Authorization, Content-Type")
+		w.Header().Set("Access-Control-Allow-Methods", "GET, POST, PUT, DELETE, OPTIONS")
+		if r.Method == http.MethodOptions {
+			w.WriteHeader(http.StatusNoContent)
+			return
+		}
+	}
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) sameOrigin(origin string, r *http.Request) bool {
+	u, err := url.Parse(origin)
+	return err == nil && u.Host == r.Host
+}
+
+// Start listens on the configured address (use Addr for the real port when it was 0).
+func (s *Server) Start() error {
+	ln, err := net.Listen("tcp", s.opts.Config.HTTP.Listen)
+	if err != nil {
+		return err
+	}
+	s.ln = ln
+	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	go func() {
+		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.opts.Log.Error("http server stopped", "err", err)
+		}
+	}()
+	return nil
+}
+
+// Addr is the listening address.
+func (s *Server) Addr() string {
+	if s.ln == nil {
+		return s.opts.Config.HTTP.Listen
+	}
+	return s.ln.Addr().String()
+}
+
+// Shutdown stops accepting and waits for requests in flight (streams are cut).
+func (s *Server) Shutdown(ctx context.Context) error {
+	if s.srv == nil {
+		return nil
+	}
+	return s.srv.Shutdown(ctx)
+}
+
+// WriteJSON answers with a JSON body.
+func WriteJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// WriteError answers with {"error": English for logs and programs, "message":
+// Vietnamese for the person at the screen}.
+func WriteError(w http.ResponseWriter, status int, en, vi string) {
+	WriteJSON(w, status, map[string]string{"error": en, "message": vi})
+}
+
+// ReadJSON decodes a capped JSON request body into v, refusing unknown fields.
+func ReadJSON(w http.ResponseWriter, r *http.Request, v any) bool {
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		WriteError(w, http.StatusBadRequest, "malformed request body: "+err.Error(), "Yêu cầu không hợp lệ.")
+		return false
+	}
+	return true
+}

@@ -86,6 +86,8 @@ type ClientConfig struct {
 	Clock      Clock
 	Log        *slog.Logger
 	Transport  http.RoundTripper // overrides the TLS transport (tests)
+	// OnAttempt, if set, is called with the status after every attempt (health, metrics).
+	OnAttempt func(Status)
 }
 
 func (c *ClientConfig) setDefaults() {
@@ -334,6 +336,9 @@ func (c *Client) backoff(failures int) time.Duration {
 func (c *Client) PushNow(ctx context.Context) error {
 	c.drainMu.Lock()
 	defer c.drainMu.Unlock()
+	if c.cfg.OnAttempt != nil {
+		defer func() { c.cfg.OnAttempt(c.Status()) }()
+	}
 	if err := c.load(ctx); err != nil {
 		c.recordFailure(ctx, err)
 		return err
@@ -385,9 +390,9 @@ func (c *Client) drain(ctx context.Context) error {
 	}
 	c.setBacklog(backlog)
 	for {
-		rows, err := c.src.CountersChangedSince(ctx, wm, c.cfg.BatchSize)
+		rows, more, err := c.nextBatch(ctx, wm)
 		if err != nil {
-			return fmt.Errorf("read changed counters: %w", err)
+			return err
 		}
 		backlog = max(backlog, int64(len(rows)))
 		resp, err := c.send(ctx, rows, backlog)
@@ -410,8 +415,36 @@ func (c *Client) drain(ctx context.Context) error {
 		c.status.Backlog = backlog
 		c.status.Sent += int64(len(rows))
 		c.mu.Unlock()
-		if len(rows) < c.cfg.BatchSize {
+		if !more {
 			return nil
+		}
+	}
+}
+
+// nextBatch reads up to BatchSize rows above wm, whole revisions only: one event can
+// change several rows, which then share its revision, and a watermark set in the
+// middle of a revision would skip the rest of it forever. more says rows remain.
+func (c *Client) nextBatch(ctx context.Context, wm int64) (rows []Counter, more bool, err error) {
+	for limit := c.cfg.BatchSize; ; limit *= 2 {
+		rows, err = c.src.CountersChangedSince(ctx, wm, limit)
+		if err != nil {
+			return nil, false, fmt.Errorf("read changed counters: %w", err)
+		}
+		if len(rows) < limit {
+			return rows, false, nil
+		}
+		last := rows[len(rows)-1].Revision
+		cut := len(rows)
+		for cut > 0 && rows[cut-1].Revision == last {
+			cut--
+		}
+		if cut > 0 {
+			return rows[:cut], true, nil
+		}
+		// One revision fills the whole batch: read more until it ends (the hub takes up
+		// to MaxSnapshotsPerPush; an event never counts that many rows).
+		if limit >= MaxSnapshotsPerPush {
+			return rows, true, nil
 		}
 	}
 }

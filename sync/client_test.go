@@ -154,7 +154,13 @@ func runChildAgent() int {
 	rng := rand.New(rand.NewPCG(seed, 1))
 	days := []string{"2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"}
 	for {
-		if err := src.Apply(ctx, randomChange(rng, days[rng.IntN(len(days))])); err != nil {
+		// One event counts one to four rows, which then share its revision.
+		day := days[rng.IntN(len(days))]
+		changes := []sqlsource.Change{randomChange(rng, day)}
+		for range rng.IntN(4) {
+			changes = append(changes, randomChange(rng, day))
+		}
+		if err := src.Apply(ctx, changes...); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
 		}
@@ -377,7 +383,8 @@ func TestTwoHundredAgents(t *testing.T) {
 			rng := rand.New(rand.NewPCG(uint64(i), 7))
 			for round := range 3 {
 				for range 15 {
-					if err := a.src.Apply(ctx, randomChange(rng, fmt.Sprintf("2026-11-%02d", 20+round))); err != nil {
+					day := fmt.Sprintf("2026-11-%02d", 20+round)
+					if err := a.src.Apply(ctx, randomChange(rng, day), randomChange(rng, day)); err != nil {
 						errs <- err
 						return
 					}

@@ -28,13 +28,13 @@ func Describe(err error, hub string) (en, vi string) {
 		return fmt.Sprintf("the hub %s presented a certificate this agent does not trust: set sync.ca_file to the province's CA certificate (%v)", hub, err),
 			"Không tin cậy chứng thư của máy chủ tỉnh: cần cấu hình tệp CA (sync.ca_file)."
 	case errors.As(err, &hostErr):
-		return fmt.Sprintf("the hub's certificate is not for %s: check sync.hub_url uses the name on the certificate", hub),
+		return fmt.Sprintf("the hub's certificate is not for %s: check sync.url uses the name on the certificate", hub),
 			"Chứng thư của máy chủ tỉnh không khớp địa chỉ đã cấu hình."
 	case errors.As(err, &dnsErr):
-		return fmt.Sprintf("cannot resolve the hub name %s: check the DNS settings and sync.hub_url", hub),
+		return fmt.Sprintf("cannot resolve the hub name %s: check the DNS settings and sync.url", hub),
 			"Không tìm thấy địa chỉ máy chủ tỉnh: kiểm tra mạng và cấu hình."
 	case errors.Is(err, syscall.ECONNREFUSED):
-		return fmt.Sprintf("the hub %s refused the connection: the hub service is down or the port in sync.hub_url is wrong; data is kept and will be sent when it answers", hub),
+		return fmt.Sprintf("the hub %s refused the connection: the hub service is down or the port in sync.url is wrong; data is kept and will be sent when it answers", hub),
 			"Máy chủ tỉnh không nhận kết nối; số liệu được giữ lại và sẽ gửi khi kết nối lại."
 	case errors.Is(err, context.DeadlineExceeded), isTimeout(err):
 		return fmt.Sprintf("no answer from the hub %s in time: the network is down or very slow; data is kept and will be sent later", hub),

@@ -35,7 +35,7 @@ CREATE TABLE IF NOT EXISTS seq(id INTEGER PRIMARY KEY CHECK (id = 1), last INTEG
 INSERT OR IGNORE INTO seq(id, last) VALUES(1, 0);
 CREATE TABLE IF NOT EXISTS counters(day TEXT NOT NULL, metric TEXT NOT NULL, dims TEXT NOT NULL,
 	value INTEGER NOT NULL, revision INTEGER NOT NULL, PRIMARY KEY(day, metric, dims));
-CREATE UNIQUE INDEX IF NOT EXISTS counters_by_revision ON counters(revision);
+CREATE INDEX IF NOT EXISTS counters_by_revision ON counters(revision);
 CREATE TABLE IF NOT EXISTS meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);`)
 	if err != nil {
 		db.Close()
@@ -55,20 +55,20 @@ type Change struct {
 	Delta  int64
 }
 
-// Apply adds the changes in one transaction, as one event: each touched row gets the
-// event's new sequence number as its revision. Like the agent's store, a row changed
-// twice in one event keeps one revision, so every change gets its own event here.
+// Apply adds the changes in one transaction, as one event: like the agent's store,
+// every row it touches gets the event's sequence number as its revision, so several
+// rows share a revision.
 func (s *Source) Apply(ctx context.Context, changes ...Change) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	var rev int64
+	if err := tx.QueryRowContext(ctx, `UPDATE seq SET last = last + 1 WHERE id = 1 RETURNING last`).Scan(&rev); err != nil {
+		return fmt.Errorf("next sequence: %w", err)
+	}
 	for _, c := range changes {
-		var rev int64
-		if err := tx.QueryRowContext(ctx, `UPDATE seq SET last = last + 1 WHERE id = 1 RETURNING last`).Scan(&rev); err != nil {
-			return fmt.Errorf("next sequence: %w", err)
-		}
 		_, err := tx.ExecContext(ctx, `INSERT INTO counters(day, metric, dims, value, revision) VALUES(?, ?, ?, ?, ?)
 			ON CONFLICT(day, metric, dims) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`,
 			c.Day, c.Metric, sync.CanonicalDims(c.Dims), c.Delta, rev)

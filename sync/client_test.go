@@ -327,7 +327,7 @@ func TestThirtyDaysOffline(t *testing.T) {
 			lastDay = day
 			for range 200 {
 				ch := randomChange(rng, day)
-				ch.Dims["service"] = strconv.Itoa(1 + rng.IntN(4))
+				ch.Dims = map[string]string{"service": strconv.Itoa(1 + rng.IntN(4))}
 				if err := src.Apply(ctx, ch); err != nil {
 					t.Fatal(err)
 				}

@@ -64,6 +64,29 @@ func (s *Source) Apply(ctx context.Context, changes ...Change) error {
 		return fmt.Errorf("begin: %w", err)
 	}
 	defer tx.Rollback()
+	if err := applyEvent(ctx, tx, changes); err != nil {
+		return err
+	}
+	return tx.Commit()
+}
+
+// ApplyMany applies many events (each a list of changes) in one transaction: fast
+// set-up of a large backlog.
+func (s *Source) ApplyMany(ctx context.Context, events [][]Change) error {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, ev := range events {
+		if err := applyEvent(ctx, tx, ev); err != nil {
+			return err
+		}
+	}
+	return tx.Commit()
+}
+
+func applyEvent(ctx context.Context, tx *sql.Tx, changes []Change) error {
 	var rev int64
 	if err := tx.QueryRowContext(ctx, `UPDATE seq SET last = last + 1 WHERE id = 1 RETURNING last`).Scan(&rev); err != nil {
 		return fmt.Errorf("next sequence: %w", err)
@@ -76,7 +99,7 @@ func (s *Source) Apply(ctx context.Context, changes ...Change) error {
 			return fmt.Errorf("update counter: %w", err)
 		}
 	}
-	return tx.Commit()
+	return nil
 }
 
 // CountersChangedSince implements sync.Source.

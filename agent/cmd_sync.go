@@ -295,6 +295,9 @@ func printSyncStatus(w io.Writer, st sync.Status) {
 	if st.ClockOffsetMS != 0 {
 		fmt.Fprintf(tw, "Clock:\tthe hub's clock is %s ahead of this PC's\n", (time.Duration(st.ClockOffsetMS) * time.Millisecond).Round(time.Second))
 	}
+	if st.Unsendable > 0 {
+		fmt.Fprintf(tw, "Left out:\t%d counter rows no hub accepts; the last: %s (report this bug)\n", st.Unsendable, st.LastUnsendable)
+	}
 	if st.LastError != "" {
 		fmt.Fprintf(tw, "Last error:\t%s\n", st.LastError)
 		fmt.Fprintf(tw, "\t(%d failed attempts in a row, at %s)\n", st.Failures, when(st.LastErrorAt))

@@ -150,6 +150,10 @@ type Status struct {
 	NextAttempt   time.Time `json:"next_attempt"`
 	ClockOffsetMS int64     `json:"clock_offset_ms"` // hub time minus agent time
 	Sent          int64     `json:"sent"`            // snapshots acknowledged since the agent started
+	// Unsendable counts rows left out because no hub would accept them (a negative
+	// value, a bad name): a bug in a flow, to report.
+	Unsendable     int64  `json:"unsendable,omitempty"`
+	LastUnsendable string `json:"last_unsendable,omitempty"`
 }
 
 // Client pushes a Source's changed counters to the hub. It never gives up and never
@@ -395,15 +399,22 @@ func (c *Client) drain(ctx context.Context) error {
 			return err
 		}
 		backlog = max(backlog, int64(len(rows)))
-		resp, err := c.send(ctx, rows, backlog)
+		sendable := c.dropUnsendable(rows)
+		resp, err := c.send(ctx, sendable, backlog)
 		if err != nil {
 			return err
 		}
-		var sent int64
+		var read, sent int64
 		for _, r := range rows {
+			read = max(read, r.Revision)
+		}
+		for _, r := range sendable {
 			sent = max(sent, r.Revision)
 		}
-		if ack := min(resp.Ack, sent); ack > wm {
+		if resp.Ack < sent {
+			return fmt.Errorf("hub acknowledged revision %d of a push up to %d", resp.Ack, sent)
+		}
+		if ack := read; ack > wm {
 			if err := c.src.SetMeta(ctx, MetaWatermark, strconv.FormatInt(ack, 10)); err != nil {
 				return fmt.Errorf("save sync watermark: %w", err)
 			}
@@ -447,6 +458,30 @@ func (c *Client) nextBatch(ctx context.Context, wm int64) (rows []Counter, more 
 			return rows, true, nil
 		}
 	}
+}
+
+// dropUnsendable leaves out rows the hub would refuse whatever happens (a negative
+// value, a name outside the protocol's alphabet): retrying them forever would stop
+// every other counter from reaching the province. Each is logged and counted in the
+// status; if the row changes again it gets a new revision and is tried again.
+func (c *Client) dropUnsendable(rows []Counter) []Counter {
+	earliest := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latest := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
+	out := rows[:0:0]
+	for _, r := range rows {
+		snap := Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+		if err := snap.validate(earliest, latest); err != nil {
+			problem := fmt.Sprintf("counter %s %s %s cannot be sent: %v", r.Day, r.Metric, CanonicalDims(r.Dims), err)
+			c.cfg.Log.Error("sync: counter left out", "problem", problem)
+			c.mu.Lock()
+			c.status.Unsendable++
+			c.status.LastUnsendable = problem
+			c.mu.Unlock()
+			continue
+		}
+		out = append(out, r)
+	}
+	return out
 }
 
 func (c *Client) setBacklog(n int64) {

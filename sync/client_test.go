@@ -584,3 +584,26 @@ func TestRevokedDeviceKeepsDataAndRetries(t *testing.T) {
 func pemOf(der []byte) []byte {
 	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})
 }
+
+// A row no hub accepts (a flow counted below zero) must not hold back the others.
+func TestUnsendableRowDoesNotBlockTheRest(t *testing.T) {
+	h := startHub(t, nil)
+	secret := h.enroll(t, "S1", "pc1")
+	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
+	ctx := context.Background()
+	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Delta: 3})
+	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "gate.occupancy", Delta: -2},
+		sqlsource.Change{Day: "2026-11-20", Metric: "tickets.issued", Delta: 1})
+	src.Apply(ctx, sqlsource.Change{Day: "2026-11-21", Metric: "checkins", Delta: 4})
+	c := newClient(t, sync.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, BatchSize: 2}, src)
+	if err := c.PushNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st := c.Status()
+	if st.Unsendable != 1 || !strings.Contains(st.LastUnsendable, "gate.occupancy") || st.Watermark != 3 || st.Backlog != 0 {
+		t.Fatalf("status %+v", st)
+	}
+	got := h.agentTotals(t, "pc1")
+	want := map[string]int64{"2026-11-20|checkins|{}": 3, "2026-11-20|tickets.issued|{}": 1, "2026-11-21|checkins|{}": 4}
+	sameCounters(t, "valid rows", want, got)
+}

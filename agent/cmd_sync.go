@@ -292,7 +292,7 @@ func printSyncStatus(w io.Writer, st sync.Status) {
 	fmt.Fprintf(tw, "Backlog:\t%d counter rows not yet acknowledged by the hub\n", st.Backlog)
 	fmt.Fprintf(tw, "Last success:\t%s\n", when(st.LastSuccess))
 	fmt.Fprintf(tw, "Last attempt:\t%s\n", when(st.LastAttempt))
-	if st.ClockOffsetMS != 0 {
+	if off := time.Duration(st.ClockOffsetMS) * time.Millisecond; off >= time.Second || off <= -time.Second {
 		fmt.Fprintf(tw, "Clock:\tthe hub's clock is %s ahead of this PC's\n", (time.Duration(st.ClockOffsetMS) * time.Millisecond).Round(time.Second))
 	}
 	if st.Unsendable > 0 {
@@ -301,6 +301,8 @@ func printSyncStatus(w io.Writer, st sync.Status) {
 	if st.LastError != "" {
 		fmt.Fprintf(tw, "Last error:\t%s\n", st.LastError)
 		fmt.Fprintf(tw, "\t(%d failed attempts in a row, at %s)\n", st.Failures, when(st.LastErrorAt))
+	} else if st.LastAttempt.IsZero() {
+		fmt.Fprintf(tw, "State:\tnothing sent yet (the agent pushes when it runs, or use `sync now`)\n")
 	} else {
 		fmt.Fprintf(tw, "State:\tOK\n")
 	}

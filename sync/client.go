@@ -509,7 +509,7 @@ func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*Push
 	for i, r := range rows {
 		push.Snapshots[i] = Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
 	}
-	hb := Heartbeat{Version: c.cfg.Version, Clock: c.cfg.Clock.Now().UTC(), Backlog: backlog}
+	hb := Heartbeat{Version: c.cfg.Version, Clock: c.cfg.Clock.Now().UTC(), Backlog: max(0, backlog-int64(len(rows)))}
 	if c.cfg.Devices != nil {
 		hb.Devices = c.cfg.Devices()
 		if len(hb.Devices) > MaxDevicesInBeat {

@@ -58,7 +58,7 @@ type DeviceState struct {
 type Heartbeat struct {
 	Version string        `json:"version"`
 	Clock   time.Time     `json:"clock"`   // the agent's own clock, uncorrected
-	Backlog int64         `json:"backlog"` // counter rows not yet acknowledged, this batch included
+	Backlog int64         `json:"backlog"` // counter rows still waiting once this push is acknowledged
 	Devices []DeviceState `json:"devices,omitempty"`
 }
 

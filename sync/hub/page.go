@@ -37,8 +37,12 @@ var pageTemplate = template.Must(template.New("hub.html").Funcs(template.FuncMap
 		}
 		return s
 	},
+	"metricName": metricName,
 	"offset": func(ms int64) string {
 		d := time.Duration(ms) * time.Millisecond
+		if d > -2*time.Second && d < 2*time.Second {
+			return "đúng giờ"
+		}
 		if d < 0 {
 			return "chậm " + (-d).Round(time.Second).String()
 		}
@@ -57,6 +61,7 @@ type pageData struct {
 	Error     string
 	Query     string
 	Contact   func(*time.Time) string
+	Stale     func(*time.Time) bool
 	PeriodKey string
 }
 
@@ -74,6 +79,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		ago := d.Now.Sub(*t).Round(time.Second)
 		return fmt.Sprintf("%s (%s trước)", t.In(h.loc).Format("02/01/2006 15:04"), ago)
 	}
+	d.Stale = func(t *time.Time) bool { return t == nil || d.Now.Sub(*t) > staleAfter }
 	var err error
 	d.Period, err = h.periodFromForm(r)
 	if err == nil {
@@ -102,4 +108,29 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	if err := pageTemplate.Execute(w, d); err != nil {
 		h.log.Warn("render hub page", "err", err)
 	}
+}
+
+// staleAfter is how long without contact before the fleet view marks an agent: agents
+// push every minute, so a quarter of an hour means the PC or its network is down.
+const staleAfter = 15 * time.Minute
+
+// metricLabels name the metrics of the other flows in Vietnamese for the page; an
+// unknown metric shows its own name.
+var metricLabels = map[string]string{
+	MetricDossiersReceived:   "Hồ sơ tiếp nhận",
+	MetricDossiersDigitized:  "Hồ sơ được số hóa",
+	"tickets.issued":         "Số thứ tự đã phát",
+	"tickets.served":         "Lượt đã phục vụ",
+	"tickets.no_show":        "Lượt vắng mặt",
+	"identity.verifications": "Lượt xác thực căn cước",
+	"checkins":               "Lượt tiếp đón bằng căn cước",
+	"gate.entries":           "Lượt vào cổng",
+	"gate.exits":             "Lượt ra cổng",
+}
+
+func metricName(m string) string {
+	if l, ok := metricLabels[m]; ok {
+		return l + " (" + m + ")"
+	}
+	return m
 }

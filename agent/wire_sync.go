@@ -78,7 +78,19 @@ func newSyncClient(cfg *config.Config, st *store.Store, a *App) (*sync.Client, e
 	if a != nil {
 		cc.Log = a.Log.With("component", "sync")
 		cc.Devices = func() []sync.DeviceState { return deviceStates(a.Health) }
-		cc.OnAttempt = func(st sync.Status) { a.Health.Set(syncHealth(st)) }
+		backlog := a.Metrics.Gauge("motcua_sync_backlog_rows", "Counter rows not yet acknowledged by the hub.")
+		failures := a.Metrics.Gauge("motcua_sync_consecutive_failures", "Failed pushes since the last success.")
+		lastSuccess := a.Metrics.Gauge("motcua_sync_last_success_seconds", "Unix time of the last acknowledged push.")
+		sent := a.Metrics.Gauge("motcua_sync_sent_rows", "Counter rows acknowledged since the agent started.")
+		cc.OnAttempt = func(st sync.Status) {
+			a.Health.Set(syncHealth(st))
+			backlog.Set(float64(st.Backlog))
+			failures.Set(float64(st.Failures))
+			sent.Set(float64(st.Sent))
+			if !st.LastSuccess.IsZero() {
+				lastSuccess.Set(float64(st.LastSuccess.Unix()))
+			}
+		}
 	}
 	return sync.NewClient(cc, storeSource{st})
 }

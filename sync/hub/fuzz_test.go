@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"compress/gzip"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,6 +39,23 @@ func FuzzDecodePush(f *testing.F) {
 				if s.Value < 0 || s.Revision <= 0 || len(s.Dims) > sync.MaxDims {
 					t.Fatalf("validated a bad snapshot %+v", s)
 				}
+			}
+		}
+	})
+}
+
+// FuzzLoadCatalogue: the province's catalogue file is outside input too.
+func FuzzLoadCatalogue(f *testing.F) {
+	f.Add("no,code,name,level\n13,1.001193,Đăng ký khai sinh,3\n")
+	f.Add("no,code,name,level\n1,\"a,b\",x,\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		cat, err := LoadCatalogue(strings.NewReader(text))
+		if err != nil {
+			return
+		}
+		for _, s := range cat {
+			if s.No <= 0 || s.Name == "" || len(s.Codes) == 0 {
+				t.Fatalf("loaded a bad service %+v", s)
 			}
 		}
 	})

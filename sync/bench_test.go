@@ -195,11 +195,18 @@ func BenchmarkDrainMonthBacklog(b *testing.B) {
 	b.ReportMetric(naiveMonth.Seconds()/drain.Seconds(), "time-ratio")
 }
 
-// BenchmarkHubIngest measures the hub alone: 16 agents pushing 500-snapshot batches
-// concurrently; reports snapshots stored per second.
+// BenchmarkHubIngest measures the hub alone: 16 agents pushing concurrently, in big
+// batches (a backlog draining) and in small ones (a province's agents pushing every
+// minute); reports snapshots and pushes stored per second.
 func BenchmarkHubIngest(b *testing.B) {
+	for _, batch := range []int{500, 5} {
+		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) { benchIngest(b, batch) })
+	}
+}
+
+func benchIngest(b *testing.B, batch int) {
 	h := startHub(b, nil)
-	const agents, batch = 16, 500
+	const agents = 16
 	type agent struct {
 		device string
 		secret []byte
@@ -251,4 +258,5 @@ func BenchmarkHubIngest(b *testing.B) {
 	wg.Wait()
 	elapsed := time.Since(start)
 	b.ReportMetric(float64(b.N*batch)/elapsed.Seconds(), "snapshots/s")
+	b.ReportMetric(float64(b.N)/elapsed.Seconds(), "pushes/s")
 }

@@ -59,15 +59,7 @@ type Change struct {
 // every row it touches gets the event's sequence number as its revision, so several
 // rows share a revision.
 func (s *Source) Apply(ctx context.Context, changes ...Change) error {
-	tx, err := s.db.BeginTx(ctx, nil)
-	if err != nil {
-		return fmt.Errorf("begin: %w", err)
-	}
-	defer tx.Rollback()
-	if err := applyEvent(ctx, tx, changes); err != nil {
-		return err
-	}
-	return tx.Commit()
+	return s.ApplyMany(ctx, [][]Change{changes})
 }
 
 // ApplyMany applies many events (each a list of changes) in one transaction: fast

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"net"
 	"net/http/httptest"
 	"os"
 	"os/exec"
@@ -606,4 +607,21 @@ func TestUnsendableRowDoesNotBlockTheRest(t *testing.T) {
 	got := h.agentTotals(t, "pc1")
 	want := map[string]int64{"2026-11-20|checkins|{}": 3, "2026-11-20|tickets.issued|{}": 1, "2026-11-21|checkins|{}": 4}
 	sameCounters(t, "valid rows", want, got)
+}
+
+func TestHubDownIsExplained(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close() // nothing listens there now
+	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
+	c := newClient(t, sync.ClientConfig{HubURL: "http://" + addr, Site: "S1", Device: "pc1", Secret: make([]byte, 32)}, src)
+	if err := c.PushNow(context.Background()); err == nil {
+		t.Fatal("pushed to nothing")
+	}
+	if st := c.Status(); !strings.Contains(st.LastError, "refused the connection") || !strings.Contains(st.LastErrorVi, "không nhận kết nối") {
+		t.Fatalf("hub down explained as %q / %q", st.LastError, st.LastErrorVi)
+	}
 }

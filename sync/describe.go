@@ -42,12 +42,21 @@ func Describe(err error, hub string) (en, vi string) {
 	case errors.Is(err, syscall.ENETUNREACH), errors.Is(err, syscall.EHOSTUNREACH):
 		return fmt.Sprintf("no network route to the hub %s: check the cable or Wi-Fi; data is kept and will be sent later", hub),
 			"Không có mạng tới máy chủ tỉnh: kiểm tra dây mạng hoặc Wi-Fi; số liệu được giữ lại."
+	case isDial(err):
+		// Other connection failures (and the Windows forms of the errors above).
+		return fmt.Sprintf("cannot connect to the hub %s (%v): check the network and sync.url; data is kept and will be sent when it answers", hub, err),
+			"Không kết nối được máy chủ tỉnh; số liệu được giữ lại và sẽ gửi khi kết nối lại."
 	case errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
 		return fmt.Sprintf("the connection to the hub %s was cut during the push; it will be retried (nothing is lost or counted twice)", hub),
 			"Kết nối tới máy chủ tỉnh bị ngắt giữa chừng; sẽ gửi lại."
 	}
 	return fmt.Sprintf("push to the hub %s failed: %v; it will be retried", hub, err),
 		"Gửi số liệu lên máy chủ tỉnh không thành công; sẽ thử lại."
+}
+
+func isDial(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "dial"
 }
 
 func isTimeout(err error) bool {

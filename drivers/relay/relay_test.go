@@ -175,3 +175,22 @@ func TestUnpluggedRelayFaultsAndRecovers(t *testing.T) {
 		t.Fatal("not OK after replug")
 	}
 }
+
+// FuzzAnswerState feeds arbitrary bytes from a board as its answer: never a panic, and
+// a state only when one of the two answers is in the bytes.
+func FuzzAnswerState(f *testing.F) {
+	f.Add([]byte{0xFF, 0x01, 0x01})
+	f.Add([]byte{0xFF, 0x01, 0x00, 0xFF, 0x01, 0x01})
+	f.Add([]byte("CH1:ON\r\n"))
+	b, _ := BoardFor(config.GateRelay{Board: config.RelayKMTronic, Channel: 1})
+	f.Fuzz(func(t *testing.T, buf []byte) {
+		closed, ok := b.answerState(buf)
+		hasC, hasR := bytes.Contains(buf, b.AnswerClosed), bytes.Contains(buf, b.AnswerReleased)
+		if ok != (hasC || hasR) {
+			t.Fatalf("ok=%v for % X", ok, buf)
+		}
+		if ok && closed && !hasC {
+			t.Fatalf("closed without the closed answer in % X", buf)
+		}
+	})
+}

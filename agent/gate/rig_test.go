@@ -131,7 +131,7 @@ func newRigFed(t testing.TB, cfg *config.Config, boards map[string]string, now t
 		r.scanners = append(r.scanners, laneScanner(lc.Name, lr.scanPair.Device))
 		if b := boards[lc.Name]; b != "" {
 			lr.relayPair = startPair(t, r.dir, lc.Name+"-relay")
-			lc.Relay = &config.GateRelay{Port: lr.relayPair.Device, Board: b, Channel: 1, Baud: 9600, Timeout: 500 * time.Millisecond}
+			lc.Relay = &config.GateRelay{Port: lr.relayPair.Device, Board: b, Channel: 1, Baud: 9600, Timeout: 2 * time.Second}
 			board, err := relay.BoardFor(*lc.Relay)
 			if err != nil {
 				t.Fatal(err)

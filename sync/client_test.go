@@ -1,6 +1,7 @@
 package sync_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -154,7 +155,7 @@ func runChildAgent() int {
 	seed, _ := strconv.ParseUint(os.Getenv("MOTCUA_SYNC_TEST_SEED"), 10, 64)
 	rng := rand.New(rand.NewPCG(seed, 1))
 	days := []string{"2026-11-20", "2026-11-21", "2026-11-22", "2026-11-23"}
-	for {
+	for n := 0; ; n++ {
 		// One event counts one to four rows, which then share its revision.
 		day := days[rng.IntN(len(days))]
 		changes := []sqlsource.Change{randomChange(rng, day)}
@@ -164,6 +165,9 @@ func runChildAgent() int {
 		if err := src.Apply(ctx, changes...); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 2
+		}
+		if n == 20 {
+			fmt.Println("working") // the parent's cue that this life has counted something
 		}
 		time.Sleep(time.Duration(rng.IntN(3)) * time.Millisecond)
 	}
@@ -188,10 +192,26 @@ func TestExactlyOnceUnderFaultsAndKills(t *testing.T) {
 			"MOTCUA_SYNC_TEST_SECRET="+fmt.Sprintf("%x", secret), "MOTCUA_SYNC_TEST_HUB="+proxy.URL,
 			"MOTCUA_SYNC_TEST_SEED="+strconv.Itoa(i))
 		cmd.Stderr = os.Stderr
+		out, _ := cmd.StdoutPipe()
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(time.Duration(150+rng.IntN(350)) * time.Millisecond) // let it work, then kill it mid-flight
+		// On a loaded machine start-up can take longer than any fixed pause: wait until
+		// this life has counted, then let it work a random while and kill it mid-flight.
+		cue := make(chan bool, 1)
+		go func() {
+			line, _ := bufio.NewReader(out).ReadString('\n')
+			cue <- strings.TrimSpace(line) == "working"
+		}()
+		select {
+		case ok := <-cue:
+			if !ok {
+				t.Fatalf("round %d: child agent did not start working", i)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("round %d: child agent silent for 60 s", i)
+		}
+		time.Sleep(time.Duration(150+rng.IntN(350)) * time.Millisecond)
 		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
 			t.Fatal(err)
 		}

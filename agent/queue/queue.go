@@ -22,6 +22,7 @@ import (
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/drivers/display"
 )
 
 // Error is a refusal the person at the screen can read: En for logs and programs, Vi
@@ -160,10 +161,16 @@ func (q *Queue) publish(action string, t Ticket) {
 	if q.bus == nil {
 		return
 	}
-	q.bus.Publish(bus.Message{Topic: Topic, Public: map[string]any{
-		"action": action, "number": t.Number, "service": t.Service, "counter": t.Counter, "state": string(t.State),
-		"recalls": t.Recalls, "priority": t.Priority,
-	}})
+	m := map[string]any{"action": action, "number": t.Number, "service": t.Service, "counter": t.Counter,
+		"state": string(t.State), "recalls": t.Recalls, "priority": t.Priority}
+	if action == "called" || action == "recalled" {
+		// The display board plays these clips in order: "mời số … đến quầy số …".
+		if clips, err := display.CallClips(t.Number, t.Counter); err == nil {
+			m["clips"] = clips
+			m["text"] = display.Words(clips)
+		}
+	}
+	q.bus.Publish(bus.Message{Topic: Topic, Public: m})
 }
 
 // Issue takes a new ticket for a service.
@@ -405,7 +412,8 @@ func (q *Queue) aheadLocked(b *book, t *Ticket) int {
 	}
 	n := 0
 	for _, o := range b.waiting() {
-		if o != t && o.Service == t.Service && (o.QueuedAt.Before(t.QueuedAt) || (o.Priority && !t.Priority)) {
+		if o != t && o.Service == t.Service && (o.QueuedAt.Before(t.QueuedAt) ||
+			(o.QueuedAt.Equal(t.QueuedAt) && o.Number < t.Number) || (o.Priority && !t.Priority)) {
 			n++
 		}
 	}

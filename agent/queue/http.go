@@ -128,7 +128,7 @@ func (a *API) issue(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	resp := a.describe(t)
-	slip := Slip{Office: a.Office, Service: resp.ServiceName, Number: t.Number, Priority: t.Priority, Issued: t.IssuedAt,
+	slip := Slip{Office: a.Office, Service: resp.ServiceName, Number: t.Number, Priority: t.Priority, Issued: t.IssuedAt.In(a.Q.st.Location()),
 		Ahead: resp.Ahead, Estimate: time.Duration(resp.EstimateMin) * time.Minute, StatusURL: resp.StatusURL,
 		Counters: resp.Counters, Location: resp.Location, TicketDay: t.Day, ServiceCode: t.Service}
 	resp.Printed, resp.Notice = a.print(r.Context(), slip)

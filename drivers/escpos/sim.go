@@ -17,6 +17,8 @@ type Simulator struct {
 	OnJob func(Job)
 	// OnError receives streams that do not decode.
 	OnError func(error)
+	// Paper, when set, is asked for the paper status instead of SetPaper's value.
+	Paper func() PaperStatus
 
 	mu    sync.Mutex
 	paper PaperStatus
@@ -39,8 +41,12 @@ func (s *Simulator) Run(ctx context.Context, line io.ReadWriter) error {
 		for len(buf) >= 3 && buf[0] == dle && buf[1] == eot {
 			if buf[2] == 4 {
 				s.mu.Lock()
-				b := PaperStatusByte(s.paper)
+				st := s.paper
 				s.mu.Unlock()
+				if s.Paper != nil {
+					st = s.Paper()
+				}
+				b := PaperStatusByte(st)
 				if _, werr := line.Write([]byte{b}); werr != nil {
 					return werr
 				}

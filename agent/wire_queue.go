@@ -1,0 +1,238 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/queue"
+	"motcua-agent/agent/web"
+	"motcua-agent/config"
+	"motcua-agent/drivers/display"
+	"motcua-agent/drivers/escpos"
+	"motcua-agent/drivers/ptypair"
+)
+
+func init() {
+	registerComponent("queue", 50, startQueue)
+	web.LabelMetric(queue.MetricIssued, "Số vé đã phát")
+	web.LabelMetric(queue.MetricServed, "Số lượt đã phục vụ")
+	web.LabelMetric(queue.MetricNoShow, "Số lượt vắng mặt")
+	web.LabelMetric(queue.MetricWaitSeconds, "Tổng thời gian chờ (giây)")
+	web.LabelMetric(queue.MetricServiceSeconds, "Tổng thời gian phục vụ (giây)")
+	web.LabelMetric(queue.MetricUnprinted, "Số vé không in được")
+}
+
+// startQueue opens the queue, its printer and call display, and registers the API and
+// pages. With simulate on and no printer configured, a simulated printer on a pty pair
+// prints (decodes) every ticket into the data folder.
+func startQueue(ctx context.Context, a *App) error {
+	cfg := a.Config
+	if !cfg.Queue.Enabled {
+		return nil
+	}
+	q, err := queue.Open(ctx, queue.Options{Config: &cfg.Queue, Store: a.Store, Bus: a.Bus, Log: a.Log, Now: a.Now, Site: cfg.Site.ID})
+	if err != nil {
+		return err
+	}
+	api := &queue.API{Q: q, Office: cfg.Site.Name, PublicURL: cfg.HTTP.PublicURL,
+		PrintTimeout: time.Duration(cfg.Printer.TimeoutMS) * time.Millisecond}
+	pcfg := cfg.Printer
+	if cfg.Simulate && pcfg.Transport == "none" {
+		if pcfg, err = simulatePrinter(ctx, a, pcfg); err != nil {
+			a.Log.Warn("queue: no simulated printer", "err", err)
+		}
+	}
+	if pcfg.Transport != "none" {
+		p, err := escpos.New(pcfg)
+		if err != nil {
+			return err
+		}
+		api.Print = printTickets(a, p, pcfg)
+		a.Go(func() { watchPrinter(ctx, a, p) })
+	}
+	if err := startDisplay(ctx, a); err != nil {
+		a.Log.Warn("queue: call display not started", "err", err)
+	}
+	api.Register(a.Web)
+	queue.RegisterPages(a.Web, queue.PageOptions{Voice: *cfg.Display.Voice})
+	return nil
+}
+
+// printTickets renders and prints a slip, keeping the printer's health up to date.
+func printTickets(a *App, p *escpos.Printer, pcfg config.Printer) queue.PrintFunc {
+	return func(ctx context.Context, s queue.Slip) error {
+		b, err := escpos.Render(escpos.Ticket{Office: s.Office, Service: s.Service, Number: s.Number, Priority: s.Priority,
+			Issued: s.Issued, Ahead: s.Ahead, EstimateMin: int(s.Estimate / time.Minute), StatusURL: s.StatusURL,
+			Counters: s.Counters, Location: s.Location}, escpos.Options{Width: p.Width(), NativeQR: *pcfg.NativeQR})
+		if err != nil {
+			return err
+		}
+		err = p.Print(ctx, b)
+		setPrinterHealth(a, err)
+		return err
+	}
+}
+
+func setPrinterHealth(a *App, err error) {
+	d := health.Device{Name: "printer", Kind: "printer", State: health.OK, Message: "Máy in vé sẵn sàng"}
+	switch {
+	case err == nil:
+	case errors.Is(err, escpos.ErrPaperOut):
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé hết giấy"
+	case errors.Is(err, escpos.ErrUnplugged):
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé chưa được kết nối"
+	default:
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé gặp sự cố"
+	}
+	a.Health.Set(d)
+}
+
+// watchPrinter asks the printer's status every 20 s, so a fault shows on the dashboard
+// before the next citizen finds it.
+func watchPrinter(ctx context.Context, a *App, p *escpos.Printer) {
+	t := time.NewTicker(20 * time.Second)
+	defer t.Stop()
+	check := func() {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := p.Status(cctx)
+		cancel()
+		switch {
+		case err == nil && st.Out:
+			setPrinterHealth(a, escpos.ErrPaperOut)
+		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
+			setPrinterHealth(a, nil) // no answer: status reporting off, not a fault
+		case errors.Is(err, escpos.ErrUnplugged):
+			setPrinterHealth(a, err)
+		}
+	}
+	check()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			check()
+		}
+	}
+}
+
+// simulatePrinter makes a pty pair and a printer simulator on its far end; decoded
+// tickets are saved as PNG in <data>/printer-sim/. Creating the file
+// <data>/printer-sim/paper-out makes the simulator report no paper.
+func simulatePrinter(ctx context.Context, a *App, pcfg config.Printer) (config.Printer, error) {
+	dir := filepath.Join(a.Config.DataDir, "printer-sim")
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return pcfg, err
+	}
+	pair, err := ptypair.Open(ctx, dir, "printer")
+	if err != nil {
+		return pcfg, err
+	}
+	dev, err := os.OpenFile(pair.Device, os.O_RDWR, 0)
+	if err != nil {
+		pair.Close()
+		return pcfg, err
+	}
+	width := escpos.Width80
+	if pcfg.PaperWidthMM == 58 {
+		width = escpos.Width58
+	}
+	n := 0
+	sim := &escpos.Simulator{Width: width,
+		Paper: func() escpos.PaperStatus {
+			_, err := os.Stat(filepath.Join(dir, "paper-out"))
+			return escpos.PaperStatus{Out: err == nil}
+		},
+		OnJob: func(j escpos.Job) {
+			n++
+			path := filepath.Join(dir, fmt.Sprintf("ticket-%04d.png", n))
+			if f, err := os.Create(path); err == nil {
+				png.Encode(f, j.Image)
+				f.Close()
+			}
+			a.Log.Info("simulated printer: ticket printed", "file", path, "rows", j.Image.Bounds().Dy())
+		},
+		OnError: func(err error) { a.Log.Warn("simulated printer: unreadable bytes", "err", err) },
+	}
+	a.Go(func() {
+		go func() { <-ctx.Done(); dev.Close(); pair.Close() }()
+		sim.Run(ctx, dev)
+	})
+	a.Log.Info("simulated printer on a pty pair", "device", pair.Host)
+	pcfg.Transport, pcfg.Device = "serial", pair.Host
+	return pcfg, nil
+}
+
+// startDisplay sends each call to the serial call display (or, simulated, logs the
+// line a board would have shown).
+func startDisplay(ctx context.Context, a *App) error {
+	dcfg := a.Config.Display
+	dev := dcfg.Device
+	if dev == "" && a.Config.Simulate {
+		dir := filepath.Join(a.Config.DataDir, "display-sim")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		pair, err := ptypair.Open(ctx, dir, "display")
+		if err != nil {
+			return err
+		}
+		far, err := os.Open(pair.Device)
+		if err != nil {
+			pair.Close()
+			return err
+		}
+		a.Go(func() {
+			go func() { <-ctx.Done(); far.Close(); pair.Close() }()
+			buf := make([]byte, 256)
+			for {
+				n, err := far.Read(buf)
+				if n > 0 {
+					a.Log.Info("simulated call display", "line", fmt.Sprintf("%q", buf[:n]))
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+		dev = pair.Host
+	}
+	if dev == "" {
+		return nil
+	}
+	board := display.NewBoard(dcfg.LineFormat, func() (io.WriteCloser, error) {
+		return os.OpenFile(dev, os.O_WRONLY, 0)
+	})
+	board.OnError = func(err error) {
+		a.Health.Set(health.Device{Name: "call-display", Kind: "display", State: health.Fault, Detail: err.Error(),
+			Message: "Bảng gọi số không nhận lệnh"})
+	}
+	board.OnWrite = func(string) {
+		a.Health.Set(health.Device{Name: "call-display", Kind: "display", State: health.OK, Message: "Bảng gọi số hoạt động"})
+	}
+	sub := a.Bus.Subscribe(64, queue.Topic)
+	a.Go(func() { board.Run(ctx) })
+	a.Go(func() {
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-sub.C:
+				if act := m.Public["action"]; act == "called" || act == "recalled" {
+					n, _ := m.Public["number"].(int)
+					c, _ := m.Public["counter"].(string)
+					board.Call(n, c)
+				}
+			}
+		}
+	})
+	return nil
+}

@@ -105,7 +105,16 @@ func (a *API) services(w http.ResponseWriter, r *http.Request) {
 		}
 		out = append(out, v)
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"office": a.Office, "services": out, "counters": a.Q.cfg.Counters,
+	type counter struct {
+		ID       string   `json:"id"`
+		Location string   `json:"location,omitempty"`
+		Services []string `json:"services"`
+	}
+	var counters []counter
+	for _, c := range a.Q.cfg.Counters {
+		counters = append(counters, counter{ID: c.ID, Location: c.Location, Services: c.Services})
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"office": a.Office, "services": out, "counters": counters,
 		"no_show_after_recalls": a.Q.cfg.NoShowAfterRecalls})
 }
 

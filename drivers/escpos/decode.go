@@ -106,7 +106,7 @@ func (d *streamDecoder) need(n int) error {
 
 func (d *streamDecoder) blank(rows int) {
 	img := image.NewGray(image.Rect(0, 0, d.width, rows))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	fill(img, 255)
 	d.rows = append(d.rows, img)
 	d.height += rows
 }
@@ -252,7 +252,7 @@ func (d *streamDecoder) qrFunction() error {
 // aligned places a picture narrower than the paper by the current justification.
 func (d *streamDecoder) aligned(p *image.Gray) *image.Gray {
 	img := image.NewGray(image.Rect(0, 0, d.width, p.Bounds().Dy()))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	fill(img, 255)
 	x := 0
 	switch d.align {
 	case 1:
@@ -267,7 +267,7 @@ func (d *streamDecoder) aligned(p *image.Gray) *image.Gray {
 // paper stacks the rows into one image of the paper width.
 func (d *streamDecoder) paper() *image.Gray {
 	img := image.NewGray(image.Rect(0, 0, d.width, d.height))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	fill(img, 255)
 	y := 0
 	for _, r := range d.rows {
 		draw.Draw(img, r.Bounds().Add(image.Pt(0, y)), r, r.Bounds().Min, draw.Src)

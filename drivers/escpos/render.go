@@ -87,7 +87,7 @@ type canvas struct {
 
 func newCanvas(width int) *canvas {
 	img := image.NewGray(image.Rect(0, 0, width, 3000))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	fill(img, 255)
 	return &canvas{img: img, faces: map[[2]int]font.Face{}}
 }
 
@@ -205,12 +205,12 @@ func qrImage(data []byte, module int, ec byte) (*image.Gray, error) {
 	m := code.GetMatrix()
 	side := (m.GetWidth() + 2*qrQuietZone) * module
 	img := image.NewGray(image.Rect(0, 0, side, side))
-	draw.Draw(img, img.Bounds(), image.White, image.Point{}, draw.Src)
+	fill(img, 255)
 	for y := 0; y < m.GetHeight(); y++ {
 		for x := 0; x < m.GetWidth(); x++ {
 			if m.Get(x, y) == 1 {
-				r := image.Rect((x+qrQuietZone)*module, (y+qrQuietZone)*module, (x+qrQuietZone+1)*module, (y+qrQuietZone+1)*module)
-				draw.Draw(img, r, image.Black, image.Point{}, draw.Src)
+				fill(img.SubImage(image.Rect((x+qrQuietZone)*module, (y+qrQuietZone)*module,
+					(x+qrQuietZone+1)*module, (y+qrQuietZone+1)*module)).(*image.Gray), 0)
 			}
 		}
 	}
@@ -306,5 +306,17 @@ func Sample() Ticket {
 		StatusURL:   "http://192.168.1.10:8606/ticket?n=1023&d=2026-03-02",
 		Counters:    []string{"1", "2"},
 		Location:    "Tầng 1, bên trái",
+	}
+}
+
+// fill paints a grey image one level (draw.Draw with a uniform colour takes a slow
+// generic path for Gray).
+func fill(img *image.Gray, level uint8) {
+	b := img.Bounds()
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		row := img.Pix[img.PixOffset(b.Min.X, y):img.PixOffset(b.Max.X, y)]
+		for i := range row {
+			row[i] = level
+		}
 	}
 }

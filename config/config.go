@@ -157,11 +157,12 @@ func Parse(text []byte, path string, ov Overrides) (*Config, error) {
 	p := &Problems{}
 	if root.Kind != 0 {
 		checkNode(p, &root, c, "")
-		if len(p.List) > 0 {
-			return nil, p
-		}
 		if err := root.Decode(c); err != nil {
-			return nil, &Problems{List: []Problem{{Path: "(file)", Msg: err.Error()}}}
+			// checkNode has named the fields; yaml's own message is the fallback.
+			if len(p.List) == 0 {
+				p.Add("(file)", "%v", err)
+			}
+			return nil, p
 		}
 	}
 	if ov.DataDir != "" {

@@ -1,0 +1,25 @@
+package pcsc
+
+import "testing"
+
+func TestATRExtendedLength(t *testing.T) {
+	tests := []struct {
+		name             string
+		atr              []byte
+		supported, known bool
+	}{
+		{"card capabilities with extended length", []byte{0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x00, 0x00, 0x40, 0xB7}, true, true},
+		{"card capabilities without", []byte{0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x00, 0x00, 0x00, 0xF7}, false, true},
+		{"no capabilities (short tag 4)", []byte{0x3B, 0x84, 0x80, 0x01, 0x80, 0x41, 0x00, 0x00, 0x44}, false, false},
+		{"category not 80", []byte{0x3B, 0x82, 0x80, 0x01, 0x00, 0x00, 0x03}, false, false},
+		{"truncated", []byte{0x3B, 0x8F, 0x80}, false, false},
+		{"empty", nil, false, false},
+		{"TA TB TC present before TD", []byte{0x3B, 0xF5, 0x11, 0x00, 0x00, 0x81, 0x31, 0xFE, 0x45, 0x80, 0x73, 0x00, 0x00, 0x40, 0x00}, true, true},
+	}
+	for _, tt := range tests {
+		s, k := ATRExtendedLength(tt.atr)
+		if s != tt.supported || k != tt.known {
+			t.Errorf("%s: got %v,%v want %v,%v", tt.name, s, k, tt.supported, tt.known)
+		}
+	}
+}

@@ -153,9 +153,11 @@ func simulatePrinter(ctx context.Context, a *App, pcfg config.Printer) (config.P
 		OnJob: func(j escpos.Job) {
 			n++
 			path := filepath.Join(dir, fmt.Sprintf("ticket-%04d.png", n))
-			if f, err := os.Create(path); err == nil {
+			// Written aside then renamed, so a reader never sees half a picture.
+			if f, err := os.Create(path + ".tmp"); err == nil {
 				png.Encode(f, j.Image)
 				f.Close()
+				os.Rename(path+".tmp", path)
 			}
 			a.Log.Info("simulated printer: ticket printed", "file", path, "rows", j.Image.Bounds().Dy())
 		},

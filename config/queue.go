@@ -126,15 +126,9 @@ func (q *Queue) validate(p *Problems, path string) {
 			}
 		}
 	}
-	if q.NoShowAfterRecalls < 0 || q.NoShowAfterRecalls > 10 {
-		p.Add(path+".no_show_after_recalls", "must be between 0 and 10")
-	}
-	if q.PriorityAge < 50 || q.PriorityAge > 120 {
-		p.Add(path+".priority_age", "must be between 50 and 120")
-	}
-	if q.AverageServiceMinutes < 1 || q.AverageServiceMinutes > 240 {
-		p.Add(path+".average_service_minutes", "must be between 1 and 240")
-	}
+	checkRange(p, path+".no_show_after_recalls", q.NoShowAfterRecalls, 0, 10)
+	checkRange(p, path+".priority_age", q.PriorityAge, 50, 120)
+	checkRange(p, path+".average_service_minutes", q.AverageServiceMinutes, 1, 240)
 }
 
 // Printer is the ticket printer.
@@ -151,8 +145,7 @@ type Printer struct {
 	// PaperWidthMM is 58 or 80 (default 80).
 	PaperWidthMM int `yaml:"paper_width_mm"`
 	// Text chooses how Vietnamese text is sent: raster (default: an image, works on any
-	// printer) or tcvn3 (the printer's TCVN-3 code page, only for printers known to have
-	// it).
+	// printer). tcvn3 (the printer's TCVN-3 code page) is reserved and not yet supported.
 	Text string `yaml:"text"`
 	// NativeQR uses the printer's own QR command (GS ( k); false draws the QR as an
 	// image (default true).
@@ -203,15 +196,15 @@ func (x *Printer) validate(p *Problems, path string) {
 	if x.PaperWidthMM != 58 && x.PaperWidthMM != 80 {
 		p.Add(path+".paper_width_mm", "must be 58 or 80")
 	}
-	if x.Text != "raster" && x.Text != "tcvn3" {
-		p.Add(path+".text", "must be raster or tcvn3")
+	switch x.Text {
+	case "raster":
+	case "tcvn3":
+		p.Add(path+".text", "tcvn3 is not supported yet: use raster (it prints on every printer)")
+	default:
+		p.Add(path+".text", "must be raster")
 	}
-	if x.Baud < 1200 || x.Baud > 921600 {
-		p.Add(path+".baud", "must be between 1200 and 921600")
-	}
-	if x.TimeoutMS < 100 || x.TimeoutMS > 60000 {
-		p.Add(path+".timeout_ms", "must be between 100 and 60000")
-	}
+	checkRange(p, path+".baud", x.Baud, 1200, 921600)
+	checkRange(p, path+".timeout_ms", x.TimeoutMS, 100, 60000)
 }
 
 // Display is the call display, LED board and voice.
@@ -247,7 +240,12 @@ func (x *Display) validate(p *Problems, path string) {
 	if len(x.LineFormat) > 200 {
 		p.Add(path+".line_format", "too long (at most 200 characters)")
 	}
-	if x.Baud < 1200 || x.Baud > 921600 {
-		p.Add(path+".baud", "must be between 1200 and 921600")
+	checkRange(p, path+".baud", x.Baud, 1200, 921600)
+}
+
+// checkRange reports an integer setting outside lo..hi.
+func checkRange(p *Problems, path string, v, lo, hi int) {
+	if v < lo || v > hi {
+		p.Add(path, "must be between %d and %d", lo, hi)
 	}
 }

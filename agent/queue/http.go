@@ -63,6 +63,7 @@ func (a *API) Register(s *web.Server) {
 	s.HandleFunc("POST /api/v1/tickets", a.issue, web.RoleKiosk)
 	s.HandleFunc("GET /api/v1/tickets/{number}", a.ticket)
 	s.HandleFunc("POST /api/v1/tickets/{number}/{action}", a.act, web.RoleCounter)
+	s.HandleFunc("POST /api/v1/tickets/{number}/reprint", a.reprint, web.RoleKiosk, web.RoleCounter)
 	s.HandleFunc("POST /api/v1/counters/{counter}/next", a.next, web.RoleCounter)
 	s.HandleFunc("GET /api/v1/queue", a.snapshot, web.RoleCounter, web.RoleDisplay, web.RoleKiosk)
 	s.HandleFunc("GET /api/v1/queue/stats", a.stats, web.RoleCounter, web.RoleDisplay)
@@ -127,21 +128,69 @@ func (a *API) issue(w http.ResponseWriter, r *http.Request) {
 	var req struct {
 		Service  string `json:"service"`
 		Priority bool   `json:"priority"`
+		// BirthDate (YYYY-MM-DD, from the ID card read at the kiosk) makes the ticket
+		// priority when the citizen has reached queue.priority_age. It is used for
+		// that comparison only: never stored, logged or sent on.
+		BirthDate string `json:"birth_date"`
 	}
 	if !web.ReadJSON(w, r, &req) {
 		return
 	}
-	t, err := a.Q.Issue(r.Context(), req.Service, req.Priority)
+	priority := req.Priority
+	if req.BirthDate != "" {
+		born, err := time.ParseInLocation("2006-01-02", req.BirthDate, a.Q.st.Location())
+		if err != nil {
+			web.WriteError(w, http.StatusBadRequest, "birth_date must be YYYY-MM-DD", "Ngày sinh không hợp lệ.")
+			return
+		}
+		priority = priority || Age(born, a.Q.now().In(a.Q.st.Location())) >= a.Q.cfg.PriorityAge
+	}
+	t, err := a.Q.Issue(r.Context(), req.Service, priority)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	resp := a.describe(t)
-	slip := Slip{Office: a.Office, Service: resp.ServiceName, Number: t.Number, Priority: t.Priority, Issued: t.IssuedAt.In(a.Q.st.Location()),
-		Ahead: resp.Ahead, Estimate: time.Duration(resp.EstimateMin) * time.Minute, StatusURL: resp.StatusURL,
-		Counters: resp.Counters, Location: resp.Location, TicketDay: t.Day, ServiceCode: t.Service}
-	resp.Printed, resp.Notice = a.print(r.Context(), slip)
+	resp.Printed, resp.Notice = a.print(r.Context(), a.slip(t, resp))
 	web.WriteJSON(w, http.StatusCreated, resp)
+}
+
+// Age is the age in whole years on a day.
+func Age(born, on time.Time) int {
+	age := on.Year() - born.Year()
+	if on.Month() < born.Month() || (on.Month() == born.Month() && on.Day() < born.Day()) {
+		age--
+	}
+	return age
+}
+
+func (a *API) slip(t Ticket, resp IssueResponse) Slip {
+	return Slip{Office: a.Office, Service: resp.ServiceName, Number: t.Number, Priority: t.Priority,
+		Issued: t.IssuedAt.In(a.Q.st.Location()), Ahead: resp.Ahead, Estimate: time.Duration(resp.EstimateMin) * time.Minute,
+		StatusURL: resp.StatusURL, Counters: resp.Counters, Location: resp.Location, TicketDay: t.Day, ServiceCode: t.Service}
+}
+
+// reprint prints a waiting or called ticket again (a lost or unreadable slip).
+func (a *API) reprint(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	t, _, err := a.Q.Ticket(n)
+	if err == nil && t.State != Waiting && t.State != Called {
+		err = refuse(http.StatusConflict, "Chỉ in lại được vé đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp := a.describe(t)
+	resp.Printed, resp.Notice = a.print(r.Context(), a.slip(t, resp))
+	if _, err := a.Q.st.Append(context.WithoutCancel(r.Context()), store.Event{Kind: "queue.ticket.reprinted", Site: a.Q.site,
+		Service: t.Service, Attrs: map[string]any{"number": t.Number, "printed": resp.Printed}}); err != nil {
+		a.Q.log.Warn("queue: record reprint", "err", err)
+	}
+	web.WriteJSON(w, http.StatusOK, resp)
 }
 
 // print prints a slip; a fault never undoes the ticket, it becomes a notice for the

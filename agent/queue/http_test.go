@@ -145,6 +145,25 @@ func TestHTTPFlow(t *testing.T) {
 	if c := s.do(t, "POST", "/api/v1/tickets/99999/recall", web.RoleCounter, nil, nil); c != 400 {
 		t.Fatalf("bad number: %d", c)
 	}
+	// Reprint: by the kiosk, for an open ticket only.
+	if c := s.do(t, "POST", "/api/v1/tickets/1002/reprint", web.RoleKiosk, nil, &iss); c != 200 || !iss.Printed || len(slips) != 3 || slips[2].Number != 1002 {
+		t.Fatalf("reprint: %d %+v, %d slips", c, iss, len(slips))
+	}
+	if c := s.do(t, "POST", "/api/v1/tickets/1001/reprint", web.RoleKiosk, nil, nil); c != 409 {
+		t.Fatalf("reprint of a finished ticket: %d", c)
+	}
+	// Priority from the birth date read off the ID card (threshold 75 on 2026-03-02).
+	for _, tc := range []struct {
+		born string
+		prio bool
+		code int
+	}{{"1951-03-02", true, 201}, {"1951-03-03", false, 201}, {"02/03/1951", false, 400}} {
+		var r IssueResponse
+		c := s.do(t, "POST", "/api/v1/tickets", web.RoleKiosk, map[string]string{"service": "C", "birth_date": tc.born}, &r)
+		if c != tc.code || (c == 201 && r.Ticket.Priority != tc.prio) {
+			t.Fatalf("born %s: %d priority %v", tc.born, c, r.Ticket.Priority)
+		}
+	}
 	// The QR target: public, and refuses another day's ticket.
 	var st IssueResponse
 	if c := s.do(t, "GET", "/api/v1/tickets/1002", web.RoleNone, nil, &st); c != 200 || st.Ticket.State != Waiting {
@@ -158,7 +177,7 @@ func TestHTTPFlow(t *testing.T) {
 	if c := s.do(t, "GET", "/api/v1/queue/stats", web.RoleCounter, nil, &stats); c != 200 {
 		t.Fatalf("stats: %d", c)
 	}
-	if stats.Total.Issued != 2 || stats.Total.Served != 1 || stats.Total.WaitingNow != 1 {
+	if stats.Total.Issued != 4 || stats.Total.Served != 1 || stats.Total.WaitingNow != 3 {
 		t.Fatalf("stats total %+v", stats.Total)
 	}
 	if c := s.do(t, "GET", "/api/v1/queue/stats?day=2026-03-01", web.RoleCounter, &stats, &stats); c != 200 || stats.Total.Issued != 0 {

@@ -301,4 +301,8 @@ func TestQueueEndToEnd(t *testing.T) {
 	if !fault || counts["tickets.issued"] != 2 || counts["tickets.unprinted"] != 1 {
 		t.Fatalf("dashboard: devices %+v counters %v", dash.Devices, counts)
 	}
+	adm := newTab(t, bctx)
+	run(t, adm, "dashboard", chromedp.Navigate(base+"/?token="+tok["admin"]),
+		poll(`document.getElementById("devices").textContent.includes("Máy in vé hết giấy")`))
+	screenshot(t, adm, "dashboard-printer-fault")
 }

@@ -67,13 +67,29 @@ func (a *API) Register(s *web.Server) {
 	s.HandleFunc("POST /api/v1/counters/{counter}/next", a.next, web.RoleCounter)
 	s.HandleFunc("GET /api/v1/queue", a.snapshot, web.RoleCounter, web.RoleDisplay, web.RoleKiosk)
 	s.HandleFunc("GET /api/v1/queue/stats", a.stats, web.RoleCounter, web.RoleDisplay)
-	s.AddStatus("queue", func(ctx context.Context) any {
-		st, err := a.Q.Stats(ctx, "")
-		if err != nil {
-			return map[string]string{"error": err.Error()}
-		}
-		return st
-	})
+	s.AddStatus("queue", a.dashboard)
+}
+
+// dashboard is the queue's block on the dashboard: today's figures in Vietnamese.
+func (a *API) dashboard(ctx context.Context) any {
+	st, err := a.Q.Stats(ctx, "")
+	if err != nil {
+		return map[string]string{"title": "Hàng chờ", "rows": "Không đọc được số liệu: " + err.Error()}
+	}
+	mins := func(s float64) string { return fmt.Sprintf("%.1f phút", s/60) }
+	rows := map[string]any{
+		"Đã phát":                      st.Total.Issued,
+		"Đã phục vụ":                   st.Total.Served,
+		"Vắng mặt":                     st.Total.NoShows,
+		"Đang chờ":                     st.Total.WaitingNow,
+		"Thời gian chờ (TB / p90)":     mins(st.Total.AvgWaitSec) + " / " + mins(st.Total.P90WaitSec),
+		"Thời gian phục vụ (TB / p90)": mins(st.Total.AvgServiceSec) + " / " + mins(st.Total.P90ServiceSec),
+	}
+	for _, g := range st.Services {
+		rows[g.Key+" · "+g.Name] = fmt.Sprintf("phát %d · phục vụ %d · vắng %d · đang chờ %d · chờ TB %s",
+			g.Issued, g.Served, g.NoShows, g.WaitingNow, mins(g.AvgWaitSec))
+	}
+	return map[string]any{"title": "Hàng chờ hôm nay (" + st.Day + ")", "rows": rows}
 }
 
 func writeErr(w http.ResponseWriter, err error) {

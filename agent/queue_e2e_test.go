@@ -256,6 +256,15 @@ func TestQueueEndToEnd(t *testing.T) {
 	}
 	screenshot(t, dctx, "display-board")
 
+	// The call keypad of counter 2 recalls it (a key press is a line on its serial port).
+	kp, err := os.OpenFile(filepath.Join(a.Config.DataDir, "display-sim", "keypad-device"), os.O_WRONLY, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	kp.Write([]byte("2 RECALL\r\n"))
+	kp.Close()
+	run(t, cctx, "keypad recall reaches the console", poll(`document.getElementById("current-info").textContent.includes("gọi lại 1 lần")`))
+
 	// The citizen follows the ticket from its QR.
 	sctx := newTab(t, bctx)
 	run(t, sctx, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=1001&d=%s", base, day)),

@@ -60,6 +60,9 @@ func startQueue(ctx context.Context, a *App) error {
 	if err := startDisplay(ctx, a); err != nil {
 		a.Log.Warn("queue: call display not started", "err", err)
 	}
+	if err := startKeypad(ctx, a, q); err != nil {
+		a.Log.Warn("queue: call keypad not started", "err", err)
+	}
 	api.Register(a.Web)
 	queue.RegisterPages(a.Web, queue.PageOptions{Voice: *cfg.Display.Voice})
 	return nil
@@ -234,6 +237,52 @@ func startDisplay(ctx context.Context, a *App) error {
 					board.Call(n, c)
 				}
 			}
+		}
+	})
+	return nil
+}
+
+// startKeypad reads a serial call keypad. With simulate on and none configured, the
+// keypad is a pty pair: write "3 NEXT" to <data>/display-sim/keypad-device to press a key.
+func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
+	dev := a.Config.Display.Keypad
+	if dev == "" && a.Config.Simulate {
+		dir := filepath.Join(a.Config.DataDir, "display-sim")
+		if err := os.MkdirAll(dir, 0o750); err != nil {
+			return err
+		}
+		pair, err := ptypair.Open(ctx, dir, "keypad")
+		if err != nil {
+			return err
+		}
+		a.Go(func() { <-ctx.Done(); pair.Close() })
+		a.Log.Info("simulated call keypad: write lines like \"3 NEXT\" to its device", "device", pair.Device)
+		dev = pair.Host
+	}
+	if dev == "" {
+		return nil
+	}
+	f, err := os.OpenFile(dev, os.O_RDONLY, 0)
+	if err != nil {
+		a.Health.Set(health.Device{Name: "call-keypad", Kind: "display", State: health.Fault, Detail: err.Error(),
+			Message: "Bàn phím gọi số chưa được kết nối"})
+		return err
+	}
+	a.Health.Set(health.Device{Name: "call-keypad", Kind: "display", State: health.OK, Message: "Bàn phím gọi số sẵn sàng"})
+	a.Go(func() {
+		go func() { <-ctx.Done(); f.Close() }()
+		err := display.ReadKeypad(ctx, f, func(c display.KeypadCommand) {
+			t, err := q.Press(ctx, c.Counter, c.Action, c.Number)
+			if err != nil {
+				a.Log.Info("call keypad: key refused", "counter", c.Counter, "key", c.Action, "err", err)
+				return
+			}
+			a.Log.Info("call keypad", "counter", c.Counter, "key", c.Action, "number", t.Number)
+		}, func(err error) { a.Log.Warn("call keypad: unreadable line", "err", err) })
+		if ctx.Err() == nil {
+			a.Log.Warn("call keypad: line closed", "err", err)
+			a.Health.Set(health.Device{Name: "call-keypad", Kind: "display", State: health.Fault, Detail: fmt.Sprint(err),
+				Message: "Bàn phím gọi số bị ngắt kết nối"})
 		}
 	})
 	return nil

@@ -218,11 +218,19 @@ type Display struct {
 	LineFormat string `yaml:"line_format"`
 	// Voice turns the call-out on the display board page on (default true).
 	Voice *bool `yaml:"voice"`
+	// Keypad is the serial port of a call keypad ("" for none). Each key press is a
+	// line "COUNTER KEY [NUMBER]": "3 NEXT", "3 RECALL", "3 START", "3 FINISH",
+	// "3 NOSHOW", "3 CALL 1023".
+	Keypad     string `yaml:"keypad"`
+	KeypadBaud int    `yaml:"keypad_baud"`
 }
 
 func (x *Display) setDefaults() {
 	if x.Baud == 0 {
 		x.Baud = 9600
+	}
+	if x.KeypadBaud == 0 {
+		x.KeypadBaud = 9600
 	}
 	if x.LineFormat == "" {
 		x.LineFormat = "CALL {number} {counter}\r\n"
@@ -241,6 +249,7 @@ func (x *Display) validate(p *Problems, path string) {
 		p.Add(path+".line_format", "too long (at most 200 characters)")
 	}
 	checkRange(p, path+".baud", x.Baud, 1200, 921600)
+	checkRange(p, path+".keypad_baud", x.KeypadBaud, 1200, 921600)
 }
 
 // checkRange reports an integer setting outside lo..hi.

@@ -503,3 +503,32 @@ func (q *Queue) Snapshot() Snapshot {
 	s.Recent = append(s.Recent, called...)
 	return s
 }
+
+// Press does what a counter's key on a call keypad means: next, call a number, or
+// recall, start, finish or no-show on the ticket the counter has open.
+func (q *Queue) Press(ctx context.Context, counter, action string, number int) (Ticket, error) {
+	switch action {
+	case "next":
+		return q.Next(ctx, counter)
+	case "call":
+		return q.Call(ctx, counter, number)
+	}
+	if err := q.checkCounter(counter); err != nil {
+		return Ticket{}, err
+	}
+	cur := q.Snapshot().Current[counter]
+	if cur == nil {
+		return Ticket{}, refuse(http.StatusConflict, "Quầy chưa gọi số nào.", "counter %s has no open ticket", counter)
+	}
+	switch action {
+	case "recall":
+		return q.Recall(ctx, cur.Number)
+	case "start":
+		return q.Start(ctx, cur.Number)
+	case "finish":
+		return q.Finish(ctx, cur.Number)
+	case "noshow":
+		return q.NoShow(ctx, cur.Number)
+	}
+	return Ticket{}, refuse(http.StatusBadRequest, "Phím không hợp lệ.", "unknown key action %q", action)
+}

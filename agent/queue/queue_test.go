@@ -304,6 +304,35 @@ func TestConcurrentNextNeverDoubleCalls(t *testing.T) {
 	}
 }
 
+func TestKeypadPress(t *testing.T) {
+	ctx := context.Background()
+	q, _, _ := newTestQueue(t)
+	if _, err := q.Press(ctx, "2", "recall", 0); status(err) != 409 {
+		t.Fatalf("recall with nothing open: %v", err)
+	}
+	a := must(t)(q.Issue(ctx, "A", false))
+	b := must(t)(q.Issue(ctx, "A", false))
+	if got := must(t)(q.Press(ctx, "2", "next", 0)); got.Number != a.Number {
+		t.Fatalf("next gave %d", got.Number)
+	}
+	if got := must(t)(q.Press(ctx, "2", "recall", 0)); got.Recalls != 1 {
+		t.Fatalf("recall: %+v", got)
+	}
+	must(t)(q.Press(ctx, "2", "start", 0))
+	if got := must(t)(q.Press(ctx, "2", "finish", 0)); got.State != Done {
+		t.Fatalf("finish: %+v", got)
+	}
+	if got := must(t)(q.Press(ctx, "1", "call", b.Number)); got.Counter != "1" {
+		t.Fatalf("call: %+v", got)
+	}
+	if _, err := q.Press(ctx, "9", "next", 0); status(err) != 404 {
+		t.Fatalf("unknown counter: %v", err)
+	}
+	if _, err := q.Press(ctx, "1", "dance", 0); status(err) != 400 {
+		t.Fatalf("unknown action: %v", err)
+	}
+}
+
 func TestMidnightRollover(t *testing.T) {
 	ctx := context.Background()
 	q, c, st := newTestQueue(t)

@@ -1,5 +1,5 @@
 // Package display drives what calls a ticket: a call display or LED board on a serial
-// line, and the voice call-out ("Mời số 1023 đến quầy số 3") built from recorded
+// line, a serial call keypad at the counters, and the voice call-out ("Mời số 1023 đến quầy số 3") built from recorded
 // one-word clips, with espeak-ng as the fallback for a clip that is missing.
 //
 // It knows numbers and counters, never queues or citizens: it must never hold personal

@@ -4,7 +4,7 @@ package escpos
 
 import "os"
 
-// openDevice opens a COM port or a USB printer port (e.g. \\.\USB001).
+// openDevice opens a USB printer port (e.g. \\.\USB001).
 func openDevice(path string) (*os.File, error) {
 	return os.OpenFile(path, os.O_RDWR, 0)
 }

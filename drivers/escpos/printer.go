@@ -10,6 +10,8 @@ import (
 	"sync"
 	"time"
 
+	"go.bug.st/serial"
+
 	"motcua-agent/config"
 )
 
@@ -100,7 +102,13 @@ func (p *Printer) open(ctx context.Context) (conn, bool, error) {
 			return nil, false, fmt.Errorf("%w: %v", ErrUnplugged, err)
 		}
 		return f, false, nil
-	default: // serial, usb: a character device, opened non-blocking so deadlines work
+	case "serial":
+		port, err := serial.Open(p.cfg.Device, &serial.Mode{BaudRate: p.cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+		if err != nil {
+			return nil, false, fmt.Errorf("%w: %v", ErrUnplugged, err)
+		}
+		return serialConn{port}, true, nil
+	default: // usb: a character device, opened non-blocking so deadlines work
 		f, err := openDevice(p.cfg.Device)
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: %v", ErrUnplugged, err)
@@ -167,8 +175,41 @@ func (p *Printer) Print(ctx context.Context, job []byte) error {
 	} else {
 		_ = c.SetWriteDeadline(time.Time{})
 	}
-	if _, err := c.Write(job); err != nil {
-		return fmt.Errorf("printer: write: %w", err)
+	// A serial write cannot carry a deadline and a printer holding flow control can
+	// block it: closing the line when ctx ends is what unblocks it.
+	done := make(chan error, 1)
+	go func() { _, err := c.Write(job); done <- err }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("printer: write: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		c.Close()
+		<-done
+		return fmt.Errorf("printer: write: %w", ctx.Err())
 	}
-	return nil
+}
+
+// serialConn gives a serial port the deadlines the printer code uses: a read past the
+// deadline fails with os.ErrDeadlineExceeded (the port itself returns no bytes and no
+// error), and writes finish at the line's speed.
+type serialConn struct{ serial.Port }
+
+func (c serialConn) SetReadDeadline(t time.Time) error {
+	if t.IsZero() {
+		return c.SetReadTimeout(serial.NoTimeout)
+	}
+	return c.SetReadTimeout(max(time.Until(t), time.Millisecond))
+}
+
+func (c serialConn) SetWriteDeadline(time.Time) error { return nil }
+
+func (c serialConn) Read(b []byte) (int, error) {
+	n, err := c.Port.Read(b)
+	if n == 0 && err == nil {
+		return 0, os.ErrDeadlineExceeded
+	}
+	return n, err
 }

@@ -310,6 +310,13 @@ func TestQueueEndToEnd(t *testing.T) {
 	if !fault || counts["tickets.issued"] != 2 || counts["tickets.unprinted"] != 1 {
 		t.Fatalf("dashboard: devices %+v counters %v", dash.Devices, counts)
 	}
+	// The kiosk on a tablet held upright: the services stack in one column, all visible.
+	tab := newTab(t, bctx)
+	run(t, tab, "kiosk on a tablet", chromedp.EmulateViewport(800, 1280, chromedp.EmulateTouch),
+		chromedp.Navigate(base+"/kiosk?token="+tok["kiosk"]), chromedp.WaitVisible(css(`button[data-service="C"]`)),
+		poll(`document.querySelector('button[data-service="C"]').getBoundingClientRect().bottom < 1280`))
+	screenshot(t, tab, "kiosk-tablet")
+
 	adm := newTab(t, bctx)
 	run(t, adm, "dashboard", chromedp.Navigate(base+"/?token="+tok["admin"]),
 		poll(`document.getElementById("devices").textContent.includes("Máy in vé hết giấy")`))

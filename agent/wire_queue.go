@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"motcua-agent/agent/health"
+	"motcua-agent/agent/identity"
 	"motcua-agent/agent/queue"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
@@ -63,6 +64,7 @@ func startQueue(ctx context.Context, a *App) error {
 	if err := startKeypad(ctx, a, q); err != nil {
 		a.Log.Warn("queue: call keypad not started", "err", err)
 	}
+	watchCards(ctx, a, api)
 	api.Register(a.Web)
 	queue.RegisterPages(a.Web, queue.PageOptions{Voice: *cfg.Display.Voice})
 	return nil
@@ -286,4 +288,31 @@ func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
 		}
 	})
 	return nil
+}
+
+// watchCards turns an ID card read at a kiosk into a priority ticket when its holder
+// has reached queue.priority_age. The birth date is compared here, in memory, and
+// dropped; only "this station's next ticket is priority" is kept, for two minutes.
+func watchCards(ctx context.Context, a *App, api *queue.API) {
+	sub := a.Bus.Subscribe(16, identity.TopicIdentity)
+	a.Go(func() {
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m := <-sub.C:
+				station, _ := m.Public["counter"].(string)
+				birth, _ := m.Personal["birth"].(string)
+				if station == "" || birth == "" {
+					continue
+				}
+				born, err := time.ParseInLocation("02/01/2006", birth, a.Config.Location())
+				if err != nil {
+					continue
+				}
+				api.MarkCardPriority(station, queue.Age(born, a.Now().In(a.Config.Location())) >= a.Config.Queue.PriorityAge)
+			}
+		}
+	})
 }

@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"sync"
 	"time"
 
+	"motcua-agent/agent/bus"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 )
@@ -41,6 +43,43 @@ type API struct {
 	Print     PrintFunc // nil: no printer
 	// PrintTimeout bounds the printing of one ticket (the kiosk answers anyway).
 	PrintTimeout time.Duration
+
+	cardMu sync.Mutex
+	// cardPriority holds, per kiosk station, until when its next ticket is priority
+	// because an ID card read there showed an old enough holder. Only this fact is
+	// kept, never the card's data.
+	cardPriority map[string]time.Time
+}
+
+// cardPriorityFor is how long a card's priority waits for the ticket it is for.
+const cardPriorityFor = 2 * time.Minute
+
+// MarkCardPriority notes that an ID card was read at a kiosk station: eligible makes
+// that station's next ticket (within two minutes) a priority one. The kiosk page is
+// told so it can say so.
+func (a *API) MarkCardPriority(station string, eligible bool) {
+	a.cardMu.Lock()
+	if a.cardPriority == nil {
+		a.cardPriority = map[string]time.Time{}
+	}
+	if eligible {
+		a.cardPriority[station] = a.Q.now().Add(cardPriorityFor)
+	} else {
+		delete(a.cardPriority, station)
+	}
+	a.cardMu.Unlock()
+	if a.Q.bus != nil {
+		a.Q.bus.Publish(bus.Message{Topic: Topic, Public: map[string]any{"action": "card", "station": station, "priority": eligible}})
+	}
+}
+
+// takeCardPriority consumes a station's card priority, if it has a fresh one.
+func (a *API) takeCardPriority(station string) bool {
+	a.cardMu.Lock()
+	defer a.cardMu.Unlock()
+	until, ok := a.cardPriority[station]
+	delete(a.cardPriority, station)
+	return ok && a.Q.now().Before(until)
 }
 
 // IssueResponse is the answer to POST /api/v1/tickets.
@@ -148,6 +187,9 @@ func (a *API) issue(w http.ResponseWriter, r *http.Request) {
 		// priority when the citizen has reached queue.priority_age. It is used for
 		// that comparison only: never stored, logged or sent on.
 		BirthDate string `json:"birth_date"`
+		// Station names the kiosk (its card reader's counter name), for the priority
+		// an ID card read there gives.
+		Station string `json:"station"`
 	}
 	if !web.ReadJSON(w, r, &req) {
 		return
@@ -160,6 +202,9 @@ func (a *API) issue(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		priority = priority || Age(born, a.Q.now().In(a.Q.st.Location())) >= a.Q.cfg.PriorityAge
+	}
+	if _, ok := a.Q.Service(req.Service); ok && req.Station != "" && a.takeCardPriority(req.Station) {
+		priority = true
 	}
 	t, err := a.Q.Issue(r.Context(), req.Service, priority)
 	if err != nil {

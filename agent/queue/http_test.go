@@ -32,6 +32,7 @@ type testServer struct {
 	srv  *web.Server
 	bus  *bus.Bus
 	hl   *health.Registry
+	api  *API
 }
 
 func startServer(t *testing.T, print PrintFunc) *testServer {
@@ -55,7 +56,7 @@ http: {listen: "127.0.0.1:0"}
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { srv.Shutdown(context.Background()) })
-	return &testServer{base: "http://" + srv.Addr(), q: q, st: st, clk: clk, srv: srv, bus: b, hl: hl}
+	return &testServer{base: "http://" + srv.Addr(), q: q, st: st, clk: clk, srv: srv, bus: b, hl: hl, api: api}
 }
 
 func (s *testServer) do(t testing.TB, method, path string, role web.Role, body any, out any) int {
@@ -164,6 +165,19 @@ func TestHTTPFlow(t *testing.T) {
 			t.Fatalf("born %s: %d priority %v", tc.born, c, r.Ticket.Priority)
 		}
 	}
+	// An ID card read at kiosk station k1 shows an old enough holder: its next ticket
+	// (only) is priority; another station's is not.
+	s.api.MarkCardPriority("k1", true)
+	for i, tc := range []struct {
+		station string
+		prio    bool
+	}{{"k2", false}, {"k1", true}, {"k1", false}} {
+		var r IssueResponse
+		s.do(t, "POST", "/api/v1/tickets", web.RoleKiosk, map[string]string{"service": "C", "station": tc.station}, &r)
+		if r.Ticket.Priority != tc.prio {
+			t.Fatalf("card priority %d at %s: %v", i, tc.station, r.Ticket.Priority)
+		}
+	}
 	// The QR target: public, and refuses another day's ticket.
 	var st IssueResponse
 	if c := s.do(t, "GET", "/api/v1/tickets/1002", web.RoleNone, nil, &st); c != 200 || st.Ticket.State != Waiting {
@@ -177,7 +191,7 @@ func TestHTTPFlow(t *testing.T) {
 	if c := s.do(t, "GET", "/api/v1/queue/stats", web.RoleCounter, nil, &stats); c != 200 {
 		t.Fatalf("stats: %d", c)
 	}
-	if stats.Total.Issued != 4 || stats.Total.Served != 1 || stats.Total.WaitingNow != 3 {
+	if stats.Total.Issued != 7 || stats.Total.Served != 1 || stats.Total.WaitingNow != 6 {
 		t.Fatalf("stats total %+v", stats.Total)
 	}
 	if c := s.do(t, "GET", "/api/v1/queue/stats?day=2026-03-01", web.RoleCounter, &stats, &stats); c != 200 || stats.Total.Issued != 0 {

@@ -21,6 +21,8 @@ import (
 	"github.com/makiuchi-d/gozxing"
 	"github.com/makiuchi-d/gozxing/qrcode"
 
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/identity"
 	"motcua-agent/config"
 	"motcua-agent/drivers/display"
 )
@@ -310,6 +312,33 @@ func TestQueueEndToEnd(t *testing.T) {
 	if !fault || counts["tickets.issued"] != 2 || counts["tickets.unprinted"] != 1 {
 		t.Fatalf("dashboard: devices %+v counters %v", dash.Devices, counts)
 	}
+	// An ID card tapped at kiosk station "kiosk-1" whose holder is 80: that station's next
+	// ticket is priority (the identity flow's message is the input; the birth date is
+	// personal and stays in memory).
+	born := time.Now().AddDate(-80, 0, 0).Format("02/01/2006")
+	a.Bus.Publish(bus.Message{Topic: identity.TopicIdentity, Public: map[string]any{"counter": "kiosk-1", "outcome": "ok"},
+		Personal: map[string]any{"birth": born}})
+	deadline = time.Now().Add(10 * time.Second)
+	for {
+		body := strings.NewReader(`{"service": "A", "station": "kiosk-1"}`)
+		req, _ := http.NewRequest("POST", base+"/api/v1/tickets", body)
+		req.Header.Set("Authorization", "Bearer "+tok["kiosk"])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var r struct{ Ticket struct{ Priority bool } }
+		json.NewDecoder(resp.Body).Decode(&r)
+		resp.Body.Close()
+		if r.Ticket.Priority {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("a card of an 80-year-old did not make the kiosk's ticket priority")
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+
 	// The kiosk on a tablet held upright: the services stack in one column, all visible.
 	tab := newTab(t, bctx)
 	run(t, tab, "kiosk on a tablet", chromedp.EmulateViewport(800, 1280, chromedp.EmulateTouch),

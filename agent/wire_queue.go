@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
 	"motcua-agent/agent/identity"
 	"motcua-agent/agent/queue"
@@ -132,17 +133,12 @@ func watchPrinter(ctx context.Context, a *App, p *escpos.Printer) {
 // tickets are saved as PNG in <data>/printer-sim/. Creating the file
 // <data>/printer-sim/paper-out makes the simulator report no paper.
 func simulatePrinter(ctx context.Context, a *App, pcfg config.Printer) (config.Printer, error) {
-	dir := filepath.Join(a.Config.DataDir, "printer-sim")
-	if err := os.MkdirAll(dir, 0o750); err != nil {
-		return pcfg, err
-	}
-	pair, err := ptypair.Open(ctx, dir, "printer")
+	pair, dir, err := simulatedLine(ctx, a, "printer-sim", "printer")
 	if err != nil {
 		return pcfg, err
 	}
 	dev, err := os.OpenFile(pair.Device, os.O_RDWR, 0)
 	if err != nil {
-		pair.Close()
 		return pcfg, err
 	}
 	width := escpos.Width80
@@ -169,7 +165,7 @@ func simulatePrinter(ctx context.Context, a *App, pcfg config.Printer) (config.P
 		OnError: func(err error) { a.Log.Warn("simulated printer: unreadable bytes", "err", err) },
 	}
 	a.Go(func() {
-		go func() { <-ctx.Done(); dev.Close(); pair.Close() }()
+		go func() { <-ctx.Done(); dev.Close() }()
 		sim.Run(ctx, dev)
 	})
 	a.Log.Info("simulated printer on a pty pair", "device", pair.Host)
@@ -183,21 +179,16 @@ func startDisplay(ctx context.Context, a *App) error {
 	dcfg := a.Config.Display
 	dev := dcfg.Device
 	if dev == "" && a.Config.Simulate {
-		dir := filepath.Join(a.Config.DataDir, "display-sim")
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
-		}
-		pair, err := ptypair.Open(ctx, dir, "display")
+		pair, _, err := simulatedLine(ctx, a, "display-sim", "display")
 		if err != nil {
 			return err
 		}
 		far, err := os.Open(pair.Device)
 		if err != nil {
-			pair.Close()
 			return err
 		}
 		a.Go(func() {
-			go func() { <-ctx.Done(); far.Close(); pair.Close() }()
+			go func() { <-ctx.Done(); far.Close() }()
 			buf := make([]byte, 256)
 			for {
 				n, err := far.Read(buf)
@@ -224,21 +215,12 @@ func startDisplay(ctx context.Context, a *App) error {
 	board.OnWrite = func(string) {
 		a.Health.Set(health.Device{Name: "call-display", Kind: "display", State: health.OK, Message: "Bảng gọi số hoạt động"})
 	}
-	sub := a.Bus.Subscribe(64, queue.Topic)
 	a.Go(func() { board.Run(ctx) })
-	a.Go(func() {
-		defer sub.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m := <-sub.C:
-				if act := m.Public["action"]; act == "called" || act == "recalled" {
-					n, _ := m.Public["number"].(int)
-					c, _ := m.Public["counter"].(string)
-					board.Call(n, c)
-				}
-			}
+	onBus(ctx, a, queue.Topic, func(m bus.Message) {
+		if act := m.Public["action"]; act == "called" || act == "recalled" {
+			n, _ := m.Public["number"].(int)
+			c, _ := m.Public["counter"].(string)
+			board.Call(n, c)
 		}
 	})
 	return nil
@@ -249,15 +231,10 @@ func startDisplay(ctx context.Context, a *App) error {
 func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
 	dev := a.Config.Display.Keypad
 	if dev == "" && a.Config.Simulate {
-		dir := filepath.Join(a.Config.DataDir, "display-sim")
-		if err := os.MkdirAll(dir, 0o750); err != nil {
-			return err
-		}
-		pair, err := ptypair.Open(ctx, dir, "keypad")
+		pair, _, err := simulatedLine(ctx, a, "display-sim", "keypad")
 		if err != nil {
 			return err
 		}
-		a.Go(func() { <-ctx.Done(); pair.Close() })
 		a.Log.Info("simulated call keypad: write lines like \"3 NEXT\" to its device", "device", pair.Device)
 		dev = pair.Host
 	}
@@ -294,25 +271,50 @@ func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
 // has reached queue.priority_age. The birth date is compared here, in memory, and
 // dropped; only "this station's next ticket is priority" is kept, for two minutes.
 func watchCards(ctx context.Context, a *App, api *queue.API) {
-	sub := a.Bus.Subscribe(16, identity.TopicIdentity)
+	onBus(ctx, a, identity.TopicIdentity, func(m bus.Message) {
+		station, _ := m.Public["counter"].(string)
+		birth, _ := m.Personal["birth"].(string)
+		if station == "" || birth == "" {
+			return
+		}
+		born, err := time.ParseInLocation("02/01/2006", birth, a.Config.Location())
+		if err != nil {
+			return
+		}
+		api.MarkCardPriority(station, queue.Age(born, a.Now().In(a.Config.Location())) >= a.Config.Queue.PriorityAge)
+	})
+}
+
+// onBus calls fn with each message of a topic until ctx ends.
+func onBus(ctx context.Context, a *App, topic string, fn func(bus.Message)) {
+	sub := a.Bus.Subscribe(64, topic)
 	a.Go(func() {
 		defer sub.Close()
 		for {
 			select {
 			case <-ctx.Done():
 				return
-			case m := <-sub.C:
-				station, _ := m.Public["counter"].(string)
-				birth, _ := m.Personal["birth"].(string)
-				if station == "" || birth == "" {
-					continue
+			case m, ok := <-sub.C:
+				if !ok {
+					return
 				}
-				born, err := time.ParseInLocation("02/01/2006", birth, a.Config.Location())
-				if err != nil {
-					continue
-				}
-				api.MarkCardPriority(station, queue.Age(born, a.Now().In(a.Config.Location())) >= a.Config.Queue.PriorityAge)
+				fn(m)
 			}
 		}
 	})
+}
+
+// simulatedLine makes a pty pair in <data>/<folder> for a simulated device; socat is
+// stopped when ctx ends. It returns the pair and the folder.
+func simulatedLine(ctx context.Context, a *App, folder, name string) (*ptypair.Pair, string, error) {
+	dir := filepath.Join(a.Config.DataDir, folder)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, "", err
+	}
+	pair, err := ptypair.Open(ctx, dir, name)
+	if err != nil {
+		return nil, "", err
+	}
+	a.Go(func() { <-ctx.Done(); pair.Close() })
+	return pair, dir, nil
 }

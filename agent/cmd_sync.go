@@ -46,6 +46,7 @@ func cmdHub(ctx context.Context, args []string) int {
 	cert := fs.String("tls-cert", "", "TLS certificate (PEM); plain HTTP without it")
 	key := fs.String("tls-key", "", "TLS private key (PEM)")
 	catalogue := fs.String("catalogue", "", "CSV of essential services (no,code,name,level); the 25 of the monthly report by default")
+	reportToken := fs.String("report-token", os.Getenv("MOTCUA_HUB_REPORT_TOKEN"), "token required to read the page, reports and fleet (default $MOTCUA_HUB_REPORT_TOKEN; none: open to whoever reaches the port)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -54,7 +55,7 @@ func cmdHub(ctx context.Context, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	opts := hub.Options{Log: log}
+	opts := hub.Options{Log: log, ReportToken: *reportToken}
 	if *catalogue != "" {
 		f, err := os.Open(*catalogue)
 		if err != nil {
@@ -85,7 +86,7 @@ func cmdHub(ctx context.Context, args []string) int {
 	if *cert != "" {
 		scheme = "https"
 	}
-	log.Info("hub listening", "url", scheme+"://"+ln.Addr().String(), "db", *db)
+	log.Info("hub listening", "url", scheme+"://"+ln.Addr().String(), "db", *db, "reports_need_token", *reportToken != "")
 	errc := make(chan error, 1)
 	go func() {
 		if *cert != "" {

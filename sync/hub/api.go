@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"compress/gzip"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,11 +21,32 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("POST "+sync.PushPath, h.servePush)
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.HandleFunc("GET /metrics", h.serveMetrics)
-	mux.HandleFunc("GET /api/v1/report", h.serveReport)
-	mux.HandleFunc("GET /api/v1/report/services", h.serveServiceReport)
-	mux.HandleFunc("GET /api/v1/fleet", h.serveFleet)
-	mux.HandleFunc("GET /{$}", h.servePage)
+	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
+	mux.Handle("GET /api/v1/report/services", h.readers(h.serveServiceReport))
+	mux.Handle("GET /api/v1/fleet", h.readers(h.serveFleet))
+	mux.Handle("GET /{$}", h.readers(h.servePage))
 	return mux
+}
+
+// readers guards the reading side with the report token, when one is configured.
+func (h *Hub) readers(next http.HandlerFunc) http.Handler {
+	if h.token == "" {
+		return next
+	}
+	want := []byte(h.token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.URL.Query().Get("token")
+		if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			got = bearer
+		}
+		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintln(w, "Cần mã truy cập: mở trang với ?token=… do bộ phận CNTT tỉnh cấp.")
+			return
+		}
+		next(w, r)
+	})
 }
 
 type pushError struct {

@@ -30,6 +30,9 @@ type Options struct {
 	// Catalogue is the list of essential services of the monthly report;
 	// EssentialServices by default.
 	Catalogue []Service
+	// ReportToken, when set, is required (Authorization: Bearer T, or ?token=T) to read
+	// the page, the reports and the fleet. Pushes are authenticated per device anyway.
+	ReportToken string
 }
 
 // Hub is one provincial receiver over one SQLite file.
@@ -40,6 +43,7 @@ type Hub struct {
 	log     *slog.Logger
 	loc     *time.Location
 	catalog []Service
+	token   string
 	writer  *writer
 	metrics *hubMetrics
 }
@@ -110,7 +114,7 @@ func Open(path string, opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("open hub database %s for reading: %w", path, err)
 	}
 	rdb.SetMaxOpenConns(4)
-	h := &Hub{db: db, rdb: rdb, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue}
+	h := &Hub{db: db, rdb: rdb, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
 	if h.now == nil {
 		h.now = time.Now
 	}

@@ -60,6 +60,7 @@ type pageData struct {
 	Now       time.Time
 	Error     string
 	Query     string
+	Token     string
 	Contact   func(*time.Time) string
 	Stale     func(*time.Time) bool
 	PeriodKey string
@@ -102,6 +103,10 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		if v != "" {
 			q.Set(k, v)
 		}
+	}
+	if t := r.URL.Query().Get("token"); t != "" {
+		q.Set("token", t) // keep the form and the export links working behind the report token
+		d.Token = t
 	}
 	d.Query = q.Encode()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")

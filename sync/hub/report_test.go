@@ -6,8 +6,11 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"motcua-agent/sync"
 )
@@ -233,5 +236,38 @@ func TestLoadCatalogue(t *testing.T) {
 		if _, err := LoadCatalogue(strings.NewReader(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+func TestReportToken(t *testing.T) {
+	now := func() time.Time { return time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) }
+	h, err := Open(filepath.Join(t.TempDir(), "hub.db"), Options{Now: now, ReportToken: "province-secret-token"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer h.Close()
+	srv := httptest.NewServer(h.Handler())
+	defer srv.Close()
+	for _, path := range []string{"/", "/api/v1/report", "/api/v1/report/services", "/api/v1/fleet"} {
+		resp, err := http.Get(srv.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusUnauthorized {
+			t.Errorf("%s without token: %d", path, resp.StatusCode)
+		}
+		resp, _ = http.Get(srv.URL + path + "?token=province-secret-token")
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			t.Errorf("%s with token: %d", path, resp.StatusCode)
+		}
+		if path == "/" && !strings.Contains(string(b), `name="token" value="province-secret-token"`) {
+			t.Error("the page's form drops the token")
+		}
+	}
+	if resp, _ := http.Get(srv.URL + "/healthz"); resp.StatusCode != 200 {
+		t.Errorf("healthz needs no token: %d", resp.StatusCode)
 	}
 }

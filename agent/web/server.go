@@ -214,10 +214,12 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	s.ln = ln
-	s.srv = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	s.mu.Lock()
+	s.ln, s.srv = ln, srv
+	s.mu.Unlock()
 	go func() {
-		if err := s.srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.opts.Log.Error("http server stopped", "err", err)
 		}
 	}()
@@ -226,6 +228,8 @@ func (s *Server) Start() error {
 
 // Addr is the listening address.
 func (s *Server) Addr() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.ln == nil {
 		return s.opts.Config.HTTP.Listen
 	}
@@ -234,10 +238,13 @@ func (s *Server) Addr() string {
 
 // Shutdown stops accepting and waits for requests in flight (streams are cut).
 func (s *Server) Shutdown(ctx context.Context) error {
-	if s.srv == nil {
+	s.mu.Lock()
+	srv := s.srv
+	s.mu.Unlock()
+	if srv == nil {
 		return nil
 	}
-	return s.srv.Shutdown(ctx)
+	return srv.Shutdown(ctx)
 }
 
 // WriteJSON answers with a JSON body.

@@ -23,6 +23,15 @@ var attempts = []attempt{
 	{name: "stretch", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return stretch(g), 1, true }},
 	{name: "smooth", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return boxBlur(g), 1, true }},
 	{name: "up2", prepare: upBy(2, 1000)},
+	{name: "up3-bilinear", prepare: upBilinear(3, 800)},
+	{name: "up3-bilinear-global", global: true, prepare: upBilinear(3, 400)},
+	{name: "up4-bilinear-stretch", prepare: func(g *image.Gray) (*image.Gray, float64, bool) {
+		u, s, ok := upBilinear(4, 600)(g)
+		if !ok {
+			return nil, 0, false
+		}
+		return stretch(u), s, true
+	}},
 	{name: "down3", prepare: downBy(3, 1800)},
 	{name: "global", global: true, prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return g, 1, true }},
 	{name: "down4", prepare: downBy(4, 2400)},
@@ -169,4 +178,34 @@ func boxBlur(g *image.Gray) *image.Gray {
 		}
 	}
 	return out
+}
+
+// upBilinear enlarges small images k times with bilinear interpolation: modules of one
+// or two pixels, blurred together, get edges the binarizer can find again.
+func upBilinear(k, maxSide int) func(*image.Gray) (*image.Gray, float64, bool) {
+	return func(g *image.Gray) (*image.Gray, float64, bool) {
+		w, h := g.Rect.Dx(), g.Rect.Dy()
+		if max(w, h) > maxSide || w < 2 || h < 2 {
+			return nil, 0, false
+		}
+		ow, oh := w*k, h*k
+		out := image.NewGray(image.Rect(0, 0, ow, oh))
+		for y := 0; y < oh; y++ {
+			fy := (float64(y)+0.5)/float64(k) - 0.5
+			y0 := min(max(int(fy), 0), h-2)
+			ty := min(max(fy-float64(y0), 0), 1)
+			for x := 0; x < ow; x++ {
+				fx := (float64(x)+0.5)/float64(k) - 0.5
+				x0 := min(max(int(fx), 0), w-2)
+				tx := min(max(fx-float64(x0), 0), 1)
+				a := float64(g.Pix[y0*g.Stride+x0])
+				b := float64(g.Pix[y0*g.Stride+x0+1])
+				c := float64(g.Pix[(y0+1)*g.Stride+x0])
+				d := float64(g.Pix[(y0+1)*g.Stride+x0+1])
+				v := (a*(1-tx)+b*tx)*(1-ty) + (c*(1-tx)+d*tx)*ty
+				out.Pix[y*out.Stride+x] = uint8(v + 0.5)
+			}
+		}
+		return out, float64(k), true
+	}
 }

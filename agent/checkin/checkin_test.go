@@ -20,6 +20,10 @@ import (
 const card = "001099012345|123456789|Nguyễn Văn Bình|15031990|Nam|Số 1 Phố Huế, Hà Nội|20042021"
 
 func newFlow(t *testing.T) (*Flow, *store.Store, *bus.Bus, *strings.Builder) {
+	return newFlowB(t)
+}
+
+func newFlowB(t testing.TB) (*Flow, *store.Store, *bus.Bus, *strings.Builder) {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "agent.db")})
 	if err != nil {

@@ -86,11 +86,16 @@ type Options struct {
 	Boot     string // boot id; random when empty
 	// MaxBatch bounds how many appends one commit carries (default 256).
 	MaxBatch int
+	// MaxBytes caps the database size (0: no cap beyond the disk); past it appends fail
+	// with ErrDiskFull exactly as on a full disk.
+	MaxBytes int64
 }
 
 // Store is an open record.
 type Store struct {
-	db     *sql.DB
+	db     *sql.DB // readers
+	wdb    *sql.DB // the writer goroutine's single connection
+	stmts  writeStmts
 	path   string
 	loc    *time.Location
 	now    func() time.Time
@@ -151,7 +156,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	if err := os.MkdirAll(filepath.Dir(opts.Path), 0o750); err != nil {
 		return nil, fmt.Errorf("store: create folder: %w", err)
 	}
-	db, err := openChecked(ctx, opts.Path)
+	db, err := openChecked(ctx, opts.Path, opts.MaxBytes)
 	if err != nil {
 		aside, merr := moveAside(opts.Path, opts.Now())
 		if merr != nil {
@@ -159,13 +164,25 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		}
 		opts.Logger.Error("store: database failed its integrity check; moved it aside and started a fresh one",
 			"path", opts.Path, "moved_to", aside, "err", err)
-		db, err = openChecked(ctx, opts.Path)
+		db, err = openChecked(ctx, opts.Path, opts.MaxBytes)
 		if err != nil {
 			return nil, fmt.Errorf("store: fresh database: %w", err)
 		}
 	}
+	wdb, err := sql.Open(driverFor(opts.MaxBytes), dsn(opts.Path))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: writer: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	stmts, err := prepareWrites(wdb)
+	if err != nil {
+		db.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
 	s := &Store{
-		db: db, path: opts.Path, loc: opts.Location, now: opts.Now, log: opts.Logger, boot: opts.Boot,
+		db: db, wdb: wdb, stmts: stmts, path: opts.Path, loc: opts.Location, now: opts.Now, log: opts.Logger, boot: opts.Boot,
 		reqs: make(chan writeReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
 		maxBatch:   opts.MaxBatch,
 		appends:    opts.Metrics.Counter("motcua_store_appends_total", "Events appended and durable."),
@@ -183,8 +200,8 @@ func dsn(path string) string {
 	return "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_busy_timeout=10000&_foreign_keys=on"
 }
 
-func openChecked(ctx context.Context, path string) (*sql.DB, error) {
-	db, err := sql.Open("sqlite3", dsn(path))
+func openChecked(ctx context.Context, path string, maxBytes int64) (*sql.DB, error) {
+	db, err := sql.Open(driverFor(maxBytes), dsn(path))
 	if err != nil {
 		return nil, err
 	}
@@ -203,6 +220,31 @@ func openChecked(ctx context.Context, path string) (*sql.DB, error) {
 		return nil, err
 	}
 	return db, nil
+}
+
+var (
+	driversMu sync.Mutex
+	drivers   = map[int64]string{} // max pages → registered driver name
+)
+
+// driverFor returns a sqlite3 driver whose connect hook caps the page count, so the cap
+// reaches every pooled connection.
+func driverFor(maxBytes int64) string {
+	if maxBytes <= 0 {
+		return "sqlite3"
+	}
+	pages := maxBytes / 4096
+	driversMu.Lock()
+	defer driversMu.Unlock()
+	name := fmt.Sprintf("sqlite3-maxpages-%d", pages)
+	if _, ok := drivers[pages]; !ok {
+		drivers[pages] = name
+		sql.Register(name, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
+			_, err := c.Exec(fmt.Sprintf("PRAGMA max_page_count = %d", pages), nil)
+			return err
+		}})
+	}
+	return name
 }
 
 func moveAside(path string, now time.Time) (string, error) {
@@ -349,7 +391,7 @@ func (s *Store) commit(batch []writeReq) {
 }
 
 func (s *Store) commitTx(batch []writeReq) (err error) {
-	tx, err := s.db.Begin()
+	tx, err := s.wdb.Begin()
 	if err != nil {
 		return classify("begin", err)
 	}
@@ -366,8 +408,7 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 			continue
 		}
 		e := r.ev
-		res, err := tx.Exec(`INSERT INTO events(time_ns, day, boot, kind, site, counter, service, attrs, counts)
-			VALUES(?,?,?,?,?,?,?,?,?)`, e.Time.UnixNano(), e.Day, e.Boot, e.Kind, e.Site, e.Counter, e.Service,
+		res, err := tx.Stmt(s.stmts.event).Exec(e.Time.UnixNano(), e.Day, e.Boot, e.Kind, e.Site, e.Counter, e.Service,
 			nullable(r.attrs), nullable(r.cnts))
 		if err != nil {
 			return classify("insert event", err)
@@ -376,7 +417,7 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 			return classify("insert event", err)
 		}
 		for _, c := range e.Counts {
-			if err = applyCount(tx, e.Day, e.Seq, c); err != nil {
+			if err = s.stmts.apply(tx, e.Day, e.Seq, c); err != nil {
 				return classify("update counter "+c.Metric, err)
 			}
 		}
@@ -387,28 +428,47 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 	return nil
 }
 
-func applyCount(tx *sql.Tx, day string, seq int64, c Count) error {
+type writeStmts struct{ event, unique, add, max *sql.Stmt }
+
+func prepareWrites(db *sql.DB) (writeStmts, error) {
+	var w writeStmts
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.Prepare(q)
+		return st
+	}
+	w.event = prep(`INSERT INTO events(time_ns, day, boot, kind, site, counter, service, attrs, counts) VALUES(?,?,?,?,?,?,?,?,?)`)
+	w.unique = prep(`INSERT OR IGNORE INTO uniques(day, metric, dims, key) VALUES(?,?,?,?)`)
+	w.add = prep(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
+		ON CONFLICT(day, metric, dims) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`)
+	w.max = prep(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
+		ON CONFLICT(day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision
+		WHERE excluded.value > counters.value`)
+	return w, err
+}
+
+func (w writeStmts) apply(tx *sql.Tx, day string, seq int64, c Count) error {
 	dims := EncodeDims(c.Dims)
 	switch c.Op {
 	case OpUnique:
-		res, err := tx.Exec(`INSERT OR IGNORE INTO uniques(day, metric, dims, key) VALUES(?,?,?,?)`, day, c.Metric, dims, c.Key)
+		res, err := tx.Stmt(w.unique).Exec(day, c.Metric, dims, c.Key)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		c.Value = 1
-		fallthrough
+		_, err = tx.Stmt(w.add).Exec(day, c.Metric, dims, 1, seq)
+		return err
 	case OpAdd, "":
-		_, err := tx.Exec(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
-			ON CONFLICT(day, metric, dims) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`,
-			day, c.Metric, dims, c.Value, seq)
+		_, err := tx.Stmt(w.add).Exec(day, c.Metric, dims, c.Value, seq)
 		return err
 	case OpMax:
-		_, err := tx.Exec(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
-			ON CONFLICT(day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision
-			WHERE excluded.value > counters.value`, day, c.Metric, dims, c.Value, seq)
+		_, err := tx.Stmt(w.max).Exec(day, c.Metric, dims, c.Value, seq)
 		return err
 	}
 	return fmt.Errorf("unknown op %q", c.Op)
@@ -457,7 +517,7 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		close(s.stop)
 		<-s.done
-		err = s.db.Close()
+		err = errors.Join(s.wdb.Close(), s.db.Close())
 	})
 	return err
 }

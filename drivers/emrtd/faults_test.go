@@ -189,3 +189,25 @@ func TestHugeFileIsRefused(t *testing.T) {
 		t.Fatalf("DG2 %+v", c)
 	}
 }
+
+func TestDeclaredFileFaults(t *testing.T) {
+	fx := newFixture(t, fixtureOptions{})
+	fx.profile.Faults.TruncateFile = map[uint16]int{emrtd.DataGroupFile(13): 5}
+	fx.profile.Faults.MalformFile = map[uint16]bool{emrtd.DataGroupFile(2): true}
+	doc, err := readWith(t, fx, fx.card(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c := fileCheck(doc, "DG13"); c.Status != emrtd.CheckError {
+		t.Fatalf("truncated DG13: %+v", c)
+	}
+	if c := fileCheck(doc, "DG2"); c.Status != emrtd.CheckError || !errors.Is(c.Err, emrtd.ErrMalformed) {
+		t.Fatalf("malformed DG2: %+v", c)
+	}
+	if doc.PassiveAuth.DataGroupHashes[2].Status != emrtd.CheckFailed || doc.PassiveAuth.DataGroupHashes[13].Status != emrtd.CheckError || doc.Genuine() {
+		t.Fatalf("hashes %+v", doc.PassiveAuth.DataGroupHashes)
+	}
+	if !doc.PassiveAuth.DataGroupHashes[1].Passed() {
+		t.Fatal("DG1 should still verify")
+	}
+}

@@ -3,7 +3,6 @@ package emrtd
 import (
 	"crypto"
 	"crypto/rsa"
-	"errors"
 	"math/big"
 	"time"
 )
@@ -140,5 +139,3 @@ type TrustStore struct {
 
 // NewTrustStore returns an empty trust store.
 func NewTrustStore() *TrustStore { return &TrustStore{} }
-
-var errNotImplemented = errors.New("not implemented yet")

@@ -123,7 +123,7 @@ func FuzzMRZ(f *testing.F) {
 }
 
 func FuzzLDSFiles(f *testing.F) {
-	fx := newFixture(f, fixtureOptions{aa: "ec", ca: true, pace: true, photo: 64})
+	fx := newFixture(f, fixtureOptions{aa: "ec", ca: true, pace: true, photo: 64, pkiCurve: "P-256"})
 	for _, b := range fx.profile.Files {
 		f.Add(b)
 	}
@@ -141,7 +141,7 @@ func FuzzLDSFiles(f *testing.F) {
 // FuzzCardProcess feeds arbitrary commands to the virtual card, after BAC
 // and without: it must answer, never panic.
 func FuzzCardProcess(f *testing.F) {
-	fx := newFixture(f, fixtureOptions{pace: true, aa: "rsa", photo: 64})
+	fx := newFixture(f, fixtureOptions{pace: true, aa: "ec", photo: 64, pkiCurve: "P-256"})
 	f.Add([]byte{0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01})
 	f.Add([]byte{0x0C, 0xB0, 0x00, 0x00, 0x0D, 0x97, 0x01, 0x04, 0x8E, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x00})
 	f.Add([]byte{0x10, 0x86, 0x00, 0x00, 0x02, 0x7C, 0x00, 0x00})
@@ -154,4 +154,21 @@ func FuzzCardProcess(f *testing.F) {
 			t.Fatalf("answer %X", r)
 		}
 	})
+}
+
+func TestParseDG2Formats(t *testing.T) {
+	jp2 := append([]byte{0x00, 0x00, 0x00, 0x0C, 0x6A, 0x50, 0x20, 0x20, 0x0D, 0x0A, 0x87, 0x0A}, bytes.Repeat([]byte{1}, 50)...)
+	jpeg := append([]byte{0xFF, 0xD8, 0xFF, 0xE0}, bytes.Repeat([]byte{2}, 50)...)
+	for _, tc := range []struct {
+		img    []byte
+		format string
+	}{{jp2, "jpeg2000"}, {jpeg, "jpeg"}} {
+		d, err := emrtd.ParseDG2(vcard.BuildDG2(tc.img, 240, 320))
+		if err != nil || d.Format != tc.format || !bytes.Equal(d.Image, tc.img) || d.Width != 240 || d.Height != 320 {
+			t.Fatalf("%s: %+v %v", tc.format, d, err)
+		}
+	}
+	if _, err := emrtd.ParseDG2(vcard.BuildDG2([]byte("GIF89a not a face image"), 1, 1)); !errors.Is(err, emrtd.ErrMalformed) {
+		t.Fatalf("GIF accepted: %v", err)
+	}
 }

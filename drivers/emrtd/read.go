@@ -18,6 +18,8 @@ type reader struct {
 	// secure messaging), or is nil before access.
 	reopen func(ctx context.Context) error
 	random io.Reader
+	// lastVerified says the last file's final answer carried a good MAC.
+	lastVerified bool
 }
 
 const (
@@ -68,15 +70,8 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 	if wanted == nil {
 		wanted = []int{1, 2, 13, 14, 15}
 	}
-	if b, err := r.file(ctx, "COM", FileCOM, maxSmallFile); err == nil {
-		com, err := ParseCOM(b)
-		if err != nil {
-			r.fileFact("COM", len(b), Check{Status: CheckError, Detail: err.Error(), Err: err})
-		} else {
-			doc.COM = com
-		}
-	} else if r.c.dead != nil {
-		return nil, fmt.Errorf("read EF.COM: %w", err)
+	if err := r.structureFile(ctx, "COM", FileCOM, func(b []byte) (err error) { doc.COM, err = ParseCOM(b); return err }); err != nil {
+		return nil, err
 	}
 	present := func(n int) bool {
 		if doc.COM == nil {
@@ -89,15 +84,8 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 		}
 		return false
 	}
-	if b, err := r.file(ctx, "SOD", FileSOD, maxSmallFile); err == nil {
-		sod, err := ParseSOD(b)
-		if err != nil {
-			r.fileFact("SOD", len(b), Check{Status: CheckError, Detail: err.Error(), Err: err})
-		} else {
-			doc.SOD = sod
-		}
-	} else if r.c.dead != nil {
-		return nil, fmt.Errorf("read EF.SOD: %w", err)
+	if err := r.structureFile(ctx, "SOD", FileSOD, func(b []byte) (err error) { doc.SOD, err = ParseSOD(b); return err }); err != nil {
+		return nil, err
 	}
 	// DG14 first: chip authentication replaces the session keys before
 	// the other groups are read, so they are read under the chip's key.
@@ -125,7 +113,9 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 		b, err := r.file(ctx, name, DataGroupFile(n), max)
 		if caPending {
 			caPending = false
-			if err == nil {
+			if err == nil || r.lastVerified {
+				// Any answer whose MAC verified under the new keys proves
+				// the chip holds the chip authentication key.
 				doc.ChipAuth = Check{Status: CheckPassed, Detail: "secure messaging with the chip authentication keys works"}
 			} else {
 				doc.ChipAuth = Check{Status: CheckFailed, Detail: "reading after chip authentication failed: " + err.Error(), Err: err}
@@ -142,7 +132,9 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 			if n == 1 {
 				return nil, fmt.Errorf("read DG1: %w", err)
 			}
-			if !errors.Is(err, ErrFileNotFound) {
+			// A group EF.COM lists but the card will not give is an error
+			// fact; without EF.COM, "not found" just means absent.
+			if !errors.Is(err, ErrFileNotFound) || doc.COM != nil {
 				readErrs[n] = err
 			}
 			continue
@@ -203,6 +195,22 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 	return doc, nil
 }
 
+// structureFile reads EF.COM or EF.SOD and parses it; a failure of either
+// is a fact, and only a dead transport is returned.
+func (r *reader) structureFile(ctx context.Context, name string, fid uint16, parse func([]byte) error) error {
+	b, err := r.file(ctx, name, fid, maxSmallFile)
+	if err != nil {
+		if r.c.dead != nil {
+			return fmt.Errorf("read EF.%s: %w", name, err)
+		}
+		return nil
+	}
+	if err := parse(b); err != nil {
+		r.fileFact(name, len(b), Check{Status: CheckError, Detail: err.Error(), Err: err})
+	}
+	return nil
+}
+
 func (r *reader) parseGroup(n int, b []byte) error {
 	var err error
 	switch n {
@@ -242,6 +250,7 @@ func (r *reader) file(ctx context.Context, name string, fid uint16, max int) ([]
 			b, err = r.c.readFile(ctx, fid, max, r.k)
 		}
 	}
+	r.lastVerified = r.c.verified
 	if err != nil {
 		status := CheckError
 		if errors.Is(err, ErrFileNotFound) {

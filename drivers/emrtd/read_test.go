@@ -33,6 +33,8 @@ type fixtureOptions struct {
 	td3      bool
 	photo    int
 	tamper13 bool
+	paceP256 bool // PACE on NIST P-256 (parameter 12) instead of brainpoolP256r1
+	ca3DES   bool // chip authentication with 3DES (MSE:Set KAT)
 }
 
 var pkiCache = map[string]*vcard.TestPKI{}
@@ -100,11 +102,27 @@ func newFixture(t testing.TB, o fixtureOptions) *fixture {
 	case "rsa":
 		k, _ := rsa.GenerateKey(rand.Reader, 1024)
 		p.ActiveAuthKey = k
+	case "brainpool":
+		k, err := vcard.GenerateECKey("brainpoolP384r1", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		p.ActiveAuthKey, p.ActiveAuthHash = k, crypto.SHA384
+		aaHash = crypto.SHA384
 	}
 	if o.ca || aaHash != 0 {
 		groups[14], err = vcard.BuildDG14(p.ChipAuthKey, aaHash)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if o.ca3DES {
+			// id-CA-ECDH-AES-CBC-CMAC-128 (…3.2.2) to id-CA-ECDH-3DES-CBC-CBC (…3.2.1).
+			aes := []byte{0x06, 0x0A, 0x04, 0x00, 0x7F, 0x00, 0x07, 0x02, 0x02, 0x03, 0x02, 0x02}
+			patched := bytes.Replace(groups[14], aes, append(aes[:11:11], 0x01), 1)
+			if bytes.Equal(patched, groups[14]) {
+				t.Fatal("DG14 has no AES chip authentication OID to patch")
+			}
+			groups[14] = patched
 		}
 	}
 	if p.ActiveAuthKey != nil {
@@ -126,7 +144,11 @@ func newFixture(t testing.TB, o fixtureOptions) *fixture {
 	p.Files[emrtd.FileSOD] = sod
 	if o.pace {
 		p.CAN = "345678"
-		p.Files[emrtd.FileCardAccess] = vcard.BuildCardAccess(13, o.ca)
+		param := 13
+		if o.paceP256 {
+			param = 12
+		}
+		p.Files[emrtd.FileCardAccess] = vcard.BuildCardAccess(param, o.ca)
 	}
 	if o.tamper13 {
 		p.Files[emrtd.DataGroupFile(13)] = emrtd.EncodeTLV(0x6D, []byte("fictional DG1X"))

@@ -39,7 +39,10 @@ func newChunker(extended bool, fixed int) *chunker {
 
 // next returns the size to try after a fully accepted read.
 func (k *chunker) next() int {
-	if k.noGrow {
+	// Without a reader that says it carries extended APDUs, stay at 0xDF:
+	// a 256-byte answer under secure messaging exceeds a short response
+	// and some readers fail the transmission itself.
+	if k.noGrow || !k.extended {
 		return k.size
 	}
 	switch {
@@ -77,6 +80,23 @@ func (c *conn) readBinary(ctx context.Context, offset, le int) ([]byte, error) {
 	return c.send(ctx, cmd)
 }
 
+// readBinaryOdd reads with INS B1: the offset in DO54, the data in DO53.
+func (c *conn) readBinaryOdd(ctx context.Context, offset, le int) ([]byte, error) {
+	off := []byte{byte(offset >> 16), byte(offset >> 8), byte(offset)}
+	for len(off) > 1 && off[0] == 0 {
+		off = off[1:]
+	}
+	resp, err := c.send(ctx, sm.Command{INS: 0xB1, Data: EncodeTLV(0x54, off), Le: le + 4, Extended: le+4 > chunkShortMax})
+	if err != nil {
+		return nil, err
+	}
+	t, err := ParseSingleTLV(resp, 0x53)
+	if err != nil {
+		return nil, fmt.Errorf("odd READ BINARY answer: %w", err)
+	}
+	return t.Value, nil
+}
+
 // readFile selects fid and reads it whole. The file's outer TLV gives its
 // length; a length above max is refused before anything more is read.
 func (c *conn) readFile(ctx context.Context, fid uint16, max int, k *chunker) ([]byte, error) {
@@ -100,10 +120,23 @@ func (c *conn) readFile(ctx context.Context, fid uint16, max int, k *chunker) ([
 	buf := make([]byte, 0, total)
 	buf = append(buf, first...)
 	for len(buf) < total {
-		if len(buf) > maxOffset {
-			return nil, fmt.Errorf("read %04X: offset %d beyond READ BINARY reach: %w", fid, len(buf), ErrTooLarge)
-		}
 		want := total - len(buf)
+		if len(buf) > maxOffset {
+			// Past 32 KiB: READ BINARY with odd INS and an offset object.
+			size := k.size
+			if want < size {
+				size = want
+			}
+			part, err := c.readBinaryOdd(ctx, len(buf), size)
+			if err != nil {
+				return nil, fmt.Errorf("read %04X at %d: %w", fid, len(buf), err)
+			}
+			if len(part) == 0 || len(part) > want {
+				return nil, fmt.Errorf("read %04X at %d: card returned %d bytes: %w", fid, len(buf), len(part), ErrMalformedResponse)
+			}
+			buf = append(buf, part...)
+			continue
+		}
 		size := k.size
 		if !k.noGrow && want > k.size {
 			size = k.next()

@@ -277,3 +277,66 @@ func passiveAuth(sod *SOD, groups map[int][]byte, readErrs map[int]error, trust 
 func isBadSignature(err error) bool {
 	return errors.Is(err, errBadSignature) || errors.Is(err, rsa.ErrVerification)
 }
+
+const oidMasterList = "2.23.136.1.1.2"
+
+// MasterList is an ICAO CSCA master list: the CSCA certificates it carries
+// and whether its own CMS signature verified with the embedded signer.
+type MasterList struct {
+	Certificates []*Certificate
+	Signer       *Certificate
+	Signature    Check
+	Skipped      int // certificates that did not parse (reported, not fatal)
+}
+
+// ParseMasterList parses a CSCA master list (CMS SignedData whose content
+// is CscaMasterList) and checks its signature with the embedded master list
+// signer; the caller decides whether to trust that signer.
+func ParseMasterList(der []byte) (*MasterList, error) {
+	sd, err := parseSignedData(der)
+	if err != nil {
+		return nil, fmt.Errorf("master list: %w", err)
+	}
+	if sd.EncapContent.Type.String() != oidMasterList {
+		return nil, fmt.Errorf("master list: content type %s: %w", sd.EncapContent.Type, ErrMalformed)
+	}
+	var content []byte
+	if _, err := asn1.Unmarshal(sd.EncapContent.Content.Bytes, &content); err != nil {
+		return nil, fmt.Errorf("master list: content: %w: %v", ErrMalformed, err)
+	}
+	var ml struct {
+		Version int
+		Certs   asn1.RawValue
+	}
+	if _, err := asn1.Unmarshal(content, &ml); err != nil {
+		return nil, fmt.Errorf("master list: %w: %v", ErrMalformed, err)
+	}
+	out := &MasterList{}
+	rest := ml.Certs.Bytes
+	for len(rest) > 0 {
+		var raw asn1.RawValue
+		if rest, err = asn1.Unmarshal(rest, &raw); err != nil {
+			return nil, fmt.Errorf("master list: certificates: %w: %v", ErrMalformed, err)
+		}
+		if len(out.Certificates)+out.Skipped >= 10000 {
+			return nil, fmt.Errorf("master list: more than 10000 certificates: %w", ErrTooLarge)
+		}
+		c, err := ParseCertificate(raw.FullBytes)
+		if err != nil {
+			out.Skipped++
+			continue
+		}
+		out.Certificates = append(out.Certificates, c)
+	}
+	s := &SOD{content: content}
+	if err := sd.fill(s); err != nil {
+		return nil, fmt.Errorf("master list: %w", err)
+	}
+	out.Signer = s.Signer
+	if err := s.VerifySignature(); err != nil {
+		out.Signature = Check{Status: CheckFailed, Detail: err.Error(), Err: err}
+	} else {
+		out.Signature = Check{Status: CheckPassed}
+	}
+	return out, nil
+}

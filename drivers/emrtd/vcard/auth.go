@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"io"
 	"math/big"
+	"strconv"
 
 	"motcua-agent/drivers/emrtd"
 	"motcua-agent/drivers/emrtd/internal/curve"
@@ -34,13 +35,13 @@ func oidString(b []byte) string {
 		return ""
 	}
 	first := int(b[0])
-	out = append(out, []byte(itoa(first/40)+"."+itoa(first%40))...)
+	out = append(out, []byte(strconv.Itoa(first/40)+"."+strconv.Itoa(first%40))...)
 	n := 0
 	for _, c := range b[1:] {
 		n = n<<7 | int(c&0x7F)
 		if c&0x80 == 0 {
 			out = append(out, '.')
-			out = append(out, itoa(n)...)
+			out = append(out, strconv.Itoa(n)...)
 			n = 0
 		}
 		if n > 1<<24 {
@@ -49,8 +50,6 @@ func oidString(b []byte) string {
 	}
 	return string(out)
 }
-
-func itoa(n int) string { return big.NewInt(int64(n)).String() }
 
 func (c *Card) manageSecurityEnvironment(cmd sm.Command, protected bool) ([]byte, uint16) {
 	dos, err := emrtd.ParseTLVs(cmd.Data)

@@ -222,18 +222,39 @@ func BuildSOD(h crypto.Hash, dataGroups map[int][]byte, signer crypto.Signer, si
 		Alg     algorithmIdentifier
 		Hashes  []dgHash
 	}{0, hashAlg(h), hashes})
+	ci, err := buildSignedData("2.23.136.1.1.1", lso, h, signer, signerCertDER)
+	if err != nil {
+		return nil, fmt.Errorf("vcard: SOD: %w", err)
+	}
+	return emrtd.EncodeTLV(0x77, ci), nil
+}
+
+// BuildMasterList builds an ICAO CSCA master list (CMS SignedData over
+// CscaMasterList) holding the CSCA certificates, signed by signer.
+func BuildMasterList(cscaCerts [][]byte, h crypto.Hash, signer crypto.Signer, signerCertDER []byte) ([]byte, error) {
+	var set []byte
+	for _, c := range cscaCerts {
+		set = append(set, c...)
+	}
+	content := emrtd.EncodeTLV(0x30, append(mustMarshal(0), emrtd.EncodeTLV(0x31, set)...))
+	return buildSignedData("2.23.136.1.1.2", content, h, signer, signerCertDER)
+}
+
+// buildSignedData wraps content in CMS SignedData (ContentInfo) with the
+// content-type and message-digest signed attributes.
+func buildSignedData(contentType string, content []byte, h crypto.Hash, signer crypto.Signer, signerCertDER []byte) ([]byte, error) {
 	cert, err := emrtd.ParseCertificate(signerCertDER)
 	if err != nil {
-		return nil, fmt.Errorf("vcard: SOD: signer certificate: %w", err)
+		return nil, fmt.Errorf("signer certificate: %w", err)
 	}
 	hh := h.New()
-	hh.Write(lso)
+	hh.Write(content)
 	type attribute struct {
 		Type   asn1.ObjectIdentifier
 		Values asn1.RawValue
 	}
 	attrs := []attribute{
-		{parseOID("1.2.840.113549.1.9.3"), asn1.RawValue{FullBytes: emrtd.EncodeTLV(0x31, mustMarshal(parseOID("2.23.136.1.1.1")))}},
+		{parseOID("1.2.840.113549.1.9.3"), asn1.RawValue{FullBytes: emrtd.EncodeTLV(0x31, mustMarshal(parseOID(contentType)))}},
 		{parseOID("1.2.840.113549.1.9.4"), asn1.RawValue{FullBytes: emrtd.EncodeTLV(0x31, mustMarshal(hh.Sum(nil)))}},
 	}
 	var attrBody []byte
@@ -243,7 +264,7 @@ func BuildSOD(h crypto.Hash, dataGroups map[int][]byte, signer crypto.Signer, si
 	signedAttrs := emrtd.EncodeTLV(0x31, attrBody)
 	sig, sigAlg, err := signWith(signer, h, signedAttrs)
 	if err != nil {
-		return nil, fmt.Errorf("vcard: SOD: sign: %w", err)
+		return nil, fmt.Errorf("sign: %w", err)
 	}
 	sid := mustMarshal(struct {
 		Issuer asn1.RawValue
@@ -260,7 +281,7 @@ func BuildSOD(h crypto.Hash, dataGroups map[int][]byte, signer crypto.Signer, si
 	encap := mustMarshal(struct {
 		Type    asn1.ObjectIdentifier
 		Content asn1.RawValue
-	}{parseOID("2.23.136.1.1.1"), asn1.RawValue{FullBytes: emrtd.EncodeTLV(0xA0, mustMarshal(lso))}})
+	}{parseOID(contentType), asn1.RawValue{FullBytes: emrtd.EncodeTLV(0xA0, mustMarshal(content))}})
 	var body []byte
 	body = append(body, mustMarshal(3)...)
 	body = append(body, emrtd.EncodeTLV(0x31, mustMarshal(hashAlg(h)))...)
@@ -268,6 +289,5 @@ func BuildSOD(h crypto.Hash, dataGroups map[int][]byte, signer crypto.Signer, si
 	body = append(body, emrtd.EncodeTLV(0xA0, signerCertDER)...)
 	body = append(body, emrtd.EncodeTLV(0x31, signerInfo)...)
 	signedData := emrtd.EncodeTLV(0x30, body)
-	ci := emrtd.EncodeTLV(0x30, append(mustMarshal(parseOID("1.2.840.113549.1.7.2")), emrtd.EncodeTLV(0xA0, signedData)...))
-	return emrtd.EncodeTLV(0x77, ci), nil
+	return emrtd.EncodeTLV(0x30, append(mustMarshal(parseOID("1.2.840.113549.1.7.2")), emrtd.EncodeTLV(0xA0, signedData)...)), nil
 }

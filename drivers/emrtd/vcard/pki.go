@@ -9,6 +9,7 @@ import (
 	"crypto/x509/pkix"
 	"encoding/asn1"
 	"fmt"
+	"io"
 	"math/big"
 	"time"
 
@@ -32,20 +33,35 @@ var ecdsaSigOID = map[crypto.Hash]string{
 	crypto.SHA512: "1.2.840.10045.4.3.4",
 }
 
-// signWith signs data (hashing it with h) and names the algorithm.
-func signWith(signer crypto.Signer, h crypto.Hash, data []byte) ([]byte, algorithmIdentifier, error) {
-	hh := h.New()
-	hh.Write(data)
-	digest := hh.Sum(nil)
+// signatureAlgorithm names the algorithm signWith uses for the signer.
+func signatureAlgorithm(signer crypto.Signer, h crypto.Hash) (algorithmIdentifier, error) {
 	switch signer.(type) {
 	case *rsa.PrivateKey:
-		sig, err := signer.Sign(rand.Reader, digest, h)
-		return sig, algorithmIdentifier{Algorithm: parseOID(rsaSigOID[h]), Parameters: asn1.NullRawValue}, err
+		return algorithmIdentifier{Algorithm: parseOID(rsaSigOID[h]), Parameters: asn1.NullRawValue}, nil
 	case *ecdsa.PrivateKey, *ECPrivateKey:
-		sig, err := signer.Sign(rand.Reader, digest, h)
-		return sig, algorithmIdentifier{Algorithm: parseOID(ecdsaSigOID[h])}, err
+		return algorithmIdentifier{Algorithm: parseOID(ecdsaSigOID[h])}, nil
+	case *PSSKey:
+		hashAlg := algorithmIdentifier{Algorithm: parseOID(hashOID[h]), Parameters: asn1.NullRawValue}
+		params := mustMarshal(struct {
+			Hash algorithmIdentifier `asn1:"explicit,tag:0"`
+			MGF  algorithmIdentifier `asn1:"explicit,tag:1"`
+			Salt int                 `asn1:"explicit,tag:2"`
+		}{hashAlg, algorithmIdentifier{Algorithm: parseOID("1.2.840.113549.1.1.8"), Parameters: asn1.RawValue{FullBytes: mustMarshal(hashAlg)}}, h.Size()})
+		return algorithmIdentifier{Algorithm: parseOID("1.2.840.113549.1.1.10"), Parameters: asn1.RawValue{FullBytes: params}}, nil
 	}
-	return nil, algorithmIdentifier{}, fmt.Errorf("signer type %T not supported", signer)
+	return algorithmIdentifier{}, fmt.Errorf("signer type %T not supported", signer)
+}
+
+// signWith signs data (hashing it with h) and names the algorithm.
+func signWith(signer crypto.Signer, h crypto.Hash, data []byte) ([]byte, algorithmIdentifier, error) {
+	alg, err := signatureAlgorithm(signer, h)
+	if err != nil {
+		return nil, alg, err
+	}
+	hh := h.New()
+	hh.Write(data)
+	sig, err := signer.Sign(rand.Reader, hh.Sum(nil), h)
+	return sig, alg, err
 }
 
 // PKIOptions shape a test PKI. Zero values give brainpoolP256r1 keys,
@@ -53,6 +69,7 @@ func signWith(signer crypto.Signer, h crypto.Hash, data []byte) ([]byte, algorit
 type PKIOptions struct {
 	Curve    string // EC curve name for both keys ("P-256", "brainpoolP256r1", "brainpoolP512r1", ...)
 	RSABits  int    // when > 0, RSA keys of that size instead of EC
+	PSS      bool   // with RSA: sign with RSASSA-PSS instead of PKCS #1 v1.5
 	Hash     crypto.Hash
 	Country  string
 	CSCAName string
@@ -93,7 +110,11 @@ func NewTestPKI(o PKIOptions) (*TestPKI, error) {
 	}
 	newKey := func() (crypto.Signer, error) {
 		if o.RSABits > 0 {
-			return rsa.GenerateKey(rand.Reader, o.RSABits)
+			k, err := rsa.GenerateKey(rand.Reader, o.RSABits)
+			if err != nil || !o.PSS {
+				return k, err
+			}
+			return &PSSKey{k}, nil
 		}
 		return GenerateECKey(o.Curve, rand.Reader)
 	}
@@ -175,7 +196,7 @@ func CreateCertificate(t CertificateTemplate, pub crypto.PublicKey, issuerKey cr
 	} else {
 		exts = append(exts, extension{ID: parseOID("2.5.29.15"), Critical: true, Value: mustMarshal(asn1.BitString{Bytes: []byte{0x80}, BitLength: 1})})
 	}
-	_, alg, err := signWith(issuerKey, t.Hash, nil)
+	alg, err := signatureAlgorithm(issuerKey, t.Hash)
 	if err != nil {
 		return nil, err
 	}
@@ -205,4 +226,12 @@ func CreateCertificate(t CertificateTemplate, pub crypto.PublicKey, issuerKey cr
 		SigAlg algorithmIdentifier
 		Sig    asn1.BitString
 	}{asn1.RawValue{FullBytes: tbs}, alg, asn1.BitString{Bytes: sig, BitLength: 8 * len(sig)}})
+}
+
+// PSSKey is an RSA key that signs with RSASSA-PSS (salt as long as the hash).
+type PSSKey struct{ *rsa.PrivateKey }
+
+// Sign signs a digest with RSASSA-PSS.
+func (k *PSSKey) Sign(random io.Reader, digest []byte, opts crypto.SignerOpts) ([]byte, error) {
+	return rsa.SignPSS(random, k.PrivateKey, opts.HashFunc(), digest, &rsa.PSSOptions{SaltLength: opts.HashFunc().Size()})
 }

@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"motcua-agent/drivers/emrtd"
+	"motcua-agent/drivers/emrtd/internal/curve"
 	"motcua-agent/drivers/emrtd/internal/sm"
 )
 
@@ -63,6 +64,12 @@ type Faults struct {
 	// BadMACFile corrupts the MAC of the first READ BINARY response for
 	// that file identifier; 0 means never.
 	BadMACFile uint16
+	// TruncateFile serves each listed file cut to that many bytes (its TLV
+	// header still claims the full length).
+	TruncateFile map[uint16]int
+	// MalformFile replaces the value of each listed file with bytes that
+	// are not valid BER-TLV (same length, so the header still parses).
+	MalformFile map[uint16]bool
 	// StatusWords answer matching commands with a status word.
 	StatusWords []StatusFault
 	// Delay is slept before every answer (a contactless link's latency).
@@ -93,6 +100,7 @@ type Card struct {
 	random  io.Reader
 
 	apdus      int
+	busy       time.Duration // time spent answering, delays excluded
 	smReplies  int
 	pulled     bool
 	appletSel  bool
@@ -115,9 +123,30 @@ func New(p Profile) (*Card, error) {
 	if p.MaxLe > 256 && !p.ExtendedLength {
 		return nil, fmt.Errorf("vcard: MaxLe %d needs ExtendedLength", p.MaxLe)
 	}
+	if k := p.ChipAuthKey; k != nil && (curve.ByName(k.Curve) == nil || k.D == nil || k.D.Sign() <= 0) {
+		return nil, fmt.Errorf("vcard: chip authentication key on unknown curve %q or empty", k.Curve)
+	}
+	if k, ok := p.ActiveAuthKey.(*ECPrivateKey); ok && (curve.ByName(k.Curve) == nil || k.D == nil || k.D.Sign() <= 0) {
+		return nil, fmt.Errorf("vcard: active authentication key on unknown curve %q or empty", k.Curve)
+	}
 	if p.ActiveAuthHash == 0 {
 		p.ActiveAuthHash = crypto.SHA256
 	}
+	files := make(map[uint16][]byte, len(p.Files))
+	for fid, b := range p.Files {
+		files[fid] = b
+	}
+	for fid, n := range p.Faults.TruncateFile {
+		if b, ok := files[fid]; ok && n >= 0 && n < len(b) {
+			files[fid] = b[:n]
+		}
+	}
+	for fid, on := range p.Faults.MalformFile {
+		if b, ok := files[fid]; ok && on {
+			files[fid] = malformed(b)
+		}
+	}
+	p.Files = files
 	c := &Card{profile: p, random: p.Random}
 	if c.random == nil {
 		c.random = rand.Reader
@@ -163,6 +192,15 @@ func (c *Card) SetFaults(f Faults) {
 	c.usedFaults = map[int]bool{}
 }
 
+// Busy returns the time the card spent computing answers since New (not
+// reset by Reset), without the configured delays: benchmarks subtract it to
+// get the terminal's own cost.
+func (c *Card) Busy() time.Duration {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.busy
+}
+
 // APDUs returns the number of commands processed since New or Reset.
 func (c *Card) APDUs() int {
 	c.mu.Lock()
@@ -189,7 +227,9 @@ func (c *Card) Process(apdu []byte) []byte {
 	if d := c.profile.Faults.Delay; d > 0 {
 		time.Sleep(d)
 	}
+	start := time.Now()
 	resp := c.answer(apdu)
+	c.busy += time.Since(start)
 	if rate := c.profile.Faults.LinkBytesPerSecond; rate > 0 {
 		time.Sleep(time.Duration(len(apdu)+len(resp)) * time.Second / time.Duration(rate))
 	}
@@ -225,13 +265,13 @@ func (c *Card) processProtected(apdu []byte) []byte {
 		return sw(0x6988)
 	}
 	if cmd.Extended && !c.profile.ExtendedLength {
-		return c.protect(nil, 0x6700)
+		return c.protect(cmd.INS, nil, 0x6700)
 	}
 	session := c.session
 	data, status := c.dispatch(cmd, true)
 	if f := c.profile.Faults.BadMACFile; f != 0 && cmd.INS == 0xB0 && c.current == f && !c.usedFaults[-1] && c.session != nil {
 		c.usedFaults[-1] = true
-		out := c.protect(data, status)
+		out := c.protect(cmd.INS, data, status)
 		out[len(out)-3] ^= 0x01
 		return out
 	}
@@ -239,19 +279,19 @@ func (c *Card) processProtected(apdu []byte) []byte {
 		// Chip authentication replaced the keys: answer under the old ones.
 		next := c.session
 		c.session = session
-		out := c.protect(data, status)
+		out := c.protect(cmd.INS, data, status)
 		c.session = next
 		return out
 	}
 	if c.session == nil {
 		return sw(status)
 	}
-	return c.protect(data, status)
+	return c.protect(cmd.INS, data, status)
 }
 
-func (c *Card) protect(data []byte, status uint16) []byte {
+func (c *Card) protect(ins byte, data []byte, status uint16) []byte {
 	c.smReplies++
-	out := c.session.ProtectResponse(data, status)
+	out := c.session.ProtectResponseTo(ins, data, status)
 	if c.smReplies == c.profile.Faults.BadResponseMACAt {
 		out[len(out)-3] ^= 0x01 // last MAC byte, before SW1 SW2
 	}
@@ -286,6 +326,8 @@ func (c *Card) dispatch(cmd sm.Command, protected bool) ([]byte, uint16) {
 		return c.selectFile(cmd, protected)
 	case 0xB0:
 		return c.readBinary(cmd, protected)
+	case 0xB1:
+		return c.readBinaryOdd(cmd, protected)
 	case 0x84:
 		return c.getChallenge(cmd)
 	case 0x82:
@@ -336,11 +378,47 @@ func (c *Card) selectFile(cmd sm.Command, protected bool) ([]byte, uint16) {
 	return nil, 0x6A86
 }
 
-func (c *Card) readBinary(cmd sm.Command, protected bool) ([]byte, uint16) {
-	fid, offset := c.current, int(cmd.P1)<<8|int(cmd.P2)
-	if cmd.P1&0x80 != 0 {
-		fid, offset = 0x0100|uint16(cmd.P1&0x1F), int(cmd.P2)
+// readBinaryOdd answers READ BINARY with odd INS: offset in DO54 (P1-P2
+// zero: the current file), data in DO53 within Le.
+func (c *Card) readBinaryOdd(cmd sm.Command, protected bool) ([]byte, uint16) {
+	if cmd.P1 != 0 || cmd.P2 != 0 {
+		return nil, 0x6A86
 	}
+	t, err := emrtd.ParseSingleTLV(cmd.Data, 0x54)
+	if err != nil || len(t.Value) == 0 || len(t.Value) > 3 {
+		return nil, 0x6A80
+	}
+	offset := 0
+	for _, b := range t.Value {
+		offset = offset<<8 | int(b)
+	}
+	le := cmd.Le - 4
+	if le < 1 {
+		return nil, 0x6700
+	}
+	data, sw := c.readAt(sm.Command{INS: 0xB0, Le: le, Extended: cmd.Extended}, offset, protected)
+	if data == nil {
+		return nil, sw
+	}
+	return emrtd.EncodeTLV(0x53, data), sw
+}
+
+func (c *Card) readBinary(cmd sm.Command, protected bool) ([]byte, uint16) {
+	offset := int(cmd.P1)<<8 | int(cmd.P2)
+	if cmd.P1&0x80 != 0 {
+		fid := 0x0100 | uint16(cmd.P1&0x1F)
+		if _, ok := c.profile.Files[fid]; !ok {
+			return nil, 0x6A82
+		}
+		c.current = fid
+		offset = int(cmd.P2)
+	}
+	return c.readAt(cmd, offset, protected)
+}
+
+// readAt reads the current file at offset, honouring Le and MaxLe.
+func (c *Card) readAt(cmd sm.Command, offset int, protected bool) ([]byte, uint16) {
+	fid := c.current
 	file, ok := c.profile.Files[fid]
 	if !ok || fid == 0 {
 		return nil, 0x6A82
@@ -367,7 +445,6 @@ func (c *Card) readBinary(cmd sm.Command, protected bool) ([]byte, uint16) {
 	if end > len(file) {
 		return append([]byte(nil), file[offset:]...), 0x6282
 	}
-	c.current = fid
 	return append([]byte(nil), file[offset:end]...), 0x9000
 }
 
@@ -385,4 +462,17 @@ func (c *Card) Transmit(ctx context.Context, apdu []byte) ([]byte, error) {
 		return nil, ErrRemoved
 	}
 	return resp, nil
+}
+
+// malformed keeps a file's outer tag and length and fills its value with a
+// data object whose length field is impossible (five length bytes).
+func malformed(b []byte) []byte {
+	t, _, err := emrtd.ParseTLV(b)
+	if err != nil || len(t.Value) < 8 {
+		return append([]byte{0x7F}, b...)
+	}
+	out := append([]byte(nil), b[:len(b)-len(t.Value)]...)
+	bad := make([]byte, len(t.Value))
+	copy(bad, []byte{0x5F, 0x1F, 0x85, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF})
+	return append(out, bad...)
 }

@@ -381,8 +381,7 @@ func (s *Session) Protect(c Command) []byte {
 	header := Pad([]byte{c.CLA | 0x0C, c.INS, c.P1, c.P2}, bs)
 	var do87, do97 []byte
 	if len(c.Data) > 0 {
-		enc := Encrypt(s.Cipher, s.KSenc, s.iv(), Pad(c.Data, bs))
-		do87 = do(0x87, append([]byte{0x01}, enc...))
+		do87 = s.dataDO(c.INS, c.Data)
 	}
 	ext := c.Extended || c.Le > 256
 	if c.Le >= 0 {
@@ -440,12 +439,41 @@ func rawDO(m map[byte][]byte, tag byte) []byte {
 	return do(tag, v)
 }
 
-func (s *Session) decryptDO87(v []byte) ([]byte, error) {
-	bs := s.Cipher.BlockSize()
-	if len(v) < 1+bs || v[0] != 0x01 || (len(v)-1)%bs != 0 {
-		return nil, fmt.Errorf("DO87 of %d bytes: %w", len(v), ErrMalformed)
+// dataDO encrypts data into DO87 (padding-content indicator 01), or DO85
+// (no indicator) for an odd INS, whose data is BER-TLV encoded.
+func (s *Session) dataDO(ins byte, data []byte) []byte {
+	enc := Encrypt(s.Cipher, s.KSenc, s.iv(), Pad(data, s.Cipher.BlockSize()))
+	if ins&1 == 1 {
+		return do(0x85, enc)
 	}
-	return Unpad(Decrypt(s.Cipher, s.KSenc, s.iv(), v[1:]))
+	return do(0x87, append([]byte{0x01}, enc...))
+}
+
+// dataFrom returns the raw DO87 or DO85 (for the MAC) and decrypts it; at
+// most one of them may be present.
+func (s *Session) dataFrom(dos map[byte][]byte) (raw []byte, data func() ([]byte, error), err error) {
+	v87, has87 := dos[0x87]
+	v85, has85 := dos[0x85]
+	bs := s.Cipher.BlockSize()
+	switch {
+	case has87 && has85:
+		return nil, nil, fmt.Errorf("both DO85 and DO87: %w", ErrMalformed)
+	case has87:
+		return do(0x87, v87), func() ([]byte, error) {
+			if len(v87) < 1+bs || v87[0] != 0x01 || (len(v87)-1)%bs != 0 {
+				return nil, fmt.Errorf("DO87 of %d bytes: %w", len(v87), ErrMalformed)
+			}
+			return Unpad(Decrypt(s.Cipher, s.KSenc, s.iv(), v87[1:]))
+		}, nil
+	case has85:
+		return do(0x85, v85), func() ([]byte, error) {
+			if len(v85) < bs || len(v85)%bs != 0 {
+				return nil, fmt.Errorf("DO85 of %d bytes: %w", len(v85), ErrMalformed)
+			}
+			return Unpad(Decrypt(s.Cipher, s.KSenc, s.iv(), v85))
+		}, nil
+	}
+	return nil, func() ([]byte, error) { return nil, nil }, nil
 }
 
 // Unprotect checks and unwraps a protected response (terminal side) and
@@ -463,7 +491,7 @@ func (s *Session) Unprotect(resp []byte) ([]byte, uint16, error) {
 	if len(body) == 0 {
 		return nil, sw, nil
 	}
-	dos, err := parseDOs(body, "\x87\x99\x8E")
+	dos, err := parseDOs(body, "\x85\x87\x99\x8E")
 	if err != nil {
 		return nil, 0, err
 	}
@@ -471,7 +499,11 @@ func (s *Session) Unprotect(resp []byte) ([]byte, uint16, error) {
 	if !ok {
 		return nil, 0, fmt.Errorf("no DO8E: %w", ErrMalformed)
 	}
-	expect := s.mac(rawDO(dos, 0x87), rawDO(dos, 0x99))
+	rawData, decrypt, err := s.dataFrom(dos)
+	if err != nil {
+		return nil, 0, err
+	}
+	expect := s.mac(rawData, rawDO(dos, 0x99))
 	if len(mac) != 8 || subtle.ConstantTimeCompare(mac, expect) != 1 {
 		return nil, 0, ErrMAC
 	}
@@ -481,11 +513,9 @@ func (s *Session) Unprotect(resp []byte) ([]byte, uint16, error) {
 		}
 		sw = uint16(v[0])<<8 | uint16(v[1])
 	}
-	var data []byte
-	if v, ok := dos[0x87]; ok {
-		if data, err = s.decryptDO87(v); err != nil {
-			return nil, 0, err
-		}
+	data, err := decrypt()
+	if err != nil {
+		return nil, 0, err
 	}
 	return data, sw, nil
 }
@@ -500,7 +530,7 @@ func (s *Session) UnprotectCommand(b []byte) (Command, error) {
 		return Command{}, fmt.Errorf("command not protected: %w", ErrMalformed)
 	}
 	s.increment()
-	dos, err := parseDOs(c.Data, "\x87\x97\x8E")
+	dos, err := parseDOs(c.Data, "\x85\x87\x97\x8E")
 	if err != nil {
 		return Command{}, err
 	}
@@ -508,8 +538,12 @@ func (s *Session) UnprotectCommand(b []byte) (Command, error) {
 	if !ok {
 		return Command{}, fmt.Errorf("no DO8E: %w", ErrMalformed)
 	}
+	rawData, decrypt, err := s.dataFrom(dos)
+	if err != nil {
+		return Command{}, err
+	}
 	header := Pad([]byte{c.CLA, c.INS, c.P1, c.P2}, s.Cipher.BlockSize())
-	expect := s.mac(header, rawDO(dos, 0x87), rawDO(dos, 0x97))
+	expect := s.mac(header, rawData, rawDO(dos, 0x97))
 	if len(mac) != 8 || subtle.ConstantTimeCompare(mac, expect) != 1 {
 		return Command{}, ErrMAC
 	}
@@ -531,21 +565,24 @@ func (s *Session) UnprotectCommand(b []byte) (Command, error) {
 			return Command{}, fmt.Errorf("DO97 of %d bytes: %w", len(v), ErrMalformed)
 		}
 	}
-	if v, ok := dos[0x87]; ok {
-		if plain.Data, err = s.decryptDO87(v); err != nil {
-			return Command{}, err
-		}
+	if plain.Data, err = decrypt(); err != nil {
+		return Command{}, err
 	}
 	return plain, nil
 }
 
 // ProtectResponse wraps response data and status word (card side).
 func (s *Session) ProtectResponse(data []byte, sw uint16) []byte {
+	return s.ProtectResponseTo(0, data, sw)
+}
+
+// ProtectResponseTo wraps the response to a command with that INS: an odd
+// INS answers in DO85.
+func (s *Session) ProtectResponseTo(ins byte, data []byte, sw uint16) []byte {
 	s.increment()
 	var do87 []byte
 	if len(data) > 0 {
-		enc := Encrypt(s.Cipher, s.KSenc, s.iv(), Pad(data, s.Cipher.BlockSize()))
-		do87 = do(0x87, append([]byte{0x01}, enc...))
+		do87 = s.dataDO(ins, data)
 	}
 	do99 := do(0x99, []byte{byte(sw >> 8), byte(sw)})
 	mac := s.mac(do87, do99)

@@ -106,6 +106,24 @@ func TestAESRoundTrip(t *testing.T) {
 	}
 }
 
+func TestOddINSUsesDO85(t *testing.T) {
+	term, card := icaoPair()
+	cmd := Command{INS: 0xB1, Data: []byte{0x54, 0x02, 0x80, 0x00}, Le: 0xE0}
+	wire := term.Protect(cmd)
+	if !bytes.Contains(wire, []byte{0x85, 0x08}) {
+		t.Fatalf("no DO85 in %X", wire)
+	}
+	plain, err := card.UnprotectCommand(wire)
+	if err != nil || !bytes.Equal(plain.Data, cmd.Data) {
+		t.Fatalf("%+v %v", plain, err)
+	}
+	resp := card.ProtectResponseTo(0xB1, []byte{0x53, 0x02, 1, 2}, 0x9000)
+	data, sw, err := term.Unprotect(resp)
+	if err != nil || sw != 0x9000 || !bytes.Equal(data, []byte{0x53, 0x02, 1, 2}) {
+		t.Fatalf("%X %04X %v", data, sw, err)
+	}
+}
+
 // NIST SP 800-38B AES-128 CMAC example 2.
 func TestCMAC(t *testing.T) {
 	got := cmac(h("2b7e151628aed2a6abf7158809cf4f3c"), h("6bc1bee22e409f96e93d7e117393172a"))

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"os"
+
+	"motcua-agent/agent/identity"
+	"motcua-agent/drivers/pcsc"
+)
+
+func init() {
+	registerCommand(command{Name: "card", Summary: "read and verify a chip ID card; list card readers",
+		Usage: identity.CardReadUsage + "\n       motcua-agent card readers", Run: cmdCard})
+	registerCommand(command{Name: "trust", Summary: "import CSCA certificates or an ICAO master list into the trust store",
+		Usage: "trust import [--config FILE] [--data DIR] [--trust DIR] FILE", Run: cmdTrust})
+	registerCommand(command{Name: "sim", Summary: "run a simulated device (a virtual chip ID card on vsmartcard-vpcd)",
+		Usage: identity.SimCardUsage, Run: cmdSim})
+}
+
+func cmdCard(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprintln(os.Stderr, "usage: motcua-agent", identity.CardReadUsage, "\n       motcua-agent card readers")
+		return 2
+	}
+	switch args[0] {
+	case "read":
+		return identity.CardRead(ctx, args[1:], os.Stdout, os.Stderr)
+	case "readers":
+		readers, err := pcsc.ListReaders(ctx)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "card readers:", err)
+			return 1
+		}
+		if len(readers) == 0 {
+			fmt.Println("no card reader attached")
+		}
+		for _, r := range readers {
+			state := "empty"
+			if r.CardPresent {
+				state = fmt.Sprintf("card present, ATR % X", r.ATR)
+			}
+			ext, known := pcsc.ATRExtendedLength(r.ATR)
+			if r.CardPresent && known {
+				state += fmt.Sprintf(", extended length %v", ext)
+			}
+			fmt.Printf("%s: %s\n", r.Name, state)
+		}
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "card: unknown subcommand %q (read, readers)\n", args[0])
+	return 2
+}
+
+func cmdTrust(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] != "import" {
+		fmt.Fprintln(os.Stderr, "usage: motcua-agent trust import [--config FILE] [--data DIR] [--trust DIR] FILE")
+		return 2
+	}
+	fs := flag.NewFlagSet("trust import", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs, false)
+	dir := fs.String("trust", "", "trust store folder (default: card.trust_dir of the config)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	if *dir == "" {
+		cfg, err := cf.load()
+		if err != nil {
+			return printConfigError(err)
+		}
+		*dir = trustDir(cfg)
+	}
+	return identity.TrustImport(ctx, *dir, fs.Args(), os.Stdout, os.Stderr)
+}
+
+func cmdSim(ctx context.Context, args []string) int {
+	if len(args) == 0 || args[0] != "card" {
+		fmt.Fprintln(os.Stderr, "usage: motcua-agent", identity.SimCardUsage)
+		return 2
+	}
+	return identity.SimCard(ctx, args[1:], os.Stdout, os.Stderr)
+}

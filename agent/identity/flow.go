@@ -1,0 +1,454 @@
+package identity
+
+import (
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/store"
+	"motcua-agent/agent/web"
+	"motcua-agent/config"
+	"motcua-agent/drivers/cccd"
+	"motcua-agent/drivers/emrtd"
+	"motcua-agent/drivers/pcsc"
+)
+
+// Bus topics.
+const (
+	TopicScan     = "scan"     // published by the scanner flow: Public {counter, kind}, Personal {payload}
+	TopicIdentity = "identity" // published here: one message per verification, and card-waiting notices
+)
+
+// EventVerified is the kind of the event appended for every card read.
+const EventVerified = "identity.verified"
+
+// Recorder is the part of the store the flow writes to. Append must return only once
+// the event is durable.
+type Recorder interface {
+	Append(ctx context.Context, e store.Event) (store.Event, error)
+}
+
+// Hasher gives the keyed hash of an ID number.
+type Hasher interface{ Hash(id string) string }
+
+// Deps are what the flow needs from the agent.
+type Deps struct {
+	Card   config.Card
+	Site   string
+	Store  Recorder
+	IDs    Hasher
+	Bus    *bus.Bus
+	Health *health.Registry
+	Log    *slog.Logger
+	Trust  *emrtd.TrustStore
+	Now    func() time.Time
+}
+
+// Flow pairs keys offered for a counter (a scanned QR, typed keys) with the next card
+// placed on that counter's reader, reads and verifies it, records it and publishes it.
+type Flow struct {
+	d Deps
+
+	mu      sync.Mutex
+	pending map[string]offer      // by counter
+	cards   map[string]*cardState // by reader
+	wg      sync.WaitGroup
+	ctx     context.Context
+}
+
+type offer struct {
+	keys    []emrtd.AccessKey
+	qr      *cccd.QR
+	source  string // "qr" or "typed"
+	expires time.Time
+}
+
+type cardState struct {
+	counter string
+	reading bool
+	done    bool // read (or announced as waiting) since it was inserted
+	waiting bool // announced as waiting for keys
+}
+
+// New makes a flow; Run starts it.
+func New(d Deps) *Flow {
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Trust == nil {
+		d.Trust = emrtd.NewTrustStore()
+	}
+	return &Flow{d: d, pending: map[string]offer{}, cards: map[string]*cardState{}, ctx: context.Background()}
+}
+
+// Run watches the readers and the scan topic until ctx ends, then waits for reads in
+// flight.
+func (f *Flow) Run(ctx context.Context) error {
+	f.mu.Lock()
+	f.ctx = ctx
+	f.mu.Unlock()
+	scans := f.d.Bus.Subscribe(64, TopicScan)
+	defer scans.Close()
+	events := pcsc.Watch(ctx)
+	defer f.wg.Wait()
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case m, ok := <-scans.C:
+			if !ok {
+				return nil
+			}
+			f.onScan(m)
+		case e, ok := <-events:
+			if !ok {
+				return nil
+			}
+			f.onReaderEvent(e)
+		}
+	}
+}
+
+func (f *Flow) onScan(m bus.Message) {
+	kind, _ := m.Public["kind"].(string)
+	if kind != cccd.FormCCCD2021 && kind != cccd.FormCCCD2024 {
+		return
+	}
+	counter, _ := m.Public["counter"].(string)
+	payload, _ := m.Personal["payload"].(string)
+	if err := f.OfferQR(counter, payload); err != nil {
+		f.d.Log.Warn("identity: scanned QR not usable", "counter", counter, "err", err)
+	}
+}
+
+func (f *Flow) onReaderEvent(e pcsc.Event) {
+	switch e.Kind {
+	case pcsc.ServiceLost:
+		f.d.Log.Warn("identity: PC/SC service lost", "err", e.Err)
+		f.setHealthAll(health.Fault, "PC/SC service not running: "+errString(e.Err), "Dịch vụ đọc thẻ (PC/SC) không chạy; hãy khởi động lại máy hoặc dịch vụ pcscd.")
+	case pcsc.ReaderAttached:
+		if counter, ok := f.d.Card.CounterOf(e.Reader); ok {
+			f.d.Health.Set(health.Device{Name: e.Reader, Kind: "reader", State: health.OK, Detail: "reader attached, counter " + counter,
+				Message: "Đầu đọc thẻ sẵn sàng (quầy " + counter + ")."})
+		}
+	case pcsc.ReaderDetached:
+		if _, ok := f.d.Card.CounterOf(e.Reader); ok {
+			f.d.Health.Set(health.Device{Name: e.Reader, Kind: "reader", State: health.Absent, Detail: "reader detached",
+				Message: "Không thấy đầu đọc thẻ; hãy kiểm tra dây cắm."})
+		}
+		f.mu.Lock()
+		delete(f.cards, e.Reader)
+		f.mu.Unlock()
+	case pcsc.CardInserted:
+		counter, ok := f.d.Card.CounterOf(e.Reader)
+		if !ok {
+			return
+		}
+		f.mu.Lock()
+		f.cards[e.Reader] = &cardState{counter: counter}
+		f.mu.Unlock()
+		f.tryRead(e.Reader)
+	case pcsc.CardRemoved:
+		f.mu.Lock()
+		delete(f.cards, e.Reader)
+		f.mu.Unlock()
+	}
+}
+
+func (f *Flow) setHealthAll(state health.State, detail, message string) {
+	for _, r := range f.d.Card.Readers {
+		f.d.Health.Set(health.Device{Name: r.Name, Kind: "reader", State: state, Detail: detail, Message: message})
+	}
+	if len(f.d.Card.Readers) == 0 {
+		f.d.Health.Set(health.Device{Name: "card-reader", Kind: "reader", State: state, Detail: detail, Message: message})
+	}
+}
+
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
+}
+
+// OfferQR offers a scanned ID card QR for the next card on counter.
+func (f *Flow) OfferQR(counter, payload string) error {
+	q, err := cccd.ParseQR(payload)
+	if err != nil {
+		return err
+	}
+	f.offer(counter, offer{keys: cccd.KeysFromQR(q), qr: &q, source: "qr"})
+	return nil
+}
+
+// OfferKeys offers typed keys for the next card on counter.
+func (f *Flow) OfferKeys(counter string, keys []emrtd.AccessKey) {
+	f.offer(counter, offer{keys: keys, source: "typed"})
+}
+
+func (f *Flow) offer(counter string, o offer) {
+	if counter == "" {
+		counter = "1"
+	}
+	o.expires = f.d.Now().Add(f.d.Card.PairWindow)
+	f.mu.Lock()
+	f.pending[counter] = o
+	var readers []string
+	for r, c := range f.cards {
+		// A card already on the reader is read now: one announced as waiting, or
+		// one read before (new keys mean the official wants it read again).
+		if c.counter == counter && !c.reading {
+			c.done = false
+			readers = append(readers, r)
+		}
+	}
+	f.mu.Unlock()
+	for _, r := range readers {
+		f.tryRead(r)
+	}
+}
+
+// tryRead starts reading the card in reader when its counter has fresh keys.
+func (f *Flow) tryRead(reader string) {
+	f.mu.Lock()
+	c := f.cards[reader]
+	if c == nil || c.reading || c.done {
+		f.mu.Unlock()
+		return
+	}
+	o, ok := f.pending[c.counter]
+	if ok && f.d.Now().After(o.expires) {
+		delete(f.pending, c.counter)
+		ok = false
+	}
+	if !ok {
+		announce := !c.waiting
+		c.waiting = true
+		f.mu.Unlock()
+		if announce {
+			f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Public: map[string]any{"counter": c.counter, "state": "waiting-for-keys",
+				"message": "Đã đặt thẻ. Hãy quét mã QR trên thẻ hoặc nhập số định danh để đọc chip."}})
+		}
+		return
+	}
+	delete(f.pending, c.counter)
+	c.reading, c.waiting = true, false
+	ctx := f.ctx
+	f.wg.Add(1)
+	f.mu.Unlock()
+	go func() {
+		defer f.wg.Done()
+		f.readAndRecord(ctx, reader, c.counter, o)
+		f.mu.Lock()
+		if cur := f.cards[reader]; cur == c {
+			c.reading, c.done = false, true
+		}
+		f.mu.Unlock()
+	}()
+}
+
+func (f *Flow) readAndRecord(ctx context.Context, reader, counter string, o offer) {
+	f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Public: map[string]any{"counter": counter, "state": "reading",
+		"message": "Đang đọc chip, xin giữ thẻ trên đầu đọc."}})
+	v, err := ReadCard(ctx, ReadRequest{Reader: reader, Keys: o.keys, QR: o.qr, Trust: f.d.Trust, Timeout: f.d.Card.ReadTimeout, Now: f.d.Now})
+	if err != nil {
+		v = &Verification{Reader: reader, Outcome: OutcomeFailed, Reason: readFailure(ctx, err), Error: err.Error()}
+	}
+	if ctx.Err() != nil && v.Reason == ReasonTimeout {
+		return // shutting down, not a fact about the card
+	}
+	if err := f.Record(ctx, counter, o.source, v); err != nil {
+		f.d.Log.Error("identity: record verification", "counter", counter, "err", err)
+	}
+}
+
+// Record appends the verification event (with its counter updates) and publishes the
+// result: public facts to every subscriber, the holder's data as personal fields.
+func (f *Flow) Record(ctx context.Context, counter, source string, v *Verification) error {
+	now := f.d.Now()
+	method := ""
+	if v.Access != nil {
+		method = v.Access.Method
+	}
+	if method == "" {
+		method = "none"
+	}
+	public := map[string]any{
+		"counter": counter, "state": "done", "outcome": v.Outcome, "reason": v.Reason, "method": method, "key_source": source,
+		"elapsed_ms": v.Elapsed.Milliseconds(), "apdus": v.APDUs, "message": messageVI(v),
+	}
+	if v.Access != nil && v.Access.Method != "" {
+		public["key_label"] = v.Access.KeyLabel
+		public["checks"] = map[string]any{
+			"data_groups": v.Checks.DataGroupHashes, "sod_signature": v.Checks.Signature.Status, "chain": v.Checks.Chain,
+			"active_auth": v.Checks.ActiveAuth.Status, "chip_auth": v.Checks.ChipAuth.Status, "dg13": v.Checks.DG13.Status,
+			"qr_agreement": v.Checks.QR.Status,
+		}
+	}
+	attrs := map[string]any{}
+	for k, val := range public {
+		if k != "message" && k != "state" && k != "counter" {
+			attrs[k] = val
+		}
+	}
+	var personal map[string]any
+	if h := v.Holder; h != nil {
+		band := h.AgeBand(now)
+		public["age_band"], attrs["age_band"] = band, band
+		if h.ID != "" {
+			hash := f.d.IDs.Hash(h.ID)
+			public["id_hash"], attrs["id_hash"] = hash, hash
+		}
+		personal = map[string]any{"id": h.ID, "name": h.Name, "birth": h.Birth, "sex": h.Sex, "nationality": h.Nationality,
+			"ethnicity": h.Ethnicity, "religion": h.Religion, "origin": h.Origin, "residence": h.Residence, "issued": h.Issued,
+			"expiry": h.Expiry, "father": h.Father, "mother": h.Mother, "spouse": h.Spouse, "old_id": h.OldID, "name_mrz": h.NameMRZ}
+		if len(v.PhotoJPEG) > 0 {
+			personal["photo"] = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(v.PhotoJPEG)
+		}
+		keep := f.d.Card.Keep
+		if keep.Name {
+			attrs["name"] = h.Name
+		}
+		if keep.Address {
+			attrs["residence"] = h.Residence
+		}
+		if keep.Photo && len(v.PhotoJPEG) > 0 {
+			attrs["photo_jpeg_base64"] = base64.StdEncoding.EncodeToString(v.PhotoJPEG)
+		}
+		if keep.Name || keep.Address || keep.Photo {
+			attrs["purpose"] = keep.Purpose
+		}
+	}
+	counts := []store.Count{{Metric: "identity.verifications", Op: store.OpAdd, Value: 1,
+		Dims: map[string]string{"outcome": v.Outcome, "reason": v.Reason, "method": method}}}
+	if v.Outcome == OutcomeOK {
+		counts = append(counts, store.Count{Metric: "checkins", Op: store.OpAdd, Value: 1, Dims: map[string]string{"kind": "chip"}})
+		if id, ok := attrs["id_hash"].(string); ok {
+			counts = append(counts, store.Count{Metric: "identity.people", Op: store.OpUnique, Value: 1, Key: id})
+		}
+	}
+	_, err := f.d.Store.Append(ctx, store.Event{Time: now, Kind: EventVerified, Site: f.d.Site, Counter: counter, Attrs: attrs, Counts: counts})
+	f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Time: now, Public: public, Personal: personal})
+	f.d.Log.Info("identity: card verified", "counter", counter, "outcome", v.Outcome, "reason", v.Reason, "method", method,
+		"elapsed", v.Elapsed, "apdus", v.APDUs)
+	return err
+}
+
+// messageVI is the sentence shown at the counter.
+func messageVI(v *Verification) string {
+	switch v.Reason {
+	case "":
+		return "Thẻ hợp lệ: chip đã được xác thực."
+	case ReasonAccessDenied:
+		return "Không mở được chip: mã QR hoặc thông tin nhập không khớp với thẻ."
+	case ReasonHashMismatch, ReasonSignature:
+		return "Cảnh báo: dữ liệu trong chip không khớp chữ ký số, thẻ có thể bị sửa đổi."
+	case ReasonChipAuth:
+		return "Cảnh báo: chip không vượt qua bước xác thực chống sao chép."
+	case ReasonNoAnchor, ReasonUntrusted:
+		return "Đã đọc chip nhưng chưa kiểm chứng được nguồn cấp (thiếu chứng thư CSCA)."
+	case ReasonQRMismatch:
+		return "Mã QR không khớp với dữ liệu trong chip."
+	case ReasonCardRemoved:
+		return "Thẻ bị nhấc ra khi đang đọc; hãy đặt lại thẻ."
+	case ReasonTimeout:
+		return "Chip không trả lời kịp; hãy đặt lại thẻ."
+	case ReasonNoReader:
+		return "Không thấy đầu đọc thẻ."
+	}
+	return "Không đọc được chip; hãy thử lại."
+}
+
+// KeysRequest is the body of POST /api/v1/identity/keys: one way to open the next
+// card on a counter.
+type KeysRequest struct {
+	Counter string `json:"counter"`
+	QR      string `json:"qr,omitempty"`
+	ID      string `json:"id,omitempty"`     // 12-digit ID number
+	Birth   string `json:"birth,omitempty"`  // DDMMYYYY or YYYY-MM-DD
+	Expiry  string `json:"expiry,omitempty"` // DDMMYYYY or YYYY-MM-DD; empty: none printed
+	CAN     string `json:"can,omitempty"`
+	MRZ     string `json:"mrz,omitempty"`
+}
+
+// Register adds the flow's HTTP API to the web server.
+func (f *Flow) Register(s *web.Server) {
+	s.HandleFunc("POST /api/v1/identity/keys", f.handleKeys, web.Role("counter"))
+}
+
+func (f *Flow) handleKeys(w http.ResponseWriter, r *http.Request) {
+	var req KeysRequest
+	if !web.ReadJSON(w, r, &req) {
+		return
+	}
+	if req.Counter == "" {
+		req.Counter = "1"
+	}
+	keys, q, err := keysFromRequest(req)
+	if err != nil {
+		web.WriteError(w, http.StatusBadRequest, err.Error(), "Thông tin nhập không hợp lệ: cần mã QR, hoặc số định danh 12 số (kèm ngày sinh), hoặc số CAN 6 chữ số.")
+		return
+	}
+	if q != nil {
+		f.offer(req.Counter, offer{keys: keys, qr: q, source: "qr"})
+	} else {
+		f.OfferKeys(req.Counter, keys)
+	}
+	web.WriteJSON(w, http.StatusAccepted, map[string]any{"status": "waiting", "counter": req.Counter,
+		"window_s": int(f.d.Card.PairWindow.Seconds()), "message": "Hãy đặt thẻ lên đầu đọc."})
+}
+
+func keysFromRequest(req KeysRequest) ([]emrtd.AccessKey, *cccd.QR, error) {
+	switch {
+	case req.QR != "":
+		q, err := cccd.ParseQR(req.QR)
+		if err != nil {
+			return nil, nil, err
+		}
+		return cccd.KeysFromQR(q), &q, nil
+	case req.ID != "":
+		var birth, expiry cccd.Date
+		var err error
+		if req.Birth != "" {
+			if birth, err = parseTypedDate(req.Birth); err != nil {
+				return nil, nil, fmt.Errorf("birth: %w", err)
+			}
+		}
+		if req.Expiry != "" {
+			if expiry, err = parseTypedDate(req.Expiry); err != nil {
+				return nil, nil, fmt.Errorf("expiry: %w", err)
+			}
+		}
+		keys, err := cccd.KeysFromID(req.ID, birth, expiry)
+		return keys, nil, err
+	case req.CAN != "":
+		keys, _, err := keysFromFlags("", "", req.CAN, "", "", "")
+		return keys, nil, err
+	case req.MRZ != "":
+		keys, _, err := keysFromFlags("", req.MRZ, "", "", "", "")
+		return keys, nil, err
+	}
+	return nil, nil, errors.New("no key given (qr, id, can or mrz)")
+}
+
+func parseTypedDate(s string) (cccd.Date, error) {
+	s = strings.TrimSpace(s)
+	if len(s) == 10 && s[4] == '-' {
+		return cccd.ParseDDMMYYYY(s[8:10] + s[5:7] + s[0:4])
+	}
+	if len(s) == 10 && s[2] == '/' {
+		return cccd.ParseSlashDate(s)
+	}
+	return cccd.ParseDDMMYYYY(s)
+}

@@ -1,0 +1,238 @@
+//go:build unix
+
+package identity
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/store"
+	"motcua-agent/config"
+	"motcua-agent/drivers/cccd/simcard"
+	"motcua-agent/drivers/pcsc/pcsctest"
+	"motcua-agent/drivers/pcsc/vpcd"
+)
+
+// clock is a settable test clock.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type flowRig struct {
+	flow  *Flow
+	st    *store.Store
+	ids   *store.IDHasher
+	bus   *bus.Bus
+	sub   *bus.Subscription
+	clock *clock
+	ctx   context.Context
+}
+
+func newFlowRig(t *testing.T) *flowRig {
+	t.Helper()
+	pcsctest.Require(t, vpcd.DefaultAddr)
+	pcsctest.LockReader(t, vpcd.DefaultAddr)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	t.Cleanup(cancel)
+	if err := pcsctest.WaitCard(ctx, vpcd.ReaderName(vpcd.DefaultAddr), false); err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	st, err := store.Open(ctx, store.Options{Path: filepath.Join(dir, "agent.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	ids, err := store.LoadIDHasher(filepath.Join(dir, "secret"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := config.Card{Enabled: true, Readers: []config.CardReader{{Name: vpcd.ReaderName(vpcd.DefaultAddr), Counter: "2"}},
+		PairWindow: time.Minute, ReadTimeout: 20 * time.Second}
+	clk := &clock{t: time.Now()}
+	trustDir := t.TempDir()
+	if _, err := ImportTrust(trustDir, filepath.Join("..", "..", "testdata", "cards", "pki", "test", "csca.der")); err != nil {
+		t.Fatal(err)
+	}
+	ts, err := LoadTrust(trustDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := bus.New(nil)
+	r := &flowRig{st: st, ids: ids, bus: b, clock: clk, ctx: ctx, sub: b.Subscribe(64, TopicIdentity)}
+	r.flow = New(Deps{Card: cfg, Site: "test-site", Store: st, IDs: ids, Bus: b, Health: health.New(nil), Trust: ts, Now: clk.Now})
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { r.flow.Run(runCtx); close(done) }()
+	t.Cleanup(func() { stop(); <-done })
+	return r
+}
+
+// next waits for the identity message in the given state.
+func (r *flowRig) next(t *testing.T, state string) bus.Message {
+	t.Helper()
+	for {
+		select {
+		case m := <-r.sub.C:
+			if m.Public["state"] == state {
+				return m
+			}
+			if m.Public["state"] == "done" {
+				t.Fatalf("got a result %v while waiting for %q", m.Public, state)
+			}
+		case <-r.ctx.Done():
+			t.Fatalf("no identity message in state %q", state)
+		}
+	}
+}
+
+func citizen(t *testing.T, name string) *simcard.Citizen {
+	t.Helper()
+	c, err := simcard.Load(filepath.Join("..", "..", "testdata", "cards", name+".json"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+func insertCitizen(t *testing.T, ctx context.Context, c *simcard.Citizen) *pcsctest.Slot {
+	t.Helper()
+	card, err := c.Card(simcard.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return pcsctest.Insert(t, ctx, vpcd.DefaultAddr, card, vpcd.Options{})
+}
+
+// A scanned QR, then the card on the same counter: one verified event with hashed ID
+// and counters, and a bus message with the holder only in the personal part.
+func TestFlowQRThenCard(t *testing.T) {
+	r := newFlowRig(t)
+	c := citizen(t, "cuong-spouse-cmnd")
+	r.bus.Publish(bus.Message{Topic: TopicScan, Public: map[string]any{"counter": "2", "kind": "cccd-2021"},
+		Personal: map[string]any{"payload": c.QR}})
+	// The scan is handled asynchronously; the pairing must hold for the card that follows.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		r.flow.mu.Lock()
+		_, ok := r.flow.pending["2"]
+		r.flow.mu.Unlock()
+		if ok || time.Now().After(deadline) {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	insertCitizen(t, r.ctx, c)
+	m := r.next(t, "done")
+	if m.Public["outcome"] != OutcomeOK || m.Public["method"] != "BAC" || m.Public["counter"] != "2" {
+		t.Fatalf("public %v", m.Public)
+	}
+	if _, leaked := m.Public["name"]; leaked {
+		t.Fatal("name in the public part")
+	}
+	if m.Personal["name"] != c.DG13.Name || m.Personal["spouse"] != c.DG13.Spouse {
+		t.Fatalf("personal %v", m.Personal)
+	}
+	if m.Public["id_hash"] != r.ids.Hash(c.DG13.ID) || m.Public["age_band"] != "40-59" {
+		t.Fatalf("hash/age band %v %v", m.Public["id_hash"], m.Public["age_band"])
+	}
+	evs, err := r.st.Events(r.ctx, store.EventFilter{Kinds: []string{EventVerified}})
+	if err != nil || len(evs) != 1 {
+		t.Fatalf("events %v %v", evs, err)
+	}
+	ev := evs[0]
+	raw, _ := json.Marshal(ev)
+	for _, secret := range []string{c.DG13.ID, c.DG13.Name, c.DG13.Residence} {
+		if bytes.Contains(raw, []byte(secret)) {
+			t.Fatalf("event keeps personal data %q: %s", secret, raw)
+		}
+	}
+	if ev.Counter != "2" || ev.Attrs["id_hash"] != r.ids.Hash(c.DG13.ID) || ev.Attrs["outcome"] != OutcomeOK {
+		t.Fatalf("event %s", raw)
+	}
+	rows, err := r.st.Counters(r.ctx, r.st.Day(r.clock.Now()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, row := range rows {
+		got[row.Metric+" "+store.EncodeDims(row.Dims)] = row.Value
+	}
+	if got["identity.verifications "+store.EncodeDims(map[string]string{"outcome": "ok", "reason": "", "method": "BAC"})] != 1 ||
+		got["checkins "+store.EncodeDims(map[string]string{"kind": "chip"})] != 1 {
+		t.Fatalf("counters %v", got)
+	}
+}
+
+// The card first, then typed keys through the HTTP API: the waiting card is read.
+func TestFlowCardThenTypedKeys(t *testing.T) {
+	r := newFlowRig(t)
+	c := citizen(t, "em-two-year-rule")
+	insertCitizen(t, r.ctx, c)
+	r.next(t, "waiting-for-keys")
+	srv := httptest.NewServer(http.HandlerFunc(r.flow.handleKeys))
+	defer srv.Close()
+	body, _ := json.Marshal(KeysRequest{Counter: "2", ID: c.DG13.ID, Birth: "1998-06-20"})
+	resp, err := http.Post(srv.URL, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusAccepted {
+		t.Fatalf("status %d", resp.StatusCode)
+	}
+	m := r.next(t, "done")
+	if m.Public["outcome"] != OutcomeOK || m.Public["method"] != "PACE-CAN" || m.Public["key_source"] != "typed" {
+		t.Fatalf("public %v", m.Public)
+	}
+	resp, err = http.Post(srv.URL, "application/json", bytes.NewReader([]byte(`{"counter":"2","id":"12345"}`)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var e map[string]string
+	json.NewDecoder(resp.Body).Decode(&e)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusBadRequest || e["message"] == "" {
+		t.Fatalf("bad keys: %d %v", resp.StatusCode, e)
+	}
+}
+
+// Keys older than the pairing window are not used for a card placed later.
+func TestFlowPairWindowExpires(t *testing.T) {
+	r := newFlowRig(t)
+	c := citizen(t, "an-cccd2021")
+	if err := r.flow.OfferQR("2", c.QR); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Add(61 * time.Second)
+	insertCitizen(t, r.ctx, c)
+	r.next(t, "waiting-for-keys")
+	evs, _ := r.st.Events(r.ctx, store.EventFilter{})
+	if len(evs) != 0 {
+		t.Fatalf("a card was read with stale keys: %v", evs)
+	}
+	// Fresh keys read it.
+	if err := r.flow.OfferQR("2", c.QR); err != nil {
+		t.Fatal(err)
+	}
+	if m := r.next(t, "done"); m.Public["outcome"] != OutcomeOK {
+		t.Fatalf("public %v", m.Public)
+	}
+}

@@ -1,0 +1,116 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"time"
+
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/identity"
+	"motcua-agent/agent/web"
+	"motcua-agent/config"
+	"motcua-agent/drivers/cccd/simcard"
+	"motcua-agent/drivers/emrtd"
+	"motcua-agent/drivers/pcsc"
+	"motcua-agent/drivers/pcsc/vpcd"
+)
+
+func init() {
+	registerComponent("card", 30, startCard)
+	web.LabelMetric("identity.verifications", "Lượt xác thực thẻ căn cước gắn chip")
+	web.LabelMetric("identity.people", "Số người đã xác thực chip (không trùng)")
+}
+
+// trustDir is the CSCA trust store folder of a site.
+func trustDir(cfg *config.Config) string {
+	if cfg.Card.TrustDir != "" {
+		return cfg.Resolve(cfg.Card.TrustDir)
+	}
+	return filepath.Join(cfg.DataDir, "trust")
+}
+
+// defaultSimProfile is the demo's virtual citizen when the config names none.
+const defaultSimProfile = "testdata/cards/an-cccd2021.json"
+
+func startCard(ctx context.Context, a *App) error {
+	cfg := a.Config
+	if !cfg.Card.Enabled && !cfg.Simulate {
+		return nil
+	}
+	trust, err := identity.LoadTrust(trustDir(cfg))
+	if err != nil {
+		return err
+	}
+	if cfg.Simulate {
+		if err := startSimCard(ctx, a, trust); err != nil {
+			a.Log.Warn("card: no virtual card", "err", err)
+		}
+	}
+	flow := identity.New(identity.Deps{Card: cfg.Card, Site: cfg.Site.ID, Store: a.Store, IDs: a.IDs, Bus: a.Bus,
+		Health: a.Health, Log: a.Log, Trust: trust, Now: a.Now})
+	flow.Register(a.Web)
+	a.Go(func() { flow.Run(ctx) })
+	return nil
+}
+
+// startSimCard plugs the demo's virtual card into pcscd through vpcd, and trusts its
+// test CSCA (in memory only). Without pcscd the reader is marked absent with a message
+// for the dashboard. The card is inserted again whenever it is pulled.
+func startSimCard(ctx context.Context, a *App, trust *emrtd.TrustStore) error {
+	sim := a.Config.Card.Simulation
+	name := vpcd.ReaderName(sim.VPCD)
+	if name == "" {
+		name = "Virtual PCD"
+	}
+	if _, err := pcsc.ListReaders(ctx); err != nil {
+		msg := "Không có dịch vụ đọc thẻ (pcscd + vsmartcard-vpcd) nên thẻ mô phỏng không chạy."
+		a.Health.Set(health.Device{Name: name, Kind: "reader", State: health.Absent, Detail: "virtual card: " + err.Error(), Message: msg})
+		return err
+	}
+	path := sim.Profile
+	if path == "" {
+		path = defaultSimProfile
+	}
+	path = a.Config.Resolve(path)
+	c, err := simcard.Load(path)
+	if err != nil {
+		a.Health.Set(health.Device{Name: name, Kind: "reader", State: health.Fault, Detail: err.Error(),
+			Message: "Không nạp được hồ sơ thẻ mô phỏng."})
+		return err
+	}
+	signer, err := simcard.LoadSigner(filepath.Join(filepath.Dir(path), "pki", c.PKI))
+	if err != nil {
+		return err
+	}
+	if _, err := trust.AddCertificate(signer.CSCA); err != nil {
+		return fmt.Errorf("trust the test CSCA: %w", err)
+	}
+	card, err := c.Card(simcard.Options{})
+	if err != nil {
+		return err
+	}
+	a.Go(func() {
+		for ctx.Err() == nil {
+			slot, err := vpcd.Insert(ctx, sim.VPCD, card, vpcd.Options{})
+			if err == nil {
+				a.Log.Info("card: virtual card inserted", "reader", name, "profile", filepath.Base(path))
+				select {
+				case <-ctx.Done():
+					slot.Remove()
+					return
+				case <-slot.Done():
+				}
+			} else {
+				a.Log.Warn("card: virtual card", "err", err)
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(2 * time.Second):
+			}
+			card.Reset()
+		}
+	})
+	return nil
+}

@@ -34,7 +34,7 @@ func setup(t *testing.T) context.Context {
 	return ctx
 }
 
-func trust(t *testing.T) *emrtd.TrustStore {
+func trust(t testing.TB) *emrtd.TrustStore {
 	t.Helper()
 	dir := t.TempDir()
 	if n, err := identity.ImportTrust(dir, filepath.Join(cardsDir, "pki", "test", "csca.der")); err != nil || n != 1 {
@@ -65,7 +65,7 @@ func insert(t *testing.T, ctx context.Context, c *simcard.Citizen, opt simcard.O
 	return pcsctest.Insert(t, ctx, addr, card, vpcd.Options{}), card
 }
 
-func qrRequest(t *testing.T, c *simcard.Citizen, ts *emrtd.TrustStore) identity.ReadRequest {
+func qrRequest(t testing.TB, c *simcard.Citizen, ts *emrtd.TrustStore) identity.ReadRequest {
 	t.Helper()
 	q, err := cccd.ParseQR(c.QR)
 	if err != nil {

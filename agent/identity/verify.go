@@ -49,6 +49,9 @@ type ReadRequest struct {
 	Now func() time.Time
 	// SkipPhoto leaves DG2 unread (faster, when no one will see the photo).
 	SkipPhoto bool
+	// FixedChunk, when > 0, reads files in chunks of exactly this size (the baseline
+	// the benchmark compares adaptive reading with).
+	FixedChunk int
 }
 
 // Verification is the outcome of reading one card: each check as its own fact, the
@@ -177,7 +180,7 @@ func ReadCard(ctx context.Context, req ReadRequest) (*Verification, error) {
 // Verify reads and verifies the card behind t (see ReadCard).
 func Verify(ctx context.Context, t emrtd.Transmitter, req ReadRequest, extendedLength bool) *Verification {
 	v := &Verification{Reader: req.Reader}
-	opts := emrtd.ReadOptions{Keys: req.Keys, Trust: req.Trust, Now: req.Now, ExtendedLength: extendedLength}
+	opts := emrtd.ReadOptions{Keys: req.Keys, Trust: req.Trust, Now: req.Now, ExtendedLength: extendedLength, FixedChunk: req.FixedChunk}
 	if req.SkipPhoto {
 		opts.DataGroups = []int{1, 13, 14, 15}
 	}

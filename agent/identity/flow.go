@@ -62,6 +62,7 @@ type Flow struct {
 	cards   map[string]*cardState // by reader
 	wg      sync.WaitGroup
 	ctx     context.Context
+	scans   *bus.Subscription // subscribed in New, so no scan published before Run is lost
 }
 
 type offer struct {
@@ -89,7 +90,8 @@ func New(d Deps) *Flow {
 	if d.Trust == nil {
 		d.Trust = emrtd.NewTrustStore()
 	}
-	return &Flow{d: d, pending: map[string]offer{}, cards: map[string]*cardState{}, ctx: context.Background()}
+	return &Flow{d: d, pending: map[string]offer{}, cards: map[string]*cardState{}, ctx: context.Background(),
+		scans: d.Bus.Subscribe(64, TopicScan)}
 }
 
 // Run watches the readers and the scan topic until ctx ends, then waits for reads in
@@ -98,7 +100,7 @@ func (f *Flow) Run(ctx context.Context) error {
 	f.mu.Lock()
 	f.ctx = ctx
 	f.mu.Unlock()
-	scans := f.d.Bus.Subscribe(64, TopicScan)
+	scans := f.scans
 	defer scans.Close()
 	events := pcsc.Watch(ctx)
 	defer f.wg.Wait()

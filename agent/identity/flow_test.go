@@ -128,14 +128,17 @@ func TestFlowQRThenCard(t *testing.T) {
 	c := citizen(t, "cuong-spouse-cmnd")
 	r.bus.Publish(bus.Message{Topic: TopicScan, Public: map[string]any{"counter": "2", "kind": "cccd-2021"},
 		Personal: map[string]any{"payload": c.QR}})
-	// The scan is handled asynchronously; the pairing must hold for the card that follows.
+	// The scan is handled asynchronously; wait until it is paired before the card comes.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r.flow.mu.Lock()
 		_, ok := r.flow.pending["2"]
 		r.flow.mu.Unlock()
-		if ok || time.Now().After(deadline) {
+		if ok {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scanned QR was not taken up")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}

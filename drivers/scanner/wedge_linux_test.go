@@ -32,7 +32,7 @@ func TestKeyboardDecode(t *testing.T) {
 	keys = append(keys, [2]int{keyRShift, 1})
 	keys = append(keys, press(43)...) // |
 	keys = append(keys, [2]int{keyRShift, 0})
-	keys = append(keys, press(12)...) // -
+	keys = append(keys, press(12)...)  // -
 	keys = append(keys, [2]int{30, 2}) // autorepeat of a: ignored
 	keys = append(keys, press(keyEnter)...)
 	k := &keyboard{}

@@ -2,7 +2,6 @@ package checkin
 
 import (
 	"context"
-	"os/exec"
 	"sort"
 	"testing"
 	"time"
@@ -16,30 +15,13 @@ import (
 // published (p50, p99). The baseline in the same run is a bare durable append, so the
 // ratio shows what the scanner path adds.
 func BenchmarkScanToEvent(b *testing.B) {
-	if _, err := exec.LookPath("socat"); err != nil {
-		b.Skip("socat not installed")
-	}
 	f, _, bs, _ := newFlowB(b)
 	sub := bs.Subscribe(1024, Topic)
 	defer sub.Close()
-	pair := scanner.NewPTYPair(b.TempDir(), "lat")
-	if err := pair.Start(); err != nil {
-		b.Fatal(err)
-	}
-	defer pair.Stop()
-	sim, err := scanner.OpenSimulator(pair)
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer sim.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	scans := make(chan scanner.Scan, 64)
-	c := config.Scanner{Name: "lat", Counter: "q1", Port: pair.Device, Purpose: config.ScanForCheckin,
-		Suffix: "cr", IdleGap: 400 * time.Millisecond, MaxScan: 4096, Baud: 9600}
-	go (&scanner.Reader{Config: c}).Run(ctx, scans)
+	sim, scans := ptyScanner(b, ctx)
 	go f.Run(ctx, scans)
-	time.Sleep(200 * time.Millisecond) // the reader opens the port
 
 	n := max(b.N, 100)
 	var lat []time.Duration

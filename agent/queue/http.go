@@ -1,0 +1,394 @@
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strconv"
+	"sync"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/store"
+	"motcua-agent/agent/web"
+)
+
+// Slip is what goes on a printed ticket.
+type Slip struct {
+	Office      string
+	Service     string // the service's name
+	Number      int
+	Priority    bool
+	Issued      time.Time
+	Ahead       int
+	Estimate    time.Duration
+	StatusURL   string
+	Counters    []string // the counters that serve the service
+	Location    string   // where those counters are
+	PaperWidth  int
+	TicketDay   string
+	ServiceCode string
+}
+
+// PrintFunc prints a slip; it must return within its context's deadline.
+type PrintFunc func(ctx context.Context, s Slip) error
+
+// API is the queue's HTTP face.
+type API struct {
+	Q         *Queue
+	Office    string
+	PublicURL string
+	Print     PrintFunc // nil: no printer
+	// PrintTimeout bounds the printing of one ticket (the kiosk answers anyway).
+	PrintTimeout time.Duration
+
+	cardMu sync.Mutex
+	// cardPriority holds, per kiosk station, until when its next ticket is priority
+	// because an ID card read there showed an old enough holder. Only this fact is
+	// kept, never the card's data.
+	cardPriority map[string]time.Time
+}
+
+// cardPriorityFor is how long a card's priority waits for the ticket it is for.
+const cardPriorityFor = 2 * time.Minute
+
+// MarkCardPriority notes that an ID card was read at a kiosk station: eligible makes
+// that station's next ticket (within two minutes) a priority one. The kiosk page is
+// told so it can say so.
+func (a *API) MarkCardPriority(station string, eligible bool) {
+	a.cardMu.Lock()
+	if a.cardPriority == nil {
+		a.cardPriority = map[string]time.Time{}
+	}
+	if eligible {
+		a.cardPriority[station] = a.Q.now().Add(cardPriorityFor)
+	} else {
+		delete(a.cardPriority, station)
+	}
+	a.cardMu.Unlock()
+	if a.Q.bus != nil {
+		a.Q.bus.Publish(bus.Message{Topic: Topic, Public: map[string]any{"action": "card", "station": station, "priority": eligible}})
+	}
+}
+
+// takeCardPriority consumes a station's card priority, if it has a fresh one.
+func (a *API) takeCardPriority(station string) bool {
+	a.cardMu.Lock()
+	defer a.cardMu.Unlock()
+	until, ok := a.cardPriority[station]
+	delete(a.cardPriority, station)
+	return ok && a.Q.now().Before(until)
+}
+
+// IssueResponse is the answer to POST /api/v1/tickets.
+type IssueResponse struct {
+	Ticket      Ticket   `json:"ticket"`
+	ServiceName string   `json:"service_name"`
+	Counters    []string `json:"counters"`
+	Location    string   `json:"location,omitempty"`
+	Ahead       int      `json:"ahead"`
+	EstimateMin int      `json:"estimated_wait_min"`
+	StatusURL   string   `json:"status_url"`
+	Printed     bool     `json:"printed"`
+	// Notice is shown on the kiosk when the ticket could not be printed (Vietnamese).
+	Notice string `json:"notice,omitempty"`
+}
+
+// Register adds the API routes to the server.
+func (a *API) Register(s *web.Server) {
+	s.HandleFunc("GET /api/v1/queue/services", a.services)
+	s.HandleFunc("POST /api/v1/tickets", a.issue, web.RoleKiosk)
+	s.HandleFunc("GET /api/v1/tickets/{number}", a.ticket)
+	s.HandleFunc("POST /api/v1/tickets/{number}/{action}", a.act, web.RoleCounter)
+	s.HandleFunc("POST /api/v1/tickets/{number}/reprint", a.reprint, web.RoleKiosk, web.RoleCounter)
+	s.HandleFunc("POST /api/v1/counters/{counter}/next", a.next, web.RoleCounter)
+	s.HandleFunc("GET /api/v1/queue", a.snapshot, web.RoleCounter, web.RoleDisplay, web.RoleKiosk)
+	s.HandleFunc("GET /api/v1/queue/stats", a.stats, web.RoleCounter, web.RoleDisplay)
+	s.AddStatus("queue", a.dashboard)
+}
+
+// dashboard is the queue's block on the dashboard: today's figures in Vietnamese.
+func (a *API) dashboard(ctx context.Context) any {
+	st, err := a.Q.Stats(ctx, "")
+	if err != nil {
+		return map[string]string{"title": "Hàng chờ", "rows": "Không đọc được số liệu: " + err.Error()}
+	}
+	mins := func(s float64) string { return fmt.Sprintf("%.1f phút", s/60) }
+	rows := map[string]any{
+		"Đã phát":                      st.Total.Issued,
+		"Đã phục vụ":                   st.Total.Served,
+		"Vắng mặt":                     st.Total.NoShows,
+		"Đang chờ":                     st.Total.WaitingNow,
+		"Thời gian chờ (TB / p90)":     mins(st.Total.AvgWaitSec) + " / " + mins(st.Total.P90WaitSec),
+		"Thời gian phục vụ (TB / p90)": mins(st.Total.AvgServiceSec) + " / " + mins(st.Total.P90ServiceSec),
+	}
+	for _, g := range st.Services {
+		rows[g.Key+" · "+g.Name] = fmt.Sprintf("phát %d · phục vụ %d · vắng %d · đang chờ %d · chờ TB %s",
+			g.Issued, g.Served, g.NoShows, g.WaitingNow, mins(g.AvgWaitSec))
+	}
+	return map[string]any{"title": "Hàng chờ hôm nay (" + st.Day + ")", "rows": rows}
+}
+
+func writeErr(w http.ResponseWriter, err error) {
+	var e *Error
+	if errors.As(err, &e) {
+		web.WriteError(w, e.Status, e.En, e.Vi)
+		return
+	}
+	web.WriteError(w, http.StatusServiceUnavailable, err.Error(), "Hệ thống đang bận, vui lòng thử lại.")
+}
+
+func (a *API) services(w http.ResponseWriter, r *http.Request) {
+	type svc struct {
+		Code     string   `json:"code"`
+		Name     string   `json:"name"`
+		Counters []string `json:"counters"`
+		Waiting  int      `json:"waiting"`
+	}
+	snap := a.Q.Snapshot()
+	var out []svc
+	for _, s := range a.Q.cfg.Services {
+		v := svc{Code: s.Code, Name: s.Name, Counters: []string{}}
+		for _, c := range a.Q.CountersFor(s.Code) {
+			v.Counters = append(v.Counters, c.ID)
+		}
+		for _, t := range snap.Waiting {
+			if t.Service == s.Code {
+				v.Waiting++
+			}
+		}
+		out = append(out, v)
+	}
+	type counter struct {
+		ID       string   `json:"id"`
+		Location string   `json:"location,omitempty"`
+		Services []string `json:"services"`
+	}
+	var counters []counter
+	for _, c := range a.Q.cfg.Counters {
+		counters = append(counters, counter{ID: c.ID, Location: c.Location, Services: c.Services})
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"office": a.Office, "services": out, "counters": counters,
+		"no_show_after_recalls": a.Q.cfg.NoShowAfterRecalls})
+}
+
+// StatusURL is the page a ticket's QR points to.
+func (a *API) StatusURL(t Ticket) string {
+	return fmt.Sprintf("%s/ticket?n=%d&d=%s", a.PublicURL, t.Number, url.QueryEscape(t.Day))
+}
+
+func (a *API) issue(w http.ResponseWriter, r *http.Request) {
+	var req struct {
+		Service  string `json:"service"`
+		Priority bool   `json:"priority"`
+		// BirthDate (YYYY-MM-DD, from the ID card read at the kiosk) makes the ticket
+		// priority when the citizen has reached queue.priority_age. It is used for
+		// that comparison only: never stored, logged or sent on.
+		BirthDate string `json:"birth_date"`
+		// Station names the kiosk (its card reader's counter name), for the priority
+		// an ID card read there gives.
+		Station string `json:"station"`
+	}
+	if !web.ReadJSON(w, r, &req) {
+		return
+	}
+	priority := req.Priority
+	if req.BirthDate != "" {
+		born, err := time.ParseInLocation("2006-01-02", req.BirthDate, a.Q.st.Location())
+		if err != nil {
+			web.WriteError(w, http.StatusBadRequest, "birth_date must be YYYY-MM-DD", "Ngày sinh không hợp lệ.")
+			return
+		}
+		priority = priority || Age(born, a.Q.now().In(a.Q.st.Location())) >= a.Q.cfg.PriorityAge
+	}
+	if _, ok := a.Q.Service(req.Service); ok && req.Station != "" && a.takeCardPriority(req.Station) {
+		priority = true
+	}
+	t, err := a.Q.Issue(r.Context(), req.Service, priority)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp := a.describe(t)
+	resp.Printed, resp.Notice = a.print(r.Context(), a.slip(t, resp))
+	web.WriteJSON(w, http.StatusCreated, resp)
+}
+
+// Age is the age in whole years on a day.
+func Age(born, on time.Time) int {
+	age := on.Year() - born.Year()
+	if on.Month() < born.Month() || (on.Month() == born.Month() && on.Day() < born.Day()) {
+		age--
+	}
+	return age
+}
+
+func (a *API) slip(t Ticket, resp IssueResponse) Slip {
+	return Slip{Office: a.Office, Service: resp.ServiceName, Number: t.Number, Priority: t.Priority,
+		Issued: t.IssuedAt.In(a.Q.st.Location()), Ahead: resp.Ahead, Estimate: time.Duration(resp.EstimateMin) * time.Minute,
+		StatusURL: resp.StatusURL, Counters: resp.Counters, Location: resp.Location, TicketDay: t.Day, ServiceCode: t.Service}
+}
+
+// reprint prints a waiting or called ticket again (a lost or unreadable slip).
+func (a *API) reprint(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	t, _, err := a.Q.Ticket(n)
+	if err == nil && t.State != Waiting && t.State != Called {
+		err = refuse(http.StatusConflict, "Chỉ in lại được vé đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	resp := a.describe(t)
+	resp.Printed, resp.Notice = a.print(r.Context(), a.slip(t, resp))
+	if _, err := a.Q.st.Append(context.WithoutCancel(r.Context()), store.Event{Kind: "queue.ticket.reprinted", Site: a.Q.site,
+		Service: t.Service, Attrs: map[string]any{"number": t.Number, "printed": resp.Printed}}); err != nil {
+		a.Q.log.Warn("queue: record reprint", "err", err)
+	}
+	web.WriteJSON(w, http.StatusOK, resp)
+}
+
+// print prints a slip; a fault never undoes the ticket, it becomes a notice for the
+// kiosk screen and an event that counts unprinted tickets.
+func (a *API) print(ctx context.Context, s Slip) (bool, string) {
+	if a.Print == nil {
+		return false, ""
+	}
+	limit := a.PrintTimeout
+	if limit <= 0 {
+		limit = 3 * time.Second
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), limit)
+	defer cancel()
+	err := a.Print(pctx, s)
+	if err == nil {
+		return true, ""
+	}
+	a.Q.log.Warn("queue: ticket not printed", "number", s.Number, "err", err)
+	_, aerr := a.Q.st.Append(context.WithoutCancel(ctx), store.Event{Kind: "queue.ticket.print_failed", Site: a.Q.site,
+		Service: s.ServiceCode, Attrs: map[string]any{"number": s.Number, "error": err.Error()},
+		Counts: []store.Count{{Metric: MetricUnprinted, Dims: map[string]string{"service": s.ServiceCode}, Value: 1}}})
+	if aerr != nil {
+		a.Q.log.Warn("queue: record print failure", "err", aerr)
+	}
+	return false, "Máy in vé đang gặp sự cố nên chưa in được vé. Vui lòng ghi nhớ số thứ tự của bạn hoặc chụp lại màn hình."
+}
+
+// MetricUnprinted counts tickets issued while the printer could not print them.
+const MetricUnprinted = "tickets.unprinted"
+
+func (a *API) describe(t Ticket) IssueResponse {
+	svc, _ := a.Q.Service(t.Service)
+	_, ahead, _ := a.Q.Ticket(t.Number)
+	resp := IssueResponse{Ticket: t, ServiceName: svc.Name, Counters: []string{}, Ahead: ahead, StatusURL: a.StatusURL(t)}
+	for _, c := range a.Q.CountersFor(t.Service) {
+		resp.Counters = append(resp.Counters, c.ID)
+		if resp.Location == "" {
+			resp.Location = c.Location
+		}
+	}
+	resp.EstimateMin = int((a.Q.Estimate(t.Service, ahead) + time.Minute - 1) / time.Minute)
+	return resp
+}
+
+func pathNumber(w http.ResponseWriter, r *http.Request) (int, bool) {
+	n, err := strconv.Atoi(r.PathValue("number"))
+	if err != nil || n < 1 || n > 9999 {
+		web.WriteError(w, http.StatusBadRequest, "ticket number must be 1..9999", "Số thứ tự không hợp lệ.")
+		return 0, false
+	}
+	return n, true
+}
+
+func (a *API) ticket(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	t, _, err := a.Q.Ticket(n)
+	if err == nil && r.URL.Query().Get("d") != "" && r.URL.Query().Get("d") != t.Day {
+		err = &Error{Status: http.StatusGone, En: "that ticket was for another day", Vi: "Vé này của ngày khác, đã hết hiệu lực."}
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, a.describe(t))
+}
+
+func (a *API) act(w http.ResponseWriter, r *http.Request) {
+	n, ok := pathNumber(w, r)
+	if !ok {
+		return
+	}
+	var body struct {
+		Counter string `json:"counter"`
+		Service string `json:"service"`
+	}
+	if r.ContentLength != 0 && !web.ReadJSON(w, r, &body) {
+		return
+	}
+	ctx := r.Context()
+	var t Ticket
+	var err error
+	switch r.PathValue("action") {
+	case "call":
+		t, err = a.Q.Call(ctx, body.Counter, n)
+	case "recall":
+		t, err = a.Q.Recall(ctx, n)
+	case "noshow":
+		t, err = a.Q.NoShow(ctx, n)
+	case "start":
+		t, err = a.Q.Start(ctx, n)
+	case "finish":
+		t, err = a.Q.Finish(ctx, n)
+	case "cancel":
+		t, err = a.Q.Cancel(ctx, n)
+	case "transfer":
+		t, err = a.Q.Transfer(ctx, n, body.Service, body.Counter)
+	default:
+		web.WriteError(w, http.StatusNotFound, "unknown action (call, recall, noshow, start, finish, cancel, transfer)",
+			"Thao tác không tồn tại.")
+		return
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, t)
+}
+
+func (a *API) next(w http.ResponseWriter, r *http.Request) {
+	t, err := a.Q.Next(r.Context(), r.PathValue("counter"))
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, t)
+}
+
+func (a *API) snapshot(w http.ResponseWriter, r *http.Request) {
+	web.WriteJSON(w, http.StatusOK, a.Q.Snapshot())
+}
+
+func (a *API) stats(w http.ResponseWriter, r *http.Request) {
+	day := r.URL.Query().Get("day")
+	if day != "" {
+		if _, err := time.Parse("2006-01-02", day); err != nil {
+			web.WriteError(w, http.StatusBadRequest, "day must be YYYY-MM-DD", "Ngày không hợp lệ (dạng NNNN-TT-NN).")
+			return
+		}
+	}
+	st, err := a.Q.Stats(r.Context(), day)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, st)
+}

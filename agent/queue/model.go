@@ -1,0 +1,218 @@
+package queue
+
+import (
+	"fmt"
+	"sort"
+	"time"
+
+	"motcua-agent/agent/store"
+)
+
+// State is where a ticket is in its life.
+type State string
+
+const (
+	Waiting   State = "waiting"
+	Called    State = "called"
+	Serving   State = "serving"
+	Done      State = "done"
+	NoShow    State = "noshow"
+	Cancelled State = "cancelled"
+)
+
+// Event kinds, one per state change.
+const (
+	KindIssued      = "queue.ticket.issued"
+	KindCalled      = "queue.ticket.called"
+	KindRecalled    = "queue.ticket.recalled"
+	KindTransferred = "queue.ticket.transferred"
+	KindStarted     = "queue.ticket.started"
+	KindFinished    = "queue.ticket.finished"
+	KindNoShow      = "queue.ticket.noshow"
+	KindCancelled   = "queue.ticket.cancelled"
+)
+
+var allKinds = []string{KindIssued, KindCalled, KindRecalled, KindTransferred, KindStarted, KindFinished, KindNoShow, KindCancelled}
+
+// Metrics (daily counters) the queue keeps.
+const (
+	MetricIssued         = "tickets.issued"
+	MetricServed         = "tickets.served"
+	MetricNoShow         = "tickets.noshow"
+	MetricWaitSeconds    = "tickets.wait_seconds"
+	MetricServiceSeconds = "tickets.service_seconds"
+)
+
+// Ticket is one number taken at the kiosk.
+type Ticket struct {
+	Day     string `json:"day"`
+	Number  int    `json:"number"`
+	Service string `json:"service"`
+	// Priority tickets (elderly, disabled, pregnant) are called before the others.
+	Priority bool  `json:"priority"`
+	State    State `json:"state"`
+	// Counter is the counter that called the ticket last.
+	Counter string `json:"counter,omitempty"`
+	// TargetCounter is set when the ticket was transferred to one counter.
+	TargetCounter string    `json:"target_counter,omitempty"`
+	Recalls       int       `json:"recalls"`
+	IssuedAt      time.Time `json:"issued_at"`
+	// QueuedAt starts the waiting clock routing uses: issue, or the last transfer.
+	QueuedAt   time.Time `json:"queued_at"`
+	CalledAt   time.Time `json:"called_at,omitzero"`
+	StartedAt  time.Time `json:"started_at,omitzero"`
+	FinishedAt time.Time `json:"finished_at,omitzero"`
+	// FirstCalledAt ends the waiting time counted in statistics.
+	FirstCalledAt time.Time `json:"first_called_at,omitzero"`
+	// ServedBy is the counter that finished it (statistics).
+	ServedBy string `json:"served_by,omitempty"`
+}
+
+// book is one day of the queue, rebuilt from the day's events.
+type book struct {
+	day     string
+	tickets map[int]*Ticket
+	last    map[string]int // service code → highest number issued today
+	order   []int          // numbers in issue order
+}
+
+func newBook(day string) *book {
+	return &book{day: day, tickets: map[int]*Ticket{}, last: map[string]int{}}
+}
+
+func attrInt(a map[string]any, k string) (int, bool) {
+	switch v := a[k].(type) {
+	case int:
+		return v, true
+	case int64:
+		return int(v), true
+	case float64:
+		return int(v), true
+	}
+	return 0, false
+}
+
+func attrString(a map[string]any, k string) string {
+	s, _ := a[k].(string)
+	return s
+}
+
+// apply folds one durable event into the book. It is the only way state changes, both
+// live and when the day is replayed at start, so the two can never disagree.
+func (b *book) apply(e store.Event) error {
+	n, ok := attrInt(e.Attrs, "number")
+	if !ok {
+		return fmt.Errorf("event %d (%s): no ticket number", e.Seq, e.Kind)
+	}
+	if e.Kind == KindIssued {
+		if _, dup := b.tickets[n]; dup {
+			return fmt.Errorf("event %d: number %d issued twice", e.Seq, n)
+		}
+		pr, _ := e.Attrs["priority"].(bool)
+		t := &Ticket{Day: b.day, Number: n, Service: e.Service, Priority: pr, State: Waiting,
+			IssuedAt: e.Time, QueuedAt: e.Time}
+		b.tickets[n] = t
+		b.order = append(b.order, n)
+		if n > b.last[e.Service] {
+			b.last[e.Service] = n
+		}
+		return nil
+	}
+	t := b.tickets[n]
+	if t == nil {
+		return fmt.Errorf("event %d (%s): unknown ticket %d", e.Seq, e.Kind, n)
+	}
+	switch e.Kind {
+	case KindCalled:
+		t.State, t.Counter, t.CalledAt, t.Recalls, t.TargetCounter = Called, e.Counter, e.Time, 0, ""
+		if t.FirstCalledAt.IsZero() {
+			t.FirstCalledAt = e.Time
+		}
+	case KindRecalled:
+		t.Recalls++
+		t.CalledAt = e.Time
+	case KindTransferred:
+		t.State, t.QueuedAt, t.Recalls = Waiting, e.Time, 0
+		t.Service = e.Service
+		t.TargetCounter = attrString(e.Attrs, "to_counter")
+		t.StartedAt = time.Time{}
+	case KindStarted:
+		t.State, t.StartedAt = Serving, e.Time
+	case KindFinished:
+		t.State, t.FinishedAt, t.ServedBy = Done, e.Time, e.Counter
+	case KindNoShow:
+		t.State, t.FinishedAt = NoShow, e.Time
+	case KindCancelled:
+		t.State, t.FinishedAt = Cancelled, e.Time
+	default:
+		return fmt.Errorf("event %d: unknown kind %s", e.Seq, e.Kind)
+	}
+	return nil
+}
+
+// waiting lists the waiting tickets in issue order.
+func (b *book) waiting() []*Ticket {
+	var out []*Ticket
+	for _, n := range b.order {
+		if t := b.tickets[n]; t.State == Waiting {
+			out = append(out, t)
+		}
+	}
+	return out
+}
+
+// Routing decides which waiting ticket a counter calls next.
+type Routing struct {
+	// Serves says which services each counter serves.
+	Serves map[string]map[string]bool
+	// Weight per service (1 when missing).
+	Weight map[string]int
+}
+
+// eligible says whether counter may be handed t by "next".
+func (r Routing) eligible(t *Ticket, counter string) bool {
+	if t.State != Waiting {
+		return false
+	}
+	if t.TargetCounter != "" {
+		return t.TargetCounter == counter
+	}
+	return r.Serves[counter][t.Service]
+}
+
+// Next picks the ticket counter should call at now, or nil: priority tickets first,
+// then tickets transferred to this very counter, then the longest weighted wait
+// (waited time × the service's weight, so a quiet service is not starved by a busy one
+// and a favoured one moves faster), then the lowest number.
+func (r Routing) Next(waiting []*Ticket, counter string, now time.Time) *Ticket {
+	var cands []*Ticket
+	for _, t := range waiting {
+		if r.eligible(t, counter) {
+			cands = append(cands, t)
+		}
+	}
+	if len(cands) == 0 {
+		return nil
+	}
+	score := func(t *Ticket) time.Duration {
+		w := r.Weight[t.Service]
+		if w < 1 {
+			w = 1
+		}
+		return now.Sub(t.QueuedAt) * time.Duration(w)
+	}
+	sort.SliceStable(cands, func(i, j int) bool {
+		a, b := cands[i], cands[j]
+		if a.Priority != b.Priority {
+			return a.Priority
+		}
+		if (a.TargetCounter != "") != (b.TargetCounter != "") {
+			return a.TargetCounter != ""
+		}
+		if sa, sb := score(a), score(b); sa != sb {
+			return sa > sb
+		}
+		return a.Number < b.Number
+	})
+	return cands[0]
+}

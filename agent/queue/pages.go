@@ -1,0 +1,70 @@
+package queue
+
+import (
+	"embed"
+	"net/http"
+
+	"motcua-agent/agent/web"
+	"motcua-agent/drivers/display"
+)
+
+//go:embed pages/*.html pages/*.css pages/*.js
+var pageFS embed.FS
+
+// PageOptions configure the queue's pages.
+type PageOptions struct {
+	// Voice turns the call-out on the display board on.
+	Voice bool
+}
+
+// RegisterPages adds the kiosk, counter console, display board and ticket status pages
+// and the voice clips they play. The pages themselves are public; what they do needs
+// the role token given once in their address (?token=…).
+func RegisterPages(s *web.Server, o PageOptions) {
+	for path, file := range map[string]string{"/kiosk": "kiosk.html", "/counter": "counter.html",
+		"/display": "display.html", "/ticket": "ticket.html", "/queue/queue.css": "queue.css", "/queue/queue.js": "queue.js"} {
+		s.HandleFunc("GET "+path, servePage(file))
+	}
+	s.HandleFunc("GET /voice/{clip}", func(w http.ResponseWriter, r *http.Request) {
+		if !o.Voice {
+			http.NotFound(w, r)
+			return
+		}
+		name := r.PathValue("clip")
+		if len(name) < 5 || name[len(name)-4:] != ".wav" {
+			http.NotFound(w, r)
+			return
+		}
+		b, err := display.Clip(r.Context(), name[:len(name)-4])
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", "audio/wav")
+		w.Header().Set("Cache-Control", "max-age=86400")
+		w.Write(b)
+	})
+	s.AddPage(web.Page{Path: "/kiosk", Title: "Lấy số thứ tự", Role: web.RoleKiosk})
+	s.AddPage(web.Page{Path: "/counter", Title: "Quầy gọi số", Role: web.RoleCounter})
+	s.AddPage(web.Page{Path: "/display", Title: "Màn hình gọi số", Role: web.RoleDisplay})
+}
+
+func servePage(name string) http.HandlerFunc {
+	ctype := "text/html; charset=utf-8"
+	switch {
+	case len(name) > 4 && name[len(name)-4:] == ".css":
+		ctype = "text/css; charset=utf-8"
+	case len(name) > 3 && name[len(name)-3:] == ".js":
+		ctype = "text/javascript; charset=utf-8"
+	}
+	return func(w http.ResponseWriter, r *http.Request) {
+		b, err := pageFS.ReadFile("pages/" + name)
+		if err != nil {
+			http.NotFound(w, r)
+			return
+		}
+		w.Header().Set("Content-Type", ctype)
+		w.Header().Set("Cache-Control", "no-cache")
+		w.Write(b)
+	}
+}

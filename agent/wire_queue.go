@@ -1,0 +1,320 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/identity"
+	"motcua-agent/agent/queue"
+	"motcua-agent/agent/web"
+	"motcua-agent/config"
+	"motcua-agent/drivers/display"
+	"motcua-agent/drivers/escpos"
+	"motcua-agent/drivers/ptypair"
+)
+
+func init() {
+	registerComponent("queue", 50, startQueue)
+	web.LabelMetric(queue.MetricIssued, "Số vé đã phát")
+	web.LabelMetric(queue.MetricServed, "Số lượt đã phục vụ")
+	web.LabelMetric(queue.MetricNoShow, "Số lượt vắng mặt")
+	web.LabelMetric(queue.MetricWaitSeconds, "Tổng thời gian chờ (giây)")
+	web.LabelMetric(queue.MetricServiceSeconds, "Tổng thời gian phục vụ (giây)")
+	web.LabelMetric(queue.MetricUnprinted, "Số vé không in được")
+}
+
+// startQueue opens the queue, its printer and call display, and registers the API and
+// pages. With simulate on and no printer configured, a simulated printer on a pty pair
+// prints (decodes) every ticket into the data folder.
+func startQueue(ctx context.Context, a *App) error {
+	cfg := a.Config
+	if !cfg.Queue.Enabled {
+		return nil
+	}
+	q, err := queue.Open(ctx, queue.Options{Config: &cfg.Queue, Store: a.Store, Bus: a.Bus, Log: a.Log, Now: a.Now, Site: cfg.Site.ID})
+	if err != nil {
+		return err
+	}
+	api := &queue.API{Q: q, Office: cfg.Site.Name, PublicURL: cfg.HTTP.PublicURL,
+		PrintTimeout: time.Duration(cfg.Printer.TimeoutMS) * time.Millisecond}
+	pcfg := cfg.Printer
+	if cfg.Simulate && pcfg.Transport == "none" {
+		if pcfg, err = simulatePrinter(ctx, a, pcfg); err != nil {
+			a.Log.Warn("queue: no simulated printer", "err", err)
+		}
+	}
+	if pcfg.Transport != "none" {
+		p, err := escpos.New(pcfg)
+		if err != nil {
+			return err
+		}
+		api.Print = printTickets(a, p, pcfg)
+		a.Go(func() { watchPrinter(ctx, a, p) })
+	}
+	if err := startDisplay(ctx, a); err != nil {
+		a.Log.Warn("queue: call display not started", "err", err)
+	}
+	if err := startKeypad(ctx, a, q); err != nil {
+		a.Log.Warn("queue: call keypad not started", "err", err)
+	}
+	watchCards(ctx, a, api)
+	api.Register(a.Web)
+	queue.RegisterPages(a.Web, queue.PageOptions{Voice: *cfg.Display.Voice})
+	return nil
+}
+
+// printTickets renders and prints a slip, keeping the printer's health up to date.
+func printTickets(a *App, p *escpos.Printer, pcfg config.Printer) queue.PrintFunc {
+	return func(ctx context.Context, s queue.Slip) error {
+		b, err := escpos.Render(escpos.Ticket{Office: s.Office, Service: s.Service, Number: s.Number, Priority: s.Priority,
+			Issued: s.Issued, Ahead: s.Ahead, EstimateMin: int(s.Estimate / time.Minute), StatusURL: s.StatusURL,
+			Counters: s.Counters, Location: s.Location}, escpos.Options{Width: p.Width(), NativeQR: *pcfg.NativeQR})
+		if err != nil {
+			return err
+		}
+		err = p.Print(ctx, b)
+		setPrinterHealth(a, err)
+		return err
+	}
+}
+
+func setPrinterHealth(a *App, err error) {
+	d := health.Device{Name: "printer", Kind: "printer", State: health.OK, Message: "Máy in vé sẵn sàng"}
+	switch {
+	case err == nil:
+	case errors.Is(err, escpos.ErrPaperOut):
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé hết giấy"
+	case errors.Is(err, escpos.ErrUnplugged):
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé chưa được kết nối"
+	default:
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé gặp sự cố"
+	}
+	a.Health.Set(d)
+}
+
+// watchPrinter asks the printer's status every 20 s, so a fault shows on the dashboard
+// before the next citizen finds it.
+func watchPrinter(ctx context.Context, a *App, p *escpos.Printer) {
+	t := time.NewTicker(20 * time.Second)
+	defer t.Stop()
+	check := func() {
+		cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		st, err := p.Status(cctx)
+		cancel()
+		switch {
+		case err == nil && st.Out:
+			setPrinterHealth(a, escpos.ErrPaperOut)
+		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
+			setPrinterHealth(a, nil) // no answer: status reporting off, not a fault
+		case errors.Is(err, escpos.ErrUnplugged):
+			setPrinterHealth(a, err)
+		}
+	}
+	check()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			check()
+		}
+	}
+}
+
+// simulatePrinter makes a pty pair and a printer simulator on its far end; decoded
+// tickets are saved as PNG in <data>/printer-sim/. Creating the file
+// <data>/printer-sim/paper-out makes the simulator report no paper.
+func simulatePrinter(ctx context.Context, a *App, pcfg config.Printer) (config.Printer, error) {
+	pair, dir, err := simulatedLine(ctx, a, "printer-sim", "printer")
+	if err != nil {
+		return pcfg, err
+	}
+	dev, err := os.OpenFile(pair.Device, os.O_RDWR, 0)
+	if err != nil {
+		return pcfg, err
+	}
+	width := escpos.Width80
+	if pcfg.PaperWidthMM == 58 {
+		width = escpos.Width58
+	}
+	n := 0
+	sim := &escpos.Simulator{Width: width,
+		Paper: func() escpos.PaperStatus {
+			_, err := os.Stat(filepath.Join(dir, "paper-out"))
+			return escpos.PaperStatus{Out: err == nil}
+		},
+		OnJob: func(j escpos.Job) {
+			n++
+			path := filepath.Join(dir, fmt.Sprintf("ticket-%04d.png", n))
+			// Written aside then renamed, so a reader never sees half a picture.
+			if f, err := os.Create(path + ".tmp"); err == nil {
+				png.Encode(f, j.Image)
+				f.Close()
+				os.Rename(path+".tmp", path)
+			}
+			a.Log.Info("simulated printer: ticket printed", "file", path, "rows", j.Image.Bounds().Dy())
+		},
+		OnError: func(err error) { a.Log.Warn("simulated printer: unreadable bytes", "err", err) },
+	}
+	a.Go(func() {
+		go func() { <-ctx.Done(); dev.Close() }()
+		sim.Run(ctx, dev)
+	})
+	a.Log.Info("simulated printer on a pty pair", "device", pair.Host)
+	pcfg.Transport, pcfg.Device = "serial", pair.Host
+	return pcfg, nil
+}
+
+// startDisplay sends each call to the serial call display (or, simulated, logs the
+// line a board would have shown).
+func startDisplay(ctx context.Context, a *App) error {
+	dcfg := a.Config.Display
+	dev := dcfg.Device
+	if dev == "" && a.Config.Simulate {
+		pair, _, err := simulatedLine(ctx, a, "display-sim", "display")
+		if err != nil {
+			return err
+		}
+		far, err := os.Open(pair.Device)
+		if err != nil {
+			return err
+		}
+		a.Go(func() {
+			go func() { <-ctx.Done(); far.Close() }()
+			buf := make([]byte, 256)
+			for {
+				n, err := far.Read(buf)
+				if n > 0 {
+					a.Log.Info("simulated call display", "line", fmt.Sprintf("%q", buf[:n]))
+				}
+				if err != nil {
+					return
+				}
+			}
+		})
+		dev = pair.Host
+	}
+	if dev == "" {
+		return nil
+	}
+	board := display.NewBoard(dcfg.LineFormat, func() (io.WriteCloser, error) {
+		return os.OpenFile(dev, os.O_WRONLY, 0)
+	})
+	board.OnError = func(err error) {
+		a.Health.Set(health.Device{Name: "call-display", Kind: "display", State: health.Fault, Detail: err.Error(),
+			Message: "Bảng gọi số không nhận lệnh"})
+	}
+	board.OnWrite = func(string) {
+		a.Health.Set(health.Device{Name: "call-display", Kind: "display", State: health.OK, Message: "Bảng gọi số hoạt động"})
+	}
+	a.Go(func() { board.Run(ctx) })
+	onBus(ctx, a, queue.Topic, func(m bus.Message) {
+		if act := m.Public["action"]; act == "called" || act == "recalled" {
+			n, _ := m.Public["number"].(int)
+			c, _ := m.Public["counter"].(string)
+			board.Call(n, c)
+		}
+	})
+	return nil
+}
+
+// startKeypad reads a serial call keypad. With simulate on and none configured, the
+// keypad is a pty pair: write "3 NEXT" to <data>/display-sim/keypad-device to press a key.
+func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
+	dev := a.Config.Display.Keypad
+	if dev == "" && a.Config.Simulate {
+		pair, _, err := simulatedLine(ctx, a, "display-sim", "keypad")
+		if err != nil {
+			return err
+		}
+		a.Log.Info("simulated call keypad: write lines like \"3 NEXT\" to its device", "device", pair.Device)
+		dev = pair.Host
+	}
+	if dev == "" {
+		return nil
+	}
+	f, err := os.OpenFile(dev, os.O_RDONLY, 0)
+	if err != nil {
+		a.Health.Set(health.Device{Name: "call-keypad", Kind: "display", State: health.Fault, Detail: err.Error(),
+			Message: "Bàn phím gọi số chưa được kết nối"})
+		return err
+	}
+	a.Health.Set(health.Device{Name: "call-keypad", Kind: "display", State: health.OK, Message: "Bàn phím gọi số sẵn sàng"})
+	a.Go(func() {
+		go func() { <-ctx.Done(); f.Close() }()
+		err := display.ReadKeypad(ctx, f, func(c display.KeypadCommand) {
+			t, err := q.Press(ctx, c.Counter, c.Action, c.Number)
+			if err != nil {
+				a.Log.Info("call keypad: key refused", "counter", c.Counter, "key", c.Action, "err", err)
+				return
+			}
+			a.Log.Info("call keypad", "counter", c.Counter, "key", c.Action, "number", t.Number)
+		}, func(err error) { a.Log.Warn("call keypad: unreadable line", "err", err) })
+		if ctx.Err() == nil {
+			a.Log.Warn("call keypad: line closed", "err", err)
+			a.Health.Set(health.Device{Name: "call-keypad", Kind: "display", State: health.Fault, Detail: fmt.Sprint(err),
+				Message: "Bàn phím gọi số bị ngắt kết nối"})
+		}
+	})
+	return nil
+}
+
+// watchCards turns an ID card read at a kiosk into a priority ticket when its holder
+// has reached queue.priority_age. The birth date is compared here, in memory, and
+// dropped; only "this station's next ticket is priority" is kept, for two minutes.
+func watchCards(ctx context.Context, a *App, api *queue.API) {
+	onBus(ctx, a, identity.TopicIdentity, func(m bus.Message) {
+		station, _ := m.Public["counter"].(string)
+		birth, _ := m.Personal["birth"].(string)
+		if station == "" || birth == "" {
+			return
+		}
+		born, err := time.ParseInLocation("02/01/2006", birth, a.Config.Location())
+		if err != nil {
+			return
+		}
+		api.MarkCardPriority(station, queue.Age(born, a.Now().In(a.Config.Location())) >= a.Config.Queue.PriorityAge)
+	})
+}
+
+// onBus calls fn with each message of a topic until ctx ends.
+func onBus(ctx context.Context, a *App, topic string, fn func(bus.Message)) {
+	sub := a.Bus.Subscribe(64, topic)
+	a.Go(func() {
+		defer sub.Close()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case m, ok := <-sub.C:
+				if !ok {
+					return
+				}
+				fn(m)
+			}
+		}
+	})
+}
+
+// simulatedLine makes a pty pair in <data>/<folder> for a simulated device; socat is
+// stopped when ctx ends. It returns the pair and the folder.
+func simulatedLine(ctx context.Context, a *App, folder, name string) (*ptypair.Pair, string, error) {
+	dir := filepath.Join(a.Config.DataDir, folder)
+	if err := os.MkdirAll(dir, 0o750); err != nil {
+		return nil, "", err
+	}
+	pair, err := ptypair.Open(ctx, dir, name)
+	if err != nil {
+		return nil, "", err
+	}
+	a.Go(func() { <-ctx.Done(); pair.Close() })
+	return pair, dir, nil
+}

@@ -1,0 +1,185 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"strings"
+	"time"
+
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/store"
+	"motcua-agent/agent/web"
+	"motcua-agent/config"
+	"motcua-agent/sync"
+)
+
+// storeSource lets the sync client read the store: same rows, the client's own type.
+type storeSource struct{ st *store.Store }
+
+func (s storeSource) CountersChangedSince(ctx context.Context, after int64, limit int) ([]sync.Counter, error) {
+	rows, err := s.st.CountersChangedSince(ctx, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]sync.Counter, len(rows))
+	for i, r := range rows {
+		out[i] = sync.Counter{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+	}
+	return out, nil
+}
+
+func (s storeSource) CountersPending(ctx context.Context, after int64) (int64, error) {
+	return s.st.CountersBacklog(ctx, after)
+}
+
+func (s storeSource) Meta(ctx context.Context, key string) (string, bool, error) {
+	return s.st.Meta(ctx, key)
+}
+
+func (s storeSource) SetMeta(ctx context.Context, key, value string) error {
+	return s.st.SetMeta(ctx, key, value)
+}
+
+// syncSecret reads the device secret from the config or its file.
+func syncSecret(cfg *config.Config) ([]byte, error) {
+	raw := cfg.Sync.Secret
+	if cfg.Sync.SecretFile != "" {
+		b, err := os.ReadFile(cfg.Resolve(cfg.Sync.SecretFile))
+		if err != nil {
+			return nil, fmt.Errorf("read sync.secret_file: %w", err)
+		}
+		raw = strings.TrimSpace(string(b))
+	}
+	key, err := sync.ParseSecret(raw)
+	if err != nil {
+		return nil, fmt.Errorf("sync secret: %w", err)
+	}
+	return key, nil
+}
+
+// newSyncClient builds the client for a config over a store.
+func newSyncClient(cfg *config.Config, st *store.Store, a *App) (*sync.Client, error) {
+	key, err := syncSecret(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tlsCfg, err := sync.LoadCA(cfg.Resolve(cfg.Sync.CAFile))
+	if err != nil {
+		return nil, err
+	}
+	cc := sync.ClientConfig{
+		HubURL: cfg.Sync.URL, Site: cfg.Site.ID, Device: cfg.Site.DeviceID, Secret: key, TLS: tlsCfg,
+		Interval: cfg.Sync.Interval, BatchSize: cfg.Sync.BatchSize, MinBackoff: cfg.Sync.MinBackoff,
+		MaxBackoff: cfg.Sync.MaxBackoff, Timeout: cfg.Sync.Timeout, Version: version,
+	}
+	if a != nil {
+		cc.Log = a.Log.With("component", "sync")
+		cc.Devices = func() []sync.DeviceState { return deviceStates(a.Health) }
+		backlog := a.Metrics.Gauge("motcua_sync_backlog_rows", "Counter rows not yet acknowledged by the hub.")
+		failures := a.Metrics.Gauge("motcua_sync_consecutive_failures", "Failed pushes since the last success.")
+		lastSuccess := a.Metrics.Gauge("motcua_sync_last_success_seconds", "Unix time of the last acknowledged push.")
+		sent := a.Metrics.Gauge("motcua_sync_sent_rows", "Counter rows acknowledged since the agent started.")
+		cc.OnAttempt = func(st sync.Status) {
+			a.Health.Set(syncHealth(st))
+			backlog.Set(float64(st.Backlog))
+			failures.Set(float64(st.Failures))
+			sent.Set(float64(st.Sent))
+			if !st.LastSuccess.IsZero() {
+				lastSuccess.Set(float64(st.LastSuccess.Unix()))
+			}
+		}
+	}
+	return sync.NewClient(cc, storeSource{st})
+}
+
+// deviceStates is the heartbeat's view of the devices: names, kinds, states and the
+// English detail only (never the staff message, never personal data).
+func deviceStates(reg *health.Registry) []sync.DeviceState {
+	var out []sync.DeviceState
+	for _, d := range reg.List() {
+		if d.Kind == "sync" {
+			continue
+		}
+		out = append(out, sync.DeviceState{Name: d.Name, Kind: d.Kind, State: string(d.State), Detail: d.Detail})
+	}
+	return out
+}
+
+func syncHealth(st sync.Status) health.Device {
+	d := health.Device{Name: "sync", Kind: "sync", State: health.OK,
+		Detail: "counters sent to the hub", Message: "Số liệu đã gửi lên máy chủ tỉnh."}
+	if st.Failures > 0 {
+		d.State, d.Detail, d.Message = health.Degraded, st.LastError, st.LastErrorVi
+		// A day without success, or a refusal only a person can fix, is a fault.
+		needsPerson := strings.Contains(st.LastError, "enroll") || strings.Contains(st.LastError, "secret") || strings.Contains(st.LastError, "revoked")
+		if needsPerson || (!st.LastSuccess.IsZero() && st.LastAttempt.Sub(st.LastSuccess) > 24*time.Hour) {
+			d.State = health.Fault
+		}
+	}
+	return d
+}
+
+// syncStatusBlock is the dashboard's sync card, in Vietnamese.
+func syncStatusBlock(st sync.Status) map[string]any {
+	when := func(t time.Time) string {
+		if t.IsZero() {
+			return "chưa có"
+		}
+		return t.Local().Format("15:04:05 02/01/2006")
+	}
+	rows := map[string]any{
+		"Máy chủ tỉnh":             st.Hub,
+		"Số dòng chờ gửi":          st.Backlog,
+		"Gửi thành công lần cuối":  when(st.LastSuccess),
+		"Lần thử gần nhất":         when(st.LastAttempt),
+		"Lệch đồng hồ với máy chủ": (time.Duration(st.ClockOffsetMS) * time.Millisecond).Round(time.Second).String(),
+	}
+	if st.LastErrorVi != "" {
+		rows["Lỗi gần nhất"] = st.LastErrorVi
+		rows["Số lần lỗi liên tiếp"] = st.Failures
+	} else {
+		rows["Tình trạng"] = "Bình thường"
+	}
+	return map[string]any{"title": "Đồng bộ lên máy chủ tỉnh", "rows": rows}
+}
+
+func init() {
+	registerComponent("sync", 90, func(ctx context.Context, a *App) error {
+		if !a.Config.Sync.Enabled() {
+			a.Web.AddStatus("sync", func(context.Context) any {
+				return map[string]any{"title": "Đồng bộ lên máy chủ tỉnh", "rows": map[string]any{"Tình trạng": "Chưa cấu hình máy chủ tỉnh (sync.url)"}}
+			})
+			return nil
+		}
+		c, err := newSyncClient(a.Config, a.Store, a)
+		if err != nil {
+			return err
+		}
+		a.Web.AddStatus("sync", func(context.Context) any { return syncStatusBlock(c.Status()) })
+		a.Web.HandleFunc("GET /api/v1/sync/status", func(w http.ResponseWriter, r *http.Request) {
+			writeSyncJSON(w, http.StatusOK, c.Status())
+		}, web.RoleAdmin)
+		a.Web.HandleFunc("POST /api/v1/sync/now", func(w http.ResponseWriter, r *http.Request) {
+			pctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
+			defer cancel()
+			code := http.StatusOK
+			if err := c.PushNow(pctx); err != nil {
+				code = http.StatusBadGateway
+			}
+			writeSyncJSON(w, code, c.Status())
+		}, web.RoleAdmin)
+		a.Go(func() {
+			c.Run(ctx)
+		})
+		return nil
+	})
+}
+
+func writeSyncJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(code)
+	json.NewEncoder(w).Encode(v)
+}

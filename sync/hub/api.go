@@ -1,0 +1,191 @@
+package hub
+
+import (
+	"bytes"
+	"compress/gzip"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"motcua-agent/sync"
+)
+
+// Handler serves the hub: the push API, reports, the page, /healthz and /metrics.
+func (h *Hub) Handler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST "+sync.PushPath, h.servePush)
+	mux.HandleFunc("GET /healthz", h.serveHealth)
+	mux.HandleFunc("GET /metrics", h.serveMetrics)
+	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
+	mux.Handle("GET /api/v1/report/services", h.readers(h.serveServiceReport))
+	mux.Handle("GET /api/v1/fleet", h.readers(h.serveFleet))
+	mux.Handle("GET /{$}", h.readers(h.servePage))
+	return mux
+}
+
+// readers guards the reading side with the report token, when one is configured.
+func (h *Hub) readers(next http.HandlerFunc) http.Handler {
+	if h.token == "" {
+		return next
+	}
+	want := []byte(h.token)
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got := r.URL.Query().Get("token")
+		if bearer, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer "); ok {
+			got = bearer
+		}
+		if subtle.ConstantTimeCompare([]byte(got), want) != 1 {
+			w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+			w.WriteHeader(http.StatusUnauthorized)
+			fmt.Fprintln(w, "Cần mã truy cập: mở trang với ?token=… do bộ phận CNTT tỉnh cấp.")
+			return
+		}
+		next(w, r)
+	})
+}
+
+type pushError struct {
+	status int
+	code   string
+	msg    string
+}
+
+func (e *pushError) Error() string { return e.code + ": " + e.msg }
+
+func refuse(status int, code, format string, args ...any) *pushError {
+	return &pushError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
+}
+
+func (h *Hub) writeJSON(w http.ResponseWriter, status int, v any) {
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	if err := json.NewEncoder(w).Encode(v); err != nil {
+		h.log.Debug("write response", "err", err)
+	}
+}
+
+func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	resp, perr := h.push(r)
+	if perr != nil {
+		h.metrics.pushes.inc(perr.code)
+		h.log.Info("push refused", "code", perr.code, "reason", perr.msg, "device", r.Header.Get(sync.HeaderDevice), "remote", r.RemoteAddr)
+		h.writeJSON(w, perr.status, sync.ErrorResponse{Code: perr.code, Message: perr.msg, HubTime: h.now().UTC()})
+		return
+	}
+	h.metrics.pushes.inc("ok")
+	h.metrics.accepted.Add(int64(resp.Accepted))
+	h.metrics.ignored.Add(int64(resp.Ignored))
+	h.metrics.pushSeconds.observe(time.Since(start).Seconds())
+	h.writeJSON(w, http.StatusOK, resp)
+}
+
+// push authenticates, decodes, validates and stores one push. Nothing is stored unless
+// every step passes.
+func (h *Hub) push(r *http.Request) (*sync.PushResponse, *pushError) {
+	ctx := r.Context()
+	auth, err := sync.ParseSignedHeaders(r.Header)
+	if err != nil {
+		return nil, refuse(http.StatusUnauthorized, sync.CodeMissingAuth, "%v", err)
+	}
+	dev, err := h.lookupDevice(ctx, auth.Device)
+	if errors.Is(err, ErrUnknownDevice) {
+		return nil, refuse(http.StatusUnauthorized, sync.CodeUnknownDevice, "device %q is not enrolled at this hub", auth.Device)
+	}
+	if err != nil {
+		h.log.Error("push: device lookup", "err", err)
+		return nil, refuse(http.StatusServiceUnavailable, sync.CodeInternal, "device lookup failed; retry later")
+	}
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, sync.MaxBodyBytes))
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			return nil, refuse(http.StatusRequestEntityTooLarge, sync.CodeTooLarge, "body larger than %d bytes", sync.MaxBodyBytes)
+		}
+		return nil, refuse(http.StatusBadRequest, sync.CodeMalformed, "read body: %v", err)
+	}
+	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) {
+		return nil, refuse(http.StatusUnauthorized, sync.CodeBadSignature, "signature does not match the device secret (wrong secret or altered request)")
+	}
+	if dev.revoked {
+		return nil, refuse(http.StatusForbidden, sync.CodeRevoked, "device %q was revoked at this hub", auth.Device)
+	}
+	now := h.now()
+	if skew := auth.Time.Sub(now); skew > sync.MaxClockSkew || skew < -sync.MaxClockSkew {
+		return nil, refuse(http.StatusUnauthorized, sync.CodeClockSkew, "request time %s is %s away from hub time %s",
+			auth.Time.UTC().Format(time.RFC3339), skew.Round(time.Second), now.UTC().Format(time.RFC3339))
+	}
+	var push sync.PushRequest
+	if perr := decodePush(r.Header.Get("Content-Encoding"), body, &push); perr != nil {
+		return nil, perr
+	}
+	if err := push.Validate(h.today()); err != nil {
+		if errors.Is(err, sync.ErrSchema) {
+			return nil, refuse(http.StatusBadRequest, sync.CodeSchema, "%v", err)
+		}
+		return nil, refuse(http.StatusUnprocessableEntity, sync.CodeInvalid, "%v", err)
+	}
+	if push.Device != auth.Device || push.Site != dev.site {
+		return nil, refuse(http.StatusForbidden, sync.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
+			push.Device, push.Site, dev.site)
+	}
+	res := h.writer.submit(ctx, &ingestJob{device: auth.Device, nonce: auth.Nonce, push: &push})
+	if res.err != nil {
+		h.log.Error("push: store", "device", auth.Device, "err", res.err)
+		return nil, refuse(http.StatusServiceUnavailable, sync.CodeInternal, "could not store the push; retry later")
+	}
+	if res.replay {
+		return nil, refuse(http.StatusConflict, sync.CodeReplay, "nonce already used: request replayed")
+	}
+	return &sync.PushResponse{
+		Schema:   sync.SchemaVersion,
+		Accepted: res.accepted,
+		Ignored:  res.ignored,
+		Ack:      push.MaxRevision(),
+		HubTime:  h.now().UTC(),
+	}, nil
+}
+
+func decodePush(encoding string, body []byte, push *sync.PushRequest) *pushError {
+	var rd io.Reader = bytes.NewReader(body)
+	switch strings.ToLower(strings.TrimSpace(encoding)) {
+	case "", "identity":
+	case "gzip":
+		zr, err := gzip.NewReader(rd)
+		if err != nil {
+			return refuse(http.StatusBadRequest, sync.CodeMalformed, "gzip: %v", err)
+		}
+		rd = zr
+	default:
+		return refuse(http.StatusUnsupportedMediaType, sync.CodeMalformed, "content encoding %q not supported (use gzip or none)", encoding)
+	}
+	limited := &io.LimitedReader{R: rd, N: sync.MaxDecodedBytes + 1}
+	dec := json.NewDecoder(limited)
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(push); err != nil {
+		if limited.N <= 0 {
+			return refuse(http.StatusRequestEntityTooLarge, sync.CodeTooLarge, "decoded body larger than %d bytes", sync.MaxDecodedBytes)
+		}
+		return refuse(http.StatusBadRequest, sync.CodeMalformed, "malformed JSON: %v", err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		if limited.N <= 0 {
+			return refuse(http.StatusRequestEntityTooLarge, sync.CodeTooLarge, "decoded body larger than %d bytes", sync.MaxDecodedBytes)
+		}
+		return refuse(http.StatusBadRequest, sync.CodeMalformed, "malformed JSON: data after the push object")
+	}
+	return nil
+}
+
+func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
+	if err := h.rdb.PingContext(r.Context()); err != nil {
+		h.writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "down", "error": err.Error()})
+		return
+	}
+	h.writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "time": h.now().UTC()})
+}

@@ -1,0 +1,439 @@
+package hub
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"motcua-agent/sync"
+)
+
+// Metric names the service table reads. Dimensions: "service" (the service code) and,
+// on dossiers.received, "channel" ("online" for dossiers that came in online).
+const (
+	MetricDossiersReceived  = "dossiers.received"
+	MetricDossiersDigitized = "dossiers.digitized"
+)
+
+// Period is an inclusive range of days.
+type Period struct {
+	Kind  string `json:"kind"` // day, week, month
+	Label string `json:"label"`
+	From  string `json:"from"`
+	To    string `json:"to"`
+}
+
+// ParsePeriod reads "day" 2026-11-23, "week" 2026-W48 (ISO week) or "month" 2026-11.
+func ParsePeriod(kind, at string) (Period, error) {
+	p := Period{Kind: kind, Label: at}
+	switch kind {
+	case "day":
+		d, err := sync.ParseDay(at)
+		if err != nil {
+			return p, err
+		}
+		p.From, p.To = d.Format(time.DateOnly), d.Format(time.DateOnly)
+	case "week":
+		var year, week int
+		if _, err := fmt.Sscanf(at, "%4d-W%2d", &year, &week); err != nil || week < 1 || week > 53 || len(at) != 8 {
+			return p, fmt.Errorf("week %q is not YYYY-Www", at)
+		}
+		// ISO week 1 holds January 4th; weeks start on Monday.
+		jan4 := time.Date(year, 1, 4, 0, 0, 0, 0, time.UTC)
+		monday := jan4.AddDate(0, 0, -((int(jan4.Weekday())+6)%7)).AddDate(0, 0, 7*(week-1))
+		if y, w := monday.ISOWeek(); y != year || w != week {
+			return p, fmt.Errorf("week %q does not exist", at)
+		}
+		p.From, p.To = monday.Format(time.DateOnly), monday.AddDate(0, 0, 6).Format(time.DateOnly)
+	case "month":
+		m, err := time.Parse("2006-01", at)
+		if err != nil {
+			return p, fmt.Errorf("month %q is not YYYY-MM", at)
+		}
+		p.From, p.To = m.Format(time.DateOnly), m.AddDate(0, 1, -1).Format(time.DateOnly)
+	default:
+		return p, fmt.Errorf("period %q must be day, week or month", kind)
+	}
+	return p, nil
+}
+
+// Filter narrows a report to part of the province.
+type Filter struct {
+	Province string `json:"province,omitempty"`
+	Commune  string `json:"commune,omitempty"`
+	Site     string `json:"site,omitempty"`
+	Counter  string `json:"counter,omitempty"`
+	Service  string `json:"service,omitempty"`
+	Metric   string `json:"metric,omitempty"`
+}
+
+// Query is a report request: totals over every agent for a period, grouped by keys.
+type Query struct {
+	Period Period
+	By     []string // province, commune, site, device, counter, service, day, metric, dims (all of them, canonical), or dim.KEY
+	Filter Filter
+}
+
+// Row is one group's total.
+type Row struct {
+	Keys  []string `json:"keys"`
+	Value int64    `json:"value"`
+}
+
+// Report is the answer to a Query.
+type Report struct {
+	Period Period   `json:"period"`
+	By     []string `json:"by"`
+	Filter Filter   `json:"filter"`
+	Rows   []Row    `json:"rows"`
+}
+
+func groupExpr(key string) (string, error) {
+	switch key {
+	case "province":
+		return "coalesce(s.province, '')", nil
+	case "commune":
+		return "coalesce(s.commune, '')", nil
+	case "site":
+		return "d.site", nil
+	case "device":
+		return "c.device", nil
+	case "day":
+		return "c.day", nil
+	case "metric":
+		return "c.metric", nil
+	case "dims":
+		return "c.dims", nil
+	case "counter", "service":
+		return dimExpr(key), nil
+	}
+	if k, ok := strings.CutPrefix(key, "dim."); ok && sync.ValidName(k) {
+		return dimExpr(k), nil
+	}
+	return "", fmt.Errorf("cannot group by %q (use province, commune, site, device, counter, service, day, metric, dims or dim.KEY)", key)
+}
+
+// dimExpr reads one dimension; k is a ValidName, so it cannot break out of the quotes.
+func dimExpr(k string) string {
+	return `coalesce(json_extract(c.dims, '$."` + k + `"'), '')`
+}
+
+func filterSQL(f Filter) (string, []any) {
+	var where []string
+	var args []any
+	add := func(expr, v string) {
+		if v != "" {
+			where = append(where, expr+" = ?")
+			args = append(args, v)
+		}
+	}
+	add("s.province", f.Province)
+	add("s.commune", f.Commune)
+	add("d.site", f.Site)
+	add(dimExpr("counter"), f.Counter)
+	add(dimExpr("service"), f.Service)
+	add("c.metric", f.Metric)
+	if len(where) == 0 {
+		return "", nil
+	}
+	return " AND " + strings.Join(where, " AND "), args
+}
+
+// Totals sums every agent's counters over the query's period, grouped as asked.
+func (h *Hub) Totals(ctx context.Context, q Query) (Report, error) {
+	if len(q.By) == 0 {
+		q.By = []string{"metric"}
+	}
+	if len(q.By) > 6 {
+		return Report{}, fmt.Errorf("group by at most 6 keys")
+	}
+	exprs := make([]string, len(q.By))
+	for i, k := range q.By {
+		e, err := groupExpr(k)
+		if err != nil {
+			return Report{}, err
+		}
+		exprs[i] = e
+	}
+	where, args := filterSQL(q.Filter)
+	keys := strings.Join(exprs, ", ")
+	query := `SELECT ` + keys + `, sum(c.value) FROM counters c
+		JOIN devices d ON d.device = c.device
+		LEFT JOIN sites s ON s.site = d.site
+		WHERE c.day >= ? AND c.day <= ?` + where + `
+		GROUP BY ` + keys + ` ORDER BY ` + keys
+	rows, err := h.rdb.QueryContext(ctx, query, append([]any{q.Period.From, q.Period.To}, args...)...)
+	if err != nil {
+		return Report{}, fmt.Errorf("report query: %w", err)
+	}
+	defer rows.Close()
+	rep := Report{Period: q.Period, By: q.By, Filter: q.Filter, Rows: []Row{}}
+	for rows.Next() {
+		r := Row{Keys: make([]string, len(q.By))}
+		dest := make([]any, 0, len(q.By)+1)
+		for i := range r.Keys {
+			dest = append(dest, &r.Keys[i])
+		}
+		dest = append(dest, &r.Value)
+		if err := rows.Scan(dest...); err != nil {
+			return Report{}, fmt.Errorf("report row: %w", err)
+		}
+		rep.Rows = append(rep.Rows, r)
+	}
+	if err := rows.Err(); err != nil {
+		return Report{}, fmt.Errorf("report rows: %w", err)
+	}
+	return rep, nil
+}
+
+// ServiceRow is one line of the province's table of essential services.
+type ServiceRow struct {
+	No        int     `json:"no"`
+	Name      string  `json:"name"`
+	Level     string  `json:"level"`
+	Received  int64   `json:"received"`
+	Online    int64   `json:"online"`
+	Digitized int64   `json:"digitized"`
+	Share     float64 `json:"digitized_percent"` // digitized / received, in percent; 0 when nothing was received
+}
+
+// ServiceTable is the monthly (or weekly) table: one row per essential service, then
+// one row for services outside the catalogue, then the total.
+type ServiceTable struct {
+	Period Period       `json:"period"`
+	Filter Filter       `json:"filter"`
+	Rows   []ServiceRow `json:"rows"`
+	Total  ServiceRow   `json:"total"`
+}
+
+// Services builds the table of essential services for a period.
+func (h *Hub) Services(ctx context.Context, p Period, f Filter) (ServiceTable, error) {
+	f.Metric, f.Service = "", ""
+	rep, err := h.Totals(ctx, Query{Period: p, By: []string{"service", "metric", "dim.channel"}, Filter: f})
+	if err != nil {
+		return ServiceTable{}, err
+	}
+	t := ServiceTable{Period: p, Filter: f, Rows: make([]ServiceRow, len(h.catalog))}
+	byCode := map[string]int{}
+	for i, s := range h.catalog {
+		t.Rows[i] = ServiceRow{No: s.No, Name: s.Name, Level: s.Level}
+		for _, c := range s.Codes {
+			byCode[c] = i
+		}
+	}
+	other := ServiceRow{Name: "Thủ tục khác"}
+	for _, r := range rep.Rows {
+		service, metric, channel := r.Keys[0], r.Keys[1], r.Keys[2]
+		if metric != MetricDossiersReceived && metric != MetricDossiersDigitized {
+			continue
+		}
+		row := &other
+		if i, ok := byCode[service]; ok {
+			row = &t.Rows[i]
+		}
+		if metric == MetricDossiersReceived {
+			row.Received += r.Value
+			if channel == "online" {
+				row.Online += r.Value
+			}
+		} else {
+			row.Digitized += r.Value
+		}
+	}
+	if other.Received > 0 || other.Digitized > 0 {
+		t.Rows = append(t.Rows, other)
+	}
+	t.Total.Name = "Tổng cộng"
+	for i := range t.Rows {
+		r := &t.Rows[i]
+		r.Share = percent(r.Digitized, r.Received)
+		t.Total.Received += r.Received
+		t.Total.Online += r.Online
+		t.Total.Digitized += r.Digitized
+	}
+	t.Total.Share = percent(t.Total.Digitized, t.Total.Received)
+	return t, nil
+}
+
+func percent(part, whole int64) float64 {
+	if whole == 0 {
+		return 0
+	}
+	return float64(int64(float64(part)*1000/float64(whole)+0.5)) / 10
+}
+
+// FleetAgent is one enrolled agent as the fleet view shows it.
+type FleetAgent struct {
+	Device        string             `json:"device"`
+	Site          string             `json:"site"`
+	SiteName      string             `json:"site_name"`
+	Province      string             `json:"province"`
+	Commune       string             `json:"commune"`
+	Revoked       bool               `json:"revoked"`
+	Version       string             `json:"version"`
+	LastContact   *time.Time         `json:"last_contact"`
+	ClockOffsetMS int64              `json:"clock_offset_ms"`
+	Backlog       int64              `json:"backlog"`
+	Watermark     int64              `json:"watermark"`
+	Pushes        int64              `json:"pushes"`
+	Devices       []sync.DeviceState `json:"devices"`
+}
+
+// Fleet lists every enrolled agent, the ones never heard from included.
+func (h *Hub) Fleet(ctx context.Context, f Filter) ([]FleetAgent, error) {
+	var where []string
+	var args []any
+	for _, c := range []struct{ col, v string }{{"s.province", f.Province}, {"s.commune", f.Commune}, {"d.site", f.Site}} {
+		if c.v != "" {
+			where = append(where, c.col+" = ?")
+			args = append(args, c.v)
+		}
+	}
+	cond := ""
+	if len(where) > 0 {
+		cond = " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := h.rdb.QueryContext(ctx, `SELECT d.device, d.site, coalesce(s.name, ''), coalesce(s.province, ''), coalesce(s.commune, ''),
+			d.revoked_at IS NOT NULL, coalesce(f.version, ''), f.last_contact, coalesce(f.clock_offset_ms, 0),
+			coalesce(f.backlog, 0), coalesce(f.watermark, 0), coalesce(f.pushes, 0), coalesce(f.devices, '[]')
+		FROM devices d LEFT JOIN sites s ON s.site = d.site LEFT JOIN fleet f ON f.device = d.device`+cond+`
+		ORDER BY s.province, s.commune, d.site, d.device`, args...)
+	if err != nil {
+		return nil, fmt.Errorf("fleet query: %w", err)
+	}
+	defer rows.Close()
+	out := []FleetAgent{}
+	for rows.Next() {
+		var a FleetAgent
+		var contact *string
+		var devices string
+		if err := rows.Scan(&a.Device, &a.Site, &a.SiteName, &a.Province, &a.Commune, &a.Revoked, &a.Version, &contact,
+			&a.ClockOffsetMS, &a.Backlog, &a.Watermark, &a.Pushes, &devices); err != nil {
+			return nil, fmt.Errorf("fleet row: %w", err)
+		}
+		if contact != nil {
+			if t, err := time.Parse(time.RFC3339Nano, *contact); err == nil {
+				a.LastContact = &t
+			}
+		}
+		if err := json.Unmarshal([]byte(devices), &a.Devices); err != nil {
+			a.Devices = nil
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// --- HTTP ---
+
+func filterFromForm(r *http.Request) Filter {
+	v := r.URL.Query()
+	return Filter{Province: v.Get("province"), Commune: v.Get("commune"), Site: v.Get("site"),
+		Counter: v.Get("counter"), Service: v.Get("service"), Metric: v.Get("metric")}
+}
+
+// periodFromForm reads period=day|week|month and at=...; the default is this month.
+func (h *Hub) periodFromForm(r *http.Request) (Period, error) {
+	kind := r.URL.Query().Get("period")
+	at := r.URL.Query().Get("at")
+	now := h.now().In(h.loc)
+	if kind == "" {
+		kind = "month"
+	}
+	if at == "" {
+		switch kind {
+		case "day":
+			at = now.Format(time.DateOnly)
+		case "week":
+			y, w := now.ISOWeek()
+			at = fmt.Sprintf("%04d-W%02d", y, w)
+		default:
+			at = now.Format("2006-01")
+		}
+	}
+	return ParsePeriod(kind, at)
+}
+
+func (h *Hub) badRequest(w http.ResponseWriter, err error) {
+	h.writeJSON(w, http.StatusBadRequest, sync.ErrorResponse{Code: sync.CodeInvalid, Message: err.Error(), HubTime: h.now().UTC()})
+}
+
+func (h *Hub) serveReport(w http.ResponseWriter, r *http.Request) {
+	p, err := h.periodFromForm(r)
+	if err != nil {
+		h.badRequest(w, err)
+		return
+	}
+	q := Query{Period: p, Filter: filterFromForm(r)}
+	if by := r.URL.Query().Get("by"); by != "" {
+		q.By = strings.Split(by, ",")
+	}
+	rep, err := h.Totals(r.Context(), q)
+	if err != nil {
+		h.badRequest(w, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		header := append(append([]string{}, rep.By...), "value")
+		records := make([][]string, 0, len(rep.Rows))
+		for _, row := range rep.Rows {
+			records = append(records, append(append([]string{}, row.Keys...), strconv.FormatInt(row.Value, 10)))
+		}
+		writeCSV(w, fmt.Sprintf("bao-cao-%s-%s.csv", p.Kind, p.Label), header, records)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, rep)
+}
+
+func (h *Hub) serveServiceReport(w http.ResponseWriter, r *http.Request) {
+	p, err := h.periodFromForm(r)
+	if err != nil {
+		h.badRequest(w, err)
+		return
+	}
+	t, err := h.Services(r.Context(), p, filterFromForm(r))
+	if err != nil {
+		h.badRequest(w, err)
+		return
+	}
+	if r.URL.Query().Get("format") == "csv" {
+		header := []string{"STT", "Tên thủ tục hành chính", "Mức độ", "Số hồ sơ tiếp nhận", "Trong đó trực tuyến", "Số hồ sơ được số hóa", "Tỷ lệ số hóa (%)"}
+		var records [][]string
+		for _, row := range append(t.Rows, t.Total) {
+			no := ""
+			if row.No > 0 {
+				no = strconv.Itoa(row.No)
+			}
+			records = append(records, []string{no, row.Name, row.Level, strconv.FormatInt(row.Received, 10),
+				strconv.FormatInt(row.Online, 10), strconv.FormatInt(row.Digitized, 10), strconv.FormatFloat(row.Share, 'f', 1, 64)})
+		}
+		writeCSV(w, fmt.Sprintf("dich-vu-thiet-yeu-%s-%s.csv", p.Kind, p.Label), header, records)
+		return
+	}
+	h.writeJSON(w, http.StatusOK, t)
+}
+
+func (h *Hub) serveFleet(w http.ResponseWriter, r *http.Request) {
+	fleet, err := h.Fleet(r.Context(), filterFromForm(r))
+	if err != nil {
+		h.writeJSON(w, http.StatusInternalServerError, sync.ErrorResponse{Code: sync.CodeInternal, Message: err.Error(), HubTime: h.now().UTC()})
+		return
+	}
+	h.writeJSON(w, http.StatusOK, fleet)
+}
+
+// writeCSV writes UTF-8 with a byte-order mark so spreadsheet programs show the
+// Vietnamese diacritics correctly.
+func writeCSV(w http.ResponseWriter, filename string, header []string, records [][]string) {
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", filename))
+	w.Write([]byte("\ufeff"))
+	cw := csv.NewWriter(w)
+	cw.Write(header)
+	cw.WriteAll(records)
+}

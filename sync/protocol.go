@@ -1,0 +1,230 @@
+// Package sync carries a site's daily counters up to the provincial hub: the versioned
+// wire protocol (PROTOCOL.md beside this file), request signing, and the client that
+// pushes whatever the store changed since the hub's last acknowledgement.
+//
+// It must never send personal data (only counters by day, metric and dimensions, and a
+// heartbeat of versions and device states), never drop a counter it has not seen
+// acknowledged, and never read device state itself: everything comes from a Source.
+package sync
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"regexp"
+	"time"
+)
+
+// SchemaVersion is the version of the push body. The hub refuses any other.
+const SchemaVersion = 1
+
+// PushPath is the only endpoint an agent calls.
+const PushPath = "/api/v1/push"
+
+// Limits the hub enforces and the client respects, so a well-behaved agent never trips
+// them.
+const (
+	MaxSnapshotsPerPush = 5000
+	MaxBodyBytes        = 4 << 20  // as sent (possibly gzip)
+	MaxDecodedBytes     = 32 << 20 // after gunzip: caps zip bombs
+	MaxDims             = 8
+	MaxNameLen          = 64
+	MaxDimValueLen      = 64
+	MaxValue            = 1_000_000_000 // no counter at one site reaches a billion in a day
+	MaxDevicesInBeat    = 64
+	MaxBeatTextLen      = 200
+)
+
+// Snapshot is the absolute value of one counter row at one revision. Sending the same
+// snapshot twice changes nothing; a higher revision replaces a lower one.
+type Snapshot struct {
+	Day      string            `json:"day"` // YYYY-MM-DD in the site's time zone
+	Metric   string            `json:"metric"`
+	Dims     map[string]string `json:"dims,omitempty"`
+	Value    int64             `json:"value"`
+	Revision int64             `json:"rev"`
+}
+
+// DeviceState is one peripheral's health as the fleet view shows it. Detail is an
+// English reason; no personal data.
+type DeviceState struct {
+	Name   string `json:"name"`
+	Kind   string `json:"kind,omitempty"`
+	State  string `json:"state"` // ok, degraded, fault, absent
+	Detail string `json:"detail,omitempty"`
+}
+
+// Heartbeat rides along with every push so the province sees its fleet.
+type Heartbeat struct {
+	Version string        `json:"version"`
+	Clock   time.Time     `json:"clock"`   // the agent's own clock, uncorrected
+	Backlog int64         `json:"backlog"` // counter rows still waiting once this push is acknowledged
+	Devices []DeviceState `json:"devices,omitempty"`
+}
+
+// PushRequest is the body of POST /api/v1/push.
+type PushRequest struct {
+	Schema    int        `json:"schema"`
+	Site      string     `json:"site"`
+	Device    string     `json:"device"`
+	Snapshots []Snapshot `json:"snapshots"`
+	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
+}
+
+// PushResponse is the hub's answer to an accepted push. Ack is the highest revision of
+// the request, now durable at the hub: the client's new watermark.
+type PushResponse struct {
+	Schema   int       `json:"schema"`
+	Accepted int       `json:"accepted"` // rows stored or replaced
+	Ignored  int       `json:"ignored"`  // rows the hub already had at this or a newer revision
+	Ack      int64     `json:"ack"`
+	HubTime  time.Time `json:"hub_time"`
+}
+
+// ErrorResponse is the body of every 4xx/5xx the hub sends.
+type ErrorResponse struct {
+	Code    string    `json:"error"`   // one of the Code* constants
+	Message string    `json:"message"` // English, for logs and technicians
+	HubTime time.Time `json:"hub_time"`
+}
+
+// Error codes in ErrorResponse.Code.
+const (
+	CodeMissingAuth   = "missing_auth"
+	CodeUnknownDevice = "unknown_device"
+	CodeBadSignature  = "bad_signature"
+	CodeClockSkew     = "clock_skew"
+	CodeReplay        = "replay"
+	CodeRevoked       = "revoked"
+	CodeMalformed     = "malformed"
+	CodeTooLarge      = "too_large"
+	CodeSchema        = "unsupported_schema"
+	CodeInvalid       = "invalid"
+	CodeWrongSite     = "wrong_site"
+	CodeInternal      = "internal"
+)
+
+var (
+	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
+	dayPattern  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
+)
+
+// ValidName reports whether s may be used as a site, device, metric or dimension key.
+func ValidName(s string) bool {
+	return len(s) > 0 && len(s) <= MaxNameLen && namePattern.MatchString(s)
+}
+
+// ParseDay parses a YYYY-MM-DD day and rejects anything else.
+func ParseDay(s string) (time.Time, error) {
+	if !dayPattern.MatchString(s) {
+		return time.Time{}, fmt.Errorf("day %q is not YYYY-MM-DD", s)
+	}
+	t, err := time.Parse(time.DateOnly, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("day %q: %w", s, err)
+	}
+	return t, nil
+}
+
+// ErrInvalid marks a request whose content breaks the protocol's rules.
+var ErrInvalid = errors.New("invalid push")
+
+// Validate checks a decoded push against the protocol. today is the hub's day; days
+// from 2000-01-01 up to a year after it are accepted (an agent may come back after
+// months offline, and its clock may be ahead by days).
+func (p *PushRequest) Validate(today time.Time) error {
+	if p.Schema != SchemaVersion {
+		return fmt.Errorf("%w: schema %d, this hub speaks %d", ErrSchema, p.Schema, SchemaVersion)
+	}
+	if !ValidName(p.Site) || !ValidName(p.Device) {
+		return fmt.Errorf("%w: site and device must be short names of letters, digits, '.', '_', ':', '-'", ErrInvalid)
+	}
+	if len(p.Snapshots) > MaxSnapshotsPerPush {
+		return fmt.Errorf("%w: %d snapshots, at most %d per push", ErrInvalid, len(p.Snapshots), MaxSnapshotsPerPush)
+	}
+	earliest := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
+	latest := today.AddDate(1, 0, 0)
+	for i := range p.Snapshots {
+		if err := p.Snapshots[i].validate(earliest, latest); err != nil {
+			return fmt.Errorf("%w: snapshot %d: %w", ErrInvalid, i, err)
+		}
+	}
+	if p.Heartbeat != nil {
+		if err := p.Heartbeat.validate(); err != nil {
+			return fmt.Errorf("%w: heartbeat: %w", ErrInvalid, err)
+		}
+	}
+	return nil
+}
+
+// ErrSchema marks a push in a schema version the hub does not speak.
+var ErrSchema = errors.New("unsupported schema")
+
+func (s *Snapshot) validate(earliest, latest time.Time) error {
+	day, err := ParseDay(s.Day)
+	if err != nil {
+		return err
+	}
+	if day.Before(earliest) || day.After(latest) {
+		return fmt.Errorf("day %s is outside %s..%s", s.Day, earliest.Format(time.DateOnly), latest.Format(time.DateOnly))
+	}
+	if !ValidName(s.Metric) {
+		return fmt.Errorf("metric %q is not a valid name", s.Metric)
+	}
+	if len(s.Dims) > MaxDims {
+		return fmt.Errorf("%d dimensions, at most %d", len(s.Dims), MaxDims)
+	}
+	for k, v := range s.Dims {
+		if !ValidName(k) {
+			return fmt.Errorf("dimension key %q is not a valid name", k)
+		}
+		if len(v) > MaxDimValueLen {
+			return fmt.Errorf("dimension %s is longer than %d bytes", k, MaxDimValueLen)
+		}
+	}
+	if s.Value < 0 || s.Value > MaxValue {
+		return fmt.Errorf("value %d is outside 0..%d", s.Value, int64(MaxValue))
+	}
+	if s.Revision <= 0 {
+		return fmt.Errorf("revision %d must be positive", s.Revision)
+	}
+	return nil
+}
+
+func (h *Heartbeat) validate() error {
+	if len(h.Version) > MaxBeatTextLen {
+		return fmt.Errorf("version longer than %d bytes", MaxBeatTextLen)
+	}
+	if h.Backlog < 0 {
+		return fmt.Errorf("backlog %d is negative", h.Backlog)
+	}
+	if len(h.Devices) > MaxDevicesInBeat {
+		return fmt.Errorf("%d devices, at most %d", len(h.Devices), MaxDevicesInBeat)
+	}
+	for _, d := range h.Devices {
+		if len(d.Name) > MaxBeatTextLen || len(d.Kind) > MaxBeatTextLen ||
+			len(d.State) > MaxBeatTextLen || len(d.Detail) > MaxBeatTextLen {
+			return fmt.Errorf("device %.40q: a field is longer than %d bytes", d.Name, MaxBeatTextLen)
+		}
+	}
+	return nil
+}
+
+// MaxRevision is the highest revision in the push, the watermark it acknowledges.
+func (p *PushRequest) MaxRevision() int64 {
+	var m int64
+	for _, s := range p.Snapshots {
+		m = max(m, s.Revision)
+	}
+	return m
+}
+
+// CanonicalDims is the stable text form of a dimension map (keys sorted), used as part
+// of a row's identity at the hub.
+func CanonicalDims(d map[string]string) string {
+	if len(d) == 0 {
+		return "{}"
+	}
+	b, _ := json.Marshal(d) // maps marshal with sorted keys; strings cannot fail
+	return string(b)
+}

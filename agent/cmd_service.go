@@ -100,6 +100,12 @@ func cmdService(ctx context.Context, args []string) int {
 		return 2
 	}
 	verb := args[0]
+	switch verb {
+	case "install", "uninstall", "start", "stop", "restart", "status", "run":
+	default:
+		fmt.Fprintf(os.Stderr, "motcua-agent: unknown service command %q (install, start, stop, restart, status, uninstall, run)\n", verb)
+		return 2
+	}
 	fs := flag.NewFlagSet("service "+verb, flag.ContinueOnError)
 	cfgPath := fs.String("config", "", "site config file")
 	if err := fs.Parse(args[1:]); err != nil {

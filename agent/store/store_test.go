@@ -54,12 +54,12 @@ func TestAppendFoldsCountersInSameTransaction(t *testing.T) {
 		got[r.Day+" "+r.Metric+" "+EncodeDims(r.Dims)] = r.Value
 	}
 	want := map[string]int64{
-		"2026-11-23 gate.entries {}":             2,
-		"2026-11-23 gate.occupancy {}":           1,
-		"2026-11-23 gate.peak {}":                2,
-		"2026-11-23 gate.unique {}":              1,
-		`2026-11-24 gate.entries {"lane":"A"}`:   1,
-		"2026-11-24 gate.unique {}":              1,
+		"2026-11-23 gate.entries {}":           2,
+		"2026-11-23 gate.occupancy {}":         1,
+		"2026-11-23 gate.peak {}":              2,
+		"2026-11-23 gate.unique {}":            1,
+		`2026-11-24 gate.entries {"lane":"A"}`: 1,
+		"2026-11-24 gate.unique {}":            1,
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Fatalf("counters\n got %v\nwant %v", got, want)

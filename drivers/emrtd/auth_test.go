@@ -2,6 +2,7 @@ package emrtd_test
 
 import (
 	"errors"
+	"motcua-agent/drivers/emrtd/vcard"
 	"testing"
 
 	"motcua-agent/drivers/emrtd"
@@ -98,5 +99,29 @@ func TestReadVariants(t *testing.T) {
 				t.Fatalf("AA %+v CA %+v", doc.ActiveAuth, doc.ChipAuth)
 			}
 		})
+	}
+}
+
+// Chip authentication is proven by the next protected answer, even when
+// that answer is an error status.
+func TestChipAuthProvenByErrorAnswer(t *testing.T) {
+	fx := newFixture(t, fixtureOptions{ca: true})
+	fx.profile.Faults.StatusWords = []vcard.StatusFault{{INS: 0xA4, FileID: emrtd.DataGroupFile(1), SW: 0x6A82}}
+	_, err := readWith(t, fx, fx.card(t))
+	if !errors.Is(err, emrtd.ErrFileNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+	fx.profile.Faults.StatusWords = []vcard.StatusFault{{INS: 0xA4, FileID: emrtd.DataGroupFile(2), SW: 0x6A82}}
+	fx.profile.Files[emrtd.FileCOM] = vcard.BuildCOM([]int{1, 2, 13, 14})
+	doc, err := emrtd.Read(ctx(t), fx.card(t), emrtd.ReadOptions{Keys: []emrtd.AccessKey{fx.mrzKey()}, DataGroups: []int{14, 2, 1, 13}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !doc.ChipAuth.Passed() {
+		t.Fatalf("CA %+v", doc.ChipAuth)
+	}
+	// DG2 is listed in EF.COM and the SOD but the card hid it.
+	if doc.PassiveAuth.DataGroupHashes[2].Status != emrtd.CheckError || doc.Genuine() {
+		t.Fatalf("hidden DG2: %+v", doc.PassiveAuth.DataGroupHashes[2])
 	}
 }

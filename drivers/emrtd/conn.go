@@ -16,6 +16,9 @@ type conn struct {
 	counters Counters
 	// dead is the transport failure that ended the session, if any.
 	dead error
+	// verified says the last protected response carried a good MAC
+	// (whatever its status word).
+	verified bool
 }
 
 // maxResponse caps the size of one response APDU we accept.
@@ -58,6 +61,7 @@ func (c *conn) send(ctx context.Context, cmd sm.Command) ([]byte, error) {
 	if c.sm == nil {
 		return c.sendPlain(ctx, cmd)
 	}
+	c.verified = false
 	resp, err := c.transmit(ctx, c.sm.Protect(cmd))
 	if err != nil {
 		return nil, err
@@ -73,6 +77,8 @@ func (c *conn) send(ctx context.Context, cmd sm.Command) ([]byte, error) {
 	if len(resp) == 2 && sw != 0x9000 {
 		// A bare status word: the card has ended secure messaging.
 		c.sm = nil
+	} else {
+		c.verified = true
 	}
 	return checkSW(data, sw)
 }

@@ -123,7 +123,7 @@ func FuzzMRZ(f *testing.F) {
 }
 
 func FuzzLDSFiles(f *testing.F) {
-	fx := newFixture(f, fixtureOptions{aa: "ec", ca: true, pace: true, photo: 64})
+	fx := newFixture(f, fixtureOptions{aa: "ec", ca: true, pace: true, photo: 64, pkiCurve: "P-256"})
 	for _, b := range fx.profile.Files {
 		f.Add(b)
 	}
@@ -141,7 +141,7 @@ func FuzzLDSFiles(f *testing.F) {
 // FuzzCardProcess feeds arbitrary commands to the virtual card, after BAC
 // and without: it must answer, never panic.
 func FuzzCardProcess(f *testing.F) {
-	fx := newFixture(f, fixtureOptions{pace: true, aa: "rsa", photo: 64})
+	fx := newFixture(f, fixtureOptions{pace: true, aa: "ec", photo: 64, pkiCurve: "P-256"})
 	f.Add([]byte{0x00, 0xA4, 0x04, 0x0C, 0x07, 0xA0, 0x00, 0x00, 0x02, 0x47, 0x10, 0x01})
 	f.Add([]byte{0x0C, 0xB0, 0x00, 0x00, 0x0D, 0x97, 0x01, 0x04, 0x8E, 0x08, 1, 2, 3, 4, 5, 6, 7, 8, 0x00})
 	f.Add([]byte{0x10, 0x86, 0x00, 0x00, 0x02, 0x7C, 0x00, 0x00})

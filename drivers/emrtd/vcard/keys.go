@@ -42,14 +42,20 @@ func (k *ECPrivateKey) curve() *curve.Curve { return curve.ByName(k.Curve) }
 
 func (k *ECPrivateKey) point() curve.Point { return k.curve().ScalarMult(k.curve().G(), k.D) }
 
-// Public returns the *ECPublicKey.
+// Public returns the *ECPublicKey (nil for an unknown curve).
 func (k *ECPrivateKey) Public() crypto.PublicKey {
+	if k.curve() == nil || k.D == nil {
+		return nil
+	}
 	p := k.point()
 	return &ECPublicKey{Curve: k.Curve, X: p.X, Y: p.Y}
 }
 
 // Sign signs a digest with ECDSA and returns the ASN.1 DER signature.
 func (k *ECPrivateKey) Sign(random io.Reader, digest []byte, _ crypto.SignerOpts) ([]byte, error) {
+	if k.curve() == nil || k.D == nil {
+		return nil, fmt.Errorf("vcard: EC key on unknown curve %q", k.Curve)
+	}
 	r, s, err := k.curve().Sign(random, k.D, digest)
 	if err != nil {
 		return nil, err

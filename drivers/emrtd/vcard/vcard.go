@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"motcua-agent/drivers/emrtd"
+	"motcua-agent/drivers/emrtd/internal/curve"
 	"motcua-agent/drivers/emrtd/internal/sm"
 )
 
@@ -121,6 +122,12 @@ func New(p Profile) (*Card, error) {
 	}
 	if p.MaxLe > 256 && !p.ExtendedLength {
 		return nil, fmt.Errorf("vcard: MaxLe %d needs ExtendedLength", p.MaxLe)
+	}
+	if k := p.ChipAuthKey; k != nil && (curve.ByName(k.Curve) == nil || k.D == nil || k.D.Sign() <= 0) {
+		return nil, fmt.Errorf("vcard: chip authentication key on unknown curve %q or empty", k.Curve)
+	}
+	if k, ok := p.ActiveAuthKey.(*ECPrivateKey); ok && (curve.ByName(k.Curve) == nil || k.D == nil || k.D.Sign() <= 0) {
+		return nil, fmt.Errorf("vcard: active authentication key on unknown curve %q or empty", k.Curve)
 	}
 	if p.ActiveAuthHash == 0 {
 		p.ActiveAuthHash = crypto.SHA256

@@ -60,13 +60,13 @@ type Config struct {
 // Site says where the agent is. Since 1 July 2025 local government has two tiers,
 // province and commune; the codes are those of the administrative units in force.
 type Site struct {
-	ProvinceCode string `yaml:"province_code"`
-	CommuneCode  string `yaml:"commune_code"`
+	ProvinceCode string `yaml:"province_code" json:"province_code"`
+	CommuneCode  string `yaml:"commune_code" json:"commune_code"`
 	// FormerDistrictCode is kept for historical data only (districts were abolished).
-	FormerDistrictCode string `yaml:"former_district_code,omitempty"`
-	ID                 string `yaml:"id"`
-	Name               string `yaml:"name"`
-	DeviceID           string `yaml:"device_id"`
+	FormerDistrictCode string `yaml:"former_district_code,omitempty" json:"former_district_code,omitempty"`
+	ID                 string `yaml:"id" json:"id"`
+	Name               string `yaml:"name" json:"name"`
+	DeviceID           string `yaml:"device_id" json:"device_id"`
 }
 
 // Log chooses the log level and format (logs are English and carry no personal data).

@@ -93,7 +93,9 @@ type Options struct {
 
 // Store is an open record.
 type Store struct {
-	db     *sql.DB
+	db     *sql.DB // readers
+	wdb    *sql.DB // the writer goroutine's single connection
+	stmts  writeStmts
 	path   string
 	loc    *time.Location
 	now    func() time.Time
@@ -167,8 +169,20 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 			return nil, fmt.Errorf("store: fresh database: %w", err)
 		}
 	}
+	wdb, err := sql.Open(driverFor(opts.MaxBytes), dsn(opts.Path))
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("store: writer: %w", err)
+	}
+	wdb.SetMaxOpenConns(1)
+	stmts, err := prepareWrites(wdb)
+	if err != nil {
+		db.Close()
+		wdb.Close()
+		return nil, fmt.Errorf("store: prepare: %w", err)
+	}
 	s := &Store{
-		db: db, path: opts.Path, loc: opts.Location, now: opts.Now, log: opts.Logger, boot: opts.Boot,
+		db: db, wdb: wdb, stmts: stmts, path: opts.Path, loc: opts.Location, now: opts.Now, log: opts.Logger, boot: opts.Boot,
 		reqs: make(chan writeReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
 		maxBatch:   opts.MaxBatch,
 		appends:    opts.Metrics.Counter("motcua_store_appends_total", "Events appended and durable."),
@@ -377,7 +391,7 @@ func (s *Store) commit(batch []writeReq) {
 }
 
 func (s *Store) commitTx(batch []writeReq) (err error) {
-	tx, err := s.db.Begin()
+	tx, err := s.wdb.Begin()
 	if err != nil {
 		return classify("begin", err)
 	}
@@ -394,8 +408,7 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 			continue
 		}
 		e := r.ev
-		res, err := tx.Exec(`INSERT INTO events(time_ns, day, boot, kind, site, counter, service, attrs, counts)
-			VALUES(?,?,?,?,?,?,?,?,?)`, e.Time.UnixNano(), e.Day, e.Boot, e.Kind, e.Site, e.Counter, e.Service,
+		res, err := tx.Stmt(s.stmts.event).Exec(e.Time.UnixNano(), e.Day, e.Boot, e.Kind, e.Site, e.Counter, e.Service,
 			nullable(r.attrs), nullable(r.cnts))
 		if err != nil {
 			return classify("insert event", err)
@@ -404,7 +417,7 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 			return classify("insert event", err)
 		}
 		for _, c := range e.Counts {
-			if err = applyCount(tx, e.Day, e.Seq, c); err != nil {
+			if err = s.stmts.apply(tx, e.Day, e.Seq, c); err != nil {
 				return classify("update counter "+c.Metric, err)
 			}
 		}
@@ -415,28 +428,47 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 	return nil
 }
 
-func applyCount(tx *sql.Tx, day string, seq int64, c Count) error {
+type writeStmts struct{ event, unique, add, max *sql.Stmt }
+
+func prepareWrites(db *sql.DB) (writeStmts, error) {
+	var w writeStmts
+	var err error
+	prep := func(q string) *sql.Stmt {
+		if err != nil {
+			return nil
+		}
+		var st *sql.Stmt
+		st, err = db.Prepare(q)
+		return st
+	}
+	w.event = prep(`INSERT INTO events(time_ns, day, boot, kind, site, counter, service, attrs, counts) VALUES(?,?,?,?,?,?,?,?,?)`)
+	w.unique = prep(`INSERT OR IGNORE INTO uniques(day, metric, dims, key) VALUES(?,?,?,?)`)
+	w.add = prep(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
+		ON CONFLICT(day, metric, dims) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`)
+	w.max = prep(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
+		ON CONFLICT(day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision
+		WHERE excluded.value > counters.value`)
+	return w, err
+}
+
+func (w writeStmts) apply(tx *sql.Tx, day string, seq int64, c Count) error {
 	dims := EncodeDims(c.Dims)
 	switch c.Op {
 	case OpUnique:
-		res, err := tx.Exec(`INSERT OR IGNORE INTO uniques(day, metric, dims, key) VALUES(?,?,?,?)`, day, c.Metric, dims, c.Key)
+		res, err := tx.Stmt(w.unique).Exec(day, c.Metric, dims, c.Key)
 		if err != nil {
 			return err
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		c.Value = 1
-		fallthrough
+		_, err = tx.Stmt(w.add).Exec(day, c.Metric, dims, 1, seq)
+		return err
 	case OpAdd, "":
-		_, err := tx.Exec(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
-			ON CONFLICT(day, metric, dims) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`,
-			day, c.Metric, dims, c.Value, seq)
+		_, err := tx.Stmt(w.add).Exec(day, c.Metric, dims, c.Value, seq)
 		return err
 	case OpMax:
-		_, err := tx.Exec(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
-			ON CONFLICT(day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision
-			WHERE excluded.value > counters.value`, day, c.Metric, dims, c.Value, seq)
+		_, err := tx.Stmt(w.max).Exec(day, c.Metric, dims, c.Value, seq)
 		return err
 	}
 	return fmt.Errorf("unknown op %q", c.Op)
@@ -485,7 +517,7 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		close(s.stop)
 		<-s.done
-		err = s.db.Close()
+		err = errors.Join(s.wdb.Close(), s.db.Close())
 	})
 	return err
 }

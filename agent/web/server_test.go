@@ -92,7 +92,8 @@ func TestHealthzMetricsAndDashboard(t *testing.T) {
 	}
 	LabelMetric("tickets.issued", "Vé đã phát")
 	_, body = f.get(t, "/api/v1/dashboard", RoleAdmin, nil)
-	if !strings.Contains(body, `"label":"Vé đã phát"`) || !strings.Contains(body, `"value":3`) {
+	if !strings.Contains(body, `"label":"Vé đã phát"`) || !strings.Contains(body, `"value":3`) ||
+		!strings.Contains(body, `"name":"Trung tâm Phục vụ hành chính công`) {
 		t.Fatalf("dashboard data lacks today's counter: %s", body)
 	}
 }

@@ -17,14 +17,20 @@ import (
 	"motcua-agent/drivers/pcsc/vpcd"
 )
 
-const peerDir = "/work/shared/peers/emrtd"
+// peerDir is the third-party eMRTD peer (MOTCUA_EMRTD_PEER overrides the default).
+var peerDir = func() string {
+	if d := os.Getenv("MOTCUA_EMRTD_PEER"); d != "" {
+		return d
+	}
+	return "/work/shared/peers/emrtd"
+}()
 
 // peerReady skips unless the third-party card (vsmartcard's vicc, driven by the
 // peer's vcard.py) can run here, and returns the built agent binary.
 func peerReady(t *testing.T) string {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(peerDir, "run.sh")); err != nil {
-		t.Skip("third-party eMRTD peer not found at " + peerDir)
+		t.Skip("third-party eMRTD peer not found at " + peerDir + " (set MOTCUA_EMRTD_PEER)")
 	}
 	if _, err := os.Stat("/usr/lib/python3/site-packages/virtualsmartcard"); err != nil {
 		t.Skip("peer card needs vsmartcard-vpicc (vicc's python library)")

@@ -13,6 +13,7 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
+	"motcua-agent/agent/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
@@ -50,6 +51,8 @@ type Deps struct {
 	Log    *slog.Logger
 	Trust  *emrtd.TrustStore
 	Now    func() time.Time
+	// Metrics, when set, gets verification counts by outcome and read durations.
+	Metrics *metrics.Registry
 }
 
 // Flow pairs keys offered for a counter (a scanned QR, typed keys) with the next card
@@ -339,6 +342,10 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 		if id, ok := attrs["id_hash"].(string); ok {
 			counts = append(counts, store.Count{Metric: "identity.people", Op: store.OpUnique, Value: 1, Key: id})
 		}
+	}
+	if m := f.d.Metrics; m != nil {
+		m.Counter("motcua_identity_verifications_total", "Chip card verifications by outcome.", "outcome="+v.Outcome).Inc()
+		m.Histogram("motcua_identity_read_seconds", "Wall time of one chip card read.", nil).Observe(v.Elapsed.Seconds())
 	}
 	_, err := f.d.Store.Append(ctx, store.Event{Time: now, Kind: EventVerified, Site: f.d.Site, Counter: counter, Attrs: attrs, Counts: counts})
 	f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Time: now, Public: public, Personal: personal})

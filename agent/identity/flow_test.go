@@ -244,3 +244,32 @@ func TestFlowPairWindowExpires(t *testing.T) {
 		t.Fatalf("public %v", m.Public)
 	}
 }
+
+// Every testdata citizen through the flow: a QR scan on the bus, then the card.
+func TestFlowEveryProfile(t *testing.T) {
+	r := newFlowRig(t)
+	paths, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "cards", "*.json"))
+	for _, p := range paths {
+		c, err := simcard.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			if err := r.flow.OfferQR("2", c.QR); err != nil {
+				t.Fatal(err)
+			}
+			slot := insertCitizen(t, r.ctx, c)
+			m := r.next(t, "done")
+			want := OutcomeOK
+			if c.PKI == "unknown" {
+				want = OutcomeFailed
+			}
+			if m.Public["outcome"] != want || m.Personal["id"] != c.DG13.ID {
+				t.Fatalf("public %v", m.Public)
+			}
+			if err := slot.WaitGone(r.ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
+	}
+}

@@ -268,7 +268,25 @@ func (f *Flow) readAndRecord(ctx context.Context, reader, counter string, o offe
 		"message": "Đang đọc chip, xin giữ thẻ trên đầu đọc."}})
 	v, err := ReadCard(ctx, ReadRequest{Reader: reader, Keys: o.keys, QR: o.qr, Trust: f.d.Trust, Timeout: f.d.Card.ReadTimeout, Now: f.d.Now})
 	if err != nil {
-		v = &Verification{Reader: reader, Outcome: OutcomeFailed, Reason: readFailure(ctx, err), Error: err.Error()}
+		// No session with a card at all (it left before we connected, or the reader
+		// went away): nothing was verified. The keys wait for the next card.
+		f.d.Log.Warn("identity: could not connect to the card", "reader", reader, "err", err)
+		var again []string
+		f.mu.Lock()
+		if _, newer := f.pending[counter]; !newer && f.d.Now().Before(o.expires) {
+			f.pending[counter] = o
+			// A new card may have arrived (and found no keys) while this one failed.
+			for r, c := range f.cards {
+				if c.counter == counter && !c.reading && !c.done {
+					again = append(again, r)
+				}
+			}
+		}
+		f.mu.Unlock()
+		for _, r := range again {
+			f.tryRead(r)
+		}
+		return
 	}
 	if ctx.Err() != nil && v.Reason == ReasonTimeout {
 		return // shutting down, not a fact about the card

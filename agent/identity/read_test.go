@@ -233,7 +233,7 @@ func TestCardFaultsFailCleanly(t *testing.T) {
 		errHas string
 	}{
 		{"bad MAC on a response", vcard.Faults{BadResponseMACAt: 6}, nil, identity.ReasonReadError, "MAC"},
-		{"file not found on DG1 after chip authentication", vcard.Faults{StatusWords: []vcard.StatusFault{{INS: 0xA4, FileID: 0x0101, SW: 0x6A82}}}, nil, identity.ReasonChipAuth, "6A82"},
+		{"file not found on DG1", vcard.Faults{StatusWords: []vcard.StatusFault{{INS: 0xA4, FileID: 0x0101, SW: 0x6A82}}}, nil, identity.ReasonReadError, "DG1"},
 		{"wrong length on every READ BINARY of DG13", vcard.Faults{StatusWords: []vcard.StatusFault{{INS: 0xB0, FileID: 0x010D, SW: 0x6F00, Repeat: true}}}, nil, identity.ReasonHashMismatch, "DG13"},
 		{"card too slow", vcard.Faults{Delay: 1500 * time.Millisecond}, func(r *identity.ReadRequest) { r.Timeout = 2 * time.Second }, identity.ReasonTimeout, ""},
 	} {

@@ -13,18 +13,25 @@ import (
 	"time"
 
 	"motcua-agent/agent/identity"
+	"motcua-agent/drivers/cccd/simcard"
 	"motcua-agent/drivers/pcsc/pcsctest"
 	"motcua-agent/drivers/pcsc/vpcd"
 )
 
-const peerDir = "/work/shared/peers/emrtd"
+// peerDir is the third-party eMRTD peer (MOTCUA_EMRTD_PEER overrides the default).
+var peerDir = func() string {
+	if d := os.Getenv("MOTCUA_EMRTD_PEER"); d != "" {
+		return d
+	}
+	return "/work/shared/peers/emrtd"
+}()
 
 // peerReady skips unless the third-party card (vsmartcard's vicc, driven by the
 // peer's vcard.py) can run here, and returns the built agent binary.
 func peerReady(t *testing.T) string {
 	t.Helper()
 	if _, err := os.Stat(filepath.Join(peerDir, "run.sh")); err != nil {
-		t.Skip("third-party eMRTD peer not found at " + peerDir)
+		t.Skip("third-party eMRTD peer not found at " + peerDir + " (set MOTCUA_EMRTD_PEER)")
 	}
 	if _, err := os.Stat("/usr/lib/python3/site-packages/virtualsmartcard"); err != nil {
 		t.Skip("peer card needs vsmartcard-vpicc (vicc's python library)")
@@ -173,4 +180,54 @@ func TestPeerCardTD3(t *testing.T) {
 		t.Skip("openssl missing: the peer card has no SOD")
 	}
 	checkPeerRead(t, v, "C0123456", 2000)
+}
+
+// `card read --qr` on every testdata citizen's virtual card, through pcscd.
+func TestCardReadEveryProfile(t *testing.T) {
+	pcsctest.Require(t, vpcd.DefaultAddr)
+	pcsctest.LockReader(t, vpcd.DefaultAddr)
+	bin := filepath.Join(t.TempDir(), "motcua-agent")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build the agent: %v\n%s", err, out)
+	}
+	trustDir := t.TempDir()
+	if out, err := exec.Command(bin, "trust", "import", "--trust", trustDir, "../testdata/cards/pki/test/csca.der").CombinedOutput(); err != nil {
+		t.Fatalf("trust import: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	paths, _ := filepath.Glob("../testdata/cards/*.json")
+	for _, p := range paths {
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			c, err := simcard.Load(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			card, err := c.Card(simcard.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			pcsctest.Insert(t, ctx, vpcd.DefaultAddr, card, vpcd.Options{})
+			photo := filepath.Join(t.TempDir(), "photo.jpg")
+			out, err := exec.CommandContext(ctx, bin, "card", "read", "--reader", vpcd.ReaderName(vpcd.DefaultAddr),
+				"--qr", c.QR, "--trust", trustDir, "--photo", photo, "--json").Output()
+			if err != nil {
+				t.Fatalf("card read: %v\n%s", err, out)
+			}
+			var v identity.Verification
+			if err := json.Unmarshal(out, &v); err != nil {
+				t.Fatal(err)
+			}
+			want := identity.OutcomeOK
+			if c.PKI == "unknown" {
+				want = identity.OutcomeFailed
+			}
+			if v.Outcome != want || v.Holder == nil || v.Holder.ID != c.DG13.ID || v.Checks.QR.Status != "passed" {
+				t.Fatalf("result %s", out)
+			}
+			if _, err := os.Stat(photo); (err == nil) != (c.Photo != "") {
+				t.Fatalf("photo file: %v, profile photo %q", err, c.Photo)
+			}
+		})
+	}
 }

@@ -7,6 +7,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,6 +21,10 @@ import (
 const card = "001099012345|123456789|Nguyễn Văn Bình|15031990|Nam|Số 1 Phố Huế, Hà Nội|20042021"
 
 func newFlow(t *testing.T) (*Flow, *store.Store, *bus.Bus, *strings.Builder) {
+	return newFlowB(t)
+}
+
+func newFlowB(t testing.TB) (*Flow, *store.Store, *bus.Bus, *strings.Builder) {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "agent.db")})
 	if err != nil {
@@ -50,28 +55,12 @@ func counter(t *testing.T, st *store.Store, metric string, dims map[string]strin
 // TestScannerToEvent drives a scanner on a real pty into the flow: card QR, VNeID,
 // wrong code page, unknown; checks events, counters, the bus and the logs.
 func TestScannerToEvent(t *testing.T) {
-	if _, err := exec.LookPath("socat"); err != nil {
-		t.Skip("socat not installed: needed for the pty scanner")
-	}
 	f, st, b, logs := newFlow(t)
 	sub := b.Subscribe(16, Topic)
 	defer sub.Close()
-	pair := scanner.NewPTYPair(t.TempDir(), "qr")
-	if err := pair.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer pair.Stop()
-	sim, err := scanner.OpenSimulator(pair)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim.Close()
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	scans := make(chan scanner.Scan, 16)
-	c := config.Scanner{Name: "qr-1", Counter: "quay-1", Port: pair.Device, Purpose: config.ScanForCheckin,
-		Suffix: "cr", IdleGap: time.Second, MaxScan: 4096, Baud: 9600}
-	go (&scanner.Reader{Config: c}).Run(ctx, scans)
+	sim, scans := ptyScanner(t, ctx)
 	flowDone := make(chan struct{})
 	go func() { f.Run(ctx, scans); close(flowDone) }()
 
@@ -128,6 +117,41 @@ func TestScannerToEvent(t *testing.T) {
 	if strings.Contains(string(raw), "001099012345") || strings.Contains(string(raw), "Bình") {
 		t.Fatal("personal data in the logs")
 	}
+}
+
+// ptyScanner starts a scanner reader on a socat pty pair (counter "quay-1", suffix CR)
+// and returns the simulator writing into it and the reader's scans.
+func ptyScanner(tb testing.TB, ctx context.Context) (*scanner.Simulator, chan scanner.Scan) {
+	tb.Helper()
+	if _, err := exec.LookPath("socat"); err != nil {
+		tb.Skip("socat not installed: needed for the pty scanner")
+	}
+	pair := scanner.NewPTYPair(tb.TempDir(), "qr")
+	if err := pair.Start(); err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(pair.Stop)
+	sim, err := scanner.OpenSimulator(pair)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { sim.Close() })
+	scans := make(chan scanner.Scan, 64)
+	c := config.Scanner{Name: "qr-1", Counter: "quay-1", Port: pair.Device, Purpose: config.ScanForCheckin,
+		Suffix: "cr", IdleGap: time.Second, MaxScan: 4096, Baud: 9600}
+	opened := make(chan struct{})
+	var once sync.Once
+	go (&scanner.Reader{Config: c, OnState: func(s scanner.State, _ string) {
+		if s == scanner.StateOK {
+			once.Do(func() { close(opened) })
+		}
+	}}).Run(ctx, scans)
+	select {
+	case <-opened:
+	case <-time.After(10 * time.Second):
+		tb.Fatal("scanner port not opened within 10 s")
+	}
+	return sim, scans
 }
 
 func next(t *testing.T, s *bus.Subscription) bus.Message {

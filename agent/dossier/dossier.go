@@ -219,6 +219,8 @@ type Status struct {
 	Share    float64      `json:"share_digitized_percent"`
 	Services []ServiceDay `json:"services"`
 	Title    string       `json:"title"`
+	// Rows is the block as the dashboard shows it (Vietnamese labels, in key order).
+	Rows map[string]string `json:"rows"`
 }
 
 // Today sums today's counters per service.
@@ -259,6 +261,18 @@ func (f *Flow) Today(ctx context.Context) (Status, error) {
 	sort.Slice(st.Services, func(i, j int) bool { return serviceLess(st.Services[i].Code, st.Services[j].Code) })
 	if st.Received > 0 {
 		st.Share = float64(int64(float64(st.Digitized)/float64(st.Received)*1000+0.5)) / 10
+	}
+	st.Rows = map[string]string{
+		"1. Hồ sơ tiếp nhận":  strconv.FormatInt(st.Received, 10),
+		"2. Hồ sơ đã số hóa":  strconv.FormatInt(st.Digitized, 10),
+		"3. Tỷ lệ số hóa (%)": strconv.FormatFloat(st.Share, 'f', 1, 64),
+	}
+	for _, s := range st.Services {
+		key := "Dịch vụ " + s.Code
+		if n, err := strconv.Atoi(s.Code); err == nil {
+			key = fmt.Sprintf("Dịch vụ %02d", n)
+		}
+		st.Rows[key+" – "+s.Name] = fmt.Sprintf("tiếp nhận %d, số hóa %d (%d trang)", s.Received, s.Digitized, s.Pages)
 	}
 	return st, nil
 }

@@ -13,6 +13,7 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
+	"motcua-agent/agent/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
@@ -50,6 +51,8 @@ type Deps struct {
 	Log    *slog.Logger
 	Trust  *emrtd.TrustStore
 	Now    func() time.Time
+	// Metrics, when set, gets verification counts by outcome and read durations.
+	Metrics *metrics.Registry
 }
 
 // Flow pairs keys offered for a counter (a scanned QR, typed keys) with the next card
@@ -62,6 +65,7 @@ type Flow struct {
 	cards   map[string]*cardState // by reader
 	wg      sync.WaitGroup
 	ctx     context.Context
+	scans   *bus.Subscription // subscribed in New, so no scan published before Run is lost
 }
 
 type offer struct {
@@ -89,7 +93,8 @@ func New(d Deps) *Flow {
 	if d.Trust == nil {
 		d.Trust = emrtd.NewTrustStore()
 	}
-	return &Flow{d: d, pending: map[string]offer{}, cards: map[string]*cardState{}, ctx: context.Background()}
+	return &Flow{d: d, pending: map[string]offer{}, cards: map[string]*cardState{}, ctx: context.Background(),
+		scans: d.Bus.Subscribe(64, TopicScan)}
 }
 
 // Run watches the readers and the scan topic until ctx ends, then waits for reads in
@@ -98,7 +103,7 @@ func (f *Flow) Run(ctx context.Context) error {
 	f.mu.Lock()
 	f.ctx = ctx
 	f.mu.Unlock()
-	scans := f.d.Bus.Subscribe(64, TopicScan)
+	scans := f.scans
 	defer scans.Close()
 	events := pcsc.Watch(ctx)
 	defer f.wg.Wait()
@@ -263,7 +268,25 @@ func (f *Flow) readAndRecord(ctx context.Context, reader, counter string, o offe
 		"message": "Đang đọc chip, xin giữ thẻ trên đầu đọc."}})
 	v, err := ReadCard(ctx, ReadRequest{Reader: reader, Keys: o.keys, QR: o.qr, Trust: f.d.Trust, Timeout: f.d.Card.ReadTimeout, Now: f.d.Now})
 	if err != nil {
-		v = &Verification{Reader: reader, Outcome: OutcomeFailed, Reason: readFailure(ctx, err), Error: err.Error()}
+		// No session with a card at all (it left before we connected, or the reader
+		// went away): nothing was verified. The keys wait for the next card.
+		f.d.Log.Warn("identity: could not connect to the card", "reader", reader, "err", err)
+		var again []string
+		f.mu.Lock()
+		if _, newer := f.pending[counter]; !newer && f.d.Now().Before(o.expires) {
+			f.pending[counter] = o
+			// A new card may have arrived (and found no keys) while this one failed.
+			for r, c := range f.cards {
+				if c.counter == counter && !c.reading && !c.done {
+					again = append(again, r)
+				}
+			}
+		}
+		f.mu.Unlock()
+		for _, r := range again {
+			f.tryRead(r)
+		}
+		return
 	}
 	if ctx.Err() != nil && v.Reason == ReasonTimeout {
 		return // shutting down, not a fact about the card
@@ -337,6 +360,10 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 		if id, ok := attrs["id_hash"].(string); ok {
 			counts = append(counts, store.Count{Metric: "identity.people", Op: store.OpUnique, Value: 1, Key: id})
 		}
+	}
+	if m := f.d.Metrics; m != nil {
+		m.Counter("motcua_identity_verifications_total", "Chip card verifications by outcome.", "outcome="+v.Outcome).Inc()
+		m.Histogram("motcua_identity_read_seconds", "Wall time of one chip card read.", nil).Observe(v.Elapsed.Seconds())
 	}
 	_, err := f.d.Store.Append(ctx, store.Event{Time: now, Kind: EventVerified, Site: f.d.Site, Counter: counter, Attrs: attrs, Counts: counts})
 	f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Time: now, Public: public, Personal: personal})

@@ -15,6 +15,7 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
+	"motcua-agent/agent/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/drivers/cccd/simcard"
@@ -77,7 +78,8 @@ func newFlowRig(t *testing.T) *flowRig {
 	}
 	b := bus.New(nil)
 	r := &flowRig{st: st, ids: ids, bus: b, clock: clk, ctx: ctx, sub: b.Subscribe(64, TopicIdentity)}
-	r.flow = New(Deps{Card: cfg, Site: "test-site", Store: st, IDs: ids, Bus: b, Health: health.New(nil), Trust: ts, Now: clk.Now})
+	r.flow = New(Deps{Card: cfg, Site: "test-site", Store: st, IDs: ids, Bus: b, Health: health.New(nil), Trust: ts, Now: clk.Now,
+		Metrics: metrics.New()})
 	runCtx, stop := context.WithCancel(ctx)
 	done := make(chan struct{})
 	go func() { r.flow.Run(runCtx); close(done) }()
@@ -128,14 +130,17 @@ func TestFlowQRThenCard(t *testing.T) {
 	c := citizen(t, "cuong-spouse-cmnd")
 	r.bus.Publish(bus.Message{Topic: TopicScan, Public: map[string]any{"counter": "2", "kind": "cccd-2021"},
 		Personal: map[string]any{"payload": c.QR}})
-	// The scan is handled asynchronously; the pairing must hold for the card that follows.
+	// The scan is handled asynchronously; wait until it is paired before the card comes.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		r.flow.mu.Lock()
 		_, ok := r.flow.pending["2"]
 		r.flow.mu.Unlock()
-		if ok || time.Now().After(deadline) {
+		if ok {
 			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the scanned QR was not taken up")
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
@@ -152,6 +157,9 @@ func TestFlowQRThenCard(t *testing.T) {
 	}
 	if m.Public["id_hash"] != r.ids.Hash(c.DG13.ID) || m.Public["age_band"] != "40-59" {
 		t.Fatalf("hash/age band %v %v", m.Public["id_hash"], m.Public["age_band"])
+	}
+	if n := r.flow.d.Metrics.Counter("motcua_identity_verifications_total", "", "outcome=ok").Value(); n != 1 {
+		t.Fatalf("metric verifications ok = %d", n)
 	}
 	evs, err := r.st.Events(r.ctx, store.EventFilter{Kinds: []string{EventVerified}})
 	if err != nil || len(evs) != 1 {
@@ -234,5 +242,34 @@ func TestFlowPairWindowExpires(t *testing.T) {
 	}
 	if m := r.next(t, "done"); m.Public["outcome"] != OutcomeOK {
 		t.Fatalf("public %v", m.Public)
+	}
+}
+
+// Every testdata citizen through the flow: a QR scan on the bus, then the card.
+func TestFlowEveryProfile(t *testing.T) {
+	r := newFlowRig(t)
+	paths, _ := filepath.Glob(filepath.Join("..", "..", "testdata", "cards", "*.json"))
+	for _, p := range paths {
+		c, err := simcard.Load(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Run(filepath.Base(p), func(t *testing.T) {
+			if err := r.flow.OfferQR("2", c.QR); err != nil {
+				t.Fatal(err)
+			}
+			slot := insertCitizen(t, r.ctx, c)
+			m := r.next(t, "done")
+			want := OutcomeOK
+			if c.PKI == "unknown" {
+				want = OutcomeFailed
+			}
+			if m.Public["outcome"] != want || m.Personal["id"] != c.DG13.ID {
+				t.Fatalf("public %v", m.Public)
+			}
+			if err := slot.WaitGone(r.ctx); err != nil {
+				t.Fatal(err)
+			}
+		})
 	}
 }

@@ -34,7 +34,7 @@ func setup(t *testing.T) context.Context {
 	return ctx
 }
 
-func trust(t *testing.T) *emrtd.TrustStore {
+func trust(t testing.TB) *emrtd.TrustStore {
 	t.Helper()
 	dir := t.TempDir()
 	if n, err := identity.ImportTrust(dir, filepath.Join(cardsDir, "pki", "test", "csca.der")); err != nil || n != 1 {
@@ -65,7 +65,7 @@ func insert(t *testing.T, ctx context.Context, c *simcard.Citizen, opt simcard.O
 	return pcsctest.Insert(t, ctx, addr, card, vpcd.Options{}), card
 }
 
-func qrRequest(t *testing.T, c *simcard.Citizen, ts *emrtd.TrustStore) identity.ReadRequest {
+func qrRequest(t testing.TB, c *simcard.Citizen, ts *emrtd.TrustStore) identity.ReadRequest {
 	t.Helper()
 	q, err := cccd.ParseQR(c.QR)
 	if err != nil {
@@ -216,5 +216,48 @@ func TestCardPulledMidReadThenNextCardReads(t *testing.T) {
 	}
 	if v.Outcome != identity.OutcomeOK {
 		t.Fatalf("next card: %s/%s (%s)", v.Outcome, v.Reason, v.Error)
+	}
+}
+
+// Card faults through the real pcscd: each gives a clean failed verification naming
+// the step, and the next good card reads.
+func TestCardFaultsFailCleanly(t *testing.T) {
+	ctx := setup(t)
+	ts := trust(t)
+	c := load(t, "an-cccd2021")
+	for _, tc := range []struct {
+		name   string
+		faults vcard.Faults
+		req    func(*identity.ReadRequest)
+		reason string
+		errHas string
+	}{
+		{"bad MAC on a response", vcard.Faults{BadResponseMACAt: 6}, nil, identity.ReasonReadError, "MAC"},
+		{"file not found on DG1", vcard.Faults{StatusWords: []vcard.StatusFault{{INS: 0xA4, FileID: 0x0101, SW: 0x6A82}}}, nil, identity.ReasonReadError, "DG1"},
+		{"wrong length on every READ BINARY of DG13", vcard.Faults{StatusWords: []vcard.StatusFault{{INS: 0xB0, FileID: 0x010D, SW: 0x6F00, Repeat: true}}}, nil, identity.ReasonHashMismatch, "DG13"},
+		{"card too slow", vcard.Faults{Delay: 1500 * time.Millisecond}, func(r *identity.ReadRequest) { r.Timeout = 2 * time.Second }, identity.ReasonTimeout, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			slot, _ := insert(t, ctx, c, simcard.Options{Faults: tc.faults})
+			req := qrRequest(t, c, ts)
+			if tc.req != nil {
+				tc.req(&req)
+			}
+			v, err := identity.ReadCard(ctx, req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if v.Outcome != identity.OutcomeFailed || v.Reason != tc.reason || !strings.Contains(v.Error, tc.errHas) {
+				t.Fatalf("outcome %s/%s (%s), want %s mentioning %q; checks %+v", v.Outcome, v.Reason, v.Error, tc.reason, tc.errHas, v.Checks)
+			}
+			if err := slot.WaitGone(ctx); err != nil {
+				t.Fatal(err)
+			}
+			insert(t, ctx, c, simcard.Options{})
+			v, err = identity.ReadCard(ctx, qrRequest(t, c, ts))
+			if err != nil || v.Outcome != identity.OutcomeOK {
+				t.Fatalf("next card: %v %+v", err, v)
+			}
+		})
 	}
 }

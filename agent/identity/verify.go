@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"motcua-agent/drivers/cccd"
@@ -49,6 +50,9 @@ type ReadRequest struct {
 	Now func() time.Time
 	// SkipPhoto leaves DG2 unread (faster, when no one will see the photo).
 	SkipPhoto bool
+	// FixedChunk, when > 0, reads files in chunks of exactly this size (the baseline
+	// the benchmark compares adaptive reading with).
+	FixedChunk int
 }
 
 // Verification is the outcome of reading one card: each check as its own fact, the
@@ -61,6 +65,7 @@ type Verification struct {
 
 	Access *emrtd.AccessResult `json:"access,omitempty"`
 	Checks Checks              `json:"checks"`
+	Files  []emrtd.FileRead    `json:"files,omitempty"`
 	Photo  *PhotoInfo          `json:"photo,omitempty"`
 
 	APDUs         int                `json:"apdus"`
@@ -177,7 +182,7 @@ func ReadCard(ctx context.Context, req ReadRequest) (*Verification, error) {
 // Verify reads and verifies the card behind t (see ReadCard).
 func Verify(ctx context.Context, t emrtd.Transmitter, req ReadRequest, extendedLength bool) *Verification {
 	v := &Verification{Reader: req.Reader}
-	opts := emrtd.ReadOptions{Keys: req.Keys, Trust: req.Trust, Now: req.Now, ExtendedLength: extendedLength}
+	opts := emrtd.ReadOptions{Keys: req.Keys, Trust: req.Trust, Now: req.Now, ExtendedLength: extendedLength, FixedChunk: req.FixedChunk}
 	if req.SkipPhoto {
 		opts.DataGroups = []int{1, 13, 14, 15}
 	}
@@ -195,6 +200,7 @@ func Verify(ctx context.Context, t emrtd.Transmitter, req ReadRequest, extendedL
 		return v
 	}
 	v.Access = &doc.Access
+	v.Files = doc.Files
 	v.Checks = checksOf(doc)
 	v.Holder = holderOf(doc, &v.Checks)
 	if doc.DG2 != nil {
@@ -206,7 +212,42 @@ func Verify(ctx context.Context, t emrtd.Transmitter, req ReadRequest, extendedL
 		v.Checks.QR = compareQR(*req.QR, doc)
 	}
 	v.Outcome, v.Reason = judge(v.Checks)
+	if v.Outcome != OutcomeOK {
+		v.Error = failureDetail(v)
+	}
 	return v
+}
+
+// failureDetail says, in a line, which fact failed: a file that could not be read,
+// else the check behind the reason.
+func failureDetail(v *Verification) string {
+	for _, f := range v.Files {
+		if f.Check.Status == emrtd.CheckError {
+			return "read " + f.Name + ": " + f.Check.Detail
+		}
+	}
+	c := v.Checks
+	switch v.Reason {
+	case ReasonSignature:
+		return "SOD signature: " + c.Signature.Detail
+	case ReasonChipAuth:
+		if c.ChipAuth.Status != emrtd.CheckPassed && c.ChipAuth.Status != emrtd.CheckAbsent {
+			return "chip authentication: " + c.ChipAuth.Detail
+		}
+		return "active authentication: " + c.ActiveAuth.Detail
+	case ReasonNoAnchor, ReasonUntrusted:
+		return "chain: " + c.ChainDetail
+	case ReasonQRMismatch:
+		return "QR vs chip: " + c.QR.Detail
+	}
+	var bad []string
+	for dg, s := range c.DataGroupHashes {
+		if s != string(emrtd.CheckPassed) {
+			bad = append(bad, dg+" "+s)
+		}
+	}
+	sort.Strings(bad)
+	return "data group hashes: " + strings.Join(bad, ", ")
 }
 
 // readFailure names why Read stopped.
@@ -299,7 +340,8 @@ func judge(c Checks) (string, string) {
 		}
 	}
 	if len(c.DataGroupHashes) == 0 {
-		return OutcomeFailed, ReasonHashMismatch
+		// No hash could be compared: the SOD itself was not read.
+		return OutcomeFailed, ReasonReadError
 	}
 	if !c.Signature.Passed() {
 		return OutcomeFailed, ReasonSignature

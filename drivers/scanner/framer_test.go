@@ -5,6 +5,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"go.bug.st/serial/enumerator"
 )
 
 func frames(t *testing.T, f *Framer, chunks ...string) []string {
@@ -122,4 +124,29 @@ func FuzzFramer(f *testing.F) {
 			t.Fatalf("holds %d bytes", whole.Pending())
 		}
 	})
+}
+
+func TestFindUSB(t *testing.T) {
+	list := func(...func(vid, pid string) bool) ([]*enumerator.PortDetails, error) {
+		return []*enumerator.PortDetails{
+			{Name: "/dev/ttyS0"},
+			{Name: "/dev/ttyACM0", IsUSB: true, VID: "0C2E", PID: "0B61", SerialNumber: "A1"},
+			{Name: "/dev/ttyACM1", IsUSB: true, VID: "0c2e", PID: "0b61", SerialNumber: "B2"},
+			{Name: "/dev/ttyACM2", IsUSB: true, VID: "1eab", PID: "1d06", SerialNumber: "C3"},
+		}, nil
+	}
+	cases := []struct{ vidpid, sn, want, err string }{
+		{"1EAB:1D06", "", "/dev/ttyACM2", ""},
+		{"0c2e:0b61", "b2", "/dev/ttyACM1", ""},
+		{"0c2e:0b61", "", "", "set serial_number"},
+		{"0c2e:0b61", "Z9", "", "serial number Z9"},
+		{"ffff:0001", "", "", "unplugged"},
+		{"nonsense", "", "", "VID:PID"},
+	}
+	for _, c := range cases {
+		got, err := FindUSB(list, c.vidpid, c.sn)
+		if got != c.want || (c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err))) || (c.err == "" && err != nil) {
+			t.Errorf("%s %s: %q %v", c.vidpid, c.sn, got, err)
+		}
+	}
 }

@@ -68,6 +68,9 @@ type Reader struct {
 	Open func(ctx context.Context) (Port, error)
 	// OnState is told of every change of connection state (may be nil).
 	OnState func(state State, detail string)
+	// OnRead is told how many bytes each read returned (may be nil): a byte counter for
+	// metrics, and how tests know the bytes reached the driver.
+	OnRead func(n int)
 	// Now is the clock (time.Now when nil).
 	Now func() time.Time
 	// MinBackoff and MaxBackoff bound the wait between reopen attempts (200ms, 5s).
@@ -208,6 +211,9 @@ func (r *Reader) read(ctx context.Context, port Port, f *Framer, out chan<- Scan
 		n, err := port.Read(buf)
 		now := r.Now()
 		if n > 0 {
+			if r.OnRead != nil {
+				r.OnRead(n)
+			}
 			lastByte = now
 			for _, fr := range f.Write(buf[:n]) {
 				if !r.emit(ctx, fr, now, out) {

@@ -227,3 +227,20 @@ func (c *Citizen) Profile(opt Options) (vcard.Profile, error) {
 // rsaKey makes an active authentication RSA key (1024 bits: the size older chips
 // use, and quick to generate for each simulated card).
 func rsaKey() (*rsa.PrivateKey, error) { return rsa.GenerateKey(rand.Reader, 1024) }
+
+// ExtendedCard is a virtual card whose ATR declares extended-length APDUs in its card
+// capabilities (ISO 7816-4 compact TLV 73), as a card with a large MaxLe would.
+type ExtendedCard struct {
+	*vcard.Card
+}
+
+// ATR is a contactless-style ATR whose historical bytes are 80 73 00 00 40 (card
+// capabilities: extended Lc and Le).
+func (c ExtendedCard) ATR() []byte {
+	atr := []byte{0x3B, 0x85, 0x80, 0x01, 0x80, 0x73, 0x00, 0x00, 0x40}
+	var tck byte
+	for _, b := range atr[1:] {
+		tck ^= b
+	}
+	return append(atr, tck)
+}

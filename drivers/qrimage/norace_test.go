@@ -1,0 +1,5 @@
+//go:build !race
+
+package qrimage
+
+const raceEnabled = false

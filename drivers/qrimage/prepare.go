@@ -1,0 +1,211 @@
+package qrimage
+
+import (
+	"image"
+	"image/color"
+	"image/draw"
+)
+
+// attempt is one way of preparing the page before decoding.
+type attempt struct {
+	name    string
+	global  bool // GlobalHistogram binarizer instead of Hybrid
+	prepare func(g *image.Gray) (out *image.Gray, scale float64, ok bool)
+}
+
+// attempts in the order tried. The order comes from BenchmarkAttempts: the plain image
+// finds most codes; large scanned pages need downscaling (which also averages scanner
+// noise and blur into sharper module edges); small codes need upscaling; low contrast
+// needs stretching.
+var attempts = []attempt{
+	{name: "plain", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return g, 1, true }},
+	{name: "down2", prepare: downBy(2, 1200)},
+	{name: "stretch", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return stretch(g), 1, true }},
+	{name: "smooth", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return boxBlur(g), 1, true }},
+	{name: "up2", prepare: upBy(2, 1000)},
+	{name: "up3-bilinear", prepare: upBilinear(3, 800)},
+	{name: "up3-bilinear-global", global: true, prepare: upBilinear(3, 400)},
+	{name: "up4-bilinear-stretch", prepare: func(g *image.Gray) (*image.Gray, float64, bool) {
+		u, s, ok := upBilinear(4, 600)(g)
+		if !ok {
+			return nil, 0, false
+		}
+		return stretch(u), s, true
+	}},
+	{name: "down3", prepare: downBy(3, 1800)},
+	{name: "global", global: true, prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return g, 1, true }},
+	{name: "down4", prepare: downBy(4, 2400)},
+}
+
+// toGray converts to 8-bit luminance with fast paths for the formats scanners write.
+func toGray(img image.Image) *image.Gray {
+	b := img.Bounds()
+	g := image.NewGray(image.Rect(0, 0, b.Dx(), b.Dy()))
+	switch m := img.(type) {
+	case *image.Gray:
+		for y := 0; y < b.Dy(); y++ {
+			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], m.Pix[(y+b.Min.Y-m.Rect.Min.Y)*m.Stride+(b.Min.X-m.Rect.Min.X):])
+		}
+	case *image.YCbCr:
+		for y := 0; y < b.Dy(); y++ {
+			row := m.Y[m.YOffset(b.Min.X, y+b.Min.Y):]
+			copy(g.Pix[y*g.Stride:y*g.Stride+b.Dx()], row[:b.Dx()])
+		}
+	case *image.RGBA:
+		for y := 0; y < b.Dy(); y++ {
+			p := m.Pix[m.PixOffset(b.Min.X, y+b.Min.Y):]
+			d := g.Pix[y*g.Stride:]
+			for x := 0; x < b.Dx(); x++ {
+				r, gg, bb := uint32(p[4*x]), uint32(p[4*x+1]), uint32(p[4*x+2])
+				d[x] = uint8((299*r + 587*gg + 114*bb + 500) / 1000)
+			}
+		}
+	default:
+		// Transparent pixels become white (a PNG with alpha over paper).
+		white := image.NewUniform(color.White)
+		draw.Draw(g, g.Rect, white, image.Point{}, draw.Src)
+		draw.Draw(g, g.Rect, img, b.Min, draw.Over)
+	}
+	return g
+}
+
+// downBy averages k×k blocks when the longer side is at least minSide.
+func downBy(k, minSide int) func(*image.Gray) (*image.Gray, float64, bool) {
+	return func(g *image.Gray) (*image.Gray, float64, bool) {
+		w, h := g.Rect.Dx(), g.Rect.Dy()
+		if max(w, h) < minSide {
+			return nil, 0, false
+		}
+		ow, oh := w/k, h/k
+		out := image.NewGray(image.Rect(0, 0, ow, oh))
+		for y := 0; y < oh; y++ {
+			for x := 0; x < ow; x++ {
+				sum := 0
+				for dy := 0; dy < k; dy++ {
+					row := g.Pix[(y*k+dy)*g.Stride+x*k:]
+					for dx := 0; dx < k; dx++ {
+						sum += int(row[dx])
+					}
+				}
+				out.Pix[y*out.Stride+x] = uint8(sum / (k * k))
+			}
+		}
+		return out, 1 / float64(k), true
+	}
+}
+
+// upBy enlarges small images k times (nearest neighbour keeps module edges hard).
+func upBy(k, maxSide int) func(*image.Gray) (*image.Gray, float64, bool) {
+	return func(g *image.Gray) (*image.Gray, float64, bool) {
+		w, h := g.Rect.Dx(), g.Rect.Dy()
+		if max(w, h) > maxSide {
+			return nil, 0, false
+		}
+		out := image.NewGray(image.Rect(0, 0, w*k, h*k))
+		for y := 0; y < h*k; y++ {
+			src := g.Pix[(y/k)*g.Stride:]
+			dst := out.Pix[y*out.Stride:]
+			for x := 0; x < w*k; x++ {
+				dst[x] = src[x/k]
+			}
+		}
+		return out, float64(k), true
+	}
+}
+
+// stretch maps the 1st..99th luminance percentiles to 0..255 (faded print, grey paper).
+func stretch(g *image.Gray) *image.Gray {
+	var hist [256]int
+	for _, v := range g.Pix {
+		hist[v]++
+	}
+	n := len(g.Pix)
+	lo, hi, acc := 0, 255, 0
+	for i := 0; i < 256; i++ {
+		acc += hist[i]
+		if acc > n/100 {
+			lo = i
+			break
+		}
+	}
+	acc = 0
+	for i := 255; i >= 0; i-- {
+		acc += hist[i]
+		if acc > n/100 {
+			hi = i
+			break
+		}
+	}
+	out := image.NewGray(g.Rect)
+	if hi <= lo {
+		copy(out.Pix, g.Pix)
+		return out
+	}
+	var lut [256]uint8
+	for i := range lut {
+		v := (i - lo) * 255 / (hi - lo)
+		lut[i] = uint8(min(max(v, 0), 255))
+	}
+	for i, v := range g.Pix {
+		out.Pix[i] = lut[v]
+	}
+	return out
+}
+
+// boxBlur is a 3×3 mean: it removes salt-and-pepper scanner noise that breaks finder
+// pattern ratios.
+func boxBlur(g *image.Gray) *image.Gray {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	out := image.NewGray(g.Rect)
+	for y := 0; y < h; y++ {
+		for x := 0; x < w; x++ {
+			sum, n := 0, 0
+			for dy := -1; dy <= 1; dy++ {
+				yy := y + dy
+				if yy < 0 || yy >= h {
+					continue
+				}
+				for dx := -1; dx <= 1; dx++ {
+					xx := x + dx
+					if xx < 0 || xx >= w {
+						continue
+					}
+					sum += int(g.Pix[yy*g.Stride+xx])
+					n++
+				}
+			}
+			out.Pix[y*out.Stride+x] = uint8(sum / n)
+		}
+	}
+	return out
+}
+
+// upBilinear enlarges small images k times with bilinear interpolation: modules of one
+// or two pixels, blurred together, get edges the binarizer can find again.
+func upBilinear(k, maxSide int) func(*image.Gray) (*image.Gray, float64, bool) {
+	return func(g *image.Gray) (*image.Gray, float64, bool) {
+		w, h := g.Rect.Dx(), g.Rect.Dy()
+		if max(w, h) > maxSide || w < 2 || h < 2 {
+			return nil, 0, false
+		}
+		ow, oh := w*k, h*k
+		out := image.NewGray(image.Rect(0, 0, ow, oh))
+		for y := 0; y < oh; y++ {
+			fy := (float64(y)+0.5)/float64(k) - 0.5
+			y0 := min(max(int(fy), 0), h-2)
+			ty := min(max(fy-float64(y0), 0), 1)
+			for x := 0; x < ow; x++ {
+				fx := (float64(x)+0.5)/float64(k) - 0.5
+				x0 := min(max(int(fx), 0), w-2)
+				tx := min(max(fx-float64(x0), 0), 1)
+				a := float64(g.Pix[y0*g.Stride+x0])
+				b := float64(g.Pix[y0*g.Stride+x0+1])
+				c := float64(g.Pix[(y0+1)*g.Stride+x0])
+				d := float64(g.Pix[(y0+1)*g.Stride+x0+1])
+				v := (a*(1-tx)+b*tx)*(1-ty) + (c*(1-tx)+d*tx)*ty
+				out.Pix[y*out.Stride+x] = uint8(v + 0.5)
+			}
+		}
+		return out, float64(k), true
+	}
+}

@@ -23,6 +23,12 @@ var peerDir = func() string {
 	if d := os.Getenv("MOTCUA_EMRTD_PEER"); d != "" {
 		return d
 	}
+	// CI clones the repository with shared/ beside it; tests run in agent/.
+	if abs, err := filepath.Abs(filepath.Join("..", "..", "shared", "peers", "emrtd")); err == nil {
+		if _, err := os.Stat(filepath.Join(abs, "run.sh")); err == nil {
+			return abs
+		}
+	}
 	return "/work/shared/peers/emrtd"
 }()
 

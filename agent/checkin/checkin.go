@@ -108,7 +108,7 @@ func counts(purpose string, kind qrpayload.Kind, outcome, idHash string) []store
 }
 
 // Handle classifies a scan, appends its event (durable when it returns) and publishes
-// it on the bus.
+// it on the bus. Gate scans are published at once: the gate records its decision.
 func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
 	var r Result
 	attrs := map[string]any{"scanner": s.Scanner, "purpose": s.Purpose, "bytes": s.Bytes}
@@ -147,11 +147,15 @@ func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
 			kindName = "scan.unknown"
 		}
 	}
-	if s.Purpose == config.ScanForGate {
-		kindName = "scan.gate"
-	}
 	attrs["qr_kind"] = string(r.Kind)
 	attrs["outcome"] = r.Outcome
+	if s.Purpose == config.ScanForGate {
+		// The lane's decision is the durable record of a gate scan, with its own counts;
+		// a durable write here too would put every lane behind a second fsync.
+		r.Event = store.Event{Kind: "scan.gate", Counter: s.Tag, Attrs: attrs}
+		f.publish(s, r)
+		return r, nil
+	}
 	ev := store.Event{Kind: kindName, Site: f.Site, Counter: s.Tag, Attrs: attrs,
 		Counts: counts(s.Purpose, r.Kind, r.Outcome, idHash)}
 	if r.Payload.Receipt != nil {

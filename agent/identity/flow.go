@@ -130,6 +130,9 @@ func (f *Flow) onScan(m bus.Message) {
 	if kind != cccd.FormCCCD2021 && kind != cccd.FormCCCD2024 {
 		return
 	}
+	if purpose, _ := m.Public["purpose"].(string); purpose == config.ScanForGate {
+		return // a gate lane's scan is the gate's, not a counter's
+	}
 	counter, _ := m.Public["counter"].(string)
 	payload, _ := m.Personal["payload"].(string)
 	if err := f.OfferQR(counter, payload); err != nil {

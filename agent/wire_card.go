@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -73,6 +74,14 @@ func startSimCard(ctx context.Context, a *App, trust *emrtd.TrustStore) error {
 		path = defaultSimProfile
 	}
 	path = a.Config.Resolve(path)
+	if _, err := os.Stat(path); err != nil && sim.Profile == "" {
+		// The demo started outside the checkout: look beside the binary (bin/..).
+		if exe, err := os.Executable(); err == nil {
+			if alt := filepath.Join(filepath.Dir(exe), "..", defaultSimProfile); fileExists(alt) {
+				path = alt
+			}
+		}
+	}
 	c, err := simcard.Load(path)
 	if err != nil {
 		a.Health.Set(health.Device{Name: name, Kind: "reader", State: health.Fault, Detail: err.Error(),
@@ -113,4 +122,9 @@ func startSimCard(ctx context.Context, a *App, trust *emrtd.TrustStore) error {
 		}
 	})
 	return nil
+}
+
+func fileExists(p string) bool {
+	_, err := os.Stat(p)
+	return err == nil
 }

@@ -3,6 +3,7 @@ package cccd
 import (
 	"bytes"
 	"fmt"
+	"motcua-agent/drivers/emrtd"
 	"unicode/utf8"
 )
 
@@ -69,32 +70,32 @@ func ParseDG13(b []byte) (DG13, error) {
 	if len(b) > MaxDG13 {
 		return DG13{}, fmt.Errorf("parse DG13: %d bytes, more than the %d accepted", len(b), MaxDG13)
 	}
-	outer, _, err := readTLV(b)
+	outer, _, err := emrtd.ParseTLV(b)
 	if err != nil {
 		return DG13{}, fmt.Errorf("parse DG13: %w", err)
 	}
-	if outer.tag != 0x6D {
-		return DG13{}, fmt.Errorf("parse DG13: tag %X, want 6D", outer.tag)
+	if outer.Tag != 0x6D {
+		return DG13{}, fmt.Errorf("parse DG13: tag %X, want 6D", outer.Tag)
 	}
-	seq, _, err := readTLV(outer.value)
-	if err != nil || seq.tag != 0x30 {
+	seq, _, err := emrtd.ParseTLV(outer.Value)
+	if err != nil || seq.Tag != 0x30 {
 		return DG13{}, fmt.Errorf("parse DG13: want a SEQUENCE inside 6D")
 	}
-	parts, err := children(seq.value)
+	parts, err := children(seq.Value)
 	if err != nil {
 		return DG13{}, fmt.Errorf("parse DG13: header: %w", err)
 	}
 	var d DG13
-	var set *tlv
+	var set *emrtd.TLV
 	for i := range parts {
 		p := &parts[i]
-		switch p.tag {
+		switch p.Tag {
 		case 0x02:
-			if v, ok := smallInt(p.value); ok {
+			if v, ok := smallInt(p.Value); ok {
 				d.Version = v
 			}
 		case 0x06:
-			if !bytes.Equal(p.value, DG13OID) {
+			if !bytes.Equal(p.Value, DG13OID) {
 				return DG13{}, fmt.Errorf("parse DG13: unexpected object identifier")
 			}
 		case 0x31:
@@ -104,7 +105,7 @@ func ParseDG13(b []byte) (DG13, error) {
 	if set == nil {
 		return DG13{}, fmt.Errorf("parse DG13: no SET of fields")
 	}
-	fields, err := children(set.value)
+	fields, err := children(set.Value)
 	if err != nil {
 		return DG13{}, fmt.Errorf("parse DG13: fields: %w", err)
 	}
@@ -112,10 +113,10 @@ func ParseDG13(b []byte) (DG13, error) {
 		return DG13{}, fmt.Errorf("parse DG13: %d fields, more than %d", len(fields), maxDG13Fields)
 	}
 	for _, f := range fields {
-		if f.tag != 0x30 {
-			return DG13{}, fmt.Errorf("parse DG13: field is tag %X, want SEQUENCE", f.tag)
+		if f.Tag != 0x30 {
+			return DG13{}, fmt.Errorf("parse DG13: field is tag %X, want SEQUENCE", f.Tag)
 		}
-		if err := d.setField(f.value); err != nil {
+		if err := d.setField(f.Value); err != nil {
 			return DG13{}, fmt.Errorf("parse DG13: %w", err)
 		}
 	}
@@ -138,10 +139,10 @@ func (d *DG13) setField(body []byte) error {
 	if err != nil {
 		return err
 	}
-	if len(items) == 0 || items[0].tag != 0x02 {
+	if len(items) == 0 || items[0].Tag != 0x02 {
 		return fmt.Errorf("field without a number")
 	}
-	n, ok := smallInt(items[0].value)
+	n, ok := smallInt(items[0].Value)
 	if !ok {
 		return fmt.Errorf("field number is not a small integer")
 	}
@@ -206,21 +207,21 @@ func (d *DG13) setField(body []byte) error {
 
 // setParents reads field 13 in either layout: two SEQUENCEs (father, mother) or one
 // SEQUENCE holding those two.
-func (d *DG13) setParents(items []tlv) error {
+func (d *DG13) setParents(items []emrtd.TLV) error {
 	d.ParentLayout = ParentsFlat
-	if len(items) == 1 && items[0].tag == 0x30 {
-		inner, err := children(items[0].value)
+	if len(items) == 1 && items[0].Tag == 0x30 {
+		inner, err := children(items[0].Value)
 		if err != nil {
 			return fmt.Errorf("field 13: %w", err)
 		}
-		if len(inner) > 0 && inner[0].tag == 0x30 {
+		if len(inner) > 0 && inner[0].Tag == 0x30 {
 			items = inner
 			d.ParentLayout = ParentsNested
 		}
 	}
 	var names []string
 	for _, it := range items {
-		s, err := firstText([]tlv{it}, 0)
+		s, err := firstText([]emrtd.TLV{it}, 0)
 		if err != nil {
 			return fmt.Errorf("field 13: %w", err)
 		}
@@ -236,20 +237,20 @@ func (d *DG13) setParents(items []tlv) error {
 }
 
 // firstText returns the first string found in items, depth first; empty when none.
-func firstText(items []tlv, depth int) (string, error) {
+func firstText(items []emrtd.TLV, depth int) (string, error) {
 	if depth > maxTLVDepth {
 		return "", fmt.Errorf("nested too deep")
 	}
 	for _, it := range items {
-		switch it.tag {
+		switch it.Tag {
 		case 0x0C, 0x13, 0x16, 0x14, 0x1A: // UTF8String, PrintableString, IA5String, T61String, VisibleString
-			if !utf8.Valid(it.value) {
+			if !utf8.Valid(it.Value) {
 				return "", fmt.Errorf("text is not valid UTF-8")
 			}
-			return string(it.value), nil
+			return string(it.Value), nil
 		}
-		if it.constructed {
-			inner, err := children(it.value)
+		if it.Constructed() {
+			inner, err := children(it.Value)
 			if err != nil {
 				return "", err
 			}
@@ -268,13 +269,13 @@ func firstText(items []tlv, depth int) (string, error) {
 // out. It exists to build test cards.
 func BuildDG13(d DG13) []byte {
 	field := func(n int, content []byte) []byte {
-		return appendTLV(nil, 0x30, append([]byte{0x02, 0x01, byte(n)}, content...))
+		return emrtd.EncodeTLV(0x30, append([]byte{0x02, 0x01, byte(n)}, content...))
 	}
 	textField := func(n int, tag uint32, s string) []byte {
 		if s == "" {
 			return nil
 		}
-		return field(n, appendTLV(nil, tag, []byte(s)))
+		return field(n, emrtd.EncodeTLV(tag, []byte(s)))
 	}
 	var set []byte
 	set = append(set, textField(1, 0x13, d.ID)...)
@@ -289,17 +290,17 @@ func BuildDG13(d DG13) []byte {
 	set = append(set, textField(10, 0x0C, d.Marks)...)
 	set = append(set, textField(11, 0x13, d.Issued)...)
 	set = append(set, textField(12, 0x0C, d.Expiry)...)
-	father := appendTLV(nil, 0x30, appendTLV(nil, 0x0C, []byte(d.Father)))
-	mother := appendTLV(nil, 0x30, appendTLV(nil, 0x0C, []byte(d.Mother)))
+	father := emrtd.EncodeTLV(0x30, emrtd.EncodeTLV(0x0C, []byte(d.Father)))
+	mother := emrtd.EncodeTLV(0x30, emrtd.EncodeTLV(0x0C, []byte(d.Mother)))
 	parents := append(father, mother...)
 	if d.ParentLayout == ParentsNested {
-		parents = appendTLV(nil, 0x30, parents)
+		parents = emrtd.EncodeTLV(0x30, parents)
 	}
 	set = append(set, field(13, parents)...)
 	if d.Spouse == "" {
 		set = append(set, field(14, nil)...)
 	} else {
-		set = append(set, field(14, appendTLV(nil, 0x30, appendTLV(nil, 0x0C, []byte(d.Spouse))))...)
+		set = append(set, field(14, emrtd.EncodeTLV(0x30, emrtd.EncodeTLV(0x0C, []byte(d.Spouse))))...)
 	}
 	set = append(set, textField(15, 0x13, d.OldID)...)
 	set = append(set, textField(16, 0x13, d.Field16)...)
@@ -312,5 +313,5 @@ func BuildDG13(d DG13) []byte {
 	seq = append(seq, 0x02, 0x01, byte(version))
 	seq = appendTLV(seq, 0x06, DG13OID)
 	seq = appendTLV(seq, 0x31, set)
-	return appendTLV(nil, 0x6D, appendTLV(nil, 0x30, seq))
+	return emrtd.EncodeTLV(0x6D, emrtd.EncodeTLV(0x30, seq))
 }

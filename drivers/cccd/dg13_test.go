@@ -86,8 +86,8 @@ func TestParseDG13Rejects(t *testing.T) {
 		b    []byte
 		want string
 	}{
-		{"empty", nil, "truncated"},
-		{"truncated", good[:len(good)/2], "truncated"},
+		{"empty", nil, "empty"},
+		{"truncated", good[:len(good)/2], "exceeds"},
 		{"wrong tag", append([]byte{0x61}, good[1:]...), "want 6D"},
 		{"placeholder string like the peer card", []byte("\x6D\x0CDG13 sample!"), "SEQUENCE"},
 		{"bad UTF-8", badUTF8, "UTF-8"},

@@ -288,20 +288,7 @@ func watchCards(ctx context.Context, a *App, api *queue.API) {
 // onBus calls fn with each message of a topic until ctx ends.
 func onBus(ctx context.Context, a *App, topic string, fn func(bus.Message)) {
 	sub := a.Bus.Subscribe(64, topic)
-	a.Go(func() {
-		defer sub.Close()
-		for {
-			select {
-			case <-ctx.Done():
-				return
-			case m, ok := <-sub.C:
-				if !ok {
-					return
-				}
-				fn(m)
-			}
-		}
-	})
+	a.Go(func() { sub.Each(ctx, fn) })
 }
 
 // simulatedLine makes a pty pair in <data>/<folder> for a simulated device; socat is

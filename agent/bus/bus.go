@@ -7,6 +7,7 @@
 package bus
 
 import (
+	"context"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -72,6 +73,23 @@ func (s *Subscription) Close() {
 		close(s.c)
 		s.bus.mu.Unlock()
 	})
+}
+
+// Each calls fn with every message until ctx ends or the subscription closes, then
+// closes the subscription: the one loop every follower of the bus needs.
+func (s *Subscription) Each(ctx context.Context, fn func(Message)) {
+	defer s.Close()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case m, ok := <-s.C:
+			if !ok {
+				return
+			}
+			fn(m)
+		}
+	}
 }
 
 // Publish delivers m to every subscriber of its topic without blocking.

@@ -1,6 +1,9 @@
 package bus
 
-import "testing"
+import (
+	"context"
+	"testing"
+)
 
 func TestTopicsAndSlowSubscribers(t *testing.T) {
 	b := New(nil)
@@ -28,5 +31,23 @@ func TestTopicsAndSlowSubscribers(t *testing.T) {
 	b.Publish(Message{Topic: "scan"}) // no panic on a closed subscription
 	if _, ok := <-all.C; ok {
 		t.Fatal("closed subscription still delivers")
+	}
+}
+
+func TestEachStopsWithContextAndCloses(t *testing.T) {
+	b := New(nil)
+	s := b.Subscribe(4, "scan")
+	ctx, cancel := context.WithCancel(context.Background())
+	got := make(chan string, 4)
+	done := make(chan struct{})
+	go func() { s.Each(ctx, func(m Message) { got <- m.Topic }); close(done) }()
+	b.Publish(Message{Topic: "scan"})
+	if <-got != "scan" {
+		t.Fatal("Each did not deliver")
+	}
+	cancel()
+	<-done
+	if _, ok := <-s.C; ok {
+		t.Fatal("Each left the subscription open")
 	}
 }

@@ -127,26 +127,17 @@ func (f *Flow) record(ctx context.Context, kind, code, service, counter, source 
 // FollowScans counts receipts scanned at the counter (messages of the scan topic on
 // sub) as received until ctx ends; it closes sub.
 func (f *Flow) FollowScans(ctx context.Context, sub *bus.Subscription) {
-	defer sub.Close()
-	for {
-		select {
-		case <-ctx.Done():
+	sub.Each(ctx, func(m bus.Message) {
+		if m.Public["kind"] != "dossier" {
 			return
-		case m, ok := <-sub.C:
-			if !ok {
-				return
-			}
-			if m.Public["kind"] != "dossier" {
-				continue
-			}
-			code, _ := m.Public["dossier"].(string)
-			svc, _ := m.Public["service"].(string)
-			counter, _ := m.Public["counter"].(string)
-			if _, err := f.Received(ctx, code, svc, counter, "scan", false); err != nil && ctx.Err() == nil {
-				f.Log.Warn("dossier receipt scan not recorded", "err", err)
-			}
 		}
-	}
+		code, _ := m.Public["dossier"].(string)
+		svc, _ := m.Public["service"].(string)
+		counter, _ := m.Public["counter"].(string)
+		if _, err := f.Received(ctx, code, svc, counter, "scan", false); err != nil && ctx.Err() == nil {
+			f.Log.Warn("dossier receipt scan not recorded", "err", err)
+		}
+	})
 }
 
 // Routes registers POST /api/v1/dossiers/{code}/received|digitized (counter role) and

@@ -19,23 +19,14 @@ func (g *Gate) FollowScans(ctx context.Context, sub *bus.Subscription) {
 	done := make(chan struct{})
 	go func() { defer close(done); g.Follow(ctx, in) }()
 	defer func() { close(in); <-done }()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case m, ok := <-sub.C:
-			if !ok {
-				return
-			}
-			if s, ok := scanOf(m); ok {
-				select {
-				case in <- s:
-				case <-ctx.Done():
-					return
-				}
+	sub.Each(ctx, func(m bus.Message) {
+		if s, ok := scanOf(m); ok {
+			select {
+			case in <- s:
+			case <-ctx.Done():
 			}
 		}
-	}
+	})
 }
 
 // Follow decides scans from in until it closes or ctx ends. Each lane decides in its

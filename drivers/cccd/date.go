@@ -1,6 +1,7 @@
 package cccd
 
 import (
+	"errors"
 	"fmt"
 	"time"
 )
@@ -41,14 +42,17 @@ func (d Date) Before(e Date) bool {
 	return d.Day < e.Day
 }
 
+// Dates are personal data (birth dates): errors describe the problem, never the value,
+// because they reach logs and stored rejection reasons.
+
 // newDate validates y-m-d as a real calendar date.
 func newDate(y, m, day int) (Date, error) {
 	if y < 1900 || y > 2199 || m < 1 || m > 12 || day < 1 || day > 31 {
-		return Date{}, fmt.Errorf("date %02d/%02d/%04d out of range", day, m, y)
+		return Date{}, errors.New("date out of range (day 1-31, month 1-12, year 1900-2199)")
 	}
 	t := time.Date(y, time.Month(m), day, 0, 0, 0, 0, time.UTC)
 	if t.Day() != day {
-		return Date{}, fmt.Errorf("date %02d/%02d/%04d does not exist", day, m, y)
+		return Date{}, errors.New("date does not exist in the calendar")
 	}
 	return Date{y, time.Month(m), day}, nil
 }
@@ -72,13 +76,13 @@ func parseDigits(s string) (int, bool) {
 // ParseDDMMYYYY parses the QR's date form, eight digits with no separator.
 func ParseDDMMYYYY(s string) (Date, error) {
 	if len(s) != 8 {
-		return Date{}, fmt.Errorf("date %q: want 8 digits DDMMYYYY", s)
+		return Date{}, fmt.Errorf("date of %d characters: want 8 digits DDMMYYYY", len(s))
 	}
 	d, ok1 := parseDigits(s[0:2])
 	m, ok2 := parseDigits(s[2:4])
 	y, ok3 := parseDigits(s[4:8])
 	if !ok1 || !ok2 || !ok3 {
-		return Date{}, fmt.Errorf("date %q: want 8 digits DDMMYYYY", s)
+		return Date{}, fmt.Errorf("date of %d characters: want 8 digits DDMMYYYY", len(s))
 	}
 	return newDate(y, m, d)
 }
@@ -86,13 +90,13 @@ func ParseDDMMYYYY(s string) (Date, error) {
 // ParseSlashDate parses the chip's DG13 date form dd/mm/yyyy.
 func ParseSlashDate(s string) (Date, error) {
 	if len(s) != 10 || s[2] != '/' || s[5] != '/' {
-		return Date{}, fmt.Errorf("date %q: want dd/mm/yyyy", s)
+		return Date{}, fmt.Errorf("date of %d characters: want dd/mm/yyyy", len(s))
 	}
 	d, ok1 := parseDigits(s[0:2])
 	m, ok2 := parseDigits(s[3:5])
 	y, ok3 := parseDigits(s[6:10])
 	if !ok1 || !ok2 || !ok3 {
-		return Date{}, fmt.Errorf("date %q: want dd/mm/yyyy", s)
+		return Date{}, fmt.Errorf("date of %d characters: want dd/mm/yyyy", len(s))
 	}
 	return newDate(y, m, d)
 }
@@ -102,13 +106,13 @@ func ParseSlashDate(s string) (Date, error) {
 // not more than 50 years before it. Callers that know better pass their own pivot year.
 func ParseYYMMDD(s string, pivotYear int, future bool) (Date, error) {
 	if len(s) != 6 {
-		return Date{}, fmt.Errorf("date %q: want 6 digits YYMMDD", s)
+		return Date{}, fmt.Errorf("date of %d characters: want 6 digits YYMMDD", len(s))
 	}
 	yy, ok1 := parseDigits(s[0:2])
 	m, ok2 := parseDigits(s[2:4])
 	d, ok3 := parseDigits(s[4:6])
 	if !ok1 || !ok2 || !ok3 {
-		return Date{}, fmt.Errorf("date %q: want 6 digits YYMMDD", s)
+		return Date{}, fmt.Errorf("date of %d characters: want 6 digits YYMMDD", len(s))
 	}
 	century := pivotYear - pivotYear%100
 	y := century + yy

@@ -118,3 +118,22 @@ func FuzzParseQR(f *testing.F) {
 		}
 	})
 }
+
+// Errors reach logs and stored rejection reasons: they must not carry the holder's data.
+func TestQRErrorsCarryNoPersonalData(t *testing.T) {
+	for _, p := range []string{
+		"001099012345||Nguyễn Văn An|31021990|Nam|Hà Nội|15062021",
+		"001099012345||Nguyễn Văn An|3102199|Nam|Hà Nội|15062021",
+		"001099012345||Nguyễn Văn An|01021990|Nam|Hà Nội|1506202x",
+	} {
+		_, err := ParseQR(p)
+		if err == nil {
+			t.Fatalf("accepted %q", p)
+		}
+		for _, secret := range []string{"31021990", "3102199", "1506202x", "001099012345", "Nguyễn", "02/1990", "31/02"} {
+			if strings.Contains(err.Error(), secret) {
+				t.Errorf("error %q carries %q", err, secret)
+			}
+		}
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/scanner"
 )
 
@@ -54,7 +55,7 @@ func TestScanListenCommand(t *testing.T) {
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Skip("socat not installed")
 	}
-	pair := scanner.NewPTYPair(t.TempDir(), "cli")
+	pair := ptypair.New(t.TempDir(), "cli")
 	if err := pair.Start(); err != nil {
 		t.Fatal(err)
 	}

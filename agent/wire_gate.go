@@ -12,6 +12,7 @@ import (
 	"motcua-agent/agent/gate"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/relay"
 	"motcua-agent/drivers/scanner"
 )
@@ -103,7 +104,7 @@ func startGate(ctx context.Context, a *App) error {
 // pairs; scans are typed in through the admin API.
 type gateSimulation struct {
 	mu       sync.Mutex
-	pairs    []*scanner.PTYPair
+	pairs    []*ptypair.Pair
 	scanners map[string]*scanner.Simulator
 	boards   []*relay.Simulator
 }
@@ -114,8 +115,8 @@ func simulateGate(cfg *config.Config) (*gateSimulation, error) {
 	if err := os.MkdirAll(dir, 0o750); err != nil {
 		return nil, err
 	}
-	start := func(name string) (*scanner.PTYPair, error) {
-		p := scanner.NewPTYPair(dir, name)
+	start := func(name string) (*ptypair.Pair, error) {
+		p := ptypair.New(dir, name)
 		if err := p.Start(); err != nil {
 			return nil, err
 		}

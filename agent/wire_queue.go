@@ -137,7 +137,7 @@ func simulatePrinter(ctx context.Context, a *App, pcfg config.Printer) (config.P
 	if err != nil {
 		return pcfg, err
 	}
-	dev, err := os.OpenFile(pair.Device, os.O_RDWR, 0)
+	dev, err := os.OpenFile(pair.Host, os.O_RDWR, 0)
 	if err != nil {
 		return pcfg, err
 	}
@@ -168,8 +168,8 @@ func simulatePrinter(ctx context.Context, a *App, pcfg config.Printer) (config.P
 		go func() { <-ctx.Done(); dev.Close() }()
 		sim.Run(ctx, dev)
 	})
-	a.Log.Info("simulated printer on a pty pair", "device", pair.Host)
-	pcfg.Transport, pcfg.Device = "serial", pair.Host
+	a.Log.Info("simulated printer on a pty pair", "device", pair.Device)
+	pcfg.Transport, pcfg.Device = "serial", pair.Device
 	return pcfg, nil
 }
 
@@ -183,7 +183,7 @@ func startDisplay(ctx context.Context, a *App) error {
 		if err != nil {
 			return err
 		}
-		far, err := os.Open(pair.Device)
+		far, err := os.Open(pair.Host)
 		if err != nil {
 			return err
 		}
@@ -200,7 +200,7 @@ func startDisplay(ctx context.Context, a *App) error {
 				}
 			}
 		})
-		dev = pair.Host
+		dev = pair.Device
 	}
 	if dev == "" {
 		return nil
@@ -235,8 +235,8 @@ func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
 		if err != nil {
 			return err
 		}
-		a.Log.Info("simulated call keypad: write lines like \"3 NEXT\" to its device", "device", pair.Device)
-		dev = pair.Host
+		a.Log.Info("simulated call keypad: write lines like \"3 NEXT\" to its device", "device", pair.Host)
+		dev = pair.Device
 	}
 	if dev == "" {
 		return nil

@@ -12,6 +12,7 @@ import (
 	"motcua-agent/agent/health"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/scanner"
 )
@@ -49,7 +50,7 @@ func startScan(ctx context.Context, a *App) error {
 		if err := os.MkdirAll(dir, 0o750); err != nil {
 			return fmt.Errorf("simulated scanner: %w", err)
 		}
-		pair := scanner.NewPTYPair(dir, "sim-qr")
+		pair := ptypair.New(dir, "sim-qr")
 		if err := scanner.RunDemo(ctx, pair, []byte("\r"), 8*time.Second, demoScans); err != nil {
 			a.Log.Warn("simulated scanner not started", "err", err)
 		} else {

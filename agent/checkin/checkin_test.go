@@ -14,6 +14,7 @@ import (
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/scanner"
 )
@@ -126,7 +127,7 @@ func ptyScanner(tb testing.TB, ctx context.Context) (*scanner.Simulator, chan sc
 	if _, err := exec.LookPath("socat"); err != nil {
 		tb.Skip("socat not installed: needed for the pty scanner")
 	}
-	pair := scanner.NewPTYPair(tb.TempDir(), "qr")
+	pair := ptypair.New(tb.TempDir(), "qr")
 	if err := pair.Start(); err != nil {
 		tb.Fatal(err)
 	}

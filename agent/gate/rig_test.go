@@ -17,6 +17,7 @@ import (
 	"motcua-agent/agent/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/relay"
 	"motcua-agent/drivers/scanner"
@@ -42,9 +43,9 @@ func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 // the host end; the agent's scanner driver reads the device end) and the relay board
 // simulator.
 type laneRig struct {
-	scanPair  *scanner.PTYPair
+	scanPair  *ptypair.Pair
 	scanner   *scanner.Simulator
-	relayPair *scanner.PTYPair
+	relayPair *ptypair.Pair
 	board     *relay.Simulator
 	relay     *relay.Relay
 }
@@ -87,9 +88,9 @@ site: {province_code: "40", commune_code: "17866", id: kim-lien, name: Khu di t√
 	return cfg
 }
 
-func startPair(t testing.TB, dir, name string) *scanner.PTYPair {
+func startPair(t testing.TB, dir, name string) *ptypair.Pair {
 	t.Helper()
-	p := scanner.NewPTYPair(dir, name)
+	p := ptypair.New(dir, name)
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -47,7 +47,7 @@ func BenchmarkIssueToPrinter(b *testing.B) {
 		b.Skip(err)
 	}
 	defer pair.Close()
-	dev, err := escposDevice(pair.Device)
+	dev, err := escposDevice(pair.Host)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -57,7 +57,7 @@ func BenchmarkIssueToPrinter(b *testing.B) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	go sim.Run(ctx, dev)
-	p, err := escpos.New(config.Printer{Transport: "serial", Device: pair.Host, PaperWidthMM: 80})
+	p, err := escpos.New(config.Printer{Transport: "serial", Device: pair.Device, PaperWidthMM: 80})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -83,13 +83,13 @@ func TestPrintOverPTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer pair.Close()
-	dev, err := openDevice(pair.Device)
+	dev, err := openDevice(pair.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer dev.Close()
 	sim, jobs := startSim(t, dev, Width58)
-	p, err := New(config.Printer{Transport: "serial", Device: pair.Host, PaperWidthMM: 58})
+	p, err := New(config.Printer{Transport: "serial", Device: pair.Device, PaperWidthMM: 58})
 	if err != nil {
 		t.Fatal(err)
 	}

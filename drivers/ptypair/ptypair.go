@@ -1,7 +1,8 @@
-// Package ptypair makes a connected pair of pseudo-terminals with socat: one end for
-// the agent (as if it were a serial device), the other for a simulator of the device.
-// It is how the demo and the tests run serial devices without hardware; it must never
-// be used to reach a real device.
+// Package ptypair makes a connected pair of pseudo-terminals with socat: Device for the
+// agent's driver (opened by path exactly as a COM port is) and Host for the simulator of
+// the device. Stop is an unplug (both ends vanish); Start again is a re-plug at the same
+// paths. It is how the demo and the tests run serial devices without hardware; it must
+// never be used to reach a real device.
 package ptypair
 
 import (
@@ -11,64 +12,87 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"sync"
 	"time"
 )
 
 // ErrNoSocat means socat is not installed.
-var ErrNoSocat = errors.New("socat not found")
+var ErrNoSocat = errors.New("pty pair: socat not installed")
 
-// Pair is a running socat joining two pseudo-terminals, reachable by the links Host
-// (the agent's side) and Device (the simulator's side).
+// Pair is a socat pseudo-terminal pair reachable by the links Device and Host.
 type Pair struct {
-	Host, Device string
-	cmd          *exec.Cmd
-	done         chan struct{}
+	Device, Host string
+
+	mu  sync.Mutex
+	cmd *exec.Cmd
 }
 
-// Open starts socat with its links in dir, named name-host and name-device, and waits
-// until both exist.
+// New names a pair in dir (not started): Device is dir/name, Host dir/name.host.
+func New(dir, name string) *Pair {
+	return &Pair{Device: filepath.Join(dir, name), Host: filepath.Join(dir, name+".host")}
+}
+
+// Open names a pair and starts it.
 func Open(ctx context.Context, dir, name string) (*Pair, error) {
-	bin, err := exec.LookPath("socat")
-	if err != nil {
-		return nil, ErrNoSocat
+	p := New(dir, name)
+	if err := p.Start(); err != nil {
+		return nil, err
 	}
-	p := &Pair{Host: filepath.Join(dir, name+"-host"), Device: filepath.Join(dir, name+"-device"), done: make(chan struct{})}
-	os.Remove(p.Host)
-	os.Remove(p.Device)
-	p.cmd = exec.Command(bin, "pty,raw,echo=0,link="+p.Host, "pty,raw,echo=0,link="+p.Device)
-	if err := p.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("ptypair: start socat: %w", err)
-	}
-	go func() { p.cmd.Wait(); close(p.done) }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		_, e1 := os.Stat(p.Host)
-		_, e2 := os.Stat(p.Device)
-		if e1 == nil && e2 == nil {
-			return p, nil
-		}
-		select {
-		case <-p.done:
-			return nil, errors.New("ptypair: socat exited before making its links")
-		case <-ctx.Done():
-			p.Close()
-			return nil, ctx.Err()
-		case <-time.After(20 * time.Millisecond):
-		}
-		if time.Now().After(deadline) {
-			p.Close()
-			return nil, errors.New("ptypair: socat made no links within 10s")
-		}
-	}
+	return p, nil
 }
 
-// Close stops socat (both ends go away, like an unplugged cable).
-func (p *Pair) Close() error {
-	if p.cmd.Process != nil {
-		p.cmd.Process.Kill()
+// Start runs socat and waits (up to 10 s) for both links.
+func (p *Pair) Start() error {
+	socat, err := exec.LookPath("socat")
+	if err != nil {
+		return ErrNoSocat
 	}
-	<-p.done
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd != nil {
+		return errors.New("pty pair: already started")
+	}
+	os.Remove(p.Device) // links a killed socat left behind
 	os.Remove(p.Host)
-	os.Remove(p.Device)
+	cmd := exec.Command(socat, "-b65536", "pty,raw,echo=0,link="+p.Device, "pty,raw,echo=0,link="+p.Host)
+	if err := cmd.Start(); err != nil {
+		return fmt.Errorf("pty pair: start socat: %w", err)
+	}
+	p.cmd = cmd
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		_, e1 := os.Stat(p.Device)
+		_, e2 := os.Stat(p.Host)
+		if e1 == nil && e2 == nil {
+			return nil
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	p.stopLocked()
+	return errors.New("pty pair: socat did not create its links within 10 s")
+}
+
+// Stop ends socat (an unplug) and removes the links.
+func (p *Pair) Stop() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.stopLocked()
+}
+
+// Close is Stop, for callers that hold the pair as an io.Closer.
+func (p *Pair) Close() error {
+	p.Stop()
 	return nil
+}
+
+func (p *Pair) stopLocked() {
+	if p.cmd == nil {
+		return
+	}
+	_ = p.cmd.Process.Kill()
+	_ = p.cmd.Wait()
+	p.cmd = nil
+	// socat removes its links on a clean exit only; a killed one leaves them.
+	os.Remove(p.Device)
+	os.Remove(p.Host)
 }

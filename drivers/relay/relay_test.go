@@ -9,17 +9,17 @@ import (
 	"time"
 
 	"motcua-agent/config"
-	"motcua-agent/drivers/scanner"
+	"motcua-agent/drivers/ptypair"
 )
 
 // pair is a pty pair standing in for the board's USB-serial port: the relay driver
 // opens Device, the board simulator Host.
-func pair(t *testing.T, name string) *scanner.PTYPair {
+func pair(t *testing.T, name string) *ptypair.Pair {
 	t.Helper()
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Skip("socat is not installed (apt-get install socat)")
 	}
-	p := scanner.NewPTYPair(t.TempDir(), name)
+	p := ptypair.New(t.TempDir(), name)
 	if err := p.Start(); err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"motcua-agent/config"
+	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrpayload"
 )
 
@@ -21,7 +22,7 @@ const vietCard = "001099012345|123456789|Nguyễn Văn Bình|15031990|Nam|Số 1
 // rig is one scanner on a socat pty pair with its reader running.
 type rig struct {
 	t      *testing.T
-	pair   *PTYPair
+	pair   *ptypair.Pair
 	sim    *Simulator
 	out    chan Scan
 	suffix []byte
@@ -37,7 +38,7 @@ func newRig(t *testing.T, c config.Scanner) *rig {
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Skip("socat not installed (apt-get install socat): the scanner tests need a pty pair")
 	}
-	r := &rig{t: t, pair: NewPTYPair(t.TempDir(), "scanner"), out: make(chan Scan, 64), stateC: make(chan State, 64)}
+	r := &rig{t: t, pair: ptypair.New(t.TempDir(), "scanner"), out: make(chan Scan, 64), stateC: make(chan State, 64)}
 	if err := r.pair.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -265,7 +266,7 @@ func TestTwoScanners(t *testing.T) {
 	var cfgs []config.Scanner
 	var sims []*Simulator
 	for i, tag := range []string{"quay-1", "quay-2"} {
-		p := NewPTYPair(dir, tag)
+		p := ptypair.New(dir, tag)
 		if err := p.Start(); err != nil {
 			t.Fatal(err)
 		}

@@ -259,7 +259,7 @@ func TestQueueEndToEnd(t *testing.T) {
 	screenshot(t, dctx, "display-board")
 
 	// The call keypad of counter 2 recalls it (a key press is a line on its serial port).
-	kp, err := os.OpenFile(filepath.Join(a.Config.DataDir, "display-sim", "keypad-device"), os.O_WRONLY, 0)
+	kp, err := os.OpenFile(filepath.Join(a.Config.DataDir, "display-sim", "keypad.host"), os.O_WRONLY, 0)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -227,7 +227,7 @@ func startDisplay(ctx context.Context, a *App) error {
 }
 
 // startKeypad reads a serial call keypad. With simulate on and none configured, the
-// keypad is a pty pair: write "3 NEXT" to <data>/display-sim/keypad-device to press a key.
+// keypad is a pty pair: write "3 NEXT" to <data>/display-sim/keypad.host to press a key.
 func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
 	dev := a.Config.Display.Keypad
 	if dev == "" && a.Config.Simulate {

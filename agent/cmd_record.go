@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"path/filepath"
 	"sort"
 	"strings"
 	"text/tabwriter"
@@ -22,18 +23,24 @@ func init() {
 }
 
 // openRecord opens the store of a config for reading on the command line (the running
-// agent may hold it too: WAL lets both read).
+// agent may hold it too: WAL lets both read). It opens only the store: no tokens or
+// secrets are created for a look at the record.
 func openRecord(ctx context.Context, cf *configFlags) (*store.Store, func(), int) {
 	cfg, err := cf.load()
 	if err != nil {
 		return nil, nil, printConfigError(err)
 	}
-	a, err := openApp(ctx, cfg)
+	path := filepath.Join(cfg.DataDir, "agent.db")
+	if _, err := os.Stat(path); err != nil {
+		fmt.Fprintf(os.Stderr, "motcua-agent: no record at %s (is --data or the config's data_dir right?)\n", path)
+		return nil, nil, 1
+	}
+	st, err := store.Open(ctx, store.Options{Path: path, Location: cfg.Location(), Logger: newLogger(cfg)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent:", err)
 		return nil, nil, 1
 	}
-	return a.Store, func() { a.Close() }, 0
+	return st, func() { st.Close() }, 0
 }
 
 func cmdEvents(ctx context.Context, args []string) int {

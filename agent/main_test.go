@@ -243,3 +243,27 @@ func TestDevicesListsVirtualReader(t *testing.T) {
 		t.Fatalf("vsmartcard reader not listed: %+v", d.Readers)
 	}
 }
+
+func TestEventsAndCountersReadTheRecord(t *testing.T) {
+	dir := t.TempDir()
+	if out, code := runBin(t, "events", "--data", dir); code != 1 || !strings.Contains(out, "no record at") {
+		t.Fatalf("events on an empty folder: exit %d %s", code, out)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "secret")); err == nil {
+		t.Fatal("a look at the record created a secret")
+	}
+	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(dir, "agent.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Append(context.Background(), store.Event{Kind: "queue.ticket.issued", Counts: []store.Count{{Metric: "tickets.issued", Dims: map[string]string{"service": "A"}, Value: 2}}})
+	st.Close()
+	out, code := runBin(t, "events", "--data", dir, "--json")
+	if code != 0 || !strings.Contains(out, `"kind":"queue.ticket.issued"`) {
+		t.Fatalf("events: exit %d %s", code, out)
+	}
+	out, code = runBin(t, "counters", "--data", dir, "--day", "all", "--json")
+	if code != 0 || !strings.Contains(out, `"metric": "tickets.issued"`) || !strings.Contains(out, `"value": 2`) {
+		t.Fatalf("counters: exit %d %s", code, out)
+	}
+}

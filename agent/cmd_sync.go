@@ -16,8 +16,8 @@ import (
 
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
-	"motcua-agent/sync"
 	"motcua-agent/sync/hub"
+	"motcua-agent/sync/upload"
 )
 
 func init() {
@@ -198,7 +198,7 @@ func cmdSync(ctx context.Context, args []string) int {
 		fmt.Println("Sync is not configured: set sync.url and sync.secret (from `motcua-agent hub enroll`).")
 		return 1
 	}
-	var st sync.Status
+	var st upload.Status
 	rc := 0
 	if sub == "now" {
 		st, err = syncNowViaAgent(ctx, cfg)
@@ -217,7 +217,7 @@ func cmdSync(ctx context.Context, args []string) int {
 			}
 			c.PushNow(ctx)
 			st = c.Status()
-			st.Backlog, _ = sync.CountPending(ctx, storeSource{a.Store}, st.Watermark)
+			st.Backlog, _ = upload.CountPending(ctx, storeSource{a.Store}, st.Watermark)
 		}
 		if st.LastError != "" {
 			rc = 1
@@ -229,7 +229,7 @@ func cmdSync(ctx context.Context, args []string) int {
 			return 1
 		}
 		defer a.Close()
-		st, err = sync.ReadStatus(ctx, storeSource{a.Store})
+		st, err = upload.ReadStatus(ctx, storeSource{a.Store})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "motcua-agent sync status:", err)
 			return 1
@@ -248,8 +248,8 @@ func cmdSync(ctx context.Context, args []string) int {
 
 // syncNowViaAgent asks the running agent to push (it owns the client and its state),
 // over its local API with the admin token.
-func syncNowViaAgent(ctx context.Context, cfg *config.Config) (sync.Status, error) {
-	var st sync.Status
+func syncNowViaAgent(ctx context.Context, cfg *config.Config) (upload.Status, error) {
+	var st upload.Status
 	tokens, err := loadTokens(cfg)
 	if err != nil {
 		return st, err
@@ -280,7 +280,7 @@ func syncNowViaAgent(ctx context.Context, cfg *config.Config) (sync.Status, erro
 	return st, nil
 }
 
-func printSyncStatus(w io.Writer, st sync.Status) {
+func printSyncStatus(w io.Writer, st upload.Status) {
 	when := func(t time.Time) string {
 		if t.IsZero() {
 			return "never"

@@ -21,8 +21,9 @@ import (
 
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
-	"motcua-agent/sync"
 	"motcua-agent/sync/hub"
+	"motcua-agent/sync/upload"
+	"motcua-agent/sync/wire"
 )
 
 // appendWork appends a few days of counter work to a store: tickets and dossiers per
@@ -75,7 +76,7 @@ func storeRows(t *testing.T, st *store.Store) map[string]int64 {
 	}
 	out := map[string]int64{}
 	for _, r := range rows {
-		out[r.Day+"|"+r.Metric+"|"+sync.CanonicalDims(r.Dims)] = r.Value
+		out[r.Day+"|"+r.Metric+"|"+wire.CanonicalDims(r.Dims)] = r.Value
 	}
 	return out
 }
@@ -135,7 +136,7 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 	// More work on an old day and a new one; a fresh client (a restart) sends only that.
 	appendWork(t, st, 6, 3)
 	c2, _ := newSyncClient(cfg, st, nil)
-	wmBefore, _ := sync.ReadWatermark(ctx, storeSource{st})
+	wmBefore, _ := upload.ReadWatermark(ctx, storeSource{st})
 	if err := c2.PushNow(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -215,7 +216,7 @@ func TestHubAndSyncCommands(t *testing.T) {
 		t.Fatalf("sync now: %d\n%s", code, out)
 	}
 	out, _ = runBin(t, "sync", "status", "--config", cfgPath, "--json")
-	var status sync.Status
+	var status upload.Status
 	if err := json.Unmarshal([]byte(out), &status); err != nil || status.Backlog != 0 || status.LastSuccess.IsZero() {
 		t.Fatalf("status after: %+v %v\n%s", status, err, out)
 	}

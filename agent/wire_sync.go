@@ -13,20 +13,21 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
-	"motcua-agent/sync"
+	"motcua-agent/sync/upload"
+	"motcua-agent/sync/wire"
 )
 
 // storeSource lets the sync client read the store: same rows, the client's own type.
 type storeSource struct{ st *store.Store }
 
-func (s storeSource) CountersChangedSince(ctx context.Context, after int64, limit int) ([]sync.Counter, error) {
+func (s storeSource) CountersChangedSince(ctx context.Context, after int64, limit int) ([]upload.Counter, error) {
 	rows, err := s.st.CountersChangedSince(ctx, after, limit)
 	if err != nil {
 		return nil, err
 	}
-	out := make([]sync.Counter, len(rows))
+	out := make([]upload.Counter, len(rows))
 	for i, r := range rows {
-		out[i] = sync.Counter{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+		out[i] = upload.Counter{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
 	}
 	return out, nil
 }
@@ -53,7 +54,7 @@ func syncSecret(cfg *config.Config) ([]byte, error) {
 		}
 		raw = strings.TrimSpace(string(b))
 	}
-	key, err := sync.ParseSecret(raw)
+	key, err := wire.ParseSecret(raw)
 	if err != nil {
 		return nil, fmt.Errorf("sync secret: %w", err)
 	}
@@ -61,28 +62,28 @@ func syncSecret(cfg *config.Config) ([]byte, error) {
 }
 
 // newSyncClient builds the client for a config over a store.
-func newSyncClient(cfg *config.Config, st *store.Store, a *App) (*sync.Client, error) {
+func newSyncClient(cfg *config.Config, st *store.Store, a *App) (*upload.Client, error) {
 	key, err := syncSecret(cfg)
 	if err != nil {
 		return nil, err
 	}
-	tlsCfg, err := sync.LoadCA(cfg.Resolve(cfg.Sync.CAFile))
+	tlsCfg, err := upload.LoadCA(cfg.Resolve(cfg.Sync.CAFile))
 	if err != nil {
 		return nil, err
 	}
-	cc := sync.ClientConfig{
+	cc := upload.ClientConfig{
 		HubURL: cfg.Sync.URL, Site: cfg.Site.ID, Device: cfg.Site.DeviceID, Secret: key, TLS: tlsCfg,
 		Interval: cfg.Sync.Interval, BatchSize: cfg.Sync.BatchSize, MinBackoff: cfg.Sync.MinBackoff,
 		MaxBackoff: cfg.Sync.MaxBackoff, Timeout: cfg.Sync.Timeout, Version: version,
 	}
 	if a != nil {
 		cc.Log = a.Log.With("component", "sync")
-		cc.Devices = func() []sync.DeviceState { return deviceStates(a.Health) }
+		cc.Devices = func() []wire.DeviceState { return deviceStates(a.Health) }
 		backlog := a.Metrics.Gauge("motcua_sync_backlog_rows", "Counter rows not yet acknowledged by the hub.")
 		failures := a.Metrics.Gauge("motcua_sync_consecutive_failures", "Failed pushes since the last success.")
 		lastSuccess := a.Metrics.Gauge("motcua_sync_last_success_seconds", "Unix time of the last acknowledged push.")
 		sent := a.Metrics.Gauge("motcua_sync_sent_rows", "Counter rows acknowledged since the agent started.")
-		cc.OnAttempt = func(st sync.Status) {
+		cc.OnAttempt = func(st upload.Status) {
 			a.Health.Set(syncHealth(st))
 			backlog.Set(float64(st.Backlog))
 			failures.Set(float64(st.Failures))
@@ -92,23 +93,23 @@ func newSyncClient(cfg *config.Config, st *store.Store, a *App) (*sync.Client, e
 			}
 		}
 	}
-	return sync.NewClient(cc, storeSource{st})
+	return upload.NewClient(cc, storeSource{st})
 }
 
 // deviceStates is the heartbeat's view of the devices: names, kinds, states and the
 // English detail only (never the staff message, never personal data).
-func deviceStates(reg *health.Registry) []sync.DeviceState {
-	var out []sync.DeviceState
+func deviceStates(reg *health.Registry) []wire.DeviceState {
+	var out []wire.DeviceState
 	for _, d := range reg.List() {
 		if d.Kind == "sync" {
 			continue
 		}
-		out = append(out, sync.DeviceState{Name: d.Name, Kind: d.Kind, State: string(d.State), Detail: d.Detail})
+		out = append(out, wire.DeviceState{Name: d.Name, Kind: d.Kind, State: string(d.State), Detail: d.Detail})
 	}
 	return out
 }
 
-func syncHealth(st sync.Status) health.Device {
+func syncHealth(st upload.Status) health.Device {
 	d := health.Device{Name: "sync", Kind: "sync", State: health.OK,
 		Detail: "counters sent to the hub", Message: "Số liệu đã gửi lên máy chủ tỉnh."}
 	if st.Failures > 0 {
@@ -123,7 +124,7 @@ func syncHealth(st sync.Status) health.Device {
 }
 
 // syncStatusBlock is the dashboard's sync card, in Vietnamese.
-func syncStatusBlock(st sync.Status) map[string]any {
+func syncStatusBlock(st upload.Status) map[string]any {
 	when := func(t time.Time) string {
 		if t.IsZero() {
 			return "chưa có"

@@ -12,13 +12,13 @@ import (
 	"strings"
 	"time"
 
-	"motcua-agent/sync"
+	"motcua-agent/sync/wire"
 )
 
 // Handler serves the hub: the push API, reports, the page, /healthz and /metrics.
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST "+sync.PushPath, h.servePush)
+	mux.HandleFunc("POST "+wire.PushPath, h.servePush)
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.HandleFunc("GET /metrics", h.serveMetrics)
 	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
@@ -74,8 +74,8 @@ func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 	resp, perr := h.push(r)
 	if perr != nil {
 		h.metrics.pushes.inc(perr.code)
-		h.log.Info("push refused", "code", perr.code, "reason", perr.msg, "device", r.Header.Get(sync.HeaderDevice), "remote", r.RemoteAddr)
-		h.writeJSON(w, perr.status, sync.ErrorResponse{Code: perr.code, Message: perr.msg, HubTime: h.now().UTC()})
+		h.log.Info("push refused", "code", perr.code, "reason", perr.msg, "device", r.Header.Get(wire.HeaderDevice), "remote", r.RemoteAddr)
+		h.writeJSON(w, perr.status, wire.ErrorResponse{Code: perr.code, Message: perr.msg, HubTime: h.now().UTC()})
 		return
 	}
 	h.metrics.pushes.inc("ok")
@@ -87,63 +87,63 @@ func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 
 // push authenticates, decodes, validates and stores one push. Nothing is stored unless
 // every step passes.
-func (h *Hub) push(r *http.Request) (*sync.PushResponse, *pushError) {
+func (h *Hub) push(r *http.Request) (*wire.PushResponse, *pushError) {
 	ctx := r.Context()
-	auth, err := sync.ParseSignedHeaders(r.Header)
+	auth, err := wire.ParseSignedHeaders(r.Header)
 	if err != nil {
-		return nil, refuse(http.StatusUnauthorized, sync.CodeMissingAuth, "%v", err)
+		return nil, refuse(http.StatusUnauthorized, wire.CodeMissingAuth, "%v", err)
 	}
 	dev, err := h.lookupDevice(ctx, auth.Device)
 	if errors.Is(err, ErrUnknownDevice) {
-		return nil, refuse(http.StatusUnauthorized, sync.CodeUnknownDevice, "device %q is not enrolled at this hub", auth.Device)
+		return nil, refuse(http.StatusUnauthorized, wire.CodeUnknownDevice, "device %q is not enrolled at this hub", auth.Device)
 	}
 	if err != nil {
 		h.log.Error("push: device lookup", "err", err)
-		return nil, refuse(http.StatusServiceUnavailable, sync.CodeInternal, "device lookup failed; retry later")
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later")
 	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, sync.MaxBodyBytes))
+	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, wire.MaxBodyBytes))
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			return nil, refuse(http.StatusRequestEntityTooLarge, sync.CodeTooLarge, "body larger than %d bytes", sync.MaxBodyBytes)
+			return nil, refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "body larger than %d bytes", wire.MaxBodyBytes)
 		}
-		return nil, refuse(http.StatusBadRequest, sync.CodeMalformed, "read body: %v", err)
+		return nil, refuse(http.StatusBadRequest, wire.CodeMalformed, "read body: %v", err)
 	}
 	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) {
-		return nil, refuse(http.StatusUnauthorized, sync.CodeBadSignature, "signature does not match the device secret (wrong secret or altered request)")
+		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "signature does not match the device secret (wrong secret or altered request)")
 	}
 	if dev.revoked {
-		return nil, refuse(http.StatusForbidden, sync.CodeRevoked, "device %q was revoked at this hub", auth.Device)
+		return nil, refuse(http.StatusForbidden, wire.CodeRevoked, "device %q was revoked at this hub", auth.Device)
 	}
 	now := h.now()
-	if skew := auth.Time.Sub(now); skew > sync.MaxClockSkew || skew < -sync.MaxClockSkew {
-		return nil, refuse(http.StatusUnauthorized, sync.CodeClockSkew, "request time %s is %s away from hub time %s",
+	if skew := auth.Time.Sub(now); skew > wire.MaxClockSkew || skew < -wire.MaxClockSkew {
+		return nil, refuse(http.StatusUnauthorized, wire.CodeClockSkew, "request time %s is %s away from hub time %s",
 			auth.Time.UTC().Format(time.RFC3339), skew.Round(time.Second), now.UTC().Format(time.RFC3339))
 	}
-	var push sync.PushRequest
+	var push wire.PushRequest
 	if perr := decodePush(r.Header.Get("Content-Encoding"), body, &push); perr != nil {
 		return nil, perr
 	}
 	if err := push.Validate(h.today()); err != nil {
-		if errors.Is(err, sync.ErrSchema) {
-			return nil, refuse(http.StatusBadRequest, sync.CodeSchema, "%v", err)
+		if errors.Is(err, wire.ErrSchema) {
+			return nil, refuse(http.StatusBadRequest, wire.CodeSchema, "%v", err)
 		}
-		return nil, refuse(http.StatusUnprocessableEntity, sync.CodeInvalid, "%v", err)
+		return nil, refuse(http.StatusUnprocessableEntity, wire.CodeInvalid, "%v", err)
 	}
 	if push.Device != auth.Device || push.Site != dev.site {
-		return nil, refuse(http.StatusForbidden, sync.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
+		return nil, refuse(http.StatusForbidden, wire.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
 			push.Device, push.Site, dev.site)
 	}
 	res := h.writer.submit(ctx, &ingestJob{device: auth.Device, nonce: auth.Nonce, push: &push})
 	if res.err != nil {
 		h.log.Error("push: store", "device", auth.Device, "err", res.err)
-		return nil, refuse(http.StatusServiceUnavailable, sync.CodeInternal, "could not store the push; retry later")
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "could not store the push; retry later")
 	}
 	if res.replay {
-		return nil, refuse(http.StatusConflict, sync.CodeReplay, "nonce already used: request replayed")
+		return nil, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
 	}
-	return &sync.PushResponse{
-		Schema:   sync.SchemaVersion,
+	return &wire.PushResponse{
+		Schema:   wire.SchemaVersion,
 		Accepted: res.accepted,
 		Ignored:  res.ignored,
 		Ack:      push.MaxRevision(),
@@ -151,33 +151,33 @@ func (h *Hub) push(r *http.Request) (*sync.PushResponse, *pushError) {
 	}, nil
 }
 
-func decodePush(encoding string, body []byte, push *sync.PushRequest) *pushError {
+func decodePush(encoding string, body []byte, push *wire.PushRequest) *pushError {
 	var rd io.Reader = bytes.NewReader(body)
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
 	case "", "identity":
 	case "gzip":
 		zr, err := gzip.NewReader(rd)
 		if err != nil {
-			return refuse(http.StatusBadRequest, sync.CodeMalformed, "gzip: %v", err)
+			return refuse(http.StatusBadRequest, wire.CodeMalformed, "gzip: %v", err)
 		}
 		rd = zr
 	default:
-		return refuse(http.StatusUnsupportedMediaType, sync.CodeMalformed, "content encoding %q not supported (use gzip or none)", encoding)
+		return refuse(http.StatusUnsupportedMediaType, wire.CodeMalformed, "content encoding %q not supported (use gzip or none)", encoding)
 	}
-	limited := &io.LimitedReader{R: rd, N: sync.MaxDecodedBytes + 1}
+	limited := &io.LimitedReader{R: rd, N: wire.MaxDecodedBytes + 1}
 	dec := json.NewDecoder(limited)
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(push); err != nil {
 		if limited.N <= 0 {
-			return refuse(http.StatusRequestEntityTooLarge, sync.CodeTooLarge, "decoded body larger than %d bytes", sync.MaxDecodedBytes)
+			return refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "decoded body larger than %d bytes", wire.MaxDecodedBytes)
 		}
-		return refuse(http.StatusBadRequest, sync.CodeMalformed, "malformed JSON: %v", err)
+		return refuse(http.StatusBadRequest, wire.CodeMalformed, "malformed JSON: %v", err)
 	}
 	if _, err := dec.Token(); err != io.EOF {
 		if limited.N <= 0 {
-			return refuse(http.StatusRequestEntityTooLarge, sync.CodeTooLarge, "decoded body larger than %d bytes", sync.MaxDecodedBytes)
+			return refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "decoded body larger than %d bytes", wire.MaxDecodedBytes)
 		}
-		return refuse(http.StatusBadRequest, sync.CodeMalformed, "malformed JSON: data after the push object")
+		return refuse(http.StatusBadRequest, wire.CodeMalformed, "malformed JSON: data after the push object")
 	}
 	return nil
 }

@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"motcua-agent/sync"
+	"motcua-agent/sync/wire"
 )
 
 // FuzzDecodePush feeds arbitrary bodies (plain and gzip) to the push decoder and
@@ -29,7 +29,7 @@ func FuzzDecodePush(f *testing.F) {
 			zw.Close()
 			body, enc = bytes.Clone(buf.Bytes()), "gzip"
 		}
-		var p sync.PushRequest
+		var p wire.PushRequest
 		if perr := decodePush(enc, body, &p); perr != nil {
 			if perr.status < 400 || perr.status > 499 {
 				t.Fatalf("decode error with status %d", perr.status)
@@ -38,7 +38,7 @@ func FuzzDecodePush(f *testing.F) {
 		}
 		if err := p.Validate(today); err == nil {
 			for _, s := range p.Snapshots {
-				if s.Value < 0 || s.Revision <= 0 || len(s.Dims) > sync.MaxDims {
+				if s.Value < 0 || s.Revision <= 0 || len(s.Dims) > wire.MaxDims {
 					t.Fatalf("validated a bad snapshot %+v", s)
 				}
 			}

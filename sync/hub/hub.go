@@ -19,7 +19,7 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // SQLite driver
 
-	"motcua-agent/sync"
+	"motcua-agent/sync/wire"
 )
 
 // Options tune a hub. Zero values mean the defaults.
@@ -153,10 +153,10 @@ var ErrAlreadyEnrolled = errors.New("device already enrolled")
 // are non-empty update the site's record. A revoked device may be enrolled again; it
 // gets a new secret.
 func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, error) {
-	if !sync.ValidName(site.Code) || !sync.ValidName(device) {
+	if !wire.ValidName(site.Code) || !wire.ValidName(device) {
 		return "", fmt.Errorf("enroll: site and device must be short names of letters, digits, '.', '_', ':', '-'")
 	}
-	secret, err := sync.NewSecret()
+	secret, err := wire.NewSecret()
 	if err != nil {
 		return "", err
 	}
@@ -232,7 +232,7 @@ func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, er
 	if err != nil {
 		return rec, fmt.Errorf("look up device %s: %w", device, err)
 	}
-	rec.secret, err = sync.ParseSecret(secret)
+	rec.secret, err = wire.ParseSecret(secret)
 	if err != nil {
 		return rec, fmt.Errorf("device %s: stored secret: %w", device, err)
 	}

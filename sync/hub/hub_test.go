@@ -14,7 +14,7 @@ import (
 	"testing"
 	"time"
 
-	"motcua-agent/sync"
+	"motcua-agent/sync/wire"
 )
 
 type testHub struct {
@@ -45,7 +45,7 @@ func (th *testHub) enroll(t *testing.T, site, device string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := sync.ParseSecret(secret)
+	b, err := wire.ParseSecret(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +63,7 @@ type signedRequest struct {
 	encoding string
 }
 
-func (th *testHub) do(t *testing.T, sr signedRequest) (int, sync.ErrorResponse, *http.Request) {
+func (th *testHub) do(t *testing.T, sr signedRequest) (int, wire.ErrorResponse, *http.Request) {
 	t.Helper()
 	body := sr.body
 	if sr.gzip {
@@ -73,7 +73,7 @@ func (th *testHub) do(t *testing.T, sr signedRequest) (int, sync.ErrorResponse, 
 		zw.Close()
 		body = buf.Bytes()
 	}
-	req, _ := http.NewRequest(http.MethodPost, th.srv.URL+sync.PushPath, bytes.NewReader(body))
+	req, _ := http.NewRequest(http.MethodPost, th.srv.URL+wire.PushPath, bytes.NewReader(body))
 	if sr.gzip {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
@@ -84,7 +84,7 @@ func (th *testHub) do(t *testing.T, sr signedRequest) (int, sync.ErrorResponse, 
 	if at.IsZero() {
 		at = th.now
 	}
-	if err := sync.Sign(req, sr.device, sr.secret, body, at); err != nil {
+	if err := wire.Sign(req, sr.device, sr.secret, body, at); err != nil {
 		t.Fatal(err)
 	}
 	if sr.tamper != nil {
@@ -93,7 +93,7 @@ func (th *testHub) do(t *testing.T, sr signedRequest) (int, sync.ErrorResponse, 
 	return th.send(t, req)
 }
 
-func (th *testHub) send(t *testing.T, req *http.Request) (int, sync.ErrorResponse, *http.Request) {
+func (th *testHub) send(t *testing.T, req *http.Request) (int, wire.ErrorResponse, *http.Request) {
 	t.Helper()
 	// Keep a copy of the request to replay it.
 	var body []byte
@@ -109,7 +109,7 @@ func (th *testHub) send(t *testing.T, req *http.Request) (int, sync.ErrorRespons
 	}
 	defer resp.Body.Close()
 	raw, _ := io.ReadAll(resp.Body)
-	var er sync.ErrorResponse
+	var er wire.ErrorResponse
 	if resp.StatusCode != http.StatusOK {
 		if err := json.Unmarshal(raw, &er); err != nil {
 			t.Fatalf("status %d with a body that is not an error response: %s", resp.StatusCode, raw)
@@ -118,23 +118,23 @@ func (th *testHub) send(t *testing.T, req *http.Request) (int, sync.ErrorRespons
 	return resp.StatusCode, er, replay
 }
 
-func pushBody(t *testing.T, site, device string, snaps ...sync.Snapshot) []byte {
+func pushBody(t *testing.T, site, device string, snaps ...wire.Snapshot) []byte {
 	t.Helper()
-	b, err := json.Marshal(sync.PushRequest{Schema: sync.SchemaVersion, Site: site, Device: device, Snapshots: snaps,
-		Heartbeat: &sync.Heartbeat{Version: "test", Clock: time.Date(2026, 11, 23, 9, 0, 2, 0, time.UTC), Backlog: 1,
-			Devices: []sync.DeviceState{{Name: "printer", Kind: "escpos", State: "fault", Detail: "out of paper"}}}})
+	b, err := json.Marshal(wire.PushRequest{Schema: wire.SchemaVersion, Site: site, Device: device, Snapshots: snaps,
+		Heartbeat: &wire.Heartbeat{Version: "test", Clock: time.Date(2026, 11, 23, 9, 0, 2, 0, time.UTC), Backlog: 1,
+			Devices: []wire.DeviceState{{Name: "printer", Kind: "escpos", State: "fault", Detail: "out of paper"}}}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return b
 }
 
-func snap(day, metric string, value, rev int64, dims ...string) sync.Snapshot {
+func snap(day, metric string, value, rev int64, dims ...string) wire.Snapshot {
 	d := map[string]string{}
 	for i := 0; i+1 < len(dims); i += 2 {
 		d[dims[i]] = dims[i+1]
 	}
-	return sync.Snapshot{Day: day, Metric: metric, Dims: d, Value: value, Revision: rev}
+	return wire.Snapshot{Day: day, Metric: metric, Dims: d, Value: value, Revision: rev}
 }
 
 func (th *testHub) counterRows(t *testing.T) int {
@@ -162,7 +162,7 @@ func (th *testHub) total(t *testing.T, metric string) int64 {
 func TestPushIsIdempotentAndNewerRevisionWins(t *testing.T) {
 	th := startHub(t)
 	secret := th.enroll(t, "NA-VH", "pc1")
-	push := func(snaps ...sync.Snapshot) {
+	push := func(snaps ...wire.Snapshot) {
 		t.Helper()
 		status, er, _ := th.do(t, signedRequest{device: "pc1", secret: secret, body: pushBody(t, "NA-VH", "pc1", snaps...), gzip: true})
 		if status != http.StatusOK {
@@ -225,22 +225,22 @@ func TestAuthenticationFailuresStoreNothing(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"unknown device", signedRequest{device: "stranger", secret: secret, body: pushBody(t, "NA-VH", "stranger", snap("2026-11-20", "checkins", 4, 3))}, 401, sync.CodeUnknownDevice},
-		{"wrong secret", signedRequest{device: "pc1", secret: wrong, body: body}, 401, sync.CodeBadSignature},
+		{"unknown device", signedRequest{device: "stranger", secret: secret, body: pushBody(t, "NA-VH", "stranger", snap("2026-11-20", "checkins", 4, 3))}, 401, wire.CodeUnknownDevice},
+		{"wrong secret", signedRequest{device: "pc1", secret: wrong, body: body}, 401, wire.CodeBadSignature},
 		{"tampered body", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
 			tampered := bytes.Replace(body, []byte(`"value":4`), []byte(`"value":9`), 1)
 			r.Body = io.NopCloser(bytes.NewReader(tampered))
 			r.ContentLength = int64(len(tampered))
-		}}, 401, sync.CodeBadSignature},
+		}}, 401, wire.CodeBadSignature},
 		{"tampered timestamp", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
-			r.Header.Set(sync.HeaderTime, "1795000000")
-		}}, 401, sync.CodeBadSignature},
+			r.Header.Set(wire.HeaderTime, "1795000000")
+		}}, 401, wire.CodeBadSignature},
 		{"missing signature", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
-			r.Header.Del(sync.HeaderSignature)
-		}}, 401, sync.CodeMissingAuth},
-		{"revoked device", signedRequest{device: "gone", secret: revokedSecret, body: pushBody(t, "NA-VH", "gone", snap("2026-11-20", "checkins", 4, 3))}, 403, sync.CodeRevoked},
-		{"clock far behind", signedRequest{device: "pc1", secret: secret, body: body, at: th.now.Add(-72 * time.Hour)}, 401, sync.CodeClockSkew},
-		{"body names another site", signedRequest{device: "pc1", secret: secret, body: pushBody(t, "HN-01", "pc1", snap("2026-11-20", "checkins", 4, 3))}, 403, sync.CodeWrongSite},
+			r.Header.Del(wire.HeaderSignature)
+		}}, 401, wire.CodeMissingAuth},
+		{"revoked device", signedRequest{device: "gone", secret: revokedSecret, body: pushBody(t, "NA-VH", "gone", snap("2026-11-20", "checkins", 4, 3))}, 403, wire.CodeRevoked},
+		{"clock far behind", signedRequest{device: "pc1", secret: secret, body: body, at: th.now.Add(-72 * time.Hour)}, 401, wire.CodeClockSkew},
+		{"body names another site", signedRequest{device: "pc1", secret: secret, body: pushBody(t, "HN-01", "pc1", snap("2026-11-20", "checkins", 4, 3))}, 403, wire.CodeWrongSite},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -255,8 +255,8 @@ func TestAuthenticationFailuresStoreNothing(t *testing.T) {
 	}
 	t.Run("replayed request", func(t *testing.T) {
 		status, er, _ := th.send(t, replay)
-		if status != http.StatusConflict || er.Code != sync.CodeReplay {
-			t.Fatalf("replay: got %d %q, want 409 %q", status, er.Code, sync.CodeReplay)
+		if status != http.StatusConflict || er.Code != wire.CodeReplay {
+			t.Fatalf("replay: got %d %q, want 409 %q", status, er.Code, wire.CodeReplay)
 		}
 	})
 	if n := th.counterRows(t); n != 0 {
@@ -289,7 +289,7 @@ func TestReplayRefusedAfterHubRestart(t *testing.T) {
 	defer th2.srv.Close()
 	replay.URL.Host = strings.TrimPrefix(th2.srv.URL, "http://")
 	replay.Host = replay.URL.Host
-	if status, er, _ := th2.send(t, replay); status != http.StatusConflict || er.Code != sync.CodeReplay {
+	if status, er, _ := th2.send(t, replay); status != http.StatusConflict || er.Code != wire.CodeReplay {
 		t.Fatalf("replay after restart: %d %q", status, er.Code)
 	}
 }
@@ -297,9 +297,9 @@ func TestReplayRefusedAfterHubRestart(t *testing.T) {
 func TestBadInputRefusedAndNothingStored(t *testing.T) {
 	th := startHub(t)
 	secret := th.enroll(t, "S1", "pc1")
-	valid := func(mod func(*sync.PushRequest)) []byte {
-		p := sync.PushRequest{Schema: sync.SchemaVersion, Site: "S1", Device: "pc1",
-			Snapshots: []sync.Snapshot{snap("2026-11-20", "checkins", 4, 3), snap("2026-11-21", "checkins", 5, 4)}}
+	valid := func(mod func(*wire.PushRequest)) []byte {
+		p := wire.PushRequest{Schema: wire.SchemaVersion, Site: "S1", Device: "pc1",
+			Snapshots: []wire.Snapshot{snap("2026-11-20", "checkins", 4, 3), snap("2026-11-21", "checkins", 5, 4)}}
 		mod(&p)
 		b, _ := json.Marshal(p)
 		return b
@@ -307,7 +307,7 @@ func TestBadInputRefusedAndNothingStored(t *testing.T) {
 	var bomb bytes.Buffer
 	zw := gzip.NewWriter(&bomb)
 	zw.Write([]byte(`{"schema":1,"site":"S1","device":"pc1","snapshots":[],"x":"`))
-	zw.Write(bytes.Repeat([]byte("A"), sync.MaxDecodedBytes+10))
+	zw.Write(bytes.Repeat([]byte("A"), wire.MaxDecodedBytes+10))
 	zw.Close()
 	cases := []struct {
 		name   string
@@ -317,34 +317,34 @@ func TestBadInputRefusedAndNothingStored(t *testing.T) {
 		status int
 		code   string
 	}{
-		{"malformed JSON", []byte(`{"schema":1,"site":"S1",`), false, "", 400, sync.CodeMalformed},
-		{"not gzip", []byte(`{"schema":1}`), false, "gzip", 400, sync.CodeMalformed},
-		{"unknown encoding", []byte(`{}`), false, "br", 415, sync.CodeMalformed},
-		{"unknown field", []byte(`{"schema":1,"site":"S1","device":"pc1","snapshots":[],"name":"Nguyễn Văn A"}`), false, "", 400, sync.CodeMalformed},
-		{"two objects", []byte(`{"schema":1,"site":"S1","device":"pc1","snapshots":[]} {}`), false, "", 400, sync.CodeMalformed},
-		{"huge body", bytes.Repeat([]byte(" "), sync.MaxBodyBytes+1), false, "", 413, sync.CodeTooLarge},
-		{"zip bomb", bomb.Bytes(), false, "gzip", 413, sync.CodeTooLarge},
-		{"wrong schema version", valid(func(p *sync.PushRequest) { p.Schema = 2 }), true, "", 400, sync.CodeSchema},
-		{"negative value", valid(func(p *sync.PushRequest) { p.Snapshots[1].Value = -1 }), true, "", 422, sync.CodeInvalid},
-		{"absurd value", valid(func(p *sync.PushRequest) { p.Snapshots[1].Value = 1 << 40 }), true, "", 422, sync.CodeInvalid},
-		{"zero revision", valid(func(p *sync.PushRequest) { p.Snapshots[1].Revision = 0 }), true, "", 422, sync.CodeInvalid},
-		{"bad day", valid(func(p *sync.PushRequest) { p.Snapshots[1].Day = "2026-13-01" }), true, "", 422, sync.CodeInvalid},
-		{"day in 1999", valid(func(p *sync.PushRequest) { p.Snapshots[1].Day = "1999-12-31" }), true, "", 422, sync.CodeInvalid},
-		{"day years ahead", valid(func(p *sync.PushRequest) { p.Snapshots[1].Day = "2030-01-01" }), true, "", 422, sync.CodeInvalid},
-		{"bad metric", valid(func(p *sync.PushRequest) { p.Snapshots[1].Metric = "drop table" }), true, "", 422, sync.CodeInvalid},
-		{"too many dims", valid(func(p *sync.PushRequest) {
+		{"malformed JSON", []byte(`{"schema":1,"site":"S1",`), false, "", 400, wire.CodeMalformed},
+		{"not gzip", []byte(`{"schema":1}`), false, "gzip", 400, wire.CodeMalformed},
+		{"unknown encoding", []byte(`{}`), false, "br", 415, wire.CodeMalformed},
+		{"unknown field", []byte(`{"schema":1,"site":"S1","device":"pc1","snapshots":[],"name":"Nguyễn Văn A"}`), false, "", 400, wire.CodeMalformed},
+		{"two objects", []byte(`{"schema":1,"site":"S1","device":"pc1","snapshots":[]} {}`), false, "", 400, wire.CodeMalformed},
+		{"huge body", bytes.Repeat([]byte(" "), wire.MaxBodyBytes+1), false, "", 413, wire.CodeTooLarge},
+		{"zip bomb", bomb.Bytes(), false, "gzip", 413, wire.CodeTooLarge},
+		{"wrong schema version", valid(func(p *wire.PushRequest) { p.Schema = 2 }), true, "", 400, wire.CodeSchema},
+		{"negative value", valid(func(p *wire.PushRequest) { p.Snapshots[1].Value = -1 }), true, "", 422, wire.CodeInvalid},
+		{"absurd value", valid(func(p *wire.PushRequest) { p.Snapshots[1].Value = 1 << 40 }), true, "", 422, wire.CodeInvalid},
+		{"zero revision", valid(func(p *wire.PushRequest) { p.Snapshots[1].Revision = 0 }), true, "", 422, wire.CodeInvalid},
+		{"bad day", valid(func(p *wire.PushRequest) { p.Snapshots[1].Day = "2026-13-01" }), true, "", 422, wire.CodeInvalid},
+		{"day in 1999", valid(func(p *wire.PushRequest) { p.Snapshots[1].Day = "1999-12-31" }), true, "", 422, wire.CodeInvalid},
+		{"day years ahead", valid(func(p *wire.PushRequest) { p.Snapshots[1].Day = "2030-01-01" }), true, "", 422, wire.CodeInvalid},
+		{"bad metric", valid(func(p *wire.PushRequest) { p.Snapshots[1].Metric = "drop table" }), true, "", 422, wire.CodeInvalid},
+		{"too many dims", valid(func(p *wire.PushRequest) {
 			for _, k := range []string{"a", "b", "c", "d", "e", "f", "g", "h", "i"} {
 				p.Snapshots[1].Dims[k] = "x"
 			}
-		}), true, "", 422, sync.CodeInvalid},
-		{"long dim value", valid(func(p *sync.PushRequest) { p.Snapshots[1].Dims["service"] = strings.Repeat("x", 65) }), true, "", 422, sync.CodeInvalid},
-		{"too many snapshots", valid(func(p *sync.PushRequest) {
-			p.Snapshots = make([]sync.Snapshot, sync.MaxSnapshotsPerPush+1)
+		}), true, "", 422, wire.CodeInvalid},
+		{"long dim value", valid(func(p *wire.PushRequest) { p.Snapshots[1].Dims["service"] = strings.Repeat("x", 65) }), true, "", 422, wire.CodeInvalid},
+		{"too many snapshots", valid(func(p *wire.PushRequest) {
+			p.Snapshots = make([]wire.Snapshot, wire.MaxSnapshotsPerPush+1)
 			for i := range p.Snapshots {
 				p.Snapshots[i] = snap("2026-11-20", "checkins", 1, int64(i+1))
 			}
-		}), true, "", 422, sync.CodeInvalid},
-		{"negative backlog", valid(func(p *sync.PushRequest) { p.Heartbeat = &sync.Heartbeat{Backlog: -5} }), true, "", 422, sync.CodeInvalid},
+		}), true, "", 422, wire.CodeInvalid},
+		{"negative backlog", valid(func(p *wire.PushRequest) { p.Heartbeat = &wire.Heartbeat{Backlog: -5} }), true, "", 422, wire.CodeInvalid},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -358,7 +358,7 @@ func TestBadInputRefusedAndNothingStored(t *testing.T) {
 		t.Fatalf("%d counter rows stored from bad input", n)
 	}
 	// The same hub still accepts a good push: old days (a month back) included.
-	status, er, _ := th.do(t, signedRequest{device: "pc1", secret: secret, body: valid(func(p *sync.PushRequest) { p.Snapshots[0].Day = "2026-10-01" }), gzip: true})
+	status, er, _ := th.do(t, signedRequest{device: "pc1", secret: secret, body: valid(func(p *wire.PushRequest) { p.Snapshots[0].Day = "2026-10-01" }), gzip: true})
 	if status != http.StatusOK {
 		t.Fatalf("good push after bad ones: %d %+v", status, er)
 	}
@@ -382,7 +382,7 @@ func TestEnrollRevokeAndReenroll(t *testing.T) {
 		t.Fatal("re-enrollment kept the old secret")
 	}
 	body := pushBody(t, "S1", "pc1", snap("2026-11-20", "checkins", 1, 1))
-	if status, er, _ := th.do(t, signedRequest{device: "pc1", secret: first, body: body}); status != 401 || er.Code != sync.CodeBadSignature {
+	if status, er, _ := th.do(t, signedRequest{device: "pc1", secret: first, body: body}); status != 401 || er.Code != wire.CodeBadSignature {
 		t.Fatalf("old secret after re-enroll: %d %q", status, er.Code)
 	}
 	if status, _, _ := th.do(t, signedRequest{device: "pc1", secret: second, body: body}); status != 200 {

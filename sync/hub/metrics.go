@@ -5,7 +5,7 @@ import (
 	"math"
 	"net/http"
 	"sort"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 )
 
@@ -27,7 +27,7 @@ func newHubMetrics() *hubMetrics {
 }
 
 type labelledCounter struct {
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	counts map[string]int64
 }
 
@@ -48,7 +48,7 @@ func (c *labelledCounter) snapshot() map[string]int64 {
 }
 
 type histogram struct {
-	mu      gosync.Mutex
+	mu      sync.Mutex
 	bounds  []float64
 	buckets []int64
 	sum     float64

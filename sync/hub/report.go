@@ -10,7 +10,7 @@ import (
 	"strings"
 	"time"
 
-	"motcua-agent/sync"
+	"motcua-agent/sync/wire"
 )
 
 // Metric names the service table reads. Dimensions: "service" (the service code) and,
@@ -33,7 +33,7 @@ func ParsePeriod(kind, at string) (Period, error) {
 	p := Period{Kind: kind, Label: at}
 	switch kind {
 	case "day":
-		d, err := sync.ParseDay(at)
+		d, err := wire.ParseDay(at)
 		if err != nil {
 			return p, err
 		}
@@ -112,7 +112,7 @@ func groupExpr(key string) (string, error) {
 	case "counter", "service":
 		return dimExpr(key), nil
 	}
-	if k, ok := strings.CutPrefix(key, "dim."); ok && sync.ValidName(k) {
+	if k, ok := strings.CutPrefix(key, "dim."); ok && wire.ValidName(k) {
 		return dimExpr(k), nil
 	}
 	return "", fmt.Errorf("cannot group by %q (use province, commune, site, device, counter, service, day, metric, dims or dim.KEY)", key)
@@ -281,7 +281,7 @@ type FleetAgent struct {
 	Backlog       int64              `json:"backlog"`
 	Watermark     int64              `json:"watermark"`
 	Pushes        int64              `json:"pushes"`
-	Devices       []sync.DeviceState `json:"devices"`
+	Devices       []wire.DeviceState `json:"devices"`
 }
 
 // Fleet lists every enrolled agent, the ones never heard from included.
@@ -360,7 +360,7 @@ func (h *Hub) periodFromForm(r *http.Request) (Period, error) {
 }
 
 func (h *Hub) badRequest(w http.ResponseWriter, err error) {
-	h.writeJSON(w, http.StatusBadRequest, sync.ErrorResponse{Code: sync.CodeInvalid, Message: err.Error(), HubTime: h.now().UTC()})
+	h.writeJSON(w, http.StatusBadRequest, wire.ErrorResponse{Code: wire.CodeInvalid, Message: err.Error(), HubTime: h.now().UTC()})
 }
 
 func (h *Hub) serveReport(w http.ResponseWriter, r *http.Request) {
@@ -421,7 +421,7 @@ func (h *Hub) serveServiceReport(w http.ResponseWriter, r *http.Request) {
 func (h *Hub) serveFleet(w http.ResponseWriter, r *http.Request) {
 	fleet, err := h.Fleet(r.Context(), filterFromForm(r))
 	if err != nil {
-		h.writeJSON(w, http.StatusInternalServerError, sync.ErrorResponse{Code: sync.CodeInternal, Message: err.Error(), HubTime: h.now().UTC()})
+		h.writeJSON(w, http.StatusInternalServerError, wire.ErrorResponse{Code: wire.CodeInternal, Message: err.Error(), HubTime: h.now().UTC()})
 		return
 	}
 	h.writeJSON(w, http.StatusOK, fleet)

@@ -12,7 +12,7 @@ import (
 	"testing"
 	"time"
 
-	"motcua-agent/sync"
+	"motcua-agent/sync/wire"
 )
 
 func TestParsePeriod(t *testing.T) {
@@ -58,7 +58,7 @@ func seedProvince(t *testing.T, th *testHub) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		key, _ := sync.ParseSecret(secret)
+		key, _ := wire.ParseSecret(secret)
 		n := int64(i + 1)
 		body := pushBody(t, s.site, s.device,
 			snap("2026-11-02", MetricDossiersReceived, 10*n, 1, "service", "13", "channel", "counter", "counter", "Q1"),

@@ -7,14 +7,14 @@ import (
 	"fmt"
 	"time"
 
-	"motcua-agent/sync"
+	"motcua-agent/sync/wire"
 )
 
 // ingestJob is one authenticated, validated push waiting for its commit.
 type ingestJob struct {
 	device string
 	nonce  string
-	push   *sync.PushRequest
+	push   *wire.PushRequest
 	done   chan ingestResult
 }
 
@@ -142,7 +142,7 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 			continue
 		}
 		for _, s := range j.push.Snapshots {
-			res, err := upsert.ExecContext(ctx, j.device, s.Day, s.Metric, sync.CanonicalDims(s.Dims), s.Value, s.Revision)
+			res, err := upsert.ExecContext(ctx, j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Value, s.Revision)
 			if err != nil {
 				return nil, fmt.Errorf("store counter: %w", err)
 			}
@@ -197,7 +197,7 @@ func saveContact(ctx context.Context, tx *sql.Tx, j *ingestJob, now time.Time) e
 
 // prune forgets nonces old enough that their timestamps are refused anyway.
 func (w *writer) prune(now time.Time) {
-	cutoff := now.Add(-4 * sync.MaxClockSkew).Unix()
+	cutoff := now.Add(-4 * wire.MaxClockSkew).Unix()
 	if _, err := w.h.db.Exec(`DELETE FROM nonces WHERE seen_at < ?`, cutoff); err != nil {
 		w.h.log.Warn("prune nonces", "err", err)
 	}

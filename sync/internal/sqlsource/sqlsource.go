@@ -14,7 +14,8 @@ import (
 
 	_ "github.com/mattn/go-sqlite3" // SQLite driver
 
-	"motcua-agent/sync"
+	"motcua-agent/sync/upload"
+	"motcua-agent/sync/wire"
 )
 
 // Source is one site's counters.
@@ -86,7 +87,7 @@ func applyEvent(ctx context.Context, tx *sql.Tx, changes []Change) error {
 	for _, c := range changes {
 		_, err := tx.ExecContext(ctx, `INSERT INTO counters(day, metric, dims, value, revision) VALUES(?, ?, ?, ?, ?)
 			ON CONFLICT(day, metric, dims) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`,
-			c.Day, c.Metric, sync.CanonicalDims(c.Dims), c.Delta, rev)
+			c.Day, c.Metric, wire.CanonicalDims(c.Dims), c.Delta, rev)
 		if err != nil {
 			return fmt.Errorf("update counter: %w", err)
 		}
@@ -94,17 +95,17 @@ func applyEvent(ctx context.Context, tx *sql.Tx, changes []Change) error {
 	return nil
 }
 
-// CountersChangedSince implements sync.Source.
-func (s *Source) CountersChangedSince(ctx context.Context, after int64, limit int) ([]sync.Counter, error) {
+// CountersChangedSince implements upload.Source.
+func (s *Source) CountersChangedSince(ctx context.Context, after int64, limit int) ([]upload.Counter, error) {
 	rows, err := s.db.QueryContext(ctx, `SELECT day, metric, dims, value, revision FROM counters
 		WHERE revision > ? ORDER BY revision LIMIT ?`, after, limit)
 	if err != nil {
 		return nil, fmt.Errorf("query changed counters: %w", err)
 	}
 	defer rows.Close()
-	var out []sync.Counter
+	var out []upload.Counter
 	for rows.Next() {
-		var c sync.Counter
+		var c upload.Counter
 		var dims string
 		if err := rows.Scan(&c.Day, &c.Metric, &dims, &c.Value, &c.Revision); err != nil {
 			return nil, fmt.Errorf("scan counter: %w", err)
@@ -139,7 +140,7 @@ func (s *Source) All(ctx context.Context) (map[string]int64, error) {
 	return out, rows.Err()
 }
 
-// Meta implements sync.Source.
+// Meta implements upload.Source.
 func (s *Source) Meta(ctx context.Context, key string) (string, bool, error) {
 	var v string
 	err := s.db.QueryRowContext(ctx, `SELECT value FROM meta WHERE key = ?`, key).Scan(&v)
@@ -152,7 +153,7 @@ func (s *Source) Meta(ctx context.Context, key string) (string, bool, error) {
 	return v, true, nil
 }
 
-// SetMeta implements sync.Source.
+// SetMeta implements upload.Source.
 func (s *Source) SetMeta(ctx context.Context, key, value string) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`, key, value)
 	if err != nil {

@@ -1,11 +1,10 @@
-// Package sync carries a site's daily counters up to the provincial hub: the versioned
-// wire protocol (PROTOCOL.md beside this file), request signing, and the client that
-// pushes whatever the store changed since the hub's last acknowledgement.
+// Package wire is the versioned push protocol between a site's agent and the provincial
+// hub (PROTOCOL.md in the sync folder): the body types, their limits and validation, and
+// request signing. Both the upload client and the hub import it; it imports neither.
 //
-// It must never send personal data (only counters by day, metric and dimensions, and a
-// heartbeat of versions and device states), never drop a counter it has not seen
-// acknowledged, and never read device state itself: everything comes from a Source.
-package sync
+// Nothing in it may carry personal data: only counters by day, metric and dimensions,
+// and a heartbeat of versions and device states.
+package wire
 
 import (
 	"encoding/json"
@@ -145,7 +144,7 @@ func (p *PushRequest) Validate(today time.Time) error {
 	earliest := time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 	latest := today.AddDate(1, 0, 0)
 	for i := range p.Snapshots {
-		if err := p.Snapshots[i].validate(earliest, latest); err != nil {
+		if err := p.Snapshots[i].Validate(earliest, latest); err != nil {
 			return fmt.Errorf("%w: snapshot %d: %w", ErrInvalid, i, err)
 		}
 	}
@@ -160,7 +159,8 @@ func (p *PushRequest) Validate(today time.Time) error {
 // ErrSchema marks a push in a schema version the hub does not speak.
 var ErrSchema = errors.New("unsupported schema")
 
-func (s *Snapshot) validate(earliest, latest time.Time) error {
+// Validate checks one snapshot against the limits, with its day between earliest and latest.
+func (s *Snapshot) Validate(earliest, latest time.Time) error {
 	day, err := ParseDay(s.Day)
 	if err != nil {
 		return err

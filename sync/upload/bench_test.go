@@ -1,4 +1,4 @@
-package sync_test
+package upload_test
 
 import (
 	"bytes"
@@ -9,13 +9,14 @@ import (
 	"net"
 	"net/http"
 	"path/filepath"
-	gosync "sync"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"motcua-agent/sync"
 	"motcua-agent/sync/internal/sqlsource"
+	"motcua-agent/sync/upload"
+	"motcua-agent/sync/wire"
 )
 
 // countingTransport counts the bytes an HTTP client writes and reads on its
@@ -134,13 +135,13 @@ func BenchmarkDrainMonthBacklog(b *testing.B) {
 	naiveStart := time.Now()
 	for i, ev := range bs.events {
 		for _, c := range ev {
-			key := c.Day + c.Metric + sync.CanonicalDims(c.Dims)
+			key := c.Day + c.Metric + wire.CanonicalDims(c.Dims)
 			running[key] += c.Delta
-			body, _ := json.Marshal(sync.PushRequest{Schema: sync.SchemaVersion, Site: "S1", Device: "naive",
-				Snapshots: []sync.Snapshot{{Day: c.Day, Metric: c.Metric, Dims: c.Dims, Value: running[key], Revision: int64(i + 1)}}})
-			req, _ := http.NewRequest(http.MethodPost, bs.h.URL+sync.PushPath, bytes.NewReader(body))
+			body, _ := json.Marshal(wire.PushRequest{Schema: wire.SchemaVersion, Site: "S1", Device: "naive",
+				Snapshots: []wire.Snapshot{{Day: c.Day, Metric: c.Metric, Dims: c.Dims, Value: running[key], Revision: int64(i + 1)}}})
+			req, _ := http.NewRequest(http.MethodPost, bs.h.URL+wire.PushPath, bytes.NewReader(body))
 			req.Header.Set("Content-Type", "application/json")
-			sync.Sign(req, "naive", secret, body, time.Now())
+			wire.Sign(req, "naive", secret, body, time.Now())
 			resp, err := client.Do(req)
 			if err != nil {
 				b.Fatal(err)
@@ -167,10 +168,10 @@ func BenchmarkDrainMonthBacklog(b *testing.B) {
 		b.StopTimer()
 		device := fmt.Sprintf("drain%d", i)
 		key := bs.h.enroll(b, "S1", device)
-		bs.src.SetMeta(ctx, sync.MetaWatermark, "0")
-		bs.src.SetMeta(ctx, sync.MetaStatus, "{}")
+		bs.src.SetMeta(ctx, upload.MetaWatermark, "0")
+		bs.src.SetMeta(ctx, upload.MetaStatus, "{}")
 		ct := newCountingTransport()
-		c := newClient(b, sync.ClientConfig{HubURL: bs.h.URL, Site: "S1", Device: device, Secret: key, Transport: ct}, bs.src)
+		c := newClient(b, upload.ClientConfig{HubURL: bs.h.URL, Site: "S1", Device: device, Secret: key, Transport: ct}, bs.src)
 		b.StartTimer()
 		start := time.Now()
 		if err := c.PushNow(ctx); err != nil {
@@ -217,12 +218,12 @@ func benchIngest(b *testing.B, batch int) {
 		device := fmt.Sprintf("pc%d", i)
 		list[i] = agent{device: device, secret: h.enroll(b, "S1", device)}
 		list[i].body = func(rev int64) []byte {
-			p := sync.PushRequest{Schema: sync.SchemaVersion, Site: "S1", Device: device, Snapshots: make([]sync.Snapshot, batch)}
+			p := wire.PushRequest{Schema: wire.SchemaVersion, Site: "S1", Device: device, Snapshots: make([]wire.Snapshot, batch)}
 			for j := range p.Snapshots {
-				p.Snapshots[j] = sync.Snapshot{Day: "2026-11-20", Metric: "tickets.issued",
+				p.Snapshots[j] = wire.Snapshot{Day: "2026-11-20", Metric: "tickets.issued",
 					Dims: map[string]string{"service": fmt.Sprint(j % 25), "counter": fmt.Sprint(j / 25)}, Value: rev, Revision: rev}
 			}
-			raw, _ := sync.EncodePush(&p, true)
+			raw, _ := upload.EncodePush(&p, true)
 			return raw
 		}
 	}
@@ -230,7 +231,7 @@ func benchIngest(b *testing.B, batch int) {
 	var next atomic.Int64
 	b.ResetTimer()
 	start := time.Now()
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	for _, a := range list {
 		wg.Go(func() {
 			for {
@@ -239,9 +240,9 @@ func benchIngest(b *testing.B, batch int) {
 					return
 				}
 				body := a.body(n) // a new revision each time: every snapshot is stored
-				req, _ := http.NewRequest(http.MethodPost, h.URL+sync.PushPath, bytes.NewReader(body))
+				req, _ := http.NewRequest(http.MethodPost, h.URL+wire.PushPath, bytes.NewReader(body))
 				req.Header.Set("Content-Encoding", "gzip")
-				sync.Sign(req, a.device, a.secret, body, time.Now())
+				wire.Sign(req, a.device, a.secret, body, time.Now())
 				resp, err := client.Do(req)
 				if err != nil {
 					b.Error(err)

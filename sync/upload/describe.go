@@ -1,4 +1,4 @@
-package sync
+package upload
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"motcua-agent/sync/wire"
 	"net"
 	"syscall"
 )
@@ -66,26 +67,26 @@ func isTimeout(err error) bool {
 
 func describeHub(he *HubError) (string, string) {
 	switch he.Code {
-	case CodeUnknownDevice:
+	case wire.CodeUnknownDevice:
 		return "the hub does not know this device: enroll it with `motcua-agent hub enroll` on the hub and copy the printed lines into this agent's config",
 			"Máy chủ tỉnh chưa đăng ký máy trạm này: cần đăng ký (hub enroll) và cập nhật cấu hình."
-	case CodeBadSignature:
+	case wire.CodeBadSignature:
 		return "the hub rejected this device's secret: check that sync.secret (or the secret file) is exactly what `hub enroll` printed",
 			"Máy chủ tỉnh từ chối khóa bí mật của máy trạm: kiểm tra lại sync.secret."
-	case CodeRevoked:
+	case wire.CodeRevoked:
 		return "this device was revoked at the hub: ask the provincial IT team to enroll it again; data is kept until then",
 			"Máy trạm đã bị thu hồi trên máy chủ tỉnh: liên hệ bộ phận CNTT tỉnh; số liệu vẫn được giữ."
-	case CodeClockSkew:
+	case wire.CodeClockSkew:
 		return fmt.Sprintf("this PC's clock is far from the hub's (%s) and the correction did not take: set the date and time of this PC", he.Message),
 			"Đồng hồ máy trạm lệch nhiều so với máy chủ tỉnh: chỉnh lại ngày giờ máy tính."
-	case CodeWrongSite:
+	case wire.CodeWrongSite:
 		return fmt.Sprintf("the hub has this device at another site (%s): fix sync.site or re-enroll", he.Message),
 			"Mã điểm trong cấu hình không khớp với đăng ký trên máy chủ tỉnh."
-	case CodeInvalid, CodeSchema, CodeMalformed, CodeTooLarge:
+	case wire.CodeInvalid, wire.CodeSchema, wire.CodeMalformed, wire.CodeTooLarge:
 		return fmt.Sprintf("the hub refused the data (%s: %s): the data is kept and retried; report this to the provincial IT team, an update may be needed", he.Code, he.Message),
 			"Máy chủ tỉnh không chấp nhận dữ liệu gửi lên; số liệu được giữ lại. Báo bộ phận CNTT tỉnh."
 	}
-	if he.Status >= 500 || he.Code == CodeInternal {
+	if he.Status >= 500 || he.Code == wire.CodeInternal {
 		return fmt.Sprintf("the hub had a problem (HTTP %d %s); it will be retried", he.Status, he.Message),
 			"Máy chủ tỉnh đang gặp sự cố; sẽ tự động gửi lại."
 	}

@@ -1,4 +1,4 @@
-package sync_test
+package upload_test
 
 import (
 	"bufio"
@@ -15,15 +15,16 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	gosync "sync"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
 
-	"motcua-agent/sync"
 	"motcua-agent/sync/hub"
 	"motcua-agent/sync/internal/faultproxy"
 	"motcua-agent/sync/internal/sqlsource"
+	"motcua-agent/sync/upload"
+	"motcua-agent/sync/wire"
 )
 
 // TestMain lets the test binary play an agent process that the exactly-once test
@@ -61,7 +62,7 @@ func (h *hubUnderTest) enroll(t testing.TB, site, device string) []byte {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := sync.ParseSecret(secret)
+	b, err := wire.ParseSecret(secret)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -123,9 +124,9 @@ func randomChange(rng *rand.Rand, day string) sqlsource.Change {
 	return sqlsource.Change{Day: day, Metric: metrics[rng.IntN(len(metrics))], Dims: dims, Delta: 1 + rng.Int64N(3)}
 }
 
-func newClient(t testing.TB, cfg sync.ClientConfig, src sync.Source) *sync.Client {
+func newClient(t testing.TB, cfg upload.ClientConfig, src upload.Source) *upload.Client {
 	t.Helper()
-	c, err := sync.NewClient(cfg, src)
+	c, err := upload.NewClient(cfg, src)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -140,8 +141,8 @@ func runChildAgent() int {
 		fmt.Fprintln(os.Stderr, err)
 		return 2
 	}
-	secret, _ := sync.ParseSecret(os.Getenv("MOTCUA_SYNC_TEST_SECRET"))
-	c, err := sync.NewClient(sync.ClientConfig{
+	secret, _ := wire.ParseSecret(os.Getenv("MOTCUA_SYNC_TEST_SECRET"))
+	c, err := upload.NewClient(upload.ClientConfig{
 		HubURL: os.Getenv("MOTCUA_SYNC_TEST_HUB"), Site: "S1", Device: "pc1", Secret: secret,
 		Interval: 5 * time.Millisecond, MinBackoff: time.Millisecond, MaxBackoff: 20 * time.Millisecond,
 		BatchSize: 7, Timeout: 5 * time.Second,
@@ -223,7 +224,7 @@ func TestExactlyOnceUnderFaultsAndKills(t *testing.T) {
 	}
 	// The agent's last life: the faults go on while it drains, then stop so it can finish.
 	src := openSource(t, dbPath)
-	c := newClient(t, sync.ClientConfig{HubURL: proxy.URL, Site: "S1", Device: "pc1", Secret: secret, BatchSize: 7}, src)
+	c := newClient(t, upload.ClientConfig{HubURL: proxy.URL, Site: "S1", Device: "pc1", Secret: secret, BatchSize: 7}, src)
 	ctx := context.Background()
 	st := &proxy.Stats
 	everyFault := func() bool {
@@ -255,7 +256,7 @@ func TestExactlyOnceUnderFaultsAndKills(t *testing.T) {
 // --- thirty days offline ---
 
 type fakeClock struct {
-	mu     gosync.Mutex
+	mu     sync.Mutex
 	now    time.Time
 	timers []fakeTimer
 	sleeps chan time.Duration
@@ -321,7 +322,7 @@ func TestThirtyDaysOffline(t *testing.T) {
 	proxy.SetDown(true)
 	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
 	const maxBackoff = 2 * time.Hour // a long cap keeps the test short; the rule is the same
-	c := newClient(t, sync.ClientConfig{HubURL: proxy.URL, Site: "S1", Device: "pc1", Secret: secret, Clock: clock,
+	c := newClient(t, upload.ClientConfig{HubURL: proxy.URL, Site: "S1", Device: "pc1", Secret: secret, Clock: clock,
 		MinBackoff: 2 * time.Second, MaxBackoff: maxBackoff, BatchSize: 500}, src)
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
@@ -392,7 +393,7 @@ func TestTwoHundredAgents(t *testing.T) {
 	dir := t.TempDir()
 	type agent struct {
 		src *sqlsource.Source
-		c   *sync.Client
+		c   *upload.Client
 	}
 	list := make([]agent, agents)
 	for i := range list {
@@ -400,10 +401,10 @@ func TestTwoHundredAgents(t *testing.T) {
 		device := fmt.Sprintf("pc%03d", i)
 		secret := h.enroll(t, site, device)
 		src := openSource(t, filepath.Join(dir, device+".db"))
-		list[i] = agent{src, newClient(t, sync.ClientConfig{HubURL: h.URL, Site: site, Device: device, Secret: secret, BatchSize: 20}, src)}
+		list[i] = agent{src, newClient(t, upload.ClientConfig{HubURL: h.URL, Site: site, Device: device, Secret: secret, BatchSize: 20}, src)}
 	}
 	ctx := context.Background()
-	var wg gosync.WaitGroup
+	var wg sync.WaitGroup
 	errs := make(chan error, agents)
 	for i, a := range list {
 		wg.Go(func() {
@@ -456,7 +457,7 @@ func TestClockFarBehindIsCorrected(t *testing.T) {
 	secret := h.enroll(t, "S1", "pc1")
 	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
 	clock := newFakeClock(time.Now().Add(-3*24*time.Hour - 5*time.Hour))
-	c := newClient(t, sync.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, Clock: clock}, src)
+	c := newClient(t, upload.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, Clock: clock}, src)
 	ctx := context.Background()
 	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Delta: 3})
 	if err := c.PushNow(ctx); err != nil {
@@ -471,13 +472,13 @@ func TestClockFarBehindIsCorrected(t *testing.T) {
 		t.Fatalf("fleet shows clock offset %s, want about -77h", off)
 	}
 	// A restarted client keeps the correction: no refused first request.
-	c2 := newClient(t, sync.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, Clock: clock}, src)
+	c2 := newClient(t, upload.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, Clock: clock}, src)
 	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Delta: 1})
-	before := refusals(t, h, sync.CodeClockSkew)
+	before := refusals(t, h, wire.CodeClockSkew)
 	if err := c2.PushNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if after := refusals(t, h, sync.CodeClockSkew); after != before {
+	if after := refusals(t, h, wire.CodeClockSkew); after != before {
 		t.Fatalf("restarted client was refused for its clock again (%d → %d)", before, after)
 	}
 }
@@ -508,7 +509,7 @@ func TestTLSWithConfiguredCA(t *testing.T) {
 	srv := httptest.NewTLSServer(h.Handler())
 	defer srv.Close()
 	secret, _ := h.Enroll(context.Background(), hub.Site{Code: "S1"}, "pc1")
-	key, _ := sync.ParseSecret(secret)
+	key, _ := wire.ParseSecret(secret)
 	caFile := filepath.Join(t.TempDir(), "ca.pem")
 	if err := os.WriteFile(caFile, pemOf(srv.Certificate().Raw), 0o600); err != nil {
 		t.Fatal(err)
@@ -517,25 +518,25 @@ func TestTLSWithConfiguredCA(t *testing.T) {
 	ctx := context.Background()
 	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Delta: 2})
 
-	untrusting := newClient(t, sync.ClientConfig{HubURL: srv.URL, Site: "S1", Device: "pc1", Secret: key}, src)
+	untrusting := newClient(t, upload.ClientConfig{HubURL: srv.URL, Site: "S1", Device: "pc1", Secret: key}, src)
 	if err := untrusting.PushNow(ctx); err == nil {
 		t.Fatal("pushed to a hub whose certificate nobody configured")
 	}
 	if st := untrusting.Status(); !strings.Contains(st.LastError, "sync.ca_file") || !strings.Contains(st.LastErrorVi, "chứng thư") {
 		t.Fatalf("TLS failure explained as %q / %q", st.LastError, st.LastErrorVi)
 	}
-	tlsCfg, err := sync.LoadCA(caFile)
+	tlsCfg, err := upload.LoadCA(caFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	trusting := newClient(t, sync.ClientConfig{HubURL: srv.URL, Site: "S1", Device: "pc1", Secret: key, TLS: tlsCfg}, src)
+	trusting := newClient(t, upload.ClientConfig{HubURL: srv.URL, Site: "S1", Device: "pc1", Secret: key, TLS: tlsCfg}, src)
 	if err := trusting.PushNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := sync.LoadCA(filepath.Join(t.TempDir(), "missing.pem")); err == nil {
+	if _, err := upload.LoadCA(filepath.Join(t.TempDir(), "missing.pem")); err == nil {
 		t.Fatal("loaded a missing CA file")
 	}
-	if _, err := sync.LoadCA(caFile + ".x"); err == nil {
+	if _, err := upload.LoadCA(caFile + ".x"); err == nil {
 		t.Fatal("loaded a missing CA file")
 	}
 }
@@ -558,7 +559,7 @@ func TestStatusExplainsAndSurvivesRestart(t *testing.T) {
 		{"pc1", make([]byte, 32), "sync.secret"},
 	}
 	for _, c := range cases {
-		cl := newClient(t, sync.ClientConfig{HubURL: h.URL, Site: "S1", Device: c.device, Secret: c.secret}, src)
+		cl := newClient(t, upload.ClientConfig{HubURL: h.URL, Site: "S1", Device: c.device, Secret: c.secret}, src)
 		if err := cl.PushNow(ctx); err == nil {
 			t.Fatalf("%s: push succeeded", c.device)
 		}
@@ -568,18 +569,18 @@ func TestStatusExplainsAndSurvivesRestart(t *testing.T) {
 	}
 	// Another process (`sync status`) reads the saved state and counts the backlog.
 	other := openSource(t, dbPath)
-	st, err := sync.ReadStatus(ctx, other)
+	st, err := upload.ReadStatus(ctx, other)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Backlog != 30 || !strings.Contains(st.LastError, "sync.secret") {
 		t.Fatalf("saved status %+v", st)
 	}
-	cl := newClient(t, sync.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, BatchSize: 8}, src)
+	cl := newClient(t, upload.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, BatchSize: 8}, src)
 	if err := cl.PushNow(ctx); err != nil {
 		t.Fatal(err)
 	}
-	st, _ = sync.ReadStatus(ctx, other)
+	st, _ = upload.ReadStatus(ctx, other)
 	if st.Backlog != 0 || st.Watermark != 30 || st.LastError != "" || st.LastSuccess.IsZero() {
 		t.Fatalf("status after success %+v", st)
 	}
@@ -596,7 +597,7 @@ func TestRevokedDeviceKeepsDataAndRetries(t *testing.T) {
 	ctx := context.Background()
 	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Delta: 2})
 	h.Revoke(ctx, "pc1")
-	c := newClient(t, sync.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret}, src)
+	c := newClient(t, upload.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret}, src)
 	if err := c.PushNow(ctx); err == nil {
 		t.Fatal("revoked device pushed")
 	}
@@ -622,7 +623,7 @@ func TestUnsendableRowDoesNotBlockTheRest(t *testing.T) {
 	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "gate.occupancy", Delta: -2},
 		sqlsource.Change{Day: "2026-11-20", Metric: "tickets.issued", Delta: 1})
 	src.Apply(ctx, sqlsource.Change{Day: "2026-11-21", Metric: "checkins", Delta: 4})
-	c := newClient(t, sync.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, BatchSize: 2}, src)
+	c := newClient(t, upload.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, BatchSize: 2}, src)
 	if err := c.PushNow(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -643,7 +644,7 @@ func TestHubDownIsExplained(t *testing.T) {
 	addr := ln.Addr().String()
 	ln.Close() // nothing listens there now
 	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
-	c := newClient(t, sync.ClientConfig{HubURL: "http://" + addr, Site: "S1", Device: "pc1", Secret: make([]byte, 32)}, src)
+	c := newClient(t, upload.ClientConfig{HubURL: "http://" + addr, Site: "S1", Device: "pc1", Secret: make([]byte, 32)}, src)
 	if err := c.PushNow(context.Background()); err == nil {
 		t.Fatal("pushed to nothing")
 	}

@@ -1,4 +1,10 @@
-package sync
+// Package upload is the agent's side of the push to the provincial hub: it takes
+// whatever the store changed since the hub's last acknowledgement and sends it in the
+// wire format of motcua-agent/sync/wire.
+//
+// It never sends personal data, never drops a counter it has not seen acknowledged, and
+// never reads device state itself: everything comes from a Source.
+package upload
 
 import (
 	"bytes"
@@ -12,11 +18,12 @@ import (
 	"io"
 	"log/slog"
 	"math/rand/v2"
+	"motcua-agent/sync/wire"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
-	gosync "sync"
+	"sync"
 	"time"
 )
 
@@ -82,7 +89,7 @@ type ClientConfig struct {
 	Timeout    time.Duration // one request; default 30 seconds
 	NoGzip     bool          // send uncompressed bodies (for measurements)
 	Version    string        // agent version for the heartbeat
-	Devices    func() []DeviceState
+	Devices    func() []wire.DeviceState
 	Clock      Clock
 	Log        *slog.Logger
 	Transport  http.RoundTripper // overrides the TLS transport (tests)
@@ -97,7 +104,7 @@ func (c *ClientConfig) setDefaults() {
 	if c.BatchSize <= 0 {
 		c.BatchSize = 1000
 	}
-	c.BatchSize = min(c.BatchSize, MaxSnapshotsPerPush)
+	c.BatchSize = min(c.BatchSize, wire.MaxSnapshotsPerPush)
 	if c.MinBackoff <= 0 {
 		c.MinBackoff = 2 * time.Second
 	}
@@ -165,8 +172,8 @@ type Client struct {
 	pushURL string
 	trigger chan struct{}
 
-	drainMu gosync.Mutex // one drain at a time (the loop and `sync now`)
-	mu      gosync.Mutex
+	drainMu sync.Mutex // one drain at a time (the loop and `sync now`)
+	mu      sync.Mutex
 	status  Status
 	offset  time.Duration // added to the local clock when signing
 	loaded  bool
@@ -179,7 +186,7 @@ func NewClient(cfg ClientConfig, src Source) (*Client, error) {
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, fmt.Errorf("hub URL %q must be http(s)://host[:port]", cfg.HubURL)
 	}
-	if !ValidName(cfg.Site) || !ValidName(cfg.Device) {
+	if !wire.ValidName(cfg.Site) || !wire.ValidName(cfg.Device) {
 		return nil, errors.New("site and device must be short names of letters, digits, '.', '_', ':', '-'")
 	}
 	if len(cfg.Secret) < 16 {
@@ -196,7 +203,7 @@ func NewClient(cfg ClientConfig, src Source) (*Client, error) {
 		cfg:     cfg,
 		src:     src,
 		http:    &http.Client{Transport: tr, Timeout: cfg.Timeout},
-		pushURL: u.JoinPath(PushPath).String(),
+		pushURL: u.JoinPath(wire.PushPath).String(),
 		trigger: make(chan struct{}, 1),
 	}
 	c.status.Hub, c.status.Device = u.Host, cfg.Device
@@ -454,7 +461,7 @@ func (c *Client) nextBatch(ctx context.Context, wm int64) (rows []Counter, more 
 		}
 		// One revision fills the whole batch: read more until it ends (the hub takes up
 		// to MaxSnapshotsPerPush; an event never counts that many rows).
-		if limit >= MaxSnapshotsPerPush {
+		if limit >= wire.MaxSnapshotsPerPush {
 			return rows, true, nil
 		}
 	}
@@ -469,9 +476,9 @@ func (c *Client) dropUnsendable(rows []Counter) []Counter {
 	latest := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 	out := rows[:0:0]
 	for _, r := range rows {
-		snap := Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
-		if err := snap.validate(earliest, latest); err != nil {
-			problem := fmt.Sprintf("counter %s %s %s cannot be sent: %v", r.Day, r.Metric, CanonicalDims(r.Dims), err)
+		snap := wire.Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+		if err := snap.Validate(earliest, latest); err != nil {
+			problem := fmt.Sprintf("counter %s %s %s cannot be sent: %v", r.Day, r.Metric, wire.CanonicalDims(r.Dims), err)
 			c.cfg.Log.Error("sync: counter left out", "problem", problem)
 			c.mu.Lock()
 			c.status.Unsendable++
@@ -504,16 +511,16 @@ func (e *HubError) Error() string {
 
 // send pushes one batch, correcting the clock offset and retrying at once if the hub
 // says the agent's clock is off.
-func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*PushResponse, error) {
-	push := PushRequest{Schema: SchemaVersion, Site: c.cfg.Site, Device: c.cfg.Device, Snapshots: make([]Snapshot, len(rows))}
+func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*wire.PushResponse, error) {
+	push := wire.PushRequest{Schema: wire.SchemaVersion, Site: c.cfg.Site, Device: c.cfg.Device, Snapshots: make([]wire.Snapshot, len(rows))}
 	for i, r := range rows {
-		push.Snapshots[i] = Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+		push.Snapshots[i] = wire.Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
 	}
-	hb := Heartbeat{Version: c.cfg.Version, Clock: c.cfg.Clock.Now().UTC(), Backlog: max(0, backlog-int64(len(rows)))}
+	hb := wire.Heartbeat{Version: c.cfg.Version, Clock: c.cfg.Clock.Now().UTC(), Backlog: max(0, backlog-int64(len(rows)))}
 	if c.cfg.Devices != nil {
 		hb.Devices = c.cfg.Devices()
-		if len(hb.Devices) > MaxDevicesInBeat {
-			hb.Devices = hb.Devices[:MaxDevicesInBeat]
+		if len(hb.Devices) > wire.MaxDevicesInBeat {
+			hb.Devices = hb.Devices[:wire.MaxDevicesInBeat]
 		}
 	}
 	push.Heartbeat = &hb
@@ -524,7 +531,7 @@ func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*Push
 	for attempt := 0; ; attempt++ {
 		resp, err := c.post(ctx, body)
 		var he *HubError
-		if attempt < 2 && errors.As(err, &he) && he.Code == CodeClockSkew && !he.HubTime.IsZero() {
+		if attempt < 2 && errors.As(err, &he) && he.Code == wire.CodeClockSkew && !he.HubTime.IsZero() {
 			continue // post corrected the offset
 		}
 		return resp, err
@@ -532,7 +539,7 @@ func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*Push
 }
 
 // EncodePush marshals a push, gzipped if asked.
-func EncodePush(p *PushRequest, gz bool) ([]byte, error) {
+func EncodePush(p *wire.PushRequest, gz bool) ([]byte, error) {
 	raw, err := json.Marshal(p)
 	if err != nil {
 		return nil, fmt.Errorf("encode push: %w", err)
@@ -549,7 +556,7 @@ func EncodePush(p *PushRequest, gz bool) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-func (c *Client) post(ctx context.Context, body []byte) (*PushResponse, error) {
+func (c *Client) post(ctx context.Context, body []byte) (*wire.PushResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pushURL, bytes.NewReader(body))
 	if err != nil {
 		return nil, fmt.Errorf("build push request: %w", err)
@@ -562,7 +569,7 @@ func (c *Client) post(ctx context.Context, body []byte) (*PushResponse, error) {
 	offset := c.offset
 	c.mu.Unlock()
 	sentAt := c.cfg.Clock.Now()
-	if err := Sign(req, c.cfg.Device, c.cfg.Secret, body, sentAt.Add(offset)); err != nil {
+	if err := wire.Sign(req, c.cfg.Device, c.cfg.Secret, body, sentAt.Add(offset)); err != nil {
 		return nil, err
 	}
 	resp, err := c.http.Do(req)
@@ -575,7 +582,7 @@ func (c *Client) post(ctx context.Context, body []byte) (*PushResponse, error) {
 		return nil, fmt.Errorf("read hub answer: %w", err)
 	}
 	if resp.StatusCode == http.StatusOK {
-		var pr PushResponse
+		var pr wire.PushResponse
 		if err := json.Unmarshal(raw, &pr); err != nil {
 			return nil, fmt.Errorf("hub answer is not a push response: %w", err)
 		}
@@ -583,13 +590,13 @@ func (c *Client) post(ctx context.Context, body []byte) (*PushResponse, error) {
 		return &pr, nil
 	}
 	he := &HubError{Status: resp.StatusCode}
-	var er ErrorResponse
+	var er wire.ErrorResponse
 	if json.Unmarshal(raw, &er) == nil && er.Code != "" {
 		he.Code, he.Message, he.HubTime = er.Code, er.Message, er.HubTime
 	} else {
 		he.Code, he.Message = "http", fmt.Sprintf("%.200s", bytes.TrimSpace(raw))
 	}
-	if he.Code == CodeClockSkew {
+	if he.Code == wire.CodeClockSkew {
 		c.noteHubTime(sentAt, he.HubTime, true)
 	}
 	return nil, he

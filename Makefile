@@ -1,19 +1,20 @@
 # motcua-agent: the two commands a newcomer needs are `make run` and `make test`.
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-LDFLAGS := -X main.version=$(VERSION)
+MAIN    := ./agent/cmd/motcua-agent
+LDFLAGS := -X motcua-agent/agent/app.Version=$(VERSION)
 # Fuzz targets run for this long each inside `make test` (CI); longer with `make fuzz FUZZTIME=5m`.
 FUZZTIME ?= 5s
 
 .PHONY: build build-windows run test test-go fuzz bench clean
 
 build:
-	$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent ./agent
+	$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent $(MAIN)
 
 # Windows: cgo (SQLite) cross-compiled with mingw-w64.
 build-windows:
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
-		$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent.exe ./agent
+		$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent.exe $(MAIN)
 
 # The agent on the embedded demo config: simulated devices, data in ./demo-data,
 # dashboard on http://127.0.0.1:8606.

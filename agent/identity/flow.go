@@ -463,10 +463,10 @@ func keysFromRequest(req KeysRequest) ([]emrtd.AccessKey, *cccd.QR, error) {
 		keys, err := cccd.KeysFromID(req.ID, birth, expiry)
 		return keys, nil, err
 	case req.CAN != "":
-		keys, _, err := keysFromFlags("", "", req.CAN, "", "", "")
+		keys, _, err := KeysFrom("", "", req.CAN, "", "", "")
 		return keys, nil, err
 	case req.MRZ != "":
-		keys, _, err := keysFromFlags("", req.MRZ, "", "", "", "")
+		keys, _, err := KeysFrom("", req.MRZ, "", "", "", "")
 		return keys, nil, err
 	}
 	return nil, nil, errors.New("no key given (qr, id, can or mrz)")

@@ -32,7 +32,7 @@ func TestKeysFromFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			keys, _, err := keysFromFlags(tt.qr, tt.mrz, tt.can, tt.doc, tt.d, tt.e)
+			keys, _, err := KeysFrom(tt.qr, tt.mrz, tt.can, tt.doc, tt.d, tt.e)
 			if tt.err != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.err) {
 					t.Fatalf("err %v, want %q", err, tt.err)
@@ -118,21 +118,5 @@ func TestTrustImportForms(t *testing.T) {
 	}
 	if ts, err := LoadTrust(filepath.Join(dir, "missing")); err != nil || len(ts.Certificates()) != 0 {
 		t.Fatalf("missing dir: %v", err)
-	}
-}
-
-func TestParseSimFaults(t *testing.T) {
-	o, err := ParseSimFaults("tamper-dg13, bad-mac=3,pull-after=40,sw=B0:6A82")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !o.TamperDG13 || o.Faults.BadResponseMACAt != 3 || o.Faults.PullOutAfter != 40 || len(o.Faults.StatusWords) != 1 ||
-		o.Faults.StatusWords[0].INS != 0xB0 || o.Faults.StatusWords[0].SW != 0x6A82 {
-		t.Fatalf("%+v", o)
-	}
-	for _, bad := range []string{"explode", "bad-mac=x", "pull-after=0", "sw=zz"} {
-		if _, err := ParseSimFaults(bad); err == nil {
-			t.Errorf("%q accepted", bad)
-		}
 	}
 }

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -14,21 +14,22 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"motcua-agent/agent/app"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/sync/hub"
 	"motcua-agent/sync/upload"
 )
 
-func init() {
-	registerCommand(command{Name: "hub", Summary: "run the provincial hub, or enroll / revoke an agent",
+var syncCommands = []command{
+	{Name: "hub", Summary: "run the provincial hub, or enroll / revoke an agent",
 		Usage: "hub --listen ADDR --db FILE [--tls-cert F --tls-key F] [--catalogue CSV]\n" +
 			"       hub enroll --db FILE --site SITE --device DEVICE [--province P] [--commune C] [--name N] [--url HUB_URL]\n" +
 			"       hub revoke --db FILE --device DEVICE",
-		Run: cmdHub})
-	registerCommand(command{Name: "sync", Summary: "show the upload state, or push the counters now",
+		Run: cmdHub},
+	{Name: "sync", Summary: "show the upload state, or push the counters now",
 		Usage: "sync status [--config FILE] [--data DIR] [--json]\n       sync now [--config FILE] [--data DIR]",
-		Run:   cmdSync})
+		Run:   cmdSync},
 }
 
 func cmdHub(ctx context.Context, args []string) int {
@@ -204,32 +205,32 @@ func cmdSync(ctx context.Context, args []string) int {
 		st, err = syncNowViaAgent(ctx, cfg)
 		if err != nil {
 			// No agent running (or it did not answer): push from here, over the same store.
-			a, oerr := openApp(ctx, cfg)
+			a, oerr := app.Open(ctx, cfg)
 			if oerr != nil {
 				fmt.Fprintln(os.Stderr, "motcua-agent sync now:", oerr)
 				return 1
 			}
 			defer a.Close()
-			c, cerr := newSyncClient(cfg, a.Store, nil)
+			c, cerr := app.NewSyncClient(cfg, a.Store, nil)
 			if cerr != nil {
 				fmt.Fprintln(os.Stderr, "motcua-agent sync now:", cerr)
 				return 1
 			}
 			c.PushNow(ctx)
 			st = c.Status()
-			st.Backlog, _ = upload.CountPending(ctx, storeSource{a.Store}, st.Watermark)
+			st.Backlog, _ = upload.CountPending(ctx, app.StoreSource{Store: a.Store}, st.Watermark)
 		}
 		if st.LastError != "" {
 			rc = 1
 		}
 	} else {
-		a, err := openApp(ctx, cfg)
+		a, err := app.Open(ctx, cfg)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "motcua-agent sync status:", err)
 			return 1
 		}
 		defer a.Close()
-		st, err = upload.ReadStatus(ctx, storeSource{a.Store})
+		st, err = upload.ReadStatus(ctx, app.StoreSource{Store: a.Store})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "motcua-agent sync status:", err)
 			return 1
@@ -250,7 +251,7 @@ func cmdSync(ctx context.Context, args []string) int {
 // over its local API with the admin token.
 func syncNowViaAgent(ctx context.Context, cfg *config.Config) (upload.Status, error) {
 	var st upload.Status
-	tokens, err := loadTokens(cfg)
+	tokens, err := app.LoadTokens(cfg)
 	if err != nil {
 		return st, err
 	}

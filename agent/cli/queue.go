@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -10,9 +10,9 @@ import (
 	"motcua-agent/drivers/escpos"
 )
 
-func init() {
-	registerCommand(command{Name: "ticket", Summary: "render a sample queue ticket to PNG, as the printer prints it",
-		Usage: "ticket render --out ticket.png [--width 58|80] [--raster-qr] [--bytes ticket.bin] [--config FILE]", Run: cmdTicket})
+var queueCommands = []command{
+	{Name: "ticket", Summary: "render a sample queue ticket to PNG, as the printer prints it",
+		Usage: "ticket render --out ticket.png [--width 58|80] [--raster-qr] [--bytes ticket.bin] [--config FILE]", Run: cmdTicket},
 }
 
 func cmdTicket(ctx context.Context, args []string) int {

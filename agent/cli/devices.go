@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -16,9 +16,9 @@ import (
 	"motcua-agent/drivers/pcsc"
 )
 
-func init() {
-	registerCommand(command{Name: "devices", Summary: "list PC/SC card readers and serial ports",
-		Usage: "devices [--json]", Run: cmdDevices})
+var devicesCommands = []command{
+	{Name: "devices", Summary: "list PC/SC card readers and serial ports",
+		Usage: "devices [--json]", Run: cmdDevices},
 }
 
 // deviceList is what `devices` reports; Problems say, in plain words, what could not

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"bytes"
@@ -49,13 +49,13 @@ gate:
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	a, err := openApp(ctx, cfg)
+	a, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer a.Close()
 	done := make(chan error, 1)
-	go func() { done <- a.run(ctx) }()
+	go func() { done <- a.Run(ctx) }()
 	base := "http://" + addr
 	up := false
 	for deadline := time.Now().Add(15 * time.Second); !up && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -6,27 +6,27 @@ import (
 	"fmt"
 	"os"
 
-	"motcua-agent/agent/identity"
+	"motcua-agent/agent/app"
 	"motcua-agent/drivers/pcsc"
 )
 
-func init() {
-	registerCommand(command{Name: "card", Summary: "read and verify a chip ID card; list card readers",
-		Usage: identity.CardReadUsage + "\n       motcua-agent card readers", Run: cmdCard})
-	registerCommand(command{Name: "trust", Summary: "import CSCA certificates or an ICAO master list into the trust store",
-		Usage: "trust import [--config FILE] [--data DIR] [--trust DIR] FILE", Run: cmdTrust})
-	registerCommand(command{Name: "sim", Summary: "run a simulated device (a virtual chip ID card on vsmartcard-vpcd)",
-		Usage: identity.SimCardUsage, Run: cmdSim})
+var cardCommands = []command{
+	{Name: "card", Summary: "read and verify a chip ID card; list card readers",
+		Usage: CardReadUsage + "\n       motcua-agent card readers", Run: cmdCard},
+	{Name: "trust", Summary: "import CSCA certificates or an ICAO master list into the trust store",
+		Usage: "trust import [--config FILE] [--data DIR] [--trust DIR] FILE", Run: cmdTrust},
+	{Name: "sim", Summary: "run a simulated device (a virtual chip ID card on vsmartcard-vpcd)",
+		Usage: SimCardUsage, Run: cmdSim},
 }
 
 func cmdCard(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: motcua-agent", identity.CardReadUsage, "\n       motcua-agent card readers")
+		fmt.Fprintln(os.Stderr, "usage: motcua-agent", CardReadUsage, "\n       motcua-agent card readers")
 		return 2
 	}
 	switch args[0] {
 	case "read":
-		return identity.CardRead(ctx, args[1:], os.Stdout, os.Stderr)
+		return CardRead(ctx, args[1:], os.Stdout, os.Stderr)
 	case "readers":
 		readers, err := pcsc.ListReaders(ctx)
 		if err != nil {
@@ -70,15 +70,15 @@ func cmdTrust(ctx context.Context, args []string) int {
 		if err != nil {
 			return printConfigError(err)
 		}
-		*dir = trustDir(cfg)
+		*dir = app.TrustDir(cfg)
 	}
-	return identity.TrustImport(ctx, *dir, fs.Args(), os.Stdout, os.Stderr)
+	return TrustImport(ctx, *dir, fs.Args(), os.Stdout, os.Stderr)
 }
 
 func cmdSim(ctx context.Context, args []string) int {
 	if len(args) == 0 || args[0] != "card" {
-		fmt.Fprintln(os.Stderr, "usage: motcua-agent", identity.SimCardUsage)
+		fmt.Fprintln(os.Stderr, "usage: motcua-agent", SimCardUsage)
 		return 2
 	}
-	return identity.SimCard(ctx, args[1:], os.Stdout, os.Stderr)
+	return SimCard(ctx, args[1:], os.Stdout, os.Stderr)
 }

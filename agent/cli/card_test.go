@@ -1,6 +1,6 @@
 //go:build unix
 
-package main
+package cli
 
 import (
 	"context"
@@ -23,13 +23,8 @@ var peerDir = func() string {
 	if d := os.Getenv("MOTCUA_EMRTD_PEER"); d != "" {
 		return d
 	}
-	// CI clones the repository with shared/ beside it; tests run in agent/.
-	if abs, err := filepath.Abs(filepath.Join("..", "..", "shared", "peers", "emrtd")); err == nil {
-		if _, err := os.Stat(filepath.Join(abs, "run.sh")); err == nil {
-			return abs
-		}
-	}
-	return "/work/shared/peers/emrtd"
+	// The shared folder sits beside the repository (CI clones it there).
+	return filepath.Join(repoRoot(), "..", "shared", "peers", "emrtd")
 }()
 
 // peerReady skips unless the third-party card (vsmartcard's vicc, driven by the
@@ -47,11 +42,7 @@ func peerReady(t *testing.T) string {
 	}
 	pcsctest.Require(t, vpcd.DefaultAddr)
 	pcsctest.LockReader(t, vpcd.DefaultAddr)
-	bin := filepath.Join(t.TempDir(), "motcua-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build the agent: %v\n%s", err, out)
-	}
-	return bin
+	return agentBin
 }
 
 func readJSON(t *testing.T, path string) identity.Verification {
@@ -138,7 +129,7 @@ func TestPeerCardTD3(t *testing.T) {
 	os.WriteFile(dg13, []byte("placeholder DG13 (fictional)"), 0o644)
 	py := "/usr/bin/python3"
 	vcardPy := filepath.Join(peerDir, "vcard.py")
-	opts := []string{"--mrz", mrz, "--dg-value", "13=" + dg13, "--dg2-jpeg", filepath.Join("..", "testdata", "cards", "photo-a.jpg")}
+	opts := []string{"--mrz", mrz, "--dg-value", "13=" + dg13, "--dg2-jpeg", filepath.Join(repoRoot(), "testdata", "cards", "photo-a.jpg")}
 	if _, err := exec.LookPath("openssl"); err == nil {
 		sod := filepath.Join(dir, "sod.bin")
 		if b, err := exec.Command(py, append([]string{vcardPy, "--write-sod", sod}, opts...)...).CombinedOutput(); err != nil {
@@ -192,17 +183,14 @@ func TestPeerCardTD3(t *testing.T) {
 func TestCardReadEveryProfile(t *testing.T) {
 	pcsctest.Require(t, vpcd.DefaultAddr)
 	pcsctest.LockReader(t, vpcd.DefaultAddr)
-	bin := filepath.Join(t.TempDir(), "motcua-agent")
-	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("build the agent: %v\n%s", err, out)
-	}
+	bin := agentBin
 	trustDir := t.TempDir()
-	if out, err := exec.Command(bin, "trust", "import", "--trust", trustDir, "../testdata/cards/pki/test/csca.der").CombinedOutput(); err != nil {
+	if out, err := exec.Command(bin, "trust", "import", "--trust", trustDir, "../../testdata/cards/pki/test/csca.der").CombinedOutput(); err != nil {
 		t.Fatalf("trust import: %v\n%s", err, out)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	paths, _ := filepath.Glob("../testdata/cards/*.json")
+	paths, _ := filepath.Glob("../../testdata/cards/*.json")
 	for _, p := range paths {
 		t.Run(filepath.Base(p), func(t *testing.T) {
 			c, err := simcard.Load(p)

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -19,6 +19,7 @@ import (
 
 	"gopkg.in/yaml.v3"
 
+	"motcua-agent/agent/app"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/sync/hub"
@@ -125,7 +126,7 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 	}
 	defer st.Close()
 	appendWork(t, st, 5, 30)
-	c, err := newSyncClient(cfg, st, nil)
+	c, err := app.NewSyncClient(cfg, st, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,8 +136,8 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 	equalRows(t, storeRows(t, st), hubRows(t, h, "quay-1"))
 	// More work on an old day and a new one; a fresh client (a restart) sends only that.
 	appendWork(t, st, 6, 3)
-	c2, _ := newSyncClient(cfg, st, nil)
-	wmBefore, _ := upload.ReadWatermark(ctx, storeSource{st})
+	c2, _ := app.NewSyncClient(cfg, st, nil)
+	wmBefore, _ := upload.ReadWatermark(ctx, app.StoreSource{Store: st})
 	if err := c2.PushNow(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +145,7 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 		t.Fatalf("restarted client sent %d rows (watermark was %d); want only the changed ones", sent, wmBefore)
 	}
 	equalRows(t, storeRows(t, st), hubRows(t, h, "quay-1"))
-	if block := syncStatusBlock(c2.Status()); block["rows"].(map[string]any)["Tình trạng"] != "Bình thường" {
+	if block := app.SyncStatusBlock(c2.Status()); block["rows"].(map[string]any)["Tình trạng"] != "Bình thường" {
 		t.Fatalf("dashboard block %v", block)
 	}
 }

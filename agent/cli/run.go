@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"os"
 
+	"motcua-agent/agent/app"
 	"motcua-agent/config"
 )
 
@@ -49,11 +50,11 @@ func printConfigError(err error) int {
 	return 2
 }
 
-func init() {
-	registerCommand(command{Name: "run", Summary: "run the agent in the foreground",
-		Usage: "run [--config FILE] [--data DIR] [--listen ADDR]", Run: cmdRun})
-	registerCommand(command{Name: "config", Summary: "check a config file, or print an example",
-		Usage: "config check [FILE] | config example [counter|clinic|gate|demo]", Run: cmdConfig})
+var runCommands = []command{
+	{Name: "run", Summary: "run the agent in the foreground",
+		Usage: "run [--config FILE] [--data DIR] [--listen ADDR]", Run: cmdRun},
+	{Name: "config", Summary: "check a config file, or print an example",
+		Usage: "config check [FILE] | config example [counter|clinic|gate|demo]", Run: cmdConfig},
 }
 
 func cmdRun(ctx context.Context, args []string) int {
@@ -72,7 +73,7 @@ func cmdRun(ctx context.Context, args []string) int {
 
 // runAgent is `run` and the service's body.
 func runAgent(ctx context.Context, cfg *config.Config) int {
-	a, err := openApp(ctx, cfg)
+	a, err := app.Open(ctx, cfg)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent: cannot start:", err)
 		return 1
@@ -82,7 +83,7 @@ func runAgent(ctx context.Context, cfg *config.Config) int {
 		fmt.Fprintf(os.Stderr, "\n  motcua-agent (demo) is starting.\n  Dashboard: %s/?token=%s\n  Data: %s\n  Stop with Ctrl-C.\n\n",
 			cfg.HTTP.PublicURL, a.Tokens["admin"], cfg.DataDir)
 	}
-	if err := a.run(ctx); err != nil {
+	if err := a.Run(ctx); err != nil {
 		a.Log.Error("agent stopped", "err", err)
 		return 1
 	}

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -22,7 +21,10 @@ import (
 	"motcua-agent/config"
 )
 
-// App is the running agent: the pieces every flow is given.
+// Version is set at build time with -ldflags "-X motcua-agent/agent/app.Version=…".
+var Version = "dev"
+
+// App is the running agent: the pieces every part is given.
 type App struct {
 	Config  *config.Config
 	Log     *slog.Logger
@@ -46,21 +48,7 @@ func (a *App) Go(f func()) {
 	go func() { defer a.wg.Done(); f() }()
 }
 
-type component struct {
-	name  string
-	order int
-	start func(ctx context.Context, a *App) error
-}
-
-var components []component
-
-// registerComponent adds a flow started by `run`, in order (lower first). start must
-// return once set up; long work goes in a.Go.
-func registerComponent(name string, order int, start func(ctx context.Context, a *App) error) {
-	components = append(components, component{name: name, order: order, start: start})
-}
-
-func newLogger(c *config.Config) *slog.Logger {
+func NewLogger(c *config.Config) *slog.Logger {
 	var lvl slog.Level
 	_ = lvl.UnmarshalText([]byte(c.Log.Level))
 	opts := &slog.HandlerOptions{Level: lvl}
@@ -70,9 +58,9 @@ func newLogger(c *config.Config) *slog.Logger {
 	return slog.New(slog.NewTextHandler(os.Stderr, opts))
 }
 
-// openApp opens the store and builds the pieces, without starting flows or listening.
-func openApp(ctx context.Context, cfg *config.Config) (*App, error) {
-	log := newLogger(cfg)
+// Open opens the store and builds the pieces, without starting flows or listening.
+func Open(ctx context.Context, cfg *config.Config) (*App, error) {
+	log := NewLogger(cfg)
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data folder %s: %w", cfg.DataDir, err)
 	}
@@ -87,21 +75,22 @@ func openApp(ctx context.Context, cfg *config.Config) (*App, error) {
 		st.Close()
 		return nil, err
 	}
-	tokens, err := loadTokens(cfg)
+	tokens, err := LoadTokens(cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	a := &App{Config: cfg, Log: log, Store: st, IDs: ids, Bus: bus.New(nil), Health: health.New(nil),
-		Metrics: reg, Tokens: tokens, Now: time.Now, Version: version}
+		Metrics: reg, Tokens: tokens, Now: time.Now, Version: Version}
+	labelMetrics()
 	a.Web = web.New(web.Options{Config: cfg, Tokens: tokens, Store: st, Bus: a.Bus, Health: a.Health,
-		Metrics: reg, Log: log, Version: version})
+		Metrics: reg, Log: log, Version: Version})
 	return a, nil
 }
 
-// loadTokens takes each role's token from the config, or from tokens/<role> in the
+// LoadTokens takes each role's token from the config, or from tokens/<role> in the
 // data folder, generating one there (mode 0600) on first run.
-func loadTokens(cfg *config.Config) (map[web.Role]string, error) {
+func LoadTokens(cfg *config.Config) (map[web.Role]string, error) {
 	out := map[web.Role]string{}
 	dir := filepath.Join(cfg.DataDir, "tokens")
 	for role, tok := range cfg.HTTP.Tokens.Map() {
@@ -132,17 +121,17 @@ func loadTokens(cfg *config.Config) (map[web.Role]string, error) {
 	return out, nil
 }
 
-// run starts every component and the HTTP server, and blocks until ctx ends; then it
-// stops the flows, flushes the store and returns.
-func (a *App) run(ctx context.Context) error {
+// Run starts every part in the order of Parts, then the HTTP server, and blocks until
+// ctx ends; then it stops the parts, waits for them and returns. The caller closes the
+// store.
+func (a *App) Run(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	sort.SliceStable(components, func(i, j int) bool { return components[i].order < components[j].order })
-	for _, c := range components {
-		if err := c.start(ctx, a); err != nil {
+	for _, p := range Parts {
+		if err := p.Start(ctx, a); err != nil {
 			cancel()
 			a.wait(5 * time.Second)
-			return fmt.Errorf("start %s: %w", c.name, err)
+			return fmt.Errorf("start %s: %w", p.Name, err)
 		}
 	}
 	if err := a.Web.Start(); err != nil {
@@ -174,27 +163,25 @@ func (a *App) wait(limit time.Duration) {
 // Close flushes and closes the store.
 func (a *App) Close() error { return a.Store.Close() }
 
-// retention prunes old events once at start and then daily.
-func init() {
-	registerComponent("retention", 0, func(ctx context.Context, a *App) error {
-		keep := time.Duration(a.Config.Privacy.RetentionDays) * 24 * time.Hour
-		a.Go(func() {
-			t := time.NewTimer(time.Minute)
-			defer t.Stop()
-			for {
-				select {
-				case <-ctx.Done():
-					return
-				case <-t.C:
-					if n, err := a.Store.Prune(ctx, keep); err != nil {
-						a.Log.Warn("retention: prune failed", "err", err)
-					} else if n > 0 {
-						a.Log.Info("retention: pruned old events", "events", n, "retention_days", a.Config.Privacy.RetentionDays)
-					}
-					t.Reset(24 * time.Hour)
+// startRetention prunes old events a minute after start and then daily.
+func startRetention(ctx context.Context, a *App) error {
+	keep := time.Duration(a.Config.Privacy.RetentionDays) * 24 * time.Hour
+	a.Go(func() {
+		t := time.NewTimer(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if n, err := a.Store.Prune(ctx, keep); err != nil {
+					a.Log.Warn("retention: prune failed", "err", err)
+				} else if n > 0 {
+					a.Log.Info("retention: pruned old events", "events", n, "retention_days", a.Config.Privacy.RetentionDays)
 				}
+				t.Reset(24 * time.Hour)
 			}
-		})
-		return nil
+		}
 	})
+	return nil
 }

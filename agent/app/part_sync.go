@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -17,11 +17,11 @@ import (
 	"motcua-agent/sync/wire"
 )
 
-// storeSource lets the sync client read the store: same rows, the client's own type.
-type storeSource struct{ st *store.Store }
+// StoreSource lets the sync client read the store: same rows, the client's own type.
+type StoreSource struct{ Store *store.Store }
 
-func (s storeSource) CountersChangedSince(ctx context.Context, after int64, limit int) ([]upload.Counter, error) {
-	rows, err := s.st.CountersChangedSince(ctx, after, limit)
+func (s StoreSource) CountersChangedSince(ctx context.Context, after int64, limit int) ([]upload.Counter, error) {
+	rows, err := s.Store.CountersChangedSince(ctx, after, limit)
 	if err != nil {
 		return nil, err
 	}
@@ -32,16 +32,16 @@ func (s storeSource) CountersChangedSince(ctx context.Context, after int64, limi
 	return out, nil
 }
 
-func (s storeSource) CountersPending(ctx context.Context, after int64) (int64, error) {
-	return s.st.CountersBacklog(ctx, after)
+func (s StoreSource) CountersPending(ctx context.Context, after int64) (int64, error) {
+	return s.Store.CountersBacklog(ctx, after)
 }
 
-func (s storeSource) Meta(ctx context.Context, key string) (string, bool, error) {
-	return s.st.Meta(ctx, key)
+func (s StoreSource) Meta(ctx context.Context, key string) (string, bool, error) {
+	return s.Store.Meta(ctx, key)
 }
 
-func (s storeSource) SetMeta(ctx context.Context, key, value string) error {
-	return s.st.SetMeta(ctx, key, value)
+func (s StoreSource) SetMeta(ctx context.Context, key, value string) error {
+	return s.Store.SetMeta(ctx, key, value)
 }
 
 // syncSecret reads the device secret from the config or its file.
@@ -61,8 +61,8 @@ func syncSecret(cfg *config.Config) ([]byte, error) {
 	return key, nil
 }
 
-// newSyncClient builds the client for a config over a store.
-func newSyncClient(cfg *config.Config, st *store.Store, a *App) (*upload.Client, error) {
+// NewSyncClient builds the client for a config over a store.
+func NewSyncClient(cfg *config.Config, st *store.Store, a *App) (*upload.Client, error) {
 	key, err := syncSecret(cfg)
 	if err != nil {
 		return nil, err
@@ -74,7 +74,7 @@ func newSyncClient(cfg *config.Config, st *store.Store, a *App) (*upload.Client,
 	cc := upload.ClientConfig{
 		HubURL: cfg.Sync.URL, Site: cfg.Site.ID, Device: cfg.Site.DeviceID, Secret: key, TLS: tlsCfg,
 		Interval: cfg.Sync.Interval, BatchSize: cfg.Sync.BatchSize, MinBackoff: cfg.Sync.MinBackoff,
-		MaxBackoff: cfg.Sync.MaxBackoff, Timeout: cfg.Sync.Timeout, Version: version,
+		MaxBackoff: cfg.Sync.MaxBackoff, Timeout: cfg.Sync.Timeout, Version: Version,
 	}
 	if a != nil {
 		cc.Log = a.Log.With("component", "sync")
@@ -93,7 +93,7 @@ func newSyncClient(cfg *config.Config, st *store.Store, a *App) (*upload.Client,
 			}
 		}
 	}
-	return upload.NewClient(cc, storeSource{st})
+	return upload.NewClient(cc, StoreSource{st})
 }
 
 // deviceStates is the heartbeat's view of the devices: names, kinds, states and the
@@ -123,8 +123,8 @@ func syncHealth(st upload.Status) health.Device {
 	return d
 }
 
-// syncStatusBlock is the dashboard's sync card, in Vietnamese.
-func syncStatusBlock(st upload.Status) map[string]any {
+// SyncStatusBlock is the dashboard's sync card, in Vietnamese.
+func SyncStatusBlock(st upload.Status) map[string]any {
 	when := func(t time.Time) string {
 		if t.IsZero() {
 			return "chưa có"
@@ -147,36 +147,35 @@ func syncStatusBlock(st upload.Status) map[string]any {
 	return map[string]any{"title": "Đồng bộ lên máy chủ tỉnh", "rows": rows}
 }
 
-func init() {
-	registerComponent("sync", 90, func(ctx context.Context, a *App) error {
-		if !a.Config.Sync.Enabled() {
-			a.Web.AddStatus("sync", func(context.Context) any {
-				return map[string]any{"title": "Đồng bộ lên máy chủ tỉnh", "rows": map[string]any{"Tình trạng": "Chưa cấu hình máy chủ tỉnh (sync.url)"}}
-			})
-			return nil
-		}
-		c, err := newSyncClient(a.Config, a.Store, a)
-		if err != nil {
-			return err
-		}
-		a.Web.AddStatus("sync", func(context.Context) any { return syncStatusBlock(c.Status()) })
-		a.Web.HandleFunc("GET /api/v1/sync/status", func(w http.ResponseWriter, r *http.Request) {
-			writeSyncJSON(w, http.StatusOK, c.Status())
-		}, web.RoleAdmin)
-		a.Web.HandleFunc("POST /api/v1/sync/now", func(w http.ResponseWriter, r *http.Request) {
-			pctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
-			defer cancel()
-			code := http.StatusOK
-			if err := c.PushNow(pctx); err != nil {
-				code = http.StatusBadGateway
-			}
-			writeSyncJSON(w, code, c.Status())
-		}, web.RoleAdmin)
-		a.Go(func() {
-			c.Run(ctx)
+// startSync pushes the day's counters to the provincial hub, when one is configured.
+func startSync(ctx context.Context, a *App) error {
+	if !a.Config.Sync.Enabled() {
+		a.Web.AddStatus("sync", func(context.Context) any {
+			return map[string]any{"title": "Đồng bộ lên máy chủ tỉnh", "rows": map[string]any{"Tình trạng": "Chưa cấu hình máy chủ tỉnh (sync.url)"}}
 		})
 		return nil
+	}
+	c, err := NewSyncClient(a.Config, a.Store, a)
+	if err != nil {
+		return err
+	}
+	a.Web.AddStatus("sync", func(context.Context) any { return SyncStatusBlock(c.Status()) })
+	a.Web.HandleFunc("GET /api/v1/sync/status", func(w http.ResponseWriter, r *http.Request) {
+		writeSyncJSON(w, http.StatusOK, c.Status())
+	}, web.RoleAdmin)
+	a.Web.HandleFunc("POST /api/v1/sync/now", func(w http.ResponseWriter, r *http.Request) {
+		pctx, cancel := context.WithTimeout(r.Context(), 2*time.Minute)
+		defer cancel()
+		code := http.StatusOK
+		if err := c.PushNow(pctx); err != nil {
+			code = http.StatusBadGateway
+		}
+		writeSyncJSON(w, code, c.Status())
+	}, web.RoleAdmin)
+	a.Go(func() {
+		c.Run(ctx)
 	})
+	return nil
 }
 
 func writeSyncJSON(w http.ResponseWriter, code int, v any) {

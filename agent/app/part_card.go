@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -9,7 +9,6 @@ import (
 
 	"motcua-agent/agent/health"
 	"motcua-agent/agent/identity"
-	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/drivers/cccd/simcard"
 	"motcua-agent/drivers/emrtd"
@@ -17,14 +16,8 @@ import (
 	"motcua-agent/drivers/pcsc/vpcd"
 )
 
-func init() {
-	registerComponent("card", 30, startCard)
-	web.LabelMetric("identity.verifications", "Lượt xác thực thẻ căn cước gắn chip")
-	web.LabelMetric("identity.people", "Số người đã xác thực chip (không trùng)")
-}
-
-// trustDir is the CSCA trust store folder of a site.
-func trustDir(cfg *config.Config) string {
+// TrustDir is the CSCA trust store folder of a site.
+func TrustDir(cfg *config.Config) string {
 	if cfg.Card.TrustDir != "" {
 		return cfg.Resolve(cfg.Card.TrustDir)
 	}
@@ -39,7 +32,7 @@ func startCard(ctx context.Context, a *App) error {
 	if !cfg.Card.Enabled && !cfg.Simulate {
 		return nil
 	}
-	trust, err := identity.LoadTrust(trustDir(cfg))
+	trust, err := identity.LoadTrust(TrustDir(cfg))
 	if err != nil {
 		return err
 	}

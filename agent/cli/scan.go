@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -16,13 +16,13 @@ import (
 	"motcua-agent/drivers/scanner"
 )
 
-func init() {
-	registerCommand(command{Name: "scan", Summary: "read a QR scanner and print each scan as the agent sees it",
+var scanCommands = []command{
+	{Name: "scan", Summary: "read a QR scanner and print each scan as the agent sees it",
 		Usage: "scan listen [--port PATH | --usb VID:PID [--serial SN] | --keyboard EVDEV] [--suffix cr|lf|crlf|none] [--idle-gap 80ms] [--baud N] [--show]",
-		Run:   cmdScan})
-	registerCommand(command{Name: "qr", Summary: "decode QR codes in images, or classify and parse a payload",
+		Run:   cmdScan},
+	{Name: "qr", Summary: "decode QR codes in images, or classify and parse a payload",
 		Usage: "qr decode FILE... [--json] | qr parse PAYLOAD [--json] [--receipt-pattern RE]",
-		Run:   cmdQR})
+		Run:   cmdQR},
 }
 
 func cmdScan(ctx context.Context, args []string) int {

@@ -1,4 +1,4 @@
-package identity
+package cli
 
 import (
 	"context"
@@ -11,7 +11,7 @@ import (
 	"strings"
 	"time"
 
-	"motcua-agent/drivers/cccd"
+	"motcua-agent/agent/identity"
 	"motcua-agent/drivers/emrtd"
 	"motcua-agent/drivers/pcsc"
 )
@@ -40,12 +40,12 @@ func CardRead(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	keys, q, err := keysFromFlags(*qr, *mrz, *can, *doc, *dob, *exp)
+	keys, q, err := identity.KeysFrom(*qr, *mrz, *can, *doc, *dob, *exp)
 	if err != nil {
 		fmt.Fprintln(stderr, "card read:", err)
 		return 2
 	}
-	ts, err := LoadTrust(*trustDir)
+	ts, err := identity.LoadTrust(*trustDir)
 	if err != nil {
 		fmt.Fprintln(stderr, "card read:", err)
 		return 1
@@ -55,7 +55,7 @@ func CardRead(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "card read:", err)
 		return 1
 	}
-	v, err := ReadCard(ctx, ReadRequest{Reader: name, Keys: keys, QR: q, Trust: ts, Timeout: *timeout})
+	v, err := identity.ReadCard(ctx, identity.ReadRequest{Reader: name, Keys: keys, QR: q, Trust: ts, Timeout: *timeout})
 	if err != nil {
 		fmt.Fprintln(stderr, "card read:", err)
 		return 1
@@ -77,57 +77,6 @@ func CardRead(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return 1 // the chip was not opened or not read
 	}
 	return 0
-}
-
-// keysFromFlags turns the command line's key options into candidate keys.
-func keysFromFlags(qr, mrz, can, doc, dob, exp string) ([]emrtd.AccessKey, *cccd.QR, error) {
-	given := 0
-	for _, s := range []string{qr, mrz, can, doc} {
-		if s != "" {
-			given++
-		}
-	}
-	if given != 1 {
-		return nil, nil, fmt.Errorf("give exactly one of --qr, --mrz, --can or --doc/--dob/--expiry")
-	}
-	switch {
-	case qr != "":
-		q, err := cccd.ParseQR(qr)
-		if err != nil {
-			return nil, nil, err
-		}
-		return cccd.KeysFromQR(q), &q, nil
-	case mrz != "":
-		m, err := emrtd.ParseMRZ(mrz)
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(m.CheckDigitErrors) > 0 {
-			return nil, nil, fmt.Errorf("MRZ check digits do not verify: %s", strings.Join(m.CheckDigitErrors, ", "))
-		}
-		k := m.AccessKey()
-		k.Label = "mrz"
-		var keys []emrtd.AccessKey
-		if id, err := cccd.IDFromMRZ(m); err == nil {
-			keys = append(keys, emrtd.AccessKey{CAN: id[6:], Label: "mrz: CAN = last 6 digits of the ID"})
-		}
-		return append(keys, k), nil, nil
-	case can != "":
-		if len(can) != 6 || strings.Trim(can, "0123456789") != "" {
-			return nil, nil, fmt.Errorf("--can wants 6 digits")
-		}
-		return []emrtd.AccessKey{{CAN: can, Label: "typed CAN"}}, nil, nil
-	}
-	if len(dob) != 6 || len(exp) != 6 {
-		return nil, nil, fmt.Errorf("--doc needs --dob YYMMDD and --expiry YYMMDD")
-	}
-	var keys []emrtd.AccessKey
-	if len(doc) == 12 && strings.Trim(doc, "0123456789") == "" {
-		// A CCCD's 12-digit ID: the MRZ carries its last 9 digits, the CAN its last 6.
-		keys = append(keys, emrtd.AccessKey{CAN: doc[6:], Label: "typed ID: CAN = last 6 digits"})
-		doc = doc[3:]
-	}
-	return append(keys, emrtd.AccessKey{DocumentNumber: strings.ToUpper(doc), DateOfBirth: dob, DateOfExpiry: exp, Label: "typed"}), nil, nil
 }
 
 // pickReader finds the reader named (a part of) name, or the only one holding a card.
@@ -158,7 +107,7 @@ func pickReader(ctx context.Context, name string) (string, error) {
 	return "", fmt.Errorf("several readers match (%s); name one with --reader", strings.Join(match, "; "))
 }
 
-func printVerification(w io.Writer, v *Verification, photoFile string) {
+func printVerification(w io.Writer, v *identity.Verification, photoFile string) {
 	fmt.Fprintf(w, "reader:        %s\n", v.Reader)
 	if v.Access != nil {
 		for _, a := range v.Access.Attempts {
@@ -240,7 +189,7 @@ func TrustImport(ctx context.Context, dir string, args []string, stdout, stderr 
 		fmt.Fprintln(stderr, "usage: trust import FILE   (a CSCA certificate, DER or PEM, or an ICAO master list)")
 		return 2
 	}
-	n, err := ImportTrust(dir, args[0])
+	n, err := identity.ImportTrust(dir, args[0])
 	if err != nil {
 		fmt.Fprintln(stderr, err)
 		return 1

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"bufio"
@@ -14,11 +14,21 @@ import (
 	"testing"
 	"time"
 
+	"motcua-agent/agent/app"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 )
 
 var agentBin string
+
+// repoRoot is the folder holding go.mod.
+func repoRoot() string {
+	out, err := exec.Command("go", "env", "GOMOD").Output()
+	if err != nil {
+		panic(err)
+	}
+	return filepath.Dir(strings.TrimSpace(string(out)))
+}
 
 func TestMain(m *testing.M) {
 	dir, err := os.MkdirTemp("", "motcua-bin")
@@ -26,7 +36,7 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	agentBin = filepath.Join(dir, "motcua-agent")
-	if out, err := exec.Command("go", "build", "-o", agentBin, ".").CombinedOutput(); err != nil {
+	if out, err := exec.Command("go", "build", "-o", agentBin, "motcua-agent/agent/cmd/motcua-agent").CombinedOutput(); err != nil {
 		os.Stderr.Write(out)
 		os.Exit(1)
 	}
@@ -161,11 +171,11 @@ func TestTokensGeneratedOnFirstRun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a, err := loadTokens(cfg)
+	a, err := app.LoadTokens(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := loadTokens(cfg)
+	b, _ := app.LoadTokens(cfg)
 	if len(a) != 4 || a["admin"] == "" || a["admin"] != b["admin"] || a["admin"] == a["kiosk"] {
 		t.Fatalf("tokens %v then %v", a, b)
 	}

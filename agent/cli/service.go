@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -88,10 +88,10 @@ func (p *program) Stop(s service.Service) error {
 	return nil
 }
 
-func init() {
-	registerCommand(command{Name: "service", Summary: "install, start, stop, uninstall or query the system service",
+var serviceCommands = []command{
+	{Name: "service", Summary: "install, start, stop, uninstall or query the system service",
 		Usage: "service install --config FILE | start | stop | restart | status | uninstall | run --config FILE",
-		Run:   cmdService})
+		Run:   cmdService},
 }
 
 func cmdService(ctx context.Context, args []string) int {

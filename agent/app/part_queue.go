@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -14,22 +14,11 @@ import (
 	"motcua-agent/agent/health"
 	"motcua-agent/agent/identity"
 	"motcua-agent/agent/queue"
-	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/drivers/display"
 	"motcua-agent/drivers/escpos"
 	"motcua-agent/drivers/ptypair"
 )
-
-func init() {
-	registerComponent("queue", 50, startQueue)
-	web.LabelMetric(queue.MetricIssued, "Số vé đã phát")
-	web.LabelMetric(queue.MetricServed, "Số lượt đã phục vụ")
-	web.LabelMetric(queue.MetricNoShow, "Số lượt vắng mặt")
-	web.LabelMetric(queue.MetricWaitSeconds, "Tổng thời gian chờ (giây)")
-	web.LabelMetric(queue.MetricServiceSeconds, "Tổng thời gian phục vụ (giây)")
-	web.LabelMetric(queue.MetricUnprinted, "Số vé không in được")
-}
 
 // startQueue opens the queue, its printer and call display, and registers the API and
 // pages. With simulate on and no printer configured, a simulated printer on a pty pair

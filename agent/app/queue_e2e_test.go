@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -56,12 +56,12 @@ func startDemoAgent(t *testing.T) (*App, string) {
 	}
 	cfg.HTTP.PublicURL = "http://" + cfg.HTTP.Listen
 	ctx, cancel := context.WithCancel(context.Background())
-	a, err := openApp(ctx, cfg)
+	a, err := Open(ctx, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	done := make(chan struct{})
-	go func() { a.run(ctx); close(done) }()
+	go func() { a.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done; a.Close() })
 	base := cfg.HTTP.PublicURL
 	deadline := time.Now().Add(20 * time.Second)
@@ -115,7 +115,12 @@ func screenshot(t *testing.T, ctx context.Context, name string) {
 		t.Errorf("screenshot %s: %v", name, err)
 		return
 	}
-	dir := filepath.Join("..", "out", "screenshots")
+	// Screenshots go to $SCREENSHOT_DIR when set (to be looked at), else the test's
+	// temporary folder; never into the source tree.
+	dir := os.Getenv("SCREENSHOT_DIR")
+	if dir == "" {
+		dir = t.TempDir()
+	}
 	os.MkdirAll(dir, 0o755)
 	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
 		t.Errorf("screenshot %s: %v", name, err)

@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -10,7 +10,6 @@ import (
 	"motcua-agent/agent/checkin"
 	"motcua-agent/agent/dossier"
 	"motcua-agent/agent/health"
-	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrpayload"
@@ -23,13 +22,6 @@ var demoScans = []string{
 	"H01.04-251120-0007|13",
 	"040199000123||Trần Thị Ánh|01021999|Nữ|Xóm 3, Hưng Dũng, Nghệ An|05082024",
 	"eyJhbGciOiJFUzI1NiJ9.eyJkZW1vIjoidm5laWQifQ.ZGVtby1zaWduYXR1cmU",
-}
-
-func init() {
-	registerComponent("scan", 20, startScan)
-	web.LabelMetric(checkin.MetricCheckins, "Lượt tiếp đón bằng mã QR")
-	web.LabelMetric(checkin.MetricPeople, "Số người tiếp đón (không trùng)")
-	web.LabelMetric(checkin.MetricScans, "Lượt quét mã QR")
 }
 
 func startScan(ctx context.Context, a *App) error {

@@ -1,4 +1,4 @@
-package main
+package cli
 
 import (
 	"context"
@@ -12,14 +12,15 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"motcua-agent/agent/app"
 	"motcua-agent/agent/store"
 )
 
-func init() {
-	registerCommand(command{Name: "events", Summary: "list events from the local record",
-		Usage: "events [--config FILE] [--data DIR] [--since SEQ] [--limit N] [--json]", Run: cmdEvents})
-	registerCommand(command{Name: "counters", Summary: "list daily counters from the local record",
-		Usage: "counters [--config FILE] [--data DIR] [--day YYYY-MM-DD|all] [--json]", Run: cmdCounters})
+var recordCommands = []command{
+	{Name: "events", Summary: "list events from the local record",
+		Usage: "events [--config FILE] [--data DIR] [--since SEQ] [--limit N] [--json]", Run: cmdEvents},
+	{Name: "counters", Summary: "list daily counters from the local record",
+		Usage: "counters [--config FILE] [--data DIR] [--day YYYY-MM-DD|all] [--json]", Run: cmdCounters},
 }
 
 // openRecord opens the store of a config for reading on the command line (the running
@@ -35,7 +36,7 @@ func openRecord(ctx context.Context, cf *configFlags) (*store.Store, func(), int
 		fmt.Fprintf(os.Stderr, "motcua-agent: no record at %s (is --data or the config's data_dir right?)\n", path)
 		return nil, nil, 1
 	}
-	st, err := store.Open(ctx, store.Options{Path: path, Location: cfg.Location(), Logger: newLogger(cfg)})
+	st, err := store.Open(ctx, store.Options{Path: path, Location: cfg.Location(), Logger: app.NewLogger(cfg)})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent:", err)
 		return nil, nil, 1

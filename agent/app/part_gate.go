@@ -1,4 +1,4 @@
-package main
+package app
 
 import (
 	"context"
@@ -16,11 +16,6 @@ import (
 	"motcua-agent/drivers/relay"
 	"motcua-agent/drivers/scanner"
 )
-
-func init() {
-	registerComponent("gate-simulation", 10, startGateSimulation)
-	registerComponent("gate", 15, startGate)
-}
 
 // gateSim is the running simulation of the gate's devices (nil without simulate).
 var gateSim *gateSimulation

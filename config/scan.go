@@ -2,7 +2,9 @@ package config
 
 import (
 	"fmt"
+	"motcua-agent/config/vocab"
 	"regexp"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -216,33 +218,13 @@ func (d *Dossier) validate(p *Problems, path string) {
 
 // EssentialServices is the built-in catalogue: the 25 essential public services of the
 // province's monthly report under Đề án 06, numbered as in that report.
-var EssentialServices = []Service{
-	{"1", "Cấp, cấp lại, cấp đổi thẻ Căn cước công dân", "3"},
-	{"2", "Xác nhận số Chứng minh nhân dân khi đã được cấp thẻ Căn cước công dân", "4"},
-	{"3", "Đăng ký thường trú", "4"},
-	{"4", "Đăng ký tạm trú", "4"},
-	{"5", "Khai báo tạm vắng", "4"},
-	{"6", "Thông báo lưu trú", "4"},
-	{"7", "Đăng ký, cấp biển số mô tô, xe gắn máy", "3"},
-	{"8", "Thu tiền nộp phạt vi phạm hành chính giao thông đường bộ qua thiết bị ghi hình", "4"},
-	{"9", "Cấp, cấp lại, sửa đổi, bổ sung hộ chiếu phổ thông", "4"},
-	{"10", "Làm con dấu mới và cấp Giấy chứng nhận đã đăng ký mẫu dấu", "4"},
-	{"11", "Làm con dấu thu nhỏ, dấu nổi, dấu xi và cấp Giấy chứng nhận đã đăng ký mẫu con dấu", "4"},
-	{"12", "Cấp phiếu lý lịch tư pháp", "3"},
-	{"13", "Đăng ký khai sinh", "3"},
-	{"14", "Đăng ký khai tử", "3"},
-	{"15", "Đăng ký kết hôn", "3"},
-	{"16", "Cấp điện mới từ lưới điện hạ áp 220/380 V", "4"},
-	{"17", "Thay đổi chủ thể hợp đồng mua bán điện", "4"},
-	{"18", "Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất do thay đổi thông tin người được cấp Giấy chứng nhận", "4"},
-	{"19", "Đăng ký dự thi tốt nghiệp THPT và xét tuyển đại học, cao đẳng", "4"},
-	{"20", "Cấp đổi, cấp lại giấy phép lái xe", "3, 4"},
-	{"21", "Đăng ký thuế lần đầu, thay đổi thông tin đăng ký thuế của hộ gia đình, cá nhân", "4"},
-	{"22", "Giải quyết hưởng trợ cấp thất nghiệp", "3"},
-	{"23", "Tích hợp tính giảm trừ mức đóng trong gia hạn thẻ bảo hiểm y tế theo hộ gia đình", "4"},
-	{"24", "Liên thông đăng ký khai sinh – đăng ký thường trú – cấp thẻ BHYT cho trẻ em dưới 6 tuổi", ""},
-	{"25", "Liên thông đăng ký khai tử – xóa đăng ký thường trú – trợ cấp mai táng phí", ""},
-}
+var EssentialServices = func() []Service {
+	out := make([]Service, len(vocab.EssentialServices))
+	for i, v := range vocab.EssentialServices {
+		out[i] = Service{Code: strconv.Itoa(v.No), Name: v.Name, Level: v.Level}
+	}
+	return out
+}()
 
 // Catalogue is the built-in services followed by the config's; a config entry with a
 // built-in code replaces that entry's name and level.

@@ -82,7 +82,6 @@ func Open(ctx context.Context, cfg *config.Config) (*App, error) {
 	}
 	a := &App{Config: cfg, Log: log, Store: st, IDs: ids, Bus: bus.New(nil), Health: health.New(nil),
 		Metrics: reg, Tokens: tokens, Now: time.Now, Version: Version}
-	labelMetrics()
 	a.Web = web.New(web.Options{Config: cfg, Tokens: tokens, Store: st, Bus: a.Bus, Health: a.Health,
 		Metrics: reg, Log: log, Version: Version})
 	return a, nil

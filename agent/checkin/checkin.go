@@ -19,6 +19,7 @@ import (
 	"motcua-agent/agent/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/scanner"
 )
@@ -28,9 +29,9 @@ const Topic = "scan"
 
 // Metric names.
 const (
-	MetricCheckins = "checkins"        // dims {kind, outcome}
-	MetricPeople   = "checkins.people" // unique ID hashes per day, dims {kind}
-	MetricScans    = "scans"           // every scan by dims {purpose, kind, outcome}
+	MetricCheckins = vocab.Checkins       // dims {kind, outcome}
+	MetricPeople   = vocab.CheckinsPeople // unique ID hashes per day, dims {kind}
+	MetricScans    = vocab.Scans          // every scan by dims {purpose, kind, outcome}
 )
 
 // Outcomes of a scan.

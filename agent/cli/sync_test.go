@@ -22,13 +22,14 @@ import (
 	"motcua-agent/agent/app"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 	"motcua-agent/sync/hub"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"
 )
 
-// appendWork appends a few days of counter work to a store: tickets and dossiers per
-// service and counter, and unique visitors.
+// appendWork appends a few days of counter work to a store: tickets per service and
+// counter, unique visitors and a peak.
 func appendWork(t *testing.T, st *store.Store, days int, perDay int) {
 	t.Helper()
 	ctx := context.Background()
@@ -40,10 +41,10 @@ func appendWork(t *testing.T, st *store.Store, days int, perDay int) {
 			ev := store.Event{Time: start.AddDate(0, 0, d).Add(time.Duration(i) * time.Minute), Kind: "dossier.received",
 				Site: "s", Counter: counter, Service: svc,
 				Counts: []store.Count{
-					{Metric: "dossiers.received", Dims: map[string]string{"service": svc, "counter": counter}, Op: store.OpAdd, Value: 1},
-					{Metric: "tickets.issued", Dims: map[string]string{"service": svc}, Op: store.OpAdd, Value: 1},
-					{Metric: "visitors.unique", Op: store.OpUnique, Key: fmt.Sprint("h", i%7), Value: 1},
-					{Metric: "queue.longest_wait_s", Op: store.OpMax, Value: int64(60 * (i % 9))},
+					{Metric: vocab.TicketsServed, Dims: map[string]string{"service": svc, "counter": counter}, Op: store.OpAdd, Value: 1},
+					{Metric: vocab.TicketsIssued, Dims: map[string]string{"service": svc}, Op: store.OpAdd, Value: 1},
+					{Metric: vocab.GateUniqueVisitors, Op: store.OpUnique, Key: fmt.Sprint("h", i%7), Value: 1},
+					{Metric: vocab.GatePeakOccupancy, Op: store.OpMax, Value: int64(60 * (i % 9))},
 				}}
 			if _, err := st.Append(ctx, ev); err != nil {
 				t.Fatal(err)
@@ -222,13 +223,13 @@ func TestHubAndSyncCommands(t *testing.T) {
 		t.Fatalf("status after: %+v %v\n%s", status, err, out)
 	}
 	// The hub's report shows the site's numbers.
-	resp, err := http.Get(hubURL + "/api/v1/report?period=month&at=2026-11&by=site,metric&metric=dossiers.received")
+	resp, err := http.Get(hubURL + "/api/v1/report?period=month&at=2026-11&by=site,metric&metric=tickets.issued")
 	if err != nil {
 		t.Fatal(err)
 	}
 	body, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	if !strings.Contains(string(body), `{"keys":["vinh-phu","dossiers.received"],"value":30}`) {
+	if !strings.Contains(string(body), `{"keys":["vinh-phu","tickets.issued"],"value":30}`) {
 		t.Fatalf("hub report:\n%s", body)
 	}
 

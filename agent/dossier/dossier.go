@@ -23,13 +23,14 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 )
 
 // Metric names (dims {service}).
 const (
-	MetricReceived  = "dossiers.received"
-	MetricDigitized = "dossiers.digitized"
-	MetricPages     = "dossiers.pages"
+	MetricReceived  = vocab.DossiersReceived
+	MetricDigitized = vocab.DossiersDigitized
+	MetricPages     = vocab.DossiersPages
 )
 
 // UnknownService is the service of a dossier whose receipt does not say it.
@@ -187,9 +188,6 @@ func (f *Flow) Routes(s *web.Server) {
 		}
 		return st
 	})
-	web.LabelMetric(MetricReceived, "Hồ sơ tiếp nhận")
-	web.LabelMetric(MetricDigitized, "Hồ sơ đã số hóa")
-	web.LabelMetric(MetricPages, "Trang đã số hóa")
 }
 
 // ServiceDay is one service's figures for a day.

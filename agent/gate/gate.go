@@ -22,6 +22,7 @@ import (
 	"motcua-agent/agent/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/relay"
 )
 
@@ -77,14 +78,14 @@ const (
 
 // Metrics (daily counters).
 const (
-	MetricEntries         = "gate.entries"
-	MetricExits           = "gate.exits"
-	MetricExitsUnmatched  = "gate.exits_unmatched"
-	MetricUniqueVisitors  = "gate.unique_visitors"
-	MetricPeakOccupancy   = "gate.peak_occupancy"
-	MetricRefusals        = "gate.refusals"
-	MetricReconciled      = "gate.reconciled"
-	MetricManualOpens     = "gate.manual_opens"
+	MetricEntries         = vocab.GateEntries
+	MetricExits           = vocab.GateExits
+	MetricExitsUnmatched  = vocab.GateExitsUnmatched
+	MetricUniqueVisitors  = vocab.GateUniqueVisitors
+	MetricPeakOccupancy   = vocab.GatePeakOccupancy
+	MetricRefusals        = vocab.GateRefusals
+	MetricReconciled      = vocab.GateReconciled
+	MetricManualOpens     = vocab.GateManualOpens
 	metaFoldAfter         = "gate.fold_after"
 	topic                 = "gate"
 	maxDuplicateRemembers = 100000

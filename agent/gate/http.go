@@ -182,14 +182,6 @@ func (g *Gate) Register(w *web.Server) {
 	}, web.RoleCounter)
 	w.AddStatus("gate", g.dashboardBlock)
 	w.AddPage(web.Page{Path: "/gate/lane", Title: "Màn hình lối vào/ra", Role: web.RoleDisplay})
-	for m, vi := range map[string]string{
-		MetricEntries: "Lượt vào cổng", MetricExits: "Lượt ra cổng", MetricExitsUnmatched: "Lượt ra không có lượt vào",
-		MetricUniqueVisitors: "Khách tham quan (không trùng)", MetricPeakOccupancy: "Số khách đông nhất trong khu",
-		MetricRefusals: "Lượt từ chối ở cổng", MetricReconciled: "Khách chốt cuối ngày (không quét ra)",
-		MetricManualOpens: "Lượt nhân viên mở cổng bằng tay",
-	} {
-		web.LabelMetric(m, vi)
-	}
 }
 
 func (g *Gate) answer(rw http.ResponseWriter, err error) {

@@ -17,6 +17,7 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/cccd"
 	"motcua-agent/drivers/emrtd"
 	"motcua-agent/drivers/pcsc"
@@ -356,12 +357,12 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 			attrs["purpose"] = keep.Purpose
 		}
 	}
-	counts := []store.Count{{Metric: "identity.verifications", Op: store.OpAdd, Value: 1,
+	counts := []store.Count{{Metric: vocab.IdentityVerifications, Op: store.OpAdd, Value: 1,
 		Dims: map[string]string{"outcome": v.Outcome, "reason": v.Reason, "method": method}}}
 	if v.Outcome == OutcomeOK {
-		counts = append(counts, store.Count{Metric: "checkins", Op: store.OpAdd, Value: 1, Dims: map[string]string{"kind": "chip"}})
+		counts = append(counts, store.Count{Metric: vocab.Checkins, Op: store.OpAdd, Value: 1, Dims: map[string]string{"kind": "chip"}})
 		if id, ok := attrs["id_hash"].(string); ok {
-			counts = append(counts, store.Count{Metric: "identity.people", Op: store.OpUnique, Value: 1, Key: id})
+			counts = append(counts, store.Count{Metric: vocab.IdentityPeople, Op: store.OpUnique, Value: 1, Key: id})
 		}
 	}
 	if m := f.d.Metrics; m != nil {

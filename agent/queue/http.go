@@ -13,6 +13,7 @@ import (
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
+	"motcua-agent/config/vocab"
 )
 
 // Slip is what goes on a printed ticket.
@@ -281,7 +282,7 @@ func (a *API) print(ctx context.Context, s Slip) (bool, string) {
 }
 
 // MetricUnprinted counts tickets issued while the printer could not print them.
-const MetricUnprinted = "tickets.unprinted"
+const MetricUnprinted = vocab.TicketsUnprinted
 
 func (a *API) describe(t Ticket) IssueResponse {
 	svc, _ := a.Q.Service(t.Service)

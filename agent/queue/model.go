@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"motcua-agent/agent/store"
+	"motcua-agent/config/vocab"
 )
 
 // State is where a ticket is in its life.
@@ -36,11 +37,11 @@ var allKinds = []string{KindIssued, KindCalled, KindRecalled, KindTransferred, K
 
 // Metrics (daily counters) the queue keeps.
 const (
-	MetricIssued         = "tickets.issued"
-	MetricServed         = "tickets.served"
-	MetricNoShow         = "tickets.noshow"
-	MetricWaitSeconds    = "tickets.wait_seconds"
-	MetricServiceSeconds = "tickets.service_seconds"
+	MetricIssued         = vocab.TicketsIssued
+	MetricServed         = vocab.TicketsServed
+	MetricNoShow         = vocab.TicketsNoShow
+	MetricWaitSeconds    = vocab.TicketsWaitSeconds
+	MetricServiceSeconds = vocab.TicketsServiceSeconds
 )
 
 // Ticket is one number taken at the kiosk.

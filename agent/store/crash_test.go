@@ -27,7 +27,7 @@ func TestMain(m *testing.M) {
 }
 
 func childAppender(path string) int {
-	s, err := Open(context.Background(), Options{Path: path, Location: ict})
+	s, err := Open(context.Background(), Options{Path: path, Location: ict, AnyMetric: true})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1

@@ -27,6 +27,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 
 	"motcua-agent/agent/metrics"
+	"motcua-agent/config/vocab"
 )
 
 // Op says how a Count changes its counter.
@@ -89,24 +90,29 @@ type Options struct {
 	// MaxBytes caps the database size (0: no cap beyond the disk); past it appends fail
 	// with ErrDiskFull exactly as on a full disk.
 	MaxBytes int64
+	// AnyMetric lets counts name metrics outside config/vocab: for the store's own
+	// tests only. Otherwise Append refuses a count the vocabulary does not define, so a
+	// flow cannot count something the dashboard and the hub cannot name.
+	AnyMetric bool
 }
 
 // Store is an open record.
 type Store struct {
-	db     *sql.DB // readers
-	wdb    *sql.DB // the writer goroutine's single connection
-	stmts  writeStmts
-	path   string
-	loc    *time.Location
-	now    func() time.Time
-	log    *slog.Logger
-	boot   string
-	reqs   chan writeReq
-	stop   chan struct{}
-	done   chan struct{}
-	closed sync.Once
-	mu     sync.RWMutex // guards isClosed against sends on reqs
-	isShut bool
+	db        *sql.DB // readers
+	wdb       *sql.DB // the writer goroutine's single connection
+	stmts     writeStmts
+	path      string
+	loc       *time.Location
+	now       func() time.Time
+	log       *slog.Logger
+	boot      string
+	anyMetric bool
+	reqs      chan writeReq
+	stop      chan struct{}
+	done      chan struct{}
+	closed    sync.Once
+	mu        sync.RWMutex // guards isClosed against sends on reqs
+	isShut    bool
 
 	maxBatch   int
 	appends    *metrics.Counter
@@ -182,7 +188,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		return nil, fmt.Errorf("store: prepare: %w", err)
 	}
 	s := &Store{
-		db: db, wdb: wdb, stmts: stmts, path: opts.Path, loc: opts.Location, now: opts.Now, log: opts.Logger, boot: opts.Boot,
+		db: db, wdb: wdb, stmts: stmts, path: opts.Path, loc: opts.Location, now: opts.Now, log: opts.Logger, boot: opts.Boot, anyMetric: opts.AnyMetric,
 		reqs: make(chan writeReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
 		maxBatch:   opts.MaxBatch,
 		appends:    opts.Metrics.Counter("motcua_store_appends_total", "Events appended and durable."),
@@ -297,6 +303,11 @@ func (s *Store) Append(ctx context.Context, e Event) (Event, error) {
 			}
 		default:
 			return e, fmt.Errorf("store: append %s: unknown op %q", e.Kind, c.Op)
+		}
+		if !s.anyMetric {
+			if err := vocab.Check(c.Metric, vocab.Kind(e.Counts[i].Op), c.Dims); err != nil {
+				return e, fmt.Errorf("store: append %s: %w", e.Kind, err)
+			}
 		}
 	}
 	req := writeReq{ev: &e, start: time.Now(), done: make(chan error, 1)}

@@ -21,6 +21,7 @@ func openTest(t testing.TB, dir string, opts Options) *Store {
 	if opts.Location == nil {
 		opts.Location = ict
 	}
+	opts.AnyMetric = true
 	s, err := Open(context.Background(), opts)
 	if err != nil {
 		t.Fatal(err)

@@ -9,37 +9,16 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
 	"motcua-agent/agent/store"
+	"motcua-agent/config/vocab"
 )
 
 //go:embed static
 var staticFS embed.FS
-
-var (
-	labelsMu sync.RWMutex
-	labels   = map[string]string{}
-)
-
-// LabelMetric names a metric in Vietnamese on the dashboard.
-func LabelMetric(metric, vietnamese string) {
-	labelsMu.Lock()
-	labels[metric] = vietnamese
-	labelsMu.Unlock()
-}
-
-func metricLabel(m string) string {
-	labelsMu.RLock()
-	defer labelsMu.RUnlock()
-	if l, ok := labels[m]; ok {
-		return l
-	}
-	return m
-}
 
 func (s *Server) routes() {
 	sub, _ := fs.Sub(staticFS, "static")
@@ -116,7 +95,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	counters := make([]counterView, 0, len(rows))
 	for _, c := range rows {
-		counters = append(counters, counterView{Metric: c.Metric, Label: metricLabel(c.Metric), Dims: c.Dims, Value: c.Value})
+		counters = append(counters, counterView{Metric: c.Metric, Label: vocab.Label(c.Metric), Dims: c.Dims, Value: c.Value})
 	}
 	s.mu.Lock()
 	fns := make(map[string]func(context.Context) any, len(s.status))

@@ -15,6 +15,7 @@ import (
 	"motcua-agent/agent/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 )
 
 type fixture struct {
@@ -90,9 +91,8 @@ func TestHealthzMetricsAndDashboard(t *testing.T) {
 	if resp.StatusCode != 200 || !strings.Contains(body, "Bảng điều khiển") || !strings.Contains(body, "Thiết bị") {
 		t.Fatalf("dashboard page: %d", resp.StatusCode)
 	}
-	LabelMetric("tickets.issued", "Vé đã phát")
 	_, body = f.get(t, "/api/v1/dashboard", RoleAdmin, nil)
-	if !strings.Contains(body, `"label":"Vé đã phát"`) || !strings.Contains(body, `"value":3`) ||
+	if !strings.Contains(body, `"label":"`+vocab.Label(vocab.TicketsIssued)+`"`) || !strings.Contains(body, `"value":3`) ||
 		!strings.Contains(body, `"name":"Trung tâm Phục vụ hành chính công`) {
 		t.Fatalf("dashboard data lacks today's counter: %s", body)
 	}

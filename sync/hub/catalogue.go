@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"motcua-agent/config/vocab"
 	"strconv"
 	"strings"
 )
@@ -22,36 +23,9 @@ type Service struct {
 // monthly report. The agent's service code for each is its number ("1".."25") until
 // a province supplies its own catalogue with LoadCatalogue.
 var EssentialServices = func() []Service {
-	rows := []struct{ name, level string }{
-		{"Cấp, cấp lại, cấp đổi thẻ Căn cước công dân", "3"},
-		{"Xác nhận số Chứng minh nhân dân khi đã được cấp thẻ Căn cước công dân", "4"},
-		{"Đăng ký thường trú", "4"},
-		{"Đăng ký tạm trú", "4"},
-		{"Khai báo tạm vắng", "4"},
-		{"Thông báo lưu trú", "4"},
-		{"Đăng ký, cấp biển số mô tô, xe gắn máy", "3"},
-		{"Thu tiền nộp phạt vi phạm hành chính giao thông đường bộ qua thiết bị ghi hình", "4"},
-		{"Cấp, cấp lại, sửa đổi, bổ sung hộ chiếu phổ thông", "4"},
-		{"Làm con dấu mới và cấp Giấy chứng nhận đã đăng ký mẫu dấu", "4"},
-		{"Làm con dấu thu nhỏ, dấu nổi, dấu xi và cấp Giấy chứng nhận đã đăng ký mẫu con dấu", "4"},
-		{"Cấp phiếu lý lịch tư pháp", "3"},
-		{"Đăng ký khai sinh", "3"},
-		{"Đăng ký khai tử", "3"},
-		{"Đăng ký kết hôn", "3"},
-		{"Cấp điện mới từ lưới điện hạ áp 220/380 V", "4"},
-		{"Thay đổi chủ thể hợp đồng mua bán điện", "4"},
-		{"Đăng ký biến động quyền sử dụng đất, quyền sở hữu tài sản gắn liền với đất do thay đổi thông tin người được cấp Giấy chứng nhận", "4"},
-		{"Đăng ký dự thi tốt nghiệp THPT và xét tuyển đại học, cao đẳng", "4"},
-		{"Cấp đổi, cấp lại giấy phép lái xe", "3, 4"},
-		{"Đăng ký thuế lần đầu, thay đổi thông tin đăng ký thuế của hộ gia đình, cá nhân", "4"},
-		{"Giải quyết hưởng trợ cấp thất nghiệp", "3"},
-		{"Tích hợp tính giảm trừ mức đóng trong gia hạn thẻ bảo hiểm y tế theo hộ gia đình", "4"},
-		{"Liên thông đăng ký khai sinh – đăng ký thường trú – cấp thẻ BHYT cho trẻ em dưới 6 tuổi", ""},
-		{"Liên thông đăng ký khai tử – xóa đăng ký thường trú – trợ cấp mai táng phí", ""},
-	}
-	out := make([]Service, len(rows))
-	for i, r := range rows {
-		out[i] = Service{No: i + 1, Name: r.name, Level: r.level, Codes: []string{strconv.Itoa(i + 1)}}
+	out := make([]Service, len(vocab.EssentialServices))
+	for i, v := range vocab.EssentialServices {
+		out[i] = Service{No: v.No, Name: v.Name, Level: v.Level, Codes: []string{strconv.Itoa(v.No)}}
 	}
 	return out
 }()

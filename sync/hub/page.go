@@ -4,6 +4,7 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+	"motcua-agent/config/vocab"
 	"net/http"
 	"net/url"
 	"time"
@@ -119,22 +120,8 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 // push every minute, so a quarter of an hour means the PC or its network is down.
 const staleAfter = 15 * time.Minute
 
-// metricLabels name the metrics of the other flows in Vietnamese for the page; an
-// unknown metric shows its own name.
-var metricLabels = map[string]string{
-	MetricDossiersReceived:   "Hồ sơ tiếp nhận",
-	MetricDossiersDigitized:  "Hồ sơ được số hóa",
-	"tickets.issued":         "Số thứ tự đã phát",
-	"tickets.served":         "Lượt đã phục vụ",
-	"tickets.no_show":        "Lượt vắng mặt",
-	"identity.verifications": "Lượt xác thực căn cước",
-	"checkins":               "Lượt tiếp đón bằng căn cước",
-	"gate.entries":           "Lượt vào cổng",
-	"gate.exits":             "Lượt ra cổng",
-}
-
 func metricName(m string) string {
-	if l, ok := metricLabels[m]; ok {
+	if l := vocab.Label(m); l != m {
 		return l + " (" + m + ")"
 	}
 	return m

@@ -10,14 +10,15 @@ import (
 	"strings"
 	"time"
 
+	"motcua-agent/config/vocab"
 	"motcua-agent/sync/wire"
 )
 
 // Metric names the service table reads. Dimensions: "service" (the service code) and,
 // on dossiers.received, "channel" ("online" for dossiers that came in online).
 const (
-	MetricDossiersReceived  = "dossiers.received"
-	MetricDossiersDigitized = "dossiers.digitized"
+	MetricDossiersReceived  = vocab.DossiersReceived
+	MetricDossiersDigitized = vocab.DossiersDigitized
 )
 
 // Period is an inclusive range of days.

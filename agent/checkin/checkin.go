@@ -16,7 +16,7 @@ import (
 	"time"
 
 	"motcua-agent/agent/bus"
-	"motcua-agent/agent/metrics"
+	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"

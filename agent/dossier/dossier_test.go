@@ -11,7 +11,7 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/agent/metrics"
+	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"

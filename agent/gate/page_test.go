@@ -9,7 +9,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"motcua-agent/agent/metrics"
+	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
 )

@@ -26,7 +26,7 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 
-	"motcua-agent/agent/metrics"
+	"motcua-agent/internal/metrics"
 	"motcua-agent/config/vocab"
 )
 

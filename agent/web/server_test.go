@@ -12,7 +12,7 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/agent/metrics"
+	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"

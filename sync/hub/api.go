@@ -73,15 +73,15 @@ func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	resp, perr := h.push(r)
 	if perr != nil {
-		h.metrics.pushes.inc(perr.code)
+		h.metrics.push(perr.code)
 		h.log.Info("push refused", "code", perr.code, "reason", perr.msg, "device", r.Header.Get(wire.HeaderDevice), "remote", r.RemoteAddr)
 		h.writeJSON(w, perr.status, wire.ErrorResponse{Code: perr.code, Message: perr.msg, HubTime: h.now().UTC()})
 		return
 	}
-	h.metrics.pushes.inc("ok")
+	h.metrics.push("ok")
 	h.metrics.accepted.Add(int64(resp.Accepted))
 	h.metrics.ignored.Add(int64(resp.Ignored))
-	h.metrics.pushSeconds.observe(time.Since(start).Seconds())
+	h.metrics.pushSeconds.Observe(time.Since(start).Seconds())
 	h.writeJSON(w, http.StatusOK, resp)
 }
 

@@ -2,7 +2,6 @@ package gate
 
 import (
 	"os/exec"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -12,6 +11,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/drivers/relay"
 	"motcua-agent/drivers/scanner"
+	"motcua-agent/internal/testkit"
 )
 
 // BenchmarkScanToRelay measures, on 4 lanes each scanned 10 times a second, the time
@@ -32,31 +32,16 @@ func BenchmarkScanToRelay(b *testing.B) {
 			perLane := 50 * b.N
 			base := baselineLatencies(b, perLane)
 			lat := gateLatencies(b, c.board, perLane, c.direct)
-			bp50, bp99 := percentile(base, 50), percentile(base, 99)
-			p50, p99 := percentile(lat, 50), percentile(lat, 99)
-			b.ReportMetric(ms(p50), "p50_ms")
-			b.ReportMetric(ms(p99), "p99_ms")
-			b.ReportMetric(ms(bp50), "baseline_p50_ms")
-			b.ReportMetric(ms(bp99), "baseline_p99_ms")
+			bp50, bp99 := testkit.Percentile(base, 50), testkit.Percentile(base, 99)
+			p50, p99 := testkit.Percentile(lat, 50), testkit.Percentile(lat, 99)
+			b.ReportMetric(testkit.Ms(p50), "p50_ms")
+			b.ReportMetric(testkit.Ms(p99), "p99_ms")
+			b.ReportMetric(testkit.Ms(bp50), "baseline_p50_ms")
+			b.ReportMetric(testkit.Ms(bp99), "baseline_p99_ms")
 			b.ReportMetric(float64(p99)/float64(bp99), "p99/baseline")
 			b.ReportMetric(float64(p99)/float64(30*time.Millisecond), "p99/goal30ms")
 		})
 	}
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
-
-func percentile(ds []time.Duration, p int) time.Duration {
-	if len(ds) == 0 {
-		return 0
-	}
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := (len(s)*p + 99) / 100
-	if i < 1 {
-		i = 1
-	}
-	return s[i-1]
 }
 
 var benchLanes = []string{"l1", "l2", "l3", "l4"}

@@ -16,6 +16,7 @@ import (
 
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/internal/testkit"
 )
 
 // TestMain lets the test binary be the child of the kill -9 test: a gate in a busy hour
@@ -162,7 +163,7 @@ func TestTwoLanesShareOccupancyUnderConcurrentScans(t *testing.T) {
 	cfg := baseConfig(t, lanes...)
 	cfg.Gate.Capacity, cfg.Gate.Reserve, cfg.Gate.DuplicateWindow = 15, 2, 0
 	cfg.Gate.ClosingTime = "17:30"
-	clk := &clock{t: time.Date(2026, 7, 4, 17, 29, 0, 0, ict)}
+	clk := testkit.NewClock(time.Date(2026, 7, 4, 17, 29, 0, 0, ict))
 	st, err := store.Open(context.Background(), store.Options{Path: filepath.Join(t.TempDir(), "agent.db"), Location: ict,
 		Now: clk.Now, Logger: quietLog()})
 	if err != nil {

@@ -9,9 +9,9 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/internal/metrics"
 )
 
 // TestLanePageInChromium opens the lane's screen in headless Chromium and checks it

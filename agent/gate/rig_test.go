@@ -14,30 +14,17 @@ import (
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/checkin"
 	"motcua-agent/agent/health"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/relay"
 	"motcua-agent/drivers/scanner"
+	"motcua-agent/internal/metrics"
+	"motcua-agent/internal/testkit"
 )
 
 var ict = time.FixedZone("ICT", 7*3600)
-
-// clock is the injected clock: tests move it.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-func (c *clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
 
 // laneRig is one lane's hardware on pty pairs: the scanner (the test writes codes on
 // the host end; the agent's scanner driver reads the device end) and the relay board
@@ -59,7 +46,7 @@ type rig struct {
 	bus      *bus.Bus
 	sub      *bus.Subscription
 	hl       *health.Registry
-	clock    *clock
+	clock    *testkit.Clock
 	g        *Gate
 	lanes    map[string]*laneRig
 	scanners []config.Scanner
@@ -117,7 +104,7 @@ func newRigFed(t testing.TB, cfg *config.Config, boards map[string]string, now t
 		t.Skip("socat is not installed (apt-get install socat)")
 	}
 	r := &rig{t: t, dir: t.TempDir(), cfg: cfg, ids: store.NewIDHasher([]byte("test-secret-0123456789")),
-		bus: bus.New(nil), hl: health.New(nil), clock: &clock{t: now}, lanes: map[string]*laneRig{}, direct: direct}
+		bus: bus.New(nil), hl: health.New(nil), clock: testkit.NewClock(now), lanes: map[string]*laneRig{}, direct: direct}
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.sub = r.bus.Subscribe(1024, topic)
 	relays := map[string]*relay.Relay{}

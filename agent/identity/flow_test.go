@@ -9,32 +9,19 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
-	"sync"
 	"testing"
 	"time"
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/drivers/cccd/simcard"
 	"motcua-agent/drivers/pcsc/pcsctest"
 	"motcua-agent/drivers/pcsc/vpcd"
+	"motcua-agent/internal/metrics"
+	"motcua-agent/internal/testkit"
 )
-
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 type flowRig struct {
 	flow  *Flow
@@ -42,7 +29,7 @@ type flowRig struct {
 	ids   *store.IDHasher
 	bus   *bus.Bus
 	sub   *bus.Subscription
-	clock *clock
+	clock *testkit.Clock
 	ctx   context.Context
 }
 
@@ -67,7 +54,7 @@ func newFlowRig(t *testing.T) *flowRig {
 	}
 	cfg := config.Card{Enabled: true, Readers: []config.CardReader{{Name: vpcd.ReaderName(vpcd.DefaultAddr), Counter: "2"}},
 		PairWindow: time.Minute, ReadTimeout: 20 * time.Second}
-	clk := &clock{t: time.Now()}
+	clk := testkit.NewClock(time.Now())
 	trustDir := t.TempDir()
 	if _, err := ImportTrust(trustDir, filepath.Join("..", "..", "testdata", "cards", "pki", "test", "csca.der")); err != nil {
 		t.Fatal(err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"sort"
 	"sync"
 	"testing"
 	"time"
@@ -14,16 +13,8 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/drivers/escpos"
 	"motcua-agent/drivers/ptypair"
+	"motcua-agent/internal/testkit"
 )
-
-func percentile(d []time.Duration, p float64) time.Duration {
-	s := append([]time.Duration(nil), d...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := int(p*float64(len(s))+0.5) - 1
-	return s[max(0, min(i, len(s)-1))]
-}
-
-func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
 // baselineAppend measures a bare durable store append in the same run: the floor
 // under every queue operation.
@@ -36,7 +27,7 @@ func baselineAppend(b *testing.B, st *store.Store, n int) time.Duration {
 		}
 		lat = append(lat, time.Since(t0))
 	}
-	return percentile(lat, 0.5)
+	return testkit.Percentile(lat, 50)
 }
 
 // BenchmarkIssueToPrinter: from Issue to the last byte of the ticket at the far end of
@@ -91,9 +82,9 @@ func BenchmarkIssueToPrinter(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	p50, p99 := percentile(lat, 0.5), percentile(lat, 0.99)
-	b.ReportMetric(ms(p50), "p50-ms")
-	b.ReportMetric(ms(p99), "p99-ms")
+	p50, p99 := testkit.Percentile(lat, 50), testkit.Percentile(lat, 99)
+	b.ReportMetric(testkit.Ms(p50), "p50-ms")
+	b.ReportMetric(testkit.Ms(p99), "p99-ms")
 	b.ReportMetric(float64(p50)/float64(base), "p50/append")
 }
 
@@ -105,7 +96,7 @@ func BenchmarkCalls20Counters(b *testing.B) {
 	for i := 1; i <= 20; i++ {
 		cfg.Counters = append(cfg.Counters, config.QueueCounter{ID: fmt.Sprint(i), Services: []string{"A"}})
 	}
-	c := &clock{t: time.Date(2026, 3, 2, 8, 0, 0, 0, ict)}
+	c := testkit.NewClock(time.Date(2026, 3, 2, 8, 0, 0, 0, ict))
 	st := openStore(b, filepath.Join(b.TempDir(), "agent.db"), c.Now)
 	defer st.Close()
 	q, err := Open(context.Background(), Options{Config: cfg, Store: st, Log: quietLog(), Now: c.Now})
@@ -162,9 +153,9 @@ func BenchmarkCalls20Counters(b *testing.B) {
 	}
 	b.StopTimer()
 	b.ReportMetric(rate, "calls/s")
-	b.ReportMetric(ms(percentile(paced, 0.5)), "paced-p50-ms")
-	b.ReportMetric(ms(percentile(paced, 0.99)), "paced-p99-ms")
-	b.ReportMetric(float64(percentile(paced, 0.99))/float64(base), "p99/append-p50")
+	b.ReportMetric(testkit.Ms(testkit.Percentile(paced, 50)), "paced-p50-ms")
+	b.ReportMetric(testkit.Ms(testkit.Percentile(paced, 99)), "paced-p99-ms")
+	b.ReportMetric(float64(testkit.Percentile(paced, 99))/float64(base), "p99/append-p50")
 }
 
 func escposDevice(path string) (*os.File, error) { return os.OpenFile(path, os.O_RDWR, 0) }

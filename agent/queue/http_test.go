@@ -13,10 +13,11 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/internal/metrics"
+	"motcua-agent/internal/testkit"
 )
 
 var testTokens = map[web.Role]string{
@@ -28,7 +29,7 @@ type testServer struct {
 	base string
 	q    *Queue
 	st   *store.Store
-	clk  *clock
+	clk  *testkit.Clock
 	srv  *web.Server
 	bus  *bus.Bus
 	hl   *health.Registry

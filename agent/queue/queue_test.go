@@ -18,22 +18,10 @@ import (
 
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/internal/testkit"
 )
 
 var ict = time.FixedZone("ICT", 7*3600)
-
-// clock is a settable time source shared by the store and the queue.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
 
 func testConfig() *config.Queue {
 	q := &config.Queue{Enabled: true,
@@ -77,9 +65,9 @@ func openQueue(t testing.TB, st *store.Store, now func() time.Time) *Queue {
 	return q
 }
 
-func newTestQueue(t testing.TB) (*Queue, *clock, *store.Store) {
+func newTestQueue(t testing.TB) (*Queue, *testkit.Clock, *store.Store) {
 	t.Helper()
-	c := &clock{t: time.Date(2026, 3, 2, 8, 0, 0, 0, ict)}
+	c := testkit.NewClock(time.Date(2026, 3, 2, 8, 0, 0, 0, ict))
 	st := openStore(t, filepath.Join(t.TempDir(), "agent.db"), c.Now)
 	t.Cleanup(func() { st.Close() })
 	return openQueue(t, st, c.Now), c, st
@@ -336,7 +324,7 @@ func TestKeypadPress(t *testing.T) {
 func TestMidnightRollover(t *testing.T) {
 	ctx := context.Background()
 	q, c, st := newTestQueue(t)
-	c.t = time.Date(2026, 3, 2, 23, 59, 58, 0, ict)
+	c.Set(time.Date(2026, 3, 2, 23, 59, 58, 0, ict))
 	must(t)(q.Issue(ctx, "A", false))
 	last := must(t)(q.Issue(ctx, "A", false))
 	if last.Number != 1002 || last.Day != "2026-03-02" {

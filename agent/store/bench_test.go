@@ -3,7 +3,7 @@ package store
 import (
 	"context"
 	"fmt"
-	"sort"
+	"motcua-agent/internal/testkit"
 	"sync"
 	"testing"
 	"time"
@@ -80,12 +80,6 @@ func naiveAppend(s *Store, w, i int, t time.Time) error {
 	return tx.Commit()
 }
 
-func pct(l []time.Duration, p float64) time.Duration {
-	s := append([]time.Duration(nil), l...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	return s[int(float64(len(s)-1)*p)]
-}
-
 // BenchmarkAppendGroupCommit compares group commit with one transaction per event
 // (the baseline: each appender commits its own transaction), both with
 // synchronous=FULL and 8 concurrent appenders, in one run. serial-events/s is the writer
@@ -100,8 +94,8 @@ func BenchmarkAppendGroupCommit(b *testing.B) {
 		b.ReportMetric(rate, "events/s")
 		b.ReportMetric(baseRate, "baseline-events/s")
 		b.ReportMetric(rate/baseRate, "x-throughput")
-		b.ReportMetric(float64(pct(lat, 0.50).Microseconds())/1000, "p50-ms")
-		b.ReportMetric(float64(pct(lat, 0.99).Microseconds())/1000, "p99-ms")
-		b.ReportMetric(float64(pct(baseLat, 0.99).Microseconds())/1000, "baseline-p99-ms")
+		b.ReportMetric(float64(testkit.Percentile(lat, 50).Microseconds())/1000, "p50-ms")
+		b.ReportMetric(float64(testkit.Percentile(lat, 99).Microseconds())/1000, "p99-ms")
+		b.ReportMetric(float64(testkit.Percentile(baseLat, 99).Microseconds())/1000, "baseline-p99-ms")
 	}
 }

@@ -12,10 +12,10 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/metrics"
 )
 
 type fixture struct {

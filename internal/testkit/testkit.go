@@ -1,0 +1,47 @@
+// Package testkit is what the tests of every wing share: a settable clock and the one
+// percentile helper the benchmarks report with. It is imported only from _test files.
+package testkit
+
+import (
+	"slices"
+	"sync"
+	"time"
+)
+
+// Clock is a settable time source, safe for concurrent use. Its zero value reads the
+// zero time; start it with NewClock.
+type Clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+// NewClock returns a clock reading t.
+func NewClock(t time.Time) *Clock { return &Clock{t: t} }
+
+// Now reads the clock.
+func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+
+// Add moves the clock by d.
+func (c *Clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+
+// Set puts the clock at t.
+func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+
+// Percentile is the nearest-rank p-th percentile (0 < p ≤ 100) of ds: the smallest
+// sample with at least p% of the samples at or below it. Zero when ds is empty. ds is
+// not modified.
+func Percentile(ds []time.Duration, p float64) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	rank := int(p/100*float64(len(s)) + 0.999999)
+	return s[max(0, min(rank, len(s))-1)]
+}
+
+// Median is Percentile(ds, 50).
+func Median(ds []time.Duration) time.Duration { return Percentile(ds, 50) }
+
+// Ms is d in milliseconds, for benchmark figures.
+func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

@@ -1,0 +1,39 @@
+package testkit
+
+import (
+	"testing"
+	"time"
+)
+
+func TestPercentile(t *testing.T) {
+	t.Parallel()
+	ds := []time.Duration{5, 1, 4, 2, 3, 10, 9, 8, 7, 6} // 1..10
+	for _, tc := range []struct {
+		p    float64
+		want time.Duration
+	}{{50, 5}, {90, 9}, {95, 10}, {99, 10}, {100, 10}, {10, 1}, {1, 1}, {51, 6}} {
+		if got := Percentile(ds, tc.p); got != tc.want {
+			t.Errorf("p%g = %d, want %d", tc.p, got, tc.want)
+		}
+	}
+	if ds[0] != 5 {
+		t.Error("Percentile sorted its input")
+	}
+	if Percentile(nil, 50) != 0 || Median([]time.Duration{7}) != 7 {
+		t.Error("edge cases")
+	}
+}
+
+func TestClock(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	c := NewClock(t0)
+	c.Add(time.Minute)
+	if !c.Now().Equal(t0.Add(time.Minute)) {
+		t.Fatal(c.Now())
+	}
+	c.Set(t0)
+	if !c.Now().Equal(t0) {
+		t.Fatal(c.Now())
+	}
+}

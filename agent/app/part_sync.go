@@ -27,9 +27,13 @@ func (s StoreSource) CountersChangedSince(ctx context.Context, after int64, limi
 	}
 	out := make([]upload.Counter, len(rows))
 	for i, r := range rows {
-		out[i] = upload.Counter{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+		out[i] = upload.Counter{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision, Epoch: r.Epoch}
 	}
 	return out, nil
+}
+
+func (s StoreSource) LastRevision(ctx context.Context) (int64, error) {
+	return s.Store.LastRevision(ctx)
 }
 
 func (s StoreSource) CountersPending(ctx context.Context, after int64) (int64, error) {
@@ -143,6 +147,9 @@ func SyncStatusBlock(st upload.Status) map[string]any {
 		rows["Số lần lỗi liên tiếp"] = st.Failures
 	} else {
 		rows["Tình trạng"] = "Bình thường"
+	}
+	if st.Rewound != "" {
+		rows["Sổ ghi đã bị thay hoặc khôi phục từ bản cũ"] = "Máy chủ tỉnh đã nhận số liệu mới hơn sổ ghi này. Số liệu từ nay được cộng thêm, không bị tính trùng."
 	}
 	return map[string]any{"title": "Đồng bộ lên máy chủ tỉnh", "rows": rows}
 }

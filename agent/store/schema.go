@@ -37,6 +37,25 @@ var migrations = []string{
 		PRIMARY KEY(day, metric, dims, key)
 	) WITHOUT ROWID;
 	CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);`,
+	// 2: counters per epoch. An epoch is one opening of the record (the boot id of the
+	// process that wrote the row); each epoch's rows start at zero and only ever grow in
+	// revision, so a record that was replaced or restored from an older copy never
+	// reuses a revision the hub already holds for different content. Rows from before
+	// this migration keep the empty epoch. op says how epochs combine (sum, or max).
+	`CREATE TABLE counters2(
+		day TEXT NOT NULL,
+		metric TEXT NOT NULL,
+		dims TEXT NOT NULL,
+		epoch TEXT NOT NULL,
+		op TEXT NOT NULL DEFAULT 'add',
+		value INTEGER NOT NULL,
+		revision INTEGER NOT NULL,
+		PRIMARY KEY(day, metric, dims, epoch)
+	) WITHOUT ROWID;
+	INSERT INTO counters2(day, metric, dims, epoch, value, revision) SELECT day, metric, dims, '', value, revision FROM counters;
+	DROP TABLE counters;
+	ALTER TABLE counters2 RENAME TO counters;
+	CREATE INDEX counters_revision ON counters(revision);`,
 }
 
 func migrate(ctx context.Context, db *sql.DB) error {

@@ -75,6 +75,10 @@ type CounterRow struct {
 	Dims     map[string]string `json:"dims,omitempty"`
 	Value    int64             `json:"value"`
 	Revision int64             `json:"revision"`
+	// Epoch and Op are set on the per-epoch rows sync sends (CountersChangedSince);
+	// Counters and Fold combine the epochs of a row and leave them empty.
+	Epoch string `json:"epoch,omitempty"`
+	Op    Op     `json:"op,omitempty"`
 }
 
 // Options configure Open.
@@ -428,7 +432,7 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 			return classify("insert event", err)
 		}
 		for _, c := range e.Counts {
-			if err = s.stmts.apply(tx, e.Day, e.Seq, c); err != nil {
+			if err = s.stmts.apply(tx, e.Day, e.Boot, e.Seq, c); err != nil {
 				return classify("update counter "+c.Metric, err)
 			}
 		}
@@ -454,18 +458,20 @@ func prepareWrites(db *sql.DB) (writeStmts, error) {
 	}
 	w.event = prep(`INSERT INTO events(time_ns, day, boot, kind, site, counter, service, attrs, counts) VALUES(?,?,?,?,?,?,?,?,?)`)
 	w.unique = prep(`INSERT OR IGNORE INTO uniques(day, metric, dims, key) VALUES(?,?,?,?)`)
-	w.add = prep(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
-		ON CONFLICT(day, metric, dims) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`)
-	w.max = prep(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
-		ON CONFLICT(day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision
+	w.add = prep(`INSERT INTO counters(day, metric, dims, epoch, op, value, revision) VALUES(?,?,?,?,'add',?,?)
+		ON CONFLICT(day, metric, dims, epoch) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`)
+	w.max = prep(`INSERT INTO counters(day, metric, dims, epoch, op, value, revision) VALUES(?,?,?,?,'max',?,?)
+		ON CONFLICT(day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
 		WHERE excluded.value > counters.value`)
 	return w, err
 }
 
-func (w writeStmts) apply(tx *sql.Tx, day string, seq int64, c Count) error {
+func (w writeStmts) apply(tx *sql.Tx, day, epoch string, seq int64, c Count) error {
 	dims := EncodeDims(c.Dims)
 	switch c.Op {
 	case OpUnique:
+		// Unique keys are remembered across epochs: a person seen before a restart is
+		// not counted again after it.
 		res, err := tx.Stmt(w.unique).Exec(day, c.Metric, dims, c.Key)
 		if err != nil {
 			return err
@@ -473,13 +479,13 @@ func (w writeStmts) apply(tx *sql.Tx, day string, seq int64, c Count) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return nil
 		}
-		_, err = tx.Stmt(w.add).Exec(day, c.Metric, dims, 1, seq)
+		_, err = tx.Stmt(w.add).Exec(day, c.Metric, dims, epoch, 1, seq)
 		return err
 	case OpAdd, "":
-		_, err := tx.Stmt(w.add).Exec(day, c.Metric, dims, c.Value, seq)
+		_, err := tx.Stmt(w.add).Exec(day, c.Metric, dims, epoch, c.Value, seq)
 		return err
 	case OpMax:
-		_, err := tx.Stmt(w.max).Exec(day, c.Metric, dims, c.Value, seq)
+		_, err := tx.Stmt(w.max).Exec(day, c.Metric, dims, epoch, c.Value, seq)
 		return err
 	}
 	return fmt.Errorf("unknown op %q", c.Op)
@@ -597,15 +603,28 @@ func (s *Store) LastSeq(ctx context.Context) (int64, error) {
 	return n.Int64, err
 }
 
+// LastRevision is the highest seq the record has ever given an event (pruned ones
+// included): no counter revision in this record is above it.
+func (s *Store) LastRevision(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT seq FROM sqlite_sequence WHERE name = 'events'`).Scan(&n)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
 // Counters lists the counters of one day ("" for every day), by metric then dims.
 func (s *Store) Counters(ctx context.Context, day string) ([]CounterRow, error) {
-	q := `SELECT day, metric, dims, value, revision FROM counters`
+	// One row per (day, metric, dims): epochs sum, except peaks, which take the largest.
+	q := `SELECT day, metric, dims, CASE WHEN MAX(op) = 'max' THEN MAX(value) ELSE SUM(value) END, MAX(revision), '', ''
+		FROM counters`
 	var args []any
 	if day != "" {
 		q += ` WHERE day = ?`
 		args = append(args, day)
 	}
-	q += ` ORDER BY day, metric, dims`
+	q += ` GROUP BY day, metric, dims ORDER BY day, metric, dims`
 	return s.queryCounters(ctx, q, args...)
 }
 
@@ -615,7 +634,7 @@ func (s *Store) CountersChangedSince(ctx context.Context, afterRevision int64, l
 	if limit <= 0 {
 		limit = 1000
 	}
-	return s.queryCounters(ctx, `SELECT day, metric, dims, value, revision FROM counters
+	return s.queryCounters(ctx, `SELECT day, metric, dims, value, revision, epoch, op FROM counters
 		WHERE revision > ? ORDER BY revision LIMIT ?`, afterRevision, limit)
 }
 
@@ -636,7 +655,7 @@ func (s *Store) queryCounters(ctx context.Context, q string, args ...any) ([]Cou
 	for rows.Next() {
 		var r CounterRow
 		var dims string
-		if err := rows.Scan(&r.Day, &r.Metric, &dims, &r.Value, &r.Revision); err != nil {
+		if err := rows.Scan(&r.Day, &r.Metric, &dims, &r.Value, &r.Revision, &r.Epoch, &r.Op); err != nil {
 			return nil, fmt.Errorf("store: counters: %w", err)
 		}
 		r.Dims = decodeDims(dims)
@@ -692,7 +711,7 @@ func (s *Store) Prune(ctx context.Context, retention time.Duration) (int64, erro
 // It is how tests and `motcua-agent verify` prove counters equal the fold of events
 // (valid while no event was pruned).
 func (s *Store) Fold(ctx context.Context) ([]CounterRow, error) {
-	type key struct{ day, metric, dims string }
+	type key struct{ day, metric, dims, epoch string }
 	vals := map[key]*CounterRow{}
 	seen := map[string]bool{}
 	after := int64(0)
@@ -707,11 +726,11 @@ func (s *Store) Fold(ctx context.Context) ([]CounterRow, error) {
 		for _, e := range evs {
 			after = e.Seq
 			for _, c := range e.Counts {
-				k := key{e.Day, c.Metric, EncodeDims(c.Dims)}
+				k := key{e.Day, c.Metric, EncodeDims(c.Dims), e.Boot}
 				r := vals[k]
 				switch c.Op {
 				case OpUnique:
-					uk := k.day + "\x00" + k.metric + "\x00" + k.dims + "\x00" + c.Key
+					uk := k.day + "\x00" + k.metric + "\x00" + k.dims + "\x00" + c.Key // across epochs
 					if seen[uk] {
 						continue
 					}
@@ -720,14 +739,14 @@ func (s *Store) Fold(ctx context.Context) ([]CounterRow, error) {
 					fallthrough
 				case OpAdd, "":
 					if r == nil {
-						r = &CounterRow{Day: e.Day, Metric: c.Metric, Dims: decodeDims(k.dims)}
+						r = &CounterRow{Day: e.Day, Metric: c.Metric, Dims: decodeDims(k.dims), Op: OpAdd}
 						vals[k] = r
 					}
 					r.Value += c.Value
 					r.Revision = e.Seq
 				case OpMax:
 					if r == nil {
-						vals[k] = &CounterRow{Day: e.Day, Metric: c.Metric, Dims: decodeDims(k.dims), Value: c.Value, Revision: e.Seq}
+						vals[k] = &CounterRow{Day: e.Day, Metric: c.Metric, Dims: decodeDims(k.dims), Value: c.Value, Revision: e.Seq, Op: OpMax}
 					} else if c.Value > r.Value {
 						r.Value, r.Revision = c.Value, e.Seq
 					}
@@ -735,8 +754,25 @@ func (s *Store) Fold(ctx context.Context) ([]CounterRow, error) {
 			}
 		}
 	}
-	out := make([]CounterRow, 0, len(vals))
-	for _, r := range vals {
+	// Combine the epochs of each row the way Counters does.
+	type rowKey struct{ day, metric, dims string }
+	combined := map[rowKey]*CounterRow{}
+	for k, r := range vals {
+		ck := rowKey{k.day, k.metric, k.dims}
+		c := combined[ck]
+		if c == nil {
+			combined[ck] = &CounterRow{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+			continue
+		}
+		if r.Op == OpMax {
+			c.Value = max(c.Value, r.Value)
+		} else {
+			c.Value += r.Value
+		}
+		c.Revision = max(c.Revision, r.Revision)
+	}
+	out := make([]CounterRow, 0, len(combined))
+	for _, r := range combined {
 		out = append(out, *r)
 	}
 	sort.Slice(out, func(i, j int) bool {

@@ -143,11 +143,12 @@ func (h *Hub) push(r *http.Request) (*wire.PushResponse, *pushError) {
 		return nil, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
 	}
 	return &wire.PushResponse{
-		Schema:   wire.SchemaVersion,
-		Accepted: res.accepted,
-		Ignored:  res.ignored,
-		Ack:      push.MaxRevision(),
-		HubTime:  h.now().UTC(),
+		Schema:      wire.SchemaVersion,
+		Accepted:    res.accepted,
+		Ignored:     res.ignored,
+		Ack:         push.MaxRevision(),
+		HubTime:     h.now().UTC(),
+		MaxRevision: res.maxRevision,
 	}, nil
 }
 

@@ -15,10 +15,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"strings"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // SQLite driver
 
+	"motcua-agent/config/vocab"
 	"motcua-agent/sync/wire"
 )
 
@@ -67,11 +69,13 @@ CREATE TABLE IF NOT EXISTS counters(
 	day TEXT NOT NULL,
 	metric TEXT NOT NULL,
 	dims TEXT NOT NULL,
+	epoch TEXT NOT NULL DEFAULT '',
 	value INTEGER NOT NULL,
 	revision INTEGER NOT NULL,
-	PRIMARY KEY(device, day, metric, dims)
+	PRIMARY KEY(device, day, metric, dims, epoch)
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS counters_by_day ON counters(day, metric);
+CREATE INDEX IF NOT EXISTS counters_by_revision ON counters(device, revision);
 CREATE TABLE IF NOT EXISTS nonces(
 	device TEXT NOT NULL,
 	nonce TEXT NOT NULL,
@@ -91,6 +95,56 @@ CREATE TABLE IF NOT EXISTS fleet(
 );
 `
 
+// addEpochs upgrades a hub database from before epochs: its counters become the empty
+// epoch, which is what schema-1 agents still send.
+func addEpochs(db *sql.DB) error {
+	var n int
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('counters')`).Scan(&n); err != nil || n == 0 {
+		return err // no table yet: schemaSQL creates it
+	}
+	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('counters') WHERE name = 'epoch'`).Scan(&n); err != nil || n == 1 {
+		return err
+	}
+	_, err := db.Exec(`BEGIN;
+		CREATE TABLE counters_epochs(
+			device TEXT NOT NULL, day TEXT NOT NULL, metric TEXT NOT NULL, dims TEXT NOT NULL,
+			epoch TEXT NOT NULL DEFAULT '', value INTEGER NOT NULL, revision INTEGER NOT NULL,
+			PRIMARY KEY(device, day, metric, dims, epoch)
+		) WITHOUT ROWID;
+		INSERT INTO counters_epochs(device, day, metric, dims, value, revision)
+			SELECT device, day, metric, dims, value, revision FROM counters;
+		DROP TABLE counters;
+		ALTER TABLE counters_epochs RENAME TO counters;
+		COMMIT;`)
+	if err != nil {
+		db.Exec(`ROLLBACK`)
+	}
+	return err
+}
+
+// deviceCountersView is each device's counters with its epochs combined: summed, except
+// the metrics the vocabulary folds by maximum (peaks), which take the largest. Every
+// report reads this view, never the per-epoch table.
+func deviceCountersView() string {
+	var peaks []string
+	for _, d := range vocab.Metrics() {
+		if d.Kind == vocab.Max {
+			peaks = append(peaks, "'"+d.Name+"'")
+		}
+	}
+	if len(peaks) == 0 {
+		peaks = append(peaks, "''")
+	}
+	return `
+DROP VIEW IF EXISTS device_counters;
+CREATE VIEW device_counters AS
+	SELECT device, day, metric, dims,
+		CASE WHEN metric IN (` + strings.Join(peaks, ", ") + `) THEN max(value) ELSE sum(value) END AS value,
+		max(revision) AS revision
+	FROM counters GROUP BY device, day, metric, dims;
+`
+}
+
 func dsn(path string) string {
 	// Pragmas go in the DSN so every pooled connection gets them.
 	return "file:" + url.PathEscape(path) +
@@ -104,7 +158,11 @@ func Open(path string, opts Options) (*Hub, error) {
 		return nil, fmt.Errorf("open hub database %s: %w", path, err)
 	}
 	db.SetMaxOpenConns(1)
-	if _, err := db.Exec(schemaSQL); err != nil {
+	if err := addEpochs(db); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("upgrade hub schema in %s: %w", path, err)
+	}
+	if _, err := db.Exec(schemaSQL + deviceCountersView()); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create hub schema in %s: %w", path, err)
 	}

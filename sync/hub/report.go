@@ -163,7 +163,7 @@ func (h *Hub) Totals(ctx context.Context, q Query) (Report, error) {
 	}
 	where, args := filterSQL(q.Filter)
 	keys := strings.Join(exprs, ", ")
-	query := `SELECT ` + keys + `, sum(c.value) FROM counters c
+	query := `SELECT ` + keys + `, sum(c.value) FROM device_counters c
 		JOIN devices d ON d.device = c.device
 		LEFT JOIN sites s ON s.site = d.site
 		WHERE c.day >= ? AND c.day <= ?` + where + `

@@ -20,6 +20,7 @@ type ingestJob struct {
 
 type ingestResult struct {
 	accepted, ignored int
+	maxRevision       int64 // the device's highest revision held, after this push
 	replay            bool
 	err               error
 }
@@ -123,9 +124,9 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 		return nil, fmt.Errorf("prepare nonce insert: %w", err)
 	}
 	defer nonceStmt.Close()
-	upsert, err := tx.PrepareContext(ctx, `INSERT INTO counters(device, day, metric, dims, value, revision)
-		VALUES(?, ?, ?, ?, ?, ?)
-		ON CONFLICT(device, day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
+		VALUES(?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
 		WHERE excluded.revision > counters.revision`)
 	if err != nil {
 		return nil, fmt.Errorf("prepare counter upsert: %w", err)
@@ -142,7 +143,7 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 			continue
 		}
 		for _, s := range j.push.Snapshots {
-			res, err := upsert.ExecContext(ctx, j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Value, s.Revision)
+			res, err := upsert.ExecContext(ctx, j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Epoch, s.Value, s.Revision)
 			if err != nil {
 				return nil, fmt.Errorf("store counter: %w", err)
 			}
@@ -151,6 +152,10 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 			} else {
 				results[i].ignored++
 			}
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(revision), 0) FROM counters WHERE device = ?`, j.device).
+			Scan(&results[i].maxRevision); err != nil {
+			return nil, fmt.Errorf("read max revision: %w", err)
 		}
 		if err := saveContact(ctx, tx, j, now); err != nil {
 			return nil, err

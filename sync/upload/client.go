@@ -35,6 +35,7 @@ type Counter struct {
 	Dims     map[string]string
 	Value    int64
 	Revision int64
+	Epoch    string // the opening of the record that counted it; see wire.Snapshot
 }
 
 // Source is where the client reads counters and keeps its watermark.
@@ -55,6 +56,13 @@ type Source interface {
 // revision without reading them.
 type PendingCounter interface {
 	CountersPending(ctx context.Context, afterRevision int64) (int64, error)
+}
+
+// LastRevisioner is optionally implemented by a Source that knows the highest revision
+// its record has ever given out. With it, the client notices a record that went back in
+// time: the hub holds revisions this record has never reached.
+type LastRevisioner interface {
+	LastRevision(ctx context.Context) (int64, error)
 }
 
 // Clock is the client's time, injectable so tests cover weeks of backoff in
@@ -161,6 +169,10 @@ type Status struct {
 	// value, a bad name): a bug in a flow, to report.
 	Unsendable     int64  `json:"unsendable,omitempty"`
 	LastUnsendable string `json:"last_unsendable,omitempty"`
+	// Rewound is set when the hub holds revisions from this device above the record's
+	// last one: the record was replaced or restored from an older copy. Nothing is
+	// double-counted (its new counts are a new epoch at the hub); the site should know.
+	Rewound string `json:"rewound,omitempty"`
 }
 
 // Client pushes a Source's changed counters to the hub. It never gives up and never
@@ -421,6 +433,7 @@ func (c *Client) drain(ctx context.Context) error {
 		if resp.Ack < sent {
 			return fmt.Errorf("hub acknowledged revision %d of a push up to %d", resp.Ack, sent)
 		}
+		c.checkRewind(ctx, resp.MaxRevision)
 		if ack := read; ack > wm {
 			if err := c.src.SetMeta(ctx, MetaWatermark, strconv.FormatInt(ack, 10)); err != nil {
 				return fmt.Errorf("save sync watermark: %w", err)
@@ -436,6 +449,28 @@ func (c *Client) drain(ctx context.Context) error {
 		if !more {
 			return nil
 		}
+	}
+}
+
+// checkRewind compares the hub's highest revision from this device with the record's.
+func (c *Client) checkRewind(ctx context.Context, hubMax int64) {
+	lr, ok := c.src.(LastRevisioner)
+	if !ok || hubMax == 0 {
+		return
+	}
+	last, err := lr.LastRevision(ctx)
+	if err != nil || hubMax <= last {
+		return
+	}
+	note := fmt.Sprintf("the hub holds revision %d from this device but this record has only reached %d: "+
+		"the record was replaced or restored from an older copy; its new counts add to the hub's as a new epoch",
+		hubMax, last)
+	c.mu.Lock()
+	first := c.status.Rewound == ""
+	c.status.Rewound = note
+	c.mu.Unlock()
+	if first {
+		c.cfg.Log.Warn("sync: record went back in time", "hub_max_revision", hubMax, "record_last_revision", last)
 	}
 }
 
@@ -476,7 +511,7 @@ func (c *Client) dropUnsendable(rows []Counter) []Counter {
 	latest := time.Date(9999, 12, 31, 0, 0, 0, 0, time.UTC)
 	out := rows[:0:0]
 	for _, r := range rows {
-		snap := wire.Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+		snap := wire.Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision, Epoch: r.Epoch}
 		if err := snap.Validate(earliest, latest); err != nil {
 			problem := fmt.Sprintf("counter %s %s %s cannot be sent: %v", r.Day, r.Metric, wire.CanonicalDims(r.Dims), err)
 			c.cfg.Log.Error("sync: counter left out", "problem", problem)
@@ -514,7 +549,7 @@ func (e *HubError) Error() string {
 func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*wire.PushResponse, error) {
 	push := wire.PushRequest{Schema: wire.SchemaVersion, Site: c.cfg.Site, Device: c.cfg.Device, Snapshots: make([]wire.Snapshot, len(rows))}
 	for i, r := range rows {
-		push.Snapshots[i] = wire.Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision}
+		push.Snapshots[i] = wire.Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision, Epoch: r.Epoch}
 	}
 	hb := wire.Heartbeat{Version: c.cfg.Version, Clock: c.cfg.Clock.Now().UTC(), Backlog: max(0, backlog-int64(len(rows)))}
 	if c.cfg.Devices != nil {

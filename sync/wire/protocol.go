@@ -14,8 +14,13 @@ import (
 	"time"
 )
 
-// SchemaVersion is the version of the push body. The hub refuses any other.
-const SchemaVersion = 1
+// SchemaVersion is the version of the push body an agent sends. Version 2 added the
+// snapshot's epoch and the response's max_rev; a hub still accepts MinSchemaVersion
+// and up, so agents can be upgraded after their hub.
+const SchemaVersion = 2
+
+// MinSchemaVersion is the oldest push body the hub accepts.
+const MinSchemaVersion = 1
 
 // PushPath is the only endpoint an agent calls.
 const PushPath = "/api/v1/push"
@@ -42,6 +47,11 @@ type Snapshot struct {
 	Dims     map[string]string `json:"dims,omitempty"`
 	Value    int64             `json:"value"`
 	Revision int64             `json:"rev"`
+	// Epoch (schema 2) names the opening of the agent's record that counted this
+	// value. A row's epochs are separate rows at the hub, summed in every total (a peak
+	// takes the largest), so a record that was replaced or restored from an older copy
+	// adds to what the hub holds instead of overwriting it. Empty in schema 1.
+	Epoch string `json:"epoch,omitempty"`
 }
 
 // DeviceState is one peripheral's health as the fleet view shows it. Detail is an
@@ -78,6 +88,10 @@ type PushResponse struct {
 	Ignored  int       `json:"ignored"`  // rows the hub already had at this or a newer revision
 	Ack      int64     `json:"ack"`
 	HubTime  time.Time `json:"hub_time"`
+	// MaxRevision (schema 2) is the highest revision the hub holds from this device,
+	// over every epoch. An agent whose record's last revision is below it is running
+	// on a record that went back in time (restored from an older copy, or replaced).
+	MaxRevision int64 `json:"max_rev,omitempty"`
 }
 
 // ErrorResponse is the body of every 4xx/5xx the hub sends.
@@ -132,8 +146,8 @@ var ErrInvalid = errors.New("invalid push")
 // from 2000-01-01 up to a year after it are accepted (an agent may come back after
 // months offline, and its clock may be ahead by days).
 func (p *PushRequest) Validate(today time.Time) error {
-	if p.Schema != SchemaVersion {
-		return fmt.Errorf("%w: schema %d, this hub speaks %d", ErrSchema, p.Schema, SchemaVersion)
+	if p.Schema < MinSchemaVersion || p.Schema > SchemaVersion {
+		return fmt.Errorf("%w: schema %d, this hub speaks %d to %d", ErrSchema, p.Schema, MinSchemaVersion, SchemaVersion)
 	}
 	if !ValidName(p.Site) || !ValidName(p.Device) {
 		return fmt.Errorf("%w: site and device must be short names of letters, digits, '.', '_', ':', '-'", ErrInvalid)
@@ -146,6 +160,9 @@ func (p *PushRequest) Validate(today time.Time) error {
 	for i := range p.Snapshots {
 		if err := p.Snapshots[i].Validate(earliest, latest); err != nil {
 			return fmt.Errorf("%w: snapshot %d: %w", ErrInvalid, i, err)
+		}
+		if p.Schema < 2 && p.Snapshots[i].Epoch != "" {
+			return fmt.Errorf("%w: snapshot %d: epoch needs schema 2", ErrInvalid, i)
 		}
 	}
 	if p.Heartbeat != nil {
@@ -170,6 +187,9 @@ func (s *Snapshot) Validate(earliest, latest time.Time) error {
 	}
 	if !ValidName(s.Metric) {
 		return fmt.Errorf("metric %q is not a valid name", s.Metric)
+	}
+	if s.Epoch != "" && !ValidName(s.Epoch) {
+		return fmt.Errorf("epoch %q is not a valid name", s.Epoch)
 	}
 	if len(s.Dims) > MaxDims {
 		return fmt.Errorf("%d dimensions, at most %d", len(s.Dims), MaxDims)

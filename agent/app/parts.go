@@ -16,6 +16,7 @@ type Part struct {
 // what an earlier one registered (the queue watches the card flow's bus topic, so the
 // card reader starts first).
 var Parts = []Part{
+	{"record", startRecord},                  // storage faults: probe, dashboard, /healthz
 	{"retention", startRetention},            // prunes events past privacy.retention_days
 	{"gate-simulation", startGateSimulation}, // simulated turnstile sensors, demo only
 	{"gate", startGate},                      // entry/exit counting, occupancy, relay

@@ -170,7 +170,7 @@ func (f *Flow) Routes(s *web.Server) {
 			case errors.Is(err, ErrBadCode):
 				web.WriteError(w, http.StatusBadRequest, err.Error(), "Mã hồ sơ không hợp lệ.")
 			case err != nil:
-				web.WriteError(w, http.StatusBadRequest, err.Error(), "Không ghi nhận được hồ sơ.")
+				web.WriteFailure(w, err, http.StatusInternalServerError, "Không ghi nhận được hồ sơ.")
 			default:
 				web.WriteJSON(w, http.StatusOK, map[string]any{"seq": ev.Seq, "dossier": code, "service": ev.Service})
 			}

@@ -191,6 +191,6 @@ func (g *Gate) answer(rw http.ResponseWriter, err error) {
 	case errors.Is(err, ErrBadRequest):
 		web.WriteError(rw, http.StatusBadRequest, err.Error(), "Vui lòng ghi rõ người thực hiện, lý do và lối/trạng thái hợp lệ.")
 	default:
-		web.WriteError(rw, http.StatusBadGateway, err.Error(), "Không thực hiện được: cổng hoặc hệ thống đang gặp sự cố.")
+		web.WriteFailure(rw, err, http.StatusBadGateway, "Không thực hiện được: cổng hoặc hệ thống đang gặp sự cố.")
 	}
 }

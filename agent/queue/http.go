@@ -138,7 +138,7 @@ func writeErr(w http.ResponseWriter, err error) {
 		web.WriteError(w, e.Status, e.En, e.Vi)
 		return
 	}
-	web.WriteError(w, http.StatusServiceUnavailable, err.Error(), "Hệ thống đang bận, vui lòng thử lại.")
+	web.WriteFailure(w, err, http.StatusServiceUnavailable, "Hệ thống đang bận, vui lòng thử lại.")
 }
 
 func (a *API) services(w http.ResponseWriter, r *http.Request) {

@@ -64,7 +64,8 @@ func migrate(ctx context.Context, db *sql.DB) error {
 		return fmt.Errorf("schema version: %w", err)
 	}
 	if v > len(migrations) {
-		return fmt.Errorf("schema version %d is newer than this agent knows (%d): run the newer agent", v, len(migrations))
+		return fmt.Errorf("%w: schema version %d, this agent knows up to %d: install the newer motcua-agent again (a downgrade cannot use this record; it was left untouched)",
+			ErrNewerSchema, v, len(migrations))
 	}
 	for i := v; i < len(migrations); i++ {
 		tx, err := db.BeginTx(ctx, nil)

@@ -20,14 +20,15 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/mattn/go-sqlite3"
 
-	"motcua-agent/internal/metrics"
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/metrics"
 )
 
 // Op says how a Count changes its counter.
@@ -111,12 +112,17 @@ type Store struct {
 	log       *slog.Logger
 	boot      string
 	anyMetric bool
+	readOnly  bool   // OpenReadOnly: every write fails
+	tmpDir    string // OpenReadOnly of an older schema: the migrated copy
 	reqs      chan writeReq
 	stop      chan struct{}
 	done      chan struct{}
 	closed    sync.Once
 	mu        sync.RWMutex // guards isClosed against sends on reqs
 	isShut    bool
+
+	faults     faults
+	faultCount func(kind string) *metrics.Counter
 
 	maxBatch   int
 	appends    *metrics.Counter
@@ -129,7 +135,7 @@ type Store struct {
 var ErrClosed = errors.New("store: closed")
 
 // ErrDiskFull is returned (wrapped) when the disk has no room for a commit; nothing of
-// the failed batch is kept and the file stays consistent.
+// the failed batch is kept and the file stays consistent. Unavailable(err) is true.
 var ErrDiskFull = errors.New("store: disk full")
 
 type writeReq struct {
@@ -141,9 +147,11 @@ type writeReq struct {
 	done  chan error
 }
 
-// Open opens (or creates) the record at opts.Path. A file that fails the integrity
-// check is moved aside with a log line and a fresh record is started, so a damaged disk
-// never becomes a crash loop.
+// Open opens (or creates) the record at opts.Path. A file SQLite calls damaged
+// (CORRUPT, NOTADB, a failed integrity check) is moved aside with a log line and a fresh
+// record is started, so a damaged disk never becomes a crash loop; Reset then says so.
+// Every other failure (busy, cancelled, read-only, a newer schema) returns an error
+// that says what to do, and leaves the file alone.
 func Open(ctx context.Context, opts Options) (*Store, error) {
 	if opts.Location == nil {
 		opts.Location = time.FixedZone("ICT", 7*3600)
@@ -168,15 +176,27 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	}
 	db, err := openChecked(ctx, opts.Path, opts.MaxBytes)
 	if err != nil {
+		err = classifyOpen(opts.Path, err)
+		if !errors.Is(err, ErrCorrupt) {
+			// Busy, cancelled, read-only, a newer schema: the file is fine, or not ours
+			// to touch. Stop with a sentence that says what to do.
+			return nil, err
+		}
 		aside, merr := moveAside(opts.Path, opts.Now())
 		if merr != nil {
-			return nil, fmt.Errorf("store: %v; and could not move the file aside: %w", err, merr)
+			return nil, fmt.Errorf("%v; and could not move the file aside: %w", err, merr)
 		}
-		opts.Logger.Error("store: database failed its integrity check; moved it aside and started a fresh one",
+		opts.Logger.Error("store: the record is damaged; moved it aside and started a fresh one (`motcua-agent store recover FILE` sends what it still holds)",
 			"path", opts.Path, "moved_to", aside, "err", err)
+		opts.Metrics.Counter("motcua_store_resets_total", "Records moved aside as damaged and started afresh.").Inc()
 		db, err = openChecked(ctx, opts.Path, opts.MaxBytes)
 		if err != nil {
-			return nil, fmt.Errorf("store: fresh database: %w", err)
+			return nil, classifyOpen(opts.Path, err)
+		}
+		if _, err := db.ExecContext(ctx, `INSERT INTO meta(key, value) VALUES('reset.aside', ?), ('reset.at', ?)
+			ON CONFLICT(key) DO UPDATE SET value = excluded.value`, aside, opts.Now().UTC().Format(time.RFC3339)); err != nil {
+			db.Close()
+			return nil, classifyOpen(opts.Path, err)
 		}
 	}
 	wdb, err := sql.Open(driverFor(opts.MaxBytes), dsn(opts.Path))
@@ -194,7 +214,10 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	s := &Store{
 		db: db, wdb: wdb, stmts: stmts, path: opts.Path, loc: opts.Location, now: opts.Now, log: opts.Logger, boot: opts.Boot, anyMetric: opts.AnyMetric,
 		reqs: make(chan writeReq, 1024), stop: make(chan struct{}), done: make(chan struct{}),
-		maxBatch:   opts.MaxBatch,
+		maxBatch: opts.MaxBatch,
+		faultCount: func(kind string) *metrics.Counter {
+			return opts.Metrics.Counter("motcua_store_faults_total", "Times the record stopped taking writes, by cause.", "kind="+kind)
+		},
 		appends:    opts.Metrics.Counter("motcua_store_appends_total", "Events appended and durable."),
 		appendErrs: opts.Metrics.Counter("motcua_store_append_errors_total", "Appends that failed."),
 		latency:    opts.Metrics.Histogram("motcua_store_append_seconds", "Time from Append to durable commit.", nil),
@@ -205,9 +228,13 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 	return s, nil
 }
 
+// busyTimeoutMS is how long a connection waits for another's lock before SQLITE_BUSY.
+var busyTimeoutMS = 10000
+
 func dsn(path string) string {
 	// Pragmas in the DSN reach every pooled connection; a db.Exec("PRAGMA …") would not.
-	return "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_busy_timeout=10000&_foreign_keys=on"
+	return "file:" + path + "?_journal_mode=WAL&_synchronous=FULL&_txlock=immediate&_foreign_keys=on&_busy_timeout=" +
+		strconv.Itoa(busyTimeoutMS)
 }
 
 func openChecked(ctx context.Context, path string, maxBytes int64) (*sql.DB, error) {
@@ -219,11 +246,11 @@ func openChecked(ctx context.Context, path string, maxBytes int64) (*sql.DB, err
 	var res string
 	if err := db.QueryRowContext(ctx, "PRAGMA quick_check").Scan(&res); err != nil {
 		db.Close()
-		return nil, fmt.Errorf("integrity check: %w", err)
+		return nil, err
 	}
 	if res != "ok" {
 		db.Close()
-		return nil, fmt.Errorf("integrity check: %s", res)
+		return nil, fmt.Errorf("%w: integrity check: %s", ErrCorrupt, res)
 	}
 	if err := migrate(ctx, db); err != nil {
 		db.Close()
@@ -342,6 +369,9 @@ func (s *Store) Write(ctx context.Context, fn func(*sql.Tx) error) error {
 }
 
 func (s *Store) submit(ctx context.Context, req writeReq) error {
+	if s.readOnly {
+		return fmt.Errorf("%w: opened read-only", ErrReadOnly)
+	}
 	s.mu.RLock()
 	if s.isShut {
 		s.mu.RUnlock()
@@ -393,13 +423,16 @@ func (s *Store) writer() {
 func (s *Store) commit(batch []writeReq) {
 	s.batchSize.Observe(float64(len(batch)))
 	err := s.commitTx(batch)
-	if err != nil && len(batch) > 1 && !errors.Is(err, ErrDiskFull) {
+	if err != nil && len(batch) > 1 && !Unavailable(err) {
 		// One bad request must not fail its neighbours: retry each alone.
 		for _, r := range batch {
-			r.done <- s.commitTx([]writeReq{r})
+			err := s.commitTx([]writeReq{r})
+			s.noteWrite(err)
+			r.done <- err
 		}
 		return
 	}
+	s.noteWrite(err)
 	for _, r := range batch {
 		r.done <- err
 	}
@@ -408,7 +441,7 @@ func (s *Store) commit(batch []writeReq) {
 func (s *Store) commitTx(batch []writeReq) (err error) {
 	tx, err := s.wdb.Begin()
 	if err != nil {
-		return classify("begin", err)
+		return classifyWrite("begin", err)
 	}
 	defer func() {
 		if err != nil {
@@ -418,7 +451,7 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 	for _, r := range batch {
 		if r.fn != nil {
 			if err = r.fn(tx); err != nil {
-				return classify("write", err)
+				return classifyWrite("write", err)
 			}
 			continue
 		}
@@ -426,19 +459,19 @@ func (s *Store) commitTx(batch []writeReq) (err error) {
 		res, err := tx.Stmt(s.stmts.event).Exec(e.Time.UnixNano(), e.Day, e.Boot, e.Kind, e.Site, e.Counter, e.Service,
 			nullable(r.attrs), nullable(r.cnts))
 		if err != nil {
-			return classify("insert event", err)
+			return classifyWrite("insert event", err)
 		}
 		if e.Seq, err = res.LastInsertId(); err != nil {
-			return classify("insert event", err)
+			return classifyWrite("insert event", err)
 		}
 		for _, c := range e.Counts {
 			if err = s.stmts.apply(tx, e.Day, e.Boot, e.Seq, c); err != nil {
-				return classify("update counter "+c.Metric, err)
+				return classifyWrite("update counter "+c.Metric, err)
 			}
 		}
 	}
 	if err = tx.Commit(); err != nil {
-		return classify("commit", err)
+		return classifyWrite("commit", err)
 	}
 	return nil
 }
@@ -491,14 +524,6 @@ func (w writeStmts) apply(tx *sql.Tx, day, epoch string, seq int64, c Count) err
 	return fmt.Errorf("unknown op %q", c.Op)
 }
 
-func classify(step string, err error) error {
-	var se sqlite3.Error
-	if errors.As(err, &se) && se.Code == sqlite3.ErrFull || strings.Contains(err.Error(), "database or disk is full") {
-		return fmt.Errorf("store: %s: %w: %v (free space on the data disk; nothing of this batch was kept)", step, ErrDiskFull, err)
-	}
-	return fmt.Errorf("store: %s: %w", step, err)
-}
-
 func nullable(b []byte) any {
 	if b == nil {
 		return nil
@@ -534,7 +559,13 @@ func (s *Store) Close() error {
 		s.mu.Unlock()
 		close(s.stop)
 		<-s.done
-		err = errors.Join(s.wdb.Close(), s.db.Close())
+		if s.wdb != nil {
+			err = s.wdb.Close()
+		}
+		err = errors.Join(err, s.db.Close())
+		if s.tmpDir != "" {
+			os.RemoveAll(s.tmpDir)
+		}
 	})
 	return err
 }

@@ -61,20 +61,31 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	status, code := "ok", http.StatusOK
 	storeState := "ok"
 	last, err := s.opts.Store.LastSeq(ctx)
+	var storeMessage string
 	if err != nil {
 		status, code, storeState = "fault", http.StatusServiceUnavailable, err.Error()
+	} else if f := s.opts.Store.Fault(); f != nil {
+		status, code, storeState, storeMessage = "fault", http.StatusServiceUnavailable, f.Kind, f.Message()
 	} else if s.opts.Health.Worst() != health.OK {
 		status = "degraded"
 	}
+	var reset any
+	if aside, at, ok := s.opts.Store.Reset(ctx); ok {
+		reset = map[string]any{"at": at, "moved_to": aside,
+			"message": "Sổ ghi bị hỏng và đã được làm mới lúc " + at.In(s.opts.Store.Location()).Format("15:04 02/01/2006") +
+				"; bản cũ được giữ lại để gửi phần còn đọc được lên tỉnh."}
+	}
 	WriteJSON(w, code, map[string]any{
-		"status":   status,
-		"version":  s.opts.Version,
-		"site":     s.opts.Config.Site.ID,
-		"device":   s.opts.Config.Site.DeviceID,
-		"uptime_s": int64(s.opts.Now().Sub(s.started).Seconds()),
-		"store":    storeState,
-		"last_seq": last,
-		"devices":  s.opts.Health.List(),
+		"status":        status,
+		"version":       s.opts.Version,
+		"site":          s.opts.Config.Site.ID,
+		"device":        s.opts.Config.Site.DeviceID,
+		"uptime_s":      int64(s.opts.Now().Sub(s.started).Seconds()),
+		"store":         storeState,
+		"store_message": storeMessage,
+		"store_reset":   reset,
+		"last_seq":      last,
+		"devices":       s.opts.Health.List(),
 	})
 }
 

@@ -15,15 +15,16 @@ import (
 	"net/http"
 	"net/url"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/internal/metrics"
 )
 
 // Role is what a token lets its bearer do.
@@ -165,8 +166,39 @@ func (s *Server) guard(h http.Handler, roles []Role) http.Handler {
 			}
 			return
 		}
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			if f := s.opts.Store.Fault(); f != nil {
+				// Nothing can be recorded: say so before the handler tries.
+				writeUnavailable(w, f)
+				return
+			}
+		}
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), ctxKey{}, role)))
 	})
+}
+
+// RetryAfterSeconds is what a refused write asks the caller to wait: the agent probes
+// the record every few seconds and takes writes again as soon as it can.
+const RetryAfterSeconds = 15
+
+func writeUnavailable(w http.ResponseWriter, f *store.Fault) {
+	w.Header().Set("Retry-After", strconv.Itoa(RetryAfterSeconds))
+	WriteError(w, http.StatusServiceUnavailable, "the record cannot take writes ("+f.Kind+"): "+f.Err, f.Message())
+}
+
+// WriteFailure answers a request whose action failed: 503 with Retry-After when the
+// record cannot take writes (a full disk, a read-only record: not the caller's fault),
+// otherwise status with en and vi.
+func WriteFailure(w http.ResponseWriter, err error, status int, vi string) {
+	if store.Unavailable(err) {
+		kind := "read_only"
+		if errors.Is(err, store.ErrDiskFull) {
+			kind = "disk_full"
+		}
+		writeUnavailable(w, &store.Fault{Kind: kind, Err: err.Error()})
+		return
+	}
+	WriteError(w, status, err.Error(), vi)
 }
 
 func allowed(role Role, roles []Role) bool {

@@ -65,8 +65,9 @@ func syncSecret(cfg *config.Config) ([]byte, error) {
 	return key, nil
 }
 
-// NewSyncClient builds the client for a config over a store.
-func NewSyncClient(cfg *config.Config, st *store.Store, a *App) (*upload.Client, error) {
+// NewSyncClient builds the client for a config over a source (StoreSource for the
+// record).
+func NewSyncClient(cfg *config.Config, src upload.Source, a *App) (*upload.Client, error) {
 	key, err := syncSecret(cfg)
 	if err != nil {
 		return nil, err
@@ -97,7 +98,7 @@ func NewSyncClient(cfg *config.Config, st *store.Store, a *App) (*upload.Client,
 			}
 		}
 	}
-	return upload.NewClient(cc, StoreSource{st})
+	return upload.NewClient(cc, src)
 }
 
 // deviceStates is the heartbeat's view of the devices: names, kinds, states and the
@@ -162,7 +163,7 @@ func startSync(ctx context.Context, a *App) error {
 		})
 		return nil
 	}
-	c, err := NewSyncClient(a.Config, a.Store, a)
+	c, err := NewSyncClient(a.Config, StoreSource{Store: a.Store}, a)
 	if err != nil {
 		return err
 	}

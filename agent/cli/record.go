@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"motcua-agent/agent/app"
 	"motcua-agent/agent/store"
 )
 
@@ -24,8 +23,9 @@ var recordCommands = []command{
 }
 
 // openRecord opens the store of a config for reading on the command line (the running
-// agent may hold it too: WAL lets both read). It opens only the store: no tokens or
-// secrets are created for a look at the record.
+// agent may hold it too: WAL lets both read). It only looks: the record is never
+// migrated, moved or written, and no tokens or secrets are created. A damaged record
+// is an error (exit 1), never an empty table.
 func openRecord(ctx context.Context, cf *configFlags) (*store.Store, func(), int) {
 	cfg, err := cf.load()
 	if err != nil {
@@ -36,7 +36,7 @@ func openRecord(ctx context.Context, cf *configFlags) (*store.Store, func(), int
 		fmt.Fprintf(os.Stderr, "motcua-agent: no record at %s (is --data or the config's data_dir right?)\n", path)
 		return nil, nil, 1
 	}
-	st, err := store.Open(ctx, store.Options{Path: path, Location: cfg.Location(), Logger: app.NewLogger(cfg)})
+	st, err := store.OpenReadOnly(ctx, path, cfg.Location())
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent:", err)
 		return nil, nil, 1

@@ -11,10 +11,12 @@ import (
 	"net"
 	"net/http"
 	"os"
+	"path/filepath"
 	"text/tabwriter"
 	"time"
 
 	"motcua-agent/agent/app"
+	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/sync/hub"
@@ -211,7 +213,7 @@ func cmdSync(ctx context.Context, args []string) int {
 				return 1
 			}
 			defer a.Close()
-			c, cerr := app.NewSyncClient(cfg, a.Store, nil)
+			c, cerr := app.NewSyncClient(cfg, app.StoreSource{Store: a.Store}, nil)
 			if cerr != nil {
 				fmt.Fprintln(os.Stderr, "motcua-agent sync now:", cerr)
 				return 1
@@ -224,13 +226,13 @@ func cmdSync(ctx context.Context, args []string) int {
 			rc = 1
 		}
 	} else {
-		a, err := app.Open(ctx, cfg)
+		rec, err := store.OpenReadOnly(ctx, filepath.Join(cfg.DataDir, "agent.db"), cfg.Location())
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "motcua-agent sync status:", err)
 			return 1
 		}
-		defer a.Close()
-		st, err = upload.ReadStatus(ctx, app.StoreSource{Store: a.Store})
+		defer rec.Close()
+		st, err = upload.ReadStatus(ctx, app.StoreSource{Store: rec})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "motcua-agent sync status:", err)
 			return 1

@@ -127,7 +127,7 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 	}
 	defer st.Close()
 	appendWork(t, st, 5, 30)
-	c, err := app.NewSyncClient(cfg, st, nil)
+	c, err := app.NewSyncClient(cfg, app.StoreSource{Store: st}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +137,7 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 	equalRows(t, storeRows(t, st), hubRows(t, h, "quay-1"))
 	// More work on an old day and a new one; a fresh client (a restart) sends only that.
 	appendWork(t, st, 6, 3)
-	c2, _ := app.NewSyncClient(cfg, st, nil)
+	c2, _ := app.NewSyncClient(cfg, app.StoreSource{Store: st}, nil)
 	wmBefore, _ := upload.ReadWatermark(ctx, app.StoreSource{Store: st})
 	if err := c2.PushNow(ctx); err != nil {
 		t.Fatal(err)

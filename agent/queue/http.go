@@ -125,6 +125,9 @@ func (a *API) dashboard(ctx context.Context) any {
 		"Thời gian chờ (TB / p90)":     mins(st.Total.AvgWaitSec) + " / " + mins(st.Total.P90WaitSec),
 		"Thời gian phục vụ (TB / p90)": mins(st.Total.AvgServiceSec) + " / " + mins(st.Total.P90ServiceSec),
 	}
+	if n := a.Q.Notice(); n != "" {
+		rows["Lưu ý về số thứ tự"] = n
+	}
 	for _, g := range st.Services {
 		rows[g.Key+" · "+g.Name] = fmt.Sprintf("phát %d · phục vụ %d · vắng %d · đang chờ %d · chờ TB %s",
 			g.Issued, g.Served, g.NoShows, g.WaitingNow, mins(g.AvgWaitSec))

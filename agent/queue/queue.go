@@ -67,6 +67,9 @@ type Queue struct {
 	// while it is held, so two counters can never be handed the same ticket.
 	mu   sync.Mutex
 	book *book
+	// notice is said on the dashboard when today's numbering had to continue in a fresh
+	// range after the record was reset (empty otherwise).
+	notice string
 }
 
 // Topic is the bus topic of every queue change (the display board listens to it).
@@ -98,10 +101,43 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	if err != nil {
 		return nil, err
 	}
+	q.afterReset(ctx, b)
 	q.book = b
 	q.log.Info("queue: today's state rebuilt", "day", b.day, "tickets", len(b.tickets))
 	return q, nil
 }
+
+// afterReset keeps today's numbers unique when the record was started afresh today
+// (the old one was damaged): the numbers the old file still shows are taken as issued;
+// if it cannot be read at all, today's numbering goes on from the middle of each
+// service's range, above anything issued this morning, and the dashboard says so.
+func (q *Queue) afterReset(ctx context.Context, b *book) {
+	aside, at, ok := q.st.Reset(ctx)
+	if !ok || q.st.Day(at) != b.day {
+		return
+	}
+	if old, err := store.OpenReadOnly(ctx, aside, q.st.Location()); err == nil {
+		oq := &Queue{st: old, log: q.log, now: q.now}
+		ob, err := oq.replay(ctx, b.day)
+		old.Close()
+		if err == nil {
+			for svc, n := range ob.last {
+				b.last[svc] = max(b.last[svc], n)
+			}
+			q.log.Info("queue: record was reset today; numbers issued before it were read from the old file", "file", aside)
+			return
+		}
+	}
+	for code, svc := range q.services {
+		b.last[code] = max(b.last[code], svc.First+(svc.Last-svc.First+1)/2-1)
+	}
+	q.notice = "Sổ ghi được làm mới lúc " + at.In(q.st.Location()).Format("15:04") +
+		" và không đọc lại được số đã phát sáng nay: số thứ tự hôm nay tiếp tục từ giữa dải số của mỗi dịch vụ để không trùng."
+	q.log.Warn("queue: record was reset today and the old file is unreadable; numbering continues from the middle of each range", "file", aside)
+}
+
+// Notice is what the dashboard should say about today's numbering ("" when nothing).
+func (q *Queue) Notice() string { return q.notice }
 
 // replay rebuilds one day's book from its durable events.
 func (q *Queue) replay(ctx context.Context, day string) (*book, error) {

@@ -73,18 +73,34 @@ type program struct {
 	cfg    *config.Config
 	cancel context.CancelFunc
 	done   chan int
+	code   int // the agent's exit code after a requested stop
 }
 
 func (p *program) Start(s service.Service) error {
 	ctx, cancel := context.WithCancel(context.Background())
 	p.cancel, p.done = cancel, make(chan int, 1)
-	go func() { p.done <- runAgent(ctx, p.cfg) }()
+	go func() {
+		code := runAgent(ctx, p.cfg)
+		if ctx.Err() != nil {
+			p.done <- code // stopped on the service manager's request
+			return
+		}
+		// The agent ended by itself: it could not start (port taken, record refused,
+		// data folder unusable) or stopped on an error. Exit at once and non-zero, so
+		// systemd's Restart= and the Windows service recovery actions take over,
+		// instead of a process that stays up doing nothing.
+		if code == 0 {
+			code = 1
+		}
+		fmt.Fprintf(os.Stderr, "motcua-agent: service: the agent stopped by itself; exiting with code %d for the service manager to restart it\n", code)
+		os.Exit(code)
+	}()
 	return nil
 }
 
 func (p *program) Stop(s service.Service) error {
 	p.cancel()
-	<-p.done
+	p.code = <-p.done
 	return nil
 }
 
@@ -140,7 +156,7 @@ func cmdService(ctx context.Context, args []string) int {
 			fmt.Fprintln(os.Stderr, "motcua-agent: service run:", err)
 			return 1
 		}
-		return 0
+		return prg.code
 	case "status":
 		st, err := svc.Status()
 		if err != nil {

@@ -33,8 +33,7 @@ func startScan(ctx context.Context, a *App) error {
 	flow := checkin.New(a.Store, a.IDs, a.Bus, cl, cfg.Site.ID, a.Log.With("flow", "checkin"), a.Metrics)
 	dos := dossier.New(a.Store, cfg.Dossier, cfg.Site.ID, a.Log.With("flow", "dossier"))
 	dos.Routes(a.Web)
-	sub := a.Bus.Subscribe(256, checkin.Topic)
-	a.Go(func() { dos.FollowScans(ctx, sub) })
+	flow.Receipt = dos.ReceiptCounts
 
 	scanners := append([]config.Scanner(nil), cfg.Scanners...)
 	if cfg.Simulate {

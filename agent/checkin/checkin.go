@@ -16,12 +16,12 @@ import (
 	"time"
 
 	"motcua-agent/agent/bus"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/scanner"
+	"motcua-agent/internal/metrics"
 )
 
 // Topic is the bus topic every scan is published on.
@@ -50,7 +50,10 @@ type Flow struct {
 	Classifier *qrpayload.Classifier
 	Site       string
 	Log        *slog.Logger
-	latency    *metrics.Histogram
+	// Receipt, when set, gives the counts of a dossier receipt scanned at a counter
+	// (the dossier flow's ReceiptCounts); they ride in the scan's own event.
+	Receipt func(code, service string) (svc string, counts []store.Count, err error)
+	latency *metrics.Histogram
 }
 
 // New builds the flow; reg may be nil.
@@ -161,6 +164,15 @@ func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
 		Counts: counts(s.Purpose, r.Kind, r.Outcome, idHash)}
 	if r.Payload.Receipt != nil {
 		ev.Service = r.Payload.Receipt.Service
+		if f.Receipt != nil {
+			svc, cs, err := f.Receipt(r.Payload.Receipt.Code, r.Payload.Receipt.Service)
+			if err != nil {
+				attrs["dossier_problem"] = err.Error()
+			} else {
+				ev.Service = svc
+				ev.Counts = append(ev.Counts, cs...)
+			}
+		}
 	}
 	var err error
 	r.Event, err = f.Store.Append(ctx, ev)

@@ -19,7 +19,6 @@ import (
 	"strconv"
 	"time"
 
-	"motcua-agent/agent/bus"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
@@ -109,7 +108,7 @@ func (f *Flow) record(ctx context.Context, kind, code, service, counter, source 
 	attrs := map[string]any{"dossier": code, "source": source}
 	var counts []store.Count
 	if kind == "dossier.received" {
-		counts = []store.Count{{Metric: MetricReceived, Dims: dims, Op: store.OpUnique, Key: code}}
+		counts = receivedCounts(code, svc)
 	} else {
 		counts = []store.Count{{Metric: MetricDigitized, Dims: dims, Op: store.OpUnique, Key: code}}
 		if pages > 0 {
@@ -125,20 +124,22 @@ func (f *Flow) record(ctx context.Context, kind, code, service, counter, source 
 	return ev, nil
 }
 
-// FollowScans counts receipts scanned at the counter (messages of the scan topic on
-// sub) as received until ctx ends; it closes sub.
-func (f *Flow) FollowScans(ctx context.Context, sub *bus.Subscription) {
-	sub.Each(ctx, func(m bus.Message) {
-		if m.Public["kind"] != "dossier" {
-			return
-		}
-		code, _ := m.Public["dossier"].(string)
-		svc, _ := m.Public["service"].(string)
-		counter, _ := m.Public["counter"].(string)
-		if _, err := f.Received(ctx, code, svc, counter, "scan", false); err != nil && ctx.Err() == nil {
-			f.Log.Warn("dossier receipt scan not recorded", "err", err)
-		}
-	})
+// receivedCounts are the counts of a received dossier: once per code and day, however
+// often its receipt is scanned or posted.
+func receivedCounts(code, svc string) []store.Count {
+	return []store.Count{{Metric: MetricReceived, Dims: map[string]string{"service": svc}, Op: store.OpUnique, Key: code}}
+}
+
+// ReceiptCounts checks a dossier code scanned at a counter and returns the service it
+// counts under and the counts to carry in the scan's own event, so a receipt is counted
+// in the same transaction that records the scan (never lost between two writes, never
+// dropped by a busy bus). Service codes outside the catalogue count as unknown.
+func (f *Flow) ReceiptCounts(code, service string) (string, []store.Count, error) {
+	if !codeRe.MatchString(code) {
+		return "", nil, ErrBadCode
+	}
+	svc, _ := f.service(service, false)
+	return svc, receivedCounts(code, svc), nil
 }
 
 // Routes registers POST /api/v1/dossiers/{code}/received|digitized (counter role) and

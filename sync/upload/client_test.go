@@ -21,7 +21,7 @@ import (
 	"time"
 
 	"motcua-agent/sync/hub"
-	"motcua-agent/sync/internal/faultproxy"
+	"motcua-agent/internal/faultproxy"
 	"motcua-agent/sync/internal/sqlsource"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"

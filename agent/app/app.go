@@ -15,10 +15,10 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/internal/metrics"
 )
 
 // Version is set at build time with -ldflags "-X motcua-agent/agent/app.Version=…".

@@ -19,9 +19,9 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/faultproxy"
 	"motcua-agent/internal/testkit"
 	"motcua-agent/sync/hub"
-	"motcua-agent/internal/faultproxy"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"
 )

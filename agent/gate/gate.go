@@ -19,11 +19,11 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/relay"
+	"motcua-agent/internal/metrics"
 )
 
 // Scan is one code read at a lane. At is when its last byte arrived.

@@ -13,7 +13,6 @@ import (
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/health"
-	"motcua-agent/internal/metrics"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
@@ -21,6 +20,7 @@ import (
 	"motcua-agent/drivers/cccd"
 	"motcua-agent/drivers/emrtd"
 	"motcua-agent/drivers/pcsc"
+	"motcua-agent/internal/metrics"
 )
 
 // Bus topics.

@@ -96,4 +96,3 @@ func TestNumbersAcrossAReset(t *testing.T) {
 		})
 	}
 }
-

@@ -20,8 +20,8 @@ import (
 	"testing"
 	"time"
 
-	"motcua-agent/sync/hub"
 	"motcua-agent/internal/faultproxy"
+	"motcua-agent/sync/hub"
 	"motcua-agent/sync/internal/sqlsource"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"

@@ -17,9 +17,6 @@ type Code struct {
 	Why string
 }
 
-// maxPayload caps a scanned payload; longer lines are unreadable.
-const maxPayload = qrpayload.MaxPayload
-
 // codes classifies card QRs and VNeID codes the way the check-in flow does (receipts
 // are not gate codes, so the default pattern is enough).
 var codes, _ = qrpayload.NewClassifier("")

@@ -246,16 +246,6 @@ func (r *rig) next() map[string]any {
 	return nil
 }
 
-// noDecision checks nothing is published for a while (a duplicate is silent).
-func (r *rig) noDecision(wait time.Duration) {
-	r.t.Helper()
-	select {
-	case m := <-r.sub.C:
-		r.t.Fatalf("unexpected decision %v", m.Public)
-	case <-time.After(wait):
-	}
-}
-
 func (r *rig) waitHealth(name string, want health.State) {
 	r.t.Helper()
 	deadline := time.Now().Add(15 * time.Second)

@@ -40,7 +40,8 @@ type Relay struct {
 	mu      sync.Mutex
 	port    serial.Port
 	status  Status
-	release *time.Timer
+	release   Timer
+	afterFunc func(time.Duration, func()) Timer
 	gen     uint64 // pulse generation: a newer pulse supersedes an older one's release
 	want    bool   // the state last commanded
 }
@@ -49,7 +50,13 @@ type Relay struct {
 type Options struct {
 	// OnStatus is told when the relay goes into or out of fault.
 	OnStatus func(Status)
+	// AfterFunc schedules a pulse's release (time.AfterFunc when nil); tests give a
+	// timer they fire themselves.
+	AfterFunc func(d time.Duration, f func()) Timer
 }
+
+// Timer is a scheduled release that can be cancelled (*time.Timer is one).
+type Timer interface{ Stop() bool }
 
 // Open prepares the relay a lane's config describes. It does not fail when the port is
 // absent: the relay starts in fault and recovers when the board appears (Probe).
@@ -65,7 +72,10 @@ func Open(c config.GateRelay, o Options) (*Relay, error) {
 		c.Baud = 9600
 	}
 	r := &Relay{path: c.Port, baud: c.Baud, board: b, timeout: c.Timeout, onStatus: o.OnStatus,
-		status: Status{OK: true, Since: time.Now()}}
+		status: Status{OK: true, Since: time.Now()}, afterFunc: o.AfterFunc}
+	if r.afterFunc == nil {
+		r.afterFunc = func(d time.Duration, f func()) Timer { return time.AfterFunc(d, f) }
+	}
 	return r, nil
 }
 
@@ -92,7 +102,7 @@ func (r *Relay) Pulse(ctx context.Context, d time.Duration) error {
 	if r.release != nil {
 		r.release.Stop()
 	}
-	r.release = time.AfterFunc(d, func() {
+	r.release = r.afterFunc(d, func() {
 		r.mu.Lock()
 		if r.gen == gen {
 			_ = r.command(context.Background(), false)

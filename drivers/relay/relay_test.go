@@ -70,9 +70,19 @@ func TestBoardForCustomOverrides(t *testing.T) {
 	}
 }
 
+// manualTimer is a release the test fires itself.
+type manualTimer struct {
+	d    time.Duration
+	fire func()
+}
+
+func (m *manualTimer) Stop() bool { return true }
+
 func TestLCUSPulseClosesThenReleases(t *testing.T) {
 	p := pair(t, "lcus")
-	r, err := Open(config.GateRelay{Port: p.Device, Board: config.RelayLCUS, Channel: 1}, Options{})
+	timers := make(chan *manualTimer, 1)
+	r, err := Open(config.GateRelay{Port: p.Device, Board: config.RelayLCUS, Channel: 1}, Options{
+		AfterFunc: func(d time.Duration, f func()) Timer { m := &manualTimer{d, f}; timers <- m; return m }})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,11 +96,18 @@ func TestLCUSPulseClosesThenReleases(t *testing.T) {
 	if err := r.Pulse(context.Background(), 50*time.Millisecond); err != nil {
 		t.Fatal(err)
 	}
-	c1 := waitCommand(t, sim, true)
-	c2 := waitCommand(t, sim, false)
-	if c2.At.Sub(c1.At) < 40*time.Millisecond {
-		t.Fatalf("released after %v, pulse is 50ms", c2.At.Sub(c1.At))
+	waitCommand(t, sim, true)
+	release := <-timers
+	if release.d != 50*time.Millisecond {
+		t.Fatalf("release scheduled after %v, pulse is 50ms", release.d)
 	}
+	select {
+	case c := <-sim.Commands():
+		t.Fatalf("board got %+v before the pulse ended", c)
+	default:
+	}
+	release.fire()
+	waitCommand(t, sim, false)
 }
 
 func TestAnsweringBoardConfirmsAndFaultsWhenSilent(t *testing.T) {

@@ -7,7 +7,6 @@ import (
 	"errors"
 	"os/exec"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -26,11 +25,9 @@ type rig struct {
 	sim    *Simulator
 	out    chan Scan
 	suffix []byte
-	mu     sync.Mutex
-	states []State
 	stateC chan State
-	// bytes written by the test and read by the driver
-	written, read atomic.Int64
+	// bytes written by the test and read by the driver, and the driver's reads
+	written, read, reads atomic.Int64
 }
 
 func newRig(t *testing.T, c config.Scanner) *rig {
@@ -52,7 +49,7 @@ func newRig(t *testing.T, c config.Scanner) *rig {
 	r.suffix, _ = SuffixBytes(c.Suffix)
 	ctx, cancel := context.WithCancel(context.Background())
 	rd := &Reader{Config: c, MinBackoff: 20 * time.Millisecond, MaxBackoff: 200 * time.Millisecond,
-		OnState: func(s State, _ string) { r.stateC <- s }, OnRead: func(n int) { r.read.Add(int64(n)) }}
+		OnState: func(s State, _ string) { r.stateC <- s }, OnRead: func(n int) { r.read.Add(int64(n)); r.reads.Add(1) }}
 	done := make(chan struct{})
 	go func() { rd.Run(ctx, r.out); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
@@ -179,9 +176,13 @@ func TestSplitAndMergedWrites(t *testing.T) {
 	r := newRig(t, config.Scanner{Suffix: "crlf"})
 	// One scan in pieces across several reads (well inside the 400 ms idle gap).
 	pieces := []string{vietCard[:5], vietCard[5:30], vietCard[30:] + "\r", "\n"}
+	before := r.reads.Load()
 	for _, p := range pieces {
 		r.write(p)
-		time.Sleep(15 * time.Millisecond) // make the pieces separate reads
+		r.drained() // the driver has read this piece before the next is written
+	}
+	if n := r.reads.Load() - before; n < int64(len(pieces)) {
+		t.Fatalf("the %d pieces arrived in %d reads: the test did not split the scan", len(pieces), n)
 	}
 	r.expect(vietCard)
 	// Three scans in one write.
@@ -190,9 +191,14 @@ func TestSplitAndMergedWrites(t *testing.T) {
 	r.expect("B2-000002")
 	r.expect("C3-000003")
 	// The suffix itself split across writes.
+	before = r.reads.Load()
 	r.write("split\r")
-	time.Sleep(15 * time.Millisecond)
+	r.drained()
 	r.write("\n")
+	r.drained()
+	if r.reads.Load()-before < 2 {
+		t.Fatal("the suffix's two halves arrived in one read")
+	}
 	r.expect("split")
 }
 

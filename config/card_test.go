@@ -7,6 +7,7 @@ import (
 )
 
 func TestCardSection(t *testing.T) {
+	t.Parallel()
 	base := "site:\n  province_code: \"01\"\n  commune_code: \"00004\"\n  id: s\n  name: Test\n  device_id: d\ndata_dir: " + t.TempDir() + "\n"
 	c, err := Parse([]byte(base+"card:\n  enabled: true\n  readers:\n    - name: ACR1252\n      counter: \"3\"\n"), "", Overrides{})
 	if err != nil {

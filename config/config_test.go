@@ -58,6 +58,7 @@ func TestDefaults(t *testing.T) {
 }
 
 func TestRelativePathsFollowTheConfigFile(t *testing.T) {
+	t.Parallel()
 	c, p := parse(t, minimal+"data_dir: data\n")
 	if p != nil {
 		t.Fatal(p)
@@ -68,6 +69,7 @@ func TestRelativePathsFollowTheConfigFile(t *testing.T) {
 }
 
 func TestOverridesWin(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	c, err := Parse([]byte(minimal), filepath.Join(dir, "s.yaml"), Overrides{DataDir: dir, Listen: "127.0.0.1:0"})
 	if err != nil {
@@ -79,6 +81,7 @@ func TestOverridesWin(t *testing.T) {
 }
 
 func TestValidationRules(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		name, yaml, path, msg string
 	}{
@@ -121,6 +124,7 @@ func TestValidationRules(t *testing.T) {
 }
 
 func TestEveryProblemAtOnce(t *testing.T) {
+	t.Parallel()
 	_, p := parse(t, "site:\n  id: x\nfoo: 1\nhttp:\n  listen: nope\n")
 	if p == nil || len(p.List) < 2 {
 		t.Fatalf("want several problems, got %v", p)
@@ -128,6 +132,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 }
 
 func TestExamplesAreValid(t *testing.T) {
+	t.Parallel()
 	for _, prof := range []string{ProfileCounter, ProfileClinic, ProfileGate, ProfileDemo} {
 		b, err := Example(prof)
 		if err != nil {
@@ -145,6 +150,7 @@ func TestExamplesAreValid(t *testing.T) {
 }
 
 func TestRedactedHidesTokens(t *testing.T) {
+	t.Parallel()
 	c, p := parse(t, minimal+"http:\n  tokens:\n    admin: a-very-secret-admin-token\n")
 	if p != nil {
 		t.Fatal(p)
@@ -159,6 +165,7 @@ func TestRedactedHidesTokens(t *testing.T) {
 }
 
 func TestLoadMissingFile(t *testing.T) {
+	t.Parallel()
 	_, err := Load(filepath.Join(t.TempDir(), "nope.yaml"), Overrides{})
 	if err == nil || !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("err = %v", err)

@@ -19,6 +19,7 @@ const gateLanes = `gate:
 `
 
 func TestGateDefaults(t *testing.T) {
+	t.Parallel()
 	c, p := parse(t, minimal+gateLanes)
 	if p != nil {
 		t.Fatal(p)
@@ -40,6 +41,7 @@ func TestGateDefaults(t *testing.T) {
 }
 
 func TestGateValidation(t *testing.T) {
+	t.Parallel()
 	cases := []struct{ name, from, to, path, msg string }{
 		{"direction", "direction: entry", "direction: sideways", "gate.lanes[0].direction", "entry, exit or both"},
 		{"lane name", "name: vao-1", "name: \"Vào 1\"", "gate.lanes[0].name", "lower-case"},
@@ -75,6 +77,7 @@ func TestGateValidation(t *testing.T) {
 }
 
 func TestGateExampleHasLanes(t *testing.T) {
+	t.Parallel()
 	b, _ := Example(ProfileGate)
 	c, err := Parse(b, filepath.Join(t.TempDir(), "gate.yaml"), Overrides{})
 	if err != nil {
@@ -89,6 +92,7 @@ func TestGateExampleHasLanes(t *testing.T) {
 }
 
 func TestParseHex(t *testing.T) {
+	t.Parallel()
 	for in, want := range map[string][]byte{"A0 01 01 A2": {0xA0, 1, 1, 0xA2}, "0xFF,0x01": {0xFF, 1}, "": {}, "a0:01": {0xA0, 1}} {
 		got, err := ParseHex(in)
 		if err != nil || !bytes.Equal(got, want) {

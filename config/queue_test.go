@@ -7,6 +7,7 @@ import (
 )
 
 func TestQueueSectionProblems(t *testing.T) {
+	t.Parallel()
 	site := "site: {province_code: \"01\", commune_code: \"00004\", id: s, name: \"UBND\", device_id: pc}\n"
 	tests := []struct {
 		name, yaml, want string
@@ -47,6 +48,7 @@ func TestQueueSectionProblems(t *testing.T) {
 }
 
 func TestTCPPrinterDefaultPort(t *testing.T) {
+	t.Parallel()
 	site := "site: {province_code: \"01\", commune_code: \"00004\", id: s, name: \"UBND\", device_id: pc}\n"
 	c, err := Parse([]byte(site+"printer: {transport: tcp, address: 192.168.1.50}\n"), "", Overrides{DataDir: t.TempDir()})
 	if err != nil || c.Printer.Address != "192.168.1.50:9100" {

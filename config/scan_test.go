@@ -10,6 +10,7 @@ import (
 const siteYAML = "site: {province_code: \"40\", commune_code: \"16684\", id: s, name: Trạm, device_id: d}\n"
 
 func TestScannerAndDossierConfig(t *testing.T) {
+	t.Parallel()
 	c, err := Parse([]byte(siteYAML+`
 scanners:
   - name: a
@@ -47,6 +48,7 @@ dossier:
 }
 
 func TestScannerConfigProblems(t *testing.T) {
+	t.Parallel()
 	_, err := Parse([]byte(siteYAML+`
 scanners:
   - name: ""

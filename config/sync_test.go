@@ -7,6 +7,7 @@ import (
 )
 
 func TestSyncSection(t *testing.T) {
+	t.Parallel()
 	base := "site: {province_code: \"40\", commune_code: \"16681\", id: s, name: N, device_id: d}\n"
 	secret := strings.Repeat("ab", 32)
 	good, err := Parse([]byte(base+"sync: {url: \"https://hub.example:8607\", secret: \""+secret+"\"}\n"), "/etc/m/s.yaml", Overrides{DataDir: t.TempDir()})

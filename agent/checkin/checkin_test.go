@@ -56,6 +56,7 @@ func counter(t *testing.T, st *store.Store, metric string, dims map[string]strin
 // TestScannerToEvent drives a scanner on a real pty into the flow: card QR, VNeID,
 // wrong code page, unknown; checks events, counters, the bus and the logs.
 func TestScannerToEvent(t *testing.T) {
+	t.Parallel()
 	f, st, b, logs := newFlow(t)
 	sub := b.Subscribe(16, Topic)
 	defer sub.Close()
@@ -167,6 +168,7 @@ func next(t *testing.T, s *bus.Subscription) bus.Message {
 }
 
 func TestGateAndDossierScansAreNotCheckins(t *testing.T) {
+	t.Parallel()
 	f, st, _, _ := newFlow(t)
 	ctx := context.Background()
 	f.Handle(ctx, scanner.Scan{Scanner: "g", Tag: "lane-1", Purpose: config.ScanForGate, Text: card})

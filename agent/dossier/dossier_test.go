@@ -58,6 +58,7 @@ func post(t *testing.T, url, body string) (int, map[string]any) {
 }
 
 func TestAPIAndDashboard(t *testing.T) {
+	t.Parallel()
 	f, _, _, base := newServer(t)
 	ctx := context.Background()
 	for _, c := range []struct{ code, body string }{
@@ -115,6 +116,7 @@ func TestAPIAndDashboard(t *testing.T) {
 // can neither be lost between two transactions nor dropped by a busy bus; scanned twice
 // it counts once.
 func TestReceiptScansCountedWithTheScan(t *testing.T) {
+	t.Parallel()
 	f, st, b, _ := newServer(t)
 	cl, _ := qrpayload.NewClassifier("")
 	scans := checkin.New(st, store.NewIDHasher([]byte("k")), b, cl, "site", nil, nil)
@@ -147,6 +149,7 @@ func TestReceiptScansCountedWithTheScan(t *testing.T) {
 }
 
 func TestCatalogue(t *testing.T) {
+	t.Parallel()
 	d := config.Dossier{Services: []config.Service{{Code: "3", Name: "Đăng ký thường trú (tỉnh)"}, {Code: "26", Name: "Dịch vụ thêm"}}}
 	c := d.Catalogue()
 	if len(c) != 26 || c[2].Name != "Đăng ký thường trú (tỉnh)" || c[25].Code != "26" {

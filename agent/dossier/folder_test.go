@@ -55,6 +55,7 @@ func runFolder(t *testing.T, dbPath, dir string, n int) *Status {
 }
 
 func TestScanFolderDigitisesAndSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	if _, err := exec.LookPath("qrencode"); err != nil {
 		t.Skip("qrencode not installed")
 	}

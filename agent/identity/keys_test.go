@@ -10,6 +10,7 @@ import (
 )
 
 func TestKeysFromFlags(t *testing.T) {
+	t.Parallel()
 	qr := "001090012345|012345678|Nguyễn Văn An|15031990|Nam|Hà Nội|20042021"
 	mrz := "IDVNM0910055134051091005513<<0\n9101014M3101012VNM<<<<<<<<<<<8\nDINH<<DUY<TAN<<<<<<<<<<<<<<<<<"
 	tests := []struct {
@@ -58,6 +59,7 @@ func TestKeysFromFlags(t *testing.T) {
 }
 
 func TestTrustImportForms(t *testing.T) {
+	t.Parallel()
 	der, err := os.ReadFile(filepath.Join("..", "..", "testdata", "cards", "pki", "test", "csca.der"))
 	if err != nil {
 		t.Fatal(err)

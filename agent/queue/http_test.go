@@ -204,6 +204,7 @@ func TestHTTPFlow(t *testing.T) {
 }
 
 func TestStatsFigures(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	q, c, _ := newTestQueue(t)
 	// Ten tickets of A waiting 1..10 minutes, served 2 minutes each at counter 1; one
@@ -241,6 +242,7 @@ func TestStatsFigures(t *testing.T) {
 }
 
 func TestPrinterFaultStillIssues(t *testing.T) {
+	t.Parallel()
 	s := startServer(t, func(ctx context.Context, sl Slip) error { return errors.New("printer: out of paper") })
 	var iss IssueResponse
 	if c := s.do(t, "POST", "/api/v1/tickets", web.RoleKiosk, map[string]string{"service": "A"}, &iss); c != 201 {

@@ -92,6 +92,7 @@ func status(err error) int {
 }
 
 func TestNumbering(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	q, _, _ := newTestQueue(t)
 	tests := []struct {
@@ -118,6 +119,7 @@ func TestNumbering(t *testing.T) {
 }
 
 func TestRouting(t *testing.T) {
+	t.Parallel()
 	base := time.Date(2026, 3, 2, 8, 0, 0, 0, ict)
 	at := func(min int) time.Time { return base.Add(time.Duration(min) * time.Minute) }
 	r := Routing{
@@ -158,6 +160,7 @@ func TestRouting(t *testing.T) {
 }
 
 func TestLifecycle(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	q, c, st := newTestQueue(t)
 	t1 := must(t)(q.Issue(ctx, "A", false))
@@ -252,6 +255,7 @@ func TestLifecycle(t *testing.T) {
 // Many counters pressing "next" at once never get the same ticket, and every ticket is
 // called exactly once.
 func TestConcurrentNextNeverDoubleCalls(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	q, _, _ := newTestQueue(t)
 	const tickets = 120
@@ -293,6 +297,7 @@ func TestConcurrentNextNeverDoubleCalls(t *testing.T) {
 }
 
 func TestKeypadPress(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	q, _, _ := newTestQueue(t)
 	if _, err := q.Press(ctx, "2", "recall", 0); status(err) != 409 {
@@ -322,6 +327,7 @@ func TestKeypadPress(t *testing.T) {
 }
 
 func TestMidnightRollover(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	q, c, st := newTestQueue(t)
 	c.Set(time.Date(2026, 3, 2, 23, 59, 58, 0, ict))
@@ -379,6 +385,7 @@ func TestMain(m *testing.M) {
 }
 
 func TestNumberingSurvivesSIGKILL(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "agent.db")
 	issued := map[int]bool{}
 	for round := 0; round < 3; round++ {

@@ -32,6 +32,7 @@ func damage(t *testing.T, path string) {
 // issued again: read back from the old file when it still reads, or continued in a
 // fresh range (said on the dashboard) when it does not.
 func TestNumbersAcrossAReset(t *testing.T) {
+	t.Parallel()
 	for _, tc := range []struct {
 		name       string
 		oldUnread  bool

@@ -60,6 +60,7 @@ func childAppender(path string) int {
 }
 
 func TestDurabilityUnderKill9(t *testing.T) {
+	t.Parallel()
 	if testing.Short() {
 		t.Skip("kill -9 loop skipped in -short mode")
 	}

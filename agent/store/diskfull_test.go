@@ -47,6 +47,7 @@ func checkAfterFull(t *testing.T, s *Store, acked int64, err error) {
 
 // A size-limited database (SQLite's page limit answers exactly like a full disk).
 func TestDiskFullPageLimit(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, t.TempDir(), Options{MaxBytes: 256 << 10})
 	acked, err := fillUntilFull(t, s)
 	checkAfterFull(t, s, acked, err)

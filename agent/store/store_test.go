@@ -31,6 +31,7 @@ func openTest(t testing.TB, dir string, opts Options) *Store {
 }
 
 func TestAppendFoldsCountersInSameTransaction(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t, t.TempDir(), Options{})
 	day1 := time.Date(2026, 11, 23, 23, 59, 0, 0, ict)
@@ -88,6 +89,7 @@ func TestAppendFoldsCountersInSameTransaction(t *testing.T) {
 }
 
 func TestAppendRejectsBadEvents(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	s := openTest(t, t.TempDir(), Options{})
 	cases := []Event{
@@ -108,6 +110,7 @@ func TestAppendRejectsBadEvents(t *testing.T) {
 }
 
 func TestConcurrentAppendsAreContiguousAndDurable(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	dir := t.TempDir()
 	s := openTest(t, dir, Options{})
@@ -151,6 +154,7 @@ func TestConcurrentAppendsAreContiguousAndDurable(t *testing.T) {
 }
 
 func TestCorruptDatabaseIsMovedAside(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	path := filepath.Join(dir, "agent.db")
 	junk := make([]byte, 8192)
@@ -174,6 +178,7 @@ func TestCorruptDatabaseIsMovedAside(t *testing.T) {
 }
 
 func TestMetaAndPrune(t *testing.T) {
+	t.Parallel()
 	ctx := context.Background()
 	now := time.Date(2026, 11, 23, 10, 0, 0, 0, ict)
 	s := openTest(t, t.TempDir(), Options{Now: func() time.Time { return now }})
@@ -206,6 +211,7 @@ func TestMetaAndPrune(t *testing.T) {
 }
 
 func TestAppendAfterCloseFails(t *testing.T) {
+	t.Parallel()
 	s := openTest(t, t.TempDir(), Options{})
 	s.Close()
 	if _, err := s.Append(context.Background(), Event{Kind: "late"}); !errors.Is(err, ErrClosed) {
@@ -214,6 +220,7 @@ func TestAppendAfterCloseFails(t *testing.T) {
 }
 
 func TestIDHasher(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "secret", "id.key")
 	h1, err := LoadIDHasher(path)
 	if err != nil {

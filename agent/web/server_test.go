@@ -71,6 +71,7 @@ func (f *fixture) get(t *testing.T, path string, role Role, hdr map[string]strin
 }
 
 func TestHealthzMetricsAndDashboard(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	if _, err := f.st.Append(context.Background(), store.Event{Kind: "test.event",
 		Counts: []store.Count{{Metric: "tickets.issued", Value: 3}}}); err != nil {
@@ -99,6 +100,7 @@ func TestHealthzMetricsAndDashboard(t *testing.T) {
 }
 
 func TestRolesAndOrigins(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	cases := []struct {
 		path string
@@ -152,6 +154,7 @@ func readEvent(t *testing.T, r *bufio.Reader) map[string]any {
 }
 
 func TestStreamSendsPersonalDataOnlyToAllowedRoles(t *testing.T) {
+	t.Parallel()
 	f := newFixture(t)
 	open := func(role Role) *bufio.Reader {
 		ctx, cancel := context.WithCancel(context.Background())

@@ -6,6 +6,7 @@ import (
 )
 
 func TestPrometheusText(t *testing.T) {
+	t.Parallel()
 	r := New()
 	r.Counter("app_events_total", "Events.", "kind=a").Add(2)
 	r.Counter("app_events_total", "Events.", "kind=b").Inc()

@@ -22,6 +22,7 @@ func epochSnap(day, metric, epoch string, value, rev int64) wire.Snapshot {
 // revisions the hub already holds: the hub shows 12, not 7 (the old rule), and the
 // response tells the agent the hub's highest revision so it can see it went back.
 func TestEpochsAddUp(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	secret := th.enroll(t, "NA-VH", "pc1")
 	push := func(snaps ...wire.Snapshot) {
@@ -70,6 +71,7 @@ func TestEpochsAddUp(t *testing.T) {
 // A hub database from before epochs is upgraded in place: its rows become the empty
 // epoch and keep counting.
 func TestHubUpgradeKeepsCounters(t *testing.T) {
+	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hub.db")
 	db, err := sql.Open("sqlite3", dsn(path))
 	if err != nil {

@@ -160,6 +160,7 @@ func (th *testHub) total(t *testing.T, metric string) int64 {
 }
 
 func TestPushIsIdempotentAndNewerRevisionWins(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	secret := th.enroll(t, "NA-VH", "pc1")
 	push := func(snaps ...wire.Snapshot) {
@@ -200,6 +201,7 @@ func TestPushIsIdempotentAndNewerRevisionWins(t *testing.T) {
 }
 
 func TestAuthenticationFailuresStoreNothing(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	secret := th.enroll(t, "NA-VH", "pc1")
 	revokedSecret := th.enroll(t, "NA-VH", "gone")
@@ -265,6 +267,7 @@ func TestAuthenticationFailuresStoreNothing(t *testing.T) {
 }
 
 func TestReplayRefusedAfterHubRestart(t *testing.T) {
+	t.Parallel()
 	dir := t.TempDir()
 	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
 	opts := Options{Now: func() time.Time { return now }}
@@ -295,6 +298,7 @@ func TestReplayRefusedAfterHubRestart(t *testing.T) {
 }
 
 func TestBadInputRefusedAndNothingStored(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	secret := th.enroll(t, "S1", "pc1")
 	valid := func(mod func(*wire.PushRequest)) []byte {
@@ -368,6 +372,7 @@ func TestBadInputRefusedAndNothingStored(t *testing.T) {
 }
 
 func TestEnrollRevokeAndReenroll(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	ctx := context.Background()
 	first := th.enroll(t, "S1", "pc1")

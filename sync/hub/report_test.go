@@ -16,6 +16,7 @@ import (
 )
 
 func TestParsePeriod(t *testing.T) {
+	t.Parallel()
 	cases := []struct {
 		kind, at, from, to string
 		bad                bool
@@ -76,6 +77,7 @@ func seedProvince(t *testing.T, th *testHub) {
 }
 
 func TestServiceTableAndTotals(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	seedProvince(t, th)
 	ctx := context.Background()
@@ -130,6 +132,7 @@ func TestServiceTableAndTotals(t *testing.T) {
 }
 
 func TestReportExports(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	seedProvince(t, th)
 	get := func(path string) (*http.Response, []byte) {
@@ -181,6 +184,7 @@ func TestReportExports(t *testing.T) {
 }
 
 func TestPageShowsTablesAndFleet(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	seedProvince(t, th)
 	if _, err := th.Enroll(context.Background(), Site{Code: "QL-1", Commune: "Xã Quỳnh Lưu"}, "silent-pc"); err != nil {
@@ -207,6 +211,7 @@ func TestPageShowsTablesAndFleet(t *testing.T) {
 }
 
 func TestHealthAndMetrics(t *testing.T) {
+	t.Parallel()
 	th := startHub(t)
 	seedProvince(t, th)
 	resp, err := http.Get(th.srv.URL + "/healthz")
@@ -228,6 +233,7 @@ func TestHealthAndMetrics(t *testing.T) {
 }
 
 func TestLoadCatalogue(t *testing.T) {
+	t.Parallel()
 	cat, err := LoadCatalogue(strings.NewReader("no,code,name,level\n13,1.001193,Đăng ký khai sinh,3\n13,KS,Đăng ký khai sinh,3\n14,1.000656,Đăng ký khai tử,3\n"))
 	if err != nil || len(cat) != 2 || len(cat[0].Codes) != 2 || cat[1].Codes[0] != "1.000656" {
 		t.Fatalf("catalogue = %+v, %v", cat, err)
@@ -240,6 +246,7 @@ func TestLoadCatalogue(t *testing.T) {
 }
 
 func TestReportToken(t *testing.T) {
+	t.Parallel()
 	now := func() time.Time { return time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) }
 	h, err := Open(filepath.Join(t.TempDir(), "hub.db"), Options{Now: now, ReportToken: "province-secret-token"})
 	if err != nil {

@@ -175,6 +175,7 @@ func runChildAgent() int {
 }
 
 func TestExactlyOnceUnderFaultsAndKills(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, nil)
 	secret := h.enroll(t, "S1", "pc1")
 	faults := faultproxy.Faults{DropBefore: 0.1, Late: 0.1, DropAfter: 0.15, Duplicate: 0.1, Delay: 0.1, MaxDelay: 30 * time.Millisecond}
@@ -313,6 +314,7 @@ func (c *fakeClock) nextSleep(t *testing.T) time.Duration {
 }
 
 func TestThirtyDaysOffline(t *testing.T) {
+	t.Parallel()
 	ict := time.FixedZone("ICT", 7*3600)
 	clock := newFakeClock(time.Date(2026, 10, 20, 8, 0, 0, 0, ict))
 	h := startHub(t, clock.Now)
@@ -388,6 +390,7 @@ func TestThirtyDaysOffline(t *testing.T) {
 // --- many agents ---
 
 func TestTwoHundredAgents(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, nil)
 	const agents = 200
 	dir := t.TempDir()
@@ -453,6 +456,7 @@ func TestTwoHundredAgents(t *testing.T) {
 // --- clock, TLS, status ---
 
 func TestClockFarBehindIsCorrected(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, nil)
 	secret := h.enroll(t, "S1", "pc1")
 	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
@@ -501,6 +505,7 @@ func refusals(t *testing.T, h *hubUnderTest, code string) int {
 }
 
 func TestTLSWithConfiguredCA(t *testing.T) {
+	t.Parallel()
 	h, err := hub.Open(filepath.Join(t.TempDir(), "hub.db"), hub.Options{})
 	if err != nil {
 		t.Fatal(err)
@@ -542,6 +547,7 @@ func TestTLSWithConfiguredCA(t *testing.T) {
 }
 
 func TestStatusExplainsAndSurvivesRestart(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, nil)
 	secret := h.enroll(t, "S1", "pc1")
 	dbPath := filepath.Join(t.TempDir(), "agent.db")
@@ -591,6 +597,7 @@ func TestStatusExplainsAndSurvivesRestart(t *testing.T) {
 }
 
 func TestRevokedDeviceKeepsDataAndRetries(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, nil)
 	secret := h.enroll(t, "S1", "pc1")
 	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
@@ -615,6 +622,7 @@ func pemOf(der []byte) []byte {
 
 // A row no hub accepts (a flow counted below zero) must not hold back the others.
 func TestUnsendableRowDoesNotBlockTheRest(t *testing.T) {
+	t.Parallel()
 	h := startHub(t, nil)
 	secret := h.enroll(t, "S1", "pc1")
 	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
@@ -637,6 +645,7 @@ func TestUnsendableRowDoesNotBlockTheRest(t *testing.T) {
 }
 
 func TestHubDownIsExplained(t *testing.T) {
+	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -266,9 +266,12 @@ func (f *Flow) Submit(ctx context.Context, r Request) (View, error) {
 	person := personKey(r)
 	f.mu.Lock()
 	key := st.ID + "\x00" + person
-	if prev, ok := f.recent[key]; ok && now.Sub(prev.requested) < f.cfg.RepeatWindow && prev.reason != string(bhyt.ReasonBadFormat) {
+	// A repeat shows the look-up in progress, or its gateway answer; one that got no
+	// usable answer (refused, malformed, given up) is asked again.
+	if prev, ok := f.recent[key]; ok && now.Sub(prev.requested) < f.cfg.RepeatWindow && (!prev.finished || prev.answer != nil) {
 		f.latest[st.ID] = prev
 		v := f.view(prev, true)
+		v.Repeat = true
 		f.mu.Unlock()
 		f.publish(v)
 		return v, nil

@@ -93,12 +93,12 @@ func TestParseToken(t *testing.T) {
 		return `{"maKetQua":"200","APIKey":{"access_token":"a","id_token":"i","token_type":"Bearer","username":"u","expires_in":` + exp + `}}`
 	}
 	for body, want := range map[string]time.Time{
-		ok(`"2026-12-02T01:10:00Z"`):        now.Add(10 * time.Minute),
-		ok(`"2026-12-02T01:10:00.123"`):     now.Add(10*time.Minute + 123*time.Millisecond),
-		ok(`"2026-12-02T08:10:00+07:00"`):   now.Add(10 * time.Minute),
-		ok(`600`):                           now.Add(10 * time.Minute),
-		ok(`"600"`):                         now.Add(10 * time.Minute),
-		ok(`"02/12/2026 01:10:00"`):         now.Add(10 * time.Minute),
+		ok(`"2026-12-02T01:10:00Z"`):       now.Add(10 * time.Minute),
+		ok(`"2026-12-02T01:10:00.123"`):    now.Add(10*time.Minute + 123*time.Millisecond),
+		ok(`"2026-12-02T08:10:00+07:00"`):  now.Add(10 * time.Minute),
+		ok(`600`):                          now.Add(10 * time.Minute),
+		ok(`"600"`):                        now.Add(10 * time.Minute),
+		ok(`"02/12/2026 01:10:00"`):        now.Add(10 * time.Minute),
 		"  " + ok(`"2026-12-02 01:10:00"`): now.Add(10 * time.Minute),
 	} {
 		tok, err := ParseToken([]byte(body), now)

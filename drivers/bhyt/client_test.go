@@ -166,7 +166,7 @@ func TestTokenRenewedBeforeExpiry(t *testing.T) {
 	// within 30 s of their end: at 0, at 9.6 (the first ends at 10) and at 19.3 (the
 	// second ends at 19.6).
 	for _, m := range []float64{0, 4, 9.6, 14, 19.3} {
-		clock.Add(start.Add(time.Duration(m*float64(time.Minute))).Sub(clock.Now()))
+		clock.Add(start.Add(time.Duration(m * float64(time.Minute))).Sub(clock.Now()))
 		if a, err := c.Check(context.Background(), queryOf(card)); err != nil || !a.OK() {
 			t.Fatalf("look-up at minute %v: %+v %v", m, a, err)
 		}

@@ -292,3 +292,48 @@ func TestAgeText(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateForDemo: with simulate on, the gateway simulator starts, the config points
+// at it, its accounts are written for the agent, and the demo's scans look up.
+func TestSimulateForDemo(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	cfg := *r.cfg
+	cfg.Clinic.AccountsFile = r.dir + "/demo/secret/bhyt-accounts.yaml"
+	if _, err := Simulate(context.Background(), &cfg); err == nil {
+		t.Fatal("the simulator started without simulate: true")
+	}
+	cfg.Simulate = true
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	sim, err := Simulate(ctx, &cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cfg.Clinic.Gateway != sim.URL() || cfg.Clinic.Gateway == r.cfg.Clinic.Gateway {
+		t.Fatalf("gateway %s", cfg.Clinic.Gateway)
+	}
+	as := LoadAccounts(&cfg, r.log)
+	if as == nil || len(as.Keys()) != 2 {
+		t.Fatalf("accounts %v", as.Keys())
+	}
+	missing := cfg
+	missing.Clinic.AccountsFile = r.dir + "/none.yaml"
+	if LoadAccounts(&missing, r.log) != nil || !strings.Contains(r.logs.String(), "bhyt accounts-example") {
+		t.Fatal("a missing accounts file is not reported")
+	}
+	lan, _ := as.Operator("dd-lan")
+	c := &bhyt.Client{BaseURL: cfg.Clinic.Gateway, Account: lan}
+	outcomes := map[string]bool{}
+	for _, payload := range DemoScans() {
+		fields := strings.Split(payload, "|")
+		a, err := c.Check(ctx, bhyt.Query{Number: fields[0], Name: fields[2], Birth: fields[3]})
+		if err != nil {
+			t.Fatal(err)
+		}
+		outcomes[string(a.Reason)] = true
+	}
+	if len(outcomes) < 3 || !outcomes["valid"] {
+		t.Fatalf("demo scans give %v", outcomes)
+	}
+}

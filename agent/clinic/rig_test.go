@@ -218,9 +218,7 @@ func (r *rig) close() {
 }
 
 // qr is the ID card QR of a fictional insured person.
-func qr(c bhyt.SimCard) string {
-	return c.ID + "||" + c.Name + "|" + strings.ReplaceAll(c.Birth, "/", "") + "|" + c.Sex + "|" + c.Address + "|15082025"
-}
+func qr(c bhyt.SimCard) string { return cardQR(c) }
 
 func (r *rig) card(code string) bhyt.SimCard {
 	for _, c := range r.sim.Cards() {

@@ -133,6 +133,17 @@ func printAnswer(w io.Writer, a Answer) {
 	}
 }
 
+// AccountsExampleCommand is `motcua-agent bhyt accounts-example`: prints an accounts
+// file to start from.
+func AccountsExampleCommand(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		fmt.Fprintln(stderr, "usage: motcua-agent bhyt accounts-example > bhyt-accounts.yaml")
+		return 2
+	}
+	fmt.Fprint(stdout, ExampleAccounts)
+	return 0
+}
+
 // SimUsage is the `sim bhyt` synopsis.
 const SimUsage = "sim bhyt [--listen 127.0.0.1:8617] [--lifetime 10m] [--delay 0s] [--accounts-out FILE]"
 

@@ -74,6 +74,9 @@ const (
 	ReasonNoAccount = "no-account" // no gateway account for the station's operator
 	ReasonLost      = "lost"       // the agent stopped while the look-up waited
 	ReasonGaveUp    = "gave-up"    // the gateway did not answer within retry_for
+	// Scans shown but not looked up (not counted).
+	ReasonVNeIDNoData  = "vneid-no-data" // a VNeID code without the card's fields
+	ReasonUnreadableQR = "unreadable-qr" // a card QR whose fields did not read right
 )
 
 // Request is one look-up asked for. Everything but Station, Source and Operator is
@@ -195,6 +198,8 @@ func Start(ctx context.Context, d Deps) (*Flow, error) {
 		scans.Each(ctx, func(m bus.Message) {
 			if r, ok := f.requestOf(m); ok {
 				f.Submit(ctx, r)
+			} else if station, reason, ok := f.noticeOf(m); ok {
+				f.notice(station, reason)
 			}
 		})
 	}()
@@ -315,9 +320,42 @@ func (f *Flow) Submit(ctx context.Context, r Request) (View, error) {
 	return v, nil
 }
 
+// notice shows the nurse why a scan at the station cannot be looked up. It is not a
+// look-up: nothing is counted or recorded (the check-in flow recorded the scan).
+func (f *Flow) notice(station, reason string) {
+	now := f.d.Now()
+	l := &lookup{id: newID(), req: Request{Station: station, Source: SourceQR}, requested: now, answered: now,
+		state: StateDone, outcome: OutcomeFailed, reason: reason, finished: true}
+	f.mu.Lock()
+	f.latest[station] = l
+	v := f.view(l, false)
+	f.mu.Unlock()
+	f.publish(v)
+}
+
 // personKey identifies a request's person in memory, for repeats.
 func personKey(r Request) string {
 	return r.Number + "\x00" + r.Birth
+}
+
+// onScreen is how long a finished look-up's patient stays in memory for the page.
+const onScreen = 30 * time.Minute
+
+// forget drops from memory the people of look-ups past the repeat window, and the
+// station's last patient once it has been on screen long enough.
+func (f *Flow) forget(now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, l := range f.recent {
+		if now.Sub(l.requested) >= f.cfg.RepeatWindow && l.finished {
+			delete(f.recent, k)
+		}
+	}
+	for st, l := range f.latest {
+		if l.finished && now.Sub(l.answered) >= onScreen {
+			delete(f.latest, st)
+		}
+	}
 }
 
 // forgetOld drops repeat entries past the window (f.mu held).
@@ -420,6 +458,7 @@ func (f *Flow) retry(ctx context.Context) {
 		case <-t.C:
 		}
 		t.Stop()
+		f.forget(f.d.Now())
 		f.mu.Lock()
 		items := append([]*lookup(nil), f.queue...)
 		f.mu.Unlock()

@@ -337,3 +337,57 @@ func TestSimulateForDemo(t *testing.T) {
 		t.Fatalf("demo scans give %v", outcomes)
 	}
 }
+
+// TestUnusableScansShownNotCounted: a VNeID code without the card's fields and a card
+// QR that did not read right are explained on the page, and are not look-ups.
+func TestUnusableScansShownNotCounted(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.scan("tiep-don-1", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.c2lnbmF0dXJl")
+	got := r.next(StateDone)
+	if got.s("reason") != ReasonVNeIDNoData || got.s("headline") != "Mã VNeID này không có thông tin để tra cứu thẻ BHYT" || got.pers != nil {
+		t.Fatalf("VNeID code: %v %v", got.pub, got.pers)
+	}
+	p := r.card("000")
+	r.scan("tiep-don-2", p.ID+"||"+p.Name+"|31021985|Nam|x|15082025") // 31 February
+	if got := r.next(StateDone); got.s("reason") != ReasonUnreadableQR || got.s("station") != "tiep-don-2" {
+		t.Fatalf("bad card QR: %v", got.pub)
+	}
+	if st, _ := r.flow.Station("tiep-don-1", true); st.Latest == nil || st.Latest.Reason != ReasonVNeIDNoData {
+		t.Fatalf("station %+v", st)
+	}
+	if n := r.counter(MetricLookups, nil); n != 0 || r.sim.Stats().Checks != 0 {
+		t.Fatalf("unusable scans counted as %d look-ups", n)
+	}
+}
+
+// TestQueuedGivesUp: a look-up still waiting after retry_for is counted once as given
+// up, and its patient is forgotten from the page after a while.
+func TestQueuedGivesUp(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.sim.SetFaults(bhyt.SimFaults{Down: true})
+	r.scan("tiep-don-1", qr(r.card("000")))
+	r.next(StateQueued)
+	r.clock.Add(r.cfg.Clinic.RetryFor)
+	got := r.next(StateDone)
+	if got.s("reason") != ReasonGaveUp || got.s("outcome") != OutcomeFailed {
+		t.Fatalf("gave up as %v", got.pub)
+	}
+	time.Sleep(200 * time.Millisecond)
+	if r.counter(MetricFailures, map[string]string{"reason": ReasonGaveUp}) != 1 || r.counter(MetricLookups, nil) != 1 {
+		t.Fatal("a given-up look-up is not counted once")
+	}
+	r.clock.Add(onScreen)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		st, _ := r.flow.Station("tiep-don-1", true)
+		if st.Latest == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the patient stays in memory after the look-up left the screen")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -104,7 +104,7 @@ func (f *Flow) Register(w *web.Server) {
 			web.WriteError(rw, http.StatusBadRequest, "number, name and birth (dd/mm/yyyy) are required", textBadTyped)
 			return
 		}
-		v, err := f.Submit(context.WithoutCancel(f.ctx), Request{Station: body.Station, Source: SourceTyped,
+		v, err := f.Submit(f.ctx, Request{Station: body.Station, Source: SourceTyped,
 			Number: strings.TrimSpace(body.Number), Name: strings.TrimSpace(body.Name), Birth: strings.TrimSpace(body.Birth),
 			Operator: body.Operator})
 		if err != nil {

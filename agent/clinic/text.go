@@ -47,7 +47,10 @@ var reasonTexts = map[string]reasonText{
 		"Chọn người tra cứu, hoặc báo bộ phận công nghệ thông tin thêm tài khoản."},
 	ReasonGaveUp: {"warn", "Không kiểm tra được: cổng giám định không trả lời trong thời gian chờ",
 		"Tra cứu lại khi có mạng."},
-	ReasonLost: {"warn", "Lượt tra cứu bị gián đoạn do máy khởi động lại", "Quét lại thẻ để tra cứu."},
+	ReasonVNeIDNoData: {"warn", "Mã VNeID này không có thông tin để tra cứu thẻ BHYT",
+		"Mời người bệnh mở thẻ Căn cước trong ứng dụng VNeID và đưa mã QR của thẻ, đặt thẻ căn cước lên đầu đọc, hoặc nhập tay."},
+	ReasonUnreadableQR: {"warn", "Không đọc được mã QR trên thẻ căn cước", "Quét lại mã QR, đặt thẻ lên đầu đọc, hoặc nhập tay."},
+	ReasonLost:         {"warn", "Lượt tra cứu bị gián đoạn do máy khởi động lại", "Quét lại thẻ để tra cứu."},
 }
 
 const (

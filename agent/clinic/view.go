@@ -9,6 +9,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/drivers/bhyt"
 	"motcua-agent/drivers/cccd"
+	"motcua-agent/drivers/qrpayload"
 )
 
 // Topics the flow follows.
@@ -70,7 +71,7 @@ func (f *Flow) view(l *lookup, personal bool) View {
 	v := View{Lookup: l.id, Station: l.req.Station, Source: l.req.Source, State: l.state, Outcome: l.outcome,
 		Reason: l.reason, Code: l.code, Requested: l.requested, Answered: l.answered, Attempts: l.attempts, Seq: l.seq}
 	v.Tone, v.Headline, v.Advice = texts(l)
-	if !personal {
+	if !personal || l.req.Number == "" {
 		return v
 	}
 	p := &Patient{Name: l.req.Name, Number: l.req.Number, Birth: l.req.Birth, Age: ageText(l.req.Birth, f.d.Now().In(f.loc))}
@@ -140,6 +141,24 @@ func (f *Flow) requestOf(m bus.Message) (Request, bool) {
 		return Request{Station: station, Source: SourceChip, Number: id, Name: name, Birth: birth}, true
 	}
 	return Request{}, false
+}
+
+// noticeOf reads a scan at a reception station that cannot be looked up: a VNeID code
+// that carries no ID number, or a card QR that did not read right.
+func (f *Flow) noticeOf(m bus.Message) (station, reason string, ok bool) {
+	station, _ = m.Public["counter"].(string)
+	purpose, _ := m.Public["purpose"].(string)
+	if _, known := f.cfg.Station(station); !known || m.Topic != TopicScan ||
+		(purpose != config.ScanForCheckin && purpose != config.ScanForIdentity) {
+		return "", "", false
+	}
+	switch kind, _ := m.Public["kind"].(string); qrpayload.Kind(kind) {
+	case qrpayload.KindVNeID:
+		return station, ReasonVNeIDNoData, true
+	case qrpayload.KindCCCDInvalid:
+		return station, ReasonUnreadableQR, true
+	}
+	return "", "", false
 }
 
 // ageText is the patient's age on the page: years, with months for young children.

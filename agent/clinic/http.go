@@ -104,6 +104,10 @@ func (f *Flow) Register(w *web.Server) {
 			web.WriteError(rw, http.StatusBadRequest, "number, name and birth (dd/mm/yyyy) are required", textBadTyped)
 			return
 		}
+		if _, ok := f.d.Accounts.Operator(body.Operator); body.Operator != "" && !ok {
+			web.WriteError(rw, http.StatusBadRequest, "no operator "+body.Operator+" in the accounts file", textUnknownOperator)
+			return
+		}
 		v, err := f.Submit(f.ctx, Request{Station: body.Station, Source: SourceTyped,
 			Number: strings.TrimSpace(body.Number), Name: strings.TrimSpace(body.Name), Birth: strings.TrimSpace(body.Birth),
 			Operator: body.Operator})

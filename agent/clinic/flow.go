@@ -404,7 +404,8 @@ func (f *Flow) attempt(ctx context.Context, l *lookup, c *bhyt.Client) bool {
 	return true
 }
 
-// enqueue keeps a look-up for retry and says so on the page.
+// enqueue keeps a look-up for retry and says so on the page. The page hears "queued"
+// before the retrier can see the look-up, so its answer always comes after.
 func (f *Flow) enqueue(ctx context.Context, l *lookup) {
 	f.mu.Lock()
 	if l.finished {
@@ -412,12 +413,14 @@ func (f *Flow) enqueue(ctx context.Context, l *lookup) {
 		return
 	}
 	l.state = StateQueued
-	f.queue = append(f.queue, l)
-	f.queuedGauge.Set(float64(len(f.queue)))
 	v := f.view(l, true)
 	f.mu.Unlock()
-	f.persistQueued(ctx, l)
 	f.publish(v)
+	f.persistQueued(ctx, l)
+	f.mu.Lock()
+	f.queue = append(f.queue, l)
+	f.queuedGauge.Set(float64(len(f.queue)))
+	f.mu.Unlock()
 }
 
 // persistQueued records that a look-up waits (no personal data: its id and station).

@@ -37,8 +37,8 @@ func (f *Flow) Station(id string, personal bool) (StationStatus, error) {
 	defer f.mu.Unlock()
 	s := StationStatus{Station: st.ID, Title: st.Title, Operator: f.operators[st.ID], Operators: f.d.Accounts.Keys(),
 		Reachable: f.reachable}
-	for _, l := range f.queue {
-		if l.req.Station == st.ID {
+	for l := range f.pending {
+		if l.req.Station == st.ID && l.state == StateQueued {
 			s.Queued++
 		}
 	}
@@ -154,7 +154,12 @@ func (f *Flow) dashboardBlock(ctx context.Context) any {
 	}
 	sort.Strings(fails)
 	f.mu.Lock()
-	queued, reachable := len(f.queue), f.reachable
+	queued, reachable := 0, f.reachable
+	for l := range f.pending {
+		if l.state == StateQueued {
+			queued++
+		}
+	}
 	f.mu.Unlock()
 	gw := textGatewayOK
 	if !reachable {

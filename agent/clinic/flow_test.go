@@ -391,3 +391,34 @@ func TestQueuedGivesUp(t *testing.T) {
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestFacilityFallback: a station whose operator has no account of their own cannot
+// look up, unless the config allows the facility account; the record names the account
+// used (its key only).
+func TestFacilityFallback(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	r.stopFlow()
+	r.cfg.Clinic.Stations[1].Operator = "dd-moi" // a new nurse, not yet in the accounts file
+	r.startFlow()
+	p := r.card("000")
+	r.scan("tiep-don-2", qr(p))
+	if got := r.next(StateDone); got.s("reason") != ReasonNoAccount || got.s("headline") != "Bàn tiếp đón này chưa có tài khoản tra cứu BHYT" {
+		t.Fatalf("without an account: %v", got.pub)
+	}
+	r.stopFlow()
+	r.cfg.Clinic.FacilityFallback = true
+	r.startFlow()
+	r.scan("tiep-don-2", qr(p))
+	if got := r.next(StateDone); got.s("outcome") != OutcomeOK {
+		t.Fatalf("with the facility account: %v", got.pub)
+	}
+	evs, err := r.st.Events(context.Background(), store.EventFilter{Kinds: []string{KindLookup}})
+	if err != nil || len(evs) != 2 || evs[0].Attrs["operator"] != "" || evs[1].Attrs["operator"] != "co-so" {
+		t.Fatalf("look-up events %+v %v", evs, err)
+	}
+	if r.counter(MetricFailures, map[string]string{"reason": ReasonNoAccount}) != 1 || r.counter(MetricSuccesses, nil) != 1 {
+		t.Fatal("counts")
+	}
+	r.checkRecord([]bhyt.SimCard{p})
+}

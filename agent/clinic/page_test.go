@@ -1,6 +1,7 @@
 package clinic
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"net/http"
@@ -211,6 +212,17 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 		json.NewDecoder(resp.Body).Decode(&m)
 		return resp.StatusCode, m
 	}
+	// The clinic's software listens on the event stream: the patient only for a role
+	// allowed personal data.
+	streams := map[string]*bufio.Reader{}
+	for name, tok := range map[string]string{"counter": counterToken, "display": displayToken} {
+		resp, err := http.Get(base + "/api/v1/stream?topics=bhyt&token=" + tok)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream for %s: %v %v", name, err, resp)
+		}
+		defer resp.Body.Close()
+		streams[name] = bufio.NewReader(resp.Body)
+	}
 	p := r.card("000")
 	code, v := call("POST", "/api/v1/clinic/lookups", counterToken,
 		`{"station":"tiep-don-2","number":"`+p.ID+`","name":"`+p.Name+`","birth":"`+p.Birth+`"}`)
@@ -218,6 +230,28 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 		t.Fatalf("typed look-up: %d %v", code, v)
 	}
 	r.next(StateDone)
+	for name, rd := range streams {
+		var done map[string]any
+		for done == nil {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				t.Fatalf("stream for %s: %v", name, err)
+			}
+			var m map[string]any
+			if data, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(data), &m) == nil {
+				if d, _ := m["data"].(map[string]any); d["state"] == StateDone {
+					done = m
+				}
+			}
+		}
+		personal, _ := done["personal"].(map[string]any)
+		if d, _ := done["data"].(map[string]any); d["code"] != "000" || d["source"] != SourceTyped {
+			t.Fatalf("stream for %s: %v", name, done)
+		}
+		if (name == "counter") != (personal != nil && personal["name"] == p.Name) {
+			t.Fatalf("stream for %s carries personal %v", name, personal)
+		}
+	}
 	_, full := call("GET", "/api/v1/clinic/stations/tiep-don-2", counterToken, "")
 	latest, _ := full["latest"].(map[string]any)
 	if patient, _ := latest["patient"].(map[string]any); patient == nil || patient["name"] != p.Name || latest["outcome"] != OutcomeOK {

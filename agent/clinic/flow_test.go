@@ -7,7 +7,9 @@ import (
 	"time"
 
 	"motcua-agent/agent/bus"
+	"motcua-agent/agent/checkin"
 	"motcua-agent/agent/health"
+	"motcua-agent/agent/identity"
 	"motcua-agent/agent/store"
 	"motcua-agent/drivers/bhyt"
 )
@@ -216,6 +218,15 @@ func TestBadAnswersRefused(t *testing.T) {
 		t.Fatal("the refusals are not logged with their reason")
 	}
 	r.checkRecord([]bhyt.SimCard{p})
+}
+
+// TestTopicsMatchTheirPublishers: the topics and the success outcome this flow reads
+// are those the check-in and chip-card flows publish.
+func TestTopicsMatchTheirPublishers(t *testing.T) {
+	t.Parallel()
+	if TopicScan != checkin.Topic || TopicIdentity != identity.TopicIdentity || identity.OutcomeOK != "ok" {
+		t.Fatal("the clinic flow listens on topics nobody publishes")
+	}
 }
 
 // TestQRThenChipIsOneLookup: the nurse scans the QR and then the chip card of the same

@@ -4,7 +4,10 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
+	"net/http/httputil"
+	neturl "net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -40,6 +43,36 @@ func (r *rig) serve(t *testing.T) *web.Server {
 	})
 	return srv
 }
+
+// proxy forwards the browser to the agent; close cuts every connection, as a pulled
+// network cable would.
+type proxy struct {
+	addr string
+	srv  *http.Server
+}
+
+func startProxy(t *testing.T, target, addr string) *proxy {
+	t.Helper()
+	u, _ := neturl.Parse("http://" + target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1 // server-sent events pass at once
+	var ln net.Listener
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: ln.Addr().String(), srv: &http.Server{Handler: rp}}
+	go p.srv.Serve(ln)
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *proxy) close() { p.srv.Close() }
 
 // screenshotDir is $SCREENSHOT_DIR, or the test's own temporary folder.
 func screenshotDir(t *testing.T) string {
@@ -107,7 +140,10 @@ func TestReceptionPageInChromium(t *testing.T) {
 		}
 	}
 
-	url := "http://" + srv.Addr() + "/clinic/reception?station=tiep-don-1&token=" + counterToken
+	// The browser reaches the agent through a proxy the test can cut: the reception PC
+	// losing the agent.
+	px := startProxy(t, srv.Addr(), "127.0.0.1:0")
+	url := "http://" + px.addr + "/clinic/reception?station=tiep-don-1&token=" + counterToken
 	run("viewport", chromedp.EmulateViewport(1920, 1080))
 	run("open the page", chromedp.Navigate(url))
 	poll("station title", `document.getElementById("title").textContent === "Bàn tiếp đón số 1"`)
@@ -174,6 +210,13 @@ func TestReceptionPageInChromium(t *testing.T) {
 		}
 	}
 	shot("clinic-reception-tablet.png")
+
+	// The page loses the agent, says so, and comes back by itself.
+	px.close()
+	poll("agent lost", `document.getElementById("conn").textContent === "Mất kết nối" && !document.getElementById("offline").hidden`)
+	shot("clinic-reception-agent-lost.png")
+	px = startProxy(t, srv.Addr(), px.addr)
+	poll("agent back", `document.getElementById("conn").textContent === "Đã kết nối" && document.getElementById("offline").hidden`)
 
 	// A look-up typed on the page.
 	renewed := r.card("004")

@@ -215,7 +215,7 @@ func TestReceptionPageInChromium(t *testing.T) {
 	px.close()
 	poll("agent lost", `document.getElementById("conn").textContent === "Mất kết nối" && !document.getElementById("offline").hidden`)
 	shot("clinic-reception-agent-lost.png")
-	px = startProxy(t, srv.Addr(), px.addr)
+	startProxy(t, srv.Addr(), px.addr)
 	poll("agent back", `document.getElementById("conn").textContent === "Đã kết nối" && document.getElementById("offline").hidden`)
 
 	// A look-up typed on the page.

@@ -123,11 +123,12 @@ type Flow struct {
 	pending   map[*lookup]bool // not finished
 	reachable bool
 
+	closing bool // Wait has begun: no new goroutines
+
 	kick chan struct{}
 	sem  chan struct{}
 	wg   sync.WaitGroup
 	ctx  context.Context
-	subs []*bus.Subscription
 
 	started, succeeded, failed *metrics.Counter
 	queuedGauge                *metrics.Gauge
@@ -191,7 +192,6 @@ func Start(ctx context.Context, d Deps) (*Flow, error) {
 		return nil, err
 	}
 	scans := d.Bus.Subscribe(256, TopicScan, TopicIdentity)
-	f.subs = append(f.subs, scans)
 	f.wg.Add(2)
 	go func() {
 		defer f.wg.Done()
@@ -208,9 +208,13 @@ func Start(ctx context.Context, d Deps) (*Flow, error) {
 	return f, nil
 }
 
-// Wait blocks until the flow has stopped (ctx ended) and has recorded, for the next
-// start, which look-ups were left waiting.
+// Wait blocks until the flow's context has ended and the flow has stopped, then
+// records, for the next start, which look-ups were left waiting.
 func (f *Flow) Wait() {
+	<-f.ctx.Done()
+	f.mu.Lock()
+	f.closing = true
+	f.mu.Unlock()
 	f.wg.Wait()
 	f.mu.Lock()
 	var left []*lookup
@@ -235,6 +239,9 @@ func newID() string {
 
 // ErrUnknownStation: a look-up for a station the config does not list.
 var ErrUnknownStation = errors.New("clinic: unknown station")
+
+// ErrStopped: a look-up asked for while the flow stops.
+var ErrStopped = errors.New("clinic: stopping")
 
 // account resolves the account a station's look-up uses (c.mu held).
 func (f *Flow) account(station, operator string) (bhyt.Account, bool) {
@@ -270,6 +277,10 @@ func (f *Flow) Submit(ctx context.Context, r Request) (View, error) {
 	now := f.d.Now()
 	person := personKey(r)
 	f.mu.Lock()
+	if f.closing {
+		f.mu.Unlock()
+		return View{}, ErrStopped
+	}
 	key := st.ID + "\x00" + person
 	// A repeat shows the look-up in progress, or its gateway answer; one that got no
 	// usable answer (refused, malformed, given up) is asked again.
@@ -291,18 +302,19 @@ func (f *Flow) Submit(ctx context.Context, r Request) (View, error) {
 	var c *bhyt.Client
 	if hasAccount {
 		c = f.client(acct)
+		f.wg.Add(1) // under f.mu, so never after Wait has begun
 	}
 	v := f.view(l, true)
+	operator := f.operators[st.ID]
 	f.mu.Unlock()
 	f.started.Inc()
 	if !hasAccount {
 		f.d.Log.Warn("clinic: no gateway account for the station's operator (see clinic.stations[].operator and the accounts file)",
-			"station", st.ID, "operator", f.operators[st.ID])
+			"station", st.ID, "operator", operator)
 		f.finish(ctx, l, nil, ReasonNoAccount)
 		return f.viewOf(l), nil
 	}
 	f.publish(v)
-	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
 		select {

@@ -111,6 +111,10 @@ func (f *Flow) Register(w *web.Server) {
 		v, err := f.Submit(f.ctx, Request{Station: body.Station, Source: SourceTyped,
 			Number: strings.TrimSpace(body.Number), Name: strings.TrimSpace(body.Name), Birth: strings.TrimSpace(body.Birth),
 			Operator: body.Operator})
+		if errors.Is(err, ErrStopped) {
+			web.WriteError(rw, http.StatusServiceUnavailable, err.Error(), textStopping)
+			return
+		}
 		if err != nil {
 			web.WriteError(rw, http.StatusNotFound, err.Error(), textUnknownStation)
 			return

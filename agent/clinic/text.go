@@ -57,6 +57,7 @@ const (
 	textPageTitle       = "Tiếp đón: tra cứu thẻ BHYT"
 	textDashTitle       = "Tra cứu thẻ BHYT bằng căn cước"
 	textUnknownStation  = "Không có bàn tiếp đón này trong cấu hình."
+	textStopping        = "Phần mềm tiếp đón đang tắt; tra cứu lại sau khi khởi động."
 	textUnknownOperator = "Không có người tra cứu này trong tệp tài khoản."
 	textBadTyped        = "Nhập đủ số định danh (12 chữ số) hoặc số thẻ BHYT, họ tên và ngày sinh (ngày/tháng/năm)."
 )

@@ -444,7 +444,7 @@ func (f *Flow) persistQueued(ctx context.Context, l *lookup) {
 	}
 	l.persisted = true
 	f.mu.Unlock()
-	_, err := f.d.Store.Append(ctx, store.Event{Kind: KindQueued, Site: f.site, Counter: l.req.Station, Time: f.d.Now(),
+	_, err := f.d.Store.Append(context.WithoutCancel(ctx), store.Event{Kind: KindQueued, Site: f.site, Counter: l.req.Station, Time: f.d.Now(),
 		Attrs: map[string]any{"lookup": l.id, "station": l.req.Station, "source": l.req.Source,
 			"requested": l.requested.UTC().Format(time.RFC3339Nano)}})
 	if err != nil {

@@ -300,3 +300,29 @@ func TestAccountsFile(t *testing.T) {
 		t.Fatalf("misspelt key: %v", err)
 	}
 }
+
+// FuzzParseAccounts: any file gives accounts that each have a key, user name, password
+// and operator, or an error that never repeats a password from the file.
+func FuzzParseAccounts(f *testing.F) {
+	f.Add([]byte(ExampleAccounts))
+	f.Add([]byte("operators: [{key: a, username: u, password: bi-mat-123, name: n, id: '079190000002'}]"))
+	f.Add([]byte("facility: {key: a, password: bi-mat-123}"))
+	f.Fuzz(func(t *testing.T, b []byte) {
+		as, err := ParseAccounts(b)
+		if err != nil {
+			if strings.Contains(err.Error(), "bi-mat-123") {
+				t.Fatalf("error repeats a password: %v", err)
+			}
+			return
+		}
+		all := as.Operators
+		if as.Facility != nil {
+			all = append(all, *as.Facility)
+		}
+		for _, a := range all {
+			if a.Key == "" || a.Username == "" || len(a.passwordMD5) != 32 || a.OperatorName == "" || len(a.OperatorID) != 12 {
+				t.Fatalf("incomplete account accepted: %q", a.Key)
+			}
+		}
+	})
+}

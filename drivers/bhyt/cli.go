@@ -13,6 +13,21 @@ import (
 	"motcua-agent/config"
 )
 
+// Command is `motcua-agent bhyt …`: check, accounts-example.
+func Command(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "check":
+			return CheckCommand(ctx, args[1:], stdout, stderr)
+		case "accounts-example":
+			return AccountsExampleCommand(ctx, args[1:], stdout, stderr)
+		}
+	}
+	fmt.Fprintln(stderr, "usage: motcua-agent "+CheckUsage)
+	fmt.Fprintln(stderr, "       motcua-agent bhyt accounts-example > bhyt-accounts.yaml")
+	return 2
+}
+
 // CheckUsage is the `bhyt check` synopsis.
 const CheckUsage = "bhyt check --id ID|--card NUMBER --name NAME --dob DD/MM/YYYY [--config site.yaml | --gateway URL --accounts FILE] [--operator KEY] [--form] [--json]"
 

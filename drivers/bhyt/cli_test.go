@@ -65,7 +65,7 @@ clinic: {enabled: true, gateway: `+gateway+`, accounts_file: secret/bhyt-account
 	card := SimCards()[0]
 	run := func(args ...string) (int, string, string) {
 		var out, errOut bytes.Buffer
-		code := CheckCommand(context.Background(), args, &out, &errOut)
+		code := Command(context.Background(), append([]string{"check"}, args...), &out, &errOut)
 		return code, out.String(), errOut.String()
 	}
 	code, out, errOut := run("--config", cfg, "--id", card.ID, "--name", card.Name, "--dob", card.Birth)
@@ -108,7 +108,10 @@ clinic: {enabled: true, gateway: `+gateway+`, accounts_file: secret/bhyt-account
 		t.Fatal("sim bhyt did not stop")
 	}
 	var ex bytes.Buffer
-	if AccountsExampleCommand(context.Background(), nil, &ex, &ex) != 0 || !strings.Contains(ex.String(), "operators:") {
+	if Command(context.Background(), []string{"accounts-example"}, &ex, &ex) != 0 || !strings.Contains(ex.String(), "operators:") {
 		t.Fatalf("accounts-example: %s", ex.String())
+	}
+	if Command(context.Background(), []string{"chek"}, &ex, &ex) != 2 {
+		t.Fatal("an unknown subcommand is not a usage error")
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -153,6 +154,12 @@ func (s *Simulator) now() time.Time {
 // Start serves on addr ("127.0.0.1:0" for any free port) and returns the address.
 // After Close it may be started again on the same address (the gateway coming back).
 func (s *Simulator) Start(addr string) (string, error) {
+	s.mu.Lock()
+	running := s.srv != nil
+	s.mu.Unlock()
+	if running {
+		return "", errors.New("bhyt simulator: already running (Close it first)")
+	}
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return "", fmt.Errorf("bhyt simulator: %w", err)

@@ -231,6 +231,20 @@ func TestReceptionPageInChromium(t *testing.T) {
 	if n := r.counter(MetricLookups, map[string]string{"source": SourceTyped}); n != 1 {
 		t.Fatalf("typed look-ups counted %d", n)
 	}
+
+	// Half an hour later the agent forgets the patient, and the screen does too.
+	r.clock.Add(onScreen + time.Minute)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st, _ := r.flow.Station("tiep-don-1", true); st.Latest == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the agent keeps the patient")
+		}
+	}
+	run("refresh", chromedp.Evaluate[chromedp.Void](`load()`))
+	poll("screen cleared", `document.getElementById("headline").textContent.startsWith("Mời quét mã QR") &&
+		document.getElementById("name").textContent === "–" && document.getElementById("cardnumber").textContent === "–"`)
 }
 
 // TestAPIRolesAndPersonalData: the station API gives the patient only to roles allowed

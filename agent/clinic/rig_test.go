@@ -159,7 +159,7 @@ func (r *rig) startScanners() {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	ids := store.NewIDHasher([]byte("test-secret-0123456789"))
+	ids := storeHasher()
 	flow := checkin.New(r.st, ids, r.bus, cl, r.cfg.Site.ID, r.log, metrics.New())
 	scans := make(chan scanner.Scan, 64)
 	r.wg.Add(2)
@@ -187,6 +187,9 @@ func (r *rig) startScanners() {
 		}
 	}
 }
+
+// storeHasher is the rig's keyed hash of ID numbers.
+func storeHasher() *store.IDHasher { return store.NewIDHasher([]byte("test-secret-0123456789")) }
 
 // startFlow starts (or restarts) the clinic flow on the rig's record.
 func (r *rig) startFlow() {

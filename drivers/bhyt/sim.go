@@ -218,6 +218,13 @@ func (s *Simulator) Stats() SimStats {
 	return st
 }
 
+// AddCard adds a fictional insured person (a test citizen whose chip card a test reads).
+func (s *Simulator) AddCard(c SimCard) {
+	s.mu.Lock()
+	s.cards = append(append([]SimCard(nil), s.cards...), c)
+	s.mu.Unlock()
+}
+
 // Cards lists the fictional cards.
 func (s *Simulator) Cards() []SimCard {
 	s.mu.Lock()

@@ -14,6 +14,8 @@ import (
 	"sync/atomic"
 	"time"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Query is one card check: the patient's ID number (or insurance card number), name
@@ -29,7 +31,9 @@ type Query struct {
 // wire checks the query and gives the fields as sent.
 func (q Query) wire() (number, name, birth string, err error) {
 	number = strings.Join(strings.Fields(q.Number), "")
-	name = strings.Join(strings.Fields(q.Name), " ")
+	// Names travel NFC-normalised: a scanner or app may send "ễ" decomposed, which the
+	// gateway would take for another name.
+	name = norm.NFC.String(strings.Join(strings.Fields(q.Name), " "))
 	switch {
 	case number == "" || len(number) > 20 || !alnum(number):
 		return "", "", "", fmt.Errorf("%w: the number must be the 12-digit ID number or the insurance card number", ErrBadQuery)

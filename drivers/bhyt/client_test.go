@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 type testClock struct {
@@ -103,6 +105,11 @@ func TestEveryResultCode(t *testing.T) {
 		check("wrong name, first letter right", Query{Number: an.ID, Name: "Nguyễn Văn Ân", Birth: an.Birth}, "061")
 		check("name in other case and spacing", Query{Number: an.ID, Name: "  nguyễn  VĂN an ", Birth: an.Birth}, "000")
 		check("wrong birth date", Query{Number: an.ID, Name: an.Name, Birth: "16/03/1985"}, "070")
+		decomposed := norm.NFD.String(an.Name)
+		if decomposed == an.Name {
+			t.Fatal("the test name has nothing to decompose")
+		}
+		check("name sent decomposed (NFD)", Query{Number: an.ID, Name: decomposed, Birth: an.Birth}, "000")
 		stranger := c.Account
 		stranger.OperatorID = "079199999999"
 		oc := &Client{BaseURL: s.URL(), Account: stranger, FormCheck: form}

@@ -515,7 +515,8 @@ func allDigits(s string) bool {
 	return s != ""
 }
 
-// foldName compares names as the gateway is lenient: case and spacing ignored.
+// foldName compares names as the gateway is lenient: case and spacing ignored. It
+// does not normalise: a decomposed name is a wrong name, as clients must send NFC.
 func foldName(s string) string {
 	return strings.Join(strings.FieldsFunc(strings.ToLower(s), unicode.IsSpace), " ")
 }

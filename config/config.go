@@ -51,6 +51,7 @@ type Config struct {
 	Display  Display   `yaml:"display"`
 	Sync     Sync      `yaml:"sync"`
 	Gate     Gate      `yaml:"gate"`
+	Clinic   Clinic    `yaml:"clinic"`
 
 	// path is the file the config came from ("" for the embedded demo); relative paths
 	// in the file are resolved against its folder, never the working directory.
@@ -266,6 +267,7 @@ func (c *Config) setDefaults() {
 	c.Display.setDefaults()
 	c.Sync.setDefaults()
 	c.Gate.setDefaults()
+	c.setClinicDefaults()
 }
 
 var (
@@ -343,6 +345,7 @@ func (c *Config) validate(p *Problems) {
 	c.Display.validate(p, "display")
 	c.Sync.validate(p, "sync")
 	c.Gate.validate(p, "gate")
+	c.Clinic.validate(p, "clinic")
 }
 
 var originRe = regexp.MustCompile(`^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?$`)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"motcua-agent/agent/checkin"
+	"motcua-agent/agent/clinic"
 	"motcua-agent/agent/dossier"
 	"motcua-agent/agent/health"
 	"motcua-agent/config"
@@ -42,7 +43,7 @@ func startScan(ctx context.Context, a *App) error {
 			return fmt.Errorf("simulated scanner: %w", err)
 		}
 		pair := ptypair.New(dir, "sim-qr")
-		if err := scanner.RunDemo(ctx, pair, []byte("\r"), 8*time.Second, demoScans); err != nil {
+		if err := scanner.RunDemo(ctx, pair, []byte("\r"), 8*time.Second, append(demoScans, clinic.DemoScans()...)); err != nil {
 			a.Log.Warn("simulated scanner not started", "err", err)
 		} else {
 			sc := config.Scanner{Name: "sim-qr", Counter: "quay-1", Port: pair.Device, Purpose: config.ScanForCheckin,

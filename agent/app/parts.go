@@ -20,6 +20,7 @@ var Parts = []Part{
 	{"retention", startRetention},            // prunes events past privacy.retention_days
 	{"gate-simulation", startGateSimulation}, // simulated turnstile sensors, demo only
 	{"gate", startGate},                      // entry/exit counting, occupancy, relay
+	{"clinic", startClinic},                  // health-insurance look-ups at reception (listens before scans)
 	{"scan", startScan},                      // QR scanners and the dossier scan folder
 	{"card", startCard},                      // chip ID card reader (or the simulated card)
 	{"queue", startQueue},                    // tickets, printer, displays, keypad, voice

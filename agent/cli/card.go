@@ -15,8 +15,11 @@ var cardCommands = []command{
 		Usage: CardReadUsage + "\n       motcua-agent card readers", Run: cmdCard},
 	{Name: "trust", Summary: "import CSCA certificates or an ICAO master list into the trust store",
 		Usage: "trust import [--config FILE] [--data DIR] [--trust DIR] FILE", Run: cmdTrust},
-	{Name: "sim", Summary: "run a simulated device (a virtual chip ID card on vsmartcard-vpcd)",
-		Usage: SimCardUsage, Run: cmdSim},
+	{Name: "sim", Summary: "run a simulated device: a virtual chip ID card on vsmartcard-vpcd, or the health-insurance gateway",
+		Usage: SimCardUsage + "\n       motcua-agent sim bhyt [--listen ADDR] [--lifetime D] [--delay D] [--accounts-out FILE]", Run: cmdSim},
+	{Name: "bhyt", Summary: "look up one patient's health insurance at the social-insurance gateway",
+		Usage: "bhyt check --id|--card … --name … --dob … [--config FILE | --gateway URL --accounts FILE] [--operator KEY] [--json] | bhyt accounts-example",
+		Run: func(ctx context.Context, args []string) int { return bhytCommand(ctx, args, os.Stdout, os.Stderr) }},
 }
 
 func cmdCard(ctx context.Context, args []string) int {
@@ -76,9 +79,12 @@ func cmdTrust(ctx context.Context, args []string) int {
 }
 
 func cmdSim(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] != "card" {
-		fmt.Fprintln(os.Stderr, "usage: motcua-agent", SimCardUsage)
-		return 2
+	switch {
+	case len(args) > 0 && args[0] == "card":
+		return SimCard(ctx, args[1:], os.Stdout, os.Stderr)
+	case len(args) > 0 && args[0] == "bhyt":
+		return bhytSimCommand(ctx, args[1:], os.Stdout, os.Stderr)
 	}
-	return SimCard(ctx, args[1:], os.Stdout, os.Stderr)
+	fmt.Fprintln(os.Stderr, "usage: motcua-agent", SimCardUsage, "\n       motcua-agent sim bhyt [--listen ADDR]")
+	return 2
 }

@@ -49,6 +49,10 @@ const (
 	GateRefusals       = "gate.refusals"
 	GateReconciled     = "gate.reconciled"
 	GateManualOpens    = "gate.manual_opens"
+	// Health-insurance look-ups at clinic reception (agent/clinic).
+	BHYTLookups        = "bhyt.lookups"
+	BHYTLookupsOK      = "bhyt.lookups_ok"
+	BHYTLookupFailures = "bhyt.lookup_failures"
 )
 
 // Dimension names.
@@ -62,6 +66,8 @@ const (
 	DimHour    = "hour"    // the hour of day, "00".."23"
 	DimReason  = "reason"  // why a gate refused
 	DimMethod  = "method"  // how a chip card was opened: pace, bac
+	DimStation = "station" // a clinic's reception station
+	DimSource  = "source"  // how a look-up was asked: qr, chip, typed
 )
 
 // Def describes one metric.
@@ -95,6 +101,9 @@ var defs = []Def{
 	{GateRefusals, Add, []string{DimReason, DimLane, DimHour}, "Lượt từ chối ở cổng"},
 	{GateReconciled, Add, []string{DimLane, DimHour}, "Khách chốt cuối ngày (không quét ra)"},
 	{GateManualOpens, Add, []string{DimLane, DimHour}, "Lượt nhân viên mở cổng bằng tay"},
+	{BHYTLookups, Add, []string{DimStation, DimSource}, "Lượt tra cứu thẻ BHYT bằng căn cước"},
+	{BHYTLookupsOK, Add, []string{DimStation}, "Lượt tra cứu thẻ BHYT thành công"},
+	{BHYTLookupFailures, Add, []string{DimStation, DimReason}, "Lượt tra cứu thẻ BHYT không thành công"},
 }
 
 var byName = func() map[string]Def {

@@ -1,0 +1,667 @@
+// Package clinic is the reception of a clinic or commune health station: every ID card
+// scanned (the card's QR, the QR VNeID shows, a chip card read) or typed at a reception
+// station is looked up at the social-insurance gateway for a valid health-insurance
+// card; the answer goes to the reception page and the event stream, and each look-up
+// is counted once, per day and station, by outcome and reason. Look-ups made while the
+// gateway cannot be reached wait in memory and are retried until it answers.
+//
+// The look-up and its answer are personal, health-related data: they live in memory
+// for the page and the stream only. The record gets the outcome and the counts, never
+// a name, ID number, birth date or card number, and nothing of them is logged.
+package clinic
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/agent/health"
+	"motcua-agent/agent/store"
+	"motcua-agent/config"
+	"motcua-agent/config/vocab"
+	"motcua-agent/drivers/bhyt"
+	"motcua-agent/drivers/cccd"
+	"motcua-agent/internal/metrics"
+)
+
+// Topic is the bus topic of look-ups: one message per change of state.
+const Topic = "bhyt"
+
+// Event kinds.
+const (
+	// KindLookup is the one event of a finished look-up, carrying its counts.
+	KindLookup = "clinic.bhyt_lookup"
+	// KindQueued marks a look-up that waits for the gateway, so a restart that loses
+	// it (its data was only in memory) still counts it once, as lost.
+	KindQueued = "clinic.bhyt_queued"
+)
+
+// Daily counters: lookups = successes + the failures of every reason.
+const (
+	MetricLookups   = vocab.BHYTLookups        // dims {station, source}
+	MetricSuccesses = vocab.BHYTLookupsOK      // dims {station}
+	MetricFailures  = vocab.BHYTLookupFailures // dims {station, reason}
+)
+
+// Sources of a look-up.
+const (
+	SourceQR    = "qr"    // the card's QR, or the same QR shown by VNeID
+	SourceChip  = "chip"  // a chip card read and verified at the station
+	SourceTyped = "typed" // typed on the reception page
+)
+
+// States of a look-up.
+const (
+	StateChecking = "checking"
+	StateQueued   = "queued" // the gateway could not be reached; retried until it answers
+	StateDone     = "done"
+)
+
+// Outcomes.
+const (
+	OutcomeOK     = "ok"
+	OutcomeFailed = "failed"
+)
+
+// Reasons of our own, beside the gateway's (bhyt.Reason).
+const (
+	ReasonNoAccount = "no-account" // no gateway account for the station's operator
+	ReasonLost      = "lost"       // the agent stopped while the look-up waited
+	ReasonGaveUp    = "gave-up"    // the gateway did not answer within retry_for
+	// Scans shown but not looked up (not counted).
+	ReasonVNeIDNoData  = "vneid-no-data" // a VNeID code without the card's fields
+	ReasonUnreadableQR = "unreadable-qr" // a card QR whose fields did not read right
+)
+
+// Request is one look-up asked for. Everything but Station, Source and Operator is
+// personal data.
+type Request struct {
+	Station string
+	Source  string
+	// Number is the 12-digit ID number (or the insurance card number).
+	Number string
+	Name   string
+	// Birth is dd/mm/yyyy (or ddmmyyyy, yyyy-mm-dd, yyyy).
+	Birth string
+	// Operator is the account key to look up with ("": the station's operator).
+	Operator string
+}
+
+// Deps are what the flow needs from the agent.
+type Deps struct {
+	Config   *config.Config
+	Store    *store.Store
+	Bus      *bus.Bus
+	Accounts *bhyt.Accounts
+	Health   *health.Registry
+	Metrics  *metrics.Registry
+	Log      *slog.Logger
+	Now      func() time.Time
+	// HTTP is the transport to the gateway (http.DefaultClient when nil).
+	HTTP *http.Client
+}
+
+// Flow runs the look-ups of every station.
+type Flow struct {
+	d    Deps
+	cfg  config.Clinic
+	site string
+	loc  *time.Location
+
+	mu        sync.Mutex
+	operators map[string]string       // station → operator key
+	clients   map[string]*bhyt.Client // account key → client
+	latest    map[string]*lookup      // station → its latest look-up
+	recent    map[string]*lookup      // station + person → look-up, for repeats
+	queue     []*lookup
+	pending   map[*lookup]bool // not finished
+	reachable bool
+
+	closing bool // Wait has begun: no new goroutines
+
+	kick chan struct{}
+	sem  chan struct{}
+	wg   sync.WaitGroup
+	ctx  context.Context
+
+	started, succeeded, failed *metrics.Counter
+	queuedGauge                *metrics.Gauge
+}
+
+type lookup struct {
+	id        string
+	req       Request
+	account   string
+	person    string // the request's identity, for repeats (memory only)
+	requested time.Time
+	answered  time.Time
+	state     string
+	outcome   string
+	reason    string
+	code      string
+	attempts  int
+	answer    *bhyt.Answer
+	persisted bool // its KindQueued event is recorded
+	finished  bool
+	seq       int64
+}
+
+// New builds the flow and counts, once, the look-ups a previous run left waiting.
+func New(ctx context.Context, d Deps) (*Flow, error) {
+	if d.Config == nil || d.Store == nil || d.Bus == nil {
+		return nil, errors.New("clinic: config, store and bus are required")
+	}
+	if d.Now == nil {
+		d.Now = time.Now
+	}
+	if d.Log == nil {
+		d.Log = slog.Default()
+	}
+	if d.Metrics == nil {
+		d.Metrics = metrics.New()
+	}
+	f := &Flow{d: d, cfg: d.Config.Clinic, site: d.Config.Site.ID, loc: d.Store.Location(),
+		operators: map[string]string{}, clients: map[string]*bhyt.Client{}, latest: map[string]*lookup{},
+		recent: map[string]*lookup{}, pending: map[*lookup]bool{}, reachable: true,
+		kick: make(chan struct{}, 1), sem: make(chan struct{}, 4), ctx: ctx,
+		started:     d.Metrics.Counter("motcua_bhyt_lookups_total", "Health-insurance look-ups asked for."),
+		succeeded:   d.Metrics.Counter("motcua_bhyt_lookups_ok_total", "Health-insurance look-ups that found a valid card."),
+		failed:      d.Metrics.Counter("motcua_bhyt_lookups_failed_total", "Health-insurance look-ups that did not."),
+		queuedGauge: d.Metrics.Gauge("motcua_bhyt_queued", "Look-ups waiting for the gateway."),
+	}
+	for _, s := range f.cfg.Stations {
+		f.operators[s.ID] = s.Operator
+	}
+	if err := f.countLost(ctx); err != nil {
+		return nil, err
+	}
+	return f, nil
+}
+
+// Start builds the flow, follows the scan and identity topics of the bus and retries
+// queued look-ups, until ctx ends. Wait returns when it has stopped.
+func Start(ctx context.Context, d Deps) (*Flow, error) {
+	f, err := New(ctx, d)
+	if err != nil {
+		return nil, err
+	}
+	scans := d.Bus.Subscribe(256, TopicScan, TopicIdentity)
+	f.wg.Add(2)
+	go func() {
+		defer f.wg.Done()
+		scans.Each(ctx, func(m bus.Message) {
+			if r, ok := f.requestOf(m); ok {
+				f.Submit(ctx, r)
+			} else if station, reason, ok := f.noticeOf(m); ok {
+				f.notice(station, reason)
+			}
+		})
+	}()
+	go func() { defer f.wg.Done(); f.retry(ctx) }()
+	d.Log.Info("clinic: health-insurance look-up running", "stations", len(f.cfg.Stations), "wire", bhyt.WireVersion)
+	return f, nil
+}
+
+// Wait blocks until the flow's context has ended and the flow has stopped, then
+// records, for the next start, which look-ups were left waiting.
+func (f *Flow) Wait() {
+	<-f.ctx.Done()
+	f.mu.Lock()
+	f.closing = true
+	f.mu.Unlock()
+	f.wg.Wait()
+	f.mu.Lock()
+	var left []*lookup
+	for l := range f.pending {
+		if !l.persisted && !l.finished {
+			left = append(left, l)
+		}
+	}
+	f.mu.Unlock()
+	for _, l := range left {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		f.persistQueued(ctx, l)
+		cancel()
+	}
+}
+
+func newID() string {
+	b := make([]byte, 8)
+	rand.Read(b)
+	return hex.EncodeToString(b)
+}
+
+// ErrUnknownStation: a look-up for a station the config does not list.
+var ErrUnknownStation = errors.New("clinic: unknown station")
+
+// ErrStopped: a look-up asked for while the flow stops.
+var ErrStopped = errors.New("clinic: stopping")
+
+// account resolves the account a station's look-up uses (c.mu held).
+func (f *Flow) account(station, operator string) (bhyt.Account, bool) {
+	if operator == "" {
+		operator = f.operators[station]
+	}
+	if a, ok := f.d.Accounts.Operator(operator); ok {
+		return a, true
+	}
+	if f.cfg.FacilityFallback && f.d.Accounts != nil && f.d.Accounts.Facility != nil {
+		return *f.d.Accounts.Facility, true
+	}
+	return bhyt.Account{}, false
+}
+
+func (f *Flow) client(a bhyt.Account) *bhyt.Client {
+	c, ok := f.clients[a.Key]
+	if !ok {
+		c = &bhyt.Client{BaseURL: f.cfg.Gateway, Account: a, HTTP: f.d.HTTP, Timeout: f.cfg.Timeout, Now: f.d.Now}
+		f.clients[a.Key] = c
+	}
+	return c
+}
+
+// Submit starts a look-up and returns its first state; the answer follows on the bus.
+// The same person at the same station within the repeat window (the QR, then the
+// chip) gets the look-up already made, published again, not a second one.
+func (f *Flow) Submit(ctx context.Context, r Request) (View, error) {
+	st, ok := f.cfg.Station(r.Station)
+	if !ok {
+		return View{}, fmt.Errorf("%w %q", ErrUnknownStation, r.Station)
+	}
+	now := f.d.Now()
+	person := personKey(r)
+	f.mu.Lock()
+	if f.closing {
+		f.mu.Unlock()
+		return View{}, ErrStopped
+	}
+	key := st.ID + "\x00" + person
+	// A repeat shows the look-up in progress, or its gateway answer; one that got no
+	// usable answer (refused, malformed, given up) is asked again.
+	if prev, ok := f.recent[key]; ok && now.Sub(prev.requested) < f.cfg.RepeatWindow && (!prev.finished || prev.answer != nil) {
+		f.latest[st.ID] = prev
+		v := f.view(prev, true)
+		v.Repeat = true
+		f.mu.Unlock()
+		f.publish(v)
+		return v, nil
+	}
+	l := &lookup{id: newID(), req: r, person: person, requested: now, state: StateChecking}
+	f.recent[key] = l
+	f.forgetOld(now)
+	f.latest[st.ID] = l
+	f.pending[l] = true
+	acct, hasAccount := f.account(st.ID, r.Operator)
+	l.account = acct.Key
+	var c *bhyt.Client
+	if hasAccount {
+		c = f.client(acct)
+		f.wg.Add(1) // under f.mu, so never after Wait has begun
+	}
+	v := f.view(l, true)
+	operator := f.operators[st.ID]
+	f.mu.Unlock()
+	f.started.Inc()
+	if !hasAccount {
+		f.d.Log.Warn("clinic: no gateway account for the station's operator (see clinic.stations[].operator and the accounts file)",
+			"station", st.ID, "operator", operator)
+		f.finish(ctx, l, nil, ReasonNoAccount)
+		return f.viewOf(l), nil
+	}
+	f.publish(v)
+	go func() {
+		defer f.wg.Done()
+		select {
+		case f.sem <- struct{}{}:
+		case <-ctx.Done():
+			return
+		}
+		defer func() { <-f.sem }()
+		if f.attempt(ctx, l, c) {
+			f.kickRetry() // the gateway answers: the queue can go now
+		} else if ctx.Err() == nil {
+			f.enqueue(ctx, l)
+		}
+	}()
+	return v, nil
+}
+
+// notice shows the nurse why a scan at the station cannot be looked up. It is not a
+// look-up: nothing is counted or recorded (the check-in flow recorded the scan).
+func (f *Flow) notice(station, reason string) {
+	now := f.d.Now()
+	l := &lookup{id: newID(), req: Request{Station: station, Source: SourceQR}, requested: now, answered: now,
+		state: StateDone, outcome: OutcomeFailed, reason: reason, finished: true}
+	f.mu.Lock()
+	f.latest[station] = l
+	v := f.view(l, false)
+	f.mu.Unlock()
+	f.publish(v)
+}
+
+// personKey identifies a request's person in memory, for repeats.
+func personKey(r Request) string {
+	return r.Number + "\x00" + r.Birth
+}
+
+// onScreen is how long a finished look-up's patient stays in memory for the page.
+const onScreen = 30 * time.Minute
+
+// forget drops from memory the people of look-ups past the repeat window, and the
+// station's last patient once it has been on screen long enough.
+func (f *Flow) forget(now time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for k, l := range f.recent {
+		if now.Sub(l.requested) >= f.cfg.RepeatWindow && l.finished {
+			delete(f.recent, k)
+		}
+	}
+	for st, l := range f.latest {
+		if l.finished && now.Sub(l.answered) >= onScreen {
+			delete(f.latest, st)
+		}
+	}
+}
+
+// forgetOld drops repeat entries past the window (f.mu held).
+func (f *Flow) forgetOld(now time.Time) {
+	if len(f.recent) < 256 {
+		return
+	}
+	for k, l := range f.recent {
+		if now.Sub(l.requested) >= f.cfg.RepeatWindow {
+			delete(f.recent, k)
+		}
+	}
+}
+
+// attempt asks the gateway once. It reports whether the gateway answered; a look-up
+// with a usable answer (or a refusal that retrying cannot mend) is finished.
+func (f *Flow) attempt(ctx context.Context, l *lookup, c *bhyt.Client) bool {
+	f.mu.Lock()
+	l.attempts++
+	f.mu.Unlock()
+	a, err := c.Check(ctx, bhyt.Query{Number: l.req.Number, Name: l.req.Name, Birth: l.req.Birth})
+	if ctx.Err() != nil {
+		return false
+	}
+	if err == nil && !a.Retryable() {
+		f.setReachable(true, "")
+		f.finish(ctx, l, &a, "")
+		return true
+	}
+	reason := bhyt.ReasonOf(err)
+	if err == nil {
+		reason = a.Reason
+	}
+	if reason == bhyt.ReasonUnavailable || reason == bhyt.ReasonGatewayError {
+		detail := "gateway server error"
+		if err != nil {
+			detail = err.Error()
+		}
+		f.setReachable(false, detail)
+		return false
+	}
+	// Answered, but not usably: malformed, oversized, refused account, bad query.
+	f.setReachable(true, "")
+	f.d.Log.Warn("clinic: look-up refused", "station", l.req.Station, "reason", reason, "err", err)
+	f.finish(ctx, l, nil, string(reason))
+	return true
+}
+
+// enqueue keeps a look-up for retry and says so on the page. The page hears "queued"
+// before the retrier can see the look-up, so its answer always comes after.
+func (f *Flow) enqueue(ctx context.Context, l *lookup) {
+	f.mu.Lock()
+	if l.finished {
+		f.mu.Unlock()
+		return
+	}
+	l.state = StateQueued
+	v := f.view(l, true)
+	f.mu.Unlock()
+	f.publish(v)
+	f.persistQueued(ctx, l)
+	f.mu.Lock()
+	f.queue = append(f.queue, l)
+	f.queuedGauge.Set(float64(len(f.queue)))
+	f.mu.Unlock()
+}
+
+// persistQueued records that a look-up waits (no personal data: its id and station).
+func (f *Flow) persistQueued(ctx context.Context, l *lookup) {
+	f.mu.Lock()
+	if l.persisted {
+		f.mu.Unlock()
+		return
+	}
+	l.persisted = true
+	f.mu.Unlock()
+	_, err := f.d.Store.Append(context.WithoutCancel(ctx), store.Event{Kind: KindQueued, Site: f.site, Counter: l.req.Station, Time: f.d.Now(),
+		Attrs: map[string]any{"lookup": l.id, "station": l.req.Station, "source": l.req.Source,
+			"requested": l.requested.UTC().Format(time.RFC3339Nano)}})
+	if err != nil {
+		f.d.Log.Error("clinic: cannot record a waiting look-up", "station", l.req.Station, "err", err)
+	}
+}
+
+func (f *Flow) kickRetry() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// retry goes through the queue in order whenever kicked or after the backoff, until
+// the gateway stops answering; the backoff doubles while it does not.
+func (f *Flow) retry(ctx context.Context) {
+	backoff := f.cfg.RetryMin
+	for {
+		t := time.NewTimer(backoff)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-f.kick:
+		case <-t.C:
+		}
+		t.Stop()
+		f.forget(f.d.Now())
+		f.mu.Lock()
+		items := append([]*lookup(nil), f.queue...)
+		f.mu.Unlock()
+		if len(items) == 0 {
+			backoff = f.cfg.RetryMin
+			continue
+		}
+		down := false
+		for _, l := range items {
+			if ctx.Err() != nil {
+				return
+			}
+			if f.d.Now().Sub(l.requested) >= f.cfg.RetryFor {
+				f.finish(ctx, l, nil, ReasonGaveUp)
+				continue
+			}
+			f.mu.Lock()
+			c := f.clients[l.account]
+			f.mu.Unlock()
+			if !f.attempt(ctx, l, c) {
+				down = true
+				break
+			}
+		}
+		if down {
+			backoff = min(backoff*2, f.cfg.RetryMax)
+		} else {
+			backoff = f.cfg.RetryMin
+		}
+	}
+}
+
+// finish records a look-up's outcome once, with its counts, and publishes it.
+func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason string) {
+	f.mu.Lock()
+	if l.finished {
+		f.mu.Unlock()
+		return
+	}
+	l.finished = true
+	delete(f.pending, l)
+	for i, q := range f.queue {
+		if q == l {
+			f.queue = append(f.queue[:i], f.queue[i+1:]...)
+			break
+		}
+	}
+	f.queuedGauge.Set(float64(len(f.queue)))
+	l.state, l.answered, l.outcome = StateDone, f.d.Now(), OutcomeFailed
+	if a != nil {
+		l.answer, l.code, reason = a, a.Code, string(a.Reason)
+		if a.OK() {
+			l.outcome = OutcomeOK
+		}
+	}
+	l.reason = reason
+	attempts, queued := l.attempts, l.persisted
+	f.mu.Unlock()
+
+	station := l.req.Station
+	counts := []store.Count{{Metric: MetricLookups, Dims: map[string]string{"station": station, "source": l.req.Source}, Value: 1}}
+	if l.outcome == OutcomeOK {
+		counts = append(counts, store.Count{Metric: MetricSuccesses, Dims: map[string]string{"station": station}, Value: 1})
+		f.succeeded.Inc()
+	} else {
+		counts = append(counts, store.Count{Metric: MetricFailures, Dims: map[string]string{"station": station, "reason": reason}, Value: 1})
+		f.failed.Inc()
+	}
+	attrs := map[string]any{"lookup": l.id, "station": station, "source": l.req.Source, "outcome": l.outcome,
+		"reason": reason, "attempts": attempts, "queued": queued, "operator": l.account, "wire": bhyt.WireVersion}
+	if l.code != "" {
+		attrs["code"] = l.code
+	}
+	// The day of the counts is the day the patient came, even when the gateway answered
+	// after midnight.
+	ev, err := f.d.Store.Append(context.WithoutCancel(ctx), store.Event{Kind: KindLookup, Site: f.site, Counter: station,
+		Time: l.requested, Attrs: attrs, Counts: counts})
+	if err != nil {
+		f.d.Log.Error("clinic: cannot record a look-up", "station", station, "err", err)
+	}
+	f.mu.Lock()
+	l.seq = ev.Seq
+	v := f.view(l, true)
+	f.mu.Unlock()
+	f.publish(v)
+	f.d.Log.Info("clinic: look-up", "station", station, "source", l.req.Source, "outcome", l.outcome, "reason", reason,
+		"attempts", attempts, "seq", ev.Seq)
+}
+
+// countLost finishes, as lost, the look-ups a previous run recorded as waiting and
+// never finished: their data was only in that run's memory.
+func (f *Flow) countLost(ctx context.Context) error {
+	since := f.d.Now().Add(-f.cfg.RetryFor - 48*time.Hour)
+	waiting := map[string]store.Event{}
+	var order []string
+	after := int64(0)
+	for {
+		evs, err := f.d.Store.Events(ctx, store.EventFilter{AfterSeq: after, Kinds: []string{KindQueued, KindLookup}, Limit: 5000})
+		if err != nil {
+			return fmt.Errorf("clinic: read waiting look-ups: %w", err)
+		}
+		if len(evs) == 0 {
+			break
+		}
+		for _, e := range evs {
+			after = e.Seq
+			id, _ := e.Attrs["lookup"].(string)
+			switch {
+			case e.Kind == KindQueued && e.Time.After(since):
+				if _, seen := waiting[id]; !seen {
+					order = append(order, id)
+				}
+				waiting[id] = e
+			case e.Kind == KindLookup:
+				delete(waiting, id)
+			}
+		}
+	}
+	for _, id := range order {
+		e, ok := waiting[id]
+		if !ok {
+			continue
+		}
+		station, _ := e.Attrs["station"].(string)
+		source, _ := e.Attrs["source"].(string)
+		requested := e.Time
+		if s, _ := e.Attrs["requested"].(string); s != "" {
+			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+				requested = t
+			}
+		}
+		_, err := f.d.Store.Append(ctx, store.Event{Kind: KindLookup, Site: f.site, Counter: station, Time: requested,
+			Attrs: map[string]any{"lookup": id, "station": station, "source": source, "outcome": OutcomeFailed,
+				"reason": ReasonLost, "queued": true, "wire": bhyt.WireVersion},
+			Counts: []store.Count{
+				{Metric: MetricLookups, Dims: map[string]string{"station": station, "source": source}, Value: 1},
+				{Metric: MetricFailures, Dims: map[string]string{"station": station, "reason": ReasonLost}, Value: 1}}})
+		if err != nil {
+			return fmt.Errorf("clinic: count a lost look-up: %w", err)
+		}
+	}
+	if n := len(waiting); n > 0 {
+		f.d.Log.Warn("clinic: look-ups left waiting by the last run were counted as lost (their data was only in memory)", "count", n)
+	}
+	return nil
+}
+
+// setReachable reports the gateway on the dashboard.
+func (f *Flow) setReachable(ok bool, detail string) {
+	f.mu.Lock()
+	changed := f.reachable != ok
+	f.reachable = ok
+	f.mu.Unlock()
+	if changed {
+		if ok {
+			f.d.Log.Info("clinic: the gateway answers again")
+		} else {
+			f.d.Log.Warn("clinic: the gateway cannot be reached; look-ups wait and are retried", "err", detail)
+		}
+	}
+	if f.d.Health == nil {
+		return
+	}
+	d := health.Device{Name: "bhyt-gateway", Kind: "gateway", State: health.OK, Message: textGatewayOK}
+	if !ok {
+		d.State, d.Detail, d.Message = health.Degraded, detail, textGatewayDown
+	}
+	f.d.Health.Set(d)
+}
+
+// SetOperator sets who looks up at a station from now on (an account key).
+func (f *Flow) SetOperator(station, operator string) error {
+	if _, ok := f.cfg.Station(station); !ok {
+		return fmt.Errorf("%w %q", ErrUnknownStation, station)
+	}
+	if _, ok := f.d.Accounts.Operator(operator); !ok {
+		return fmt.Errorf("%w: no operator %q in the accounts file", ErrBadRequest, operator)
+	}
+	f.mu.Lock()
+	f.operators[station] = operator
+	f.mu.Unlock()
+	f.d.Log.Info("clinic: station operator changed", "station", station, "operator", operator)
+	return nil
+}
+
+// ErrBadRequest marks a request with bad fields.
+var ErrBadRequest = errors.New("clinic: bad request")
+
+// birthOf gives a QR or chip date as dd/mm/yyyy.
+func birthOf(d cccd.Date) string { return bhyt.DMY(d) }

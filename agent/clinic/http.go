@@ -1,0 +1,176 @@
+package clinic
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"net/http"
+	"sort"
+	"strings"
+
+	"motcua-agent/agent/web"
+	"motcua-agent/drivers/bhyt"
+)
+
+//go:embed pages/reception.html
+var pages embed.FS
+
+// StationStatus is a station as its reception page sees it.
+type StationStatus struct {
+	Station   string   `json:"station"`
+	Title     string   `json:"title"`
+	Operator  string   `json:"operator"`
+	Operators []string `json:"operators"`
+	Reachable bool     `json:"reachable"` // the gateway answered the last attempt
+	Queued    int      `json:"queued"`    // look-ups of this station waiting for the gateway
+	Latest    *View    `json:"latest,omitempty"`
+}
+
+// Station is a station's state; the latest look-up's patient only when personal.
+func (f *Flow) Station(id string, personal bool) (StationStatus, error) {
+	st, ok := f.cfg.Station(id)
+	if !ok {
+		return StationStatus{}, fmt.Errorf("%w %q", ErrUnknownStation, id)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	s := StationStatus{Station: st.ID, Title: st.Title, Operator: f.operators[st.ID], Operators: f.d.Accounts.Keys(),
+		Reachable: f.reachable}
+	for l := range f.pending {
+		if l.req.Station == st.ID && l.state == StateQueued {
+			s.Queued++
+		}
+	}
+	if l := f.latest[st.ID]; l != nil {
+		v := f.view(l, personal)
+		s.Latest = &v
+	}
+	return s, nil
+}
+
+// Today is the day's look-up counts.
+type Today struct {
+	Day       string           `json:"day"`
+	Lookups   int64            `json:"lookups"`
+	Successes int64            `json:"successes"`
+	Failures  map[string]int64 `json:"failures"`
+}
+
+// Today reads the day's counters.
+func (f *Flow) Today(ctx context.Context) (Today, error) {
+	day := f.d.Store.Day(f.d.Now())
+	rows, err := f.d.Store.Counters(ctx, day)
+	if err != nil {
+		return Today{}, err
+	}
+	t := Today{Day: day, Failures: map[string]int64{}}
+	for _, r := range rows {
+		switch r.Metric {
+		case MetricLookups:
+			t.Lookups += r.Value
+		case MetricSuccesses:
+			t.Successes += r.Value
+		case MetricFailures:
+			t.Failures[r.Dims["reason"]] += r.Value
+		}
+	}
+	return t, nil
+}
+
+// Register adds the reception page, the look-up API, the dashboard block and the
+// metrics' Vietnamese labels to the agent's web server.
+func (f *Flow) Register(w *web.Server) {
+	w.HandleFunc("GET /clinic/reception", func(rw http.ResponseWriter, r *http.Request) {
+		b, _ := pages.ReadFile("pages/reception.html")
+		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
+		rw.Header().Set("Cache-Control", "no-cache")
+		rw.Write(b)
+	})
+	w.HandleFunc("GET /api/v1/clinic/stations/{station}", func(rw http.ResponseWriter, r *http.Request) {
+		s, err := f.Station(r.PathValue("station"), w.MayReceivePersonal(web.RoleOf(r)))
+		if err != nil {
+			web.WriteError(rw, http.StatusNotFound, err.Error(), textUnknownStation)
+			return
+		}
+		web.WriteJSON(rw, http.StatusOK, s)
+	}, web.RoleCounter, web.RoleDisplay)
+	w.HandleFunc("POST /api/v1/clinic/lookups", func(rw http.ResponseWriter, r *http.Request) {
+		var body struct{ Station, Number, Name, Birth, Operator string }
+		if !web.ReadJSON(rw, r, &body) {
+			return
+		}
+		if _, err := bhyt.WireBirth(body.Birth); err != nil || strings.TrimSpace(body.Number) == "" || strings.TrimSpace(body.Name) == "" {
+			web.WriteError(rw, http.StatusBadRequest, "number, name and birth (dd/mm/yyyy) are required", textBadTyped)
+			return
+		}
+		if _, ok := f.d.Accounts.Operator(body.Operator); body.Operator != "" && !ok {
+			web.WriteError(rw, http.StatusBadRequest, "no operator "+body.Operator+" in the accounts file", textUnknownOperator)
+			return
+		}
+		v, err := f.Submit(f.ctx, Request{Station: body.Station, Source: SourceTyped,
+			Number: strings.TrimSpace(body.Number), Name: strings.TrimSpace(body.Name), Birth: strings.TrimSpace(body.Birth),
+			Operator: body.Operator})
+		if errors.Is(err, ErrStopped) {
+			web.WriteError(rw, http.StatusServiceUnavailable, err.Error(), textStopping)
+			return
+		}
+		if err != nil {
+			web.WriteError(rw, http.StatusNotFound, err.Error(), textUnknownStation)
+			return
+		}
+		if !w.MayReceivePersonal(web.RoleOf(r)) {
+			v.Patient = nil
+		}
+		web.WriteJSON(rw, http.StatusAccepted, v)
+	}, web.RoleCounter)
+	w.HandleFunc("POST /api/v1/clinic/stations/{station}/operator", func(rw http.ResponseWriter, r *http.Request) {
+		var body struct{ Operator string }
+		if !web.ReadJSON(rw, r, &body) {
+			return
+		}
+		err := f.SetOperator(r.PathValue("station"), body.Operator)
+		switch {
+		case err == nil:
+			web.WriteJSON(rw, http.StatusOK, map[string]any{"ok": true})
+		case errors.Is(err, ErrUnknownStation):
+			web.WriteError(rw, http.StatusNotFound, err.Error(), textUnknownStation)
+		default:
+			web.WriteError(rw, http.StatusBadRequest, err.Error(), textUnknownOperator)
+		}
+	}, web.RoleCounter)
+	w.AddStatus("clinic", f.dashboardBlock)
+	w.AddPage(web.Page{Path: "/clinic/reception", Title: textPageTitle, Role: web.RoleCounter})
+}
+
+// dashboardBlock is the clinic's block on the dashboard, in Vietnamese.
+func (f *Flow) dashboardBlock(ctx context.Context) any {
+	t, err := f.Today(ctx)
+	if err != nil {
+		return map[string]any{"title": textDashTitle, "rows": map[string]any{"Lỗi": "Không đọc được số liệu tra cứu."}}
+	}
+	var fails []string
+	for r, n := range t.Failures {
+		fails = append(fails, fmt.Sprintf("%s: %d", reasonTexts[r].headline, n))
+	}
+	sort.Strings(fails)
+	f.mu.Lock()
+	queued, reachable := 0, f.reachable
+	for l := range f.pending {
+		if l.state == StateQueued {
+			queued++
+		}
+	}
+	f.mu.Unlock()
+	gw := textGatewayOK
+	if !reachable {
+		gw = textGatewayDown
+	}
+	return map[string]any{"title": textDashTitle, "rows": map[string]any{
+		"Lượt tra cứu hôm nay":          t.Lookups,
+		"Tra cứu thành công":            t.Successes,
+		"Không thành công (theo lý do)": strings.Join(fails, "; "),
+		"Lượt đang chờ cổng giám định":  queued,
+		"Cổng giám định BHYT":           gw,
+	}}
+}

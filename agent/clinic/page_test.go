@@ -1,0 +1,346 @@
+package clinic
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	neturl "net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"motcua-agent/agent/web"
+	"motcua-agent/internal/metrics"
+)
+
+const (
+	counterToken = "counter-token-0123456789"
+	displayToken = "display-token-0123456789"
+)
+
+// serve runs the agent's web server with the flow's routes for the test.
+func (r *rig) serve(t *testing.T) *web.Server {
+	t.Helper()
+	r.cfg.HTTP.Listen = "127.0.0.1:0"
+	srv := web.New(web.Options{Config: r.cfg, Tokens: map[web.Role]string{web.RoleCounter: counterToken, web.RoleDisplay: displayToken},
+		Store: r.st, Bus: r.bus, Health: r.hl, Metrics: metrics.New(), Log: r.log})
+	r.flow.Register(srv)
+	if err := srv.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		defer cancel()
+		srv.Shutdown(ctx)
+	})
+	return srv
+}
+
+// proxy forwards the browser to the agent; close cuts every connection, as a pulled
+// network cable would.
+type proxy struct {
+	addr string
+	srv  *http.Server
+}
+
+func startProxy(t *testing.T, target, addr string) *proxy {
+	t.Helper()
+	u, _ := neturl.Parse("http://" + target)
+	rp := httputil.NewSingleHostReverseProxy(u)
+	rp.FlushInterval = -1 // server-sent events pass at once
+	var ln net.Listener
+	var err error
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
+			break
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &proxy{addr: ln.Addr().String(), srv: &http.Server{Handler: rp}}
+	go p.srv.Serve(ln)
+	t.Cleanup(p.close)
+	return p
+}
+
+func (p *proxy) close() { p.srv.Close() }
+
+// screenshotDir is $SCREENSHOT_DIR, or the test's own temporary folder.
+func screenshotDir(t *testing.T) string {
+	if d := os.Getenv("SCREENSHOT_DIR"); d != "" {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		return d
+	}
+	return t.TempDir()
+}
+
+// TestReceptionPageInChromium opens the reception page in headless Chromium: a scan at
+// the station shows the patient and the valid card; with the gateway gone a scan shows
+// the waiting state and the queue, and its answer when the gateway is back; the page
+// fits a PC screen and a tablet in both orientations, and shows no raw codes.
+func TestReceptionPageInChromium(t *testing.T) {
+	t.Parallel()
+	browser, err := exec.LookPath("chromium")
+	if err != nil {
+		t.Skip("chromium is not installed (apt-get install chromium)")
+	}
+	r := newRig(t)
+	srv := r.serve(t)
+	shots := screenshotDir(t)
+
+	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
+		chromedp.Flag("headless", true), chromedp.Flag("disable-gpu", true))
+	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	defer cancel()
+	ctx, cancel := chromedp.NewContext(actx)
+	defer cancel()
+	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	defer cancel()
+
+	run := func(what string, a chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, a); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		s, err := chromedp.Run(ctx, chromedp.Text(sel))
+		if err != nil {
+			t.Fatalf("read %s: %v", sel, err)
+		}
+		return s
+	}
+	shot := func(name string) {
+		t.Helper()
+		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	poll := func(what, js string) {
+		t.Helper()
+		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
+			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v; the page shows:\n%s", what, err, body)
+		}
+	}
+
+	// The browser reaches the agent through a proxy the test can cut: the reception PC
+	// losing the agent.
+	px := startProxy(t, srv.Addr(), "127.0.0.1:0")
+	url := "http://" + px.addr + "/clinic/reception?station=tiep-don-1&token=" + counterToken
+	run("viewport", chromedp.EmulateViewport(1920, 1080))
+	run("open the page", chromedp.Navigate(url))
+	poll("station title", `document.getElementById("title").textContent === "Bàn tiếp đón số 1"`)
+	poll("idle", `document.getElementById("headline").textContent.startsWith("Mời quét mã QR")`)
+	poll("live", `document.getElementById("conn").textContent === "Đã kết nối"`)
+
+	valid := r.card("000")
+	r.scan("tiep-don-1", qr(valid))
+	poll("valid card shown", `document.getElementById("panel").className === "ok"`)
+	if h, n, c, p, a := text("#headline"), text("#name"), text("#cardnumber"), text("#period"), text("#age"); h != "Thẻ BHYT còn giá trị sử dụng" ||
+		n != valid.Name || c != valid.Number || p != valid.ValidFrom+" đến "+valid.ValidTo || a != "41 tuổi" {
+		t.Fatalf("page shows %q / %q / %q / %q / %q", h, n, c, p, a)
+	}
+	shot("clinic-reception-valid.png")
+
+	// The gateway goes away: the scan waits, and the page says so.
+	if err := r.sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	expired := r.card("010")
+	r.scan("tiep-don-1", qr(expired))
+	poll("waiting shown", `document.getElementById("headline").textContent === "Chưa kiểm tra được, sẽ kiểm tra lại khi có mạng"`)
+	poll("queue shown", `document.getElementById("queued").textContent.startsWith("1 lượt tra cứu đang chờ")`)
+	if n := text("#name"); n != expired.Name {
+		t.Fatalf("waiting look-up shows %q", n)
+	}
+	shot("clinic-reception-offline.png")
+	if _, err := r.sim.Start(r.simAddr); err != nil {
+		t.Fatal(err)
+	}
+	poll("answer after the outage", `document.getElementById("headline").textContent === "Thẻ BHYT đã hết hạn sử dụng"`)
+	poll("queue gone", `document.getElementById("queued").hidden === true`)
+	if c := text("#cardnumber"); c != expired.Number {
+		t.Fatalf("expired card shows %q", c)
+	}
+
+	// Nothing raw or English reaches the nurse.
+	body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, raw := range []string{"expired", "valid", "no-card", "queued", "checking", "undefined", "null", "NaN", "010", "maKetQua"} {
+		if strings.Contains(body, raw) {
+			t.Errorf("the page shows %q", raw)
+		}
+	}
+	// It fits a PC screen and a tablet in both orientations, without sideways scrolling.
+	for _, vp := range [][2]int64{{1920, 1080}, {1280, 800}, {800, 1280}} {
+		run("viewport", chromedp.EmulateViewport(vp[0], vp[1]))
+		fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= document.documentElement.clientWidth`))
+		if err != nil || !fits {
+			t.Errorf("the page scrolls sideways at %dx%d", vp[0], vp[1])
+		}
+		// Numbers and dates the nurse copies are never broken across lines.
+		unbroken, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`["#cardnumber", "#number", "#birth", "#period .nw"].every(sel =>
+			[...document.querySelectorAll(sel)].every(el => { const r = document.createRange(); r.selectNodeContents(el);
+				return r.getClientRects().length === 1; }))`))
+		if err != nil || !unbroken {
+			broken, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`["#cardnumber", "#number", "#birth", "#period .nw"].filter(sel =>
+			![...document.querySelectorAll(sel)].every(el => { const r = document.createRange(); r.selectNodeContents(el);
+				return r.getClientRects().length === 1; })).join(",")`))
+			t.Logf("broken: %s", broken)
+			t.Errorf("a number or date is broken across lines at %dx%d (%v)", vp[0], vp[1], err)
+		}
+	}
+	shot("clinic-reception-tablet.png")
+
+	// The page loses the agent, says so, and comes back by itself.
+	px.close()
+	poll("agent lost", `document.getElementById("conn").textContent === "Mất kết nối" && !document.getElementById("offline").hidden`)
+	shot("clinic-reception-agent-lost.png")
+	startProxy(t, srv.Addr(), px.addr)
+	poll("agent back", `document.getElementById("conn").textContent === "Đã kết nối" && document.getElementById("offline").hidden`)
+
+	// A look-up typed on the page.
+	renewed := r.card("004")
+	run("type the number", chromedp.SendKeys("#f-number", renewed.ID))
+	run("type the name", chromedp.SendKeys("#f-name", renewed.Name))
+	run("type the birth date", chromedp.SendKeys("#f-birth", renewed.Birth))
+	run("send", chromedp.Click(`#typed button`))
+	poll("typed look-up", `document.getElementById("headline").textContent === "Đã được cấp thẻ BHYT mới"`)
+	if c := text("#cardnumber"); c != renewed.NewNumber {
+		t.Fatalf("new card shows %q", c)
+	}
+	if n := r.counter(MetricLookups, map[string]string{"source": SourceTyped}); n != 1 {
+		t.Fatalf("typed look-ups counted %d", n)
+	}
+
+	// Half an hour later the agent forgets the patient, and the screen does too.
+	r.clock.Add(onScreen + time.Minute)
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if st, _ := r.flow.Station("tiep-don-1", true); st.Latest == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the agent keeps the patient")
+		}
+	}
+	run("refresh", chromedp.Evaluate[chromedp.Void](`load()`))
+	poll("screen cleared", `document.getElementById("headline").textContent.startsWith("Mời quét mã QR") &&
+		document.getElementById("name").textContent === "–" && document.getElementById("cardnumber").textContent === "–"`)
+}
+
+// TestAPIRolesAndPersonalData: the station API gives the patient only to roles allowed
+// personal data; typed look-ups and operator changes need the counter role and valid
+// input.
+func TestAPIRolesAndPersonalData(t *testing.T) {
+	t.Parallel()
+	r := newRig(t)
+	srv := r.serve(t)
+	base := "http://" + srv.Addr()
+	call := func(method, path, token, body string) (int, map[string]any) {
+		t.Helper()
+		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+token)
+		req.Header.Set("Content-Type", "application/json")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	// The clinic's software listens on the event stream: the patient only for a role
+	// allowed personal data.
+	streams := map[string]*bufio.Reader{}
+	for name, tok := range map[string]string{"counter": counterToken, "display": displayToken} {
+		resp, err := http.Get(base + "/api/v1/stream?topics=bhyt&token=" + tok)
+		if err != nil || resp.StatusCode != http.StatusOK {
+			t.Fatalf("stream for %s: %v %v", name, err, resp)
+		}
+		defer resp.Body.Close()
+		streams[name] = bufio.NewReader(resp.Body)
+	}
+	p := r.card("000")
+	code, v := call("POST", "/api/v1/clinic/lookups", counterToken,
+		`{"station":"tiep-don-2","number":"`+p.ID+`","name":"`+p.Name+`","birth":"`+p.Birth+`"}`)
+	if code != http.StatusAccepted || v["state"] != StateChecking {
+		t.Fatalf("typed look-up: %d %v", code, v)
+	}
+	r.next(StateDone)
+	for name, rd := range streams {
+		var done map[string]any
+		for done == nil {
+			line, err := rd.ReadString('\n')
+			if err != nil {
+				t.Fatalf("stream for %s: %v", name, err)
+			}
+			var m map[string]any
+			if data, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(data), &m) == nil {
+				if d, _ := m["data"].(map[string]any); d["state"] == StateDone {
+					done = m
+				}
+			}
+		}
+		personal, _ := done["personal"].(map[string]any)
+		if d, _ := done["data"].(map[string]any); d["code"] != "000" || d["source"] != SourceTyped {
+			t.Fatalf("stream for %s: %v", name, done)
+		}
+		if (name == "counter") != (personal != nil && personal["name"] == p.Name) {
+			t.Fatalf("stream for %s carries personal %v", name, personal)
+		}
+	}
+	_, full := call("GET", "/api/v1/clinic/stations/tiep-don-2", counterToken, "")
+	latest, _ := full["latest"].(map[string]any)
+	if patient, _ := latest["patient"].(map[string]any); patient == nil || patient["name"] != p.Name || latest["outcome"] != OutcomeOK {
+		t.Fatalf("counter role sees %v", full)
+	}
+	_, shown := call("GET", "/api/v1/clinic/stations/tiep-don-2", displayToken, "")
+	if latest, _ := shown["latest"].(map[string]any); latest == nil || latest["patient"] != nil || latest["outcome"] != OutcomeOK {
+		t.Fatalf("display role sees %v", shown)
+	}
+	for _, c := range []struct {
+		method, path, token, body string
+		want                      int
+	}{
+		{"POST", "/api/v1/clinic/lookups", displayToken, `{"station":"tiep-don-1","number":"1","name":"a","birth":"1990"}`, http.StatusForbidden},
+		{"POST", "/api/v1/clinic/lookups", counterToken, `{"station":"tiep-don-1","number":"099090000001","name":"a","birth":"31/02/1990"}`, http.StatusBadRequest},
+		{"POST", "/api/v1/clinic/lookups", counterToken, `{"station":"khong-co","number":"099090000001","name":"a","birth":"1990"}`, http.StatusNotFound},
+		{"GET", "/api/v1/clinic/stations/tiep-don-1", "", "", http.StatusUnauthorized},
+		{"POST", "/api/v1/clinic/stations/tiep-don-1/operator", counterToken, `{"operator":"khong-co"}`, http.StatusBadRequest},
+		{"POST", "/api/v1/clinic/stations/tiep-don-1/operator", counterToken, `{"operator":"dd-hoa"}`, http.StatusOK},
+	} {
+		if code, body := call(c.method, c.path, c.token, c.body); code != c.want {
+			t.Errorf("%s %s: %d %v, want %d", c.method, c.path, code, body, c.want)
+		}
+	}
+	if st, _ := r.flow.Station("tiep-don-1", false); st.Operator != "dd-hoa" {
+		t.Fatalf("operator not changed: %+v", st)
+	}
+	code, dash := call("GET", "/api/v1/dashboard", counterToken, "")
+	status, _ := dash["status"].(map[string]any)
+	block, _ := status["clinic"].(map[string]any)
+	rows, _ := block["rows"].(map[string]any)
+	if code != http.StatusOK || rows["Lượt tra cứu hôm nay"] != float64(1) || rows["Tra cứu thành công"] != float64(1) {
+		t.Fatalf("dashboard block %v", block)
+	}
+}

@@ -1,0 +1,207 @@
+package clinic
+
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/config"
+	"motcua-agent/drivers/bhyt"
+	"motcua-agent/drivers/cccd"
+	"motcua-agent/drivers/qrpayload"
+)
+
+// Topics the flow follows.
+const (
+	TopicScan     = "scan"     // the check-in flow: Public {counter, purpose, kind}, Personal {payload}
+	TopicIdentity = "identity" // the chip-card flow: Public {counter, outcome}, Personal {id, name, birth}
+)
+
+// View is a look-up as the page and the stream see it. Patient is personal and goes
+// only to roles allowed personal data.
+type View struct {
+	Lookup    string    `json:"lookup"`
+	Station   string    `json:"station"`
+	Source    string    `json:"source"`
+	State     string    `json:"state"`
+	Outcome   string    `json:"outcome,omitempty"`
+	Reason    string    `json:"reason,omitempty"`
+	Code      string    `json:"code,omitempty"` // the gateway's maKetQua, for the clinic's software
+	Tone      string    `json:"tone"`           // ok, warn, bad, wait: the page's colour
+	Headline  string    `json:"headline"`       // Vietnamese
+	Advice    string    `json:"advice,omitempty"`
+	Requested time.Time `json:"requested"`
+	Answered  time.Time `json:"answered,omitzero"`
+	Attempts  int       `json:"attempts"`
+	Repeat    bool      `json:"repeat,omitempty"` // the same person again: the earlier look-up
+	Seq       int64     `json:"seq,omitempty"`
+	Patient   *Patient  `json:"patient,omitempty"`
+}
+
+// Patient is the personal part of a look-up: who was looked up, and the card found.
+type Patient struct {
+	Name   string `json:"name"`
+	Number string `json:"number"` // as looked up: ID number or card number
+	Birth  string `json:"birth"`
+	Age    string `json:"age,omitempty"` // Vietnamese, e.g. "41 tuổi"
+	Card   *Card  `json:"card,omitempty"`
+}
+
+// Card is the insurance card to use, as the nurse copies it into the clinic's software.
+type Card struct {
+	Number       string `json:"number"`
+	ValidFrom    string `json:"valid_from,omitempty"` // dd/mm/yyyy
+	ValidTo      string `json:"valid_to,omitempty"`
+	Facility     string `json:"facility,omitempty"` // registered facility code
+	FacilityName string `json:"facility_name,omitempty"`
+	OldNumber    string `json:"old_number,omitempty"` // when a new card replaced it
+	FiveYears    string `json:"five_years,omitempty"`
+}
+
+// viewOf is a look-up's current view, with its patient.
+func (f *Flow) viewOf(l *lookup) View {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.view(l, true)
+}
+
+// view builds a look-up's view (f.mu held).
+func (f *Flow) view(l *lookup, personal bool) View {
+	v := View{Lookup: l.id, Station: l.req.Station, Source: l.req.Source, State: l.state, Outcome: l.outcome,
+		Reason: l.reason, Code: l.code, Requested: l.requested, Answered: l.answered, Attempts: l.attempts, Seq: l.seq}
+	v.Tone, v.Headline, v.Advice = texts(l)
+	if !personal || l.req.Number == "" {
+		return v
+	}
+	p := &Patient{Name: l.req.Name, Number: l.req.Number, Birth: l.req.Birth, Age: ageText(l.req.Birth, f.d.Now().In(f.loc))}
+	if l.answer != nil {
+		if c := l.answer.Current(); c != nil {
+			p.Card = &Card{Number: c.Number, ValidFrom: bhyt.DMY(c.ValidFrom), ValidTo: bhyt.DMY(c.ValidTo),
+				Facility: c.Facility, FacilityName: c.FacilityName, FiveYears: c.FiveYears}
+			if l.answer.NewCard != nil && l.answer.Card != nil {
+				p.Card.OldNumber = l.answer.Card.Number
+			}
+		}
+	}
+	v.Patient = p
+	return v
+}
+
+// publish sends a view on the bus, the patient in the personal part.
+func (f *Flow) publish(v View) {
+	personal := toMap(v.Patient)
+	v.Patient = nil
+	f.d.Bus.Publish(bus.Message{Topic: Topic, Public: toMap(v), Personal: personal})
+}
+
+func toMap(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil || string(b) == "null" {
+		return nil
+	}
+	var m map[string]any
+	json.Unmarshal(b, &m)
+	return m
+}
+
+// requestOf reads a look-up request from a scan or a verified chip card published at a
+// reception station (ok false for anything else).
+func (f *Flow) requestOf(m bus.Message) (Request, bool) {
+	station, _ := m.Public["counter"].(string)
+	if _, ok := f.cfg.Station(station); !ok {
+		return Request{}, false
+	}
+	switch m.Topic {
+	case TopicScan:
+		purpose, _ := m.Public["purpose"].(string)
+		if purpose != config.ScanForCheckin && purpose != config.ScanForIdentity {
+			return Request{}, false
+		}
+		kind, _ := m.Public["kind"].(string)
+		if kind != cccd.FormCCCD2021 && kind != cccd.FormCCCD2024 {
+			return Request{}, false
+		}
+		payload, _ := m.Personal["payload"].(string)
+		q, err := cccd.ParseQR(payload)
+		if err != nil {
+			return Request{}, false
+		}
+		return Request{Station: station, Source: SourceQR, Number: q.ID, Name: q.Name, Birth: birthOf(q.Birth)}, true
+	case TopicIdentity:
+		if outcome, _ := m.Public["outcome"].(string); outcome != "ok" {
+			return Request{}, false
+		}
+		id, _ := m.Personal["id"].(string)
+		name, _ := m.Personal["name"].(string)
+		birth, _ := m.Personal["birth"].(string)
+		if id == "" || name == "" || birth == "" {
+			return Request{}, false
+		}
+		return Request{Station: station, Source: SourceChip, Number: id, Name: name, Birth: birth}, true
+	}
+	return Request{}, false
+}
+
+// noticeOf reads a scan at a reception station that cannot be looked up: a VNeID code
+// that carries no ID number, or a card QR that did not read right.
+func (f *Flow) noticeOf(m bus.Message) (station, reason string, ok bool) {
+	station, _ = m.Public["counter"].(string)
+	purpose, _ := m.Public["purpose"].(string)
+	if _, known := f.cfg.Station(station); !known || m.Topic != TopicScan ||
+		(purpose != config.ScanForCheckin && purpose != config.ScanForIdentity) {
+		return "", "", false
+	}
+	switch kind, _ := m.Public["kind"].(string); qrpayload.Kind(kind) {
+	case qrpayload.KindVNeID:
+		return station, ReasonVNeIDNoData, true
+	case qrpayload.KindCCCDInvalid:
+		return station, ReasonUnreadableQR, true
+	}
+	return "", "", false
+}
+
+// ageText is the patient's age on the page: years, with months for young children.
+func ageText(birth string, now time.Time) string {
+	w, err := bhyt.WireBirth(birth)
+	if err != nil {
+		return ""
+	}
+	if len(w) == 4 {
+		var y int
+		fmt.Sscan(w, &y)
+		return fmt.Sprintf("khoảng %d tuổi", now.Year()-y)
+	}
+	d, err := cccd.ParseSlashDate(w)
+	if err != nil {
+		return ""
+	}
+	months := (now.Year()-d.Year)*12 + int(now.Month()) - int(d.Month)
+	if now.Day() < d.Day {
+		months--
+	}
+	switch {
+	case months < 0:
+		return ""
+	case months < 12:
+		return fmt.Sprintf("%d tháng tuổi", months)
+	case months < 72:
+		return fmt.Sprintf("%d tuổi (%d tháng)", months/12, months)
+	}
+	return fmt.Sprintf("%d tuổi", months/12)
+}
+
+// texts gives a look-up's tone, headline and advice (f.mu held).
+func texts(l *lookup) (tone, headline, advice string) {
+	switch l.state {
+	case StateChecking:
+		return "wait", textChecking, ""
+	case StateQueued:
+		return "wait", textQueued, textQueuedAdvice
+	}
+	t, ok := reasonTexts[l.reason]
+	if !ok {
+		t = reasonTexts[string(bhyt.ReasonUnknownCode)]
+	}
+	return t.tone, t.headline, t.advice
+}

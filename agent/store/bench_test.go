@@ -72,30 +72,33 @@ func naiveAppend(s *Store, w, i int, t time.Time) error {
 		return err
 	}
 	seq, _ := res.LastInsertId()
-	if _, err := tx.Exec(`INSERT INTO counters(day, metric, dims, value, revision) VALUES(?,?,?,?,?)
-		ON CONFLICT(day, metric, dims) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`,
-		"2026-11-23", "tickets.issued", `{"service":"A"}`, 1, seq); err != nil {
+	if _, err := tx.Exec(`INSERT INTO counters(day, metric, dims, epoch, op, value, revision) VALUES(?,?,?,?,'add',?,?)
+		ON CONFLICT(day, metric, dims, epoch) DO UPDATE SET value = value + excluded.value, revision = excluded.revision`,
+		"2026-11-23", "tickets.issued", `{"service":"A"}`, s.boot, 1, seq); err != nil {
 		return err
 	}
 	return tx.Commit()
 }
 
-// BenchmarkAppendGroupCommit compares group commit with one transaction per event
-// (the baseline: each appender commits its own transaction), both with
-// synchronous=FULL and 8 concurrent appenders, in one run. serial-events/s is the writer
-// goroutine with batches of one, for reference.
+// BenchmarkAppendGroupCommit measures group commit (the writer goroutine committing
+// whatever is queued, up to 256 events, in one transaction) with 8 concurrent
+// appenders and synchronous=FULL. Its baseline is what a competent engineer would write
+// simply: one writer goroutine and one connection, one transaction per event (the same
+// store with batches of one): x-vs-one-per-tx. For reference only, naive-events/s is
+// every appender running its own transaction on a pooled connection, which also pays
+// SQLite's lock-wait sleeps and flatters any comparison.
 func BenchmarkAppendGroupCommit(b *testing.B) {
 	const workers = 8
 	for i := 0; i < b.N; i++ {
-		baseRate, baseLat := naiveRun(b, workers, 400)
-		serialRate, _ := appendRun(b, 1, workers, 400)
+		naiveRate, _ := naiveRun(b, workers, 400)
+		baseRate, baseLat := appendRun(b, 1, workers, 400)
 		rate, lat := appendRun(b, 256, workers, 4000)
-		b.ReportMetric(serialRate, "serial-events/s")
 		b.ReportMetric(rate, "events/s")
-		b.ReportMetric(baseRate, "baseline-events/s")
-		b.ReportMetric(rate/baseRate, "x-throughput")
+		b.ReportMetric(baseRate, "one-per-tx-events/s")
+		b.ReportMetric(rate/baseRate, "x-vs-one-per-tx")
+		b.ReportMetric(naiveRate, "naive-events/s")
 		b.ReportMetric(float64(testkit.Percentile(lat, 50).Microseconds())/1000, "p50-ms")
 		b.ReportMetric(float64(testkit.Percentile(lat, 99).Microseconds())/1000, "p99-ms")
-		b.ReportMetric(float64(testkit.Percentile(baseLat, 99).Microseconds())/1000, "baseline-p99-ms")
+		b.ReportMetric(float64(testkit.Percentile(baseLat, 99).Microseconds())/1000, "one-per-tx-p99-ms")
 	}
 }

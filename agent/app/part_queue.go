@@ -206,10 +206,8 @@ func startDisplay(ctx context.Context, a *App) error {
 	}
 	a.Go(func() { board.Run(ctx) })
 	onBus(ctx, a, queue.Topic, func(m bus.Message) {
-		if act := m.Public["action"]; act == "called" || act == "recalled" {
-			n, _ := m.Public["number"].(int)
-			c, _ := m.Public["counter"].(string)
-			board.Call(n, c)
+		if c, ok := m.Public.(queue.Change); ok && (c.Action == "called" || c.Action == "recalled") {
+			board.Call(c.Number, c.Counter)
 		}
 	})
 	return nil
@@ -261,8 +259,9 @@ func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
 // dropped; only "this station's next ticket is priority" is kept, for two minutes.
 func watchCards(ctx context.Context, a *App, api *queue.API) {
 	onBus(ctx, a, identity.TopicIdentity, func(m bus.Message) {
-		station, _ := m.Public["counter"].(string)
-		birth, _ := m.Personal["birth"].(string)
+		st, _ := m.Public.(identity.Status)
+		holder, _ := m.Personal.(identity.Person)
+		station, birth := st.Counter, holder.Birth
 		if station == "" || birth == "" {
 			return
 		}

@@ -320,8 +320,8 @@ func TestQueueEndToEnd(t *testing.T) {
 	// ticket is priority (the identity flow's message is the input; the birth date is
 	// personal and stays in memory).
 	born := time.Now().AddDate(-80, 0, 0).Format("02/01/2006")
-	a.Bus.Publish(bus.Message{Topic: identity.TopicIdentity, Public: map[string]any{"counter": "kiosk-1", "outcome": "ok"},
-		Personal: map[string]any{"birth": born}})
+	a.Bus.Publish(bus.Message{Topic: identity.TopicIdentity, Public: identity.Status{Counter: "kiosk-1", Outcome: "ok"},
+		Personal: identity.Person{Birth: born}})
 	deadline = time.Now().Add(10 * time.Second)
 	for {
 		body := strings.NewReader(`{"service": "A", "station": "kiosk-1"}`)

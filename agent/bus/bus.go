@@ -2,8 +2,10 @@
 // a scan, a verified identity, a called ticket. Publishing never blocks: a subscriber that
 // falls behind loses messages (counted), never the publisher's time.
 //
-// Personal fields travel only in Message.Personal, so whoever forwards a message can
-// drop them for a receiver that may not see them.
+// Each topic's publisher defines the types of its messages: a public part (what every
+// subscriber and the event stream may see) and, separately, a personal part (a
+// person's data), so whoever forwards a message drops the personal part for a receiver
+// that may not see it by leaving out a field, never by picking keys.
 package bus
 
 import (
@@ -13,12 +15,15 @@ import (
 	"time"
 )
 
-// Message is one published fact.
+// Message is one published fact. Public and Personal hold the topic's own types
+// (checkin.Scan and checkin.ScanPersonal on "scan", identity.Status and
+// identity.Holder on "identity", queue.Change on "queue" …); Personal is nil when the
+// fact carries no personal data.
 type Message struct {
-	Topic    string         `json:"topic"`
-	Time     time.Time      `json:"time"`
-	Public   map[string]any `json:"data"`
-	Personal map[string]any `json:"personal,omitempty"`
+	Topic    string    `json:"topic"`
+	Time     time.Time `json:"time"`
+	Public   any       `json:"data"`
+	Personal any       `json:"personal,omitempty"`
 }
 
 // Bus fans messages out to subscribers.

@@ -191,27 +191,57 @@ func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
 	return r, nil
 }
 
+// Scan is the public part of a message on Topic: what was scanned where, and how it
+// was classified; never the payload itself.
+type Scan struct {
+	Scanner string `json:"scanner"`
+	Counter string `json:"counter"` // the scanner's tag: counter, lane or station
+	Purpose string `json:"purpose"`
+	Kind    string `json:"kind"`
+	Outcome string `json:"outcome"`
+	Seq     int64  `json:"seq"`
+	Reason  string `json:"reason,omitempty"`
+	IDHash  string `json:"id_hash,omitempty"` // keyed hash of the card's ID number
+	Dossier string `json:"dossier,omitempty"` // a receipt's dossier code
+	Service string `json:"service,omitempty"` // a receipt's service code
+}
+
+// ScanPersonal is the personal part of a scan message: the raw payload and, for an ID
+// card QR, its fields.
+type ScanPersonal struct {
+	Payload   string `json:"payload"`
+	ID        string `json:"id,omitempty"`
+	Name      string `json:"name,omitempty"`
+	OldID     string `json:"old_id,omitempty"`
+	Birth     string `json:"birth,omitempty"` // dd/mm/yyyy
+	Sex       string `json:"sex,omitempty"`
+	Residence string `json:"residence,omitempty"`
+	Issued    string `json:"issued,omitempty"`
+}
+
 func (f *Flow) publish(s scanner.Scan, r Result) {
-	pub := map[string]any{"scanner": s.Scanner, "counter": s.Tag, "purpose": s.Purpose,
-		"kind": string(r.Kind), "outcome": r.Outcome, "seq": r.Event.Seq}
-	if reason, ok := r.Event.Attrs["reason"]; ok {
-		pub["reason"] = reason
+	pub := Scan{Scanner: s.Scanner, Counter: s.Tag, Purpose: s.Purpose, Kind: string(r.Kind), Outcome: r.Outcome, Seq: r.Event.Seq}
+	if reason, ok := r.Event.Attrs["reason"].(string); ok {
+		pub.Reason = reason
 	}
-	var personal map[string]any
+	var personal *ScanPersonal
 	switch {
 	case r.Payload.Card != nil:
 		q := r.Payload.Card
-		personal = map[string]any{"id": q.ID, "name": q.Name, "old_id": q.OldID, "birth": q.Birth.String(),
-			"sex": q.Sex, "residence": q.Residence, "issued": q.Issued.String(), "payload": r.Payload.Text}
-		pub["id_hash"] = r.Event.Attrs["id_hash"]
+		personal = &ScanPersonal{ID: q.ID, Name: q.Name, OldID: q.OldID, Birth: q.Birth.String(),
+			Sex: q.Sex, Residence: q.Residence, Issued: q.Issued.String(), Payload: r.Payload.Text}
+		pub.IDHash, _ = r.Event.Attrs["id_hash"].(string)
 	case r.Payload.Receipt != nil:
-		pub["dossier"] = r.Payload.Receipt.Code
-		pub["service"] = r.Payload.Receipt.Service
+		pub.Dossier, pub.Service = r.Payload.Receipt.Code, r.Payload.Receipt.Service
 	case r.Payload.Text != "":
-		personal = map[string]any{"payload": r.Payload.Text}
+		personal = &ScanPersonal{Payload: r.Payload.Text}
 	}
 	if f.Bus != nil {
-		f.Bus.Publish(bus.Message{Topic: Topic, Public: pub, Personal: personal})
+		m := bus.Message{Topic: Topic, Public: pub}
+		if personal != nil {
+			m.Personal = *personal
+		}
+		f.Bus.Publish(m)
 	}
 }
 

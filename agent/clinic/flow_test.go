@@ -237,25 +237,25 @@ func TestQRThenChipIsOneLookup(t *testing.T) {
 	p := r.card("000")
 	r.scan("tiep-don-1", qr(p))
 	first := r.next(StateDone)
-	r.bus.Publish(bus.Message{Topic: TopicIdentity, Public: map[string]any{"counter": "tiep-don-1", "outcome": "ok"},
-		Personal: map[string]any{"id": p.ID, "name": p.Name, "birth": p.Birth}})
+	r.bus.Publish(bus.Message{Topic: TopicIdentity, Public: identity.Status{Counter: "tiep-don-1", Outcome: "ok"},
+		Personal: identity.Person{ID: p.ID, Name: p.Name, Birth: p.Birth}})
 	again := r.next(StateDone)
 	if again.s("lookup") != first.s("lookup") || again.pub["repeat"] != true {
 		t.Fatalf("chip after QR: %v", again.pub)
 	}
 	// After the window, or at another station, it is a new look-up, by chip.
 	r.clock.Add(3 * time.Minute)
-	r.bus.Publish(bus.Message{Topic: TopicIdentity, Public: map[string]any{"counter": "tiep-don-1", "outcome": "ok"},
-		Personal: map[string]any{"id": p.ID, "name": p.Name, "birth": p.Birth}})
+	r.bus.Publish(bus.Message{Topic: TopicIdentity, Public: identity.Status{Counter: "tiep-don-1", Outcome: "ok"},
+		Personal: identity.Person{ID: p.ID, Name: p.Name, Birth: p.Birth}})
 	third := r.next(StateDone)
 	if third.s("lookup") == first.s("lookup") || third.s("source") != SourceChip || third.s("outcome") != OutcomeOK {
 		t.Fatalf("chip later: %v", third.pub)
 	}
 	// A failed chip verification and a gate scan are not look-ups.
-	r.bus.Publish(bus.Message{Topic: TopicIdentity, Public: map[string]any{"counter": "tiep-don-2", "outcome": "failed"},
-		Personal: map[string]any{"id": p.ID, "name": p.Name, "birth": p.Birth}})
-	r.bus.Publish(bus.Message{Topic: TopicScan, Public: map[string]any{"counter": "tiep-don-2", "purpose": "gate", "kind": "cccd-2021"},
-		Personal: map[string]any{"payload": qr(p)}})
+	r.bus.Publish(bus.Message{Topic: TopicIdentity, Public: identity.Status{Counter: "tiep-don-2", Outcome: "failed"},
+		Personal: identity.Person{ID: p.ID, Name: p.Name, Birth: p.Birth}})
+	r.bus.Publish(bus.Message{Topic: TopicScan, Public: checkin.Scan{Counter: "tiep-don-2", Purpose: "gate", Kind: "cccd-2021"},
+		Personal: checkin.ScanPersonal{Payload: qr(p)}})
 	select {
 	case m := <-r.results.C:
 		t.Fatalf("published %v", m.Public)

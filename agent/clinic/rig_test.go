@@ -23,6 +23,7 @@ import (
 	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/scanner"
 	"motcua-agent/internal/metrics"
+	"motcua-agent/internal/testkit"
 )
 
 var ict = time.FixedZone("ICT", 7*3600)
@@ -256,7 +257,7 @@ func (r *rig) next(state string) result {
 	for {
 		select {
 		case m := <-r.results.C:
-			x := result{m.Public, m.Personal}
+			x := result{testkit.Fields(m.Public), testkit.Fields(m.Personal)}
 			if x.s("state") == state {
 				return x
 			}

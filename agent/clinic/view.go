@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"motcua-agent/agent/bus"
+	"motcua-agent/agent/checkin"
+	"motcua-agent/agent/identity"
 	"motcua-agent/config"
 	"motcua-agent/drivers/bhyt"
 	"motcua-agent/drivers/cccd"
@@ -108,37 +110,32 @@ func toMap(v any) map[string]any {
 // requestOf reads a look-up request from a scan or a verified chip card published at a
 // reception station (ok false for anything else).
 func (f *Flow) requestOf(m bus.Message) (Request, bool) {
-	station, _ := m.Public["counter"].(string)
-	if _, ok := f.cfg.Station(station); !ok {
-		return Request{}, false
-	}
-	switch m.Topic {
-	case TopicScan:
-		purpose, _ := m.Public["purpose"].(string)
-		if purpose != config.ScanForCheckin && purpose != config.ScanForIdentity {
+	switch pub := m.Public.(type) {
+	case checkin.Scan:
+		if _, ok := f.cfg.Station(pub.Counter); !ok {
 			return Request{}, false
 		}
-		kind, _ := m.Public["kind"].(string)
-		if kind != cccd.FormCCCD2021 && kind != cccd.FormCCCD2024 {
+		if pub.Purpose != config.ScanForCheckin && pub.Purpose != config.ScanForIdentity {
 			return Request{}, false
 		}
-		payload, _ := m.Personal["payload"].(string)
-		q, err := cccd.ParseQR(payload)
+		if pub.Kind != cccd.FormCCCD2021 && pub.Kind != cccd.FormCCCD2024 {
+			return Request{}, false
+		}
+		p, _ := m.Personal.(checkin.ScanPersonal)
+		q, err := cccd.ParseQR(p.Payload)
 		if err != nil {
 			return Request{}, false
 		}
-		return Request{Station: station, Source: SourceQR, Number: q.ID, Name: q.Name, Birth: birthOf(q.Birth)}, true
-	case TopicIdentity:
-		if outcome, _ := m.Public["outcome"].(string); outcome != "ok" {
+		return Request{Station: pub.Counter, Source: SourceQR, Number: q.ID, Name: q.Name, Birth: birthOf(q.Birth)}, true
+	case identity.Status:
+		if _, ok := f.cfg.Station(pub.Counter); !ok || pub.Outcome != "ok" {
 			return Request{}, false
 		}
-		id, _ := m.Personal["id"].(string)
-		name, _ := m.Personal["name"].(string)
-		birth, _ := m.Personal["birth"].(string)
-		if id == "" || name == "" || birth == "" {
+		p, _ := m.Personal.(identity.Person)
+		if p.ID == "" || p.Name == "" || p.Birth == "" {
 			return Request{}, false
 		}
-		return Request{Station: station, Source: SourceChip, Number: id, Name: name, Birth: birth}, true
+		return Request{Station: pub.Counter, Source: SourceChip, Number: p.ID, Name: p.Name, Birth: p.Birth}, true
 	}
 	return Request{}, false
 }
@@ -146,17 +143,16 @@ func (f *Flow) requestOf(m bus.Message) (Request, bool) {
 // noticeOf reads a scan at a reception station that cannot be looked up: a VNeID code
 // that carries no ID number, or a card QR that did not read right.
 func (f *Flow) noticeOf(m bus.Message) (station, reason string, ok bool) {
-	station, _ = m.Public["counter"].(string)
-	purpose, _ := m.Public["purpose"].(string)
-	if _, known := f.cfg.Station(station); !known || m.Topic != TopicScan ||
-		(purpose != config.ScanForCheckin && purpose != config.ScanForIdentity) {
+	pub, isScan := m.Public.(checkin.Scan)
+	if _, known := f.cfg.Station(pub.Counter); !isScan || !known ||
+		(pub.Purpose != config.ScanForCheckin && pub.Purpose != config.ScanForIdentity) {
 		return "", "", false
 	}
-	switch kind, _ := m.Public["kind"].(string); qrpayload.Kind(kind) {
+	switch qrpayload.Kind(pub.Kind) {
 	case qrpayload.KindVNeID:
-		return station, ReasonVNeIDNoData, true
+		return pub.Counter, ReasonVNeIDNoData, true
 	case qrpayload.KindCCCDInvalid:
-		return station, ReasonUnreadableQR, true
+		return pub.Counter, ReasonUnreadableQR, true
 	}
 	return "", "", false
 }

@@ -5,6 +5,7 @@ import (
 	"sync"
 
 	"motcua-agent/agent/bus"
+	"motcua-agent/agent/checkin"
 	"motcua-agent/config"
 )
 
@@ -84,10 +85,10 @@ func (g *Gate) Follow(ctx context.Context, in <-chan Scan) {
 
 // scanOf reads a gate scan from a bus message (ok false for other purposes).
 func scanOf(m bus.Message) (Scan, bool) {
-	if p, _ := m.Public["purpose"].(string); p != config.ScanForGate {
+	s, ok := m.Public.(checkin.Scan)
+	if !ok || s.Purpose != config.ScanForGate {
 		return Scan{}, false
 	}
-	lane, _ := m.Public["counter"].(string)
-	payload, _ := m.Personal["payload"].(string)
-	return Scan{Lane: lane, Payload: []byte(payload), At: m.Time}, true
+	p, _ := m.Personal.(checkin.ScanPersonal)
+	return Scan{Lane: s.Counter, Payload: []byte(p.Payload), At: m.Time}, true
 }

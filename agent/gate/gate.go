@@ -473,10 +473,22 @@ func (g *Gate) finish(l *lane, d Decision, scanAt time.Time) {
 	g.mu.Unlock()
 	g.occGauge.Set(float64(occ))
 	if g.bus != nil {
-		g.bus.Publish(bus.Message{Topic: topic, Public: map[string]any{
-			"lane": d.Lane, "outcome": d.Outcome, "direction": d.Direction, "reason": d.Reason, "kind": d.Kind,
-			"message": d.Message, "occupancy": occ, "capacity": d.Capacity}})
+		g.bus.Publish(bus.Message{Topic: topic, Public: LaneDecision{Lane: d.Lane, Outcome: d.Outcome, Direction: d.Direction,
+			Reason: d.Reason, Kind: d.Kind, Message: d.Message, Occupancy: occ, Capacity: d.Capacity}})
 	}
+}
+
+// LaneDecision is a message on the gate's topic: a lane's decision, for its screen. No
+// personal data.
+type LaneDecision struct {
+	Lane      string `json:"lane"`
+	Outcome   string `json:"outcome"`
+	Direction string `json:"direction"`
+	Reason    string `json:"reason"`
+	Kind      string `json:"kind"`
+	Message   string `json:"message"`
+	Occupancy int    `json:"occupancy"`
+	Capacity  int    `json:"capacity"`
 }
 
 // message is the Vietnamese text the lane's screen shows for a decision.

@@ -20,7 +20,7 @@ func TestEntryAndExitOpenTheRelays(t *testing.T) {
 
 	d := r.scan("vao", cardQR(1))
 	expect(t, d, Allow, "")
-	if d["direction"] != DirEntry || d["occupancy"] != 1 {
+	if d.Direction != DirEntry || d.Occupancy != 1 {
 		t.Fatalf("entry decision %v", d)
 	}
 	r.waitRelay("vao", true)
@@ -29,7 +29,7 @@ func TestEntryAndExitOpenTheRelays(t *testing.T) {
 	r.clock.Add(time.Minute)
 	d = r.scan("ra", cardQR(1))
 	expect(t, d, Allow, "")
-	if d["direction"] != DirExit || d["occupancy"] != 0 {
+	if d.Direction != DirExit || d.Occupancy != 0 {
 		t.Fatalf("exit decision %v", d)
 	}
 	r.waitRelay("ra", true)
@@ -71,8 +71,8 @@ func TestDuplicateWithinWindowIsIgnored(t *testing.T) {
 	r.write("vao", cardQR(2))
 	d := r.scan("vao", cardQR(3)) // the next decision is the next visitor's
 	expect(t, d, Allow, "")
-	if d["occupancy"] != 2 {
-		t.Fatalf("occupancy %v after a duplicate and a new visitor, want 2", d["occupancy"])
+	if d.Occupancy != 2 {
+		t.Fatalf("occupancy %v after a duplicate and a new visitor, want 2", d.Occupancy)
 	}
 	if got := r.counter(MetricEntries, nil); got != 2 {
 		t.Fatalf("entries = %d, want 2", got)
@@ -105,7 +105,7 @@ func TestAntiPassback(t *testing.T) {
 	r.clock.Add(10 * time.Second)
 	d = r.scan("chung", cardQR(4))
 	expect(t, d, Allow, "")
-	if d["direction"] != DirEntry {
+	if d.Direction != DirEntry {
 		t.Fatalf("second scan on the both-ways lane: %v", d)
 	}
 	if got := r.counter(MetricRefusals, map[string]string{"reason": ReasonAlreadyInside}); got != 1 {
@@ -128,8 +128,8 @@ func TestCapacityReachedAndReleased(t *testing.T) {
 	r.clock.Add(5 * time.Second)
 	d := r.scan("vao", cardQR(13))
 	expect(t, d, Allow, "")
-	if d["occupancy"] != 3 {
-		t.Fatalf("occupancy %v", d["occupancy"])
+	if d.Occupancy != 3 {
+		t.Fatalf("occupancy %v", d.Occupancy)
 	}
 	// Staff set the site full, then open again.
 	if err := r.g.SetSite(r.ctx, SiteFull, "Trần Thị Hoa", "đoàn khách lớn sắp đến"); err != nil {
@@ -156,8 +156,8 @@ func TestAllowedKindsAndUnreadable(t *testing.T) {
 	expect(t, r.scan("doan", "001099000020||Nguyễn Văn Khách|99999999|Nam|x|15062021"), Refuse, ReasonUnreadable)
 	d := r.scan("doan", "VE-KL-2026-000777")
 	expect(t, d, Allow, "")
-	if d["kind"] != config.KindETicket {
-		t.Fatalf("kind %v", d["kind"])
+	if d.Kind != config.KindETicket {
+		t.Fatalf("kind %v", d.Kind)
 	}
 }
 
@@ -169,8 +169,8 @@ func TestRelayThatStopsAnsweringFaultsTheLane(t *testing.T) {
 
 	d := r.scan("vao", cardQR(31))
 	expect(t, d, Staff, ReasonLaneFault)
-	if d["occupancy"] != 1 {
-		t.Fatalf("occupancy %v after a failed opening, want 1", d["occupancy"])
+	if d.Occupancy != 1 {
+		t.Fatalf("occupancy %v after a failed opening, want 1", d.Occupancy)
 	}
 	r.waitHealth("gate-vao-relay", health.Fault)
 	// While in fault the lane refuses at once instead of letting people through blind.
@@ -213,8 +213,8 @@ func TestScannerUnpluggedAndReplugged(t *testing.T) {
 	}
 	d := r.scan("vao", cardQR(41))
 	expect(t, d, Allow, "")
-	if d["occupancy"] != 2 {
-		t.Fatalf("occupancy %v", d["occupancy"])
+	if d.Occupancy != 2 {
+		t.Fatalf("occupancy %v", d.Occupancy)
 	}
 }
 

@@ -221,7 +221,7 @@ func (r *rig) close() {
 
 // scan writes a code to a lane's scanner as the scanner would (CR LF after it) and
 // returns the decision the lane published.
-func (r *rig) scan(laneName, payload string) map[string]any {
+func (r *rig) scan(laneName, payload string) LaneDecision {
 	r.t.Helper()
 	r.write(laneName, payload)
 	return r.next()
@@ -235,15 +235,15 @@ func (r *rig) write(laneName, payload string) {
 }
 
 // next is the next decision published on the bus.
-func (r *rig) next() map[string]any {
+func (r *rig) next() LaneDecision {
 	r.t.Helper()
 	select {
 	case m := <-r.sub.C:
-		return m.Public
+		return m.Public.(LaneDecision)
 	case <-time.After(15 * time.Second):
 		r.t.Fatal("no decision published within 15s")
 	}
-	return nil
+	return LaneDecision{}
 }
 
 func (r *rig) waitHealth(name string, want health.State) {
@@ -297,12 +297,12 @@ rows:
 	return n
 }
 
-func expect(t *testing.T, d map[string]any, outcome, reason string) {
+func expect(t *testing.T, d LaneDecision, outcome, reason string) {
 	t.Helper()
-	if d["outcome"] != outcome || (reason != "" && d["reason"] != reason) {
+	if d.Outcome != outcome || (reason != "" && d.Reason != reason) {
 		t.Fatalf("decision %v, want outcome %s reason %s", d, outcome, reason)
 	}
-	if d["message"] == "" {
+	if d.Message == "" {
 		t.Fatalf("decision %v has no message for the screen", d)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"motcua-agent/agent/bus"
+	"motcua-agent/agent/checkin"
 	"motcua-agent/agent/health"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
@@ -127,17 +128,16 @@ func (f *Flow) Run(ctx context.Context) error {
 }
 
 func (f *Flow) onScan(m bus.Message) {
-	kind, _ := m.Public["kind"].(string)
-	if kind != cccd.FormCCCD2021 && kind != cccd.FormCCCD2024 {
+	scan, ok := m.Public.(checkin.Scan)
+	if !ok || (scan.Kind != cccd.FormCCCD2021 && scan.Kind != cccd.FormCCCD2024) {
 		return
 	}
-	if purpose, _ := m.Public["purpose"].(string); purpose == config.ScanForGate {
+	if scan.Purpose == config.ScanForGate {
 		return // a gate lane's scan is the gate's, not a counter's
 	}
-	counter, _ := m.Public["counter"].(string)
-	payload, _ := m.Personal["payload"].(string)
-	if err := f.OfferQR(counter, payload); err != nil {
-		f.d.Log.Warn("identity: scanned QR not usable", "counter", counter, "err", err)
+	personal, _ := m.Personal.(checkin.ScanPersonal)
+	if err := f.OfferQR(scan.Counter, personal.Payload); err != nil {
+		f.d.Log.Warn("identity: scanned QR not usable", "counter", scan.Counter, "err", err)
 	}
 }
 
@@ -246,8 +246,8 @@ func (f *Flow) tryRead(reader string) {
 		c.waiting = true
 		f.mu.Unlock()
 		if announce {
-			f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Public: map[string]any{"counter": c.counter, "state": "waiting-for-keys",
-				"message": "Đã đặt thẻ. Hãy quét mã QR trên thẻ hoặc nhập số định danh để đọc chip."}})
+			f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Public: Status{Counter: c.counter, State: "waiting-for-keys",
+				Message: "Đã đặt thẻ. Hãy quét mã QR trên thẻ hoặc nhập số định danh để đọc chip."}})
 		}
 		return
 	}
@@ -268,8 +268,8 @@ func (f *Flow) tryRead(reader string) {
 }
 
 func (f *Flow) readAndRecord(ctx context.Context, reader, counter string, o offer) {
-	f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Public: map[string]any{"counter": counter, "state": "reading",
-		"message": "Đang đọc chip, xin giữ thẻ trên đầu đọc."}})
+	f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Public: Status{Counter: counter, State: "reading",
+		Message: "Đang đọc chip, xin giữ thẻ trên đầu đọc."}})
 	v, err := ReadCard(ctx, ReadRequest{Reader: reader, Keys: o.keys, QR: o.qr, Trust: f.d.Trust, Timeout: f.d.Card.ReadTimeout, Now: f.d.Now})
 	if err != nil {
 		// No session with a card at all (it left before we connected, or the reader
@@ -311,38 +311,31 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 	if method == "" {
 		method = "none"
 	}
-	public := map[string]any{
-		"counter": counter, "state": "done", "outcome": v.Outcome, "reason": v.Reason, "method": method, "key_source": source,
-		"elapsed_ms": v.Elapsed.Milliseconds(), "apdus": v.APDUs, "message": messageVI(v),
-	}
+	public := Status{Counter: counter, State: "done", Outcome: v.Outcome, Reason: v.Reason, Method: method, KeySource: source,
+		ElapsedMS: v.Elapsed.Milliseconds(), APDUs: v.APDUs, Message: messageVI(v)}
 	if v.Access != nil && v.Access.Method != "" {
-		public["key_label"] = v.Access.KeyLabel
-		public["checks"] = map[string]any{
-			"data_groups": v.Checks.DataGroupHashes, "sod_signature": v.Checks.Signature.Status, "chain": v.Checks.Chain,
-			"active_auth": v.Checks.ActiveAuth.Status, "chip_auth": v.Checks.ChipAuth.Status, "dg13": v.Checks.DG13.Status,
-			"qr_agreement": v.Checks.QR.Status,
+		public.KeyLabel = v.Access.KeyLabel
+		public.Checks = &StatusChecks{
+			DataGroups: v.Checks.DataGroupHashes, SODSignature: v.Checks.Signature.Status, Chain: v.Checks.Chain,
+			ActiveAuth: v.Checks.ActiveAuth.Status, ChipAuth: v.Checks.ChipAuth.Status, DG13: v.Checks.DG13.Status,
+			QRAgreement: v.Checks.QR.Status,
 		}
 	}
-	attrs := map[string]any{}
-	for k, val := range public {
-		if k != "message" && k != "state" && k != "counter" {
-			attrs[k] = val
-		}
-	}
-	var personal map[string]any
+	var personal *Person
 	if h := v.Holder; h != nil {
-		band := h.AgeBand(now)
-		public["age_band"], attrs["age_band"] = band, band
+		public.AgeBand = h.AgeBand(now)
 		if h.ID != "" {
-			hash := f.d.IDs.Hash(h.ID)
-			public["id_hash"], attrs["id_hash"] = hash, hash
+			public.IDHash = f.d.IDs.Hash(h.ID)
 		}
-		personal = map[string]any{"id": h.ID, "name": h.Name, "birth": h.Birth, "sex": h.Sex, "nationality": h.Nationality,
-			"ethnicity": h.Ethnicity, "religion": h.Religion, "origin": h.Origin, "residence": h.Residence, "issued": h.Issued,
-			"expiry": h.Expiry, "father": h.Father, "mother": h.Mother, "spouse": h.Spouse, "old_id": h.OldID, "name_mrz": h.NameMRZ}
+		personal = &Person{ID: h.ID, Name: h.Name, Birth: h.Birth, Sex: h.Sex, Nationality: h.Nationality,
+			Ethnicity: h.Ethnicity, Religion: h.Religion, Origin: h.Origin, Residence: h.Residence, Issued: h.Issued,
+			Expiry: h.Expiry, Father: h.Father, Mother: h.Mother, Spouse: h.Spouse, OldID: h.OldID, NameMRZ: h.NameMRZ}
 		if len(v.PhotoJPEG) > 0 {
-			personal["photo"] = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(v.PhotoJPEG)
+			personal.Photo = "data:image/jpeg;base64," + base64.StdEncoding.EncodeToString(v.PhotoJPEG)
 		}
+	}
+	attrs := public.attrs()
+	if h := v.Holder; h != nil {
 		keep := f.d.Card.Keep
 		if keep.Name {
 			attrs["name"] = h.Name
@@ -370,7 +363,11 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 		m.Histogram("motcua_identity_read_seconds", "Wall time of one chip card read.", nil).Observe(v.Elapsed.Seconds())
 	}
 	_, err := f.d.Store.Append(ctx, store.Event{Time: now, Kind: EventVerified, Site: f.d.Site, Counter: counter, Attrs: attrs, Counts: counts})
-	f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Time: now, Public: public, Personal: personal})
+	msg := bus.Message{Topic: TopicIdentity, Time: now, Public: public}
+	if personal != nil {
+		msg.Personal = *personal
+	}
+	f.d.Bus.Publish(msg)
 	f.d.Log.Info("identity: card verified", "counter", counter, "outcome", v.Outcome, "reason", v.Reason, "method", method,
 		"elapsed", v.Elapsed, "apdus", v.APDUs)
 	return err

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"motcua-agent/agent/bus"
+	"motcua-agent/agent/checkin"
 	"motcua-agent/agent/health"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
@@ -80,10 +81,10 @@ func (r *flowRig) next(t *testing.T, state string) bus.Message {
 	for {
 		select {
 		case m := <-r.sub.C:
-			if m.Public["state"] == state {
+			if testkit.Fields(m.Public)["state"] == state {
 				return m
 			}
-			if m.Public["state"] == "done" {
+			if testkit.Fields(m.Public)["state"] == "done" {
 				t.Fatalf("got a result %v while waiting for %q", m.Public, state)
 			}
 		case <-r.ctx.Done():
@@ -115,8 +116,8 @@ func insertCitizen(t *testing.T, ctx context.Context, c *simcard.Citizen) *pcsct
 func TestFlowQRThenCard(t *testing.T) {
 	r := newFlowRig(t)
 	c := citizen(t, "cuong-spouse-cmnd")
-	r.bus.Publish(bus.Message{Topic: TopicScan, Public: map[string]any{"counter": "2", "kind": "cccd-2021"},
-		Personal: map[string]any{"payload": c.QR}})
+	r.bus.Publish(bus.Message{Topic: TopicScan, Public: checkin.Scan{Counter: "2", Kind: "cccd-2021"},
+		Personal: checkin.ScanPersonal{Payload: c.QR}})
 	// The scan is handled asynchronously; wait until it is paired before the card comes.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
@@ -133,17 +134,17 @@ func TestFlowQRThenCard(t *testing.T) {
 	}
 	insertCitizen(t, r.ctx, c)
 	m := r.next(t, "done")
-	if m.Public["outcome"] != OutcomeOK || m.Public["method"] != "BAC" || m.Public["counter"] != "2" {
+	if testkit.Fields(m.Public)["outcome"] != OutcomeOK || testkit.Fields(m.Public)["method"] != "BAC" || testkit.Fields(m.Public)["counter"] != "2" {
 		t.Fatalf("public %v", m.Public)
 	}
-	if _, leaked := m.Public["name"]; leaked {
+	if _, leaked := testkit.Fields(m.Public)["name"]; leaked {
 		t.Fatal("name in the public part")
 	}
-	if m.Personal["name"] != c.DG13.Name || m.Personal["spouse"] != c.DG13.Spouse {
+	if testkit.Fields(m.Personal)["name"] != c.DG13.Name || testkit.Fields(m.Personal)["spouse"] != c.DG13.Spouse {
 		t.Fatalf("personal %v", m.Personal)
 	}
-	if m.Public["id_hash"] != r.ids.Hash(c.DG13.ID) || m.Public["age_band"] != "40-59" {
-		t.Fatalf("hash/age band %v %v", m.Public["id_hash"], m.Public["age_band"])
+	if testkit.Fields(m.Public)["id_hash"] != r.ids.Hash(c.DG13.ID) || testkit.Fields(m.Public)["age_band"] != "40-59" {
+		t.Fatalf("hash/age band %v %v", testkit.Fields(m.Public)["id_hash"], testkit.Fields(m.Public)["age_band"])
 	}
 	if n := r.flow.d.Metrics.Counter("motcua_identity_verifications_total", "", "outcome=ok").Value(); n != 1 {
 		t.Fatalf("metric verifications ok = %d", n)
@@ -194,7 +195,7 @@ func TestFlowCardThenTypedKeys(t *testing.T) {
 		t.Fatalf("status %d", resp.StatusCode)
 	}
 	m := r.next(t, "done")
-	if m.Public["outcome"] != OutcomeOK || m.Public["method"] != "PACE-CAN" || m.Public["key_source"] != "typed" {
+	if testkit.Fields(m.Public)["outcome"] != OutcomeOK || testkit.Fields(m.Public)["method"] != "PACE-CAN" || testkit.Fields(m.Public)["key_source"] != "typed" {
 		t.Fatalf("public %v", m.Public)
 	}
 	resp, err = http.Post(srv.URL, "application/json", bytes.NewReader([]byte(`{"counter":"2","id":"12345"}`)))
@@ -227,7 +228,7 @@ func TestFlowPairWindowExpires(t *testing.T) {
 	if err := r.flow.OfferQR("2", c.QR); err != nil {
 		t.Fatal(err)
 	}
-	if m := r.next(t, "done"); m.Public["outcome"] != OutcomeOK {
+	if m := r.next(t, "done"); testkit.Fields(m.Public)["outcome"] != OutcomeOK {
 		t.Fatalf("public %v", m.Public)
 	}
 }
@@ -251,7 +252,7 @@ func TestFlowEveryProfile(t *testing.T) {
 			if c.PKI == "unknown" {
 				want = OutcomeFailed
 			}
-			if m.Public["outcome"] != want || m.Personal["id"] != c.DG13.ID {
+			if testkit.Fields(m.Public)["outcome"] != want || testkit.Fields(m.Personal)["id"] != c.DG13.ID {
 				t.Fatalf("public %v", m.Public)
 			}
 			if err := slot.WaitGone(r.ctx); err != nil {

@@ -70,7 +70,7 @@ func (a *API) MarkCardPriority(station string, eligible bool) {
 	}
 	a.cardMu.Unlock()
 	if a.Q.bus != nil {
-		a.Q.bus.Publish(bus.Message{Topic: Topic, Public: map[string]any{"action": "card", "station": station, "priority": eligible}})
+		a.Q.bus.Publish(bus.Message{Topic: Topic, Public: Change{Action: "card", Station: station, Priority: eligible}})
 	}
 }
 

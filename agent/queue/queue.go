@@ -72,6 +72,21 @@ type Queue struct {
 	notice string
 }
 
+// Change is a message on Topic: a ticket's new state, or (Action "card") a kiosk
+// station's card-priority decision. Queue messages carry no personal data.
+type Change struct {
+	Action   string   `json:"action"` // issued, called, recalled, noshow, started, finished, cancelled, transferred, card
+	Number   int      `json:"number,omitempty"`
+	Service  string   `json:"service,omitempty"`
+	Counter  string   `json:"counter,omitempty"`
+	State    string   `json:"state,omitempty"`
+	Recalls  int      `json:"recalls,omitempty"`
+	Priority bool     `json:"priority"`
+	Clips    []string `json:"clips,omitempty"` // the call's voice clips, in order
+	Text     string   `json:"text,omitempty"`  // the call in words
+	Station  string   `json:"station,omitempty"`
+}
+
 // Topic is the bus topic of every queue change (the display board listens to it).
 const Topic = "queue"
 
@@ -197,13 +212,13 @@ func (q *Queue) publish(action string, t Ticket) {
 	if q.bus == nil {
 		return
 	}
-	m := map[string]any{"action": action, "number": t.Number, "service": t.Service, "counter": t.Counter,
-		"state": string(t.State), "recalls": t.Recalls, "priority": t.Priority}
+	m := Change{Action: action, Number: t.Number, Service: t.Service, Counter: t.Counter,
+		State: string(t.State), Recalls: t.Recalls, Priority: t.Priority}
 	if action == "called" || action == "recalled" {
 		// The display board plays these clips in order: "mời số … đến quầy số …".
 		if clips, err := display.CallClips(t.Number, t.Counter); err == nil {
-			m["clips"] = clips
-			m["text"] = display.Words(clips)
+			m.Clips = clips
+			m.Text = display.Words(clips)
 		}
 	}
 	q.bus.Publish(bus.Message{Topic: Topic, Public: m})

@@ -3,6 +3,7 @@
 package testkit
 
 import (
+	"encoding/json"
 	"slices"
 	"sync"
 	"time"
@@ -45,3 +46,15 @@ func Median(ds []time.Duration) time.Duration { return Percentile(ds, 50) }
 
 // Ms is d in milliseconds, for benchmark figures.
 func Ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+// Fields is a message part (or any JSON-encodable value) as the event stream carries
+// it: its JSON object's fields by name.
+func Fields(v any) map[string]any {
+	b, err := json.Marshal(v)
+	if err != nil {
+		return nil
+	}
+	var m map[string]any
+	_ = json.Unmarshal(b, &m)
+	return m
+}

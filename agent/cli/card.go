@@ -19,7 +19,7 @@ var cardCommands = []command{
 		Usage: SimCardUsage + "\n       motcua-agent sim bhyt [--listen ADDR] [--lifetime D] [--delay D] [--accounts-out FILE]", Run: cmdSim},
 	{Name: "bhyt", Summary: "look up one patient's health insurance at the social-insurance gateway",
 		Usage: "bhyt check --id|--card … --name … --dob … [--config FILE | --gateway URL --accounts FILE] [--operator KEY] [--json] | bhyt accounts-example",
-		Run: func(ctx context.Context, args []string) int { return bhytCommand(ctx, args, os.Stdout, os.Stderr) }},
+		Run:   func(ctx context.Context, args []string) int { return bhytCommand(ctx, args, os.Stdout, os.Stderr) }},
 }
 
 func cmdCard(ctx context.Context, args []string) int {

@@ -6,7 +6,7 @@ LDFLAGS := -X motcua-agent/agent/app.Version=$(VERSION)
 # Fuzz targets run for this long each inside `make test` (CI); longer with `make fuzz FUZZTIME=5m`.
 FUZZTIME ?= 5s
 
-.PHONY: build build-windows run test test-go fuzz bench clean
+.PHONY: build build-windows run test lint test-go fuzz bench clean
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent $(MAIN)
@@ -21,9 +21,16 @@ build-windows:
 run: build
 	./bin/motcua-agent run
 
-# Every test: a bounded fuzz pass over each parser of outside bytes, the Windows
-# cross-build, then the whole suite with the race detector (its summary comes last).
-test: fuzz build-windows test-go
+# Every test: go vet and staticcheck, a bounded fuzz pass over each parser of outside
+# bytes, the Windows cross-build, then the whole suite with the race detector (its
+# summary comes last).
+test: lint fuzz build-windows test-go
+
+STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
+
+lint:
+	$(GO) vet ./...
+	$(GO) run $(STATICCHECK) ./...
 
 test-go:
 	$(GO) test -race -count=1 -timeout 50m ./...

@@ -302,6 +302,9 @@ func printSyncStatus(w io.Writer, st upload.Status) {
 	if st.Unsendable > 0 {
 		fmt.Fprintf(tw, "Left out:\t%d counter rows no hub accepts; the last: %s (report this bug)\n", st.Unsendable, st.LastUnsendable)
 	}
+	if st.Rewound != "" {
+		fmt.Fprintf(tw, "Rewound:\t%s\n", st.Rewound)
+	}
 	if st.LastError != "" {
 		fmt.Fprintf(tw, "Last error:\t%s\n", st.LastError)
 		fmt.Fprintf(tw, "\t(%d failed attempts in a row, at %s)\n", st.Failures, when(st.LastErrorAt))

@@ -6,11 +6,9 @@ import (
 	"fmt"
 	"math/rand"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -95,23 +93,14 @@ func TestKill9InABusyHour(t *testing.T) {
 	}
 	dir := t.TempDir()
 	for round := 0; round < 2; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "MOTCUA_GATE_CHILD="+dir)
-		cmd.Stderr = os.Stderr
-		stdout, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(stdout)
+		child := testkit.SpawnChild(t, "MOTCUA_GATE_CHILD="+dir)
 		lines := 0
-		for lines < 300 && sc.Scan() {
-			lines++
+		for range child.Lines {
+			if lines++; lines == 300 {
+				break
+			}
 		}
-		cmd.Process.Signal(syscall.SIGKILL)
-		cmd.Wait()
+		child.Kill9(t)
 		if lines < 300 {
 			t.Fatalf("round %d: the child stopped after %d decisions", round, lines)
 		}

@@ -1,14 +1,12 @@
 package queue
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"sync"
@@ -389,21 +387,12 @@ func TestNumberingSurvivesSIGKILL(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "agent.db")
 	issued := map[int]bool{}
 	for round := 0; round < 3; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "QUEUE_KILL_HELPER_DB="+path)
-		out, err := cmd.StdoutPipe()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		sc := bufio.NewScanner(out)
+		child := testkit.SpawnChild(t, "QUEUE_KILL_HELPER_DB="+path)
 		got := 0
-		for sc.Scan() && got < 20+round*7 {
-			n, err := strconv.Atoi(sc.Text())
+		take := func(line string) {
+			n, err := strconv.Atoi(line)
 			if err != nil {
-				t.Fatalf("helper said %q", sc.Text())
+				t.Fatalf("helper said %q", line)
 			}
 			if issued[n] {
 				t.Fatalf("round %d: number %d issued again after SIGKILL", round, n)
@@ -411,9 +400,14 @@ func TestNumberingSurvivesSIGKILL(t *testing.T) {
 			issued[n] = true
 			got++
 		}
-		_ = cmd.Process.Kill() // SIGKILL, mid-stream
-		go io.Copy(io.Discard, out)
-		_ = cmd.Wait()
+		for line := range child.Lines {
+			if take(line); got >= 20+round*7 {
+				break
+			}
+		}
+		for _, line := range child.Kill9(t) { // SIGKILL, mid-stream
+			take(line)
+		}
 		if got == 0 {
 			t.Fatal("helper issued nothing")
 		}

@@ -5,14 +5,13 @@ import (
 	"context"
 	"fmt"
 	"math/rand"
+	"motcua-agent/internal/testkit"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 )
@@ -70,33 +69,27 @@ func TestDurabilityUnderKill9(t *testing.T) {
 	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
 	const rounds = 12
 	for round := 0; round < rounds; round++ {
-		cmd := exec.Command(os.Args[0], "-test.run=^$")
-		cmd.Env = append(os.Environ(), "MOTCUA_STORE_CHILD="+path)
-		stdout, _ := cmd.StdoutPipe()
-		var stderr strings.Builder
-		cmd.Stderr = &stderr
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
+		child := testkit.SpawnChild(t, "MOTCUA_STORE_CHILD="+path)
 		// Kill after a random number of acknowledgements, i.e. at a random moment in
-		// the middle of group commits.
+		// the middle of group commits; every ack printed before the kill counts.
 		killAfter := 20 + rng.Intn(400)
-		sc := bufio.NewScanner(stdout)
-		n := 0
-		for sc.Scan() {
-			q, err := strconv.ParseInt(strings.TrimSpace(sc.Text()), 10, 64)
-			if err != nil {
-				continue // a line cut by the kill
-			}
-			acked[q] = true
-			n++
-			if n == killAfter {
-				cmd.Process.Signal(syscall.SIGKILL)
+		ack := func(line string) {
+			if q, err := strconv.ParseInt(strings.TrimSpace(line), 10, 64); err == nil {
+				acked[q] = true
 			}
 		}
-		cmd.Wait()
+		n := 0
+		for line := range child.Lines {
+			ack(line)
+			if n++; n == killAfter {
+				break
+			}
+		}
 		if n < killAfter {
-			t.Fatalf("round %d: child stopped after %d acks: %s", round, n, stderr.String())
+			t.Fatalf("round %d: child stopped after %d acks", round, n)
+		}
+		for _, line := range child.Kill9(t) {
+			ack(line)
 		}
 	}
 	s := openTest(t, dir, Options{Path: path})

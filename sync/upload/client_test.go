@@ -1,7 +1,6 @@
 package upload_test
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"encoding/pem"
@@ -11,16 +10,15 @@ import (
 	"net"
 	"net/http/httptest"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
 	"motcua-agent/internal/faultproxy"
+	"motcua-agent/internal/testkit"
 	"motcua-agent/sync/hub"
 	"motcua-agent/sync/internal/sqlsource"
 	"motcua-agent/sync/upload"
@@ -182,46 +180,15 @@ func TestExactlyOnceUnderFaultsAndKills(t *testing.T) {
 	proxy := faultproxy.Start(h.URL, faults, 6)
 	defer proxy.Close()
 	dbPath := filepath.Join(t.TempDir(), "agent.db")
-	self, err := os.Executable()
-	if err != nil {
-		t.Fatal(err)
-	}
 	rng := rand.New(rand.NewPCG(42, 42))
 	const rounds = 8
 	for i := range rounds {
-		cmd := exec.Command(self, "-test.run=^$")
-		cmd.Env = append(os.Environ(), "MOTCUA_SYNC_TEST_AGENT=1", "MOTCUA_SYNC_TEST_DB="+dbPath,
-			"MOTCUA_SYNC_TEST_SECRET="+fmt.Sprintf("%x", secret), "MOTCUA_SYNC_TEST_HUB="+proxy.URL,
-			"MOTCUA_SYNC_TEST_SEED="+strconv.Itoa(i))
-		cmd.Stderr = os.Stderr
-		out, _ := cmd.StdoutPipe()
-		if err := cmd.Start(); err != nil {
-			t.Fatal(err)
-		}
-		// On a loaded machine start-up can take longer than any fixed pause: wait until
-		// this life has counted, then let it work a random while and kill it mid-flight.
-		cue := make(chan bool, 1)
-		go func() {
-			line, _ := bufio.NewReader(out).ReadString('\n')
-			cue <- strings.TrimSpace(line) == "working"
-		}()
-		select {
-		case ok := <-cue:
-			if !ok {
-				t.Fatalf("round %d: child agent did not start working", i)
-			}
-		case <-time.After(60 * time.Second):
-			t.Fatalf("round %d: child agent silent for 60 s", i)
-		}
+		child := testkit.StartChild(t, []string{"MOTCUA_SYNC_TEST_AGENT=1", "MOTCUA_SYNC_TEST_DB=" + dbPath,
+			"MOTCUA_SYNC_TEST_SECRET=" + fmt.Sprintf("%x", secret), "MOTCUA_SYNC_TEST_HUB=" + proxy.URL,
+			"MOTCUA_SYNC_TEST_SEED=" + strconv.Itoa(i)}, "working")
+		// Let this life work a random while, then kill it mid-flight.
 		time.Sleep(time.Duration(150+rng.IntN(350)) * time.Millisecond)
-		if err := cmd.Process.Signal(syscall.SIGKILL); err != nil {
-			t.Fatal(err)
-		}
-		err := cmd.Wait()
-		var exit *exec.ExitError
-		if !errors.As(err, &exit) || exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
-			t.Fatalf("round %d: agent ended with %v before it was killed", i, err)
-		}
+		child.Kill9(t)
 	}
 	// The agent's last life: the faults go on while it drains, then stop so it can finish.
 	src := openSource(t, dbPath)

@@ -2,11 +2,11 @@ package clinic
 
 import (
 	"context"
-	"sort"
 	"testing"
 	"time"
 
 	"motcua-agent/drivers/bhyt"
+	"motcua-agent/internal/testkit"
 )
 
 // BenchmarkScanToAnswer measures the time from a QR scan's last byte written to the
@@ -37,16 +37,9 @@ func BenchmarkScanToAnswer(b *testing.B) {
 		}
 		base = append(base, time.Since(start))
 	}
-	p50, p99, bp50 := pct(chain, 50), pct(chain, 99), pct(base, 50)
-	b.ReportMetric(float64(p50)/float64(time.Millisecond), "p50_ms")
-	b.ReportMetric(float64(p99)/float64(time.Millisecond), "p99_ms")
-	b.ReportMetric(float64(bp50)/float64(time.Millisecond), "gateway_p50_ms")
+	p50, p99, bp50 := testkit.Percentile(chain, 50), testkit.Percentile(chain, 99), testkit.Percentile(base, 50)
+	b.ReportMetric(testkit.Ms(p50), "p50_ms")
+	b.ReportMetric(testkit.Ms(p99), "p99_ms")
+	b.ReportMetric(testkit.Ms(bp50), "gateway_p50_ms")
 	b.ReportMetric(float64(p50)/float64(bp50), "p50/gateway")
-}
-
-func pct(ds []time.Duration, p int) time.Duration {
-	s := append([]time.Duration(nil), ds...)
-	sort.Slice(s, func(i, j int) bool { return s[i] < s[j] })
-	i := max((len(s)*p+99)/100, 1)
-	return s[i-1]
 }

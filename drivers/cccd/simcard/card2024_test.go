@@ -19,7 +19,7 @@ import (
 
 var cards = filepath.Join("..", "..", "..", "testdata", "cards")
 
-func testTrust(t *testing.T) *emrtd.TrustStore {
+func testTrust(t testing.TB) *emrtd.TrustStore {
 	t.Helper()
 	der, err := os.ReadFile(filepath.Join(cards, "pki", "test", "csca.der"))
 	if err != nil {
@@ -63,7 +63,9 @@ func readThroughPCSC(t *testing.T, ctx context.Context, c *simcard.Citizen, grou
 	return doc
 }
 
-func pcscSetup(t *testing.T) context.Context {
+func pcscSetup(t *testing.T) context.Context { return pcscSetupTB(t) }
+
+func pcscSetupTB(t testing.TB) context.Context {
 	t.Helper()
 	pcsctest.Require(t, vpcd.DefaultAddr)
 	pcsctest.LockReader(t, vpcd.DefaultAddr)

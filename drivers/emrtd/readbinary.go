@@ -23,9 +23,7 @@ const (
 // shrinks (and stops growing) when the card refuses a size.
 type chunker struct {
 	size     int
-	ceiling  int // the largest size tried and accepted or allowed
 	extended bool
-	grown    bool
 	noGrow   bool
 	fixed    bool
 }

@@ -132,20 +132,28 @@ func Decode(img image.Image, o Options) ([]Code, error) {
 	var out []Code
 	seen := map[string]bool{}
 	for _, a := range attempts {
-		prepared, scale, ok := a.prepare(g)
-		if !ok {
-			continue
+		var found []Code
+		if a.regions {
+			found = decodeRegions(g, hints)
+		} else {
+			prepared, scale, ok := a.prepare(g)
+			if !ok {
+				continue
+			}
+			found = decodeGray(prepared, a.global, hints)
+			for i := range found {
+				for j := range found[i].Points {
+					found[i].Points[j][0] /= scale
+					found[i].Points[j][1] /= scale
+				}
+			}
 		}
-		for _, c := range decodeGray(prepared, a.global, hints) {
+		for _, c := range found {
 			if seen[c.Text] {
 				continue
 			}
 			seen[c.Text] = true
 			c.Attempt = a.name
-			for i := range c.Points {
-				c.Points[i][0] /= scale
-				c.Points[i][1] /= scale
-			}
 			out = append(out, c)
 		}
 		if len(out) > 0 && !o.Exhaustive {

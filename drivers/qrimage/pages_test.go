@@ -228,28 +228,42 @@ type pageResult struct {
 	readers []string
 }
 
-// decodePages generates the pages and decodes each with every decoder, two at a time.
-func decodePages(tb testing.TB, specs []pageSpec, tools []decoder) []pageResult {
-	im, dir := imagemagick(tb), pagesDir(tb)
-	res := make([]pageResult, len(specs))
+// twoAtATime runs f(0) … f(n-1), two at a time (the machine's cores are shared).
+func twoAtATime(n int, f func(i int)) {
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, 2)
-	for i, s := range specs {
+	for i := range n {
 		wg.Add(1)
 		sem <- struct{}{}
 		go func() {
 			defer wg.Done()
 			defer func() { <-sem }()
-			path := pageFile(tb, im, dir, s)
-			res[i].spec = s
-			for _, tool := range tools {
-				if found(tool.decode(path), []string{s.Payload}) {
-					res[i].readers = append(res[i].readers, tool.name)
-				}
-			}
+			f(i)
 		}()
 	}
 	wg.Wait()
+}
+
+// makePages makes (or finds, see pagesDir) the pages of specs.
+func makePages(tb testing.TB, specs []pageSpec) []string {
+	im, dir := imagemagick(tb), pagesDir(tb)
+	paths := make([]string, len(specs))
+	twoAtATime(len(specs), func(i int) { paths[i] = pageFile(tb, im, dir, specs[i]) })
+	return paths
+}
+
+// decodePages makes the pages and decodes each with every decoder.
+func decodePages(tb testing.TB, specs []pageSpec, tools []decoder) []pageResult {
+	paths := makePages(tb, specs)
+	res := make([]pageResult, len(specs))
+	twoAtATime(len(specs), func(i int) {
+		res[i].spec = specs[i]
+		for _, tool := range tools {
+			if found(tool.decode(paths[i]), []string{specs[i].Payload}) {
+				res[i].readers = append(res[i].readers, tool.name)
+			}
+		}
+	})
 	return res
 }
 

@@ -7,7 +7,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 )
@@ -48,21 +47,8 @@ func BenchmarkPagesVsPeers(b *testing.B) {
 	if len(tools) < 3 {
 		b.Skip("zbarimg or ZXingReader missing")
 	}
-	im, dir := imagemagick(b), pagesDir(b)
 	specs := pageSpecs()
-	paths := make([]string, len(specs))
-	var wg sync.WaitGroup
-	sem := make(chan struct{}, 2)
-	for i, s := range specs {
-		wg.Add(1)
-		sem <- struct{}{}
-		go func() {
-			defer wg.Done()
-			defer func() { <-sem }()
-			paths[i] = pageFile(b, im, dir, s)
-		}()
-	}
-	wg.Wait()
+	paths := makePages(b, specs)
 	times := map[string][]time.Duration{}
 	var res []pageResult
 	b.ResetTimer()

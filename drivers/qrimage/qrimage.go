@@ -174,16 +174,9 @@ func decodeGray(g *image.Gray, global bool, hints map[gozxing.DecodeHintType]int
 			codes = nil
 		}
 	}()
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	src, err := gozxing.NewPlanarYUVLuminanceSource(g.Pix, g.Stride, h, 0, 0, w, h, false)
-	if err != nil {
+	bin := binarizer(g, global)
+	if bin == nil {
 		return nil
-	}
-	var bin gozxing.Binarizer
-	if global {
-		bin = gozxing.NewGlobalHistgramBinarizer(src)
-	} else {
-		bin = gozxing.NewHybridBinarizer(src)
 	}
 	bmp, err := gozxing.NewBinaryBitmap(bin)
 	if err != nil {

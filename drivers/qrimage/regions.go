@@ -54,18 +54,24 @@ func codeRegions(g *image.Gray, global bool, hints map[gozxing.DecodeHintType]in
 	return rs
 }
 
-// blackMatrix binarizes g with the hybrid (local) or global histogram binarizer.
-func blackMatrix(g *image.Gray, global bool) *gozxing.BitMatrix {
+// binarizer gives the hybrid (local) or global histogram binarizer over g, or nil.
+func binarizer(g *image.Gray, global bool) gozxing.Binarizer {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
 	src, err := gozxing.NewPlanarYUVLuminanceSource(g.Pix, g.Stride, h, 0, 0, w, h, false)
 	if err != nil {
 		return nil
 	}
-	var bin gozxing.Binarizer
 	if global {
-		bin = gozxing.NewGlobalHistgramBinarizer(src)
-	} else {
-		bin = gozxing.NewHybridBinarizer(src)
+		return gozxing.NewGlobalHistgramBinarizer(src)
+	}
+	return gozxing.NewHybridBinarizer(src)
+}
+
+// blackMatrix binarizes g.
+func blackMatrix(g *image.Gray, global bool) *gozxing.BitMatrix {
+	bin := binarizer(g, global)
+	if bin == nil {
+		return nil
 	}
 	bm, err := bin.GetBlackMatrix()
 	if err != nil {

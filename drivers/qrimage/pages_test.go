@@ -386,7 +386,8 @@ func writePagesList(t *testing.T, res []pageResult, tools []decoder) {
 	}
 }
 
-// classTable counts per class the pages each decoder read, and those only we read.
+// classTable counts per class the pages each decoder read, and those only the first
+// decoder (ours) read.
 func classTable(res []pageResult, tools []decoder) string {
 	type count struct{ n, onlyUs int }
 	per := map[string]map[string]int{}
@@ -403,7 +404,7 @@ func classTable(res []pageResult, tools []decoder) string {
 		for _, d := range r.readers {
 			per[c][d]++
 		}
-		if len(r.readers) == 1 && r.readers[0] == "qrimage" {
+		if len(r.readers) == 1 && r.readers[0] == tools[0].name {
 			cnt[c].onlyUs++
 		}
 	}
@@ -413,7 +414,7 @@ func classTable(res []pageResult, tools []decoder) string {
 	for _, tool := range tools {
 		fmt.Fprintf(&b, " %12s", tool.name)
 	}
-	fmt.Fprintf(&b, " %12s\n", "only-qrimage")
+	fmt.Fprintf(&b, " %12s\n", "only-"+tools[0].name)
 	for _, c := range classes {
 		fmt.Fprintf(&b, "%-20s", c)
 		for _, tool := range tools {

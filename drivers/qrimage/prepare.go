@@ -4,16 +4,18 @@ import (
 	"image"
 	"image/color"
 	"image/draw"
+
+	"github.com/makiuchi-d/gozxing"
 )
 
 // attempt is one way of preparing the page before decoding.
 type attempt struct {
-	name   string
-	global bool // GlobalHistogram binarizer instead of Hybrid
-	// regions: find the codes' finder patterns on the page and decode each code's
-	// region cut out and enlarged (decodeRegions); prepare is unused.
-	regions bool
+	name    string
+	global  bool // GlobalHistogram binarizer instead of Hybrid
 	prepare func(g *image.Gray) (out *image.Gray, scale float64, ok bool)
+	// decode, when set, replaces prepare and the plain decoding: it finds and
+	// prepares each code's region itself and returns points in the page's pixels.
+	decode func(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}) []Code
 }
 
 // attempts in the order tried. The order comes from BenchmarkAttempts: the plain image
@@ -23,7 +25,7 @@ type attempt struct {
 var attempts = []attempt{
 	{name: "plain", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return g, 1, true }},
 	{name: "down2", prepare: downBy(2, 1200)},
-	{name: "regions", regions: true},
+	{name: "regions", decode: decodeRegions},
 	{name: "sharpen", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return sharpen(g), 1, true }},
 	{name: "deblur", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return deblur(g), 1, true }},
 	{name: "stretch", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return stretch(g), 1, true }},
@@ -41,6 +43,7 @@ var attempts = []attempt{
 	{name: "down3", prepare: downBy(3, 1800)},
 	{name: "global", global: true, prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return g, 1, true }},
 	{name: "down4", prepare: downBy(4, 2400)},
+	{name: "keystone", decode: decodeKeystone},
 }
 
 // toGray converts to 8-bit luminance with fast paths for the formats scanners write.

@@ -133,8 +133,8 @@ func Decode(img image.Image, o Options) ([]Code, error) {
 	seen := map[string]bool{}
 	for _, a := range attempts {
 		var found []Code
-		if a.regions {
-			found = decodeRegions(g, hints)
+		if a.decode != nil {
+			found = a.decode(g, hints)
 		} else {
 			prepared, scale, ok := a.prepare(g)
 			if !ok {

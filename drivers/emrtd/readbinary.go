@@ -105,6 +105,11 @@ func (c *conn) readFile(ctx context.Context, fid uint16, max int, k *chunker) ([
 	if err != nil {
 		return nil, fmt.Errorf("read %04X at 0: %w", fid, err)
 	}
+	return c.readRest(ctx, fid, first, max, k)
+}
+
+// readRest reads the rest of the file whose first bytes are first.
+func (c *conn) readRest(ctx context.Context, fid uint16, first []byte, max int, k *chunker) ([]byte, error) {
 	total, err := tlvTotalLength(first)
 	if err != nil {
 		return nil, fmt.Errorf("read %04X: %w", fid, err)
@@ -158,32 +163,13 @@ func (c *conn) readFile(ctx context.Context, fid uint16, max int, k *chunker) ([
 }
 
 // readFileSFI reads a file with READ BINARY by short file identifier, which selects
-// it without a SELECT command, then continues at plain offsets in safe chunks.
+// it without a SELECT command, then continues at plain offsets.
 func (c *conn) readFileSFI(ctx context.Context, fid uint16, max int) ([]byte, error) {
-	sfi := byte(fid & 0x1F)
-	first, err := c.send(ctx, sm.Command{INS: 0xB0, P1: 0x80 | sfi, P2: 0, Le: chunkSafeSM})
+	first, err := c.send(ctx, sm.Command{INS: 0xB0, P1: 0x80 | byte(fid&0x1F), P2: 0, Le: chunkSafeSM})
 	if err != nil {
 		return nil, fmt.Errorf("read %04X by short identifier: %w", fid, err)
 	}
-	total, err := tlvTotalLength(first)
-	if err != nil {
-		return nil, fmt.Errorf("read %04X: %w", fid, err)
-	}
-	if total > max {
-		return nil, fmt.Errorf("read %04X: file of %d bytes exceeds the cap of %d: %w", fid, total, max, ErrTooLarge)
-	}
-	buf := append(make([]byte, 0, total), first...)
-	for len(buf) < total {
-		part, err := c.readBinary(ctx, len(buf), min(total-len(buf), chunkSafeSM))
-		if err != nil {
-			return nil, fmt.Errorf("read %04X at %d: %w", fid, len(buf), err)
-		}
-		if len(part) == 0 {
-			return nil, fmt.Errorf("read %04X at %d: card returned no data: %w", fid, len(buf), ErrMalformed)
-		}
-		buf = append(buf, part...)
-	}
-	return buf[:total], nil
+	return c.readRest(ctx, fid, first, max, newChunker(false, 0))
 }
 
 // readChunk reads at offset, shrinking the size on 6700 and 6Cxx and

@@ -25,6 +25,11 @@ type Card struct {
 	// Keep says which personal data a verification event may keep in the store;
 	// nothing by default (the ID only as the site's keyed hash).
 	Keep CardKeep `yaml:"keep"`
+	// PhotoFor says, per purpose of the scan that offered the keys (checkin,
+	// identity, gate), whether the card read reads DG2, the photo: most of the
+	// card's bytes and read time. Defaults: identity yes (the official compares the
+	// face), checkin and gate no. Typed keys read as identity; keep.photo forces it.
+	PhotoFor map[string]bool `yaml:"photo_for"`
 	// Simulation is used when the config's simulate is on: a virtual card plugged
 	// into pcscd through vsmartcard-vpcd.
 	Simulation CardSimulation `yaml:"simulation"`
@@ -60,6 +65,15 @@ func (c *Card) setDefaults() {
 	if c.ReadTimeout == 0 {
 		c.ReadTimeout = 20 * time.Second
 	}
+	defaults := map[string]bool{ScanForIdentity: true, ScanForCheckin: false, ScanForGate: false}
+	if c.PhotoFor == nil {
+		c.PhotoFor = map[string]bool{}
+	}
+	for k, v := range defaults {
+		if _, set := c.PhotoFor[k]; !set {
+			c.PhotoFor[k] = v
+		}
+	}
 	if c.Simulation.VPCD == "" {
 		c.Simulation.VPCD = "127.0.0.1:35963"
 	}
@@ -88,9 +102,26 @@ func (c *Card) validate(p *Problems, path string) {
 		}
 		seen[r.Name] = true
 	}
+	for k := range c.PhotoFor {
+		switch k {
+		case ScanForCheckin, ScanForIdentity, ScanForGate:
+		default:
+			p.Add(path+".photo_for."+k, "unknown purpose: want checkin, identity or gate")
+		}
+	}
 	if (c.Keep.Name || c.Keep.Address || c.Keep.Photo) && strings.TrimSpace(c.Keep.Purpose) == "" {
 		p.Add(path+".keep.purpose", "required when personal data is kept: say why (Law 91/2025 on personal data protection)")
 	}
+}
+
+// ReadsPhoto says whether a card read for purpose reads DG2 (see PhotoFor); an
+// unknown purpose reads it, as a one-stop counter would.
+func (c *Card) ReadsPhoto(purpose string) bool {
+	if c.Keep.Photo {
+		return true
+	}
+	v, ok := c.PhotoFor[purpose]
+	return v || !ok
 }
 
 // CounterOf gives the counter a reader stands on, and whether the reader is one

@@ -74,6 +74,7 @@ type offer struct {
 	keys    []emrtd.AccessKey
 	qr      *cccd.QR
 	source  string // "qr" or "typed"
+	purpose string // of the scan that offered the keys; decides whether the photo is read
 	expires time.Time
 }
 
@@ -136,7 +137,7 @@ func (f *Flow) onScan(m bus.Message) {
 		return // a gate lane's scan is the gate's, not a counter's
 	}
 	personal, _ := m.Personal.(checkin.ScanPersonal)
-	if err := f.OfferQR(scan.Counter, personal.Payload); err != nil {
+	if err := f.offerQR(scan.Counter, personal.Payload, scan.Purpose); err != nil {
 		f.d.Log.Warn("identity: scanned QR not usable", "counter", scan.Counter, "err", err)
 	}
 }
@@ -193,17 +194,21 @@ func errString(err error) string {
 
 // OfferQR offers a scanned ID card QR for the next card on counter.
 func (f *Flow) OfferQR(counter, payload string) error {
+	return f.offerQR(counter, payload, config.ScanForIdentity)
+}
+
+func (f *Flow) offerQR(counter, payload, purpose string) error {
 	q, err := cccd.ParseQR(payload)
 	if err != nil {
 		return err
 	}
-	f.offer(counter, offer{keys: cccd.KeysFromQR(q), qr: &q, source: "qr"})
+	f.offer(counter, offer{keys: cccd.KeysFromQR(q), qr: &q, source: "qr", purpose: purpose})
 	return nil
 }
 
 // OfferKeys offers typed keys for the next card on counter.
 func (f *Flow) OfferKeys(counter string, keys []emrtd.AccessKey) {
-	f.offer(counter, offer{keys: keys, source: "typed"})
+	f.offer(counter, offer{keys: keys, source: "typed", purpose: config.ScanForIdentity})
 }
 
 func (f *Flow) offer(counter string, o offer) {
@@ -270,7 +275,8 @@ func (f *Flow) tryRead(reader string) {
 func (f *Flow) readAndRecord(ctx context.Context, reader, counter string, o offer) {
 	f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Public: Status{Counter: counter, State: "reading",
 		Message: "Đang đọc chip, xin giữ thẻ trên đầu đọc."}})
-	v, err := ReadCard(ctx, ReadRequest{Reader: reader, Keys: o.keys, QR: o.qr, Trust: f.d.Trust, Timeout: f.d.Card.ReadTimeout, Now: f.d.Now})
+	v, err := ReadCard(ctx, ReadRequest{Reader: reader, Keys: o.keys, QR: o.qr, Trust: f.d.Trust, Timeout: f.d.Card.ReadTimeout, Now: f.d.Now,
+		SkipPhoto: !f.d.Card.ReadsPhoto(o.purpose)})
 	if err != nil {
 		// No session with a card at all (it left before we connected, or the reader
 		// went away): nothing was verified. The keys wait for the next card.

@@ -287,17 +287,11 @@ func holderOf(doc *emrtd.Document, c *Checks) *Holder {
 			h.ID = id
 		}
 	}
-	raw, ok := doc.Raw["DG13"]
-	if !ok {
-		c.DG13 = emrtd.Check{Status: emrtd.CheckAbsent}
+	d, chk := cccd.DG13Of(doc) // encrypted on a 2024 card: said so, not failed
+	c.DG13 = chk
+	if chk.Status != emrtd.CheckPassed {
 		return h
 	}
-	d, err := cccd.ParseDG13(raw)
-	if err != nil {
-		c.DG13 = emrtd.Check{Status: emrtd.CheckError, Detail: err.Error(), Err: err}
-		return h
-	}
-	c.DG13 = emrtd.Check{Status: emrtd.CheckPassed}
 	if h.ID != "" && d.ID != "" && h.ID != d.ID {
 		c.DG13 = emrtd.Check{Status: emrtd.CheckFailed, Detail: "DG13 ID differs from the MRZ"}
 	}
@@ -311,13 +305,14 @@ func holderOf(doc *emrtd.Document, c *Checks) *Holder {
 }
 
 func compareQR(q cccd.QR, doc *emrtd.Document) emrtd.Check {
-	raw, ok := doc.Raw["DG13"]
-	if !ok {
+	d, chk := cccd.DG13Of(doc)
+	switch chk.Status {
+	case emrtd.CheckEncrypted:
+		return emrtd.Check{Status: emrtd.CheckSkipped, Detail: "DG13 " + emrtd.EncryptedDetail}
+	case emrtd.CheckAbsent:
 		return emrtd.Check{Status: emrtd.CheckError, Detail: "the card has no DG13 to compare the QR with"}
-	}
-	d, err := cccd.ParseDG13(raw)
-	if err != nil {
-		return emrtd.Check{Status: emrtd.CheckError, Detail: "DG13 unreadable: " + err.Error()}
+	case emrtd.CheckError:
+		return emrtd.Check{Status: emrtd.CheckError, Detail: "DG13 unreadable: " + chk.Detail}
 	}
 	a := cccd.CompareQR(q, d)
 	if a.OK() {

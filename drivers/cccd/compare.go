@@ -3,6 +3,8 @@ package cccd
 import (
 	"strings"
 	"unicode"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 // Agreement is the outcome of comparing the QR with the chip, field by field.
@@ -28,7 +30,7 @@ func (a Agreement) OK() bool {
 }
 
 // CompareQR compares a scanned QR with the chip's DG13. Text is compared after
-// folding case and collapsing whitespace (printing and encoding differ in those, not in
+// folding case, composing (NFC) and collapsing whitespace (printing and encoding differ in those, not in
 // content); dates are compared as dates. Fields missing on either side are skipped.
 func CompareQR(q QR, d DG13) Agreement {
 	var a Agreement
@@ -60,5 +62,5 @@ func sameText(a, b string) bool {
 }
 
 func foldText(s string) string {
-	return strings.ToLower(strings.Join(strings.FieldsFunc(s, unicode.IsSpace), " "))
+	return strings.ToLower(strings.Join(strings.FieldsFunc(norm.NFC.String(s), unicode.IsSpace), " "))
 }

@@ -2,9 +2,12 @@ package cccd
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
-	"motcua-agent/drivers/emrtd"
+	"slices"
 	"unicode/utf8"
+
+	"motcua-agent/drivers/emrtd"
 )
 
 // MaxDG13 caps the DG13 bytes the parser accepts; real ones are under 2 KB.
@@ -64,6 +67,12 @@ func (d DG13) ExpiryDate() (Date, bool) {
 
 const maxDG13Fields = 64
 
+// ErrEncrypted reports a DG13 whose content is a cryptogram (an OCTET STRING or an ISO
+// 7816 cryptogram object where the SEQUENCE of fields belongs): the 2024 card keeps
+// data encrypted under a key only the issuer's systems hold (Circular 16/2024/TT-BCA).
+// Its message is the one shown for such data.
+var ErrEncrypted = errors.New(emrtd.EncryptedDetail)
+
 // ParseDG13 parses the bytes of EF.DG13 (tag 6D). Fields are found by their number,
 // never by position; missing fields stay empty. Text must be valid UTF-8.
 func ParseDG13(b []byte) (DG13, error) {
@@ -78,6 +87,9 @@ func ParseDG13(b []byte) (DG13, error) {
 		return DG13{}, fmt.Errorf("parse DG13: tag %X, want 6D", outer.Tag)
 	}
 	seq, _, err := emrtd.ParseTLV(outer.Value)
+	if err == nil && (seq.Tag == 0x04 || seq.Tag == 0x85 || seq.Tag == 0x87) {
+		return DG13{}, fmt.Errorf("parse DG13: %w", ErrEncrypted)
+	}
 	if err != nil || seq.Tag != 0x30 {
 		return DG13{}, fmt.Errorf("parse DG13: want a SEQUENCE inside 6D")
 	}
@@ -314,4 +326,30 @@ func BuildDG13(d DG13) []byte {
 	seq = appendTLV(seq, 0x06, DG13OID)
 	seq = appendTLV(seq, 0x31, set)
 	return emrtd.EncodeTLV(0x6D, emrtd.EncodeTLV(0x30, seq))
+}
+
+// DG13Of gives the Vietnamese data group of a read document and the fact about it:
+// passed when it parsed; encrypted (emrtd.CheckEncrypted, emrtd.EncryptedDetail) when
+// the card refused it for want of a key or holds a cryptogram in it, as the 2024 card
+// does; absent when the card has none; error when it does not parse.
+func DG13Of(doc *emrtd.Document) (DG13, emrtd.Check) {
+	if doc != nil && slices.Contains(doc.PassiveAuth.Encrypted, 13) {
+		return DG13{}, emrtd.Check{Status: emrtd.CheckEncrypted, Detail: emrtd.EncryptedDetail}
+	}
+	var raw []byte
+	ok := false
+	if doc != nil {
+		raw, ok = doc.Raw["DG13"]
+	}
+	if !ok {
+		return DG13{}, emrtd.Check{Status: emrtd.CheckAbsent}
+	}
+	d, err := ParseDG13(raw)
+	switch {
+	case errors.Is(err, ErrEncrypted):
+		return DG13{}, emrtd.Check{Status: emrtd.CheckEncrypted, Detail: emrtd.EncryptedDetail, Err: err}
+	case err != nil:
+		return DG13{}, emrtd.Check{Status: emrtd.CheckError, Detail: err.Error(), Err: err}
+	}
+	return d, emrtd.Check{Status: emrtd.CheckPassed}
 }

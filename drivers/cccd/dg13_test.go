@@ -6,6 +6,8 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+
+	"motcua-agent/drivers/emrtd"
 )
 
 func sampleDG13() DG13 {
@@ -143,4 +145,37 @@ func FuzzParseDG13(f *testing.F) {
 			t.Fatalf("round trip changed fields: %+v vs %+v", again, d)
 		}
 	})
+}
+
+// The 2024 card's DG13 may hold a cryptogram where the fields belong, or be refused:
+// both are "encrypted, not readable by this reader", and only they are.
+func TestDG13Encrypted(t *testing.T) {
+	t.Parallel()
+	plain := BuildDG13(DG13{Version: 1, ID: "001099012345", Name: "Nguyễn Văn An"})
+	cases := []struct {
+		name string
+		doc  *emrtd.Document
+		want emrtd.CheckStatus
+	}{
+		{"octet string", &emrtd.Document{Raw: map[string][]byte{"DG13": emrtd.EncodeTLV(0x6D, emrtd.EncodeTLV(0x04, []byte{1, 2, 3, 4}))}}, emrtd.CheckEncrypted},
+		{"cryptogram 87", &emrtd.Document{Raw: map[string][]byte{"DG13": emrtd.EncodeTLV(0x6D, emrtd.EncodeTLV(0x87, []byte{1, 9, 9}))}}, emrtd.CheckEncrypted},
+		{"cryptogram 85", &emrtd.Document{Raw: map[string][]byte{"DG13": emrtd.EncodeTLV(0x6D, emrtd.EncodeTLV(0x85, []byte{9}))}}, emrtd.CheckEncrypted},
+		{"refused by the card", &emrtd.Document{Raw: map[string][]byte{}, PassiveAuth: emrtd.PassiveAuth{Encrypted: []int{13}}}, emrtd.CheckEncrypted},
+		{"plain", &emrtd.Document{Raw: map[string][]byte{"DG13": plain}}, emrtd.CheckPassed},
+		{"integer inside", &emrtd.Document{Raw: map[string][]byte{"DG13": emrtd.EncodeTLV(0x6D, emrtd.EncodeTLV(0x02, []byte{1}))}}, emrtd.CheckError},
+		{"absent", &emrtd.Document{Raw: map[string][]byte{}}, emrtd.CheckAbsent},
+		{"no document", nil, emrtd.CheckAbsent},
+	}
+	for _, tc := range cases {
+		d, c := DG13Of(tc.doc)
+		if c.Status != tc.want {
+			t.Errorf("%s: %s (%s)", tc.name, c.Status, c.Detail)
+		}
+		if c.Status == emrtd.CheckEncrypted && (c.Detail != "encrypted, not readable by this reader" || d.Name != "") {
+			t.Errorf("%s: %+v %q", tc.name, c, d.Name)
+		}
+		if c.Status == emrtd.CheckPassed && d.ID != "001099012345" {
+			t.Errorf("%s: ID %q", tc.name, d.ID)
+		}
+	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"strings"
 	"testing"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 func TestParseQR(t *testing.T) {
@@ -27,10 +29,58 @@ func TestParseQR(t *testing.T) {
 				Birth: Date{2003, 1, 1}, Sex: "Nữ", Residence: "Quận 1, TP. Hồ Chí Minh", Issued: Date{2021, 10, 10}},
 		},
 		{
-			name:    "2024 form with extra fields kept, including an empty one",
-			payload: "001099012345||Lê Văn Cường|15031999|Nam|Hà Nội|02082024|Lê Văn Dũng|Phạm Thị Em||",
+			name:    "2024 form with extra fields kept, an empty one inside, trailing separators dropped",
+			payload: "001099012345||Lê Văn Cường|15031999|Nam|Hà Nội|02082024|Lê Văn Dũng||Phạm Thị Em||",
 			want: QR{Form: FormCCCD2024, ID: "001099012345", Name: "Lê Văn Cường", Birth: Date{1999, 3, 15},
-				Sex: "Nam", Residence: "Hà Nội", Issued: Date{2024, 8, 2}, Extra: []string{"Lê Văn Dũng", "Phạm Thị Em", "", ""}},
+				Sex: "Nam", Residence: "Hà Nội", Issued: Date{2024, 8, 2}, Extra: []string{"Lê Văn Dũng", "", "Phạm Thị Em"}},
+		},
+		{
+			name:    "one trailing separator on a 2021 card does not make it a 2024 card",
+			payload: "001099012345|123456789|Nguyễn Văn An|15031999|Nam|Hà Nội|20042021|",
+			want: QR{Form: FormCCCD2021, ID: "001099012345", OldID: "123456789", Name: "Nguyễn Văn An",
+				Birth: Date{1999, 3, 15}, Sex: "Nam", Residence: "Hà Nội", Issued: Date{2021, 4, 20}},
+		},
+		{
+			name:    "a non-empty field after the seventh is the new form",
+			payload: "001099012345||An|15031999|Nam|Hà Nội|20042021|x",
+			want: QR{Form: FormCCCD2024, ID: "001099012345", Name: "An", Birth: Date{1999, 3, 15},
+				Sex: "Nam", Residence: "Hà Nội", Issued: Date{2021, 4, 20}, Extra: []string{"x"}},
+		},
+		{
+			name:    "slashed dates from a phone app",
+			payload: "001099012345|123456789|Nguyễn Văn An|15/03/1999|Nam|Hà Nội|20/04/2021",
+			want: QR{Form: FormCCCD2021, ID: "001099012345", OldID: "123456789", Name: "Nguyễn Văn An",
+				Birth: Date{1999, 3, 15}, Sex: "Nam", Residence: "Hà Nội", Issued: Date{2021, 4, 20}},
+		},
+		{
+			name:    "single-digit day and month, dashes, dots and ISO",
+			payload: "001099012345||An|5/3/1999|Nam|Hà Nội|2024-08-02",
+			want: QR{Form: FormCCCD2024, ID: "001099012345", Name: "An", Birth: Date{1999, 3, 5},
+				Sex: "Nam", Residence: "Hà Nội", Issued: Date{2024, 8, 2}},
+		},
+		{
+			name:    "dotted and dashed dd.mm.yyyy",
+			payload: "001099012345||An|05.03.1999|Nam|Hà Nội|20-04-2021",
+			want: QR{Form: FormCCCD2021, ID: "001099012345", Name: "An", Birth: Date{1999, 3, 5},
+				Sex: "Nam", Residence: "Hà Nội", Issued: Date{2021, 4, 20}},
+		},
+		{
+			name:    "six-field form without the old-ID field",
+			payload: "001099012345|Nguyễn Văn An|15031999|Nam|Hà Nội|20042021",
+			want: QR{Form: FormCCCD2021, ID: "001099012345", Name: "Nguyễn Văn An",
+				Birth: Date{1999, 3, 15}, Sex: "Nam", Residence: "Hà Nội", Issued: Date{2021, 4, 20}},
+		},
+		{
+			name:    "six-field form with slashes and a trailing separator",
+			payload: "001099012345|Nguyễn Văn An|15/03/1999|Nam|Hà Nội|02/08/2024|",
+			want: QR{Form: FormCCCD2024, ID: "001099012345", Name: "Nguyễn Văn An",
+				Birth: Date{1999, 3, 15}, Sex: "Nam", Residence: "Hà Nội", Issued: Date{2024, 8, 2}},
+		},
+		{
+			name:    "byte-order mark and NFD text come back composed",
+			payload: "\ufeff001099012345||Nguye\u0302\u0303n Va\u0306n An|15031999|Nu\u031b\u0303|Ha\u0300 No\u0323\u0302i|20042021",
+			want: QR{Form: FormCCCD2021, ID: "001099012345", Name: "Nguyễn Văn An",
+				Birth: Date{1999, 3, 15}, Sex: "Nữ", Residence: "Hà Nội", Issued: Date{2021, 4, 20}},
 		},
 		{
 			name:    "seven fields issued after 1 July 2024 is the new card",
@@ -40,11 +90,19 @@ func TestParseQR(t *testing.T) {
 		},
 		{name: "eleven-digit ID", payload: "00109901234||A|15031999|Nam|X|20042021", wantErr: "12-digit", notCard: true},
 		{name: "letters in ID", payload: "00109901234X||A|15031999|Nam|X|20042021", wantErr: "12-digit", notCard: true},
-		{name: "six fields", payload: "001099012345||A|15031999|Nam|X", wantErr: "6 fields", notCard: true},
+		{name: "six fields with an empty old-ID field are cut short", payload: "001099012345||A|15031999|Nam|X", wantErr: "truncated"},
+		{name: "six fields with an old ID are cut short", payload: "001099012345|123456789|A|15031999|Nam|X", wantErr: "truncated"},
+		{name: "seven fields whose issue date is empty", payload: "001099012345||A|15031999|Nam|X|", wantErr: "truncated"},
+		{name: "five fields", payload: "001099012345|A|15031999|Nam|X", wantErr: "5 fields", notCard: true},
+		{name: "only separators", payload: "||||||", wantErr: "fields", notCard: true},
+		{name: "year of two digits", payload: "001099012345||A|15/03/99|Nam|X|20042021", wantErr: "field 4"},
+		{name: "mixed separators", payload: "001099012345||A|15/03-1999|Nam|X|20042021", wantErr: "field 4"},
+		{name: "month 13 with slashes", payload: "001099012345||A|15/13/1999|Nam|X|20042021", wantErr: "out of range"},
+		{name: "three-digit day", payload: "001099012345||A|015/3/1999|Nam|X|20042021", wantErr: "field 4"},
 		{name: "VNeID-like opaque", payload: "eyJhbGciOiJIUzI1NiJ9.abc", notCard: true, wantErr: "1 fields"},
 		{name: "bad CMND", payload: "001099012345|12345|A|15031999|Nam|X|20042021", wantErr: "field 2"},
 		{name: "31 February", payload: "001099012345||A|31021999|Nam|X|20042021", wantErr: "does not exist"},
-		{name: "birth with slashes", payload: "001099012345||A|15/03/1999|Nam|X|20042021", wantErr: "field 4"},
+		{name: "birth in words", payload: "001099012345||A|15 tháng 3|Nam|X|20042021", wantErr: "field 4"},
 		{name: "issue before birth", payload: "001099012345||A|15031999|Nam|X|20041998", wantErr: "before the birth"},
 		{name: "empty name", payload: "001099012345|||15031999|Nam|X|20042021", wantErr: "name"},
 		{name: "not UTF-8", payload: "001099012345||Nguy\xe1n|15031999|Nam|X|20042021", wantErr: "UTF-8"},
@@ -103,10 +161,33 @@ func FuzzParseQR(f *testing.F) {
 	f.Add("001099012345|123456789|Nguyễn Văn An|15031999|Nam|Hà Nội|20042021")
 	f.Add("001099012345||Lê Văn Cường|29022000|Nam|Hà Nội|02082024|x|y|")
 	f.Add("||||||")
+	f.Add("\ufeff001099012345|Nguye\u0302\u0303n Va\u0306n An|15/03/1999|Nu\u031b\u0303|Ha\u0300 No\u0323\u0302i|20/04/2021|")
+	f.Add("001099012345||An|5-3-1999|Nam|X|2024-08-02|||")
 	f.Fuzz(func(t *testing.T, payload string) {
 		q, err := ParseQR(payload)
 		if err != nil {
 			return
+		}
+		if !norm.NFC.IsNormalString(q.Name) || !norm.NFC.IsNormalString(q.Residence) {
+			t.Fatalf("text not composed: %+q", q.Name)
+		}
+		if n := len(q.Extra); n > 0 && q.Extra[n-1] == "" {
+			t.Fatalf("trailing empty field kept: %q", q.Extra)
+		}
+		if (q.Form == FormCCCD2024) != (len(q.Extra) > 0 || !q.Issued.Before(identityLawStart)) {
+			t.Fatalf("form %s for a card issued %s", q.Form, q.Issued)
+		}
+		// The same payload as a phone app might send it (a byte-order mark, decomposed
+		// text, a trailing separator) must parse to the same card.
+		if core := strings.Trim(payload, " \t\r\n\x00\ufeff"); len(core)*3+8 < MaxQRPayload {
+			variant := "\ufeff" + norm.NFD.String(core) + "|"
+			v, err := ParseQR(variant)
+			if err != nil {
+				t.Fatalf("variant refused: %v", err)
+			}
+			if !qrEqual(q, v) {
+				t.Fatalf("variant differs:\n%+v\n%+v", q, v)
+			}
 		}
 		if !isDigits(q.ID, 12) || q.Birth.IsZero() || q.Issued.IsZero() || q.Issued.Before(q.Birth) {
 			t.Fatalf("accepted an invalid QR: %+v", q)

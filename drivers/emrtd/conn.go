@@ -130,9 +130,3 @@ func (c *conn) selectFile(ctx context.Context, fid uint16) error {
 	_, err := c.send(ctx, sm.Command{INS: 0xA4, P1: 0x02, P2: 0x0C, Data: []byte{byte(fid >> 8), byte(fid)}, Le: -1})
 	return err
 }
-
-// selectMF selects the master file (for EF.CardAccess).
-func (c *conn) selectMF(ctx context.Context) error {
-	_, err := c.send(ctx, sm.Command{INS: 0xA4, P1: 0x00, P2: 0x0C, Data: []byte{0x3F, 0x00}, Le: -1})
-	return err
-}

@@ -104,7 +104,14 @@ const (
 	CheckError   CheckStatus = "error"   // the check could not run (unparseable data, card error)
 	CheckAbsent  CheckStatus = "absent"  // the card does not offer it (no DG15, no DG14 CA info)
 	CheckSkipped CheckStatus = "skipped" // the caller turned it off
+	// CheckEncrypted: the card keeps the data under a key this reader does not have
+	// (the 2024 card's protected data, Circular 16/2024/TT-BCA): not a fault of the
+	// card, and not a failed check.
+	CheckEncrypted CheckStatus = "encrypted"
 )
+
+// EncryptedDetail is the detail of a CheckEncrypted fact.
+const EncryptedDetail = "encrypted, not readable by this reader"
 
 // Check is one verification fact with the reason when it did not pass.
 type Check struct {
@@ -194,6 +201,10 @@ type PassiveAuth struct {
 	Signer string `json:"signer,omitempty"`
 	// HashAlgorithm is the LDS security object's hash algorithm name.
 	HashAlgorithm string `json:"hash_algorithm,omitempty"`
+	// Encrypted lists the data groups the SOD covers that the card would not give
+	// this reader (see CheckEncrypted); their hashes cannot be compared and are not
+	// in DataGroupHashes.
+	Encrypted []int `json:"encrypted,omitempty"`
 }
 
 // StepTiming is the wall time one step of Read took.

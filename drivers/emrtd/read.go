@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"slices"
 	"time"
 )
 
@@ -66,6 +67,7 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 
 	groups := map[int][]byte{}
 	readErrs := map[int]error{}
+	var encrypted []int
 	wanted := r.opts.DataGroups
 	if wanted == nil {
 		wanted = []int{1, 2, 13, 14, 15}
@@ -132,6 +134,14 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 			if n == 1 {
 				return nil, fmt.Errorf("read DG1: %w", err)
 			}
+			if isEncrypted(err) {
+				// Refused inside the secure channel that opened the other groups:
+				// the 2024 card keeps some data under a key only the issuer's
+				// systems hold. A fact, not a failure.
+				encrypted = append(encrypted, n)
+				r.fileFact(name, 0, Check{Status: CheckEncrypted, Detail: EncryptedDetail, Err: err})
+				continue
+			}
 			// A group EF.COM lists but the card will not give is an error
 			// fact; without EF.COM, "not found" just means absent.
 			if !errors.Is(err, ErrFileNotFound) || doc.COM != nil {
@@ -173,6 +183,7 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 
 	s := time.Now()
 	doc.PassiveAuth = passiveAuth(doc.SOD, groups, readErrs, r.opts.Trust, r.opts.Now())
+	doc.PassiveAuth.Encrypted = encrypted
 	r.step("passive auth", s)
 
 	s = time.Now()
@@ -180,7 +191,9 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 	case r.opts.SkipActiveAuth:
 		doc.ActiveAuth = Check{Status: CheckSkipped}
 	case doc.DG15 == nil:
-		if _, failed := readErrs[15]; failed {
+		if slices.Contains(encrypted, 15) {
+			doc.ActiveAuth = Check{Status: CheckEncrypted, Detail: "DG15 " + EncryptedDetail}
+		} else if _, failed := readErrs[15]; failed {
 			doc.ActiveAuth = Check{Status: CheckError, Detail: "DG15 could not be read"}
 		} else {
 			doc.ActiveAuth = Check{Status: CheckAbsent, Detail: "no DG15"}
@@ -193,6 +206,12 @@ func (r *reader) run(ctx context.Context) (*Document, error) {
 	}
 	r.step("active auth", s)
 	return doc, nil
+}
+
+// isEncrypted tells a group the card refuses for want of a key (security status not
+// satisfied, conditions of use not satisfied) from one it could not give.
+func isEncrypted(err error) bool {
+	return errors.Is(err, ErrSecurityStatus) || errors.Is(err, ErrConditionsNotMet)
 }
 
 // structureFile reads EF.COM or EF.SOD and parses it; a failure of either
@@ -348,6 +367,12 @@ func (r *reader) open(ctx context.Context) error {
 // when the card has none or it does not parse.
 func (r *reader) cardAccess(ctx context.Context) *SecurityInfos {
 	b, err := r.c.readFile(ctx, FileCardAccess, maxSmallFile, newChunker(false, 0))
+	if err != nil && r.c.dead == nil && !errors.Is(err, ErrMalformed) && !errors.Is(err, ErrTooLarge) {
+		// Some cards answer a SELECT outside their applet with 6D00 or 6A82 (they
+		// have no addressable MF, or the applet is selected at reset); READ BINARY
+		// with the short file identifier needs no SELECT.
+		b, err = r.c.readFileSFI(ctx, FileCardAccess, maxSmallFile)
+	}
 	if err != nil {
 		return nil
 	}

@@ -23,9 +23,7 @@ const (
 // shrinks (and stops growing) when the card refuses a size.
 type chunker struct {
 	size     int
-	ceiling  int // the largest size tried and accepted or allowed
 	extended bool
-	grown    bool
 	noGrow   bool
 	fixed    bool
 }
@@ -107,6 +105,11 @@ func (c *conn) readFile(ctx context.Context, fid uint16, max int, k *chunker) ([
 	if err != nil {
 		return nil, fmt.Errorf("read %04X at 0: %w", fid, err)
 	}
+	return c.readRest(ctx, fid, first, max, k)
+}
+
+// readRest reads the rest of the file whose first bytes are first.
+func (c *conn) readRest(ctx context.Context, fid uint16, first []byte, max int, k *chunker) ([]byte, error) {
 	total, err := tlvTotalLength(first)
 	if err != nil {
 		return nil, fmt.Errorf("read %04X: %w", fid, err)
@@ -157,6 +160,16 @@ func (c *conn) readFile(ctx context.Context, fid uint16, max int, k *chunker) ([
 		buf = append(buf, part...)
 	}
 	return buf, nil
+}
+
+// readFileSFI reads a file with READ BINARY by short file identifier, which selects
+// it without a SELECT command, then continues at plain offsets.
+func (c *conn) readFileSFI(ctx context.Context, fid uint16, max int) ([]byte, error) {
+	first, err := c.send(ctx, sm.Command{INS: 0xB0, P1: 0x80 | byte(fid&0x1F), P2: 0, Le: chunkSafeSM})
+	if err != nil {
+		return nil, fmt.Errorf("read %04X by short identifier: %w", fid, err)
+	}
+	return c.readRest(ctx, fid, first, max, newChunker(false, 0))
 }
 
 // readChunk reads at offset, shrinking the size on 6700 and 6Cxx and

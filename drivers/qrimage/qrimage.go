@@ -132,20 +132,28 @@ func Decode(img image.Image, o Options) ([]Code, error) {
 	var out []Code
 	seen := map[string]bool{}
 	for _, a := range attempts {
-		prepared, scale, ok := a.prepare(g)
-		if !ok {
-			continue
+		var found []Code
+		if a.decode != nil {
+			found = a.decode(g, hints)
+		} else {
+			prepared, scale, ok := a.prepare(g)
+			if !ok {
+				continue
+			}
+			found = decodeGray(prepared, a.global, hints)
+			for i := range found {
+				for j := range found[i].Points {
+					found[i].Points[j][0] /= scale
+					found[i].Points[j][1] /= scale
+				}
+			}
 		}
-		for _, c := range decodeGray(prepared, a.global, hints) {
+		for _, c := range found {
 			if seen[c.Text] {
 				continue
 			}
 			seen[c.Text] = true
 			c.Attempt = a.name
-			for i := range c.Points {
-				c.Points[i][0] /= scale
-				c.Points[i][1] /= scale
-			}
 			out = append(out, c)
 		}
 		if len(out) > 0 && !o.Exhaustive {
@@ -166,16 +174,9 @@ func decodeGray(g *image.Gray, global bool, hints map[gozxing.DecodeHintType]int
 			codes = nil
 		}
 	}()
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	src, err := gozxing.NewPlanarYUVLuminanceSource(g.Pix, g.Stride, h, 0, 0, w, h, false)
-	if err != nil {
+	bin := binarizer(g, global)
+	if bin == nil {
 		return nil
-	}
-	var bin gozxing.Binarizer
-	if global {
-		bin = gozxing.NewGlobalHistgramBinarizer(src)
-	} else {
-		bin = gozxing.NewHybridBinarizer(src)
 	}
 	bmp, err := gozxing.NewBinaryBitmap(bin)
 	if err != nil {

@@ -87,3 +87,36 @@ func FuzzDecodeBytes(f *testing.F) {
 		}
 	})
 }
+
+// A decoder's grey image may have padded rows (Go's JPEG decoder pads to 16 pixels);
+// it is used without a copy, and every preparation must still read it right.
+func TestPaddedRowsEveryAttempt(t *testing.T) {
+	t.Parallel()
+	src := loadGray(t, qrencodePNG(t, t.TempDir(), "padded", payloads[0], 3))
+	w, h := src.Rect.Dx(), src.Rect.Dy()
+	big := image.NewGray(image.Rect(0, 0, w+13, h+5))
+	for i := range big.Pix {
+		big.Pix[i] = 0 // black padding: any attempt reading it as pixels breaks the code
+	}
+	for y := 0; y < h; y++ {
+		copy(big.Pix[y*big.Stride:], src.Pix[y*src.Stride:y*src.Stride+w])
+	}
+	padded := big.SubImage(image.Rect(0, 0, w, h)).(*image.Gray)
+	for _, a := range attempts {
+		if a.decode != nil {
+			continue
+		}
+		out, _, ok := a.prepare(padded)
+		if !ok {
+			continue
+		}
+		ref, _, _ := a.prepare(packed(padded))
+		if !bytes.Equal(packed(out).Pix, packed(ref).Pix) {
+			t.Errorf("%s: padded rows change the prepared image", a.name)
+		}
+	}
+	codes, err := Decode(padded, Options{Exhaustive: true})
+	if err != nil || codes[0].Text != payloads[0] {
+		t.Fatalf("decoded %v, %v", codes, err)
+	}
+}

@@ -87,10 +87,10 @@ func TestWatcherSlowWriteReadOnceComplete(t *testing.T) {
 		time.Sleep(100 * time.Millisecond) // a slow scanner: pauses shorter than Settle
 	}
 	f.Close()
-	ps := log.waitFor(t, 1)
+	log.waitFor(t, 1)
 	// Give a wrongly early second read the chance to show up, then check there is one.
 	time.Sleep(1500 * time.Millisecond)
-	ps = log.snapshot()
+	ps := log.snapshot()
 	if len(ps) != 1 {
 		t.Fatalf("file handled %d times", len(ps))
 	}
@@ -136,9 +136,9 @@ func TestWatcherBurstAndRestart(t *testing.T) {
 	stop2 := startWatcher(t, dir, marks, log2, 200*time.Millisecond)
 	defer stop2()
 	os.WriteFile(filepath.Join(dir, "scan-200.png"), data, 0o600)
-	ps2 := log2.waitFor(t, 1)
+	log2.waitFor(t, 1)
 	time.Sleep(time.Second) // leave room for wrong re-reads of the old files to appear
-	ps2 = log2.snapshot()
+	ps2 := log2.snapshot()
 	if len(ps2) != 1 || ps2[0].Name != "scan-200.png" {
 		t.Fatalf("after restart handled %d files (first %s)", len(ps2), ps2[0].Name)
 	}

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"golang.org/x/text/unicode/norm"
+
 	"motcua-agent/config"
 	"motcua-agent/drivers/cccd"
 )
@@ -54,7 +56,8 @@ var (
 
 // Text validates raw scan bytes and returns them as a string: at most MaxPayload bytes,
 // valid UTF-8 encoded once, no control bytes except TAB. A leading BOM and surrounding
-// CR/LF/space are dropped.
+// CR/LF/space are dropped, and decomposed (NFD) text, which some phone apps produce,
+// comes back composed (NFC) so that the same content always gives the same text.
 func Text(b []byte) (string, error) {
 	if len(b) > MaxPayload {
 		return "", fmt.Errorf("%w: %d bytes, at most %d", ErrTooLong, len(b), MaxPayload)
@@ -76,7 +79,7 @@ func Text(b []byte) (string, error) {
 	if doubleEncoded(s) {
 		return "", ErrDoubleEncoded
 	}
-	return s, nil
+	return norm.NFC.String(s), nil
 }
 
 // codePageError names the likely code page from the bytes that broke UTF-8.

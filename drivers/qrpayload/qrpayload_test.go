@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	"golang.org/x/text/unicode/norm"
 )
 
 const (
@@ -52,6 +54,56 @@ func TestClassify(t *testing.T) {
 	p, _ := c.Classify([]byte(card2021))
 	if p.Card.ID != "001099012345" || p.Card.Name != "Nguyễn Văn Bình" {
 		t.Errorf("card fields: %+v", p.Card)
+	}
+}
+
+// The card's QR as phones, apps and older scanners produce it: each variant is the same
+// card, and what is really broken is still refused.
+func TestFieldVariants(t *testing.T) {
+	t.Parallel()
+	c, err := NewClassifier("")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const name = "Nguyễn Văn Bình"
+	cases := []struct {
+		what string
+		in   string
+		kind Kind
+	}{
+		{"slashed dates", "001099012345|123456789|Nguyễn Văn Bình|15/03/1990|Nam|Hà Nội|20/04/2021", KindCCCD2021},
+		{"six fields without the old ID", "001099012345|Nguyễn Văn Bình|15031990|Nam|Hà Nội|20042021", KindCCCD2021},
+		{"one trailing separator", card2021 + "|", KindCCCD2021},
+		{"trailing separators and CRLF", card2021 + "|||\r\n", KindCCCD2021},
+		{"byte-order mark", "\ufeff" + card2021, KindCCCD2021},
+		{"NFD text", norm.NFD.String(card2021), KindCCCD2021},
+		{"2024 card by its issue date, seven fields", "040199000123||Nguyễn Văn Bình|01021999|Nữ|Nghệ An|05082024", KindCCCD2024},
+		{"2024 card, six fields, slashes, trailing separator", "040199000123|Nguyễn Văn Bình|01/02/1999|Nữ|Nghệ An|05/08/2024|", KindCCCD2024},
+		{"truncated: six fields with the old-ID field", "001099012345|123456789|Nguyễn Văn Bình|15031990|Nam|Hà Nội", KindCCCDInvalid},
+		{"slashed date that does not exist", "001099012345||Nguyễn Văn Bình|31/02/1990|Nam|Hà Nội|20/04/2021", KindCCCDInvalid},
+		{"two-digit year", "001099012345||Nguyễn Văn Bình|15/03/90|Nam|Hà Nội|20/04/2021", KindCCCDInvalid},
+		{"issued before birth", "001099012345||Nguyễn Văn Bình|15/03/1990|Nam|Hà Nội|20/04/1980", KindCCCDInvalid},
+		{"five fields", "001099012345|Nguyễn Văn Bình|15031990|Nam|Hà Nội", KindUnknown},
+	}
+	for _, tc := range cases {
+		p, err := c.Classify([]byte(tc.in))
+		if err != nil {
+			t.Errorf("%s: %v", tc.what, err)
+			continue
+		}
+		if p.Kind != tc.kind {
+			t.Errorf("%s: kind %s, want %s (%s)", tc.what, p.Kind, tc.kind, p.Problem)
+			continue
+		}
+		if p.Kind != KindCCCD2021 && p.Kind != KindCCCD2024 {
+			continue
+		}
+		if p.Card.Name != name || p.Card.Birth.IsZero() || p.Card.Issued.IsZero() {
+			t.Errorf("%s: card fields %q %v %v", tc.what, p.Card.Name, p.Card.Birth, p.Card.Issued)
+		}
+		if !norm.NFC.IsNormalString(p.Text) {
+			t.Errorf("%s: text not composed", tc.what)
+		}
 	}
 }
 
@@ -107,7 +159,8 @@ func TestBadBytes(t *testing.T) {
 }
 
 func FuzzClassify(f *testing.F) {
-	for _, s := range []string{card2021, card2024, "H40.22-230701-0001|13", "Nguy\xd2n", "a|b|c|d|e|f|g", ""} {
+	for _, s := range []string{card2021, card2024, "H40.22-230701-0001|13", "Nguy\xd2n", "a|b|c|d|e|f|g", "",
+		"\ufeff001099012345|Nguye\u0302\u0303n|15/03/1990|Nam|x|20/04/2021||", card2021 + "|"} {
 		f.Add([]byte(s))
 	}
 	c, _ := NewClassifier("")
@@ -127,6 +180,18 @@ func FuzzClassify(f *testing.F) {
 		}
 		if p.Kind == KindDossier && (p.Receipt == nil || p.Receipt.Code == "") {
 			t.Fatalf("dossier kind without a code")
+		}
+		if !norm.NFC.IsNormalString(p.Text) {
+			t.Fatalf("text not composed")
+		}
+		// A card read in a variant form (BOM, NFD, a trailing separator) is the same
+		// card of the same kind.
+		if (p.Kind == KindCCCD2021 || p.Kind == KindCCCD2024) && len(p.Text)*3+8 < MaxPayload {
+			v, err := c.Classify([]byte("\ufeff" + norm.NFD.String(p.Text) + "|"))
+			if err != nil || v.Kind != p.Kind || v.Card.ID != p.Card.ID || v.Card.Name != p.Card.Name ||
+				v.Card.Birth != p.Card.Birth || v.Card.Issued != p.Card.Issued {
+				t.Fatalf("variant of a %s: %v %+v", p.Kind, err, v.Kind)
+			}
 		}
 	})
 }

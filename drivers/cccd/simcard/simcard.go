@@ -10,6 +10,8 @@ package simcard
 import (
 	"bytes"
 	"crypto"
+	"crypto/aes"
+	"crypto/cipher"
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/json"
@@ -37,7 +39,7 @@ type Citizen struct {
 	// Photo is a JPEG file relative to the profile's directory; empty means no DG2.
 	Photo string `json:"photo,omitempty"`
 	// PKI names the directory under pki/ holding the document signer ("test" or
-	// "unknown").
+	// "unknown"); pki/ is beside the profile or beside its folder.
 	PKI string `json:"pki"`
 	// PACE declares PACE-CAN/MRZ in EF.CardAccess on the given standard domain
 	// parameters (13 brainpoolP256r1, 12 P-256); 0 means BAC only.
@@ -46,6 +48,17 @@ type Citizen struct {
 	ActiveAuth string `json:"active_auth,omitempty"`
 	// ChipAuth puts a chip authentication key in DG14.
 	ChipAuth bool `json:"chip_auth,omitempty"`
+	// EncryptedGroups are stored encrypted under a key the reader does not have (the
+	// 2024 card, Circular 16/2024): the file holds a cryptogram where its content
+	// belongs, and the SOD hashes the cryptogram. Only DG13 is supported.
+	EncryptedGroups []int `json:"encrypted_groups,omitempty"`
+	// LockedGroups are refused (6982, security status not satisfied) even inside the
+	// secure channel that opens the others.
+	LockedGroups []int `json:"locked_groups,omitempty"`
+	// NoMF makes the card answer 6D00 to SELECT MF and to SELECT of EF.CardAccess by
+	// file identifier (seen on Vietnamese cards); READ BINARY by short file
+	// identifier still reads EF.CardAccess.
+	NoMF bool `json:"no_mf,omitempty"`
 
 	dir string
 }
@@ -115,6 +128,20 @@ func (c *Citizen) MRZKey() (emrtd.AccessKey, error) {
 	return m.AccessKey(), nil
 }
 
+// pkiDir finds pki/<PKI> beside the profile or, for profiles kept in a subfolder of
+// testdata/cards, beside its parent.
+func (c *Citizen) pkiDir() string {
+	d := filepath.Join(c.dir, "pki", c.PKI)
+	if _, err := os.Stat(d); err != nil {
+		if up := filepath.Join(c.dir, "..", "pki", c.PKI); up != d {
+			if _, err := os.Stat(up); err == nil {
+				return up
+			}
+		}
+	}
+	return d
+}
+
 // CAN is the card access number (last six digits of the ID).
 func (c *Citizen) CAN() string { return c.DG13.ID[6:] }
 
@@ -144,7 +171,7 @@ func (c *Citizen) Profile(opt Options) (vcard.Profile, error) {
 	if err != nil {
 		return vcard.Profile{}, err
 	}
-	signer, err := LoadSigner(filepath.Join(c.dir, "pki", c.PKI))
+	signer, err := LoadSigner(c.pkiDir())
 	if err != nil {
 		return vcard.Profile{}, err
 	}
@@ -153,6 +180,14 @@ func (c *Citizen) Profile(opt Options) (vcard.Profile, error) {
 		return vcard.Profile{}, fmt.Errorf("build DG1: %w", err)
 	}
 	dgs := map[int][]byte{1: dg1, 13: cccd.BuildDG13(c.DG13.Value())}
+	for _, n := range c.EncryptedGroups {
+		if n != 13 {
+			return vcard.Profile{}, fmt.Errorf("encrypted_groups: DG%d: only DG13 can be encrypted", n)
+		}
+		if dgs[13], err = encryptDG13(dgs[13]); err != nil {
+			return vcard.Profile{}, err
+		}
+	}
 	if c.Photo != "" {
 		jpg, err := os.ReadFile(filepath.Join(c.dir, c.Photo))
 		if err != nil {
@@ -167,6 +202,17 @@ func (c *Citizen) Profile(opt Options) (vcard.Profile, error) {
 	p := vcard.Profile{
 		DocumentNumber: key.DocumentNumber, DateOfBirth: key.DateOfBirth, DateOfExpiry: key.DateOfExpiry,
 		CAN: c.CAN(), Faults: opt.Faults, ExtendedLength: opt.ExtendedLength, MaxLe: opt.MaxLe,
+	}
+	p.Faults.StatusWords = append([]vcard.StatusFault(nil), p.Faults.StatusWords...)
+	for _, n := range c.LockedGroups {
+		p.Faults.StatusWords = append(p.Faults.StatusWords,
+			vcard.StatusFault{INS: 0xB0, FileID: emrtd.DataGroupFile(n), SW: 0x6982, Repeat: true},
+			vcard.StatusFault{INS: 0xB1, FileID: emrtd.DataGroupFile(n), SW: 0x6982, Repeat: true})
+	}
+	if c.NoMF {
+		p.Faults.StatusWords = append(p.Faults.StatusWords,
+			vcard.StatusFault{INS: 0xA4, FileID: 0x3F00, SW: 0x6D00, Repeat: true},
+			vcard.StatusFault{INS: 0xA4, FileID: emrtd.FileCardAccess, SW: 0x6D00, Repeat: true})
 	}
 	var aaHash crypto.Hash
 	switch c.ActiveAuth {
@@ -222,6 +268,33 @@ func (c *Citizen) Profile(opt Options) (vcard.Profile, error) {
 		p.Files[emrtd.FileCardAccess] = vcard.BuildCardAccess(c.PACE, c.ChipAuth)
 	}
 	return p, nil
+}
+
+// encryptDG13 replaces DG13's content with a cryptogram: the fields encrypted with
+// AES-256-CBC under a key made here and thrown away, as an OCTET STRING inside the 6D
+// tag. No reader can recover the fields, which is the point.
+func encryptDG13(dg13 []byte) ([]byte, error) {
+	t, _, err := emrtd.ParseTLV(dg13)
+	if err != nil {
+		return nil, fmt.Errorf("encrypt DG13: %w", err)
+	}
+	key := make([]byte, 32)
+	iv := make([]byte, aes.BlockSize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	if _, err := rand.Read(iv); err != nil {
+		return nil, err
+	}
+	block, err := aes.NewCipher(key)
+	if err != nil {
+		return nil, err
+	}
+	pad := aes.BlockSize - len(t.Value)%aes.BlockSize
+	plain := append(append([]byte(nil), t.Value...), bytes.Repeat([]byte{byte(pad)}, pad)...)
+	ct := make([]byte, len(plain))
+	cipher.NewCBCEncrypter(block, iv).CryptBlocks(ct, plain)
+	return emrtd.EncodeTLV(0x6D, emrtd.EncodeTLV(0x04, append(iv, ct...))), nil
 }
 
 // rsaKey makes an active authentication RSA key (1024 bits: the size older chips

@@ -2,8 +2,10 @@ package simcard
 
 import (
 	"bytes"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"testing"
 
 	"motcua-agent/drivers/cccd"
@@ -17,7 +19,9 @@ const cardsDir = "../../../testdata/cards"
 // card it builds carries the files its options promise.
 func TestProfilesAreConsistent(t *testing.T) {
 	paths, _ := filepath.Glob(filepath.Join(cardsDir, "*.json"))
-	if len(paths) < 7 {
+	more, _ := filepath.Glob(filepath.Join(cardsDir, "*", "*.json"))
+	paths = append(paths, more...)
+	if len(paths) < 8 {
 		t.Fatalf("%d profiles", len(paths))
 	}
 	kinds := map[string]bool{}
@@ -41,6 +45,17 @@ func TestProfilesAreConsistent(t *testing.T) {
 		if !found {
 			t.Errorf("%s: no QR-derived key matches the MRZ %+v", p, mrz)
 		}
+		if slices.Contains(c.EncryptedGroups, 13) {
+			kinds["encrypted"] = true
+			prof, err := c.Profile(Options{})
+			if err != nil {
+				t.Fatalf("%s: %v", p, err)
+			}
+			// The card's DG13 is a cryptogram the reader reports as such.
+			if _, err := cccd.ParseDG13(prof.Files[emrtd.DataGroupFile(13)]); !errors.Is(err, cccd.ErrEncrypted) {
+				t.Errorf("%s: encrypted DG13 parsed as %v", p, err)
+			}
+		}
 		d, err := cccd.ParseDG13(cccd.BuildDG13(c.DG13.Value()))
 		if err != nil || !cccd.CompareQR(q, d).OK() {
 			t.Errorf("%s: DG13 %v, agreement %+v", p, err, cccd.CompareQR(q, d))
@@ -59,7 +74,7 @@ func TestProfilesAreConsistent(t *testing.T) {
 			t.Errorf("%s: DG15 present %v, AA %q", p, ok, c.ActiveAuth)
 		}
 	}
-	if !kinds[cccd.FormCCCD2021] || !kinds[cccd.FormCCCD2024] {
+	if !kinds[cccd.FormCCCD2021] || !kinds[cccd.FormCCCD2024] || !kinds["encrypted"] {
 		t.Errorf("QR forms covered: %v", kinds)
 	}
 }

@@ -21,7 +21,6 @@ type paceState struct {
 	password []byte
 	step     int
 	nonce    []byte
-	mapSK    *big.Int
 	mapped   *curve.Curve
 	ephSK    *big.Int
 	ephPK    []byte

@@ -127,8 +127,12 @@ func PublicKeyDER(pub crypto.PublicKey) ([]byte, error) {
 		}{k.N, k.E})
 		return asn1.Marshal(spki{algorithmIdentifier{oidRSAKey, asn1.NullRawValue}, asn1.BitString{Bytes: body, BitLength: 8 * len(body)}})
 	case *ecdsa.PublicKey:
-		name := k.Curve.Params().Name
-		return PublicKeyDER(&ECPublicKey{Curve: name, X: k.X, Y: k.Y})
+		b, err := k.Bytes() // uncompressed point 04 || X || Y
+		if err != nil {
+			return nil, fmt.Errorf("vcard: %w", err)
+		}
+		n := (len(b) - 1) / 2
+		return PublicKeyDER(&ECPublicKey{Curve: k.Curve.Params().Name, X: new(big.Int).SetBytes(b[1 : 1+n]), Y: new(big.Int).SetBytes(b[1+n:])})
 	case *ECPublicKey:
 		c := curve.ByName(k.Curve)
 		if c == nil {

@@ -312,8 +312,11 @@ func (c *Card) statusFault(cmd sm.Command, fid uint16) uint16 {
 
 func (c *Card) dispatch(cmd sm.Command, protected bool) ([]byte, uint16) {
 	fid := c.current
-	if cmd.INS == 0xA4 && len(cmd.Data) == 2 {
-		fid = uint16(cmd.Data[0])<<8 | uint16(cmd.Data[1])
+	if cmd.INS == 0xA4 {
+		fid = 0 // a SELECT by name addresses no file
+		if len(cmd.Data) == 2 {
+			fid = uint16(cmd.Data[0])<<8 | uint16(cmd.Data[1])
+		}
 	}
 	if cmd.INS == 0xB0 && cmd.P1&0x80 != 0 {
 		fid = 0x0100 | uint16(cmd.P1&0x1F)

@@ -20,6 +20,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/qrpayload"
+	"motcua-agent/drivers/qrtext"
 	"motcua-agent/drivers/scanner"
 	"motcua-agent/internal/metrics"
 )
@@ -80,13 +81,13 @@ type Result struct {
 // reason names a refused scan's error for the dims and attrs (no payload in it).
 func reason(err error) string {
 	switch {
-	case errors.Is(err, qrpayload.ErrWrongCodePage):
+	case errors.Is(err, qrtext.ErrWrongCodePage):
 		return "wrong-code-page"
-	case errors.Is(err, qrpayload.ErrDoubleEncoded):
+	case errors.Is(err, qrtext.ErrDoubleEncoded):
 		return "double-encoded"
-	case errors.Is(err, qrpayload.ErrControlBytes):
+	case errors.Is(err, qrtext.ErrControlBytes):
 		return "control-bytes"
-	case errors.Is(err, qrpayload.ErrTooLong), errors.Is(err, scanner.ErrOverlong):
+	case errors.Is(err, qrtext.ErrTooLong), errors.Is(err, scanner.ErrOverlong):
 		return "too-long"
 	case errors.Is(err, scanner.ErrIncomplete):
 		return "incomplete"

@@ -13,6 +13,7 @@ import (
 
 	"motcua-agent/config"
 	"motcua-agent/drivers/qrpayload"
+	"motcua-agent/drivers/qrtext"
 	"motcua-agent/drivers/scanner"
 )
 
@@ -227,7 +228,7 @@ func cmdQRParse(args []string) int {
 	}
 	raw := []byte(rest[0])
 	if rest[0] == "-" {
-		b, err := io.ReadAll(io.LimitReader(os.Stdin, qrpayload.MaxPayload+1))
+		b, err := io.ReadAll(io.LimitReader(os.Stdin, qrtext.MaxPayload+1))
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "read stdin:", err)
 			return 1
@@ -243,7 +244,7 @@ func cmdQRParse(args []string) int {
 	if err != nil {
 		v := scanView{Kind: "unreadable", Error: err.Error()}
 		writeView(os.Stdout, v, *asJSON)
-		if errors.Is(err, qrpayload.ErrEmpty) {
+		if errors.Is(err, qrtext.ErrEmpty) {
 			return 2
 		}
 		return 1

@@ -5,6 +5,7 @@ import (
 
 	"motcua-agent/config"
 	"motcua-agent/drivers/qrpayload"
+	"motcua-agent/drivers/qrtext"
 )
 
 // Code is what a scanned payload was found to be.
@@ -25,7 +26,7 @@ var codes, _ = qrpayload.NewClassifier("")
 // configured prefix), the ID card's QR, a VNeID code, or unreadable (bytes that are
 // not a clean payload, a damaged card QR, or text of no kind the gate knows).
 func Classify(payload []byte, ticketPrefix string) Code {
-	s, err := qrpayload.Text(payload)
+	s, err := qrtext.Text(payload)
 	if err != nil {
 		return Code{Kind: config.KindUnreadable, Why: err.Error()}
 	}

@@ -2,6 +2,7 @@ package qrpayload
 
 import (
 	"errors"
+	"motcua-agent/drivers/qrtext"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -138,22 +139,22 @@ func TestBadBytes(t *testing.T) {
 		in   []byte
 		want error
 	}{
-		{nil, ErrEmpty},
-		{[]byte("\r\n"), ErrEmpty},
-		{[]byte(strings.Repeat("A", MaxPayload+1)), ErrTooLong},
-		{make([]byte, 1<<20), ErrTooLong},
-		{win1258, ErrWrongCodePage},
-		{twice, ErrDoubleEncoded},
-		{[]byte("0010\x0099012345"), ErrControlBytes},
-		{[]byte("abc\x1bdef"), ErrControlBytes},
+		{nil, qrtext.ErrEmpty},
+		{[]byte("\r\n"), qrtext.ErrEmpty},
+		{[]byte(strings.Repeat("A", qrtext.MaxPayload+1)), qrtext.ErrTooLong},
+		{make([]byte, 1<<20), qrtext.ErrTooLong},
+		{win1258, qrtext.ErrWrongCodePage},
+		{twice, qrtext.ErrDoubleEncoded},
+		{[]byte("0010\x0099012345"), qrtext.ErrControlBytes},
+		{[]byte("abc\x1bdef"), qrtext.ErrControlBytes},
 	}
 	for _, tc := range cases {
-		_, err := Text(tc.in)
+		_, err := qrtext.Text(tc.in)
 		if !errors.Is(err, tc.want) {
 			t.Errorf("%q: got %v, want %v", tc.in[:min(len(tc.in), 20)], err, tc.want)
 		}
 	}
-	if _, err := Text([]byte("café Đà Lạt")); err != nil {
+	if _, err := qrtext.Text([]byte("café Đà Lạt")); err != nil {
 		t.Errorf("plain Vietnamese refused: %v", err)
 	}
 }
@@ -172,7 +173,7 @@ func FuzzClassify(f *testing.F) {
 			}
 			return
 		}
-		if !utf8.ValidString(p.Text) || len(p.Text) > MaxPayload {
+		if !utf8.ValidString(p.Text) || len(p.Text) > qrtext.MaxPayload {
 			t.Fatalf("accepted bad text %q", p.Text)
 		}
 		if (p.Kind == KindCCCD2021 || p.Kind == KindCCCD2024) && (p.Card == nil || len(p.Card.ID) != 12) {
@@ -186,7 +187,7 @@ func FuzzClassify(f *testing.F) {
 		}
 		// A card read in a variant form (BOM, NFD, a trailing separator) is the same
 		// card of the same kind.
-		if (p.Kind == KindCCCD2021 || p.Kind == KindCCCD2024) && len(p.Text)*3+8 < MaxPayload {
+		if (p.Kind == KindCCCD2021 || p.Kind == KindCCCD2024) && len(p.Text)*3+8 < qrtext.MaxPayload {
 			v, err := c.Classify([]byte("\ufeff" + norm.NFD.String(p.Text) + "|"))
 			if err != nil || v.Kind != p.Kind || v.Card.ID != p.Card.ID || v.Card.Name != p.Card.Name ||
 				v.Card.Birth != p.Card.Birth || v.Card.Issued != p.Card.Issued {

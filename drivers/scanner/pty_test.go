@@ -13,7 +13,7 @@ import (
 
 	"motcua-agent/config"
 	"motcua-agent/drivers/ptypair"
-	"motcua-agent/drivers/qrpayload"
+	"motcua-agent/drivers/qrtext"
 )
 
 const vietCard = "001099012345|123456789|Nguyễn Văn Bình|15031990|Nam|Số 1 Phố Huế, Hà Nội|20042021"
@@ -214,9 +214,9 @@ func TestIdleGapFallback(t *testing.T) {
 func TestGarbageAndBadScans(t *testing.T) {
 	r := newRig(t, config.Scanner{Suffix: "cr", MaxScan: 4096})
 	r.write("Nguy\xd2n V\xe3n\r") // Windows-1258 bytes
-	r.expectErr(qrpayload.ErrWrongCodePage)
+	r.expectErr(qrtext.ErrWrongCodePage)
 	r.write("0010\x0099012345\r")
-	r.expectErr(qrpayload.ErrControlBytes)
+	r.expectErr(qrtext.ErrControlBytes)
 	r.write(strings.Repeat("Z", 1<<20) + "\r") // a 1 MB scan
 	r.expectErr(ErrOverlong)
 	r.write("\xff\xfe\x00\x01\x80\r")

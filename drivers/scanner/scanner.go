@@ -25,7 +25,7 @@ import (
 	"go.bug.st/serial/enumerator"
 
 	"motcua-agent/config"
-	"motcua-agent/drivers/qrpayload"
+	"motcua-agent/drivers/qrtext"
 )
 
 // Scan is one scan as the agent sees it.
@@ -245,8 +245,8 @@ func (r *Reader) emit(ctx context.Context, fr Frame, at time.Time, out chan<- Sc
 	s := Scan{Scanner: r.Config.Name, Tag: r.Config.Tag(), Purpose: r.Config.Purpose, Received: at,
 		ByIdle: fr.ByIdle, Bytes: len(fr.Data), Err: fr.Err}
 	if s.Err == nil {
-		s.Text, s.Err = qrpayload.Text(fr.Data)
-		if errors.Is(s.Err, qrpayload.ErrEmpty) {
+		s.Text, s.Err = qrtext.Text(fr.Data)
+		if errors.Is(s.Err, qrtext.ErrEmpty) {
 			return true
 		}
 	}

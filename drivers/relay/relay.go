@@ -37,13 +37,13 @@ type Relay struct {
 	// OnStatus, when set, is called (outside the lock) whenever OK changes.
 	onStatus func(Status)
 
-	mu      sync.Mutex
-	port    serial.Port
-	status  Status
+	mu        sync.Mutex
+	port      serial.Port
+	status    Status
 	release   Timer
 	afterFunc func(time.Duration, func()) Timer
-	gen     uint64 // pulse generation: a newer pulse supersedes an older one's release
-	want    bool   // the state last commanded
+	gen       uint64 // pulse generation: a newer pulse supersedes an older one's release
+	want      bool   // the state last commanded
 }
 
 // Options configure Open.

@@ -14,6 +14,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/drivers/qrimage"
 	"motcua-agent/drivers/qrpayload"
+	"motcua-agent/internal/testkit"
 )
 
 // runFolder runs the scan-folder pipeline on dir with a store at dbPath until n events
@@ -28,23 +29,35 @@ func runFolder(t *testing.T, dbPath, dir string, n int) *Status {
 	f := New(st, config.Dossier{}, "site", nil)
 	cl, _ := qrpayload.NewClassifier("")
 	pages := &Pages{Flow: f, Classifier: cl, FollowFor: time.Minute}
-	w := &qrimage.Watcher{Dir: dir, Settle: 150 * time.Millisecond, Marks: StoreMarks{st}, Handle: pages.Handle}
+	// The watcher's clock is the test's: each step is a settle period, taken only
+	// when the previous one's files are handled.
+	clock := testkit.NewClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC))
+	ticks := make(chan time.Time)
+	const settle = 150 * time.Millisecond
+	w := &qrimage.Watcher{Dir: dir, Settle: settle, Marks: StoreMarks{st}, Handle: pages.Handle, Now: clock.Now, Tick: ticks}
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { w.Run(ctx); close(done) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	step := func() {
+		clock.Add(settle)
+		ticks <- clock.Now()
+		ticks <- clock.Now()
+	}
+	for i := 0; ; i++ {
 		evs, _ := st.Events(context.Background(), store.EventFilter{})
 		if len(evs) >= n {
 			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d events", len(evs), n)
+		if i == 400 {
+			t.Fatalf("%d of %d events after 400 settle periods", len(evs), n)
 		}
-		time.Sleep(20 * time.Millisecond)
+		step()
+		time.Sleep(5 * time.Millisecond) // let file events arrive
 	}
-	// Leave time for a wrong re-count to show before reading the figures.
-	time.Sleep(500 * time.Millisecond)
+	// Many more settle periods: a wrong re-count would happen here.
+	for range 20 {
+		step()
+	}
 	cancel()
 	<-done
 	s, err := f.Today(context.Background())

@@ -47,7 +47,11 @@ type Watcher struct {
 	Handle func(ctx context.Context, p Page) error
 	// OnError is told of watcher problems (may be nil).
 	OnError func(err error)
-	Now     func() time.Time
+	// Now and Tick are the watcher's clock: a file is handled at the first tick at
+	// which Now is Settle past its last change. time.Now and a ticker of Settle/4 when
+	// nil; tests drive both.
+	Now  func() time.Time
+	Tick <-chan time.Time
 }
 
 // imageExts are the formats decoded; other files (the scanner's temporaries, PDFs)
@@ -116,8 +120,12 @@ func (w *Watcher) Run(ctx context.Context) error {
 		}
 	}
 	list() // files written while the agent was stopped
-	tick := time.NewTicker(max(w.Settle/4, 5*time.Millisecond))
-	defer tick.Stop()
+	ticks := w.Tick
+	if ticks == nil {
+		tick := time.NewTicker(max(w.Settle/4, 5*time.Millisecond))
+		defer tick.Stop()
+		ticks = tick.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -140,7 +148,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 			if errors.Is(err, fsnotify.ErrEventOverflow) {
 				list()
 			}
-		case <-tick.C:
+		case <-ticks:
 			w.settle(ctx, pending)
 		}
 	}

@@ -3,6 +3,7 @@ package qrimage
 import (
 	"context"
 	"fmt"
+	"motcua-agent/internal/testkit"
 	"os"
 	"path/filepath"
 	"sync"
@@ -48,26 +49,57 @@ func (l *pageLog) snapshot() []Page {
 	return append([]Page(nil), l.pages...)
 }
 
-func (l *pageLog) waitFor(t *testing.T, n int) []Page {
-	t.Helper()
-	deadline := time.Now().Add(60 * time.Second)
-	for time.Now().Before(deadline) {
-		if ps := l.snapshot(); len(ps) >= n {
+// watched is a running watcher whose clock the test moves: no sleeps, no settle window
+// that a slow machine could miss.
+type watched struct {
+	t      *testing.T
+	clock  *testkit.Clock
+	ticks  chan time.Time
+	settle time.Duration
+	log    *pageLog
+	stop   func()
+}
+
+func startWatcher(t *testing.T, dir string, marks Marks, log *pageLog, settle time.Duration) *watched {
+	ctx, cancel := context.WithCancel(context.Background())
+	w := &watched{t: t, clock: testkit.NewClock(time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)), ticks: make(chan time.Time),
+		settle: settle, log: log}
+	wt := &Watcher{Dir: dir, Settle: settle, Marks: marks, Handle: log.handle, Now: w.clock.Now, Tick: w.ticks,
+		OnError: func(err error) { t.Logf("watcher: %v", err) }}
+	done := make(chan struct{})
+	go func() { wt.Run(ctx); close(done) }()
+	w.stop = func() { cancel(); <-done }
+	return w
+}
+
+// step moves the clock by d and ticks; it returns once that tick's files are handled
+// (the unbuffered second tick is taken only after the first one's work).
+func (w *watched) step(d time.Duration) {
+	w.clock.Add(d)
+	w.ticks <- w.clock.Now()
+	w.ticks <- w.clock.Now()
+}
+
+// until steps a settle period at a time until n pages are handled (file events reach
+// the watcher on their own schedule), at most 200 steps.
+func (w *watched) until(n int) []Page {
+	w.t.Helper()
+	for range 200 {
+		if ps := w.log.snapshot(); len(ps) >= n {
 			return ps
 		}
-		time.Sleep(20 * time.Millisecond)
+		w.step(w.settle)
+		time.Sleep(5 * time.Millisecond) // let file events arrive
 	}
-	t.Fatalf("only %d of %d pages handled within 60 s", len(l.snapshot()), n)
+	w.t.Fatalf("only %d of %d pages handled after 200 settle periods", len(w.log.snapshot()), n)
 	return nil
 }
 
-func startWatcher(t *testing.T, dir string, marks Marks, log *pageLog, settle time.Duration) (stop func()) {
-	ctx, cancel := context.WithCancel(context.Background())
-	w := &Watcher{Dir: dir, Settle: settle, Marks: marks, Handle: log.handle,
-		OnError: func(err error) { t.Logf("watcher: %v", err) }}
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	return func() { cancel(); <-done }
+// quiet moves the clock through many settle periods: a wrong second read would happen.
+func (w *watched) quiet() {
+	for range 20 {
+		w.step(w.settle)
+	}
 }
 
 func TestWatcherSlowWriteReadOnceComplete(t *testing.T) {
@@ -75,8 +107,8 @@ func TestWatcherSlowWriteReadOnceComplete(t *testing.T) {
 	data, _ := os.ReadFile(src)
 	dir := t.TempDir()
 	log := &pageLog{}
-	stop := startWatcher(t, dir, &mapMarks{m: map[string]bool{}}, log, 500*time.Millisecond)
-	defer stop()
+	w := startWatcher(t, dir, &mapMarks{m: map[string]bool{}}, log, 500*time.Millisecond)
+	defer w.stop()
 	f, err := os.Create(filepath.Join(dir, "page-001.png"))
 	if err != nil {
 		t.Fatal(err)
@@ -84,12 +116,14 @@ func TestWatcherSlowWriteReadOnceComplete(t *testing.T) {
 	chunk := len(data)/8 + 1
 	for i := 0; i < len(data); i += chunk {
 		f.Write(data[i:min(i+chunk, len(data))])
-		time.Sleep(100 * time.Millisecond) // a slow scanner: pauses shorter than Settle
+		w.step(200 * time.Millisecond) // a slow scanner: pauses shorter than Settle
+		if n := len(log.snapshot()); n != 0 {
+			t.Fatalf("page handled while still being written (%d of %d bytes)", i+chunk, len(data))
+		}
 	}
 	f.Close()
-	log.waitFor(t, 1)
-	// Give a wrongly early second read the chance to show up, then check there is one.
-	time.Sleep(1500 * time.Millisecond)
+	w.until(1)
+	w.quiet()
 	ps := log.snapshot()
 	if len(ps) != 1 {
 		t.Fatalf("file handled %d times", len(ps))
@@ -111,7 +145,7 @@ func TestWatcherBurstAndRestart(t *testing.T) {
 	os.WriteFile(filepath.Join(stage, "notes.txt"), []byte("not an image"), 0o600)
 	marks := &mapMarks{m: map[string]bool{}}
 	log := &pageLog{}
-	stop := startWatcher(t, dir, marks, log, 200*time.Millisecond)
+	w := startWatcher(t, dir, marks, log, 200*time.Millisecond)
 	// Drop all 200 at once (renames are atomic, like a scanner's finished files).
 	ents, _ := os.ReadDir(stage)
 	for _, e := range ents {
@@ -119,8 +153,8 @@ func TestWatcherBurstAndRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	ps := log.waitFor(t, 200)
-	stop()
+	ps := w.until(200)
+	w.stop()
 	names := map[string]int{}
 	for _, p := range ps {
 		names[p.Name]++
@@ -133,11 +167,11 @@ func TestWatcherBurstAndRestart(t *testing.T) {
 	}
 	// Restart: the folder still holds the 200 files; none is handled again, a new one is.
 	log2 := &pageLog{}
-	stop2 := startWatcher(t, dir, marks, log2, 200*time.Millisecond)
-	defer stop2()
+	w2 := startWatcher(t, dir, marks, log2, 200*time.Millisecond)
+	defer w2.stop()
 	os.WriteFile(filepath.Join(dir, "scan-200.png"), data, 0o600)
-	log2.waitFor(t, 1)
-	time.Sleep(time.Second) // leave room for wrong re-reads of the old files to appear
+	w2.until(1)
+	w2.quiet() // wrong re-reads of the old files would happen here
 	ps2 := log2.snapshot()
 	if len(ps2) != 1 || ps2[0].Name != "scan-200.png" {
 		t.Fatalf("after restart handled %d files (first %s)", len(ps2), ps2[0].Name)
@@ -147,10 +181,10 @@ func TestWatcherBurstAndRestart(t *testing.T) {
 func TestWatcherCorruptAndVanishing(t *testing.T) {
 	dir := t.TempDir()
 	log := &pageLog{}
-	stop := startWatcher(t, dir, &mapMarks{m: map[string]bool{}}, log, 100*time.Millisecond)
-	defer stop()
+	w := startWatcher(t, dir, &mapMarks{m: map[string]bool{}}, log, 100*time.Millisecond)
+	defer w.stop()
 	os.WriteFile(filepath.Join(dir, "broken.png"), []byte("\x89PNG\r\n\x1a\nbroken"), 0o600)
-	ps := log.waitFor(t, 1)
+	ps := w.until(1)
 	if ps[0].Err == nil {
 		t.Fatal("corrupt image gave no error")
 	}
@@ -159,7 +193,7 @@ func TestWatcherCorruptAndVanishing(t *testing.T) {
 	os.WriteFile(p, []byte("x"), 0o600)
 	os.Remove(p)
 	os.WriteFile(filepath.Join(dir, "zz-last.png"), []byte("y"), 0o600)
-	ps = log.waitFor(t, 2)
+	ps = w.until(2)
 	for _, pg := range ps {
 		if pg.Name == "gone.png" {
 			t.Fatal("vanished file was handled")

@@ -35,6 +35,13 @@ type Options struct {
 	// ReportToken, when set, is required (Authorization: Bearer T, or ?token=T) to read
 	// the page, the reports and the fleet. Pushes are authenticated per device anyway.
 	ReportToken string
+	// OpenFleet shows the fleet (device names, versions, states) without a report
+	// token. By default the fleet is shown only behind the token: device names are what
+	// an attacker needs to aim pushes at.
+	OpenFleet bool
+	// BodyBudget and BodyBudgetPerAddress cap the bytes of push bodies being received
+	// before they can be authenticated (DefaultBodyBudget, DefaultBodyBudgetPerAddress).
+	BodyBudget, BodyBudgetPerAddress int64
 }
 
 // Hub is one provincial receiver over one SQLite file.
@@ -48,6 +55,8 @@ type Hub struct {
 	token   string
 	writer  *writer
 	metrics *hubMetrics
+	bodies  *bodyBudget
+	fleet   bool // the fleet may be shown to whoever passes the readers' check
 }
 
 const schemaSQL = `
@@ -186,6 +195,8 @@ func Open(path string, opts Options) (*Hub, error) {
 		h.catalog = EssentialServices
 	}
 	h.metrics = newHubMetrics()
+	h.bodies = newBodyBudget(opts.BodyBudget, opts.BodyBudgetPerAddress)
+	h.fleet = opts.OpenFleet || opts.ReportToken != ""
 	h.writer = startWriter(h)
 	return h, nil
 }

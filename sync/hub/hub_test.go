@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,10 +24,14 @@ type testHub struct {
 	now time.Time
 }
 
-func startHub(t *testing.T) *testHub {
+func startHub(t *testing.T, tune ...func(*Options)) *testHub {
 	t.Helper()
 	th := &testHub{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	h, err := Open(filepath.Join(t.TempDir(), "hub.db"), Options{Now: func() time.Time { return th.now }})
+	opts := Options{Now: func() time.Time { return th.now }}
+	for _, f := range tune {
+		f(&opts)
+	}
+	h, err := Open(filepath.Join(t.TempDir(), "hub.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +239,12 @@ func TestAuthenticationFailuresStoreNothing(t *testing.T) {
 			r.Body = io.NopCloser(bytes.NewReader(tampered))
 			r.ContentLength = int64(len(tampered))
 		}}, 401, wire.CodeBadSignature},
+		// A time outside the window is refused from the headers, before the body is read.
 		{"tampered timestamp", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
 			r.Header.Set(wire.HeaderTime, "1795000000")
+		}}, 401, wire.CodeClockSkew},
+		{"tampered timestamp in the window", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
+			r.Header.Set(wire.HeaderTime, strconv.FormatInt(time.Date(2026, 11, 23, 9, 1, 0, 0, time.UTC).Unix(), 10))
 		}}, 401, wire.CodeBadSignature},
 		{"missing signature", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
 			r.Header.Del(wire.HeaderSignature)

@@ -420,6 +420,12 @@ func (h *Hub) serveServiceReport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Hub) serveFleet(w http.ResponseWriter, r *http.Request) {
+	if !h.fleet {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintln(w, "Danh sách máy trạm chỉ xem được khi hub có mã truy cập báo cáo (--report-token).")
+		return
+	}
 	fleet, err := h.Fleet(r.Context(), filterFromForm(r))
 	if err != nil {
 		h.writeJSON(w, http.StatusInternalServerError, wire.ErrorResponse{Code: wire.CodeInternal, Message: err.Error(), HubTime: h.now().UTC()})

@@ -185,7 +185,7 @@ func TestReportExports(t *testing.T) {
 
 func TestPageShowsTablesAndFleet(t *testing.T) {
 	t.Parallel()
-	th := startHub(t)
+	th := startHub(t, func(o *Options) { o.OpenFleet = true })
 	seedProvince(t, th)
 	if _, err := th.Enroll(context.Background(), Site{Code: "QL-1", Commune: "Xã Quỳnh Lưu"}, "silent-pc"); err != nil {
 		t.Fatal(err)
@@ -242,6 +242,30 @@ func TestLoadCatalogue(t *testing.T) {
 		if _, err := LoadCatalogue(strings.NewReader(bad)); err == nil {
 			t.Errorf("accepted %q", bad)
 		}
+	}
+}
+
+func TestFleetShutWithoutReportToken(t *testing.T) {
+	t.Parallel()
+	th := startHub(t)
+	seedProvince(t, th)
+	resp, err := http.Get(th.srv.URL + "/api/v1/fleet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(string(b), "vh-pc1") {
+		t.Fatalf("fleet without a report token: %d %s", resp.StatusCode, b)
+	}
+	resp, err = http.Get(th.srv.URL + "/?period=month&at=2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(string(b), "vh-pc1") || !strings.Contains(string(b), "fleet-shut") {
+		t.Fatalf("page without a report token shows device names or no note: %d", resp.StatusCode)
 	}
 }
 

@@ -115,6 +115,9 @@ const (
 	CodeInvalid       = "invalid"
 	CodeWrongSite     = "wrong_site"
 	CodeInternal      = "internal"
+	// CodeBusy (503, with Retry-After): the hub is receiving as many pushes as it takes
+	// at once; retry later.
+	CodeBusy = "busy"
 )
 
 var (

@@ -196,20 +196,15 @@ func decodePush(encoding string, body []byte, push *wire.PushRequest) *pushError
 	default:
 		return refuse(http.StatusUnsupportedMediaType, wire.CodeMalformed, "content encoding %q not supported (use gzip or none)", encoding)
 	}
-	limited := &io.LimitedReader{R: rd, N: wire.MaxDecodedBytes + 1}
-	dec := json.NewDecoder(limited)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(push); err != nil {
-		if limited.N <= 0 {
-			return refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "decoded body larger than %d bytes", wire.MaxDecodedBytes)
-		}
-		return refuse(http.StatusBadRequest, wire.CodeMalformed, "malformed JSON: %v", err)
+	decoded, err := io.ReadAll(io.LimitReader(rd, wire.MaxDecodedBytes+1))
+	if err != nil {
+		return refuse(http.StatusBadRequest, wire.CodeMalformed, "gzip: %v", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		if limited.N <= 0 {
-			return refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "decoded body larger than %d bytes", wire.MaxDecodedBytes)
-		}
-		return refuse(http.StatusBadRequest, wire.CodeMalformed, "malformed JSON: data after the push object")
+	if len(decoded) > wire.MaxDecodedBytes {
+		return refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "decoded body larger than %d bytes", wire.MaxDecodedBytes)
+	}
+	if err := wire.DecodeStrict(decoded, push); err != nil {
+		return refuse(http.StatusBadRequest, wire.CodeMalformed, "malformed JSON: %v", err)
 	}
 	return nil
 }

@@ -409,3 +409,29 @@ func TestEnrollRevokeAndReenroll(t *testing.T) {
 		t.Fatal("enrolled a site code with a space")
 	}
 }
+
+func TestAmbiguousJSONRefusedAndNothingStored(t *testing.T) {
+	t.Parallel()
+	th := startHub(t)
+	key := th.enroll(t, "NA-VH", "pc1")
+	good := string(pushBody(t, "NA-VH", "pc1", snap("2026-11-20", "checkins", 4, 3)))
+	for name, body := range map[string]string{
+		"duplicate key":  strings.Replace(good, `"rev":3`, `"rev":3,"rev":9007199254740992`, 1),
+		"other case":     strings.Replace(good, `"rev":3`, `"Rev":3`, 1),
+		"invalid UTF-8":  strings.Replace(good, `"metric":"checkins"`, "\"metric\":\"checkins\",\"dims\":{\"k\":\"\xff\"}", 1),
+		"second object":  good + good,
+		"huge revision":  strings.Replace(good, `"rev":3`, `"rev":9223372036854775807`, 1),
+		"clock 9999":     strings.Replace(good, `"clock":"2026-11-23T09:00:02Z"`, `"clock":"9999-01-01T00:00:00Z"`, 1),
+	} {
+		if !strings.Contains(body, "\xff") && body == good {
+			t.Fatalf("%s: the body was not altered", name)
+		}
+		status, er, _ := th.do(t, signedRequest{device: "pc1", secret: key, body: []byte(body)})
+		if status < 400 || status >= 500 {
+			t.Errorf("%s: %d %+v", name, status, er)
+		}
+	}
+	if n := th.counterRows(t); n != 0 {
+		t.Fatalf("%d rows stored from refused pushes", n)
+	}
+}

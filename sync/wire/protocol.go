@@ -41,9 +41,11 @@ const (
 	// per change, and 2^53 is exact in every JSON reader. A larger one would make its
 	// row unchangeable for ever.
 	MaxRevision = 1 << 53
-	// MaxClockDrift bounds how far a heartbeat's clock may be from the hub's day: a PC
-	// whose battery died shows 2000 or 2019, not the year 9999.
-	MaxClockDrift = 3 * 366 * 24 * time.Hour
+	// MaxClockAhead bounds how far ahead of the hub's day a heartbeat's clock may be.
+	// Behind, it may go back to 1970: a PC whose clock battery died shows 1970 or 2000
+	// and still pushes (it signs with the hub's offset); refusing it would stop that
+	// site's counters, and the fleet view is there to show exactly that clock.
+	MaxClockAhead = 3 * 366 * 24 * time.Hour
 )
 
 // Snapshot is the absolute value of one counter row at one revision. Sending the same
@@ -222,10 +224,8 @@ func (s *Snapshot) Validate(earliest, latest time.Time) error {
 }
 
 func (h *Heartbeat) validate(today time.Time) error {
-	if !h.Clock.IsZero() {
-		if d := h.Clock.Sub(today); d > MaxClockDrift || d < -MaxClockDrift {
-			return fmt.Errorf("clock %s is more than 3 years from the hub's day %s", h.Clock.UTC().Format(time.RFC3339), today.Format(time.DateOnly))
-		}
+	if !h.Clock.IsZero() && (h.Clock.Before(time.Unix(0, 0)) || h.Clock.Sub(today) > MaxClockAhead) {
+		return fmt.Errorf("clock %s is outside 1970 … 3 years after the hub's day %s", h.Clock.UTC().Format(time.RFC3339), today.Format(time.DateOnly))
 	}
 	if len(h.Version) > MaxBeatTextLen {
 		return fmt.Errorf("version longer than %d bytes", MaxBeatTextLen)

@@ -61,8 +61,12 @@ func TestValidateBoundsRevisionAndClock(t *testing.T) {
 		{MaxRevision + 1, ok, false},
 		{1<<63 - 1, ok, false},
 		{1, time.Time{}, true}, // no clock: nothing stored as an offset
-		{1, time.Date(2019, 6, 1, 0, 0, 0, 0, time.UTC), false},
-		{1, time.Date(2024, 6, 1, 0, 0, 0, 0, time.UTC), true}, // a PC two and a half years behind
+		{1, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), true}, // a PC whose clock battery died
+		{1, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{1, time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), false},
+		{1, time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), false},
+		{1, time.Date(2029, 6, 1, 0, 0, 0, 0, time.UTC), true},
+		{1, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), false},
 		{1, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), false},
 	} {
 		err := push(tc.rev, tc.clock).Validate(today)

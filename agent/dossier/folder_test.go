@@ -1,56 +1,19 @@
 package dossier
 
 import (
-	"context"
 	"image"
 	"image/png"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"testing"
-	"time"
-
-	"motcua-agent/agent/store"
-	"motcua-agent/config"
-	"motcua-agent/drivers/qrimage"
-	"motcua-agent/drivers/qrpayload"
 )
 
 // runFolder runs the scan-folder pipeline on dir with a store at dbPath until n events
 // exist in it, then stops.
 func runFolder(t *testing.T, dbPath, dir string, n int) *Status {
 	t.Helper()
-	st, err := store.Open(context.Background(), store.Options{Path: dbPath})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	f := New(st, config.Dossier{}, "site", nil)
-	cl, _ := qrpayload.NewClassifier("")
-	pages := &Pages{Flow: f, Classifier: cl, FollowFor: time.Minute}
-	w := &qrimage.Watcher{Dir: dir, Settle: 150 * time.Millisecond, Marks: StoreMarks{st}, Handle: pages.Handle}
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan struct{})
-	go func() { w.Run(ctx); close(done) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		evs, _ := st.Events(context.Background(), store.EventFilter{})
-		if len(evs) >= n {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("%d of %d events", len(evs), n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	// Leave time for a wrong re-count to show before reading the figures.
-	time.Sleep(500 * time.Millisecond)
-	cancel()
-	<-done
-	s, err := f.Today(context.Background())
-	if err != nil {
-		t.Fatal(err)
-	}
+	s := watchFolder(t, dbPath, dir, n, &lockedBuffer{})
 	return &s
 }
 

@@ -1,7 +1,6 @@
 package web
 
 import (
-	"net"
 	"net/http"
 	"runtime"
 	"strings"
@@ -16,16 +15,7 @@ import (
 // client's own among them, and shows /healthz still answered, the connections held
 // bounded by the caps, the slow ones cut by the header timeout, and memory bounded.
 func TestServesThroughAFloodOfIdleAndSlowConnections(t *testing.T) {
-	if testing.Short() {
-		t.Skip("flood test")
-	}
-	probe, err := net.Dial("tcp", "127.0.0.2:1")
-	if probe != nil {
-		probe.Close()
-	}
-	if err != nil && strings.Contains(err.Error(), "assign requested address") {
-		t.Skip("no 127.0.0.2 on this machine")
-	}
+	netguardtest.NeedLoopbackAliases(t)
 	f := newFixture(t)
 	before := netguardtest.MemInUse()
 	g0 := runtime.NumGoroutine()

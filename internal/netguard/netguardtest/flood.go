@@ -6,9 +6,27 @@ package netguardtest
 import (
 	"net"
 	"runtime"
+	"strings"
 	"sync"
+	"testing"
 	"time"
 )
+
+// NeedLoopbackAliases skips t where the machine cannot send from 127.0.0.2 (Linux can
+// from any 127/8 address; other systems may not).
+func NeedLoopbackAliases(t testing.TB) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("flood test")
+	}
+	c, err := net.Dial("tcp", "127.0.0.2:1")
+	if c != nil {
+		c.Close()
+	}
+	if err != nil && strings.Contains(err.Error(), "assign requested address") {
+		t.Skip("no 127.0.0.2 on this machine")
+	}
+}
 
 // Flood is a set of connections held open against a server.
 type Flood struct {

@@ -3,14 +3,18 @@ package web
 import (
 	"bufio"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"motcua-agent/agent/bus"
+	"motcua-agent/internal/metrics"
 )
 
 func TestHostHeaderOnlyOwnNames(t *testing.T) {
@@ -147,4 +151,45 @@ func FuzzHostAllowed(f *testing.F) {
 			t.Fatalf("allowed %q", host)
 		}
 	})
+}
+
+// TestReadTimeoutCutsSlowBodiesNotStreams: a body trickled slower than the read
+// timeout is cut, while an event stream open for longer still delivers.
+func TestReadTimeoutCutsSlowBodiesNotStreams(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.Shutdown(context.Background())
+	s := New(Options{Config: f.srv.opts.Config, Tokens: f.token, Store: f.st, Bus: f.bus, Health: f.srv.opts.Health,
+		Metrics: metrics.New(), Version: "test", ReadTimeout: time.Second})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	base := "http://" + s.Addr()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/stream?topics=queue&token="+f.token[RoleDisplay], nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v", err)
+	}
+	stream := bufio.NewReader(resp.Body)
+	stream.ReadString('\n')
+
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\nAuthorization: Bearer %s\r\n\r\n{", f.token[RoleKiosk])
+	time.Sleep(2500 * time.Millisecond)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("a slow body was not cut by the read timeout: %v", err)
+	}
+
+	f.bus.Publish(bus.Message{Topic: "queue", Public: map[string]any{"action": "called", "number": 7}})
+	if m := readEvent(t, stream); m["topic"] != "queue" {
+		t.Fatalf("stream after the read timeout: %v", m)
+	}
 }

@@ -174,9 +174,6 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	role := RoleOf(r)
 	personal := s.MayReceivePersonal(role) && !anonymousRole(role)
 	linkable := !anonymousRole(role)
-	// The stream is one long response: lift the server's read timeout for it (the
-	// request has no body; a closed connection still ends it).
-	_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
 	sub := s.opts.Bus.Subscribe(256, topics...)
 	defer sub.Close()
 	w.Header().Set("Content-Type", "text/event-stream")

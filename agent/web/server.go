@@ -51,6 +51,10 @@ type Options struct {
 	Log     *slog.Logger
 	Version string
 	Now     func() time.Time
+	// ReadTimeout bounds reading a request, body included (DefaultReadTimeout when 0).
+	// Once the request is read the deadline is gone (net/http clears it), so a long
+	// response such as the event stream is not cut.
+	ReadTimeout time.Duration
 }
 
 // Server serves the local API and pages.
@@ -258,7 +262,11 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: ReadTimeout,
+	readTimeout := s.opts.ReadTimeout
+	if readTimeout <= 0 {
+		readTimeout = DefaultReadTimeout
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: readTimeout,
 		IdleTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
 	gl := netguard.Listen(ln, ConnLimits)
 	srv.ConnState = gl.ConnState
@@ -278,9 +286,8 @@ func (s *Server) Start() error {
 // connections to a host, and each open page holds one for its event stream.
 var ConnLimits = netguard.Limits{PerAddress: 128, Total: 1024}
 
-// ReadTimeout bounds reading a request, body included; the event stream lifts it for
-// its own long response.
-const ReadTimeout = 30 * time.Second
+// DefaultReadTimeout is Options.ReadTimeout's default.
+const DefaultReadTimeout = 30 * time.Second
 
 // Connections reports the listener's connection figures.
 func (s *Server) Connections() netguard.Stats {

@@ -63,12 +63,12 @@ func TestServesThroughAFloodOfIdleAndSlowConnections(t *testing.T) {
 	if held.Refused+held.Evicted == 0 {
 		t.Errorf("%d connections dialed and none refused or evicted: %+v", dialed, held)
 	}
-	if fl := floods[0]; fl.StillOpen() > ConnLimits.PerAddress {
-		t.Errorf("idle flood holds %d connections, over the per-address cap", fl.StillOpen())
+	if open := floods[0].OpenAtMost(ConnLimits.PerAddress, 5*time.Second); open > ConnLimits.PerAddress {
+		t.Errorf("idle flood holds %d connections, over the per-address cap", open)
 	}
 	// The half-sent requests are cut by the header timeout.
 	time.Sleep(6 * time.Second)
-	if open := floods[1].StillOpen(); open != 0 {
+	if open := floods[1].OpenAtMost(0, 5*time.Second); open != 0 {
 		t.Errorf("%d slow connections still open after the header timeout", open)
 	}
 	grew := int64(during) - int64(before)

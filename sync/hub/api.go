@@ -125,6 +125,12 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	if dev.revoked {
 		return nil, early(refuse(http.StatusForbidden, wire.CodeRevoked, "device %q was revoked at this hub", auth.Device))
 	}
+	var used int
+	if err := h.rdb.QueryRowContext(ctx, `SELECT 1 FROM nonces WHERE device = ? AND nonce = ?`, auth.Device, auth.Nonce).Scan(&used); err == nil {
+		// A captured request sent again: refused before its body (the writer checks again
+		// in the transaction that stores, for two copies arriving together).
+		return nil, early(refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed"))
+	}
 	release, ok := h.bodies.acquire(clientAddress(r), r.ContentLength)
 	if !ok {
 		return nil, early(refuse(http.StatusServiceUnavailable, wire.CodeBusy, "too many pushes being received; retry later"))

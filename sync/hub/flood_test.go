@@ -106,10 +106,10 @@ func TestServesPushesThroughAFlood(t *testing.T) {
 		t.Fatalf("%d counter rows stored, want 1", rows)
 	}
 	// Two trickled bodies fit the address's budget; the rest were refused at once.
-	if open := floods[2].StillOpen(); open > int(DefaultBodyBudgetPerAddress/big) {
+	if open := floods[2].OpenAtMost(int(DefaultBodyBudgetPerAddress/big), 5*time.Second); open > int(DefaultBodyBudgetPerAddress/big) {
 		t.Errorf("%d trickled bodies still being read, the per-address budget allows %d", open, DefaultBodyBudgetPerAddress/big)
 	}
-	if open := floods[3].StillOpen(); open != 0 {
+	if open := floods[3].OpenAtMost(0, 5*time.Second); open != 0 {
 		t.Errorf("%d unsigned bodies still being read", open)
 	}
 	if held.Open > 4*DefaultConnLimits.PerAddress+1 {

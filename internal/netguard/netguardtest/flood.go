@@ -100,6 +100,19 @@ func (f *Flood) Stop() {
 	}
 }
 
+// OpenAtMost waits up to wait for the server to have closed all but n of the flood's
+// connections, and returns how many it still holds.
+func (f *Flood) OpenAtMost(n int, wait time.Duration) int {
+	deadline := time.Now().Add(wait)
+	for {
+		open := f.StillOpen()
+		if open <= n || time.Now().After(deadline) {
+			return open
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
 // StillOpen counts the flood's connections the server has not closed: each is probed
 // with a short read (a closed one answers EOF or a reset at once).
 func (f *Flood) StillOpen() int {
@@ -115,7 +128,7 @@ func (f *Flood) StillOpen() int {
 		go func() {
 			defer wg.Done()
 			defer func() { <-buf }()
-			c.SetReadDeadline(time.Now().Add(50 * time.Millisecond))
+			c.SetReadDeadline(time.Now().Add(100 * time.Millisecond))
 			b := make([]byte, 4096)
 			for {
 				_, err := c.Read(b)

@@ -90,6 +90,10 @@ type HTTP struct {
 	AllowedOrigins []string `yaml:"allowed_origins"`
 	// PersonalDataRoles may receive personal fields (name, ID) in the event stream.
 	PersonalDataRoles []string `yaml:"personal_data_roles"`
+	// AllowedHosts are the host names (without port) the agent answers to in a
+	// request's Host header, besides loopback and this machine's own IP addresses: a
+	// web page that rebinds its own name to the agent's address is refused.
+	AllowedHosts []string `yaml:"allowed_hosts"`
 }
 
 // Tokens are the bearer tokens of the four roles.
@@ -327,9 +331,20 @@ func (c *Config) validate(p *Problems) {
 			p.Add(fmt.Sprintf("http.personal_data_roles[%d]", i), "unknown role %q (kiosk, counter, display, admin)", r)
 		}
 	}
-	for role, tok := range c.HTTP.Tokens.Map() {
+	roleOf := map[string]string{}
+	for _, role := range []string{"kiosk", "counter", "display", "admin"} { // a fixed order: the same message each time
+		tok := c.HTTP.Tokens.Map()[role]
 		if tok != "" && len(tok) < 16 {
 			p.Add("http.tokens."+role, "too short: use at least 16 characters, or leave it empty to have one generated")
+		}
+		if other, dup := roleOf[tok]; dup && tok != "" {
+			p.Add("http.tokens."+role, "the same token as http.tokens.%s: each role needs its own token", other)
+		}
+		roleOf[tok] = role
+	}
+	for i, h := range c.HTTP.AllowedHosts {
+		if !hostNameRe.MatchString(h) {
+			p.Add(fmt.Sprintf("http.allowed_hosts[%d]", i), "must be a host name without scheme or port, e.g. quay1.ubnd.local (got %q)", h)
 		}
 	}
 	if c.Privacy.RetentionDays < 1 || c.Privacy.RetentionDays > 3650 {
@@ -357,6 +372,9 @@ func validRole(r string) bool {
 	}
 	return false
 }
+
+// hostNameRe is a DNS name or an IP literal, no port.
+var hostNameRe = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*|\[[0-9A-Fa-f:.]+\])$`)
 
 // Map lists the tokens by role name.
 func (t Tokens) Map() map[string]string {

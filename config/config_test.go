@@ -98,6 +98,8 @@ func TestValidationRules(t *testing.T) {
 		{"listen", minimal + "http:\n  listen: localhost\n", "http.listen", "host:port"},
 		{"listen host", minimal + "http:\n  listen: example.com:80\n", "http.listen", "IP address"},
 		{"origin", minimal + "http:\n  allowed_origins: [\"https://a.vn/path\"]\n", "http.allowed_origins[0]", "no path"},
+		{"same token", minimal + "http:\n  tokens:\n    kiosk: shared-token-0123456789\n    admin: shared-token-0123456789\n", "http.tokens.admin", "same token as http.tokens.kiosk"},
+		{"host", minimal + "http:\n  allowed_hosts: [\"quay1.local:8606\"]\n", "http.allowed_hosts[0]", "without scheme or port"},
 		{"short token", minimal + "http:\n  tokens:\n    admin: abc\n", "http.tokens.admin", "too short"},
 		{"role", minimal + "http:\n  personal_data_roles: [kiosk, boss]\n", "http.personal_data_roles[1]", "unknown role"},
 		{"retention", minimal + "privacy:\n  retention_days: -1\n", "privacy.retention_days", "between"},

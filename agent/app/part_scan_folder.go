@@ -21,7 +21,7 @@ func startDossierFolder(ctx context.Context, a *App, cl *qrpayload.Classifier, d
 	pages := &dossier.Pages{Flow: dos, Classifier: cl, FollowFor: 10 * time.Minute}
 	w := &qrimage.Watcher{Dir: dir, Settle: d.Settle, Marks: dossier.StoreMarks{Store: a.Store},
 		Options: qrimage.Options{MaxBytes: d.MaxFileBytes, MaxPixels: d.MaxImagePixels}, Handle: pages.Handle,
-		OnError: func(err error) { a.Log.Warn("scan folder", "err", err) }}
+		OnError: dossier.FolderErrors(dir, a.Log)}
 	a.Health.Set(health.Device{Name: "scan folder", Kind: "scanner", State: health.OK, Detail: dir, Message: "Đang theo dõi thư mục quét hồ sơ"})
 	a.Go(func() {
 		if err := w.Run(ctx); err != nil && ctx.Err() == nil {

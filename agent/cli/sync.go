@@ -50,6 +50,7 @@ func cmdHub(ctx context.Context, args []string) int {
 	key := fs.String("tls-key", "", "TLS private key (PEM)")
 	catalogue := fs.String("catalogue", "", "CSV of essential services (no,code,name,level); the 25 of the monthly report by default")
 	reportToken := fs.String("report-token", os.Getenv("MOTCUA_HUB_REPORT_TOKEN"), "token required to read the page, reports and fleet (default $MOTCUA_HUB_REPORT_TOKEN; none: open to whoever reaches the port)")
+	openFleet := fs.Bool("open-fleet", false, "show the fleet (device names, versions, states) without a report token")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -58,7 +59,7 @@ func cmdHub(ctx context.Context, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	opts := hub.Options{Log: log, ReportToken: *reportToken}
+	opts := hub.Options{Log: log, ReportToken: *reportToken, OpenFleet: *openFleet}
 	if *catalogue != "" {
 		f, err := os.Open(*catalogue)
 		if err != nil {
@@ -83,8 +84,8 @@ func cmdHub(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "motcua-agent hub:", err)
 		return 1
 	}
-	srv := &http.Server{Handler: h.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
-		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, MaxHeaderBytes: 64 << 10}
+	srv := h.Server()
+	gl := hub.Listen(ln, srv, hub.DefaultConnLimits)
 	scheme := "http"
 	if *cert != "" {
 		scheme = "https"
@@ -93,9 +94,9 @@ func cmdHub(ctx context.Context, args []string) int {
 	errc := make(chan error, 1)
 	go func() {
 		if *cert != "" {
-			errc <- srv.ServeTLS(ln, *cert, *key)
+			errc <- srv.ServeTLS(gl, *cert, *key)
 		} else {
-			errc <- srv.Serve(ln)
+			errc <- srv.Serve(gl)
 		}
 	}()
 	select {

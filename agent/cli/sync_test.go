@@ -156,7 +156,7 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 func TestHubAndSyncCommands(t *testing.T) {
 	dir := t.TempDir()
 	hubDB := filepath.Join(dir, "hub.db")
-	hubCmd := exec.Command(agentBin, "hub", "--listen", "127.0.0.1:0", "--db", hubDB)
+	hubCmd := exec.Command(agentBin, "hub", "--listen", "127.0.0.1:0", "--db", hubDB, "--open-fleet")
 	stderr, _ := hubCmd.StderrPipe()
 	if err := hubCmd.Start(); err != nil {
 		t.Fatal(err)

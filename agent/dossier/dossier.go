@@ -23,6 +23,7 @@ import (
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
+	"motcua-agent/drivers/qrpayload"
 )
 
 // Metric names (dims {service}).
@@ -41,7 +42,22 @@ var ErrUnknownService = errors.New("service not in the catalogue")
 // ErrBadCode is a dossier code that cannot be one.
 var ErrBadCode = errors.New("malformed dossier code")
 
+// ErrIDNumber is a dossier code shaped like a personal ID number: refused, and the
+// refusal never repeats it.
+var ErrIDNumber = fmt.Errorf("%w: %w", ErrBadCode, qrpayload.ErrIDNumberAsCode)
+
 var codeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$`)
+
+// checkCode accepts a dossier code of any province's shape, never a personal ID number.
+func checkCode(code string) error {
+	if qrpayload.LooksLikeIDNumber(code) {
+		return ErrIDNumber
+	}
+	if !codeRe.MatchString(code) {
+		return ErrBadCode
+	}
+	return nil
+}
 
 // Flow records dossier states.
 type Flow struct {
@@ -78,6 +94,9 @@ func (f *Flow) service(code string, strict bool) (string, error) {
 		return code, nil
 	}
 	if strict {
+		if qrpayload.LooksLikeIDNumber(code) {
+			return "", fmt.Errorf("%w (and shaped like an ID number)", ErrUnknownService)
+		}
 		return "", fmt.Errorf("%w: %q", ErrUnknownService, code)
 	}
 	return UnknownService, nil
@@ -94,8 +113,8 @@ func (f *Flow) Digitized(ctx context.Context, code, service, counter, source str
 }
 
 func (f *Flow) record(ctx context.Context, kind, code, service, counter, source string, strict bool, pages, files int) (store.Event, error) {
-	if !codeRe.MatchString(code) {
-		return store.Event{}, fmt.Errorf("%s: %w", kind, ErrBadCode)
+	if err := checkCode(code); err != nil {
+		return store.Event{}, fmt.Errorf("%s: %w", kind, err)
 	}
 	svc, err := f.service(service, strict)
 	if err != nil {
@@ -106,6 +125,10 @@ func (f *Flow) record(ctx context.Context, kind, code, service, counter, source 
 	}
 	dims := map[string]string{"service": svc}
 	attrs := map[string]any{"dossier": code, "source": source}
+	if dc, err := qrpayload.ParseDossierCode(code); err == nil {
+		// The official shape names the receiving unit and the day it received the dossier.
+		attrs["unit"], attrs["received_on"] = dc.Unit, dc.Received.Format(time.DateOnly)
+	}
 	var counts []store.Count
 	if kind == "dossier.received" {
 		counts = receivedCounts(code, svc)
@@ -135,8 +158,8 @@ func receivedCounts(code, svc string) []store.Count {
 // in the same transaction that records the scan (never lost between two writes, never
 // dropped by a busy bus). Service codes outside the catalogue count as unknown.
 func (f *Flow) ReceiptCounts(code, service string) (string, []store.Count, error) {
-	if !codeRe.MatchString(code) {
-		return "", nil, ErrBadCode
+	if err := checkCode(code); err != nil {
+		return "", nil, err
 	}
 	svc, _ := f.service(service, false)
 	return svc, receivedCounts(code, svc), nil
@@ -168,6 +191,8 @@ func (f *Flow) Routes(s *web.Server) {
 			switch {
 			case errors.Is(err, ErrUnknownService):
 				web.WriteError(w, http.StatusBadRequest, err.Error(), "Mã dịch vụ công không có trong danh mục.")
+			case errors.Is(err, ErrIDNumber):
+				web.WriteError(w, http.StatusBadRequest, err.Error(), "Đây là số định danh cá nhân, không phải mã hồ sơ: không ghi nhận.")
 			case errors.Is(err, ErrBadCode):
 				web.WriteError(w, http.StatusBadRequest, err.Error(), "Mã hồ sơ không hợp lệ.")
 			case err != nil:

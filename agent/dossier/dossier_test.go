@@ -156,3 +156,20 @@ func TestCatalogue(t *testing.T) {
 		t.Fatalf("catalogue: %d %+v", len(c), c[2])
 	}
 }
+
+func TestAPIReadsOfficialCodesAndRefusesIDNumbers(t *testing.T) {
+	t.Parallel()
+	_, st, _, base := newServer(t)
+	if code, out := post(t, base+"/api/v1/dossiers/000.00.31.H40-231201-0001/received", `{"service":"13"}`); code != 200 {
+		t.Fatalf("official code: %d %v", code, out)
+	}
+	code, out := post(t, base+"/api/v1/dossiers/001099012345/received", `{"service":"13"}`)
+	if code != 400 || strings.Contains(out["error"].(string)+out["message"].(string), "001099012345") ||
+		!strings.Contains(out["message"].(string), "định danh") {
+		t.Fatalf("ID number as a code: %d %v", code, out)
+	}
+	evs, _ := st.Events(context.Background(), store.EventFilter{})
+	if len(evs) != 1 || evs[0].Attrs["unit"] != "000.00.31.H40" || evs[0].Attrs["received_on"] != "2023-12-01" {
+		t.Fatalf("events: %+v", evs)
+	}
+}

@@ -238,6 +238,10 @@ func dsn(path string) string {
 }
 
 func openChecked(ctx context.Context, path string, maxBytes int64) (*sql.DB, error) {
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil { // private: created 0600, tightened if older
+		f.Close()
+		os.Chmod(path, 0o600)
+	}
 	db, err := sql.Open(driverFor(maxBytes), dsn(path))
 	if err != nil {
 		return nil, err

@@ -171,7 +171,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	if t := r.URL.Query().Get("topics"); t != "" {
 		topics = strings.Split(t, ",")
 	}
-	personal := s.MayReceivePersonal(RoleOf(r))
+	role := RoleOf(r)
+	personal := s.MayReceivePersonal(role) && !anonymousRole(role)
+	linkable := !anonymousRole(role)
 	sub := s.opts.Bus.Subscribe(256, topics...)
 	defer sub.Close()
 	w.Header().Set("Content-Type", "text/event-stream")
@@ -193,15 +195,18 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 			if !ok {
 				return
 			}
-			writeEvent(w, m, personal)
+			writeEvent(w, m, personal, linkable)
 			fl.Flush()
 		}
 	}
 }
 
-func writeEvent(w http.ResponseWriter, m bus.Message, personal bool) {
+func writeEvent(w http.ResponseWriter, m bus.Message, personal, linkable bool) {
 	if !personal {
 		m.Personal = nil
+	}
+	if !linkable {
+		m.Public = Unlinkable(m.Public)
 	}
 	b, _ := json.Marshal(m)
 	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.Topic, b)

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
@@ -25,6 +26,7 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/internal/metrics"
+	"motcua-agent/internal/netguard"
 )
 
 // Role is what a token lets its bearer do.
@@ -49,6 +51,10 @@ type Options struct {
 	Log     *slog.Logger
 	Version string
 	Now     func() time.Time
+	// ReadTimeout bounds reading a request, body included (DefaultReadTimeout when 0).
+	// Once the request is read the deadline is gone (net/http clears it), so a long
+	// response such as the event stream is not cut.
+	ReadTimeout time.Duration
 }
 
 // Server serves the local API and pages.
@@ -61,6 +67,9 @@ type Server struct {
 	started  time.Time
 	srv      *http.Server
 	ln       net.Listener
+	conns    *netguard.Listener
+	names    map[string]bool // host names answered besides IP literals of this machine
+	ownIPs   map[string]bool
 
 	mu     sync.Mutex
 	status map[string]func(context.Context) any
@@ -99,6 +108,7 @@ func New(o Options) *Server {
 	for _, r := range o.Config.HTTP.PersonalDataRoles {
 		s.personal[Role(r)] = true
 	}
+	s.names, s.ownIPs = allowedHosts(o.Config.HTTP)
 	s.routes()
 	return s
 }
@@ -213,9 +223,15 @@ func allowed(role Role, roles []Role) bool {
 	return false
 }
 
-// ServeHTTP applies the origin policy, then routes.
+// ServeHTTP applies the host and origin policies, then routes.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.requests.Inc()
+	if !s.hostAllowed(r.Host) {
+		s.denied.Inc()
+		WriteError(w, http.StatusMisdirectedRequest, "host "+strconv.Quote(r.Host)+" is not this agent's (add it to http.allowed_hosts)",
+			"Địa chỉ này không phải của máy trạm.")
+		return
+	}
 	if origin := r.Header.Get("Origin"); origin != "" && !s.sameOrigin(origin, r) {
 		if !s.origins[origin] {
 			s.denied.Inc()
@@ -246,16 +262,41 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
+	readTimeout := s.opts.ReadTimeout
+	if readTimeout <= 0 {
+		readTimeout = DefaultReadTimeout
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: readTimeout,
+		IdleTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
+	gl := netguard.Listen(ln, ConnLimits)
+	srv.ConnState = gl.ConnState
 	s.mu.Lock()
-	s.ln, s.srv = ln, srv
+	s.ln, s.srv, s.conns = gl, srv, gl
 	s.mu.Unlock()
 	go func() {
-		if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		if err := srv.Serve(gl); err != nil && !errors.Is(err, http.ErrServerClosed) {
 			s.opts.Log.Error("http server stopped", "err", err)
 		}
 	}()
 	return nil
+}
+
+// ConnLimits cap the connections one address and all clients may hold open; idle
+// keep-alive connections are closed first to make room. A browser opens at most six
+// connections to a host, and each open page holds one for its event stream.
+var ConnLimits = netguard.Limits{PerAddress: 128, Total: 1024}
+
+// DefaultReadTimeout is Options.ReadTimeout's default.
+const DefaultReadTimeout = 30 * time.Second
+
+// Connections reports the listener's connection figures.
+func (s *Server) Connections() netguard.Stats {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.conns == nil {
+		return netguard.Stats{}
+	}
+	return s.conns.Stats()
 }
 
 // Addr is the listening address.
@@ -294,11 +335,18 @@ func WriteError(w http.ResponseWriter, status int, en, vi string) {
 	WriteJSON(w, status, map[string]string{"error": en, "message": vi})
 }
 
-// ReadJSON decodes a capped JSON request body into v, refusing unknown fields.
+// ReadJSON decodes a capped JSON request body into v: one object, no unknown fields,
+// nothing after it.
 func ReadJSON(w http.ResponseWriter, r *http.Request, v any) bool {
 	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
 	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
+	err := dec.Decode(v)
+	if err == nil {
+		if _, more := dec.Token(); more != io.EOF {
+			err = errors.New("data after the first JSON value")
+		}
+	}
+	if err != nil {
 		WriteError(w, http.StatusBadRequest, "malformed request body: "+err.Error(), "Yêu cầu không hợp lệ.")
 		return false
 	}

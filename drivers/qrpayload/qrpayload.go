@@ -38,6 +38,8 @@ const (
 type Receipt struct {
 	Code    string `json:"code"`
 	Service string `json:"service,omitempty"`
+	Unit    string `json:"unit,omitempty"` // the receiving unit, for codes in the official shape (dossier.go)
+	Date    string `json:"date,omitempty"` // the receipt day YYYY-MM-DD, likewise
 }
 
 // Payload is a classified payload.
@@ -96,8 +98,10 @@ func (c *Classifier) ClassifyText(s string) Payload {
 	if !errors.Is(err, cccd.ErrNotCardQR) {
 		return Payload{Kind: KindCCCDInvalid, Text: s, Problem: err.Error()}
 	}
-	if r, ok := c.Receipt(s); ok {
+	if r, err := c.ParseReceipt(s); err == nil {
 		return Payload{Kind: KindDossier, Text: s, Receipt: &r}
+	} else if !errors.Is(err, ErrNotDossierCode) || errors.Is(err, ErrBadDossierCode) {
+		return Payload{Kind: KindUnknown, Text: s, Problem: err.Error()}
 	}
 	if looksVNeID(s) {
 		return Payload{Kind: KindVNeID, Text: s}
@@ -105,20 +109,10 @@ func (c *Classifier) ClassifyText(s string) Payload {
 	return Payload{Kind: KindUnknown, Text: s}
 }
 
-// Receipt matches the receipt pattern.
+// Receipt finds a dossier code (see ParseReceipt).
 func (c *Classifier) Receipt(s string) (Receipt, bool) {
-	if len(s) > qrtext.MaxPayload {
-		return Receipt{}, false
-	}
-	m := c.receipt.FindStringSubmatch(s)
-	if m == nil || m[c.code] == "" {
-		return Receipt{}, false
-	}
-	r := Receipt{Code: m[c.code]}
-	if c.service >= 0 {
-		r.Service = m[c.service]
-	}
-	return r, true
+	r, err := c.ParseReceipt(s)
+	return r, err == nil
 }
 
 // looksVNeID recognises the VNeID app's identity code. Its content is not published,

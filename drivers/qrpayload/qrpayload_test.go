@@ -117,8 +117,12 @@ func TestProvincePattern(t *testing.T) {
 	if p.Kind != KindDossier || p.Receipt.Code != "2024000123" || p.Receipt.Service != "7" {
 		t.Fatalf("got %+v", p)
 	}
-	if p := c.ClassifyText("H40.22-230701-0001"); p.Kind == KindDossier {
-		t.Fatal("default form matched a province pattern that does not allow it")
+	if p := c.ClassifyText("HCM.Q1-230701-0001"); p.Kind == KindDossier {
+		t.Fatal("the default pattern's form matched a province pattern that does not allow it")
+	}
+	// The official shape is the law's: read whatever the province prints besides.
+	if p := c.ClassifyText("000.00.31.H40-231201-0001"); p.Kind != KindDossier || p.Receipt.Unit != "000.00.31.H40" {
+		t.Fatalf("official code under a province pattern: %+v", p)
 	}
 	if _, err := NewClassifier(`^(?P<x>.*)$`); err == nil {
 		t.Fatal("pattern without a code group accepted")

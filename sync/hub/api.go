@@ -50,9 +50,10 @@ func (h *Hub) readers(next http.HandlerFunc) http.Handler {
 }
 
 type pushError struct {
-	status int
-	code   string
-	msg    string
+	status    int
+	code      string
+	msg       string
+	closeConn bool
 }
 
 func (e *pushError) Error() string { return e.code + ": " + e.msg }
@@ -71,10 +72,16 @@ func (h *Hub) writeJSON(w http.ResponseWriter, status int, v any) {
 
 func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	resp, perr := h.push(r)
+	resp, perr := h.push(w, r)
 	if perr != nil {
 		h.metrics.push(perr.code)
 		h.log.Info("push refused", "code", perr.code, "reason", perr.msg, "device", r.Header.Get(wire.HeaderDevice), "remote", r.RemoteAddr)
+		if perr.status == http.StatusServiceUnavailable {
+			w.Header().Set("Retry-After", "30")
+		}
+		if perr.closeConn {
+			w.Header().Set("Connection", "close") // the body was not read: the connection cannot serve another request
+		}
 		h.writeJSON(w, perr.status, wire.ErrorResponse{Code: perr.code, Message: perr.msg, HubTime: h.now().UTC()})
 		return
 	}
@@ -86,39 +93,63 @@ func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 }
 
 // push authenticates, decodes, validates and stores one push. Nothing is stored unless
-// every step passes.
-func (h *Hub) push(r *http.Request) (*wire.PushResponse, *pushError) {
+// every step passes. Everything the headers alone can refuse (their shape, the time,
+// an unknown or revoked device, a missing or too large declared size) is refused before
+// a byte of the body is read; the body is then read within a deadline proportional to
+// its size and only while the hub's budget for unauthenticated bodies allows.
+func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, *pushError) {
 	ctx := r.Context()
 	auth, err := wire.ParseSignedHeaders(r.Header)
 	if err != nil {
-		return nil, refuse(http.StatusUnauthorized, wire.CodeMissingAuth, "%v", err)
-	}
-	dev, err := h.lookupDevice(ctx, auth.Device)
-	if errors.Is(err, ErrUnknownDevice) {
-		return nil, refuse(http.StatusUnauthorized, wire.CodeUnknownDevice, "device %q is not enrolled at this hub", auth.Device)
-	}
-	if err != nil {
-		h.log.Error("push: device lookup", "err", err)
-		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later")
-	}
-	body, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, wire.MaxBodyBytes))
-	if err != nil {
-		var tooBig *http.MaxBytesError
-		if errors.As(err, &tooBig) {
-			return nil, refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "body larger than %d bytes", wire.MaxBodyBytes)
-		}
-		return nil, refuse(http.StatusBadRequest, wire.CodeMalformed, "read body: %v", err)
-	}
-	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) {
-		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "signature does not match the device secret (wrong secret or altered request)")
-	}
-	if dev.revoked {
-		return nil, refuse(http.StatusForbidden, wire.CodeRevoked, "device %q was revoked at this hub", auth.Device)
+		return nil, early(refuse(http.StatusUnauthorized, wire.CodeMissingAuth, "%v", err))
 	}
 	now := h.now()
 	if skew := auth.Time.Sub(now); skew > wire.MaxClockSkew || skew < -wire.MaxClockSkew {
-		return nil, refuse(http.StatusUnauthorized, wire.CodeClockSkew, "request time %s is %s away from hub time %s",
-			auth.Time.UTC().Format(time.RFC3339), skew.Round(time.Second), now.UTC().Format(time.RFC3339))
+		return nil, early(refuse(http.StatusUnauthorized, wire.CodeClockSkew, "request time %s is %s away from hub time %s",
+			auth.Time.UTC().Format(time.RFC3339), skew.Round(time.Second), now.UTC().Format(time.RFC3339)))
+	}
+	switch {
+	case r.ContentLength < 0:
+		return nil, early(refuse(http.StatusLengthRequired, wire.CodeMalformed, "Content-Length is required"))
+	case r.ContentLength > wire.MaxBodyBytes:
+		return nil, early(refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "body larger than %d bytes", wire.MaxBodyBytes))
+	}
+	dev, err := h.lookupDevice(ctx, auth.Device)
+	if errors.Is(err, ErrUnknownDevice) {
+		return nil, early(refuse(http.StatusUnauthorized, wire.CodeUnknownDevice, "device %q is not enrolled at this hub", auth.Device))
+	}
+	if err != nil {
+		h.log.Error("push: device lookup", "err", err)
+		return nil, early(refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later"))
+	}
+	if dev.revoked {
+		return nil, early(refuse(http.StatusForbidden, wire.CodeRevoked, "device %q was revoked at this hub", auth.Device))
+	}
+	var used int
+	if err := h.rdb.QueryRowContext(ctx, `SELECT 1 FROM nonces WHERE device = ? AND nonce = ?`, auth.Device, auth.Nonce).Scan(&used); err == nil {
+		// A captured request sent again: refused before its body (the writer checks again
+		// in the transaction that stores, for two copies arriving together).
+		return nil, early(refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed"))
+	}
+	release, ok := h.bodies.acquire(clientAddress(r), r.ContentLength)
+	if !ok {
+		return nil, early(refuse(http.StatusServiceUnavailable, wire.CodeBusy, "too many pushes being received; retry later"))
+	}
+	defer release()
+	rc := http.NewResponseController(w)
+	if err := rc.SetReadDeadline(time.Now().Add(bodyDeadline(r.ContentLength))); err != nil {
+		h.log.Debug("push: set body deadline", "err", err)
+	}
+	body := make([]byte, r.ContentLength)
+	if _, err := io.ReadFull(r.Body, body); err != nil {
+		return nil, early(refuse(http.StatusBadRequest, wire.CodeMalformed, "read body: %v", err))
+	}
+	if n, _ := r.Body.Read(make([]byte, 1)); n > 0 {
+		return nil, early(refuse(http.StatusBadRequest, wire.CodeMalformed, "body longer than its Content-Length"))
+	}
+	rc.SetReadDeadline(time.Time{})
+	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) {
+		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "signature does not match the device secret (wrong secret or altered request)")
 	}
 	var push wire.PushRequest
 	if perr := decodePush(r.Header.Get("Content-Encoding"), body, &push); perr != nil {
@@ -152,6 +183,12 @@ func (h *Hub) push(r *http.Request) (*wire.PushResponse, *pushError) {
 	}, nil
 }
 
+// early marks a refusal given before the body was read in full.
+func early(e *pushError) *pushError {
+	e.closeConn = true
+	return e
+}
+
 func decodePush(encoding string, body []byte, push *wire.PushRequest) *pushError {
 	var rd io.Reader = bytes.NewReader(body)
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
@@ -165,20 +202,15 @@ func decodePush(encoding string, body []byte, push *wire.PushRequest) *pushError
 	default:
 		return refuse(http.StatusUnsupportedMediaType, wire.CodeMalformed, "content encoding %q not supported (use gzip or none)", encoding)
 	}
-	limited := &io.LimitedReader{R: rd, N: wire.MaxDecodedBytes + 1}
-	dec := json.NewDecoder(limited)
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(push); err != nil {
-		if limited.N <= 0 {
-			return refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "decoded body larger than %d bytes", wire.MaxDecodedBytes)
-		}
-		return refuse(http.StatusBadRequest, wire.CodeMalformed, "malformed JSON: %v", err)
+	decoded, err := io.ReadAll(io.LimitReader(rd, wire.MaxDecodedBytes+1))
+	if err != nil {
+		return refuse(http.StatusBadRequest, wire.CodeMalformed, "gzip: %v", err)
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		if limited.N <= 0 {
-			return refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "decoded body larger than %d bytes", wire.MaxDecodedBytes)
-		}
-		return refuse(http.StatusBadRequest, wire.CodeMalformed, "malformed JSON: data after the push object")
+	if len(decoded) > wire.MaxDecodedBytes {
+		return refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "decoded body larger than %d bytes", wire.MaxDecodedBytes)
+	}
+	if err := wire.DecodeStrict(decoded, push); err != nil {
+		return refuse(http.StatusBadRequest, wire.CodeMalformed, "malformed JSON: %v", err)
 	}
 	return nil
 }

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +36,16 @@ type Options struct {
 	// ReportToken, when set, is required (Authorization: Bearer T, or ?token=T) to read
 	// the page, the reports and the fleet. Pushes are authenticated per device anyway.
 	ReportToken string
+	// OpenFleet shows the fleet (device names, versions, states) without a report
+	// token. By default the fleet is shown only behind the token: device names are what
+	// an attacker needs to aim pushes at.
+	OpenFleet bool
+	// KeyFile holds the key that seals the device secrets in the database; KeyFile(path)
+	// by default. Created 0600 on first open; back it up with the database.
+	KeyFile string
+	// BodyBudget and BodyBudgetPerAddress cap the bytes of push bodies being received
+	// before they can be authenticated (DefaultBodyBudget, DefaultBodyBudgetPerAddress).
+	BodyBudget, BodyBudgetPerAddress int64
 }
 
 // Hub is one provincial receiver over one SQLite file.
@@ -48,6 +59,9 @@ type Hub struct {
 	token   string
 	writer  *writer
 	metrics *hubMetrics
+	bodies  *bodyBudget
+	box     *secretBox
+	fleet   bool // the fleet may be shown to whoever passes the readers' check
 }
 
 const schemaSQL = `
@@ -153,6 +167,11 @@ func dsn(path string) string {
 
 // Open opens (creating if needed) the hub database at path and starts its writer.
 func Open(path string, opts Options) (*Hub, error) {
+	// The database holds every device's credential: created 0600, tightened if older.
+	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+		f.Close()
+		os.Chmod(path, 0o600)
+	}
 	db, err := sql.Open("sqlite3", dsn(path))
 	if err != nil {
 		return nil, fmt.Errorf("open hub database %s: %w", path, err)
@@ -166,13 +185,27 @@ func Open(path string, opts Options) (*Hub, error) {
 		db.Close()
 		return nil, fmt.Errorf("create hub schema in %s: %w", path, err)
 	}
+	sealed, err := hasSealed(db)
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("read hub database %s: %w", path, err)
+	}
+	keyFile := opts.KeyFile
+	if keyFile == "" {
+		keyFile = KeyFile(path)
+	}
+	box, err := loadSecretBox(keyFile, sealed)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
 	rdb, err := sql.Open("sqlite3", dsn(path))
 	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("open hub database %s for reading: %w", path, err)
 	}
 	rdb.SetMaxOpenConns(4)
-	h := &Hub{db: db, rdb: rdb, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
+	h := &Hub{db: db, rdb: rdb, box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -185,7 +218,16 @@ func Open(path string, opts Options) (*Hub, error) {
 	if h.catalog == nil {
 		h.catalog = EssentialServices
 	}
+	if n, err := h.sealPlainSecrets(); err != nil {
+		db.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("seal device secrets in %s: %w", path, err)
+	} else if n > 0 {
+		h.log.Info("sealed device secrets kept in plain text", "devices", n, "key", keyFile)
+	}
 	h.metrics = newHubMetrics()
+	h.bodies = newBodyBudget(opts.BodyBudget, opts.BodyBudgetPerAddress)
+	h.fleet = opts.OpenFleet || opts.ReportToken != ""
 	h.writer = startWriter(h)
 	return h, nil
 }
@@ -218,6 +260,10 @@ func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, err
 	if err != nil {
 		return "", err
 	}
+	sealed, err := h.box.seal(device, secret)
+	if err != nil {
+		return "", err
+	}
 	tx, err := h.db.BeginTx(ctx, nil)
 	if err != nil {
 		return "", fmt.Errorf("enroll %s: begin: %w", device, err)
@@ -243,7 +289,7 @@ func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, err
 	_, err = tx.ExecContext(ctx, `INSERT INTO devices(device, site, secret, enrolled_at) VALUES(?, ?, ?, ?)
 		ON CONFLICT(device) DO UPDATE SET site = excluded.site, secret = excluded.secret,
 			enrolled_at = excluded.enrolled_at, revoked_at = NULL`,
-		device, site.Code, secret, h.now().UTC().Format(time.RFC3339))
+		device, site.Code, sealed, h.now().UTC().Format(time.RFC3339))
 	if err != nil {
 		return "", fmt.Errorf("enroll %s: save device: %w", device, err)
 	}
@@ -289,6 +335,9 @@ func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, er
 	}
 	if err != nil {
 		return rec, fmt.Errorf("look up device %s: %w", device, err)
+	}
+	if secret, err = h.box.open(device, secret); err != nil {
+		return rec, fmt.Errorf("device %s: stored secret: %w", device, err)
 	}
 	rec.secret, err = wire.ParseSecret(secret)
 	if err != nil {

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -23,10 +24,14 @@ type testHub struct {
 	now time.Time
 }
 
-func startHub(t *testing.T) *testHub {
+func startHub(t *testing.T, tune ...func(*Options)) *testHub {
 	t.Helper()
 	th := &testHub{now: time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)}
-	h, err := Open(filepath.Join(t.TempDir(), "hub.db"), Options{Now: func() time.Time { return th.now }})
+	opts := Options{Now: func() time.Time { return th.now }}
+	for _, f := range tune {
+		f(&opts)
+	}
+	h, err := Open(filepath.Join(t.TempDir(), "hub.db"), opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -234,8 +239,12 @@ func TestAuthenticationFailuresStoreNothing(t *testing.T) {
 			r.Body = io.NopCloser(bytes.NewReader(tampered))
 			r.ContentLength = int64(len(tampered))
 		}}, 401, wire.CodeBadSignature},
+		// A time outside the window is refused from the headers, before the body is read.
 		{"tampered timestamp", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
 			r.Header.Set(wire.HeaderTime, "1795000000")
+		}}, 401, wire.CodeClockSkew},
+		{"tampered timestamp in the window", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
+			r.Header.Set(wire.HeaderTime, strconv.FormatInt(time.Date(2026, 11, 23, 9, 1, 0, 0, time.UTC).Unix(), 10))
 		}}, 401, wire.CodeBadSignature},
 		{"missing signature", signedRequest{device: "pc1", secret: secret, body: body, tamper: func(r *http.Request) {
 			r.Header.Del(wire.HeaderSignature)
@@ -398,5 +407,31 @@ func TestEnrollRevokeAndReenroll(t *testing.T) {
 	}
 	if _, err := th.Enroll(ctx, Site{Code: "bad site"}, "pc9"); err == nil {
 		t.Fatal("enrolled a site code with a space")
+	}
+}
+
+func TestAmbiguousJSONRefusedAndNothingStored(t *testing.T) {
+	t.Parallel()
+	th := startHub(t)
+	key := th.enroll(t, "NA-VH", "pc1")
+	good := string(pushBody(t, "NA-VH", "pc1", snap("2026-11-20", "checkins", 4, 3)))
+	for name, body := range map[string]string{
+		"duplicate key": strings.Replace(good, `"rev":3`, `"rev":3,"rev":9007199254740992`, 1),
+		"other case":    strings.Replace(good, `"rev":3`, `"Rev":3`, 1),
+		"invalid UTF-8": strings.Replace(good, `"metric":"checkins"`, "\"metric\":\"checkins\",\"dims\":{\"k\":\"\xff\"}", 1),
+		"second object": good + good,
+		"huge revision": strings.Replace(good, `"rev":3`, `"rev":9223372036854775807`, 1),
+		"clock 9999":    strings.Replace(good, `"clock":"2026-11-23T09:00:02Z"`, `"clock":"9999-01-01T00:00:00Z"`, 1),
+	} {
+		if !strings.Contains(body, "\xff") && body == good {
+			t.Fatalf("%s: the body was not altered", name)
+		}
+		status, er, _ := th.do(t, signedRequest{device: "pc1", secret: key, body: []byte(body)})
+		if status < 400 || status >= 500 {
+			t.Errorf("%s: %d %+v", name, status, er)
+		}
+	}
+	if n := th.counterRows(t); n != 0 {
+		t.Fatalf("%d rows stored from refused pushes", n)
 	}
 }

@@ -58,6 +58,7 @@ type pageData struct {
 	Report    Report
 	Services  ServiceTable
 	Fleet     []FleetAgent
+	FleetShut bool // no report token: the fleet is not shown
 	Now       time.Time
 	Error     string
 	Query     string
@@ -90,7 +91,8 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	if err == nil {
 		d.Services, err = h.Services(r.Context(), d.Period, d.Filter)
 	}
-	if err == nil {
+	d.FleetShut = !h.fleet
+	if err == nil && h.fleet {
 		d.Fleet, err = h.Fleet(r.Context(), d.Filter)
 	}
 	if err != nil {

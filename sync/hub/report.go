@@ -420,6 +420,12 @@ func (h *Hub) serveServiceReport(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Hub) serveFleet(w http.ResponseWriter, r *http.Request) {
+	if !h.fleet {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.WriteHeader(http.StatusForbidden)
+		fmt.Fprintln(w, "Danh sách máy trạm chỉ xem được khi hub có mã truy cập báo cáo (--report-token).")
+		return
+	}
 	fleet, err := h.Fleet(r.Context(), filterFromForm(r))
 	if err != nil {
 		h.writeJSON(w, http.StatusInternalServerError, wire.ErrorResponse{Code: wire.CodeInternal, Message: err.Error(), HubTime: h.now().UTC()})
@@ -435,6 +441,27 @@ func writeCSV(w http.ResponseWriter, filename string, header []string, records [
 	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", filename))
 	w.Write([]byte("\ufeff"))
 	cw := csv.NewWriter(w)
+	for i, cell := range header {
+		header[i] = csvCell(cell)
+	}
 	cw.Write(header)
+	for _, rec := range records {
+		for i, cell := range rec {
+			rec[i] = csvCell(cell)
+		}
+	}
 	cw.WriteAll(records)
+}
+
+// csvCell keeps a spreadsheet from reading a cell as a formula: text starting with
+// =, +, -, @, a tab or a carriage return (a dimension value an agent sent) gets a
+// leading apostrophe, which Excel and LibreOffice show as text. Numbers stay numbers.
+func csvCell(s string) string {
+	if s == "" || !strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return s
+	}
+	if _, err := strconv.ParseFloat(s, 64); err == nil {
+		return s
+	}
+	return "'" + s
 }

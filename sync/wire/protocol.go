@@ -37,6 +37,15 @@ const (
 	MaxValue            = 1_000_000_000 // no counter at one site reaches a billion in a day
 	MaxDevicesInBeat    = 64
 	MaxBeatTextLen      = 200
+	// MaxRevision bounds a revision: an agent's record counts its revisions from 1, one
+	// per change, and 2^53 is exact in every JSON reader. A larger one would make its
+	// row unchangeable for ever.
+	MaxRevision = 1 << 53
+	// MaxClockAhead bounds how far ahead of the hub's day a heartbeat's clock may be.
+	// Behind, it may go back to 1970: a PC whose clock battery died shows 1970 or 2000
+	// and still pushes (it signs with the hub's offset); refusing it would stop that
+	// site's counters, and the fleet view is there to show exactly that clock.
+	MaxClockAhead = 3 * 366 * 24 * time.Hour
 )
 
 // Snapshot is the absolute value of one counter row at one revision. Sending the same
@@ -115,6 +124,9 @@ const (
 	CodeInvalid       = "invalid"
 	CodeWrongSite     = "wrong_site"
 	CodeInternal      = "internal"
+	// CodeBusy (503, with Retry-After): the hub is receiving as many pushes as it takes
+	// at once; retry later.
+	CodeBusy = "busy"
 )
 
 var (
@@ -166,7 +178,7 @@ func (p *PushRequest) Validate(today time.Time) error {
 		}
 	}
 	if p.Heartbeat != nil {
-		if err := p.Heartbeat.validate(); err != nil {
+		if err := p.Heartbeat.validate(today); err != nil {
 			return fmt.Errorf("%w: heartbeat: %w", ErrInvalid, err)
 		}
 	}
@@ -205,13 +217,16 @@ func (s *Snapshot) Validate(earliest, latest time.Time) error {
 	if s.Value < 0 || s.Value > MaxValue {
 		return fmt.Errorf("value %d is outside 0..%d", s.Value, int64(MaxValue))
 	}
-	if s.Revision <= 0 {
-		return fmt.Errorf("revision %d must be positive", s.Revision)
+	if s.Revision <= 0 || s.Revision > MaxRevision {
+		return fmt.Errorf("revision %d is outside 1..2^53", s.Revision)
 	}
 	return nil
 }
 
-func (h *Heartbeat) validate() error {
+func (h *Heartbeat) validate(today time.Time) error {
+	if !h.Clock.IsZero() && (h.Clock.Before(time.Unix(0, 0)) || h.Clock.Sub(today) > MaxClockAhead) {
+		return fmt.Errorf("clock %s is outside 1970 … 3 years after the hub's day %s", h.Clock.UTC().Format(time.RFC3339), today.Format(time.DateOnly))
+	}
 	if len(h.Version) > MaxBeatTextLen {
 		return fmt.Errorf("version longer than %d bytes", MaxBeatTextLen)
 	}

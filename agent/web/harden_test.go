@@ -1,0 +1,195 @@
+package web
+
+import (
+	"bufio"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"motcua-agent/agent/bus"
+	"motcua-agent/internal/metrics"
+)
+
+func TestHostHeaderOnlyOwnNames(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	_, port, _ := strings.Cut(strings.TrimPrefix(f.base, "http://"), ":")
+	f.srv.names["quay1.ubnd.local"] = true // as http.allowed_hosts would
+	for host, want := range map[string]int{
+		"127.0.0.1:" + port:        200,
+		"localhost:" + port:        200,
+		"LOCALHOST.:" + port:       200,
+		"[::1]:" + port:            200,
+		"quay1.ubnd.local:" + port: 200,
+		"evil.example:" + port:     http.StatusMisdirectedRequest, // a page that rebound its name to 127.0.0.1
+		"8.8.8.8:" + port:          http.StatusMisdirectedRequest,
+	} {
+		req, _ := http.NewRequest("GET", f.base+"/healthz", nil)
+		req.Host = host
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("Host %q: %d, want %d (%s)", host, resp.StatusCode, want, b)
+		}
+	}
+}
+
+func TestReadJSONRefusesTrailingData(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.HandleFunc("POST /test/json", func(w http.ResponseWriter, r *http.Request) {
+		var v struct{ A int }
+		if ReadJSON(w, r, &v) {
+			WriteJSON(w, 200, v)
+		}
+	}, RoleCounter)
+	for body, want := range map[string]int{
+		`{"A":1}`:         200,
+		"{\"A\":1}\n":     200,
+		`{"A":1}{"A":2}`:  400,
+		`{"A":1} [1]`:     400,
+		`{"A":1} garbage`: 400,
+		`{"A":1,"B":2}`:   400,
+	} {
+		req, _ := http.NewRequest("POST", f.base+"/test/json", strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+f.token[RoleCounter])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != want {
+			t.Errorf("%q: %d, want %d", body, resp.StatusCode, want)
+		}
+	}
+}
+
+// scanLike has the shape of the scan topic's public part: a pseudonym and a dossier
+// code among plain facts.
+type scanLike struct {
+	Counter string `json:"counter"`
+	IDHash  string `json:"id_hash,omitempty"`
+	Inner   struct {
+		Dossier string `json:"dossier,omitempty"`
+	} `json:"inner"`
+}
+
+func TestKioskAndDisplayGetNothingLinkable(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.personal[RoleKiosk] = true // even a config that lists the kiosk among personal-data roles
+	open := func(role Role) *bufio.Reader {
+		ctx, cancel := context.WithCancel(context.Background())
+		t.Cleanup(cancel)
+		req, _ := http.NewRequestWithContext(ctx, "GET", f.base+"/api/v1/stream?topics=scan&token="+f.token[role], nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil || resp.StatusCode != 200 {
+			t.Fatalf("stream as %s: %v %v", role, err, resp)
+		}
+		r := bufio.NewReader(resp.Body)
+		r.ReadString('\n')
+		return r
+	}
+	kiosk, display, counter := open(RoleKiosk), open(RoleDisplay), open(RoleCounter)
+	pub := scanLike{Counter: "Q1", IDHash: "9f86d081884c7d65"}
+	pub.Inner.Dossier = "000.00.31.H40-231201-0001"
+	f.bus.Publish(bus.Message{Topic: "scan", Public: pub, Personal: map[string]string{"name": "Nguyễn Văn An"}})
+	for role, r := range map[Role]*bufio.Reader{RoleKiosk: kiosk, RoleDisplay: display} {
+		m := readEvent(t, r)
+		data, _ := m["data"].(map[string]any)
+		if data["counter"] != "Q1" {
+			t.Errorf("%s lost the public facts: %v", role, m)
+		}
+		if _, ok := data["id_hash"]; ok || m["personal"] != nil || data["inner"].(map[string]any)["dossier"] != nil {
+			t.Errorf("%s got something linkable: %v", role, m)
+		}
+	}
+	c := readEvent(t, counter)
+	if c["data"].(map[string]any)["id_hash"] != "9f86d081884c7d65" || c["personal"] == nil {
+		t.Errorf("counter should get the pseudonym and personal part: %v", c)
+	}
+}
+
+func TestRecordCreatedPrivate(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	st, err := os.Stat(filepath.Join(filepath.Dir(f.srv.opts.Config.DataDir), filepath.Base(f.srv.opts.Config.DataDir), "agent.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Mode().Perm() != 0o600 {
+		t.Fatalf("agent.db has mode %v, want 0600", st.Mode().Perm())
+	}
+}
+
+// FuzzHostAllowed: the Host header comes from any web page the counter PC opens.
+func FuzzHostAllowed(f *testing.F) {
+	for _, s := range []string{"127.0.0.1:8606", "localhost", "[::1]:1", "evil.example:8606", "LOCALHOST.", "127.0.0.1.evil.example", "[::ffff:127.0.0.1]:80", ""} {
+		f.Add(s)
+	}
+	s := &Server{names: map[string]bool{"localhost": true, "quay1.local": true}, ownIPs: map[string]bool{}}
+	f.Fuzz(func(t *testing.T, host string) {
+		if !s.hostAllowed(host) {
+			return
+		}
+		h := strings.ToLower(host)
+		if strings.Contains(h, "evil") {
+			t.Fatalf("allowed %q", host)
+		}
+		if !strings.Contains(h, "localhost") && !strings.Contains(h, "quay1.local") && !strings.ContainsAny(h, ".:") {
+			t.Fatalf("allowed %q", host)
+		}
+	})
+}
+
+// TestReadTimeoutCutsSlowBodiesNotStreams: a body trickled slower than the read
+// timeout is cut, while an event stream open for longer still delivers.
+func TestReadTimeoutCutsSlowBodiesNotStreams(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	f.srv.Shutdown(context.Background())
+	s := New(Options{Config: f.srv.opts.Config, Tokens: f.token, Store: f.st, Bus: f.bus, Health: f.srv.opts.Health,
+		Metrics: metrics.New(), Version: "test", ReadTimeout: time.Second})
+	if err := s.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer s.Shutdown(context.Background())
+	base := "http://" + s.Addr()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/stream?topics=queue&token="+f.token[RoleDisplay], nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("stream: %v", err)
+	}
+	stream := bufio.NewReader(resp.Body)
+	stream.ReadString('\n')
+
+	c, err := net.Dial("tcp", s.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	fmt.Fprintf(c, "POST /api/v1/tickets HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 1000\r\nAuthorization: Bearer %s\r\n\r\n{", f.token[RoleKiosk])
+	time.Sleep(2500 * time.Millisecond)
+	c.SetReadDeadline(time.Now().Add(2 * time.Second))
+	if _, err := io.ReadAll(c); err != nil {
+		t.Fatalf("a slow body was not cut by the read timeout: %v", err)
+	}
+
+	f.bus.Publish(bus.Message{Topic: "queue", Public: map[string]any{"action": "called", "number": 7}})
+	if m := readEvent(t, stream); m["topic"] != "queue" {
+		t.Fatalf("stream after the read timeout: %v", m)
+	}
+}

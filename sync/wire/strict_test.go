@@ -1,0 +1,103 @@
+package wire
+
+import (
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDecodeStrict(t *testing.T) {
+	t.Parallel()
+	good := `{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","dims":{"Channel":"a","channel":"b"},"value":1,"rev":1}],"heartbeat":{"version":"v","clock":"2026-11-20T01:00:00Z","backlog":0}}`
+	var p PushRequest
+	if err := DecodeStrict([]byte(good), &p); err != nil {
+		t.Fatalf("strict form refused: %v", err)
+	}
+	if len(p.Snapshots[0].Dims) != 2 {
+		t.Fatalf("dimension keys differing in case are distinct keys of a map: %+v", p.Snapshots[0].Dims)
+	}
+	for name, bad := range map[string]string{
+		"duplicate key":          `{"schema":2,"site":"S","site":"T","device":"D","snapshots":[]}`,
+		"duplicate nested key":   `{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","value":1,"rev":1,"rev":9}]}`,
+		"duplicate map key":      `{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","dims":{"a":"1","a":"2"},"value":1,"rev":1}]}`,
+		"other case":             `{"schema":2,"Site":"S","device":"D","snapshots":[]}`,
+		"other case nested":      `{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","value":1,"REV":1}]}`,
+		"both cases":             `{"schema":2,"site":"S","sitE":"T","device":"D","snapshots":[]}`,
+		"invalid UTF-8":          "{\"schema\":2,\"site\":\"S\xff\",\"device\":\"D\",\"snapshots\":[]}",
+		"invalid UTF-8 in a key": "{\"schema\":2,\"site\":\"S\",\"device\":\"D\",\"snapshots\":[],\"heartbeat\":{\"version\":\"v\",\"clock\":\"2026-11-20T01:00:00Z\",\"backlog\":0,\"devices\":[{\"name\":\"\xc3\",\"state\":\"ok\"}]}}",
+		"second object":          `{"schema":2,"site":"S","device":"D","snapshots":[]} {"schema":2}`,
+		"unknown field":          `{"schema":2,"site":"S","device":"D","snapshots":[],"extra":1}`,
+	} {
+		var p PushRequest
+		err := DecodeStrict([]byte(bad), &p)
+		if err == nil {
+			t.Errorf("%s: accepted", name)
+			continue
+		}
+		if name != "unknown field" && !errors.Is(err, ErrNotStrictJSON) {
+			t.Errorf("%s: %v, want ErrNotStrictJSON", name, err)
+		}
+	}
+}
+
+func TestValidateBoundsRevisionAndClock(t *testing.T) {
+	t.Parallel()
+	today := time.Date(2026, 11, 23, 0, 0, 0, 0, time.UTC)
+	push := func(rev int64, clock time.Time) *PushRequest {
+		return &PushRequest{Schema: SchemaVersion, Site: "S", Device: "D",
+			Snapshots: []Snapshot{{Day: "2026-11-20", Metric: "m", Value: 1, Revision: rev}},
+			Heartbeat: &Heartbeat{Version: "v", Clock: clock}}
+	}
+	ok := today.Add(9 * time.Hour)
+	for _, tc := range []struct {
+		rev   int64
+		clock time.Time
+		good  bool
+	}{
+		{1, ok, true},
+		{MaxRevision, ok, true},
+		{MaxRevision + 1, ok, false},
+		{1<<63 - 1, ok, false},
+		{1, time.Time{}, true}, // no clock: nothing stored as an offset
+		{1, time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC), true}, // a PC whose clock battery died
+		{1, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), true},
+		{1, time.Date(1969, 12, 31, 0, 0, 0, 0, time.UTC), false},
+		{1, time.Date(1, 1, 2, 0, 0, 0, 0, time.UTC), false},
+		{1, time.Date(2029, 6, 1, 0, 0, 0, 0, time.UTC), true},
+		{1, time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC), false},
+		{1, time.Date(9999, 1, 1, 0, 0, 0, 0, time.UTC), false},
+	} {
+		err := push(tc.rev, tc.clock).Validate(today)
+		if (err == nil) != tc.good {
+			t.Errorf("rev %d clock %s: %v", tc.rev, tc.clock.Format(time.DateOnly), err)
+		}
+		if err != nil && !errors.Is(err, ErrInvalid) {
+			t.Errorf("not ErrInvalid: %v", err)
+		}
+	}
+}
+
+// FuzzDecodeStrict: push bodies come from the network; whatever it accepts, the
+// standard decoder reads the same way.
+func FuzzDecodeStrict(f *testing.F) {
+	f.Add(`{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","dims":{"a":"b"},"value":1,"rev":1}]}`)
+	f.Add(`{"site":"S","site":"T"}`)
+	f.Add("{\"Site\":\"\xff\"}")
+	f.Fuzz(func(t *testing.T, s string) {
+		var p PushRequest
+		if err := DecodeStrict([]byte(s), &p); err != nil {
+			return
+		}
+		var q PushRequest
+		if err := json.Unmarshal([]byte(s), &q); err != nil {
+			t.Fatalf("strict accepted what the standard decoder refuses: %v", err)
+		}
+		a, _ := json.Marshal(p)
+		b, _ := json.Marshal(q)
+		if string(a) != string(b) || strings.ContainsRune(string(a), '\uFFFD') && !strings.ContainsRune(s, '\uFFFD') {
+			t.Fatalf("read differently:\n%s\n%s", a, b)
+		}
+	})
+}

@@ -9,24 +9,12 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"motcua-agent/drivers/bhyt"
+	"motcua-agent/internal/testkit"
 )
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *lockedBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
 
 // TestSimAndCheckCommands runs `sim bhyt` and, against it, `bhyt check` with a site
 // config, as a technician would.
@@ -38,7 +26,7 @@ func TestSimAndCheckCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var simOut, simErr lockedBuffer
+	var simOut, simErr testkit.Buffer
 	done := make(chan int, 1)
 	go func() {
 		done <- bhytSimCommand(ctx, []string{"--listen", "127.0.0.1:0", "--accounts-out", accounts}, &simOut, &simErr)

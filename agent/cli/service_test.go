@@ -1,12 +1,12 @@
 package cli
 
 import (
+	"motcua-agent/internal/testkit"
 	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -73,7 +73,7 @@ func TestServiceRunExitsOnFailure(t *testing.T) {
 	t.Run("stopped on request", func(t *testing.T) {
 		cfg := serviceConfigFile(t, t.TempDir(), "127.0.0.1:0")
 		cmd := exec.Command(agentBin, "service", "run", "--config", cfg)
-		var out syncBuf
+		var out testkit.Buffer
 		cmd.Stdout, cmd.Stderr = &out, &out
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -92,12 +92,3 @@ func TestServiceRunExitsOnFailure(t *testing.T) {
 		}
 	})
 }
-
-// syncBuf is a strings.Builder safe for a process's writes and the test's reads.
-type syncBuf struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) { s.mu.Lock(); defer s.mu.Unlock(); return s.b.Write(p) }
-func (s *syncBuf) String() string              { s.mu.Lock(); defer s.mu.Unlock(); return s.b.String() }

@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"io"
+	"motcua-agent/internal/testkit"
 	"net/http"
 	"os"
 	"os/exec"
@@ -97,16 +98,6 @@ func (p *agentProc) call(t *testing.T, method, path, token, body string) (int, s
 	return resp.StatusCode, resp.Header.Get("Retry-After"), m
 }
 
-func mountTmpfs(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
 // A full disk under a running agent, through its HTTP API: every write is refused with
 // 503 and Retry-After, /healthz says why, the log says it once, and when space comes
 // back the agent takes writes by itself with every acknowledged ticket still counted and
@@ -114,7 +105,7 @@ func mountTmpfs(t *testing.T, size string) string {
 // its record open for writing; a read-only record at start is TestOpenReadOnlyDisk and
 // TestServiceRunExitsOnFailure.)
 func TestStorageFaultsEndToEnd(t *testing.T) {
-	dir := mountTmpfs(t, "24m")
+	dir := testkit.MountTmpfs(t, "24m")
 	p := startAgentProc(t, dir)
 	kiosk := p.token(t, "kiosk")
 	counter := p.token(t, "counter")

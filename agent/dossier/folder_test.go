@@ -3,6 +3,7 @@ package dossier
 import (
 	"image"
 	"image/png"
+	"motcua-agent/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,7 +14,7 @@ import (
 // exist in it, then stops.
 func runFolder(t *testing.T, dbPath, dir string, n int) *Status {
 	t.Helper()
-	s := watchFolder(t, dbPath, dir, n, &lockedBuffer{})
+	s := watchFolder(t, dbPath, dir, n, &testkit.Buffer{})
 	return &s
 }
 

@@ -25,6 +25,7 @@ import (
 	"motcua-agent/drivers/qrpayload"
 	"motcua-agent/drivers/scanner"
 	"motcua-agent/internal/metrics"
+	"motcua-agent/internal/testkit"
 )
 
 // TestNoPersonalDataThroughSideDoors feeds fictional citizens' names and ID numbers
@@ -37,7 +38,7 @@ import (
 func TestNoPersonalDataThroughSideDoors(t *testing.T) {
 	t.Parallel()
 	tmp := t.TempDir()
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	log := slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	dbPath := filepath.Join(tmp, "agent.db")
 	st, err := store.Open(context.Background(), store.Options{Path: dbPath, Logger: log})
@@ -61,14 +62,14 @@ func TestNoPersonalDataThroughSideDoors(t *testing.T) {
 	// The public screens' streams, every topic.
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	streams := map[web.Role]*lockedBuffer{}
+	streams := map[web.Role]*testkit.Buffer{}
 	for _, role := range []web.Role{web.RoleKiosk, web.RoleDisplay} {
 		req, _ := http.NewRequestWithContext(ctx, "GET", base+"/api/v1/stream?token="+tokens[role], nil)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil || resp.StatusCode != 200 {
 			t.Fatalf("stream as %s: %v", role, err)
 		}
-		buf := &lockedBuffer{}
+		buf := &testkit.Buffer{}
 		streams[role] = buf
 		r := bufio.NewReader(resp.Body)
 		r.ReadString('\n')

@@ -9,7 +9,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -20,27 +19,9 @@ import (
 	"motcua-agent/internal/testkit"
 )
 
-// lockedBuffer collects log lines from the watcher's goroutine.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // watchFolder runs the scan-folder pipeline as the agent wires it until the store
 // holds n events.
-func watchFolder(t *testing.T, dbPath, dir string, n int, logs *lockedBuffer) Status {
+func watchFolder(t *testing.T, dbPath, dir string, n int, logs *testkit.Buffer) Status {
 	t.Helper()
 	st, err := store.Open(context.Background(), store.Options{Path: dbPath})
 	if err != nil {
@@ -140,7 +121,7 @@ func TestOfficialReceiptsCountedOnceAcrossRestart(t *testing.T) {
 		v.make(qr, filepath.Join(dir, c.name+" "+c.id+v.ext))
 	}
 	db := filepath.Join(tmp, "agent.db")
-	logs := &lockedBuffer{}
+	logs := &testkit.Buffer{}
 	s := watchFolder(t, db, dir, len(variants), logs)
 	if s.Digitized != int64(len(variants)) || s.Received != 0 {
 		t.Fatalf("first run: %d digitised (want %d), %d received", s.Digitized, len(variants), s.Received)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"motcua-agent/internal/testkit"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -128,21 +129,10 @@ func TestOpenErrors(t *testing.T) {
 	}
 }
 
-// roMount mounts a small tmpfs that the test can turn read-only, or skips.
-func roMount(t *testing.T, size string) string {
-	t.Helper()
-	dir := t.TempDir()
-	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+size, "tmpfs", dir).CombinedOutput(); err != nil {
-		t.Skipf("cannot mount a tmpfs here (%v: %s)", err, out)
-	}
-	t.Cleanup(func() { exec.Command("umount", "-l", dir).Run() })
-	return dir
-}
-
 // A record on a disk that became read-only is refused at open with a sentence, not
 // moved aside; a read-only look (OpenReadOnly) still works.
 func TestOpenReadOnlyDisk(t *testing.T) {
-	dir := roMount(t, "8m")
+	dir := testkit.MountTmpfs(t, "8m")
 	path := filepath.Join(dir, "agent.db")
 	newRecord(t, path)
 	if out, err := exec.Command("mount", "-o", "remount,ro", dir).CombinedOutput(); err != nil {

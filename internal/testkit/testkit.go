@@ -3,6 +3,7 @@
 package testkit
 
 import (
+	"bytes"
 	"encoding/json"
 	"slices"
 	"sync"
@@ -58,3 +59,15 @@ func Fields(v any) map[string]any {
 	_ = json.Unmarshal(b, &m)
 	return m
 }
+
+// Buffer is a bytes.Buffer safe for a process's or a goroutine's writes while the test
+// reads it.
+type Buffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *Buffer) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock(); return b.b.Write(p) }
+
+// String is everything written so far.
+func (b *Buffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }

@@ -22,4 +22,7 @@ x86_64-w64-mingw32-gcc -shared -O2 -s -Wall -o "$sys32/bcryptprimitives.dll" "$h
 # The override in the prefix's registry, so a plain `wine X.exe` (and services that
 # wine starts) picks the shim without WINEDLLOVERRIDES.
 wine reg add 'HKCU\Software\Wine\DllOverrides' /v bcryptprimitives /d native /f >/dev/null 2>&1
+# Let the prefix shut down completely: a command started while its services are still
+# stopping gets a second services.exe that knows nothing of the first one's changes.
+wineserver -w
 echo "$WINEPREFIX"

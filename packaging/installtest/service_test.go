@@ -1,0 +1,96 @@
+package installtest
+
+import (
+	"net"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// serviceRunExitsOnFailure: `service run` must end with a non-zero code when the agent
+// cannot start or stops on an error, so the service manager's recovery restarts it.
+// Today (agent/cmd_service.go) the service adapter keeps waiting for a stop request
+// after runAgent has returned; flip this when that is fixed.
+const serviceRunExitsOnFailure = false
+
+// The Windows service as wine allows it. Wine's service manager can start a Go
+// service, but wine runs every process in session 1, so the service library's check
+// "is my parent services.exe in session 0?" says no and the agent runs as a console
+// program instead of calling the service dispatcher: `service start` then ends in
+// "Service request timeout" (1053). So this test covers install, status, the service
+// entry point in the foreground (start, serve, stop on request) and uninstall; the
+// start through the service manager is left to a real Windows PC.
+func TestWineServiceLifecycle(t *testing.T) {
+	needWine(t)
+	exe := agentBinary(t, "windows")
+	dir := t.TempDir()
+	addr := freeAddr(t)
+	cfg := filepath.Join(dir, "site.yaml")
+	os.WriteFile(cfg, []byte(siteConfig(addr, winPath(filepath.Join(dir, "data")), winPath(filepath.Join(dir, "tickets.bin")))), 0o644)
+
+	out, code := run(t, time.Minute, wine(exe, "service", "install", "--config", winPath(cfg)))
+	if code != 0 {
+		t.Fatalf("service install: exit %d:\n%s", code, out)
+	}
+	t.Cleanup(func() { run(t, time.Minute, wine(exe, "service", "uninstall")) })
+	svcKey := `HKLM\System\CurrentControlSet\Services\motcua-agent`
+	reg, code := run(t, time.Minute, wine("reg.exe", "query", svcKey))
+	if code != 0 || !strings.Contains(reg, `service run --config `+winPath(cfg)) {
+		t.Fatalf("the registered service does not run `service run --config %s`:\n%s", winPath(cfg), reg)
+	}
+	if !regexp.MustCompile(`Start\s+REG_DWORD\s+0x2\b`).MatchString(reg) {
+		t.Fatalf("the service does not start at boot (Start should be 2, automatic):\n%s", reg)
+	}
+	// Recovery actions are not checked here: wine 8's service manager accepts
+	// ChangeServiceConfig2(SERVICE_CONFIG_FAILURE_ACTIONS) and stores nothing.
+	if out, _ := run(t, time.Minute, wine(exe, "service", "status")); !strings.Contains(out, "stopped") {
+		t.Fatalf("service status before start: %s", out)
+	}
+
+	// The service entry point, in the foreground: it serves, and a stop request
+	// (Ctrl-C) ends it cleanly with exit 0.
+	p := start(t, wine(exe, "service", "run", "--config", winPath(cfg)))
+	waitHealthy(t, addr, 60*time.Second, p.exited)
+	if err := p.cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	if code := p.wait(t, 30*time.Second); code != 0 {
+		t.Fatalf("service run: exit %d after a stop request, want 0:\n%s", code, p.output())
+	}
+
+	out, code = run(t, time.Minute, wine(exe, "service", "uninstall"))
+	if code != 0 {
+		t.Fatalf("service uninstall: exit %d:\n%s", code, out)
+	}
+	if reg, code := run(t, time.Minute, wine("reg.exe", "query", svcKey)); code == 0 {
+		t.Fatalf("the service is still registered after uninstall:\n%s", reg)
+	}
+}
+
+// A service that cannot start (its port is taken) must exit non-zero, so Windows'
+// recovery actions (or systemd's Restart=always) start it again.
+func TestWineServiceRunFailsLoudly(t *testing.T) {
+	if !serviceRunExitsOnFailure {
+		t.Skip("service run does not yet exit when the agent fails (agent/cmd_service.go keeps waiting for a stop request); see serviceRunExitsOnFailure")
+	}
+	needWine(t)
+	exe := agentBinary(t, "windows")
+	dir := t.TempDir()
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	cfg := filepath.Join(dir, "site.yaml")
+	os.WriteFile(cfg, []byte(siteConfig(taken.Addr().String(), winPath(filepath.Join(dir, "data")), winPath(filepath.Join(dir, "t.bin")))), 0o644)
+	p := start(t, wine(exe, "service", "run", "--config", winPath(cfg)))
+	if code := p.wait(t, 60*time.Second); code == 0 {
+		t.Fatalf("service run on a taken port: exit 0, want non-zero:\n%s", p.output())
+	}
+	if !strings.Contains(p.output(), "is another agent running") {
+		t.Fatalf("the failure does not say why:\n%s", p.output())
+	}
+}

@@ -119,8 +119,9 @@ type health struct {
 	LastSeq int64  `json:"last_seq"`
 }
 
-// waitHealthy polls /healthz until it answers status ok or the time is up; exited
-// reports early when the process under test has ended.
+// waitHealthy polls /healthz until it answers with the store ok (the status may say
+// degraded when a configured device is absent) or the time is up; exited reports
+// early when the process under test has ended.
 func waitHealthy(t *testing.T, addr string, within time.Duration, exited <-chan struct{}) health {
 	t.Helper()
 	deadline := time.Now().Add(within)
@@ -132,13 +133,13 @@ func waitHealthy(t *testing.T, addr string, within time.Duration, exited <-chan 
 		default:
 		}
 		h, err := getHealth(addr)
-		if err == nil && h.Status == "ok" {
+		if err == nil && h.Store == "ok" {
 			return h
 		}
 		last = err
 		time.Sleep(200 * time.Millisecond)
 	}
-	t.Fatalf("no healthy /healthz on %s within %v: %v", addr, within, last)
+	t.Fatalf("no /healthz with the store ok on %s within %v: %v", addr, within, last)
 	return health{}
 }
 
@@ -152,6 +153,9 @@ func getHealth(addr string) (health, error) {
 	var h health
 	if err := json.NewDecoder(resp.Body).Decode(&h); err != nil {
 		return health{}, fmt.Errorf("healthz: %v", err)
+	}
+	if h.Store != "ok" {
+		return h, fmt.Errorf("healthz: status %q, store %q", h.Status, h.Store)
 	}
 	return h, nil
 }

@@ -122,7 +122,7 @@ func TestWineRunTicketSurvivesKill(t *testing.T) {
 
 	p := start(t, wine(exe, "run", "--config", winPath(cfg)))
 	h := waitHealthy(t, addr, 60*time.Second, p.exited)
-	if h.Version != testVersion || h.Store != "ok" {
+	if h.Version != testVersion || h.Status != "ok" {
 		t.Fatalf("healthz: %+v", h)
 	}
 	first := issueTicket(t, addr, kioskToken, "A")

@@ -76,8 +76,8 @@ func TestDebInstallRunRemove(t *testing.T) {
 		mode     os.FileMode
 		uid, gid int
 	}{
-		"/var/lib/motcua-agent":        {os.ModeDir | 0o750, uid, gid},
-		"/etc/motcua-agent":            {os.ModeDir | 0o750, 0, gid},
+		"/var/lib/motcua-agent":       {os.ModeDir | 0o750, uid, gid},
+		"/etc/motcua-agent":           {os.ModeDir | 0o750, 0, gid},
 		"/etc/motcua-agent/site.yaml": {0o640, 0, gid},
 	} {
 		fi, err := os.Stat(path)

@@ -277,6 +277,9 @@ func run(t *testing.T, within time.Duration, cmd *exec.Cmd) (string, int) {
 	defer cancel()
 	c := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
 	c.Env, c.Dir = cmd.Env, cmd.Dir
+	// A program that leaves a child holding its output (wine starting a service) must
+	// not hold the test past its end.
+	c.WaitDelay = 5 * time.Second
 	b, err := c.CombinedOutput()
 	if ctx.Err() != nil {
 		t.Fatalf("%s: still running after %v:\n%s", strings.Join(cmd.Args, " "), within, b)

@@ -276,7 +276,7 @@ func run(t *testing.T, within time.Duration, cmd *exec.Cmd) (string, int) {
 	ctx, cancel := context.WithTimeout(context.Background(), within)
 	defer cancel()
 	c := exec.CommandContext(ctx, cmd.Path, cmd.Args[1:]...)
-	c.Env, c.Dir = cmd.Env, cmd.Dir
+	c.Env, c.Dir, c.SysProcAttr = cmd.Env, cmd.Dir, cmd.SysProcAttr
 	// A program that leaves a child holding its output (wine starting a service) must
 	// not hold the test past its end.
 	c.WaitDelay = 5 * time.Second

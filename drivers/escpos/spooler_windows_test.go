@@ -34,8 +34,9 @@ func TestSpoolerUnknownPrinter(t *testing.T) {
 	}
 }
 
-// The printers Windows lists; with MOTCUA_TEST_PRINTER set (a printer that exists on
-// this PC), it must be among them and a RAW ticket job must be accepted by it.
+// The printers Windows lists. With MOTCUA_TEST_PRINTER_LISTED set, a printer of that
+// name must be listed with its port and driver; with MOTCUA_TEST_PRINTER set (a
+// printer that exists on this PC and takes RAW jobs), a ticket job must be accepted.
 func TestSpoolerListAndPrint(t *testing.T) {
 	printers, err := WindowsPrinters()
 	if err != nil {
@@ -46,6 +47,15 @@ func TestSpoolerListAndPrint(t *testing.T) {
 			t.Fatalf("a printer without a name: %+v", pr)
 		}
 		t.Logf("printer %q on port %q, driver %q", pr.Name, pr.Port, pr.Driver)
+	}
+	if want := os.Getenv("MOTCUA_TEST_PRINTER_LISTED"); want != "" {
+		found := false
+		for _, pr := range printers {
+			found = found || (pr.Name == want && pr.Port != "" && pr.Driver != "")
+		}
+		if !found {
+			t.Fatalf("printer %q with its port and driver not among %+v", want, printers)
+		}
 	}
 	name := os.Getenv("MOTCUA_TEST_PRINTER")
 	if name == "" {

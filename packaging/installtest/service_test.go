@@ -3,7 +3,6 @@ package installtest
 import (
 	"net"
 	"os"
-	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -26,10 +25,8 @@ const agentUsesWinservice = false
 func TestWineServiceLifecycle(t *testing.T) {
 	needWine(t)
 	exe := agentBinary(t, "windows")
-	dir := t.TempDir()
 	addr := freeAddr(t)
-	cfg := filepath.Join(dir, "site.yaml")
-	os.WriteFile(cfg, []byte(siteConfig(addr, winPath(filepath.Join(dir, "data")), winPath(filepath.Join(dir, "tickets.bin")))), 0o644)
+	cfg, _ := wineSite(t, addr)
 
 	out, code := run(t, time.Minute, wine(exe, "service", "install", "--config", winPath(cfg)))
 	if code != 0 {
@@ -97,14 +94,12 @@ func TestWineServiceRunFailsLoudly(t *testing.T) {
 	}
 	needWine(t)
 	exe := agentBinary(t, "windows")
-	dir := t.TempDir()
 	taken, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer taken.Close()
-	cfg := filepath.Join(dir, "site.yaml")
-	os.WriteFile(cfg, []byte(siteConfig(taken.Addr().String(), winPath(filepath.Join(dir, "data")), winPath(filepath.Join(dir, "t.bin")))), 0o644)
+	cfg, _ := wineSite(t, taken.Addr().String())
 	p := start(t, wine(exe, "service", "run", "--config", winPath(cfg)))
 	if code := p.wait(t, 60*time.Second); code == 0 {
 		t.Fatalf("service run on a taken port: exit 0, want non-zero:\n%s", p.output())

@@ -76,6 +76,29 @@ func wine(args ...string) *exec.Cmd { return wineCommand(wineBinary, args...) }
 // winPath is a Unix path as Windows programs under wine see it (drive Z: is /).
 func winPath(p string) string { return "Z:" + strings.ReplaceAll(p, "/", `\`) }
 
+// wineSite writes a site config into a new folder for the Windows agent: data in
+// DIR/data, tickets printed to DIR/tickets.bin, HTTP on listen. It returns the config
+// and the ticket file (Unix paths).
+func wineSite(t *testing.T, listen string) (cfg, tickets string) {
+	dir := t.TempDir()
+	cfg, tickets = filepath.Join(dir, "site.yaml"), filepath.Join(dir, "tickets.bin")
+	os.WriteFile(cfg, []byte(siteConfig(listen, winPath(filepath.Join(dir, "data")), winPath(tickets))), 0o644)
+	return cfg, tickets
+}
+
+// buildWindowsTests compiles a package's tests into a Windows program in the run's folder.
+func buildWindowsTests(t *testing.T, pkg string) string {
+	t.Helper()
+	exe := filepath.Join(workDir, filepath.Base(pkg)+".test.exe")
+	build := exec.Command("go", "test", "-c", "-o", exe, pkg)
+	build.Dir = repoRoot
+	build.Env = append(build.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("build the tests of %s for Windows: %v\n%s", pkg, err, out)
+	}
+	return exe
+}
+
 // driveC is a path inside the prefix's C: drive.
 func driveC(rel string) string { return filepath.Join(winePrefix, "drive_c", filepath.FromSlash(rel)) }
 
@@ -117,11 +140,8 @@ func TestWineConfigCheckExamples(t *testing.T) {
 func TestWineRunTicketSurvivesKill(t *testing.T) {
 	needWine(t)
 	exe := agentBinary(t, "windows")
-	dir := t.TempDir()
 	addr := freeAddr(t)
-	tickets := filepath.Join(dir, "tickets.bin")
-	cfg := filepath.Join(dir, "site.yaml")
-	os.WriteFile(cfg, []byte(siteConfig(addr, winPath(filepath.Join(dir, "data")), winPath(tickets))), 0o644)
+	cfg, tickets := wineSite(t, addr)
 
 	p := start(t, wine(exe, "run", "--config", winPath(cfg)))
 	h := waitHealthy(t, addr, 60*time.Second, p.exited)

@@ -2,7 +2,6 @@ package installtest
 
 import (
 	"os"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -14,13 +13,7 @@ import (
 // `service run` does through it. The service is winservice's test binary.
 func TestWineServiceManagerWithWinservice(t *testing.T) {
 	needWine(t)
-	exe := filepath.Join(workDir, "winservice.test.exe")
-	build := exec.Command("go", "test", "-c", "-o", exe, "./packaging/winservice")
-	build.Dir = repoRoot
-	build.Env = append(build.Environ(), "GOOS=windows", "GOARCH=amd64", "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build the winservice tests for Windows: %v\n%s", err, out)
-	}
+	exe := buildWindowsTests(t, "./packaging/winservice")
 	if out, code := run(t, time.Minute, wine(exe, "-test.run", "^TestRunFromConsole$", "-test.v")); code != 0 || !strings.Contains(out, "--- PASS") {
 		t.Fatalf("from a console: exit %d:\n%s", code, out)
 	}

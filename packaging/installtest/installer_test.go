@@ -65,8 +65,22 @@ func TestInstallerSilentInstallUninstall(t *testing.T) {
 		t.Fatal("setup with a broken config installed files anyway")
 	}
 
-	// Exit 3 is "installed, the service did not start": under wine it cannot (see
-	// TestWineServiceLifecycle); on Windows the same run ends 0.
+	// A PC installed with no config gets the counter example in its Windows form, and
+	// the service is not started on it.
+	if out, code := run(t, 3*time.Minute, wine(setup, "/S")); code != 0 {
+		t.Fatalf("silent setup without /CONFIG: exit %d:\n%s", code, out)
+	}
+	example, _ := os.ReadFile(filepath.Join(dataDir, "site.yaml"))
+	if !strings.Contains(string(example), "transport: windows") || strings.Contains(string(example), "/dev/") {
+		t.Fatalf("the example written without /CONFIG is not the Windows form:\n%s", example)
+	}
+	if log, _ := os.ReadFile(filepath.Join(instDir, "install.log")); strings.Contains(string(log), `.exe" service start`) {
+		t.Fatalf("the service was started on an unedited example:\n%s", log)
+	}
+
+	// The same installer over it with the site's config (an upgrade). Exit 3 is
+	// "installed, the service did not start": under wine it cannot until the agent's
+	// service run goes through packaging/winservice; on Windows the run ends 0.
 	out, code := run(t, 3*time.Minute, wine(setup, "/S", "/CONFIG="+winPath(cfg)))
 	if code != 0 && code != 3 {
 		t.Fatalf("silent setup: exit %d:\n%s", code, out)

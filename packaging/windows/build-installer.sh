@@ -13,7 +13,11 @@ command -v makensis >/dev/null || { echo "build-installer.sh: makensis is missin
 mkdir -p "$out"
 out=$(cd "$out" && pwd)
 exe=$(cd "$(dirname "$exe")" && pwd)/$(basename "$exe")
+# The example a PC gets when installed without /CONFIG, in its Windows form.
+example=$(mktemp --suffix=.yaml)
+trap 'rm -f "$example"' EXIT
+(cd "$root" && go run ./packaging/windows/example counter) > "$example"
 makensis -V2 -INPUTCHARSET UTF8 \
-  "-DAGENT_EXE=$exe" "-DGUIDE=$root/HUONG-DAN-CAI-DAT.md" "-DVERSION=$version" \
+  "-DAGENT_EXE=$exe" "-DGUIDE=$root/HUONG-DAN-CAI-DAT.md" "-DEXAMPLE=$example" "-DVERSION=$version" \
   "-DOUTFILE=$out/motcua-agent-setup.exe" ${NSIS_COMPRESSOR:+"-DCOMPRESSOR=$NSIS_COMPRESSOR"} "$here/motcua-agent.nsi" >&2
 echo "$out/motcua-agent-setup.exe"

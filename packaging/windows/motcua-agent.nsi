@@ -29,6 +29,9 @@ SetCompressor ${COMPRESSOR}
 !ifndef GUIDE
   !error "define GUIDE: the Vietnamese installation guide"
 !endif
+!ifndef EXAMPLE
+  !error "define EXAMPLE: the counter example config in its Windows form"
+!endif
 !ifndef VERSION
   !define VERSION dev
 !endif
@@ -157,7 +160,10 @@ Section "motcua-agent" SecMain
     !insertmacro LogLine "config: copied from $Config"
   ${ElseIfNot} ${FileExists} "$DataDir\site.yaml"
     ; No site config yet: an example the technician edits, and no start until then.
-    !insertmacro Run '"$SYSDIR\cmd.exe" /c ""$INSTDIR\motcua-agent.exe" config example counter > "$DataDir\site.yaml""'
+    SetOutPath "$DataDir"
+    File "/oname=site.yaml" "${EXAMPLE}"
+    SetOutPath "$INSTDIR"
+    !insertmacro LogLine "config: wrote the counter example; the service starts once it is edited"
     StrCpy $7 "edit"
     MessageBox MB_ICONINFORMATION "Đã tạo tệp cấu hình mẫu $DataDir\site.yaml.$\r$\nSửa mã tỉnh, mã xã, tên điểm và máy in trong tệp, rồi chạy:$\r$\n  motcua-agent service start" /SD IDOK
   ${Else}

@@ -1,12 +1,17 @@
 # motcua-agent: the two commands a newcomer needs are `make run` and `make test`.
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
-MAIN    := ./agent/cmd/motcua-agent
 LDFLAGS := -X motcua-agent/agent/app.Version=$(VERSION)
+# The agent's main package: the one place its path is written.
+MAIN    ?= ./agent/cmd/motcua-agent
+# `make install` puts the binary in $(PREFIX)/bin: /usr/local as root, ~/.local otherwise.
+PREFIX  ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
+# `make dist` writes the .deb and motcua-agent-setup.exe here.
+DIST    ?= dist
 # Fuzz targets run for this long each inside `make test` (CI); longer with `make fuzz FUZZTIME=5m`.
 FUZZTIME ?= 5s
 
-.PHONY: build build-windows run test lint test-go fuzz bench clean
+.PHONY: build build-windows run test lint test-go fuzz bench clean deps-run deps-test dist dist-deb dist-windows install
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent $(MAIN)
@@ -18,19 +23,26 @@ build-windows:
 
 # The agent on the embedded demo config: simulated devices, data in ./demo-data,
 # dashboard on http://127.0.0.1:8606.
-run: build
+# Missing Debian packages are installed first (.ci/deps.sh: apt-get as root, sudo otherwise).
+run: deps-run build
 	./bin/motcua-agent run
 
-# Every test: go vet and staticcheck, a bounded fuzz pass over each parser of outside
-# bytes, the Windows cross-build, then the whole suite with the race detector (its
-# summary comes last).
-test: lint fuzz build-windows test-go
+# Every test: missing Debian packages installed, go vet and staticcheck, a bounded
+# fuzz pass over each parser of outside bytes, the Windows cross-build, then the whole
+# suite with the race detector (its summary comes last).
+test: deps-test lint fuzz build-windows test-go
 
 STATICCHECK ?= honnef.co/go/tools/cmd/staticcheck@v0.8.2
 
 lint:
 	$(GO) vet ./...
 	$(GO) run $(STATICCHECK) ./...
+
+deps-run:
+	@bash .ci/deps.sh run
+
+deps-test:
+	@bash .ci/deps.sh test
 
 test-go:
 	$(GO) test -race -count=1 -timeout 50m ./...
@@ -41,5 +53,20 @@ fuzz:
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bench.txt
 
+# Installers: the Debian package (systemd unit, system user) and the Windows
+# installer (NSIS); see packaging/.
+dist: dist-deb dist-windows
+
+dist-deb: build
+	@bash packaging/deb/build-deb.sh bin/motcua-agent $(VERSION) $(DIST)
+
+dist-windows: build-windows
+	@bash packaging/windows/build-installer.sh bin/motcua-agent.exe $(VERSION) $(DIST)
+
+# motcua-agent on the PATH, so the README's `motcua-agent …` lines work as written.
+install: build
+	install -D -m 0755 bin/motcua-agent $(DESTDIR)$(PREFIX)/bin/motcua-agent
+	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: $(PREFIX)/bin is not on your PATH: add it (export PATH=\"$(PREFIX)/bin:\$$PATH\" in ~/.profile) or log in again";; esac
+
 clean:
-	rm -rf bin demo-data
+	rm -rf bin demo-data $(DIST)

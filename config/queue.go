@@ -134,8 +134,11 @@ func (q *Queue) validate(p *Problems, path string) {
 // Printer is the ticket printer.
 type Printer struct {
 	// Transport is how bytes reach the printer: serial, usb (a /dev/usb/lp* device or
-	// a Windows printer port), tcp (raw port 9100) or file; none prints nothing.
+	// a Windows printer port), tcp (raw port 9100), file, or windows (RAW jobs through
+	// the Windows print spooler to the printer called Name); none prints nothing.
 	Transport string `yaml:"transport"`
+	// Name is the printer's name in Windows (transport windows), e.g. "XP-80C".
+	Name string `yaml:"name"`
 	// Device is the serial port, USB printer device or file path.
 	Device string `yaml:"device"`
 	// Baud is the serial speed (default 9600).
@@ -190,8 +193,12 @@ func (x *Printer) validate(p *Problems, path string) {
 		if err := checkHostPort(x.Address); err != nil {
 			p.Add(path+".address", "%v", err)
 		}
+	case "windows":
+		if strings.TrimSpace(x.Name) == "" {
+			p.Add(path+".name", "required for transport windows: the printer's name in Windows (motcua-agent devices lists them)")
+		}
 	default:
-		p.Add(path+".transport", "must be none, serial, usb, tcp or file (got %q)", x.Transport)
+		p.Add(path+".transport", "must be none, serial, usb, tcp, file or windows (got %q)", x.Transport)
 	}
 	if x.PaperWidthMM != 58 && x.PaperWidthMM != 80 {
 		p.Add(path+".paper_width_mm", "must be 58 or 80")

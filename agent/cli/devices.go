@@ -8,11 +8,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
 	"text/tabwriter"
 	"time"
 
 	"go.bug.st/serial/enumerator"
 
+	"motcua-agent/drivers/escpos"
 	"motcua-agent/drivers/pcsc"
 )
 
@@ -26,7 +28,9 @@ var devicesCommands = []command{
 type deviceList struct {
 	Readers     []readerView `json:"readers"`
 	SerialPorts []portView   `json:"serial_ports"`
-	Problems    []string     `json:"problems,omitempty"`
+	// WindowsPrinters are the printers installed in Windows (transport: windows).
+	WindowsPrinters []escpos.WindowsPrinter `json:"windows_printers,omitempty"`
+	Problems        []string                `json:"problems,omitempty"`
 }
 
 type readerView struct {
@@ -69,6 +73,13 @@ func listDevices(ctx context.Context) deviceList {
 	if d.Readers == nil {
 		d.Readers = []readerView{}
 	}
+	if runtime.GOOS == "windows" {
+		ps, err := escpos.WindowsPrinters()
+		if err != nil {
+			d.Problems = append(d.Problems, "Windows printers: "+err.Error())
+		}
+		d.WindowsPrinters = ps
+	}
 	if d.SerialPorts == nil {
 		d.SerialPorts = []portView{}
 	}
@@ -110,6 +121,24 @@ func cmdDevices(ctx context.Context, args []string) int {
 			id = p.VID + ":" + p.PID
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Path, id, p.SerialNumber, p.Product)
+	}
+	if runtime.GOOS == "windows" {
+		fmt.Fprintln(tw, "\nWINDOWS PRINTER\tPORT\tDRIVER\tSTATE")
+		if len(d.WindowsPrinters) == 0 {
+			fmt.Fprintln(tw, "(none)\t\t\t")
+		}
+		for _, p := range d.WindowsPrinters {
+			state := "ready"
+			switch {
+			case p.Error:
+				state = "error"
+			case p.PaperOut:
+				state = "paper out"
+			case p.Offline:
+				state = "offline"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", p.Name, p.Port, p.Driver, state)
+		}
 	}
 	tw.Flush()
 	for _, p := range d.Problems {

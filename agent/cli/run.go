@@ -6,6 +6,8 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime"
+	"strings"
 
 	"motcua-agent/agent/app"
 	"motcua-agent/config"
@@ -114,11 +116,16 @@ func cmdConfig(ctx context.Context, args []string) int {
 		os.Stdout.Write(cfg.Redacted().YAML())
 		return 0
 	case "example":
-		p := config.ProfileCounter
-		if len(args) > 1 {
-			p = args[1]
+		fs := flag.NewFlagSet("config example", flag.ContinueOnError)
+		goos := fs.String("os", runtime.GOOS, "linux or windows: that system's paths, ports and printer transport")
+		p, rest := config.ProfileCounter, args[1:]
+		if len(rest) > 0 && !strings.HasPrefix(rest[0], "-") {
+			p, rest = rest[0], rest[1:]
 		}
-		b, err := config.Example(p)
+		if err := fs.Parse(rest); err != nil {
+			return 2
+		}
+		b, err := config.ExampleFor(p, *goos)
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "no example for profile %q (counter, clinic, gate, demo)\n", p)
 			return 2

@@ -12,6 +12,7 @@ import (
 	"github.com/kardianos/service"
 
 	"motcua-agent/config"
+	"motcua-agent/internal/winservice"
 )
 
 const serviceName = "motcua-agent"
@@ -68,41 +69,12 @@ func serviceConfig(cfgPath string) (*service.Config, error) {
 	}, nil
 }
 
-// program adapts the agent to the service manager.
-type program struct {
-	cfg    *config.Config
-	cancel context.CancelFunc
-	done   chan int
-	code   int // the agent's exit code after a requested stop
-}
+// program is what the service library controls for install, start, stop, status and
+// uninstall; running is `service run`, which does not go through it.
+type program struct{}
 
-func (p *program) Start(s service.Service) error {
-	ctx, cancel := context.WithCancel(context.Background())
-	p.cancel, p.done = cancel, make(chan int, 1)
-	go func() {
-		code := runAgent(ctx, p.cfg)
-		if ctx.Err() != nil {
-			p.done <- code // stopped on the service manager's request
-			return
-		}
-		// The agent ended by itself: it could not start (port taken, record refused,
-		// data folder unusable) or stopped on an error. Exit at once and non-zero, so
-		// systemd's Restart= and the Windows service recovery actions take over,
-		// instead of a process that stays up doing nothing.
-		if code == 0 {
-			code = 1
-		}
-		fmt.Fprintf(os.Stderr, "motcua-agent: service: the agent stopped by itself; exiting with code %d for the service manager to restart it\n", code)
-		os.Exit(code)
-	}()
-	return nil
-}
-
-func (p *program) Stop(s service.Service) error {
-	p.cancel()
-	p.code = <-p.done
-	return nil
-}
+func (program) Start(service.Service) error { return nil }
+func (program) Stop(service.Service) error  { return nil }
 
 var serviceCommands = []command{
 	{Name: "service", Summary: "install, start, stop, uninstall or query the system service",
@@ -144,19 +116,22 @@ func cmdService(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "motcua-agent:", err)
 		return 1
 	}
-	prg := &program{cfg: cfg}
-	svc, err := service.New(prg, sc)
+	svc, err := service.New(program{}, sc)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent: service:", err)
 		return 1
 	}
 	switch verb {
 	case "run":
-		if err := svc.Run(); err != nil {
-			fmt.Fprintln(os.Stderr, "motcua-agent: service run:", err)
-			return 1
+		// Under the Windows service manager the agent answers it directly (the usual
+		// "am I a service?" check fails under wine); under systemd or on a console it
+		// simply runs until SIGTERM/Ctrl-C, and a failure to start, or a stop on an
+		// error, exits non-zero at once so Restart= and the recovery actions fire.
+		run := func(ctx context.Context) int { return runAgent(ctx, cfg) }
+		if code, asService := winservice.Run(serviceName, run); asService {
+			return code
 		}
-		return prg.code
+		return run(ctx)
 	case "status":
 		st, err := svc.Status()
 		if err != nil {

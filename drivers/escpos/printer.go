@@ -72,7 +72,7 @@ type Printer struct {
 // New returns a printer for the config section (transport none is refused).
 func New(cfg config.Printer) (*Printer, error) {
 	switch cfg.Transport {
-	case "serial", "usb", "file", "tcp":
+	case "serial", "usb", "file", "tcp", "windows":
 	default:
 		return nil, fmt.Errorf("printer: transport %q prints nothing", cfg.Transport)
 	}
@@ -102,6 +102,9 @@ func (p *Printer) open(ctx context.Context) (conn, bool, error) {
 			return nil, false, fmt.Errorf("%w: %v", ErrUnplugged, err)
 		}
 		return f, false, nil
+	case "windows":
+		c, err := openSpooler(p.cfg.Name)
+		return c, false, err
 	case "serial":
 		port, err := serial.Open(p.cfg.Device, &serial.Mode{BaudRate: p.cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
 		if err != nil {

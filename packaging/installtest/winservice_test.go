@@ -1,0 +1,93 @@
+package installtest
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Wine's own service manager starts, stops and sees the failure of a Go service that
+// offers itself to the dispatcher (internal/winservice), which is what the agent's
+// `service run` does through it. The service is winservice's test binary.
+func TestWineServiceManagerWithWinservice(t *testing.T) {
+	needWine(t)
+	exe := buildWindowsTests(t, "./internal/winservice")
+	if out, code := run(t, time.Minute, wine(exe, "-test.run", "^TestRunFromConsole$", "-test.v")); code != 0 || !strings.Contains(out, "--- PASS") {
+		t.Fatalf("from a console: exit %d:\n%s", code, out)
+	}
+
+	dir := t.TempDir()
+	const name = "motcua-svc-test"
+	binPath := func(mode string) string {
+		return winPath(exe) + " -test.run=^TestServiceChild$ -child-dir=" + winPath(dir) + " -child-mode=" + mode
+	}
+	if out, code := run(t, time.Minute, wine("sc.exe", "create", name, "binPath=", binPath("serve"))); code != 0 {
+		t.Fatalf("sc create: exit %d:\n%s", code, out)
+	}
+	t.Cleanup(func() { run(t, time.Minute, wine("sc.exe", "delete", name)) })
+	if out, code := run(t, time.Minute, wine("sc.exe", "start", name)); code != 0 || !strings.Contains(out, "RUNNING") {
+		t.Fatalf("sc start: exit %d:\n%s", code, out)
+	}
+	waitFile(t, filepath.Join(dir, "started"), "serve")
+	if !processRunning("-child-mode=serve") {
+		t.Fatal("the running service's process is not in the process table (the failure check below relies on it)")
+	}
+	if out, _ := run(t, time.Minute, wine("sc.exe", "query", name)); !strings.Contains(out, "RUNNING") {
+		t.Fatalf("sc query after start:\n%s", out)
+	}
+	if out, code := run(t, time.Minute, wine("sc.exe", "stop", name)); code != 0 {
+		t.Fatalf("sc stop: exit %d:\n%s", code, out)
+	}
+	waitFile(t, filepath.Join(dir, "stopped"), "code=0 service=true")
+
+	// A service whose agent fails exits non-zero without saying "stopped", so the
+	// service manager counts a failure.
+	os.Remove(filepath.Join(dir, "started"))
+	os.Remove(filepath.Join(dir, "stopped"))
+	// (wine's sc has no `config`: the service is registered again)
+	run(t, time.Minute, wine("sc.exe", "delete", name))
+	if out, code := run(t, time.Minute, wine("sc.exe", "create", name, "binPath=", binPath("fail"))); code != 0 {
+		t.Fatalf("sc create: exit %d:\n%s", code, out)
+	}
+	run(t, time.Minute, wine("sc.exe", "start", name))
+	waitFile(t, filepath.Join(dir, "started"), "fail")
+	// Wine's service manager does not notice a service process ending (it still says
+	// RUNNING), so the end is seen in the process table.
+	deadline := time.Now().Add(20 * time.Second)
+	for processRunning("-child-mode=fail") {
+		if time.Now().After(deadline) {
+			t.Fatal("the failed service's process is still running after 20 s")
+		}
+		time.Sleep(300 * time.Millisecond)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "stopped")); err == nil {
+		t.Fatal("the failed service returned from Run instead of exiting")
+	}
+}
+
+// waitFile waits up to 20 s for a file with the given content.
+func waitFile(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && string(b) == want {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(path)
+	t.Fatalf("%s: %q after 20 s, want %q", filepath.Base(path), b, want)
+}
+
+// processRunning reports whether a process whose command line contains s is alive.
+func processRunning(s string) bool {
+	cmdlines, _ := filepath.Glob("/proc/[0-9]*/cmdline")
+	for _, f := range cmdlines {
+		if b, err := os.ReadFile(f); err == nil && strings.Contains(string(b), s) {
+			return true
+		}
+	}
+	return false
+}

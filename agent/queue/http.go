@@ -105,6 +105,14 @@ func (a *API) Register(s *web.Server) {
 	s.HandleFunc("POST /api/v1/tickets/{number}/{action}", a.act, web.RoleCounter)
 	s.HandleFunc("POST /api/v1/tickets/{number}/reprint", a.reprint, web.RoleKiosk, web.RoleCounter)
 	s.HandleFunc("POST /api/v1/counters/{counter}/next", a.next, web.RoleCounter)
+	s.HandleFunc("POST /api/v1/counters/{counter}/pause", func(w http.ResponseWriter, r *http.Request) {
+		r.SetPathValue("action", "pause")
+		a.pause(w, r)
+	}, web.RoleCounter)
+	s.HandleFunc("POST /api/v1/counters/{counter}/resume", func(w http.ResponseWriter, r *http.Request) {
+		r.SetPathValue("action", "resume")
+		a.pause(w, r)
+	}, web.RoleCounter)
 	s.HandleFunc("GET /api/v1/queue", a.snapshot, web.RoleCounter, web.RoleDisplay, web.RoleKiosk)
 	s.HandleFunc("GET /api/v1/queue/stats", a.stats, web.RoleCounter, web.RoleDisplay)
 	s.AddStatus("queue", a.dashboard)
@@ -138,6 +146,10 @@ func (a *API) dashboard(ctx context.Context) any {
 func writeErr(w http.ResponseWriter, err error) {
 	var e *Error
 	if errors.As(err, &e) {
+		if len(e.Choices) > 0 {
+			web.WriteJSON(w, e.Status, map[string]any{"error": e.En, "message": e.Vi, "open": e.Open, "choices": e.Choices})
+			return
+		}
 		web.WriteError(w, e.Status, e.En, e.Vi)
 		return
 	}
@@ -297,7 +309,7 @@ func (a *API) describe(t Ticket) IssueResponse {
 			resp.Location = c.Location
 		}
 	}
-	resp.EstimateMin = int((a.Q.Estimate(t.Service, ahead) + time.Minute - 1) / time.Minute)
+	resp.EstimateMin = EstimateMinutes(a.Q.Estimate(t.Service, ahead), ahead)
 	return resp
 }
 
@@ -334,16 +346,21 @@ func (a *API) act(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Counter string `json:"counter"`
 		Service string `json:"service"`
+		Close   string `json:"close"`
 	}
 	if r.ContentLength != 0 && !web.ReadJSON(w, r, &body) {
 		return
 	}
 	ctx := r.Context()
 	var t Ticket
-	var err error
+	how, err := ParseClose(body.Close)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	switch r.PathValue("action") {
 	case "call":
-		t, err = a.Q.Call(ctx, body.Counter, n)
+		t, err = a.Q.Call(ctx, body.Counter, n, how)
 	case "recall":
 		t, err = a.Q.Recall(ctx, n)
 	case "noshow":
@@ -368,13 +385,51 @@ func (a *API) act(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, t)
 }
 
+// closeBody reads the optional {"close": "finish"|"noshow"} of next and pause.
+func closeBody(w http.ResponseWriter, r *http.Request) (Close, bool) {
+	var body struct {
+		Close string `json:"close"`
+	}
+	if r.ContentLength != 0 && !web.ReadJSON(w, r, &body) {
+		return "", false
+	}
+	how, err := ParseClose(body.Close)
+	if err != nil {
+		writeErr(w, err)
+		return "", false
+	}
+	return how, true
+}
+
 func (a *API) next(w http.ResponseWriter, r *http.Request) {
-	t, err := a.Q.Next(r.Context(), r.PathValue("counter"))
+	how, ok := closeBody(w, r)
+	if !ok {
+		return
+	}
+	t, err := a.Q.Next(r.Context(), r.PathValue("counter"), how)
 	if err != nil {
 		writeErr(w, err)
 		return
 	}
 	web.WriteJSON(w, http.StatusOK, t)
+}
+
+func (a *API) pause(w http.ResponseWriter, r *http.Request) {
+	how, ok := closeBody(w, r)
+	if !ok {
+		return
+	}
+	var err error
+	if r.PathValue("action") == "resume" {
+		err = a.Q.Resume(r.Context(), r.PathValue("counter"))
+	} else {
+		err = a.Q.Pause(r.Context(), r.PathValue("counter"), how)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"counter": r.PathValue("counter"), "paused": r.PathValue("action") == "pause"})
 }
 
 func (a *API) snapshot(w http.ResponseWriter, r *http.Request) {

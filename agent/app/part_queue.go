@@ -34,6 +34,15 @@ func startQueue(ctx context.Context, a *App) error {
 	}
 	api := &queue.API{Q: q, Office: cfg.Site.Name, PublicURL: cfg.HTTP.PublicURL,
 		PrintTimeout: time.Duration(cfg.Printer.TimeoutMS) * time.Millisecond}
+	api.PrinterProblem = func() string {
+		if d, ok := a.Health.Get("printer"); ok && d.State == health.Fault {
+			return d.Message
+		}
+		return ""
+	}
+	for _, w := range cfg.Warnings() {
+		a.Log.Warn("config: "+w.Msg, "path", w.Path)
+	}
 	pcfg := cfg.Printer
 	if cfg.Simulate && pcfg.Transport == "none" {
 		if pcfg, err = simulatePrinter(ctx, a, pcfg); err != nil {

@@ -242,7 +242,7 @@ func TestQueueEndToEnd(t *testing.T) {
 	// The board shows it and asks for the right clips, in order.
 	run(t, dctx, "display shows the call", poll(`document.getElementById("now-number").textContent === "1001"`))
 	to := text(t, dctx, "#now-to")
-	if to != "Đến quầy số 2" {
+	if to != "Quầy 2" {
 		t.Fatalf("display says %q", to)
 	}
 	want, _ := display.CallClips(1001, "2")
@@ -275,9 +275,9 @@ func TestQueueEndToEnd(t *testing.T) {
 	sctx := newTab(t, bctx)
 	run(t, sctx, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=1001&d=%s", base, day)),
 		poll(`document.getElementById("state").textContent.length > 0`))
-	state := text(t, sctx, "#state")
-	if state != "Đang được gọi tại quầy 2" {
-		t.Fatalf("status page says %q", state)
+	state, detail := text(t, sctx, "#state"), text(t, sctx, "#detail")
+	if state != "Đang được gọi" || detail != "Mời ông/bà đến quầy số 2" {
+		t.Fatalf("status page says %q / %q", state, detail)
 	}
 	screenshot(t, sctx, "ticket-status")
 

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -108,6 +109,13 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	for _, c := range rows {
 		counters = append(counters, counterView{Metric: c.Metric, Label: vocab.Label(c.Metric), Dims: c.Dims, Value: c.Value})
 	}
+	// The vocabulary's order (check-ins, identity, dossiers, queue, gates …), not the
+	// byte order of names.
+	rank := map[string]int{}
+	for i, d := range vocab.Metrics() {
+		rank[d.Name] = i
+	}
+	sort.SliceStable(counters, func(i, j int) bool { return rank[counters[i].Metric] < rank[counters[j].Metric] })
 	s.mu.Lock()
 	fns := make(map[string]func(context.Context) any, len(s.status))
 	for k, f := range s.status {

@@ -40,8 +40,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // startDemoAgent runs the demo config (simulated printer and call display on pty
-// pairs) in a temporary folder and returns its base address.
-func startDemoAgent(t *testing.T) (*App, string) {
+// pairs) in a temporary folder and returns its base address; edits change the config
+// before the agent starts.
+func startDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App, string) {
 	t.Helper()
 	for _, tool := range []string{"socat", chromiumPath} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -54,6 +55,9 @@ func startDemoAgent(t *testing.T) (*App, string) {
 		t.Fatal(err)
 	}
 	cfg.HTTP.PublicURL = "http://" + cfg.HTTP.Listen
+	for _, e := range edits {
+		e(cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := Open(ctx, cfg)
 	if err != nil {
@@ -78,7 +82,8 @@ func startDemoAgent(t *testing.T) (*App, string) {
 	return a, base
 }
 
-func browser(t *testing.T) context.Context {
+// browser starts headless Chromium; extra flags are added to the usual ones.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -86,6 +91,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 900),
 	}
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { bcancel(); acancel() })

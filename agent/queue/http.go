@@ -264,7 +264,7 @@ func (a *API) issue(w http.ResponseWriter, r *http.Request) {
 }
 
 // Where groups counters by their place: the common place when there is one, and the
-// words "Quầy 1, 2: Tầng 1, bên trái · Quầy 3: Tầng 1, bên phải".
+// words "Quầy 1, 2 (Tầng 1, bên trái) · Quầy 3 (Tầng 1, bên phải)".
 func Where(cs []config.QueueCounter) (common, words string) {
 	var places []string
 	ids := map[string][]string{}
@@ -278,7 +278,7 @@ func Where(cs []config.QueueCounter) (common, words string) {
 	for _, p := range places {
 		part := "Quầy " + strings.Join(ids[p], ", ")
 		if p != "" {
-			part += ": " + p
+			part += " (" + p + ")"
 		}
 		parts = append(parts, part)
 	}

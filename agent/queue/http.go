@@ -125,6 +125,7 @@ func (a *API) Register(s *web.Server) {
 	s.HandleFunc("GET /api/v1/queue", a.snapshot, web.RoleCounter, web.RoleDisplay, web.RoleKiosk)
 	s.HandleFunc("GET /api/v1/queue/stats", a.stats, web.RoleCounter, web.RoleDisplay)
 	s.AddStatus("queue", a.dashboard)
+	a.RegisterReports(s)
 }
 
 // dashboard is the queue's block on the dashboard: today's figures in Vietnamese, as

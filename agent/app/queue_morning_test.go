@@ -249,6 +249,20 @@ func (m *morning) check(step string) {
 			screenshot(t, ctx, "failed-board-"+size)
 			t.Fatalf("%s: board %s shows %s, want %s", step, size, eval[string](t, ctx, tiles), strings.Join(want, ","))
 		}
+		// The big number invites a ticket still open at a counter, or nobody.
+		openNums := []string{`"—"`}
+		for _, w := range want {
+			if _, n, _ := strings.Cut(w, "="); n != "" {
+				openNums = append(openNums, `"`+n+`"`)
+			}
+		}
+		tctx, cancel = context.WithTimeout(ctx, 20*time.Second)
+		err = chromedp.Do(tctx, poll(`[`+strings.Join(openNums, ",")+`].includes(document.getElementById("now-number").textContent)`))
+		cancel()
+		if err != nil {
+			screenshot(t, ctx, "failed-board-now-"+size)
+			t.Fatalf("%s: board %s invites %s, open are %v", step, size, eval[string](t, ctx, `document.getElementById("now-number").textContent`), openNums)
+		}
 		fit := eval[string](t, ctx, boardFits)
 		if fit != "" {
 			screenshot(t, ctx, "failed-board-fit-"+size)
@@ -456,6 +470,19 @@ func TestQueueWholeMorning(t *testing.T) {
 	screenshot(t, m.kiosk, "morning-kiosk-ticket")
 	run(t, m.kiosk, "slip closed", chromedp.Click(css("#slip-done")), chromedp.Click(css("#contrast")))
 	screenshot(t, m.kiosk, "morning-kiosk-contrast")
+	// Left alone, the kiosk rests; a touch wakes it and takes no number.
+	issuedBefore := len(m.issued) + 1 // and the one drawn above
+	run(t, m.kiosk, "contrast off", chromedp.Click(css("#contrast")))
+	eval[bool](t, m.kiosk, `goIdle(), true`)
+	run(t, m.kiosk, "kiosk idle", chromedp.WaitVisible(css("#idle")))
+	checkWords(t, m.kiosk, "kiosk idle")
+	screenshot(t, m.kiosk, "morning-kiosk-idle")
+	run(t, m.kiosk, "kiosk wakes", chromedp.Click(css("#idle")), chromedp.WaitNotVisible(css("#idle")))
+	var after struct{ Total struct{ Issued int } }
+	m.get("counter", "/api/v1/queue/stats", &after)
+	if after.Total.Issued != issuedBefore {
+		t.Fatalf("waking the kiosk issued a ticket: %d issued, want %d", after.Total.Issued, issuedBefore)
+	}
 	for id, ctx := range m.desks {
 		checkWords(t, ctx, "console "+id)
 		screenshot(t, ctx, "morning-console-"+id)

@@ -523,13 +523,23 @@ func (a *API) snapshot(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, a.Q.Snapshot())
 }
 
-func (a *API) stats(w http.ResponseWriter, r *http.Request) {
+// queryDay reads ?day=YYYY-MM-DD (today when absent); a bad day is answered here.
+func (a *API) queryDay(w http.ResponseWriter, r *http.Request) (string, bool) {
 	day := r.URL.Query().Get("day")
-	if day != "" {
-		if _, err := time.Parse("2006-01-02", day); err != nil {
-			web.WriteError(w, http.StatusBadRequest, "day must be YYYY-MM-DD", "Ngày không hợp lệ.")
-			return
-		}
+	if day == "" {
+		return a.Q.st.Day(a.Q.now()), true
+	}
+	if _, err := time.Parse("2006-01-02", day); err != nil {
+		web.WriteError(w, http.StatusBadRequest, "day must be YYYY-MM-DD", "Ngày không hợp lệ.")
+		return "", false
+	}
+	return day, true
+}
+
+func (a *API) stats(w http.ResponseWriter, r *http.Request) {
+	day, ok := a.queryDay(w, r)
+	if !ok {
+		return
 	}
 	st, err := a.Q.Stats(r.Context(), day)
 	if err != nil {

@@ -41,13 +41,8 @@ func (a *API) RegisterReports(s *web.Server) {
 }
 
 func (a *API) report(w http.ResponseWriter, r *http.Request) {
-	day := r.URL.Query().Get("day")
-	today := a.Q.st.Day(a.Q.now())
-	if day == "" {
-		day = today
-	}
-	if _, err := time.Parse("2006-01-02", day); err != nil {
-		web.WriteError(w, http.StatusBadRequest, "day must be YYYY-MM-DD", "Ngày không hợp lệ.")
+	day, ok := a.queryDay(w, r)
+	if !ok {
 		return
 	}
 	var rep Report
@@ -208,12 +203,8 @@ func (q *Queue) alerts(ctx context.Context, day string) ([]string, error) {
 // spreadsheet opens the Vietnamese right), headers and states in Vietnamese, times in
 // the site's zone. A ticket is a number, a service and times: nothing personal.
 func (a *API) exportCSV(w http.ResponseWriter, r *http.Request) {
-	day := r.URL.Query().Get("day")
-	if day == "" {
-		day = a.Q.st.Day(a.Q.now())
-	}
-	if _, err := time.Parse("2006-01-02", day); err != nil {
-		web.WriteError(w, http.StatusBadRequest, "day must be YYYY-MM-DD", "Ngày không hợp lệ.")
+	day, ok := a.queryDay(w, r)
+	if !ok {
 		return
 	}
 	b, err := a.Q.bookOf(r.Context(), day)

@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"motcua-agent/agent/store"
+	"motcua-agent/agent/web"
 )
 
 // "Gọi số tiếp theo" ends the visit the counter still has open: finished when it was
@@ -220,5 +222,53 @@ func TestAheadIsTheCallOrder(t *testing.T) {
 		if told[tk.Number] != pos {
 			t.Fatalf("ticket %d was told %d ahead, called %d-th", tk.Number, told[tk.Number], pos)
 		}
+	}
+}
+
+// Over HTTP, an ambiguous "next" names the open ticket and the choices; saying
+// "finish" ends it and calls the next one; pause and resume answer; a bad choice is 400.
+func TestNextChoicesOverHTTP(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	for i := 0; i < 2; i++ {
+		s.do(t, "POST", "/api/v1/tickets", web.RoleKiosk, map[string]string{"service": "A"}, nil)
+	}
+	var tk Ticket
+	if c := s.do(t, "POST", "/api/v1/counters/1/next", web.RoleCounter, nil, &tk); c != 200 || tk.Number != 1001 {
+		t.Fatalf("first next: %d %+v", c, tk)
+	}
+	var refusal struct {
+		Message string
+		Open    int
+		Choices []string
+	}
+	if c := s.do(t, "POST", "/api/v1/counters/1/next", web.RoleCounter, nil, &refusal); c != 409 ||
+		refusal.Open != 1001 || strings.Join(refusal.Choices, ",") != "finish,recall" || !strings.Contains(refusal.Message, "Số 1001") {
+		t.Fatalf("ambiguous next: %d %+v", c, refusal)
+	}
+	if c := s.do(t, "POST", "/api/v1/counters/1/next", web.RoleCounter, map[string]string{"close": "later"}, nil); c != 400 {
+		t.Fatalf("bad close: %d", c)
+	}
+	if c := s.do(t, "POST", "/api/v1/counters/1/next", web.RoleCounter, map[string]string{"close": "finish"}, &tk); c != 200 || tk.Number != 1002 {
+		t.Fatalf("next saying finished: %d %+v", c, tk)
+	}
+	if got, _, _ := s.q.Ticket(1001); got.State != Done {
+		t.Fatalf("1001 is %s", got.State)
+	}
+	var snap Snapshot
+	if c := s.do(t, "POST", "/api/v1/counters/1/pause", web.RoleCounter, map[string]string{"close": "finish"}, nil); c != 200 {
+		t.Fatalf("pause: %d", c)
+	}
+	s.do(t, "GET", "/api/v1/queue", web.RoleDisplay, nil, &snap)
+	if !snap.Paused["1"] || snap.Current["1"] != nil || snap.Counters[0].ID != "1" || !snap.Counters[0].Paused {
+		t.Fatalf("after pause: %+v", snap)
+	}
+	if c := s.do(t, "POST", "/api/v1/counters/1/resume", web.RoleCounter, nil, nil); c != 200 {
+		t.Fatalf("resume: %d", c)
+	}
+	var after Snapshot
+	s.do(t, "GET", "/api/v1/queue", web.RoleDisplay, nil, &after)
+	if after.Paused["1"] {
+		t.Fatal("resume did not end the pause")
 	}
 }

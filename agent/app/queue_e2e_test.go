@@ -322,6 +322,20 @@ func TestQueueEndToEnd(t *testing.T) {
 	if !fault || counts["tickets.issued"] != 2 || counts["tickets.unprinted"] != 1 {
 		t.Fatalf("dashboard: devices %+v counters %v", dash.Devices, counts)
 	}
+	// The fault is in the day's alert history, with its time.
+	req, _ = http.NewRequest("GET", base+"/api/v1/queue/report", nil)
+	req.Header.Set("Authorization", "Bearer "+tok["admin"])
+	rresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct{ Alerts []string }
+	json.NewDecoder(rresp.Body).Decode(&rep)
+	rresp.Body.Close()
+	if alerts := strings.Join(rep.Alerts, "\n"); !strings.Contains(alerts, " · Máy in vé hết giấy") ||
+		!strings.Contains(alerts, " · Máy in vé không in được vé số 2001") {
+		t.Fatalf("alert history: %q", rep.Alerts)
+	}
 	// An ID card tapped at kiosk station "kiosk-1" whose holder is 80: that station's next
 	// ticket is priority (the identity flow's message is the input; the birth date is
 	// personal and stays in memory).

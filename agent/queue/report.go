@@ -184,17 +184,35 @@ func (q *Queue) bookOf(ctx context.Context, day string) (*book, error) {
 	return q.replay(ctx, day)
 }
 
+// KindAlert is a fault of the office's devices worth a line in the day's alert history
+// ("Máy in vé hết giấy"); its message is Vietnamese and never personal.
+const KindAlert = "queue.alert"
+
+// Alert records a device fault for the alert history.
+func (q *Queue) Alert(ctx context.Context, message string) error {
+	_, err := q.st.Append(ctx, store.Event{Kind: KindAlert, Time: q.now(), Site: q.site, Attrs: map[string]any{"message": message}})
+	if err != nil {
+		return fmt.Errorf("queue: record alert: %w", err)
+	}
+	return nil
+}
+
 // alerts lists the day's faults a person should know of, oldest first.
 func (q *Queue) alerts(ctx context.Context, day string) ([]string, error) {
 	start, _ := time.ParseInLocation("2006-01-02", day, q.st.Location())
-	evs, err := q.st.Events(ctx, store.EventFilter{Kinds: []string{"queue.ticket.print_failed"}, Since: start, Until: start.AddDate(0, 0, 1), Limit: 500})
+	evs, err := q.st.Events(ctx, store.EventFilter{Kinds: []string{KindAlert, "queue.ticket.print_failed"},
+		Since: start, Until: start.AddDate(0, 0, 1), Limit: 500})
 	if err != nil {
 		return nil, fmt.Errorf("queue: alerts %s: %w", day, err)
 	}
 	out := []string{}
 	for _, e := range evs {
-		n, _ := attrInt(e.Attrs, "number")
-		out = append(out, e.Time.In(q.st.Location()).Format("15:04")+" · Máy in vé không in được vé số "+fmt.Sprint(n))
+		what := attrString(e.Attrs, "message")
+		if e.Kind != KindAlert {
+			n, _ := attrInt(e.Attrs, "number")
+			what = "Máy in vé không in được vé số " + fmt.Sprint(n)
+		}
+		out = append(out, e.Time.In(q.st.Location()).Format("15:04")+" · "+what)
 	}
 	return out, nil
 }

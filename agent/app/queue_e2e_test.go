@@ -296,6 +296,12 @@ func TestQueueEndToEnd(t *testing.T) {
 	if number2 != "2001" || !strings.Contains(notice, "Máy in vé") {
 		t.Fatalf("kiosk without paper: %q %q", number2, notice)
 	}
+	// The next citizen is told before touching anything.
+	run(t, kctx, "printer notice before the tap", chromedp.Click(css("#slip-done")), poll(`!!document.querySelector("#printer .k-printer")`))
+	if got := text(t, kctx, "#printer"); !strings.Contains(got, "Máy in vé hết giấy") {
+		t.Fatalf("kiosk printer notice: %q", got)
+	}
+	screenshot(t, kctx, "kiosk-printer-notice")
 	req, _ := http.NewRequest("GET", base+"/api/v1/dashboard", nil)
 	req.Header.Set("Authorization", "Bearer "+tok["admin"])
 	resp, err := http.DefaultClient.Do(req)

@@ -505,3 +505,55 @@ func TestQueueWholeMorning(t *testing.T) {
 	}
 	screenshot(t, bare, "morning-board-no-token")
 }
+
+// A big hall: twelve counters, six services with long names, a long notice, every
+// counter calling. The board still fits 1080p and 720p with every tile whole.
+func TestDisplayBoardFitsABigHall(t *testing.T) {
+	a, base := startDemoAgent(t, func(c *config.Config) {
+		c.Queue.Services = nil
+		for i := 0; i < 6; i++ {
+			c.Queue.Services = append(c.Queue.Services, config.QueueService{Code: fmt.Sprintf("S%d", i+1),
+				Name:  fmt.Sprintf("Thủ tục hành chính lĩnh vực số %d: đất đai, xây dựng, hộ tịch, chứng thực bản sao", i+1),
+				First: (i+1)*1000 + 1, Last: (i+1)*1000 + 999, Weight: 1})
+		}
+		c.Queue.Counters = nil
+		for i := 0; i < 12; i++ {
+			c.Queue.Counters = append(c.Queue.Counters, config.QueueCounter{ID: fmt.Sprint(i + 1),
+				Location: "Tầng 2, dãy bên phải", Services: []string{fmt.Sprintf("S%d", i%6+1)}})
+		}
+		c.Queue.Notices = []string{strings.Repeat("Công dân mang theo thẻ Căn cước và giấy tờ liên quan khi làm thủ tục. ", 5)}
+	})
+	bctx := browser(t)
+	post := func(path, body, role string) {
+		req, _ := http.NewRequest("POST", base+path, strings.NewReader(body))
+		req.Header.Set("Authorization", "Bearer "+a.Tokens[web.Role(role)])
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode >= 300 {
+			t.Fatalf("POST %s: %s", path, resp.Status)
+		}
+	}
+	for i := 0; i < 30; i++ {
+		post("/api/v1/tickets", fmt.Sprintf(`{"service":"S%d"}`, i%6+1), "kiosk")
+	}
+	for i := 1; i <= 12; i++ {
+		post(fmt.Sprintf("/api/v1/counters/%d/next", i), "", "counter")
+	}
+	for _, size := range []struct {
+		name string
+		w, h int64
+	}{{"1920x1080", 1920, 1080}, {"1280x720", 1280, 720}} {
+		ctx := newTab(t, bctx)
+		run(t, ctx, "board "+size.name, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/display?token="+a.Tokens["display"]),
+			poll(`[...document.querySelectorAll(".b-tile")].filter(e => e.dataset.number).length === 12`))
+		if fit := eval[string](t, ctx, boardFits); fit != "" {
+			screenshot(t, ctx, "failed-big-hall-"+size.name)
+			t.Fatalf("board %s does not fit a big hall: %s", size.name, fit)
+		}
+		checkWords(t, ctx, "board "+size.name)
+		screenshot(t, ctx, "big-hall-board-"+size.name)
+	}
+}

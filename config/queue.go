@@ -24,6 +24,9 @@ type Queue struct {
 	// AverageServiceMinutes seeds the estimated wait printed on a ticket before the day
 	// has finished tickets to learn from (default 5).
 	AverageServiceMinutes int `yaml:"average_service_minutes"`
+	// Notices are short lines the display board shows in turn at its foot (Vietnamese:
+	// opening hours, documents to bring …).
+	Notices []string `yaml:"notices"`
 }
 
 // QueueService is one service on the kiosk.
@@ -124,6 +127,11 @@ func (q *Queue) validate(p *Problems, path string) {
 			if !codes[code] {
 				p.Add(fmt.Sprintf("%s.services[%d]", cp, j), "unknown service %q", code)
 			}
+		}
+	}
+	for i, n := range q.Notices {
+		if strings.TrimSpace(n) == "" || len([]rune(n)) > 200 {
+			p.Add(fmt.Sprintf("%s.notices[%d]", path, i), "must be 1-200 characters")
 		}
 	}
 	checkRange(p, path+".no_show_after_recalls", q.NoShowAfterRecalls, 0, 10)

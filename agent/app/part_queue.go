@@ -34,6 +34,15 @@ func startQueue(ctx context.Context, a *App) error {
 	}
 	api := &queue.API{Q: q, Office: cfg.Site.Name, PublicURL: cfg.HTTP.PublicURL,
 		PrintTimeout: time.Duration(cfg.Printer.TimeoutMS) * time.Millisecond}
+	api.PrinterProblem = func() string {
+		if d, ok := a.Health.Get("printer"); ok && d.State == health.Fault {
+			return d.Message
+		}
+		return ""
+	}
+	for _, w := range cfg.Warnings() {
+		a.Log.Warn("config: "+w.Msg, "path", w.Path)
+	}
 	pcfg := cfg.Printer
 	if cfg.Simulate && pcfg.Transport == "none" {
 		if pcfg, err = simulatePrinter(ctx, a, pcfg); err != nil {
@@ -45,8 +54,8 @@ func startQueue(ctx context.Context, a *App) error {
 		if err != nil {
 			return err
 		}
-		api.Print = printTickets(a, p, pcfg)
-		a.Go(func() { watchPrinter(ctx, a, p) })
+		api.Print = printTickets(a, q, p, pcfg)
+		a.Go(func() { watchPrinter(ctx, a, q, p) })
 	}
 	if err := startDisplay(ctx, a); err != nil {
 		a.Log.Warn("queue: call display not started", "err", err)
@@ -61,7 +70,7 @@ func startQueue(ctx context.Context, a *App) error {
 }
 
 // printTickets renders and prints a slip, keeping the printer's health up to date.
-func printTickets(a *App, p *escpos.Printer, pcfg config.Printer) queue.PrintFunc {
+func printTickets(a *App, q *queue.Queue, p *escpos.Printer, pcfg config.Printer) queue.PrintFunc {
 	return func(ctx context.Context, s queue.Slip) error {
 		b, err := escpos.Render(escpos.Ticket{Office: s.Office, Service: s.Service, Number: s.Number, Priority: s.Priority,
 			Issued: s.Issued, Ahead: s.Ahead, EstimateMin: int(s.Estimate / time.Minute), StatusURL: s.StatusURL,
@@ -70,12 +79,15 @@ func printTickets(a *App, p *escpos.Printer, pcfg config.Printer) queue.PrintFun
 			return err
 		}
 		err = p.Print(ctx, b)
-		setPrinterHealth(a, err)
+		setPrinterHealth(a, q, err)
 		return err
 	}
 }
 
-func setPrinterHealth(a *App, err error) {
+// setPrinterHealth shows the printer's state on the dashboard; a new fault also goes into
+// the day's alert history.
+func setPrinterHealth(a *App, q *queue.Queue, err error) {
+	before, _ := a.Health.Get("printer")
 	d := health.Device{Name: "printer", Kind: "printer", State: health.OK, Message: "Máy in vé sẵn sàng"}
 	switch {
 	case err == nil:
@@ -87,11 +99,18 @@ func setPrinterHealth(a *App, err error) {
 		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé gặp sự cố"
 	}
 	a.Health.Set(d)
+	if d.State == health.Fault && (before.State != health.Fault || before.Message != d.Message) {
+		actx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		if err := q.Alert(actx, d.Message); err != nil {
+			a.Log.Warn("queue: alert not recorded", "err", err)
+		}
+		cancel()
+	}
 }
 
 // watchPrinter asks the printer's status every 20 s, so a fault shows on the dashboard
 // before the next citizen finds it.
-func watchPrinter(ctx context.Context, a *App, p *escpos.Printer) {
+func watchPrinter(ctx context.Context, a *App, q *queue.Queue, p *escpos.Printer) {
 	t := time.NewTicker(20 * time.Second)
 	defer t.Stop()
 	check := func() {
@@ -100,11 +119,11 @@ func watchPrinter(ctx context.Context, a *App, p *escpos.Printer) {
 		cancel()
 		switch {
 		case err == nil && st.Out:
-			setPrinterHealth(a, escpos.ErrPaperOut)
+			setPrinterHealth(a, q, escpos.ErrPaperOut)
 		case err == nil, errors.Is(err, os.ErrDeadlineExceeded):
-			setPrinterHealth(a, nil) // no answer: status reporting off, not a fault
+			setPrinterHealth(a, q, nil) // no answer: status reporting off, not a fault
 		case errors.Is(err, escpos.ErrUnplugged):
-			setPrinterHealth(a, err)
+			setPrinterHealth(a, q, err)
 		}
 	}
 	check()

@@ -40,8 +40,9 @@ func freeAddr(t *testing.T) string {
 }
 
 // startDemoAgent runs the demo config (simulated printer and call display on pty
-// pairs) in a temporary folder and returns its base address.
-func startDemoAgent(t *testing.T) (*App, string) {
+// pairs) in a temporary folder and returns its base address; edits change the config
+// before the agent starts.
+func startDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App, string) {
 	t.Helper()
 	for _, tool := range []string{"socat", chromiumPath} {
 		if _, err := exec.LookPath(tool); err != nil {
@@ -54,6 +55,9 @@ func startDemoAgent(t *testing.T) (*App, string) {
 		t.Fatal(err)
 	}
 	cfg.HTTP.PublicURL = "http://" + cfg.HTTP.Listen
+	for _, e := range edits {
+		e(cfg)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := Open(ctx, cfg)
 	if err != nil {
@@ -78,7 +82,8 @@ func startDemoAgent(t *testing.T) (*App, string) {
 	return a, base
 }
 
-func browser(t *testing.T) context.Context {
+// browser starts headless Chromium; extra flags are added to the usual ones.
+func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
 	opts := []chromedp.ExecAllocatorOption{
 		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
@@ -86,6 +91,7 @@ func browser(t *testing.T) context.Context {
 		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
 		chromedp.WindowSize(1280, 900),
 	}
+	opts = append(opts, extra...)
 	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
 	bctx, bcancel := chromedp.NewContext(actx)
 	t.Cleanup(func() { bcancel(); acancel() })
@@ -242,7 +248,7 @@ func TestQueueEndToEnd(t *testing.T) {
 	// The board shows it and asks for the right clips, in order.
 	run(t, dctx, "display shows the call", poll(`document.getElementById("now-number").textContent === "1001"`))
 	to := text(t, dctx, "#now-to")
-	if to != "Đến quầy số 2" {
+	if to != "Quầy 2" {
 		t.Fatalf("display says %q", to)
 	}
 	want, _ := display.CallClips(1001, "2")
@@ -275,9 +281,9 @@ func TestQueueEndToEnd(t *testing.T) {
 	sctx := newTab(t, bctx)
 	run(t, sctx, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=1001&d=%s", base, day)),
 		poll(`document.getElementById("state").textContent.length > 0`))
-	state := text(t, sctx, "#state")
-	if state != "Đang được gọi tại quầy 2" {
-		t.Fatalf("status page says %q", state)
+	state, detail := text(t, sctx, "#state"), text(t, sctx, "#detail")
+	if state != "Đang được gọi" || detail != "Mời ông/bà đến quầy số 2" {
+		t.Fatalf("status page says %q / %q", state, detail)
 	}
 	screenshot(t, sctx, "ticket-status")
 
@@ -290,6 +296,12 @@ func TestQueueEndToEnd(t *testing.T) {
 	if number2 != "2001" || !strings.Contains(notice, "Máy in vé") {
 		t.Fatalf("kiosk without paper: %q %q", number2, notice)
 	}
+	// The next citizen is told before touching anything.
+	run(t, kctx, "printer notice before the tap", chromedp.Click(css("#slip-done")), poll(`!!document.querySelector("#printer .k-printer")`))
+	if got := text(t, kctx, "#printer"); !strings.Contains(got, "Máy in vé hết giấy") {
+		t.Fatalf("kiosk printer notice: %q", got)
+	}
+	screenshot(t, kctx, "kiosk-printer-notice")
 	req, _ := http.NewRequest("GET", base+"/api/v1/dashboard", nil)
 	req.Header.Set("Authorization", "Bearer "+tok["admin"])
 	resp, err := http.DefaultClient.Do(req)
@@ -315,6 +327,20 @@ func TestQueueEndToEnd(t *testing.T) {
 	}
 	if !fault || counts["tickets.issued"] != 2 || counts["tickets.unprinted"] != 1 {
 		t.Fatalf("dashboard: devices %+v counters %v", dash.Devices, counts)
+	}
+	// The fault is in the day's alert history, with its time.
+	req, _ = http.NewRequest("GET", base+"/api/v1/queue/report", nil)
+	req.Header.Set("Authorization", "Bearer "+tok["admin"])
+	rresp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rep struct{ Alerts []string }
+	json.NewDecoder(rresp.Body).Decode(&rep)
+	rresp.Body.Close()
+	if alerts := strings.Join(rep.Alerts, "\n"); !strings.Contains(alerts, " · Máy in vé hết giấy") ||
+		!strings.Contains(alerts, " · Máy in vé không in được vé số 2001") {
+		t.Fatalf("alert history: %q", rep.Alerts)
 	}
 	// An ID card tapped at kiosk station "kiosk-1" whose holder is 80: that station's next
 	// ticket is priority (the identity flow's message is the input; the birth date is

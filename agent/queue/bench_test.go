@@ -123,7 +123,7 @@ func BenchmarkCalls20Counters(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				for k := 0; k < perCounter; k++ {
-					if _, err := q.Next(ctx, fmt.Sprint(ctr)); err != nil {
+					if _, err := q.Next(ctx, fmt.Sprint(ctr), CloseFinish); err != nil {
 						b.Error(err)
 					}
 				}
@@ -140,7 +140,7 @@ func BenchmarkCalls20Counters(b *testing.B) {
 			go func() {
 				defer wg.Done()
 				t := time.Now()
-				if _, err := q.Next(ctx, fmt.Sprint(k%20+1)); err != nil {
+				if _, err := q.Next(ctx, fmt.Sprint(k%20+1), CloseFinish); err != nil {
 					b.Error(err)
 				}
 				mu.Lock()

@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
+	"motcua-agent/config"
 	"motcua-agent/config/vocab"
 )
 
@@ -44,6 +47,9 @@ type API struct {
 	Print     PrintFunc // nil: no printer
 	// PrintTimeout bounds the printing of one ticket (the kiosk answers anyway).
 	PrintTimeout time.Duration
+	// PrinterProblem says, in Vietnamese, what is wrong with the ticket printer ("" when
+	// it is ready or there is none), so the kiosk can say so before the tap.
+	PrinterProblem func() string
 
 	cardMu sync.Mutex
 	// cardPriority holds, per kiosk station, until when its next ticket is priority
@@ -88,11 +94,14 @@ type IssueResponse struct {
 	Ticket      Ticket   `json:"ticket"`
 	ServiceName string   `json:"service_name"`
 	Counters    []string `json:"counters"`
-	Location    string   `json:"location,omitempty"`
-	Ahead       int      `json:"ahead"`
-	EstimateMin int      `json:"estimated_wait_min"`
-	StatusURL   string   `json:"status_url"`
-	Printed     bool     `json:"printed"`
+	// Location is where the counters are when they are all in one place; Where says
+	// each counter's place in words ("Quầy 1, 2: Tầng 1, bên trái · Quầy 3: …").
+	Location    string `json:"location,omitempty"`
+	Where       string `json:"where"`
+	Ahead       int    `json:"ahead"`
+	EstimateMin int    `json:"estimated_wait_min"`
+	StatusURL   string `json:"status_url"`
+	Printed     bool   `json:"printed"`
 	// Notice is shown on the kiosk when the ticket could not be printed (Vietnamese).
 	Notice string `json:"notice,omitempty"`
 }
@@ -105,39 +114,83 @@ func (a *API) Register(s *web.Server) {
 	s.HandleFunc("POST /api/v1/tickets/{number}/{action}", a.act, web.RoleCounter)
 	s.HandleFunc("POST /api/v1/tickets/{number}/reprint", a.reprint, web.RoleKiosk, web.RoleCounter)
 	s.HandleFunc("POST /api/v1/counters/{counter}/next", a.next, web.RoleCounter)
+	s.HandleFunc("POST /api/v1/counters/{counter}/pause", func(w http.ResponseWriter, r *http.Request) {
+		r.SetPathValue("action", "pause")
+		a.pause(w, r)
+	}, web.RoleCounter)
+	s.HandleFunc("POST /api/v1/counters/{counter}/resume", func(w http.ResponseWriter, r *http.Request) {
+		r.SetPathValue("action", "resume")
+		a.pause(w, r)
+	}, web.RoleCounter)
 	s.HandleFunc("GET /api/v1/queue", a.snapshot, web.RoleCounter, web.RoleDisplay, web.RoleKiosk)
 	s.HandleFunc("GET /api/v1/queue/stats", a.stats, web.RoleCounter, web.RoleDisplay)
 	s.AddStatus("queue", a.dashboard)
+	a.RegisterReports(s)
 }
 
-// dashboard is the queue's block on the dashboard: today's figures in Vietnamese.
+// dashboard is the queue's block on the dashboard: today's figures in Vietnamese, as
+// rows in a deliberate order (totals, then services in config order).
 func (a *API) dashboard(ctx context.Context) any {
 	st, err := a.Q.Stats(ctx, "")
 	if err != nil {
-		return map[string]string{"title": "Hàng chờ", "rows": "Không đọc được số liệu: " + err.Error()}
+		a.Q.log.Warn("queue: dashboard figures", "err", err)
+		return map[string]any{"title": "Hàng chờ", "rows": [][2]any{{"Số liệu", "Không đọc được số liệu hàng chờ."}}}
 	}
-	mins := func(s float64) string { return fmt.Sprintf("%.1f phút", s/60) }
-	rows := map[string]any{
-		"Đã phát":                      st.Total.Issued,
-		"Đã phục vụ":                   st.Total.Served,
-		"Vắng mặt":                     st.Total.NoShows,
-		"Đang chờ":                     st.Total.WaitingNow,
-		"Thời gian chờ (TB / p90)":     mins(st.Total.AvgWaitSec) + " / " + mins(st.Total.P90WaitSec),
-		"Thời gian phục vụ (TB / p90)": mins(st.Total.AvgServiceSec) + " / " + mins(st.Total.P90ServiceSec),
+	rows := [][2]any{
+		{"Số vé đã phát", st.Total.Issued},
+		{"Đã phục vụ", st.Total.Served},
+		{"Vắng mặt", st.Total.NoShows},
+		{"Đang chờ", st.Total.WaitingNow},
+		{"Thời gian chờ trung bình", DurationVI(st.Total.AvgWaitSec)},
+		{"9 trên 10 người chờ không quá", DurationVI(st.Total.P90WaitSec)},
+		{"Thời gian phục vụ trung bình", DurationVI(st.Total.AvgServiceSec)},
 	}
 	if n := a.Q.Notice(); n != "" {
-		rows["Lưu ý về số thứ tự"] = n
+		rows = append(rows, [2]any{"Lưu ý về số thứ tự", n})
 	}
 	for _, g := range st.Services {
-		rows[g.Key+" · "+g.Name] = fmt.Sprintf("phát %d · phục vụ %d · vắng %d · đang chờ %d · chờ TB %s",
-			g.Issued, g.Served, g.NoShows, g.WaitingNow, mins(g.AvgWaitSec))
+		name := g.Name
+		if name == "" {
+			name = "Dịch vụ đã bỏ khỏi cấu hình"
+		}
+		rows = append(rows, [2]any{name, fmt.Sprintf("đã phát %d · đã phục vụ %d · vắng mặt %d · đang chờ %d · chờ trung bình %s",
+			g.Issued, g.Served, g.NoShows, g.WaitingNow, DurationVI(g.AvgWaitSec))})
 	}
-	return map[string]any{"title": "Hàng chờ hôm nay (" + st.Day + ")", "rows": rows}
+	return map[string]any{"title": "Hàng chờ hôm nay (" + DayVI(st.Day) + ")", "rows": rows}
+}
+
+// DurationVI says a duration in words: "45 giây", "3 phút", "1 giờ 20 phút".
+func DurationVI(sec float64) string {
+	s := int(math.Round(sec))
+	switch {
+	case s < 60:
+		return fmt.Sprintf("%d giây", s)
+	case s < 3600:
+		return fmt.Sprintf("%d phút", int(math.Round(float64(s)/60)))
+	}
+	m := int(math.Round(float64(s) / 60))
+	if m%60 == 0 {
+		return fmt.Sprintf("%d giờ", m/60)
+	}
+	return fmt.Sprintf("%d giờ %d phút", m/60, m%60)
+}
+
+// DayVI writes a day as people read it: "2026-12-02" → "02/12/2026".
+func DayVI(day string) string {
+	t, err := time.Parse("2006-01-02", day)
+	if err != nil {
+		return day
+	}
+	return t.Format("02/01/2006")
 }
 
 func writeErr(w http.ResponseWriter, err error) {
 	var e *Error
 	if errors.As(err, &e) {
+		if len(e.Choices) > 0 {
+			web.WriteJSON(w, e.Status, map[string]any{"error": e.En, "message": e.Vi, "open": e.Open, "choices": e.Choices})
+			return
+		}
 		web.WriteError(w, e.Status, e.En, e.Vi)
 		return
 	}
@@ -145,37 +198,28 @@ func writeErr(w http.ResponseWriter, err error) {
 }
 
 func (a *API) services(w http.ResponseWriter, r *http.Request) {
-	type svc struct {
-		Code     string   `json:"code"`
-		Name     string   `json:"name"`
-		Counters []string `json:"counters"`
-		Waiting  int      `json:"waiting"`
-	}
 	snap := a.Q.Snapshot()
-	var out []svc
-	for _, s := range a.Q.cfg.Services {
-		v := svc{Code: s.Code, Name: s.Name, Counters: []string{}}
-		for _, c := range a.Q.CountersFor(s.Code) {
-			v.Counters = append(v.Counters, c.ID)
-		}
-		for _, t := range snap.Waiting {
-			if t.Service == s.Code {
-				v.Waiting++
-			}
-		}
-		out = append(out, v)
-	}
 	type counter struct {
 		ID       string   `json:"id"`
 		Location string   `json:"location,omitempty"`
 		Services []string `json:"services"`
 	}
-	var counters []counter
+	counters := []counter{}
 	for _, c := range a.Q.cfg.Counters {
 		counters = append(counters, counter{ID: c.ID, Location: c.Location, Services: c.Services})
 	}
-	web.WriteJSON(w, http.StatusOK, map[string]any{"office": a.Office, "services": out, "counters": counters,
-		"no_show_after_recalls": a.Q.cfg.NoShowAfterRecalls})
+	_, off := a.Q.now().In(a.Q.st.Location()).Zone()
+	printer := ""
+	if a.PrinterProblem != nil {
+		printer = a.PrinterProblem()
+	}
+	notices := a.Q.cfg.Notices
+	if notices == nil {
+		notices = []string{}
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"office": a.Office, "services": snap.Services, "counters": counters,
+		"no_show_after_recalls": a.Q.cfg.NoShowAfterRecalls, "utc_offset_min": off / 60, "notices": notices,
+		"printer_problem": printer})
 }
 
 // StatusURL is the page a ticket's QR points to.
@@ -220,6 +264,54 @@ func (a *API) issue(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusCreated, resp)
 }
 
+// Where groups counters by their place: the common place when there is one, and the
+// words "Quầy 1, 2 (Tầng 1, bên trái) · Quầy 3 (Tầng 1, bên phải)".
+func Where(cs []config.QueueCounter) (common, words string) {
+	var places []string
+	ids := map[string][]string{}
+	for _, c := range cs {
+		if _, ok := ids[c.Location]; !ok {
+			places = append(places, c.Location)
+		}
+		ids[c.Location] = append(ids[c.Location], c.ID)
+	}
+	var parts []string
+	for _, p := range places {
+		part := "Quầy " + strings.Join(ids[p], ", ")
+		if p != "" {
+			part += " (" + p + ")"
+		}
+		parts = append(parts, part)
+	}
+	if len(places) == 1 {
+		common = places[0]
+	}
+	return common, strings.Join(parts, " · ")
+}
+
+// whereSlip is the printed line after "Quầy phục vụ: " when the counters are in
+// different places: "1, 2 (Tầng 1, bên trái); 3 (Tầng 1, bên phải)".
+func whereSlip(q *Queue, ids []string) string {
+	var places []string
+	byPlace := map[string][]string{}
+	for _, id := range ids {
+		p := q.counters[id].Location
+		if _, ok := byPlace[p]; !ok {
+			places = append(places, p)
+		}
+		byPlace[p] = append(byPlace[p], id)
+	}
+	parts := make([]string, 0, len(places))
+	for _, p := range places {
+		part := strings.Join(byPlace[p], ", ")
+		if p != "" {
+			part += " (" + p + ")"
+		}
+		parts = append(parts, part)
+	}
+	return strings.Join(parts, "; ")
+}
+
 // Age is the age in whole years on a day.
 func Age(born, on time.Time) int {
 	age := on.Year() - born.Year()
@@ -230,9 +322,14 @@ func Age(born, on time.Time) int {
 }
 
 func (a *API) slip(t Ticket, resp IssueResponse) Slip {
+	counters := resp.Counters
+	if resp.Location == "" && resp.Where != "" {
+		// Counters in different places: each group with its place, on one line.
+		counters = []string{whereSlip(a.Q, resp.Counters)}
+	}
 	return Slip{Office: a.Office, Service: resp.ServiceName, Number: t.Number, Priority: t.Priority,
 		Issued: t.IssuedAt.In(a.Q.st.Location()), Ahead: resp.Ahead, Estimate: time.Duration(resp.EstimateMin) * time.Minute,
-		StatusURL: resp.StatusURL, Counters: resp.Counters, Location: resp.Location, TicketDay: t.Day, ServiceCode: t.Service}
+		StatusURL: resp.StatusURL, Counters: counters, Location: resp.Location, TicketDay: t.Day, ServiceCode: t.Service}
 }
 
 // reprint prints a waiting or called ticket again (a lost or unreadable slip).
@@ -281,7 +378,7 @@ func (a *API) print(ctx context.Context, s Slip) (bool, string) {
 	if aerr != nil {
 		a.Q.log.Warn("queue: record print failure", "err", aerr)
 	}
-	return false, "Máy in vé đang gặp sự cố nên chưa in được vé. Vui lòng ghi nhớ số thứ tự của bạn hoặc chụp lại màn hình."
+	return false, "Máy in vé đang gặp sự cố nên chưa in được vé. Mời ông/bà ghi nhớ số thứ tự hoặc chụp lại màn hình."
 }
 
 // MetricUnprinted counts tickets issued while the printer could not print them.
@@ -291,13 +388,15 @@ func (a *API) describe(t Ticket) IssueResponse {
 	svc, _ := a.Q.Service(t.Service)
 	_, ahead, _ := a.Q.Ticket(t.Number)
 	resp := IssueResponse{Ticket: t, ServiceName: svc.Name, Counters: []string{}, Ahead: ahead, StatusURL: a.StatusURL(t)}
-	for _, c := range a.Q.CountersFor(t.Service) {
-		resp.Counters = append(resp.Counters, c.ID)
-		if resp.Location == "" {
-			resp.Location = c.Location
-		}
+	cs := a.Q.CountersFor(t.Service)
+	if t.TargetCounter != "" {
+		cs = []config.QueueCounter{a.Q.counters[t.TargetCounter]}
 	}
-	resp.EstimateMin = int((a.Q.Estimate(t.Service, ahead) + time.Minute - 1) / time.Minute)
+	for _, c := range cs {
+		resp.Counters = append(resp.Counters, c.ID)
+	}
+	resp.Location, resp.Where = Where(cs)
+	resp.EstimateMin = EstimateMinutes(a.Q.Estimate(t.Service, ahead), ahead)
 	return resp
 }
 
@@ -334,16 +433,21 @@ func (a *API) act(w http.ResponseWriter, r *http.Request) {
 	var body struct {
 		Counter string `json:"counter"`
 		Service string `json:"service"`
+		Close   string `json:"close"`
 	}
 	if r.ContentLength != 0 && !web.ReadJSON(w, r, &body) {
 		return
 	}
 	ctx := r.Context()
 	var t Ticket
-	var err error
+	how, err := ParseClose(body.Close)
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
 	switch r.PathValue("action") {
 	case "call":
-		t, err = a.Q.Call(ctx, body.Counter, n)
+		t, err = a.Q.Call(ctx, body.Counter, n, how)
 	case "recall":
 		t, err = a.Q.Recall(ctx, n)
 	case "noshow":
@@ -368,8 +472,28 @@ func (a *API) act(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, t)
 }
 
+// closeBody reads the optional {"close": "finish"|"noshow"} of next and pause.
+func closeBody(w http.ResponseWriter, r *http.Request) (Close, bool) {
+	var body struct {
+		Close string `json:"close"`
+	}
+	if r.ContentLength != 0 && !web.ReadJSON(w, r, &body) {
+		return "", false
+	}
+	how, err := ParseClose(body.Close)
+	if err != nil {
+		writeErr(w, err)
+		return "", false
+	}
+	return how, true
+}
+
 func (a *API) next(w http.ResponseWriter, r *http.Request) {
-	t, err := a.Q.Next(r.Context(), r.PathValue("counter"))
+	how, ok := closeBody(w, r)
+	if !ok {
+		return
+	}
+	t, err := a.Q.Next(r.Context(), r.PathValue("counter"), how)
 	if err != nil {
 		writeErr(w, err)
 		return
@@ -377,17 +501,45 @@ func (a *API) next(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, t)
 }
 
+func (a *API) pause(w http.ResponseWriter, r *http.Request) {
+	how, ok := closeBody(w, r)
+	if !ok {
+		return
+	}
+	var err error
+	if r.PathValue("action") == "resume" {
+		err = a.Q.Resume(r.Context(), r.PathValue("counter"))
+	} else {
+		err = a.Q.Pause(r.Context(), r.PathValue("counter"), how)
+	}
+	if err != nil {
+		writeErr(w, err)
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"counter": r.PathValue("counter"), "paused": r.PathValue("action") == "pause"})
+}
+
 func (a *API) snapshot(w http.ResponseWriter, r *http.Request) {
 	web.WriteJSON(w, http.StatusOK, a.Q.Snapshot())
 }
 
-func (a *API) stats(w http.ResponseWriter, r *http.Request) {
+// queryDay reads ?day=YYYY-MM-DD (today when absent); a bad day is answered here.
+func (a *API) queryDay(w http.ResponseWriter, r *http.Request) (string, bool) {
 	day := r.URL.Query().Get("day")
-	if day != "" {
-		if _, err := time.Parse("2006-01-02", day); err != nil {
-			web.WriteError(w, http.StatusBadRequest, "day must be YYYY-MM-DD", "Ngày không hợp lệ (dạng NNNN-TT-NN).")
-			return
-		}
+	if day == "" {
+		return a.Q.st.Day(a.Q.now()), true
+	}
+	if _, err := time.Parse("2006-01-02", day); err != nil {
+		web.WriteError(w, http.StatusBadRequest, "day must be YYYY-MM-DD", "Ngày không hợp lệ.")
+		return "", false
+	}
+	return day, true
+}
+
+func (a *API) stats(w http.ResponseWriter, r *http.Request) {
+	day, ok := a.queryDay(w, r)
+	if !ok {
+		return
 	}
 	st, err := a.Q.Stats(r.Context(), day)
 	if err != nil {

@@ -214,13 +214,13 @@ func TestStatsFigures(t *testing.T) {
 	}
 	for i := 0; i < 10; i++ {
 		c.Add(time.Minute)
-		tk := must(t)(q.Next(ctx, "1"))
+		tk := must(t)(q.Next(ctx, "1", CloseAuto))
 		c.Add(2 * time.Minute)
 		must(t)(q.Finish(ctx, tk.Number))
 		c.Add(-2 * time.Minute)
 	}
 	b := must(t)(q.Issue(ctx, "B", false))
-	must(t)(q.Call(ctx, "3", b.Number))
+	must(t)(q.Call(ctx, "3", b.Number, CloseAuto))
 	must(t)(q.Recall(ctx, b.Number))
 	must(t)(q.Recall(ctx, b.Number))
 	must(t)(q.NoShow(ctx, b.Number))

@@ -31,9 +31,13 @@ const (
 	KindFinished    = "queue.ticket.finished"
 	KindNoShow      = "queue.ticket.noshow"
 	KindCancelled   = "queue.ticket.cancelled"
+	// A counter's pause and its end (the official stepped away); no ticket number.
+	KindPaused  = "queue.counter.paused"
+	KindResumed = "queue.counter.resumed"
 )
 
-var allKinds = []string{KindIssued, KindCalled, KindRecalled, KindTransferred, KindStarted, KindFinished, KindNoShow, KindCancelled}
+var allKinds = []string{KindIssued, KindCalled, KindRecalled, KindTransferred, KindStarted, KindFinished, KindNoShow, KindCancelled,
+	KindPaused, KindResumed}
 
 // Metrics (daily counters) the queue keeps.
 const (
@@ -75,10 +79,11 @@ type book struct {
 	tickets map[int]*Ticket
 	last    map[string]int // service code → highest number issued today
 	order   []int          // numbers in issue order
+	paused  map[string]bool
 }
 
 func newBook(day string) *book {
-	return &book{day: day, tickets: map[int]*Ticket{}, last: map[string]int{}}
+	return &book{day: day, tickets: map[int]*Ticket{}, last: map[string]int{}, paused: map[string]bool{}}
 }
 
 func attrInt(a map[string]any, k string) (int, bool) {
@@ -101,6 +106,14 @@ func attrString(a map[string]any, k string) string {
 // apply folds one durable event into the book. It is the only way state changes, both
 // live and when the day is replayed at start, so the two can never disagree.
 func (b *book) apply(e store.Event) error {
+	switch e.Kind {
+	case KindPaused:
+		b.paused[e.Counter] = true
+		return nil
+	case KindResumed:
+		delete(b.paused, e.Counter)
+		return nil
+	}
 	n, ok := attrInt(e.Attrs, "number")
 	if !ok {
 		return fmt.Errorf("event %d (%s): no ticket number", e.Seq, e.Kind)
@@ -149,6 +162,19 @@ func (b *book) apply(e store.Event) error {
 		return fmt.Errorf("event %d: unknown kind %s", e.Seq, e.Kind)
 	}
 	return nil
+}
+
+// open lists the tickets a counter has called and not closed, oldest call first. The
+// queue keeps this to at most one; replaying an older record may show more.
+func (b *book) open(counter string) []*Ticket {
+	var out []*Ticket
+	for _, n := range b.order {
+		if t := b.tickets[n]; (t.State == Called || t.State == Serving) && t.Counter == counter {
+			out = append(out, t)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return out[i].CalledAt.Before(out[j].CalledAt) })
+	return out
 }
 
 // waiting lists the waiting tickets in issue order.

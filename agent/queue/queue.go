@@ -30,6 +30,10 @@ import (
 type Error struct {
 	Status int
 	En, Vi string
+	// Open and Choices are set when "next" needs the official to say how the open
+	// ticket ended: its number, and what may be done ("finish", "recall").
+	Open    int
+	Choices []string
 }
 
 func (e *Error) Error() string { return e.En }
@@ -259,26 +263,200 @@ func (q *Queue) checkCounter(counter string) error {
 	return nil
 }
 
-// Next calls the next ticket for a counter by the routing rules; nothing waiting is a
-// refusal with status 404.
-func (q *Queue) Next(ctx context.Context, counter string) (Ticket, error) {
+// Close says what "next" (or a call, or a pause) does with the ticket the counter still
+// has open.
+type Close string
+
+const (
+	// CloseAuto finishes a ticket being served and marks a called one absent once it
+	// has been recalled queue.no_show_after_recalls times; a called ticket recalled
+	// fewer times is ambiguous and refused with the choices (Error.Choices).
+	CloseAuto Close = ""
+	// CloseFinish finishes it (the citizen came and was served).
+	CloseFinish Close = "finish"
+	// CloseNoShow marks it absent (allowed after the configured recalls).
+	CloseNoShow Close = "noshow"
+)
+
+// ParseClose reads a close choice from a request.
+func ParseClose(s string) (Close, error) {
+	switch c := Close(s); c {
+	case CloseAuto, CloseFinish, CloseNoShow:
+		return c, nil
+	}
+	return "", refuse(http.StatusBadRequest, "Lựa chọn không hợp lệ.", "close must be finish or noshow, got %q", s)
+}
+
+// change is one state change to announce once the lock is released.
+type change struct {
+	action string
+	t      Ticket
+}
+
+// closeOpenLocked ends the tickets counter still has open, as how says, so that a
+// counter never leaves a ticket called when it moves on. Called with mu held; on a
+// refusal nothing has changed.
+func (q *Queue) closeOpenLocked(ctx context.Context, b *book, counter string, how Close, now time.Time) ([]change, error) {
+	open := b.open(counter)
+	// Decide for every open ticket first, so a refusal changes nothing.
+	evs := make([]store.Event, 0, len(open))
+	for _, t := range open {
+		var ev store.Event
+		var err error
+		switch {
+		case how == CloseFinish || (how == CloseAuto && t.State == Serving):
+			ev = q.finishEvent(t, now)
+		case how == CloseNoShow && t.State == Serving:
+			err = refuse(http.StatusConflict, fmt.Sprintf("Số %d đang được phục vụ, không đánh dấu vắng mặt được.", t.Number),
+				"ticket %d is being served, not absent", t.Number)
+		case t.Recalls >= q.cfg.NoShowAfterRecalls:
+			ev, err = q.noShowEvent(t)
+		case how == CloseNoShow:
+			_, err = q.noShowEvent(t)
+		default:
+			e := refuse(http.StatusConflict,
+				fmt.Sprintf("Số %d vẫn đang được gọi (đã gọi lại %d lần). Chọn: đã phục vụ xong, hoặc gọi lại số này.", t.Number, t.Recalls),
+				"counter %s: ticket %d is still called (recalled %d of %d times): say finish, or recall it", counter, t.Number, t.Recalls, q.cfg.NoShowAfterRecalls).(*Error)
+			e.Open, e.Choices = t.Number, []string{string(CloseFinish), "recall"}
+			err = e
+		}
+		if err != nil {
+			return nil, err
+		}
+		ev.Time, ev.Service = now, t.Service
+		ev.Attrs["number"] = t.Number
+		ev.Attrs["by"] = "next"
+		evs = append(evs, ev)
+	}
+	var out []change
+	for _, ev := range evs {
+		t, err := q.commit(ctx, b, ev)
+		if err != nil {
+			return out, err
+		}
+		out = append(out, change{action: actionOf(ev.Kind), t: t})
+	}
+	return out, nil
+}
+
+func actionOf(kind string) string {
+	switch kind {
+	case KindFinished:
+		return "finished"
+	case KindNoShow:
+		return "noshow"
+	}
+	return kind
+}
+
+func (q *Queue) finishEvent(t *Ticket, now time.Time) store.Event {
+	from := t.StartedAt
+	if from.IsZero() {
+		from = t.CalledAt
+	}
+	dims := map[string]string{"service": t.Service, "counter": t.Counter}
+	return store.Event{Kind: KindFinished, Counter: t.Counter, Attrs: map[string]any{},
+		Counts: []store.Count{{Metric: MetricServed, Dims: dims, Value: 1},
+			{Metric: MetricServiceSeconds, Dims: dims, Value: int64(now.Sub(from) / time.Second)}}}
+}
+
+func (q *Queue) noShowEvent(t *Ticket) (store.Event, error) {
+	if t.Recalls < q.cfg.NoShowAfterRecalls {
+		return store.Event{}, refuse(http.StatusConflict,
+			fmt.Sprintf("Cần gọi lại ít nhất %d lần trước khi đánh dấu vắng mặt (đã gọi lại %d lần).", q.cfg.NoShowAfterRecalls, t.Recalls),
+			"ticket %d recalled %d times, %d needed before no-show", t.Number, t.Recalls, q.cfg.NoShowAfterRecalls)
+	}
+	return store.Event{Kind: KindNoShow, Counter: t.Counter, Attrs: map[string]any{},
+		Counts: []store.Count{{Metric: MetricNoShow, Dims: map[string]string{"service": t.Service, "counter": t.Counter}, Value: 1}}}, nil
+}
+
+func (q *Queue) announce(cs []change) {
+	for _, c := range cs {
+		q.publish(c.action, c.t)
+	}
+}
+
+// Next closes the counter's open ticket (see Close), then calls the next ticket by the
+// routing rules. Nothing waiting is a refusal with status 404 (the open ticket is closed
+// all the same). A paused counter is resumed.
+func (q *Queue) Next(ctx context.Context, counter string, how Close) (Ticket, error) {
 	if err := q.checkCounter(counter); err != nil {
 		return Ticket{}, err
 	}
 	q.mu.Lock()
 	now := q.now()
 	b := q.today(now)
-	t := q.routing.Next(b.waiting(), counter, now)
-	if t == nil {
-		q.mu.Unlock()
-		return Ticket{}, refuse(http.StatusNotFound, "Không còn ai đang chờ.", "nobody is waiting for counter %s", counter)
+	done, err := q.closeOpenLocked(ctx, b, counter, how, now)
+	if err == nil && b.paused[counter] {
+		err = q.pauseLocked(ctx, b, counter, false, now)
 	}
-	out, err := q.callLocked(ctx, b, t, counter, now)
+	var out Ticket
+	if err == nil {
+		if t := q.routing.Next(b.waiting(), counter, now); t == nil {
+			vi := "Không còn ai đang chờ."
+			if len(done) > 0 {
+				vi = fmt.Sprintf("Đã kết thúc số %d. Không còn ai đang chờ.", done[len(done)-1].t.Number)
+			}
+			err = refuse(http.StatusNotFound, vi, "nobody is waiting for counter %s", counter)
+		} else if out, err = q.callLocked(ctx, b, t, counter, now); err == nil {
+			done = append(done, change{"called", out})
+		}
+	}
+	q.mu.Unlock()
+	q.announce(done)
+	return out, err
+}
+
+// Pause closes the counter's open ticket (see Close) and stops routing tickets to it
+// until Resume or its next "next"; the board shows it paused.
+func (q *Queue) Pause(ctx context.Context, counter string, how Close) error {
+	if err := q.checkCounter(counter); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	now := q.now()
+	b := q.today(now)
+	done, err := q.closeOpenLocked(ctx, b, counter, how, now)
+	if err == nil && !b.paused[counter] {
+		err = q.pauseLocked(ctx, b, counter, true, now)
+	}
+	q.mu.Unlock()
+	q.announce(done)
+	if err == nil {
+		q.publish("paused", Ticket{Counter: counter})
+	}
+	return err
+}
+
+// Resume ends a counter's pause.
+func (q *Queue) Resume(ctx context.Context, counter string) error {
+	if err := q.checkCounter(counter); err != nil {
+		return err
+	}
+	q.mu.Lock()
+	now := q.now()
+	b := q.today(now)
+	var err error
+	if b.paused[counter] {
+		err = q.pauseLocked(ctx, b, counter, false, now)
+	}
 	q.mu.Unlock()
 	if err == nil {
-		q.publish("called", out)
+		q.publish("resumed", Ticket{Counter: counter})
 	}
-	return out, err
+	return err
+}
+
+func (q *Queue) pauseLocked(ctx context.Context, b *book, counter string, pause bool, now time.Time) error {
+	kind := KindResumed
+	if pause {
+		kind = KindPaused
+	}
+	e, err := q.st.Append(ctx, store.Event{Kind: kind, Time: now, Site: q.site, Counter: counter, Attrs: map[string]any{}})
+	if err != nil {
+		return fmt.Errorf("queue: record %s: %w", kind, err)
+	}
+	return b.apply(e)
 }
 
 func (q *Queue) callLocked(ctx context.Context, b *book, t *Ticket, counter string, now time.Time) (Ticket, error) {
@@ -288,12 +466,18 @@ func (q *Queue) callLocked(ctx context.Context, b *book, t *Ticket, counter stri
 		ev.Counts = []store.Count{{Metric: MetricWaitSeconds, Dims: map[string]string{"service": t.Service},
 			Value: int64(now.Sub(t.IssuedAt) / time.Second)}}
 	}
+	if t.State == NoShow {
+		// The absent citizen came back: the day's no-shows count them no more, so the
+		// counters keep equal to the tickets' final states.
+		ev.Counts = append(ev.Counts, store.Count{Metric: MetricNoShow,
+			Dims: map[string]string{"service": t.Service, "counter": t.Counter}, Value: -1})
+	}
 	return q.commit(ctx, b, ev)
 }
 
 // Call calls a given number at a counter (a citizen who came back, a number asked for
-// by the official).
-func (q *Queue) Call(ctx context.Context, counter string, number int) (Ticket, error) {
+// by the official), closing the counter's open ticket first (see Close).
+func (q *Queue) Call(ctx context.Context, counter string, number int, how Close) (Ticket, error) {
 	if err := q.checkCounter(counter); err != nil {
 		return Ticket{}, err
 	}
@@ -302,17 +486,27 @@ func (q *Queue) Call(ctx context.Context, counter string, number int) (Ticket, e
 	b := q.today(now)
 	t, err := b.find(number)
 	var out Ticket
+	var done []change
 	if err == nil {
 		if t.State != Waiting && t.State != NoShow && t.State != Called {
-			err = refuse(http.StatusConflict, "Số này đã được phục vụ hoặc đã huỷ.", "ticket %d is %s", t.Number, t.State)
-		} else {
-			out, err = q.callLocked(ctx, b, t, counter, now)
+			err = refuse(http.StatusConflict, "Số này đã được phục vụ hoặc đã hủy.", "ticket %d is %s", t.Number, t.State)
+		} else if t.State == Called && t.Counter == counter {
+			err = refuse(http.StatusConflict, "Số này đang được gọi ở quầy này: bấm Gọi lại.", "ticket %d is already called at counter %s", t.Number, counter)
+		}
+	}
+	if err == nil {
+		done, err = q.closeOpenLocked(ctx, b, counter, how, now)
+	}
+	if err == nil && b.paused[counter] {
+		err = q.pauseLocked(ctx, b, counter, false, now)
+	}
+	if err == nil {
+		if out, err = q.callLocked(ctx, b, t, counter, now); err == nil {
+			done = append(done, change{"called", out})
 		}
 	}
 	q.mu.Unlock()
-	if err == nil {
-		q.publish("called", out)
-	}
+	q.announce(done)
 	return out, err
 }
 
@@ -368,13 +562,7 @@ func (q *Queue) NoShow(ctx context.Context, number int) (Ticket, error) {
 		if t.State != Called {
 			return store.Event{}, refuse(http.StatusConflict, "Chỉ đánh dấu vắng mặt được số đang được gọi.", "ticket %d is %s, not called", t.Number, t.State)
 		}
-		if t.Recalls < q.cfg.NoShowAfterRecalls {
-			return store.Event{}, refuse(http.StatusConflict,
-				fmt.Sprintf("Cần gọi lại ít nhất %d lần trước khi đánh dấu vắng mặt (đã gọi lại %d lần).", q.cfg.NoShowAfterRecalls, t.Recalls),
-				"ticket %d recalled %d times, %d needed before no-show", t.Number, t.Recalls, q.cfg.NoShowAfterRecalls)
-		}
-		return store.Event{Kind: KindNoShow, Counter: t.Counter, Attrs: map[string]any{},
-			Counts: []store.Count{{Metric: MetricNoShow, Dims: map[string]string{"service": t.Service, "counter": t.Counter}, Value: 1}}}, nil
+		return q.noShowEvent(t)
 	})
 }
 
@@ -394,14 +582,7 @@ func (q *Queue) Finish(ctx context.Context, number int) (Ticket, error) {
 		if t.State != Called && t.State != Serving {
 			return store.Event{}, refuse(http.StatusConflict, "Số này chưa được gọi hoặc đã kết thúc.", "ticket %d is %s", t.Number, t.State)
 		}
-		from := t.StartedAt
-		if from.IsZero() {
-			from = t.CalledAt
-		}
-		dims := map[string]string{"service": t.Service, "counter": t.Counter}
-		return store.Event{Kind: KindFinished, Counter: t.Counter, Attrs: map[string]any{},
-			Counts: []store.Count{{Metric: MetricServed, Dims: dims, Value: 1},
-				{Metric: MetricServiceSeconds, Dims: dims, Value: int64(now.Sub(from) / time.Second)}}}, nil
+		return q.finishEvent(t, now), nil
 	})
 }
 
@@ -409,7 +590,7 @@ func (q *Queue) Finish(ctx context.Context, number int) (Ticket, error) {
 func (q *Queue) Cancel(ctx context.Context, number int) (Ticket, error) {
 	return q.change(ctx, number, "cancelled", func(t *Ticket, now time.Time) (store.Event, error) {
 		if t.State != Waiting && t.State != Called {
-			return store.Event{}, refuse(http.StatusConflict, "Chỉ huỷ được số đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
+			return store.Event{}, refuse(http.StatusConflict, "Chỉ hủy được số đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
 		}
 		return store.Event{Kind: KindCancelled, Counter: t.Counter, Attrs: map[string]any{}}, nil
 	})
@@ -455,16 +636,20 @@ func (q *Queue) Ticket(number int) (Ticket, int, error) {
 	return *t, q.aheadLocked(b, t), nil
 }
 
-// aheadLocked counts the waiting tickets of the same service queued before t (priority
-// ones count too). Called with mu held.
+// aheadLocked counts the waiting tickets of the same service that will be called before
+// t: every priority ticket when t is not one, and those of its own kind queued before
+// it. A priority ticket waits for other priority tickets only. Called with mu held.
 func (q *Queue) aheadLocked(b *book, t *Ticket) int {
 	if t.State != Waiting {
 		return 0
 	}
 	n := 0
 	for _, o := range b.waiting() {
-		if o != t && o.Service == t.Service && (o.QueuedAt.Before(t.QueuedAt) ||
-			(o.QueuedAt.Equal(t.QueuedAt) && o.Number < t.Number) || (o.Priority && !t.Priority)) {
+		if o == t || o.Service != t.Service {
+			continue
+		}
+		earlier := o.QueuedAt.Before(t.QueuedAt) || (o.QueuedAt.Equal(t.QueuedAt) && o.Number < t.Number)
+		if (o.Priority && !t.Priority) || (o.Priority == t.Priority && earlier) {
 			n++
 		}
 	}
@@ -473,10 +658,14 @@ func (q *Queue) aheadLocked(b *book, t *Ticket) int {
 
 // Estimate is the expected wait of a ticket with ahead tickets before it: the day's
 // average service time so far (the configured one until some are finished), shared by
-// the counters that serve the service.
+// the counters that serve the service and are not paused.
 func (q *Queue) Estimate(service string, ahead int) time.Duration {
 	q.mu.Lock()
-	b := q.today(q.now())
+	defer q.mu.Unlock()
+	return q.estimateLocked(q.today(q.now()), service, ahead)
+}
+
+func (q *Queue) estimateLocked(b *book, service string, ahead int) time.Duration {
 	var sum time.Duration
 	var n int
 	for _, t := range b.tickets {
@@ -489,16 +678,33 @@ func (q *Queue) Estimate(service string, ahead int) time.Duration {
 			n++
 		}
 	}
-	q.mu.Unlock()
 	avg := time.Duration(q.cfg.AverageServiceMinutes) * time.Minute
 	if n > 0 {
 		avg = sum / time.Duration(n)
 	}
-	counters := len(q.CountersFor(service))
+	counters := 0
+	for _, c := range q.CountersFor(service) {
+		if !b.paused[c.ID] {
+			counters++
+		}
+	}
 	if counters == 0 {
 		counters = 1
 	}
 	return avg * time.Duration(ahead) / time.Duration(counters)
+}
+
+// EstimateMinutes rounds an estimate up to whole minutes, at least 1 when anyone is
+// ahead, so a screen never says "about 0 minutes" to someone who will wait.
+func EstimateMinutes(d time.Duration, ahead int) int {
+	m := int((d + time.Minute - 1) / time.Minute)
+	if ahead > 0 && m < 1 {
+		m = 1
+	}
+	if ahead == 0 {
+		m = 0
+	}
+	return m
 }
 
 // CountersFor lists the counters that serve a service, in config order.
@@ -522,8 +728,29 @@ func (q *Queue) Service(code string) (config.QueueService, bool) {
 type Snapshot struct {
 	Day     string             `json:"day"`
 	Waiting []Ticket           `json:"waiting"`
-	Current map[string]*Ticket `json:"current"` // per counter: the ticket it called last, if still open
+	Current map[string]*Ticket `json:"current"` // per counter: its open ticket, if any
 	Recent  []Ticket           `json:"recent"`  // the last calls, newest first
+	Paused  map[string]bool    `json:"paused"`
+	// Counters and Services are in config order, for the board's tiles and lines.
+	Counters []CounterView `json:"counters"`
+	Services []ServiceView `json:"services"`
+}
+
+// CounterView is one counter's tile on the board.
+type CounterView struct {
+	ID       string  `json:"id"`
+	Location string  `json:"location,omitempty"`
+	Paused   bool    `json:"paused"`
+	Current  *Ticket `json:"current,omitempty"`
+}
+
+// ServiceView is one service's waiting line, with what a new ticket would wait.
+type ServiceView struct {
+	Code        string   `json:"code"`
+	Name        string   `json:"name"`
+	Waiting     int      `json:"waiting"`
+	EstimateMin int      `json:"estimated_wait_min"`
+	Counters    []string `json:"counters"`
 }
 
 // Snapshot returns the current state.
@@ -531,21 +758,38 @@ func (q *Queue) Snapshot() Snapshot {
 	q.mu.Lock()
 	defer q.mu.Unlock()
 	b := q.today(q.now())
-	s := Snapshot{Day: b.day, Current: map[string]*Ticket{}, Waiting: []Ticket{}, Recent: []Ticket{}}
+	s := Snapshot{Day: b.day, Current: map[string]*Ticket{}, Waiting: []Ticket{}, Recent: []Ticket{},
+		Paused: map[string]bool{}, Counters: []CounterView{}, Services: []ServiceView{}}
+	waiting := map[string]int{}
 	for _, t := range b.waiting() {
 		s.Waiting = append(s.Waiting, *t)
+		waiting[t.Service]++
 	}
 	var called []Ticket
 	for _, t := range b.tickets {
 		if !t.CalledAt.IsZero() {
 			called = append(called, *t)
 		}
-		if (t.State == Called || t.State == Serving) && t.Counter != "" {
-			if c := s.Current[t.Counter]; c == nil || c.CalledAt.Before(t.CalledAt) {
-				tc := *t
-				s.Current[t.Counter] = &tc
-			}
+	}
+	for id, p := range b.paused {
+		s.Paused[id] = p
+	}
+	for _, c := range q.cfg.Counters {
+		v := CounterView{ID: c.ID, Location: c.Location, Paused: b.paused[c.ID]}
+		if open := b.open(c.ID); len(open) > 0 {
+			tc := *open[len(open)-1]
+			v.Current, s.Current[c.ID] = &tc, &tc
 		}
+		s.Counters = append(s.Counters, v)
+	}
+	for _, sv := range q.cfg.Services {
+		n := waiting[sv.Code]
+		v := ServiceView{Code: sv.Code, Name: sv.Name, Waiting: n, Counters: []string{},
+			EstimateMin: EstimateMinutes(q.estimateLocked(b, sv.Code, n), n)}
+		for _, c := range q.CountersFor(sv.Code) {
+			v.Counters = append(v.Counters, c.ID)
+		}
+		s.Services = append(s.Services, v)
 	}
 	sort.Slice(called, func(i, j int) bool { return called[i].CalledAt.After(called[j].CalledAt) })
 	if len(called) > 8 {
@@ -560,9 +804,9 @@ func (q *Queue) Snapshot() Snapshot {
 func (q *Queue) Press(ctx context.Context, counter, action string, number int) (Ticket, error) {
 	switch action {
 	case "next":
-		return q.Next(ctx, counter)
+		return q.Next(ctx, counter, CloseAuto)
 	case "call":
-		return q.Call(ctx, counter, number)
+		return q.Call(ctx, counter, number, CloseAuto)
 	}
 	if err := q.checkCounter(counter); err != nil {
 		return Ticket{}, err

@@ -163,7 +163,7 @@ func TestLifecycle(t *testing.T) {
 	q, c, st := newTestQueue(t)
 	t1 := must(t)(q.Issue(ctx, "A", false))
 	c.Add(4 * time.Minute)
-	got := must(t)(q.Next(ctx, "1"))
+	got := must(t)(q.Next(ctx, "1", CloseAuto))
 	if got.Number != t1.Number || got.State != Called || got.Counter != "1" {
 		t.Fatalf("next = %+v", got)
 	}
@@ -180,7 +180,7 @@ func TestLifecycle(t *testing.T) {
 		t.Fatalf("state %s", ns.State)
 	}
 	// The citizen comes back: the official calls the number again, serves and finishes.
-	must(t)(q.Call(ctx, "2", t1.Number))
+	must(t)(q.Call(ctx, "2", t1.Number, CloseAuto))
 	must(t)(q.Start(ctx, t1.Number))
 	c.Add(7 * time.Minute)
 	fin := must(t)(q.Finish(ctx, t1.Number))
@@ -192,15 +192,15 @@ func TestLifecycle(t *testing.T) {
 	}
 	// Transfer to a counter, cancel.
 	t2 := must(t)(q.Issue(ctx, "B", false))
-	must(t)(q.Next(ctx, "3"))
+	must(t)(q.Next(ctx, "3", CloseAuto))
 	tr := must(t)(q.Transfer(ctx, t2.Number, "A", "1"))
 	if tr.State != Waiting || tr.Service != "A" || tr.TargetCounter != "1" {
 		t.Fatalf("transfer = %+v", tr)
 	}
-	if _, err := q.Next(ctx, "2"); status(err) != 404 {
+	if _, err := q.Next(ctx, "2", CloseAuto); status(err) != 404 {
 		t.Fatalf("counter 2 got a ticket transferred to counter 1: %v", err)
 	}
-	if n := must(t)(q.Next(ctx, "1")); n.Number != t2.Number {
+	if n := must(t)(q.Next(ctx, "1", CloseAuto)); n.Number != t2.Number {
 		t.Fatalf("counter 1 got %d", n.Number)
 	}
 	must(t)(q.Cancel(ctx, t2.Number))
@@ -231,10 +231,11 @@ func TestLifecycle(t *testing.T) {
 		vals[r.Metric+store.EncodeDims(r.Dims)] += r.Value
 	}
 	for k, v := range map[string]int64{
-		MetricIssued + store.EncodeDims(map[string]string{"service": "A"}):                         1,
-		MetricIssued + store.EncodeDims(map[string]string{"service": "B"}):                         1,
-		MetricServed + store.EncodeDims(map[string]string{"service": "A", "counter": "2"}):         1,
-		MetricNoShow + store.EncodeDims(map[string]string{"service": "A", "counter": "1"}):         1,
+		MetricIssued + store.EncodeDims(map[string]string{"service": "A"}):                 1,
+		MetricIssued + store.EncodeDims(map[string]string{"service": "B"}):                 1,
+		MetricServed + store.EncodeDims(map[string]string{"service": "A", "counter": "2"}): 1,
+		// The no-show came back and was served: counted served, no longer absent.
+		MetricNoShow + store.EncodeDims(map[string]string{"service": "A", "counter": "1"}):         0,
 		MetricWaitSeconds + store.EncodeDims(map[string]string{"service": "A"}):                    240,
 		MetricServiceSeconds + store.EncodeDims(map[string]string{"service": "A", "counter": "2"}): 420,
 	} {
@@ -270,7 +271,7 @@ func TestConcurrentNextNeverDoubleCalls(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			for {
-				tk, err := q.Next(ctx, counter)
+				tk, err := q.Next(ctx, counter, CloseFinish)
 				if status(err) == 404 {
 					return
 				}

@@ -119,8 +119,28 @@ func (q *Queue) statsOf(b *book, today bool) Stats {
 	for _, g := range ctr {
 		out.Counters = append(out.Counters, finish(g))
 	}
-	sort.Slice(out.Services, func(i, j int) bool { return out.Services[i].Key < out.Services[j].Key })
-	sort.Slice(out.Counters, func(i, j int) bool { return out.Counters[i].Key < out.Counters[j].Key })
+	// Config order (the order the office chose), then anything since removed, by key.
+	rank := map[string]int{}
+	for i, s := range q.cfg.Services {
+		rank["s"+s.Code] = i + 1
+	}
+	for i, c := range q.cfg.Counters {
+		rank["c"+c.ID] = i + 1
+	}
+	order := func(gs []GroupStats, prefix string) {
+		sort.Slice(gs, func(i, j int) bool {
+			ri, rj := rank[prefix+gs[i].Key], rank[prefix+gs[j].Key]
+			if ri == 0 || rj == 0 || ri == rj {
+				if (ri == 0) != (rj == 0) {
+					return ri != 0
+				}
+				return gs[i].Key < gs[j].Key
+			}
+			return ri < rj
+		})
+	}
+	order(out.Services, "s")
+	order(out.Counters, "c")
 	return out
 }
 

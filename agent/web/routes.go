@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -89,6 +90,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
+// dashboardOrder is the order of the dashboard's rows of figures.
+var dashboardOrder = []string{
+	vocab.TicketsIssued, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
+	vocab.TicketsUnprinted,
+	vocab.DossiersReceived, vocab.DossiersDigitized, vocab.DossiersPages,
+	vocab.Checkins, vocab.CheckinsPeople, vocab.IdentityVerifications, vocab.IdentityPeople, vocab.Scans,
+	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures,
+	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,
+	vocab.GateRefusals, vocab.GateReconciled, vocab.GateManualOpens,
+}
+
 type counterView struct {
 	Metric string            `json:"metric"`
 	Label  string            `json:"label"`
@@ -108,6 +120,22 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 	for _, c := range rows {
 		counters = append(counters, counterView{Metric: c.Metric, Label: vocab.Label(c.Metric), Dims: c.Dims, Value: c.Value})
 	}
+	// A deliberate order for the office head (the queue, then dossiers, then who came),
+	// not the byte order of names; metrics not listed follow in name order.
+	rank := map[string]int{}
+	for i, name := range dashboardOrder {
+		rank[name] = i + 1
+	}
+	sort.SliceStable(counters, func(i, j int) bool {
+		ri, rj := rank[counters[i].Metric], rank[counters[j].Metric]
+		if ri == 0 || rj == 0 {
+			if (ri == 0) != (rj == 0) {
+				return ri != 0
+			}
+			return counters[i].Metric < counters[j].Metric
+		}
+		return ri < rj
+	})
 	s.mu.Lock()
 	fns := make(map[string]func(context.Context) any, len(s.status))
 	for k, f := range s.status {

@@ -249,7 +249,10 @@ func Render(t Ticket, o Options) ([]byte, error) {
 	}
 	steps = append(steps,
 		func() error {
-			return top.text(fmt.Sprintf("Số người chờ trước: %d\nDự kiến chờ khoảng %d phút", t.Ahead, t.EstimateMin), false, small)
+			if t.Ahead == 0 {
+				return top.text("Ông/bà sẽ được gọi ngay", false, small)
+			}
+			return top.text(fmt.Sprintf("Số người chờ trước: %d\nDự kiến chờ khoảng %d phút", t.Ahead, max(t.EstimateMin, 1)), false, small)
 		},
 		func() error { return top.text("Giờ lấy số: "+t.Issued.Format("15:04 02/01/2006"), false, small) },
 	)
@@ -268,7 +271,7 @@ func Render(t Ticket, o Options) ([]byte, error) {
 		return w.Bytes(), nil
 	}
 	foot := newCanvas(o.Width)
-	if err := foot.text("Quét mã QR để theo dõi lượt của bạn", false, small); err != nil {
+	if err := foot.text("Quét mã QR để theo dõi lượt của ông/bà", false, small); err != nil {
 		return nil, fmt.Errorf("render: %w", err)
 	}
 	foot.y += 12

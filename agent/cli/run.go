@@ -112,6 +112,9 @@ func cmdConfig(ctx context.Context, args []string) int {
 		if err != nil {
 			return printConfigError(err)
 		}
+		for _, w := range cfg.Warnings() {
+			fmt.Fprintf(os.Stderr, "# warning: %s: %s\n", w.Path, w.Msg)
+		}
 		fmt.Printf("# effective config (%s): OK\n", nameOr(cf.path, "embedded demo"))
 		os.Stdout.Write(cfg.Redacted().YAML())
 		return 0

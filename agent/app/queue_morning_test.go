@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -378,9 +379,19 @@ func checkWords(t *testing.T, ctx context.Context, page string) {
 	}
 }
 
+// fileOnlyPrinter prints tickets to a file: the morning is about the pages, and the
+// simulated printer's decoding (TestQueueEndToEnd covers it) is slow under -race.
+func fileOnlyPrinter(t *testing.T, c *config.Config) {
+	c.Printer.Transport = "file"
+	c.Printer.Device = filepath.Join(t.TempDir(), "printer.bin")
+}
+
 func TestQueueWholeMorning(t *testing.T) {
 	notice := "Giờ làm việc: sáng 7:30 – 11:30, chiều 13:30 – 17:00 (thứ Hai đến thứ Sáu)"
-	a, base := startDemoAgent(t, func(c *config.Config) { c.Queue.Notices = []string{notice} })
+	a, base := startDemoAgent(t, func(c *config.Config) {
+		c.Queue.Notices = []string{notice}
+		fileOnlyPrinter(t, c)
+	})
 	// Two browsers, as in the office (the hall's screens, the officials' PCs): a browser
 	// opens at most six connections to one server, and every page holds one open for
 	// its event stream.
@@ -510,6 +521,7 @@ func TestQueueWholeMorning(t *testing.T) {
 // counter calling. The board still fits 1080p and 720p with every tile whole.
 func TestDisplayBoardFitsABigHall(t *testing.T) {
 	a, base := startDemoAgent(t, func(c *config.Config) {
+		fileOnlyPrinter(t, c)
 		c.Queue.Services = nil
 		for i := 0; i < 6; i++ {
 			c.Queue.Services = append(c.Queue.Services, config.QueueService{Code: fmt.Sprintf("S%d", i+1),

@@ -246,7 +246,7 @@ func cmdSync(ctx context.Context, args []string) int {
 		enc.Encode(st)
 		return rc
 	}
-	printSyncStatus(os.Stdout, st)
+	printSyncStatus(os.Stdout, st, cfg.Location())
 	return rc
 }
 
@@ -284,12 +284,14 @@ func syncNowViaAgent(ctx context.Context, cfg *config.Config) (upload.Status, er
 	return st, nil
 }
 
-func printSyncStatus(w io.Writer, st upload.Status) {
+// printSyncStatus prints the upload state with times in the site's time zone (what
+// tickets and pages show), whatever the PC's own zone is.
+func printSyncStatus(w io.Writer, st upload.Status, loc *time.Location) {
 	when := func(t time.Time) string {
 		if t.IsZero() {
 			return "never"
 		}
-		return fmt.Sprintf("%s (%s ago)", t.Local().Format(time.DateTime), time.Since(t).Round(time.Second))
+		return fmt.Sprintf("%s (%s ago)", t.In(loc).Format("02/01/2006 15:04:05"), time.Since(t).Round(time.Second))
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintf(tw, "Hub:\t%s\n", st.Hub)

@@ -79,7 +79,7 @@ func cmdEvents(ctx context.Context, args []string) int {
 		if e.Attrs == nil {
 			attrs = nil
 		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.Format(time.DateTime), e.Kind, e.Counter, e.Service, attrs)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.In(st.Location()).Format("02/01/2006 15:04:05"), e.Kind, e.Counter, e.Service, attrs)
 	}
 	tw.Flush()
 	return 0

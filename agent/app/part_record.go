@@ -17,7 +17,7 @@ const recordProbeEvery = 3 * time.Second
 func startRecord(ctx context.Context, a *App) error {
 	show := func() {
 		d := health.Device{Name: "record", Kind: "store", State: health.OK}
-		if aside, at, ok := a.Store.Reset(ctx); ok {
+		if aside, at, ok := a.Store.Reset(); ok {
 			d.State, d.Detail = health.Degraded, "record started afresh after damage; old file at "+aside
 			d.Message = "Sổ ghi bị hỏng và đã được làm mới lúc " + at.In(a.Store.Location()).Format("15:04 02/01/2006") +
 				". Số liệu cũ còn đọc được sẽ được gửi lên tỉnh bằng lệnh store recover."

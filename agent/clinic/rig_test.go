@@ -274,20 +274,7 @@ func (r *rig) counter(metric string, match map[string]string) int64 {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	var n int64
-rows:
-	for _, row := range rows {
-		if row.Metric != metric {
-			continue
-		}
-		for k, v := range match {
-			if row.Dims[k] != v {
-				continue rows
-			}
-		}
-		n += row.Value
-	}
-	return n
+	return store.Sum(rows, metric, match)
 }
 
 // checkRecord proves the counters equal the fold of the events, and that neither the

@@ -281,20 +281,7 @@ func (r *rig) counter(metric string, match map[string]string) int64 {
 	if err != nil {
 		r.t.Fatal(err)
 	}
-	var n int64
-rows:
-	for _, row := range rows {
-		if row.Metric != metric {
-			continue
-		}
-		for k, v := range match {
-			if row.Dims[k] != v {
-				continue rows
-			}
-		}
-		n += row.Value
-	}
-	return n
+	return store.Sum(rows, metric, match)
 }
 
 func expect(t *testing.T, d LaneDecision, outcome, reason string) {

@@ -131,7 +131,7 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 // if it cannot be read at all, today's numbering goes on from the middle of each
 // service's range, above anything issued this morning, and the dashboard says so.
 func (q *Queue) afterReset(ctx context.Context, b *book) {
-	aside, at, ok := q.st.Reset(ctx)
+	aside, at, ok := q.st.Reset()
 	if !ok || q.st.Day(at) != b.day {
 		return
 	}

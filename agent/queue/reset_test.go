@@ -70,12 +70,12 @@ func TestNumbersAcrossAReset(t *testing.T) {
 			c.Add(time.Hour)
 			st2 := openStore(t, path, c.Now)
 			defer st2.Close()
-			if _, _, ok := st2.Reset(ctx); !ok {
+			if _, _, ok := st2.Reset(); !ok {
 				t.Fatal("the record was not reset")
 			}
 			if !tc.oldUnread {
 				// Give the moved-aside file its header back: it reads again.
-				aside, _, _ := st2.Reset(ctx)
+				aside, _, _ := st2.Reset()
 				f, _ := os.OpenFile(aside, os.O_RDWR, 0)
 				f.WriteAt([]byte("SQLite format 3\x00"), 0)
 				f.Close()

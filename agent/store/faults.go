@@ -165,13 +165,17 @@ func (s *Store) Probe(ctx context.Context) error {
 }
 
 // Reset says whether this record was started afresh because the previous file was
-// damaged: where that file was moved, and when.
-func (s *Store) Reset(ctx context.Context) (aside string, at time.Time, ok bool) {
-	aside, ok, _ = s.Meta(ctx, "reset.aside")
-	if !ok {
-		return "", time.Time{}, false
+// damaged: where that file was moved, and when. It is read once, when the record is
+// opened (only Open starts a record afresh).
+func (s *Store) Reset() (aside string, at time.Time, ok bool) {
+	return s.resetAside, s.resetAt, s.resetAside != ""
+}
+
+// loadReset reads what Open recorded about a reset.
+func (s *Store) loadReset(ctx context.Context) {
+	if aside, ok, _ := s.Meta(ctx, "reset.aside"); ok {
+		v, _, _ := s.Meta(ctx, "reset.at")
+		s.resetAt, _ = time.Parse(time.RFC3339, v)
+		s.resetAside = aside
 	}
-	v, _, _ := s.Meta(ctx, "reset.at")
-	at, _ = time.Parse(time.RFC3339, v)
-	return aside, at, true
 }

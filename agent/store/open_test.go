@@ -102,7 +102,7 @@ func TestOpenErrors(t *testing.T) {
 				if err != nil || len(aside) != 1 {
 					t.Fatalf("damaged record: err %v, moved aside %v; want a fresh record and the old one moved", err, aside)
 				}
-				if a, _, ok := s.Reset(context.Background()); !ok || a != aside[0] {
+				if a, _, ok := s.Reset(); !ok || a != aside[0] {
 					t.Errorf("Reset() = %q %v, want %s", a, ok, aside[0])
 				}
 				s.Close()

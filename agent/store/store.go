@@ -112,14 +112,17 @@ type Store struct {
 	log       *slog.Logger
 	boot      string
 	anyMetric bool
-	readOnly  bool   // OpenReadOnly: every write fails
-	tmpDir    string // OpenReadOnly of an older schema: the migrated copy
-	reqs      chan writeReq
-	stop      chan struct{}
-	done      chan struct{}
-	closed    sync.Once
-	mu        sync.RWMutex // guards isClosed against sends on reqs
-	isShut    bool
+	readOnly  bool // OpenReadOnly: every write fails
+	// resetAside and resetAt: this record was started afresh at Open (see Reset).
+	resetAside string
+	resetAt    time.Time
+	tmpDir     string // OpenReadOnly of an older schema: the migrated copy
+	reqs       chan writeReq
+	stop       chan struct{}
+	done       chan struct{}
+	closed     sync.Once
+	mu         sync.RWMutex // guards isClosed against sends on reqs
+	isShut     bool
 
 	faults     faults
 	faultCount func(kind string) *metrics.Counter
@@ -224,6 +227,7 @@ func Open(ctx context.Context, opts Options) (*Store, error) {
 		batchSize: opts.Metrics.Histogram("motcua_store_batch_events", "Events per group commit.",
 			[]float64{1, 2, 4, 8, 16, 32, 64, 128, 256, 512}),
 	}
+	s.loadReset(ctx)
 	go s.writer()
 	return s, nil
 }
@@ -821,4 +825,23 @@ func (s *Store) Fold(ctx context.Context) ([]CounterRow, error) {
 		return EncodeDims(a.Dims) < EncodeDims(b.Dims)
 	})
 	return out, nil
+}
+
+// Sum adds up the rows of metric whose dimensions include every pair of match (all
+// rows of the metric when match is empty).
+func Sum(rows []CounterRow, metric string, match map[string]string) int64 {
+	var n int64
+rows:
+	for _, row := range rows {
+		if row.Metric != metric {
+			continue
+		}
+		for k, v := range match {
+			if row.Dims[k] != v {
+				continue rows
+			}
+		}
+		n += row.Value
+	}
+	return n
 }

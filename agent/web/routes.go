@@ -71,7 +71,7 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 		status = "degraded"
 	}
 	var reset any
-	if aside, at, ok := s.opts.Store.Reset(ctx); ok {
+	if aside, at, ok := s.opts.Store.Reset(); ok {
 		reset = map[string]any{"at": at, "moved_to": aside,
 			"message": "Sổ ghi bị hỏng và đã được làm mới lúc " + at.In(s.opts.Store.Location()).Format("15:04 02/01/2006") +
 				"; bản cũ được giữ lại để gửi phần còn đọc được lên tỉnh."}

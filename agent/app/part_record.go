@@ -20,7 +20,7 @@ func startRecord(ctx context.Context, a *App) error {
 		if aside, at, ok := a.Store.Reset(); ok {
 			d.State, d.Detail = health.Degraded, "record started afresh after damage; old file at "+aside
 			d.Message = "Sổ ghi bị hỏng và đã được làm mới lúc " + at.In(a.Store.Location()).Format("15:04 02/01/2006") +
-				". Số liệu cũ còn đọc được sẽ được gửi lên tỉnh bằng lệnh store recover."
+				". Bản cũ được giữ lại: bộ phận CNTT gửi phần còn đọc được lên tỉnh bằng lệnh «motcua-agent store recover»."
 		}
 		if f := a.Store.Fault(); f != nil {
 			d.State, d.Detail, d.Message = health.Fault, f.Err, f.Message()

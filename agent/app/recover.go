@@ -81,10 +81,6 @@ func (r *recoverSource) CountersChangedSince(ctx context.Context, after int64, l
 	}
 }
 
-func (r *recoverSource) CountersPending(ctx context.Context, after int64) (int64, error) {
-	return r.StoreSource.CountersPending(ctx, after)
-}
-
 func (r *recoverSource) LastRevision(ctx context.Context) (int64, error) {
 	return 0, nil // not the live record: no going-back-in-time check
 }

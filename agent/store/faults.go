@@ -29,8 +29,18 @@ var (
 // Unavailable says whether err means the record cannot take writes at the moment (a
 // full disk or a read-only record): the caller should answer "try again later" (HTTP
 // 503), not blame the request.
-func Unavailable(err error) bool {
-	return errors.Is(err, ErrDiskFull) || errors.Is(err, ErrReadOnly)
+func Unavailable(err error) bool { return FaultKind(err) != "" }
+
+// FaultKind names the storage fault behind err: "disk_full", "read_only", or "" when
+// err is not one.
+func FaultKind(err error) string {
+	switch {
+	case errors.Is(err, ErrDiskFull):
+		return "disk_full"
+	case errors.Is(err, ErrReadOnly):
+		return "read_only"
+	}
+	return ""
 }
 
 func sqliteCode(err error) (sqlite3.ErrNo, bool) {
@@ -115,14 +125,8 @@ type faults struct {
 
 // noteWrite records the outcome of a commit and reports a change of state.
 func (s *Store) noteWrite(err error) {
-	kind := ""
-	switch {
-	case err == nil:
-	case errors.Is(err, ErrDiskFull):
-		kind = "disk_full"
-	case errors.Is(err, ErrReadOnly):
-		kind = "read_only"
-	default:
+	kind := FaultKind(err)
+	if err != nil && kind == "" {
 		return // not a storage fault: the caller's problem
 	}
 	s.faults.mu.Lock()

@@ -200,11 +200,7 @@ func writeUnavailable(w http.ResponseWriter, f *store.Fault) {
 // record cannot take writes (a full disk, a read-only record: not the caller's fault),
 // otherwise status with en and vi.
 func WriteFailure(w http.ResponseWriter, err error, status int, vi string) {
-	if store.Unavailable(err) {
-		kind := "read_only"
-		if errors.Is(err, store.ErrDiskFull) {
-			kind = "disk_full"
-		}
+	if kind := store.FaultKind(err); kind != "" {
 		writeUnavailable(w, &store.Fault{Kind: kind, Err: err.Error()})
 		return
 	}

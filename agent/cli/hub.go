@@ -1,0 +1,160 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"log/slog"
+	"motcua-agent/sync/hub"
+	"net"
+	"os"
+	"time"
+)
+
+func cmdHub(ctx context.Context, args []string) int {
+	if len(args) > 0 {
+		switch args[0] {
+		case "enroll":
+			return cmdHubEnroll(ctx, args[1:])
+		case "revoke":
+			return cmdHubRevoke(ctx, args[1:])
+		}
+	}
+	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
+	listen := fs.String("listen", "127.0.0.1:8607", "address to listen on")
+	db := fs.String("db", "hub.db", "hub database (SQLite)")
+	cert := fs.String("tls-cert", "", "TLS certificate (PEM); plain HTTP without it")
+	key := fs.String("tls-key", "", "TLS private key (PEM)")
+	catalogue := fs.String("catalogue", "", "CSV of essential services (no,code,name,level); the 25 of the monthly report by default")
+	reportToken := fs.String("report-token", os.Getenv("MOTCUA_HUB_REPORT_TOKEN"), "token required to read the page, reports and fleet (default $MOTCUA_HUB_REPORT_TOKEN; none: open to whoever reaches the port)")
+	openFleet := fs.Bool("open-fleet", false, "show the fleet (device names, versions, states) without a report token")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if (*cert == "") != (*key == "") {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub: give both --tls-cert and --tls-key, or neither")
+		return 2
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	opts := hub.Options{Log: log, ReportToken: *reportToken, OpenFleet: *openFleet}
+	if *catalogue != "" {
+		f, err := os.Open(*catalogue)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "motcua-agent hub:", err)
+			return 2
+		}
+		opts.Catalogue, err = hub.LoadCatalogue(f)
+		f.Close()
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "motcua-agent hub: catalogue:", err)
+			return 2
+		}
+	}
+	h, err := hub.Open(*db, opts)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub:", err)
+		return 1
+	}
+	defer h.Close()
+	ln, err := net.Listen("tcp", *listen)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub:", err)
+		return 1
+	}
+	srv := h.Server()
+	gl := hub.Listen(ln, srv, hub.DefaultConnLimits)
+	scheme := "http"
+	if *cert != "" {
+		scheme = "https"
+	}
+	log.Info("hub listening", "url", scheme+"://"+ln.Addr().String(), "db", *db, "reports_need_token", *reportToken != "")
+	errc := make(chan error, 1)
+	go func() {
+		if *cert != "" {
+			errc <- srv.ServeTLS(gl, *cert, *key)
+		} else {
+			errc <- srv.Serve(gl)
+		}
+	}()
+	select {
+	case err := <-errc:
+		fmt.Fprintln(os.Stderr, "motcua-agent hub:", err)
+		return 1
+	case <-ctx.Done():
+	}
+	sctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	srv.Shutdown(sctx)
+	log.Info("hub stopped")
+	return 0
+}
+
+func cmdHubEnroll(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("hub enroll", flag.ContinueOnError)
+	db := fs.String("db", "hub.db", "hub database (SQLite)")
+	site := fs.String("site", "", "site code (the agent's site.id)")
+	device := fs.String("device", "", "device id (the agent's site.device_id)")
+	province := fs.String("province", "", "province name, for the reports")
+	commune := fs.String("commune", "", "commune or ward name, for the reports")
+	name := fs.String("name", "", "site name, for the reports")
+	hubURL := fs.String("url", "", "the hub's URL as agents reach it, printed in the config lines")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *site == "" || *device == "" {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub enroll: --site and --device are required")
+		return 2
+	}
+	h, err := hub.Open(*db, hub.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub enroll:", err)
+		return 1
+	}
+	defer h.Close()
+	secret, err := h.Enroll(ctx, hub.Site{Code: *site, Name: *name, Province: *province, Commune: *commune}, *device)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub enroll:", err)
+		if errors.Is(err, hub.ErrAlreadyEnrolled) {
+			return 3
+		}
+		return 1
+	}
+	u := *hubURL
+	if u == "" {
+		u = "https://HUB-ADDRESS:8607"
+	}
+	fmt.Fprintf(os.Stderr, "Enrolled device %s at site %s. Put these lines in that agent's config (keep the secret private):\n\n", *device, *site)
+	fmt.Print(enrollYAML(*site, *device, u, secret))
+	return 0
+}
+
+// enrollYAML is the config fragment for an enrolled agent.
+func enrollYAML(site, device, hubURL, secret string) string {
+	return fmt.Sprintf("site:\n  id: %q\n  device_id: %q\nsync:\n  url: %q\n  secret: %q\n", site, device, hubURL, secret)
+}
+
+func cmdHubRevoke(ctx context.Context, args []string) int {
+	fs := flag.NewFlagSet("hub revoke", flag.ContinueOnError)
+	db := fs.String("db", "hub.db", "hub database (SQLite)")
+	device := fs.String("device", "", "device id to revoke")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if *device == "" {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub revoke: --device is required")
+		return 2
+	}
+	h, err := hub.Open(*db, hub.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub revoke:", err)
+		return 1
+	}
+	defer h.Close()
+	if err := h.Revoke(ctx, *device); err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent hub revoke:", err)
+		return 1
+	}
+	fmt.Printf("Device %s revoked: its pushes are refused from now on; its counters stay in the totals.\n", *device)
+	return 0
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"log/slog"
 	"motcua-agent/sync/hub"
 	"net"
@@ -19,6 +20,8 @@ func cmdHub(ctx context.Context, args []string) int {
 			return cmdHubEnroll(ctx, args[1:])
 		case "revoke":
 			return cmdHubRevoke(ctx, args[1:])
+		case "site":
+			return cmdHubSite(ctx, args[1:], os.Stdout, os.Stderr)
 		}
 	}
 	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
@@ -156,5 +159,61 @@ func cmdHubRevoke(ctx context.Context, args []string) int {
 		return 1
 	}
 	fmt.Printf("Device %s revoked: its pushes are refused from now on; its counters stay in the totals.\n", *device)
+	return 0
+}
+
+// cmdHubSite is "hub site set": it changes a site's names after enrollment.
+func cmdHubSite(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] != "set" {
+		fmt.Fprintln(stderr, "usage: motcua-agent hub site set --db FILE --site SITE [--name N] [--province P] [--commune C]")
+		return 2
+	}
+	fs := flag.NewFlagSet("hub site set", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	db := fs.String("db", "hub.db", "hub database (SQLite)")
+	site := fs.String("site", "", "site code (the agent's site.id)")
+	name := fs.String("name", "", "site name, for the reports")
+	province := fs.String("province", "", "province name, for the reports")
+	commune := fs.String("commune", "", "commune or ward name, for the reports")
+	if err := fs.Parse(args[1:]); err != nil {
+		return 2
+	}
+	var change hub.SiteChange
+	fs.Visit(func(f *flag.Flag) {
+		switch f.Name {
+		case "name":
+			change.Name = name
+		case "province":
+			change.Province = province
+		case "commune":
+			change.Commune = commune
+		}
+	})
+	if *site == "" || (change.Name == nil && change.Province == nil && change.Commune == nil) {
+		fmt.Fprintln(stderr, "motcua-agent hub site set: --site and at least one of --name, --province, --commune are required")
+		return 2
+	}
+	h, err := hub.Open(*db, hub.Options{})
+	if err != nil {
+		fmt.Fprintln(stderr, "motcua-agent hub site set:", err)
+		return 1
+	}
+	defer h.Close()
+	before, after, err := h.SetSite(ctx, *site, change)
+	if err != nil {
+		fmt.Fprintln(stderr, "motcua-agent hub site set:", err)
+		return 1
+	}
+	changed := false
+	for _, f := range []struct{ what, was, now string }{
+		{"name", before.Name, after.Name}, {"province", before.Province, after.Province}, {"commune", before.Commune, after.Commune}} {
+		if f.was != f.now {
+			fmt.Fprintf(stdout, "Site %s: %s %q -> %q\n", *site, f.what, f.was, f.now)
+			changed = true
+		}
+	}
+	if !changed {
+		fmt.Fprintf(stdout, "Site %s: nothing changed (name %q, province %q, commune %q).\n", *site, after.Name, after.Province, after.Commune)
+	}
 	return 0
 }

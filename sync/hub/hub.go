@@ -9,6 +9,7 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -46,6 +47,9 @@ type Options struct {
 	// BodyBudget and BodyBudgetPerAddress cap the bytes of push bodies being received
 	// before they can be authenticated (DefaultBodyBudget, DefaultBodyBudgetPerAddress).
 	BodyBudget, BodyBudgetPerAddress int64
+	// StaleAfter is how long a site may stay silent before the page flags it
+	// (DefaultStaleAfter).
+	StaleAfter time.Duration
 }
 
 // Hub is one provincial receiver over one SQLite file.
@@ -62,6 +66,7 @@ type Hub struct {
 	bodies  *bodyBudget
 	box     *secretBox
 	fleet   bool // the fleet may be shown to whoever passes the readers' check
+	stale   time.Duration
 }
 
 const schemaSQL = `
@@ -228,6 +233,7 @@ func Open(path string, opts Options) (*Hub, error) {
 	h.metrics = newHubMetrics()
 	h.bodies = newBodyBudget(opts.BodyBudget, opts.BodyBudgetPerAddress)
 	h.fleet = opts.OpenFleet || opts.ReportToken != ""
+	h.stale = cmp.Or(opts.StaleAfter, DefaultStaleAfter)
 	h.writer = startWriter(h)
 	return h, nil
 }

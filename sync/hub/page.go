@@ -1,17 +1,31 @@
 package hub
 
 import (
+	"context"
 	"embed"
-	"fmt"
 	"html/template"
-	"motcua-agent/config/vocab"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
+
+	"motcua-agent/config/vocab"
 )
 
-//go:embed page/hub.html
+//go:embed page/hub.html page/hub.css page/hub.js
 var pageFiles embed.FS
+
+var pageCSS, pageJS = func() (template.CSS, template.JS) {
+	css, err := pageFiles.ReadFile("page/hub.css")
+	if err != nil {
+		panic(err)
+	}
+	js, err := pageFiles.ReadFile("page/hub.js")
+	if err != nil {
+		panic(err)
+	}
+	return template.CSS(css), template.JS(js)
+}()
 
 var pageTemplate = template.Must(template.New("hub.html").Funcs(template.FuncMap{
 	"stateClass": func(s string) string {
@@ -39,77 +53,100 @@ var pageTemplate = template.Must(template.New("hub.html").Funcs(template.FuncMap
 		return s
 	},
 	"metricName": metricName,
+	"num":        formatInt,
+	"pct":        formatPercent,
+	"fig":        func(f figures, m string) string { return formatInt(f[m]) },
 	"offset": func(ms int64) string {
 		d := time.Duration(ms) * time.Millisecond
 		if d > -2*time.Second && d < 2*time.Second {
 			return "đúng giờ"
 		}
 		if d < 0 {
-			return "chậm " + (-d).Round(time.Second).String()
+			return "chậm " + durationVI(-d)
 		}
-		return "nhanh " + d.Round(time.Second).String()
+		return "nhanh " + durationVI(d)
 	},
+	"siteLabel": siteLabel,
+	"lower":     strings.ToLower,
 }).ParseFS(pageFiles, "page/hub.html"))
 
+// figureRow is one line of the table of every figure.
+type figureRow struct{ Label, Value string }
+
+// staleSite is a site that stopped reporting.
+type staleSite struct{ Label, Commune, Province, Note string }
+
+// bhytSummary is the clinics' use of the chip ID card for health-insurance look-ups.
+type bhytSummary struct {
+	Lookups, OK, Failures int64
+	Share                 float64 // OK / Lookups in percent
+}
+
 type pageData struct {
+	CSS       template.CSS
+	JS        template.JS
+	Now       time.Time
 	Period    Period
+	PeriodVI  string
+	Choices   []periodChoice
 	Filter    Filter
-	By        string
-	Report    Report
+	Crumbs    []crumb
+	Drill     drill
+	Columns   []string
+	Charts    []chart
+	Stale     []staleSite
+	Figures   []figureRow
+	AvgWait   string
 	Services  ServiceTable
+	BHYT      bhytSummary
 	Fleet     []FleetAgent
 	FleetShut bool // no report token: the fleet is not shown
-	Now       time.Time
+	Provinces []string
+	Communes  []string
+	Sites     []Place
 	Error     string
 	Query     string
 	Token     string
 	Contact   func(*time.Time) string
-	Stale     func(*time.Time) bool
-	PeriodKey string
+	Stalled   func(*time.Time) bool
 }
 
-// servePage renders the Vietnamese page: the totals, the table of essential services
-// and the fleet, with links to the CSV and JSON exports.
+// servePage renders the statisticians' page: the drill-down from province to counter,
+// the charts of the last weeks, the sites that stopped reporting, every figure of the
+// period, the monthly table of essential services with its exports, and the fleet.
 func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
-	d := pageData{Filter: filterFromForm(r), By: r.URL.Query().Get("by"), Now: h.now().In(h.loc)}
-	if d.By == "" {
-		d.By = "site"
-	}
+	ctx := r.Context()
+	f := filterFromForm(r)
+	f.Service, f.Metric = "", "" // the page drills by place; the API filters by service and metric
+	d := pageData{CSS: pageCSS, JS: pageJS, Filter: f, Now: h.now().In(h.loc), Token: r.URL.Query().Get("token"), Columns: drillColumns}
 	d.Contact = func(t *time.Time) string {
 		if t == nil {
 			return "chưa bao giờ"
 		}
-		ago := d.Now.Sub(*t).Round(time.Second)
-		return fmt.Sprintf("%s (%s trước)", t.In(h.loc).Format("02/01/2006 15:04"), ago)
+		return t.In(h.loc).Format("02/01/2006 15:04") + " (" + agoVI(d.Now.Sub(*t)) + ")"
 	}
-	d.Stale = func(t *time.Time) bool { return t == nil || d.Now.Sub(*t) > staleAfter }
+	d.Stalled = func(t *time.Time) bool { return t == nil || d.Now.Sub(*t) > staleAfter }
 	var err error
 	d.Period, err = h.periodFromForm(r)
-	if err == nil {
-		d.Report, err = h.Totals(r.Context(), Query{Period: d.Period, By: []string{d.By, "metric"}, Filter: d.Filter})
-	}
-	if err == nil {
-		d.Services, err = h.Services(r.Context(), d.Period, d.Filter)
-	}
-	d.FleetShut = !h.fleet
-	if err == nil && h.fleet {
-		d.Fleet, err = h.Fleet(r.Context(), d.Filter)
-	}
 	if err != nil {
-		d.Error = err.Error()
+		d.Error = "Kỳ báo cáo không hợp lệ: " + err.Error() + ". Đang hiện tháng này."
+		d.Period, _ = ParsePeriod("month", d.Now.Format("2006-01"))
+	}
+	d.PeriodVI = periodVI(d.Period)
+	d.Choices = periodChoices(d.Now, d.Period)
+	if err := h.fillPage(ctx, &d); err != nil {
+		d.Error = strings.TrimSpace(d.Error + " Không đọc được số liệu: " + err.Error())
 	}
 	q := url.Values{}
 	q.Set("period", d.Period.Kind)
 	q.Set("at", d.Period.Label)
-	for k, v := range map[string]string{"province": d.Filter.Province, "commune": d.Filter.Commune, "site": d.Filter.Site,
-		"counter": d.Filter.Counter, "service": d.Filter.Service, "metric": d.Filter.Metric} {
-		if v != "" {
-			q.Set(k, v)
+	for _, kv := range [][2]string{{"province", f.Province}, {"commune", f.Commune}, {"site", f.Site}, {"counter", f.Counter}} {
+		if kv[1] != "" {
+			q.Set(kv[0], kv[1])
 		}
 	}
-	if t := r.URL.Query().Get("token"); t != "" {
-		q.Set("token", t) // keep the form and the export links working behind the report token
-		d.Token = t
+	if d.Token != "" {
+		q.Set("token", d.Token) // keep the export links working behind the report token
 	}
 	d.Query = q.Encode()
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
@@ -118,13 +155,85 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
+func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
+	places, err := h.Places(ctx)
+	if err != nil {
+		return err
+	}
+	f := d.Filter
+	link := pageLink{period: d.Period, token: d.Token}
+	stale := map[string]string{}
+	seenP, seenC := map[string]bool{}, map[string]bool{}
+	siteName := ""
+	for _, p := range places {
+		if p.Province != "" && !seenP[p.Province] {
+			seenP[p.Province] = true
+			d.Provinces = append(d.Provinces, p.Province)
+		}
+		if f.Province != "" && p.Province != f.Province {
+			continue
+		}
+		if p.Commune != "" && !seenC[p.Commune] {
+			seenC[p.Commune] = true
+			d.Communes = append(d.Communes, p.Commune)
+		}
+		if f.Commune != "" && p.Commune != f.Commune {
+			continue
+		}
+		d.Sites = append(d.Sites, p)
+		if p.Site == f.Site {
+			siteName = p.Name
+		}
+		if f.Site != "" && p.Site != f.Site || p.Devices == 0 {
+			continue
+		}
+		if note := staleNote(p.LastContact, d.Now, h.stale, h.loc); note != "" {
+			stale[p.Site] = note
+			d.Stale = append(d.Stale, staleSite{Label: siteLabel(p.Site, p.Name), Commune: p.Commune, Province: p.Province, Note: note})
+		}
+	}
+	d.Crumbs = breadcrumb(f, link, siteName)
+	if d.Drill, err = h.buildDrill(ctx, d.Period, f, places, link, stale); err != nil {
+		return err
+	}
+	if d.Charts, err = h.buildCharts(ctx, f); err != nil {
+		return err
+	}
+	rep, err := h.Totals(ctx, Query{Period: d.Period, By: []string{"metric"}, Filter: f})
+	if err != nil {
+		return err
+	}
+	all := figures{}
+	for _, r := range rep.Rows {
+		all[r.Keys[0]] += r.Value
+	}
+	known := map[string]bool{}
+	for _, m := range metricOrder {
+		known[m] = true
+		if v, ok := all[m]; ok {
+			d.Figures = append(d.Figures, figureRow{metricName(m), metricValue(m, v)})
+		}
+	}
+	for _, r := range rep.Rows {
+		if !known[r.Keys[0]] {
+			d.Figures = append(d.Figures, figureRow{metricName(r.Keys[0]), formatInt(r.Value)})
+		}
+	}
+	d.AvgWait = all.AvgWait()
+	d.BHYT = bhytSummary{Lookups: all[vocab.BHYTLookups], OK: all[vocab.BHYTLookupsOK], Failures: all[vocab.BHYTLookupFailures]}
+	d.BHYT.Share = percent(d.BHYT.OK, d.BHYT.Lookups)
+	if d.Services, err = h.Services(ctx, d.Period, f); err != nil {
+		return err
+	}
+	d.FleetShut = !h.fleet
+	if h.fleet {
+		if d.Fleet, err = h.Fleet(ctx, Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 // staleAfter is how long without contact before the fleet view marks an agent: agents
 // push every minute, so a quarter of an hour means the PC or its network is down.
 const staleAfter = 15 * time.Minute
-
-func metricName(m string) string {
-	if l := vocab.Label(m); l != m {
-		return l + " (" + m + ")"
-	}
-	return m
-}

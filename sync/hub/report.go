@@ -342,6 +342,9 @@ func filterFromForm(r *http.Request) Filter {
 func (h *Hub) periodFromForm(r *http.Request) (Period, error) {
 	kind := r.URL.Query().Get("period")
 	at := r.URL.Query().Get("at")
+	if choice := r.URL.Query().Get("p"); choice != "" {
+		kind, at, _ = strings.Cut(choice, ":") // the page's list of periods: "month:2026-11"
+	}
 	now := h.now().In(h.loc)
 	if kind == "" {
 		kind = "month"
@@ -402,8 +405,12 @@ func (h *Hub) serveServiceReport(w http.ResponseWriter, r *http.Request) {
 		h.badRequest(w, err)
 		return
 	}
-	if r.URL.Query().Get("format") == "csv" {
-		header := []string{"STT", "Tên thủ tục hành chính", "Mức độ", "Số hồ sơ tiếp nhận", "Trong đó trực tuyến", "Số hồ sơ được số hóa", "Tỷ lệ số hóa (%)"}
+	switch r.URL.Query().Get("format") {
+	case "xlsx":
+		h.serveServicesXLSX(w, r, t)
+		return
+	case "csv":
+		header := serviceHeader()
 		var records [][]string
 		for _, row := range append(t.Rows, t.Total) {
 			no := ""
@@ -438,7 +445,7 @@ func (h *Hub) serveFleet(w http.ResponseWriter, r *http.Request) {
 // Vietnamese diacritics correctly.
 func writeCSV(w http.ResponseWriter, filename string, header []string, records [][]string) {
 	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
-	w.Header().Set("Content-Disposition", fmt.Sprintf("attachment; filename=%q", filename))
+	setAttachment(w, filename, filename)
 	w.Write([]byte("\ufeff"))
 	cw := csv.NewWriter(w)
 	for i, cell := range header {

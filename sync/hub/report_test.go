@@ -198,9 +198,9 @@ func TestPageShowsTablesAndFleet(t *testing.T) {
 	b, _ := io.ReadAll(resp.Body)
 	page := string(b)
 	for _, want := range []string{
-		"Dịch vụ công thiết yếu", "Đăng ký khai sinh", "<td class=\"n\">90</td>", // the service table
+		"Báo cáo dịch vụ công thiết yếu", "Đăng ký khai sinh", "<td class=\"n\">90</td>", // the service table
 		"Phường Vinh Hưng",                                   // totals by commune
-		"vh-pc1", "printer: lỗi", "out of paper", "nhanh 2s", // the fleet with device state and clock offset
+		"vh-pc1", "printer: lỗi", "out of paper", "nhanh 2 giây", // the fleet with device state and clock offset
 		"silent-pc", "chưa bao giờ", // an agent never heard from
 		"format=csv",
 	} {

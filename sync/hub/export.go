@@ -1,0 +1,161 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"strings"
+
+	"motcua-agent/config/vocab"
+)
+
+// The monthly report as the province files it: the table of essential services under
+// its title, period and scope, as XLSX; the CSV (in report.go) is the same table alone,
+// for programs.
+
+// xlsxMIME is the registered type of an Office Open XML spreadsheet.
+const xlsxMIME = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+// setAttachment names a download twice: an ASCII name every browser takes, and the
+// Vietnamese name (RFC 5987 / RFC 6266 filename*) the ones that can read it prefer.
+func setAttachment(w http.ResponseWriter, ascii, vietnamese string) {
+	var b strings.Builder
+	for _, c := range []byte(vietnamese) {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0 {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	safe := strings.Map(func(r rune) rune {
+		if r < 0x20 || r > 0x7e || r == '"' || r == '\\' {
+			return '_'
+		}
+		return r
+	}, ascii)
+	w.Header().Set("Content-Disposition", `attachment; filename="`+safe+`"; filename*=UTF-8''`+b.String())
+}
+
+// scopeVI says which places a report covers: "Nghệ An › Phường Vinh Hưng › VH-1".
+func (h *Hub) scopeVI(ctx context.Context, f Filter) string {
+	var parts []string
+	for _, v := range []string{f.Province, f.Commune} {
+		if v != "" {
+			parts = append(parts, v)
+		}
+	}
+	if f.Site != "" {
+		name := ""
+		if places, err := h.Places(ctx); err == nil {
+			for _, p := range places {
+				if p.Site == f.Site {
+					name = p.Name
+				}
+			}
+		}
+		parts = append(parts, siteLabel(f.Site, name))
+	}
+	if f.Counter != "" {
+		parts = append(parts, "Quầy "+f.Counter)
+	}
+	if len(parts) == 0 {
+		return "tất cả các điểm gửi số liệu về máy chủ"
+	}
+	return strings.Join(parts, " › ")
+}
+
+// serviceSheet lays out the monthly table in the report's shape: title, period and
+// scope, the header, one row per service, the total, then the clinics' look-ups.
+func serviceSheet(t ServiceTable, scope string, bhyt bhytSummary) xlsxSheet {
+	s := xlsxSheet{Name: "Dịch vụ công thiết yếu", Widths: []float64{6, 70, 9, 14, 14, 14, 12}}
+	s.Rows = append(s.Rows,
+		[]xlsxCell{textCell("BÁO CÁO KẾT QUẢ TIẾP NHẬN, SỐ HÓA HỒ SƠ DỊCH VỤ CÔNG THIẾT YẾU", styleTitle)},
+		[]xlsxCell{textCell("Kỳ báo cáo: "+periodVI(t.Period)+" (từ "+dayVI(t.Period.From)+" đến "+dayVI(t.Period.To)+")", styleNormal)},
+		[]xlsxCell{textCell("Phạm vi: "+scope, styleNormal)},
+		nil,
+	)
+	var header []xlsxCell
+	for _, hd := range serviceHeader() {
+		header = append(header, textCell(hd, styleBold))
+	}
+	s.Rows = append(s.Rows, header)
+	for i, r := range append(append([]ServiceRow{}, t.Rows...), t.Total) {
+		st, name := styleNormal, styleWrap
+		if i == len(t.Rows) {
+			st, name = styleBold, styleBold
+		}
+		no := xlsxCell{Ignore: true}
+		if r.No > 0 {
+			no = numCell(float64(r.No), st)
+		}
+		level := xlsxCell{Ignore: true}
+		if r.Level != "" {
+			level = textCell(r.Level, st)
+		}
+		s.Rows = append(s.Rows, []xlsxCell{no, textCell(r.Name, name), level,
+			numCell(float64(r.Received), st), numCell(float64(r.Online), st), numCell(float64(r.Digitized), st),
+			numCell(r.Share, stylePercent)})
+	}
+	s.Rows = append(s.Rows, nil,
+		[]xlsxCell{{Ignore: true}, textCell("Tra cứu thẻ bảo hiểm y tế bằng căn cước tại nơi khám chữa bệnh", styleBold)},
+		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookups), styleNormal), {Ignore: true}, numCell(float64(bhyt.Lookups), styleNormal)},
+		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupsOK), styleNormal), {Ignore: true}, numCell(float64(bhyt.OK), styleNormal)},
+		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupFailures), styleNormal), {Ignore: true}, numCell(float64(bhyt.Failures), styleNormal)},
+		[]xlsxCell{{Ignore: true}, textCell("Tỷ lệ tra cứu thành công (%)", styleNormal), {Ignore: true}, numCell(bhyt.Share, stylePercent)},
+	)
+	return s
+}
+
+// serviceHeader is the header of the table of essential services, in the CSV and XLSX.
+func serviceHeader() []string {
+	return []string{"STT", "Tên thủ tục hành chính", "Mức độ", "Số hồ sơ tiếp nhận", "Trong đó trực tuyến", "Số hồ sơ được số hóa", "Tỷ lệ số hóa (%)"}
+}
+
+// dayVI turns 2026-11-23 into 23/11/2026.
+func dayVI(day string) string {
+	if len(day) != 10 {
+		return day
+	}
+	return day[8:10] + "/" + day[5:7] + "/" + day[0:4]
+}
+
+// bhytFor sums the clinics' look-ups for a period and filter.
+func (h *Hub) bhytFor(ctx context.Context, p Period, f Filter) (bhytSummary, error) {
+	f.Metric, f.Service = "", ""
+	rep, err := h.Totals(ctx, Query{Period: p, By: []string{"metric"}, Filter: f})
+	if err != nil {
+		return bhytSummary{}, err
+	}
+	var b bhytSummary
+	for _, r := range rep.Rows {
+		switch r.Keys[0] {
+		case vocab.BHYTLookups:
+			b.Lookups = r.Value
+		case vocab.BHYTLookupsOK:
+			b.OK = r.Value
+		case vocab.BHYTLookupFailures:
+			b.Failures = r.Value
+		}
+	}
+	b.Share = percent(b.OK, b.Lookups)
+	return b, nil
+}
+
+// serveServicesXLSX writes the monthly table as a workbook.
+func (h *Hub) serveServicesXLSX(w http.ResponseWriter, r *http.Request, t ServiceTable) {
+	b, err := h.bhytFor(r.Context(), t.Period, t.Filter)
+	if err != nil {
+		h.badRequest(w, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := writeXLSX(&buf, serviceSheet(t, h.scopeVI(r.Context(), t.Filter), b)); err != nil {
+		h.badRequest(w, err)
+		return
+	}
+	w.Header().Set("Content-Type", xlsxMIME)
+	setAttachment(w, fmt.Sprintf("dich-vu-thiet-yeu-%s-%s.xlsx", t.Period.Kind, t.Period.Label),
+		fmt.Sprintf("Dịch vụ công thiết yếu %s.xlsx", strings.ReplaceAll(periodVI(t.Period), "/", "-")))
+	w.Write(buf.Bytes())
+}

@@ -1,0 +1,449 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"motcua-agent/config/vocab"
+)
+
+// The statisticians' views: places the hub knows, the drill-down from province to
+// counter, sites that stopped reporting, and figures in Vietnamese units.
+
+// DefaultStaleAfter is how long a site may go without any of its devices pushing
+// before the page flags it. Agents push every minute when they can, but a commune's
+// network may be down for a day; two days without a word needs a phone call.
+const DefaultStaleAfter = 48 * time.Hour
+
+// Place is one site the hub knows, with when its devices last reached the hub.
+type Place struct {
+	Site, Name, Province, Commune string
+	Devices                       int        // enrolled devices not revoked
+	LastContact                   *time.Time // the latest of its devices; nil if none ever pushed
+}
+
+// Places lists the enrolled sites with their latest contact, ordered by province,
+// commune and site.
+func (h *Hub) Places(ctx context.Context) ([]Place, error) {
+	rows, err := h.rdb.QueryContext(ctx, `SELECT s.site, s.name, s.province, s.commune, d.revoked_at IS NULL, f.last_contact
+		FROM sites s JOIN devices d ON d.site = s.site LEFT JOIN fleet f ON f.device = d.device
+		ORDER BY s.province, s.commune, s.site`)
+	if err != nil {
+		return nil, fmt.Errorf("places query: %w", err)
+	}
+	defer rows.Close()
+	var out []Place
+	for rows.Next() {
+		var p Place
+		var live bool
+		var contact *string
+		if err := rows.Scan(&p.Site, &p.Name, &p.Province, &p.Commune, &live, &contact); err != nil {
+			return nil, fmt.Errorf("places row: %w", err)
+		}
+		if n := len(out); n == 0 || out[n-1].Site != p.Site {
+			out = append(out, p)
+		}
+		cur := &out[len(out)-1]
+		if live {
+			cur.Devices++
+		}
+		if contact != nil {
+			if t, err := time.Parse(time.RFC3339Nano, *contact); err == nil && (cur.LastContact == nil || t.After(*cur.LastContact)) {
+				cur.LastContact = &t
+			}
+		}
+	}
+	return out, rows.Err()
+}
+
+// staleNote says why a site is flagged, or "" when it reports: "không gửi số liệu từ
+// 20/11/2026 (3 ngày)" in the province's time zone, or that it never sent anything.
+func staleNote(last *time.Time, now time.Time, after time.Duration, loc *time.Location) string {
+	if last == nil {
+		return "chưa gửi số liệu lần nào"
+	}
+	d := now.Sub(*last)
+	if d <= after {
+		return ""
+	}
+	return fmt.Sprintf("không gửi số liệu từ %s (%s)", last.In(loc).Format("02/01/2006"), spanVI(d))
+}
+
+// spanVI is a long span in its largest whole unit: "3 ngày", "5 giờ", "12 phút".
+func spanVI(d time.Duration) string {
+	switch {
+	case d >= 24*time.Hour:
+		return fmt.Sprintf("%d ngày", int64(d/(24*time.Hour)))
+	case d >= time.Hour:
+		return fmt.Sprintf("%d giờ", int64(d/time.Hour))
+	case d >= time.Minute:
+		return fmt.Sprintf("%d phút", int64(d/time.Minute))
+	}
+	return fmt.Sprintf("%d giây", int64(d/time.Second))
+}
+
+// agoVI says how long ago: "21 giây trước", "3 ngày trước"; "vừa xong" under a second.
+func agoVI(d time.Duration) string {
+	if d < time.Second {
+		return "vừa xong"
+	}
+	return spanVI(d) + " trước"
+}
+
+// durationVI is a duration in hours, minutes and seconds as a person says it:
+// "45 giây", "12 phút", "3 giờ 5 phút". Seconds are dropped from an hour upwards.
+func durationVI(d time.Duration) string {
+	d = d.Round(time.Second)
+	h, m, s := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
+	var parts []string
+	if h > 0 {
+		parts = append(parts, fmt.Sprintf("%s giờ", formatInt(h)))
+	}
+	if m > 0 {
+		parts = append(parts, fmt.Sprintf("%d phút", m))
+	}
+	if s > 0 && h == 0 {
+		parts = append(parts, fmt.Sprintf("%d giây", s))
+	}
+	if len(parts) == 0 {
+		return "0 giây"
+	}
+	return strings.Join(parts, " ")
+}
+
+// isSeconds is a metric that counts seconds: the page shows it as a duration.
+func isSeconds(metric string) bool { return strings.HasSuffix(metric, "_seconds") }
+
+// metricName is a metric's Vietnamese label, without the unit for a metric in seconds
+// (the page shows those as durations). A metric this hub's vocabulary lacks (a newer
+// agent's) is named as such rather than by its key.
+func metricName(m string) string {
+	d, ok := vocab.Lookup(m)
+	if !ok {
+		return "Chỉ số chưa có tên trong bộ từ vựng của máy chủ"
+	}
+	return strings.TrimSuffix(d.Label, " (giây)")
+}
+
+// metricValue is a metric's value in the unit a person reads.
+func metricValue(metric string, v int64) string {
+	if isSeconds(metric) {
+		return durationVI(time.Duration(v) * time.Second)
+	}
+	return formatInt(v)
+}
+
+// metricOrder is the order of the figures on the page, the agent's dashboard order.
+var metricOrder = []string{
+	vocab.CheckinsPeople, vocab.Checkins, vocab.Scans, vocab.IdentityVerifications, vocab.IdentityPeople,
+	vocab.DossiersReceived, vocab.DossiersDigitized, vocab.DossiersPages,
+	vocab.TicketsIssued, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
+	vocab.TicketsUnprinted,
+	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures,
+	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,
+	vocab.GateRefusals, vocab.GateReconciled, vocab.GateManualOpens,
+}
+
+// figures is one group's metrics by name.
+type figures map[string]int64
+
+// avgWait is the average wait of a called ticket ("" when none was called), as the
+// agent's own queue report computes it: waiting seconds over tickets served or absent.
+func (f figures) AvgWait() string {
+	called := f[vocab.TicketsServed] + f[vocab.TicketsNoShow]
+	if called == 0 {
+		return "–"
+	}
+	return durationVI(time.Duration(f[vocab.TicketsWaitSeconds]/called) * time.Second)
+}
+
+// drillColumns are the figures each row of the drill-down shows.
+var drillColumns = []string{vocab.CheckinsPeople, vocab.DossiersReceived, vocab.DossiersDigitized,
+	vocab.TicketsIssued, vocab.TicketsServed, vocab.GateEntries, vocab.BHYTLookups}
+
+// Levels of the drill-down, from the top.
+const (
+	levelProvince = "province"
+	levelCommune  = "commune"
+	levelSite     = "site"
+	levelCounter  = "counter"
+)
+
+var levelTitle = map[string]string{
+	levelProvince: "Tỉnh, thành phố", levelCommune: "Xã, phường", levelSite: "Điểm phục vụ", levelCounter: "Quầy",
+}
+
+// rowsLevel is the level the drill-down lists under a filter: the one below the
+// deepest chosen; "" at a single counter, which has nothing below it.
+func rowsLevel(f Filter) string {
+	switch {
+	case f.Counter != "":
+		return ""
+	case f.Site != "":
+		return levelCounter
+	case f.Commune != "":
+		return levelSite
+	case f.Province != "":
+		return levelCommune
+	}
+	return levelProvince
+}
+
+// unnamed is how the page shows a place whose name was never given.
+const unnamed = "(chưa đặt tên)"
+
+// siteLabel names a site by its name, or its code and "(chưa đặt tên)".
+func siteLabel(code, name string) string {
+	if name != "" {
+		return name
+	}
+	return code + " " + unnamed
+}
+
+// drillRow is one line of the drill-down table.
+type drillRow struct {
+	Label string
+	Code  string // the site's code under its name
+	URL   string // one level down; "" when there is none
+	Stale string // why the place is flagged, if it is
+	F     figures
+}
+
+// drill is the drill-down table at one level.
+type drill struct {
+	Level, Title string
+	Rows         []drillRow
+	Total        drillRow
+}
+
+// pageLink builds the page's address for a filter, keeping the period and the token.
+type pageLink struct {
+	period Period
+	token  string
+}
+
+func (l pageLink) to(f Filter) string {
+	q := url.Values{}
+	q.Set("period", l.period.Kind)
+	q.Set("at", l.period.Label)
+	for _, kv := range [][2]string{{"province", f.Province}, {"commune", f.Commune}, {"site", f.Site}, {"counter", f.Counter}} {
+		if kv[1] != "" {
+			q.Set(kv[0], kv[1])
+		}
+	}
+	if l.token != "" {
+		q.Set("token", l.token)
+	}
+	return "/?" + q.Encode()
+}
+
+// buildDrill lists the level below the filter: every known place at that level (so a
+// silent site shows, with zeros) and every group that has counters.
+func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place, link pageLink, stale map[string]string) (drill, error) {
+	lv := rowsLevel(f)
+	d := drill{Level: lv, Title: levelTitle[lv], Total: drillRow{Label: "Tổng cộng", F: figures{}}}
+	if lv == "" {
+		return d, nil
+	}
+	rep, err := h.Totals(ctx, Query{Period: p, By: []string{lv, "metric"}, Filter: Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}})
+	if err != nil {
+		return d, err
+	}
+	byKey := map[string]*drillRow{}
+	var order []string
+	row := func(key string) *drillRow {
+		if r, ok := byKey[key]; ok {
+			return r
+		}
+		r := &drillRow{F: figures{}}
+		byKey[key] = r
+		order = append(order, key)
+		return r
+	}
+	names := map[string]string{}
+	for _, pl := range places {
+		if f.Province != "" && pl.Province != f.Province || f.Commune != "" && pl.Commune != f.Commune || f.Site != "" && pl.Site != f.Site {
+			continue
+		}
+		switch lv {
+		case levelProvince:
+			row(pl.Province)
+		case levelCommune:
+			row(pl.Commune)
+		case levelSite:
+			row(pl.Site)
+			names[pl.Site] = pl.Name
+		}
+	}
+	for _, r := range rep.Rows {
+		row(r.Keys[0]).F[r.Keys[1]] += r.Value
+		d.Total.F[r.Keys[1]] += r.Value
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		if (order[i] == "") != (order[j] == "") {
+			return order[j] == "" // the unnamed group last
+		}
+		return order[i] < order[j]
+	})
+	for _, key := range order {
+		r := byKey[key]
+		next := f
+		switch lv {
+		case levelProvince:
+			r.Label, next.Province = key, key
+		case levelCommune:
+			r.Label, next.Commune = key, key
+		case levelSite:
+			r.Label, r.Code, next.Site = siteLabel(key, names[key]), key, key
+			if names[key] == "" {
+				r.Code = ""
+			}
+			r.Stale = stale[key]
+		case levelCounter:
+			r.Label, next.Counter = "Quầy "+key, key
+		}
+		if key != "" {
+			r.URL = link.to(next)
+		} else if lv == levelCounter {
+			r.Label = "Không gắn với quầy nào"
+		} else {
+			r.Label = "(chưa ghi " + strings.ToLower(levelTitle[lv]) + ")"
+		}
+		d.Rows = append(d.Rows, *r)
+	}
+	return d, nil
+}
+
+// crumb is one step of the breadcrumb.
+type crumb struct{ Label, URL string }
+
+// breadcrumb walks from the whole hub down to the filter; the last step has no link.
+func breadcrumb(f Filter, link pageLink, siteName string) []crumb {
+	out := []crumb{{"Tất cả", link.to(Filter{})}}
+	var at Filter
+	if f.Province != "" {
+		at.Province = f.Province
+		out = append(out, crumb{f.Province, link.to(at)})
+	}
+	if f.Commune != "" {
+		at.Commune = f.Commune
+		out = append(out, crumb{f.Commune, link.to(at)})
+	}
+	if f.Site != "" {
+		at.Site = f.Site
+		out = append(out, crumb{siteLabel(f.Site, siteName), link.to(at)})
+	}
+	if f.Counter != "" {
+		at.Counter = f.Counter
+		out = append(out, crumb{"Quầy " + f.Counter, link.to(at)})
+	}
+	out[len(out)-1].URL = ""
+	return out
+}
+
+// chartMetrics are the daily series drawn for the last weeks.
+var chartMetrics = []string{vocab.CheckinsPeople, vocab.DossiersDigitized, vocab.TicketsIssued, vocab.GateEntries}
+
+// chartWeeks is how far back the charts reach.
+const chartWeeks = 8
+
+// buildCharts draws the daily totals of chartMetrics over the last chartWeeks weeks
+// up to today, for the filter.
+func (h *Hub) buildCharts(ctx context.Context, f Filter) ([]chart, error) {
+	end := h.today()
+	start := end.AddDate(0, 0, -7*chartWeeks+1)
+	p := Period{Kind: "day", From: start.Format(time.DateOnly), To: end.Format(time.DateOnly)}
+	rep, err := h.Totals(ctx, Query{Period: p, By: []string{"metric", "day"}, Filter: f})
+	if err != nil {
+		return nil, err
+	}
+	series := map[string][]int64{}
+	for _, m := range chartMetrics {
+		series[m] = make([]int64, 7*chartWeeks)
+	}
+	for _, r := range rep.Rows {
+		s, ok := series[r.Keys[0]]
+		if !ok {
+			continue
+		}
+		day, err := time.Parse(time.DateOnly, r.Keys[1])
+		if err != nil {
+			continue
+		}
+		if i := int(day.Sub(start) / (24 * time.Hour)); i >= 0 && i < len(s) {
+			s[i] += r.Value
+		}
+	}
+	out := make([]chart, 0, len(chartMetrics))
+	for i, m := range chartMetrics {
+		out = append(out, buildChart(fmt.Sprintf("chart-%d", i+1), metricName(m), start, series[m]))
+	}
+	return out, nil
+}
+
+// periodVI names a period as the report's title does: "tháng 11/2026",
+// "tuần 48/2026 (23/11 – 29/11/2026)", "ngày 23/11/2026".
+func periodVI(p Period) string {
+	from, err1 := time.Parse(time.DateOnly, p.From)
+	to, err2 := time.Parse(time.DateOnly, p.To)
+	if err1 != nil || err2 != nil {
+		return p.Label
+	}
+	switch p.Kind {
+	case "month":
+		return "tháng " + from.Format("01/2006")
+	case "week":
+		_, w := from.ISOWeek()
+		return fmt.Sprintf("tuần %d/%d (%s – %s)", w, to.Year(), from.Format("02/01"), to.Format("02/01/2006"))
+	}
+	return "ngày " + from.Format("02/01/2006")
+}
+
+// periodChoice is one option of the period list.
+type periodChoice struct {
+	Value, Label string
+	Selected     bool
+}
+
+// periodChoices offers the last 12 months, 8 weeks and 14 days, and the chosen period
+// when it is older.
+func periodChoices(now time.Time, cur Period) []periodChoice {
+	var out []periodChoice
+	add := func(kind, at string) {
+		p, err := ParsePeriod(kind, at)
+		if err != nil {
+			return
+		}
+		out = append(out, periodChoice{Value: kind + ":" + at, Label: strings.ToUpper(periodVI(p)[:1]) + periodVI(p)[1:],
+			Selected: kind == cur.Kind && at == cur.Label})
+	}
+	first := time.Date(now.Year(), now.Month(), 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < 12; i++ {
+		add("month", first.AddDate(0, -i, 0).Format("2006-01"))
+	}
+	for i := 0; i < 8; i++ {
+		y, w := now.AddDate(0, 0, -7*i).ISOWeek()
+		add("week", fmt.Sprintf("%04d-W%02d", y, w))
+	}
+	for i := 0; i < 14; i++ {
+		add("day", now.AddDate(0, 0, -i).Format(time.DateOnly))
+	}
+	for _, c := range out {
+		if c.Selected {
+			return out
+		}
+	}
+	add(cur.Kind, cur.Label)
+	out[len(out)-1].Selected = true
+	return out
+}
+
+// formatPercent writes a share with one decimal and a decimal comma: 80,5.
+func formatPercent(v float64) string {
+	return strings.Replace(strconv.FormatFloat(v, 'f', 1, 64), ".", ",", 1)
+}

@@ -199,7 +199,7 @@ func TestPageShowsTablesAndFleet(t *testing.T) {
 	page := string(b)
 	for _, want := range []string{
 		"Báo cáo dịch vụ công thiết yếu", "Đăng ký khai sinh", "<td class=\"n\">90</td>", // the service table
-		"Phường Vinh Hưng",                                   // totals by commune
+		"Phường Vinh Hưng",                                       // totals by commune
 		"vh-pc1", "printer: lỗi", "out of paper", "nhanh 2 giây", // the fleet with device state and clock offset
 		"silent-pc", "chưa bao giờ", // an agent never heard from
 		"format=csv",

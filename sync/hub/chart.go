@@ -143,7 +143,11 @@ func (c chart) SVG() template.HTML {
 	base := chartTop + chartPlotH
 	fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%g" y2="%g" class="axis"/>`, chartLeft, chartLeft+chartPlotW, base, base)
 	for _, t := range c.XTicks {
-		fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="middle" class="tick">%s</text>`, t.Pos, base+16, e(t.Label))
+		x, anchor := t.Pos, "middle"
+		if x+16 > chartW { // the last day's label would be cut at the edge
+			x, anchor = chartW-1, "end"
+		}
+		fmt.Fprintf(&b, `<text x="%.1f" y="%g" text-anchor="%s" class="tick">%s</text>`, x, base+16, anchor, e(t.Label))
 	}
 	fmt.Fprintf(&b, `<text x="12" y="%g" transform="rotate(-90 12 %g)" text-anchor="middle" class="unit">%s</text>`,
 		chartTop+chartPlotH/2, chartTop+chartPlotH/2, e(chartYTitle))

@@ -68,6 +68,7 @@ var pageTemplate = template.Must(template.New("hub.html").Funcs(template.FuncMap
 	},
 	"siteLabel": siteLabel,
 	"lower":     strings.ToLower,
+	"day":       dayVI,
 }).ParseFS(pageFiles, "page/hub.html"))
 
 // figureRow is one line of the table of every figure.

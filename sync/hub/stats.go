@@ -156,7 +156,7 @@ type figures map[string]int64
 // agent's own queue report computes it: waiting seconds over tickets served or absent.
 func (f figures) AvgWait() string {
 	called := f[vocab.TicketsServed] + f[vocab.TicketsNoShow]
-	if called == 0 {
+	if _, waited := f[vocab.TicketsWaitSeconds]; !waited || called == 0 { // a counter has no waits: they are the site's
 		return "–"
 	}
 	return durationVI(time.Duration(f[vocab.TicketsWaitSeconds]/called) * time.Second)

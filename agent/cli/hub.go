@@ -32,6 +32,7 @@ func cmdHub(ctx context.Context, args []string) int {
 	catalogue := fs.String("catalogue", "", "CSV of essential services (no,code,name,level); the 25 of the monthly report by default")
 	reportToken := fs.String("report-token", os.Getenv("MOTCUA_HUB_REPORT_TOKEN"), "token required to read the page, reports and fleet (default $MOTCUA_HUB_REPORT_TOKEN; none: open to whoever reaches the port)")
 	openFleet := fs.Bool("open-fleet", false, "show the fleet (device names, versions, states) without a report token")
+	staleAfter := fs.Duration("stale-after", hub.DefaultStaleAfter, "how long a site may send nothing before the page flags it")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -41,6 +42,7 @@ func cmdHub(ctx context.Context, args []string) int {
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
 	opts := hub.Options{Log: log, ReportToken: *reportToken, OpenFleet: *openFleet}
+	opts.StaleAfter = *staleAfter
 	if *catalogue != "" {
 		f, err := os.Open(*catalogue)
 		if err != nil {

@@ -130,13 +130,14 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	var err error
 	d.Period, err = h.periodFromForm(r)
 	if err != nil {
-		d.Error = "Kỳ báo cáo không hợp lệ: " + err.Error() + ". Đang hiện tháng này."
+		d.Error = "Kỳ báo cáo không hợp lệ; đang hiện số liệu tháng này."
 		d.Period, _ = ParsePeriod("month", d.Now.Format("2006-01"))
 	}
 	d.PeriodVI = periodVI(d.Period)
 	d.Choices = periodChoices(d.Now, d.Period)
 	if err := h.fillPage(ctx, &d); err != nil {
-		d.Error = strings.TrimSpace(d.Error + " Không đọc được số liệu: " + err.Error())
+		h.log.Warn("hub page: read figures", "err", err)
+		d.Error = strings.TrimSpace(d.Error + " Không đọc được số liệu từ cơ sở dữ liệu của máy chủ; hãy báo bộ phận công nghệ thông tin.")
 	}
 	q := url.Values{}
 	q.Set("period", d.Period.Kind)

@@ -343,7 +343,8 @@ func TestServicesXLSX(t *testing.T) {
 		t.Error("styles lack bold, or the sheet is not named")
 	}
 
-	// If LibreOffice is here, it must read the workbook to the same figures.
+	// If openpyxl or LibreOffice is here, it must read the workbook to the same figures.
+	readWithOpenpyxl(t, path)
 	office, err := exec.LookPath("libreoffice")
 	if err != nil {
 		t.Log("libreoffice not installed: the workbook was checked as XML only")
@@ -378,4 +379,38 @@ func TestXLSXCellsAndNames(t *testing.T) {
 	if !strings.Contains(x, "ab&lt;&amp;&gt;") || !strings.Contains(x, "<v>-7</v>") {
 		t.Errorf("escaping or numbers: %s", x)
 	}
+}
+
+// readWithOpenpyxl reads the workbook with Python's openpyxl, when some python3 on this
+// machine has it: numbers are numbers, the header is bold, the name column is wide.
+func readWithOpenpyxl(t *testing.T, path string) {
+	t.Helper()
+	const script = `
+import json, sys, openpyxl
+ws = openpyxl.load_workbook(sys.argv[1]).active
+print(json.dumps({"title": ws.title, "a1": ws["A1"].value, "b18": ws["B18"].value, "d18": ws["D18"].value,
+  "g18": ws["G18"].value, "g18fmt": ws["G18"].number_format, "b5bold": ws["B5"].font.b, "d31": ws["D31"].value,
+  "widthB": ws.column_dimensions["B"].width}))
+`
+	for _, py := range []string{"python3", "/usr/bin/python3"} {
+		out, err := exec.Command(py, "-c", script, path).Output()
+		if err != nil {
+			continue // no such python, or no openpyxl in it
+		}
+		var got struct {
+			Title, A1, B18, G18fmt string
+			D18, G18, D31, WidthB  float64
+			B5bold                 bool
+		}
+		if err := json.Unmarshal(out, &got); err != nil {
+			t.Fatalf("openpyxl output %s: %v", out, err)
+		}
+		if got.Title != "Dịch vụ công thiết yếu" || !strings.HasPrefix(got.A1, "BÁO CÁO") || got.B18 != "Đăng ký khai sinh" ||
+			got.D18 != 30 || got.G18 != 80 || got.G18fmt != "0.0" || !got.B5bold || got.D31 != 35 || got.WidthB < 40 {
+			t.Errorf("openpyxl reads %s", out)
+		}
+		t.Logf("openpyxl (%s) reads the workbook as written", py)
+		return
+	}
+	t.Log("openpyxl not installed: the workbook was checked as XML only")
 }

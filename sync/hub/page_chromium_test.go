@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/chromedp"
 
 	"motcua-agent/config/vocab"
@@ -224,12 +226,26 @@ func TestStatisticsPageInChromium(t *testing.T) {
 	// Back up by the breadcrumb, and down again by the filters (script submits on change).
 	do("breadcrumb", chromedp.Click(chromedp.Search(`//nav[@class="crumbs"]//a[text()="Phường Vinh Hưng"]`)))
 	at("Phường Vinh Hưng")
-	do("choose Hà Tĩnh", chromedp.SetValue(chromedp.CSS("select[name=province]"), "Hà Tĩnh"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector("select[name=province]").dispatchEvent(new Event("change", {bubbles: true}))`))
+	do("choose Hà Tĩnh", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector("select[name=province]");
+		s.value = "Hà Tĩnh"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`))
 	at("Hà Tĩnh")
 	if r := rows()["Phường Thành Sen"]; r[colIssued] != "200" {
 		t.Errorf("Hà Tĩnh by the filter: %v", rows())
 	}
+	// Printed, the page keeps the figures and drops the form and the links' colours.
+	media := func(m string) chromedp.Action[chromedp.Void] {
+		return chromedp.Func(func(ctx context.Context, tg *chromedp.Target) error {
+			_, err := cdp.Call(ctx, tg, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Media: m})
+			return err
+		})
+	}
+	do("print media", media("print"))
+	if s := eval(`getComputedStyle(document.getElementById("filters")).display + " " + getComputedStyle(document.getElementById("drill")).display`); s != "none block" {
+		t.Errorf("printed: form and drill-down display %q, want none and block", s)
+	}
+	shot("hub-print-1280x720.png", true)
+	do("screen media", media(""))
+
 	do("full page", chromedp.EmulateViewport(1920, 1080))
 	do("back to all", chromedp.Click(chromedp.Search(`//nav[@class="crumbs"]//a[text()="Tất cả"]`)))
 	at("Tất cả")

@@ -89,7 +89,7 @@ type pageData struct {
 	Now       time.Time
 	Period    Period
 	PeriodVI  string
-	Choices   []periodChoice
+	Choices   []periodGroup
 	Filter    Filter
 	Crumbs    []crumb
 	Drill     drill
@@ -134,7 +134,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		d.Period, _ = ParsePeriod("month", d.Now.Format("2006-01"))
 	}
 	d.PeriodVI = periodVI(d.Period)
-	d.Choices = periodChoices(d.Now, d.Period)
+	d.Choices = groupChoices(periodChoices(d.Now, d.Period))
 	if err := h.fillPage(ctx, &d); err != nil {
 		h.log.Warn("hub page: read figures", "err", err)
 		d.Error = strings.TrimSpace(d.Error + " Không đọc được số liệu từ cơ sở dữ liệu của máy chủ; hãy báo bộ phận công nghệ thông tin.")
@@ -239,3 +239,23 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 // staleAfter is how long without contact before the fleet view marks an agent: agents
 // push every minute, so a quarter of an hour means the PC or its network is down.
 const staleAfter = 15 * time.Minute
+
+// periodGroup is the months, the weeks or the days of the period list.
+type periodGroup struct {
+	Label   string
+	Choices []periodChoice
+}
+
+func groupChoices(choices []periodChoice) []periodGroup {
+	var out []periodGroup
+	for _, g := range []struct{ kind, label string }{{"month", "Tháng"}, {"week", "Tuần"}, {"day", "Ngày"}} {
+		grp := periodGroup{Label: g.label}
+		for _, c := range choices {
+			if strings.HasPrefix(c.Value, g.kind+":") {
+				grp.Choices = append(grp.Choices, c)
+			}
+		}
+		out = append(out, grp)
+	}
+	return out
+}

@@ -80,21 +80,26 @@ func TestStatisticsPageInChromium(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// at waits for the page of a level: the breadcrumb's last step names it.
-	at := func(label string) {
+	// waitFor waits until js is true on a loaded page. A click navigates: the old
+	// page's context goes away under an evaluation, so errors until the new page
+	// answers are expected.
+	waitFor := func(what, js string) {
 		t.Helper()
-		js := `(() => { const c = document.querySelector(".crumbs [aria-current]"); return !!c && c.textContent === ` + jsString(label) + ` && document.readyState === "complete"; })()`
-		// A click navigates: the old page's context goes away under an evaluation, so
-		// errors until the new page answers are expected.
+		js = `(() => document.readyState === "complete" && (` + js + `))()`
 		for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
 			ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
 			if err == nil && ok {
 				return
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("page of %q not reached: %v", label, err)
+				t.Fatalf("%s: not reached: %v", what, err)
 			}
 		}
+	}
+	// at waits for the page of a level: the breadcrumb's last step names it.
+	at := func(label string) {
+		t.Helper()
+		waitFor("page of "+label, `(c => !!c && c.textContent === `+jsString(label)+`)(document.querySelector(".crumbs [aria-current]"))`)
 	}
 	// rows reads the drill-down table: the place's link text, then its figures.
 	rows := func() map[string][]string {
@@ -123,6 +128,9 @@ func TestStatisticsPageInChromium(t *testing.T) {
 			if strings.Contains(text, d.Name) {
 				t.Errorf("%s: the page shows the metric code %q", level, d.Name)
 			}
+		}
+		if s := eval(`String(document.documentElement.scrollWidth <= document.documentElement.clientWidth)`); s != "true" {
+			t.Errorf("%s: the page scrolls sideways", level)
 		}
 		for _, bad := range []string{"undefined", "NaN", "<nil>", " / ", "s trước", "m trước"} {
 			if strings.Contains(text, bad) {
@@ -246,8 +254,21 @@ func TestStatisticsPageInChromium(t *testing.T) {
 	shot("hub-print-1280x720.png", true)
 	do("screen media", media(""))
 
+	// Another period from the list: October holds only VH-1's 44 tickets.
+	do("choose October", chromedp.Evaluate[chromedp.Void](`(() => { const s = document.querySelector("select[name=p]");
+		s.value = "month:2026-10"; s.dispatchEvent(new Event("change", {bubbles: true})); })()`))
+	waitFor("October", `document.title.endsWith("tháng 10/2026")`)
+	if r := rows()["Phường Thành Sen"]; r[colIssued] != "0" {
+		t.Errorf("Hà Tĩnh in October: %v", rows())
+	}
+	do("October for all", chromedp.Click(chromedp.Search(`//nav[@class="crumbs"]//a[text()="Tất cả"]`)))
+	at("Tất cả")
+	if r := rows()["Nghệ An"]; r[colIssued] != "44" || r[colPeople] != "0" {
+		t.Errorf("Nghệ An in October: %v", r)
+	}
+
 	do("full page", chromedp.EmulateViewport(1920, 1080))
-	do("back to all", chromedp.Click(chromedp.Search(`//nav[@class="crumbs"]//a[text()="Tất cả"]`)))
+	do("back to November", chromedp.Navigate(th.srv.URL+"/?period=month&at=2026-11"))
 	at("Tất cả")
 	shot("hub-full-1920x1080.png", true)
 }

@@ -21,10 +21,11 @@ import (
 )
 
 var syncCommands = []command{
-	{Name: "hub", Summary: "run the provincial hub, or enroll / revoke an agent",
+	{Name: "hub", Summary: "run the provincial hub, enroll / revoke an agent, or rename a site",
 		Usage: "hub --listen ADDR --db FILE [--tls-cert F --tls-key F] [--catalogue CSV]\n" +
 			"       hub enroll --db FILE --site SITE --device DEVICE [--province P] [--commune C] [--name N] [--url HUB_URL]\n" +
-			"       hub revoke --db FILE --device DEVICE",
+			"       hub revoke --db FILE --device DEVICE\n" +
+			"       hub site set --db FILE --site SITE [--name N] [--province P] [--commune C]",
 		Run: cmdHub},
 	{Name: "sync", Summary: "show the upload state, or push the counters now",
 		Usage: "sync status [--config FILE] [--data DIR] [--json]\n       sync now [--config FILE] [--data DIR]",

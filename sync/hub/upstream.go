@@ -434,7 +434,8 @@ func (s *upstreamSource) ensureEpoch(ctx context.Context) (string, error) {
 	}{
 		{`INSERT INTO upstream_meta(key, value) VALUES('epoch', ?)`, []any{epoch}},
 		{`INSERT INTO upstream_seq(name, last) VALUES('revision', 0) ON CONFLICT(name) DO NOTHING`, nil},
-		{`INSERT INTO upstream_dirty(day) SELECT DISTINCT day FROM counters ON CONFLICT(day) DO NOTHING`, nil},
+		// "WHERE 1 = 1": SQLite would read ON CONFLICT as a join's ON without a WHERE.
+		{`INSERT INTO upstream_dirty(day) SELECT DISTINCT day FROM counters WHERE 1 = 1 ON CONFLICT(day) DO NOTHING`, nil},
 	}
 	for _, st := range stmts {
 		if _, err := tx.ExecContext(ctx, st.q, st.args...); err != nil {

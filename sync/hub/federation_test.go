@@ -173,7 +173,7 @@ func TestFederation(t *testing.T) {
 		t.Cleanup(p.up.Close)
 		for a := range 20 {
 			site := fmt.Sprintf("%s-S%02d", p.code, a/2+1) // two counters' PCs per site
-			commune := fmt.Sprintf("Xã Số %d", a/4+1)     // two sites per commune
+			commune := fmt.Sprintf("Xã Số %d", a/4+1)      // two sites per commune
 			device := fmt.Sprintf("%s-%c", site, 'a'+a%2)
 			secret, err := p.hub.Enroll(ctx, Site{Code: site, Name: "Bộ phận Một cửa " + site, Province: name, Commune: commune}, device)
 			if err != nil {

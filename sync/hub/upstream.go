@@ -205,6 +205,21 @@ func (h *Hub) StartUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	return u, nil
 }
 
+// StartUpstreamFrom starts pushing to the national hub named in the file `hub enroll`
+// printed there (LoadUpstreamFile).
+func (h *Hub) StartUpstreamFrom(path string) (*Upstream, error) {
+	cfg, err := LoadUpstreamFile(path)
+	if err != nil {
+		return nil, err
+	}
+	u, err := h.StartUpstream(cfg)
+	if err != nil {
+		return nil, err
+	}
+	h.log.Info("pushing totals to the national hub", "url", cfg.URL, "as", cfg.Device, "province", cfg.Site)
+	return u, nil
+}
+
 // newUpstream builds the uploader without starting its loop (tests drive PushNow).
 func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if cfg.Interval <= 0 {
@@ -248,7 +263,7 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
 	r := h.metrics.reg
-	u.backlog = r.Gauge("motcua_hub_upstream_backlog", "Total rows changed since the national hub's last acknowledgement.")
+	u.backlog = r.Gauge("motcua_hub_upstream_backlog", "Outbox rows changed since the national hub's last acknowledgement.")
 	u.lastSuccess = r.Gauge("motcua_hub_upstream_last_success_seconds", "Unix time of the last push the national hub acknowledged.")
 	u.leaderGauge = r.Gauge("motcua_hub_upstream_leader", "1 while this process holds the uploader's lease.")
 	return u, nil

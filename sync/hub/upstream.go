@@ -113,7 +113,7 @@ type UpstreamConfig struct {
 	Interval   time.Duration // between pushes when all is sent; 1 minute by default
 	MinBackoff time.Duration // first wait after a failure; 2 seconds by default
 	MaxBackoff time.Duration // cap of the wait; 10 minutes by default
-	BatchSize  int           // rows per push; upload's default
+	BatchSize  int           // rows per push; the protocol's most by default
 	// Clock and Transport are for tests: the upload client's clock and HTTP transport.
 	Clock     upload.Clock
 	Transport http.RoundTripper
@@ -230,6 +230,11 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	}
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = 10 * time.Minute
+	}
+	if cfg.BatchSize <= 0 {
+		// A provincial hub is a server on a good link: a day of a province (about
+		// 2,000 rows) goes in one push and one commit at the national hub.
+		cfg.BatchSize = wire.MaxSnapshotsPerPush
 	}
 	if cfg.Holder == "" {
 		host, _ := os.Hostname()
@@ -624,11 +629,18 @@ func refreshDay(ctx context.Context, tx *sql.Tx, day string, rev *int64) (int, e
 		}
 		return keys[i].dims < keys[j].dims
 	})
+	if len(keys) == 0 {
+		return 0, nil
+	}
+	upsert, err := tx.PrepareContext(ctx, `INSERT INTO upstream_rows(day, metric, dims, value, revision) VALUES(?, ?, ?, ?, ?)
+		ON CONFLICT(day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision`)
+	if err != nil {
+		return 0, err
+	}
+	defer upsert.Close()
 	for _, k := range keys {
 		*rev++
-		if _, err := tx.ExecContext(ctx, `INSERT INTO upstream_rows(day, metric, dims, value, revision) VALUES(?, ?, ?, ?, ?)
-			ON CONFLICT(day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision`,
-			day, k.metric, k.dims, fresh[k], *rev); err != nil {
+		if _, err := upsert.ExecContext(ctx, day, k.metric, k.dims, fresh[k], *rev); err != nil {
 			return 0, err
 		}
 	}

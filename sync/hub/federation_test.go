@@ -444,3 +444,67 @@ func TestLoadUpstreamFile(t *testing.T) {
 		}
 	}
 }
+
+// TestUpstreamSendsHistory: a provincial hub that counted before it was given an
+// upstream (no day marked, as a hub from before the national tier) sends its whole
+// history on its first push; a commune name longer than a dimension value may be is
+// shortened, not left out.
+func TestUpstreamSendsHistory(t *testing.T) {
+	ctx := context.Background()
+	clock := testkit.NewClock(time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC))
+	national, nsrv := openFedHub(t, "national", clock)
+	prov, psrv := openFedHub(t, "prov", clock)
+	long := strings.Repeat("Phường Hưng Dũng ", 6) // 114 bytes
+	secret, err := prov.Enroll(ctx, Site{Code: "S1", Province: "Tỉnh Nghệ An", Commune: long}, "S1-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := wire.ParseSecret(secret)
+	src := newMemSource()
+	for d := range 30 {
+		src.add(time.Date(2026, 10, 20+d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), vocab.TicketsIssued,
+			map[string]string{vocab.DimService: "1.001"}, int64(d+1))
+	}
+	agent, err := upload.NewClient(upload.ClientConfig{HubURL: psrv.URL, Site: "S1", Device: "S1-a", Secret: key, Clock: fedClock{clock}}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.PushNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := prov.db.Exec(`DELETE FROM upstream_dirty`); err != nil {
+		t.Fatal(err)
+	}
+	secret, err = national.Enroll(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ = wire.ParseSecret(secret)
+	up, err := prov.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P40", Device: "hub-P40", Secret: key, Clock: fedClock{clock}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer up.Close()
+	if err := up.PushNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := up.Status(); st.Unsendable != 0 || st.Backlog != 0 || st.Sent != 30 {
+		t.Fatalf("status after the first push: %+v", st)
+	}
+	p := Period{From: "2026-10-01", To: "2026-11-30"}
+	rep, err := national.Totals(ctx, Query{Period: p, By: []string{"province", "commune", "site"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := cutUTF8(long, wire.MaxDimValueLen)
+	if len(rep.Rows) != 1 || rep.Rows[0].Value != 30*31/2 || rep.Rows[0].Keys[1] != want || rep.Rows[0].Keys[2] != "S1" {
+		t.Fatalf("national totals: %+v, want commune %q, site S1, 465", rep.Rows, want)
+	}
+	// Nothing changed: a second push sends nothing and the totals stay.
+	if err := up.PushNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := up.Status(); st.Sent != 30 {
+		t.Fatalf("a second push with nothing changed sent rows: %+v", st)
+	}
+}

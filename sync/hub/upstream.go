@@ -29,6 +29,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"gopkg.in/yaml.v3"
 
@@ -409,6 +410,17 @@ func (h *Hub) UpstreamStatus(ctx context.Context) (st upload.Status, ok bool, er
 	return st, err == nil, err
 }
 
+// cutUTF8 shortens s to at most n bytes without splitting a character.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
+}
+
 func b2f(b bool) float64 {
 	if b {
 		return 1
@@ -579,6 +591,7 @@ func refreshDay(ctx context.Context, tx *sql.Tx, day string, rev *int64) (int, e
 			dims[DimSite] = site
 		}
 		if dims[DimCommune] == "" {
+			commune = cutUTF8(commune, wire.MaxDimValueLen) // a long name must not make the row unsendable
 			if commune != "" {
 				dims[DimCommune] = commune
 			} else {

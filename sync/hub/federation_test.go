@@ -329,6 +329,20 @@ func TestFederation(t *testing.T) {
 		t.Fatalf("national filtered by site P2-S03: %+v", one.Rows)
 	}
 
+	// The national fleet lists the provincial hubs, each with its agents in one line.
+	fleet, err := national.Fleet(ctx, Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fleet) != 3 {
+		t.Fatalf("national fleet: %d entries, want the 3 provincial hubs", len(fleet))
+	}
+	for _, f := range fleet {
+		if len(f.Devices) != 1 || f.Devices[0].State != "ok" || !strings.HasPrefix(f.Devices[0].Detail, "20 agents enrolled, 0 silent") {
+			t.Errorf("national fleet entry %s: %+v", f.Device, f.Devices)
+		}
+	}
+
 	// The national page groups by province.
 	resp, err := http.Get(nsrv.URL + "/?period=month&at=2026-11&by=province")
 	if err != nil {

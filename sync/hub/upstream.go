@@ -113,7 +113,7 @@ type UpstreamConfig struct {
 
 	Interval   time.Duration // between pushes when all is sent; 1 minute by default
 	MinBackoff time.Duration // first wait after a failure; 2 seconds by default
-	MaxBackoff time.Duration // cap of the wait; 10 minutes by default
+	MaxBackoff time.Duration // cap of the wait; 1 minute by default, never above half the lease
 	BatchSize  int           // rows per push; the protocol's most by default
 	// Clock and Transport are for tests: the upload client's clock and HTTP transport.
 	Clock     upload.Clock
@@ -229,9 +229,14 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if cfg.MinBackoff <= 0 {
 		cfg.MinBackoff = 2 * time.Second
 	}
+	// The holder renews its lease on every attempt, so its longest wait stays under the
+	// lease's life: a national hub that is down must not hand the uploader back and
+	// forth between the province's processes. There are 34 provinces, not thousands of
+	// agents, so a minute between retries is no load on the national hub.
 	if cfg.MaxBackoff <= 0 {
-		cfg.MaxBackoff = 10 * time.Minute
+		cfg.MaxBackoff = time.Minute
 	}
+	cfg.MaxBackoff = max(min(cfg.MaxBackoff, leaseTTL/2), cfg.MinBackoff)
 	if cfg.BatchSize <= 0 {
 		// A provincial hub is a server on a good link: a day of a province (about
 		// 2,000 rows) goes in one push and one commit at the national hub.
@@ -261,6 +266,7 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	ccfg := upload.ClientConfig{
 		HubURL: cfg.URL, Site: cfg.Site, Device: cfg.Device, Secret: cfg.Secret, TLS: tls,
 		BatchSize: cfg.BatchSize, Version: "motcua-hub", Clock: clock, Log: u.log,
+		Devices:   u.agentsBeat,
 		OnAttempt: u.noteAttempt,
 	}
 	ccfg.Transport = cfg.Transport
@@ -386,6 +392,27 @@ func (u *Upstream) takeLease(ctx context.Context) (bool, error) {
 		return false, fmt.Errorf("read the uploader lease: %w", err)
 	}
 	return holder == u.cfg.Holder, nil
+}
+
+// agentsBeat is the heartbeat's device list: the province's agents in one line, so the
+// national fleet shows a province whose counters are going quiet.
+func (u *Upstream) agentsBeat() []wire.DeviceState {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	silentBefore := u.h.now().Add(-staleAfter).UTC().Format(time.RFC3339Nano)
+	var enrolled, silent int64
+	err := u.h.rdb.QueryRowContext(ctx, `SELECT count(*),
+			coalesce(sum(CASE WHEN f.last_contact IS NULL OR f.last_contact < ? THEN 1 ELSE 0 END), 0)
+		FROM devices d LEFT JOIN fleet f ON f.device = d.device WHERE d.revoked_at IS NULL`, silentBefore).Scan(&enrolled, &silent)
+	if err != nil {
+		return []wire.DeviceState{{Name: "agents", Kind: "fleet", State: "degraded", Detail: "could not count the agents"}}
+	}
+	state := "ok"
+	if silent > 0 {
+		state = "degraded"
+	}
+	return []wire.DeviceState{{Name: "agents", Kind: "fleet", State: state,
+		Detail: fmt.Sprintf("%d agents enrolled, %d silent for over %s", enrolled, silent, staleAfter)}}
 }
 
 func (u *Upstream) noteAttempt(st upload.Status) {

@@ -87,15 +87,28 @@ const (
 // markUpstreamDirty notes, inside the ingest transaction, the days a group of pushes
 // touched. Every hub marks them, with or without an upstream: it costs one row per
 // distinct day, and a hub given --upstream later finds its history already marked.
+//
+// The mark is written with DO UPDATE, not DO NOTHING, so that it locks the row even
+// when the day is already marked. On PostgreSQL (read committed) DO NOTHING would take
+// no lock: a refresh could delete the old mark and read the day before this transaction
+// commits, and the change would be left without a mark. With the lock the refresh's
+// DELETE waits for this commit and its next statement reads the day with this change.
+// Days are marked in sorted order, the order the refresh takes them, so the two never
+// wait on each other in a cycle. On SQLite one writer at a time makes all this moot.
 func markUpstreamDirty(ctx context.Context, tx *sql.Tx, group []*ingestJob) error {
-	days := map[string]bool{}
+	seen := map[string]bool{}
+	var days []string
 	for _, j := range group {
 		for _, s := range j.push.Snapshots {
-			days[s.Day] = true
+			if !seen[s.Day] {
+				seen[s.Day] = true
+				days = append(days, s.Day)
+			}
 		}
 	}
-	for day := range days {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO upstream_dirty(day) VALUES(?) ON CONFLICT(day) DO NOTHING`, day); err != nil {
+	sort.Strings(days)
+	for _, day := range days {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO upstream_dirty(day) VALUES(?) ON CONFLICT(day) DO UPDATE SET day = excluded.day`, day); err != nil {
 			return fmt.Errorf("mark day %s for the upstream: %w", day, err)
 		}
 	}
@@ -550,7 +563,9 @@ func (s *upstreamSource) refreshSome(ctx context.Context) (changed int, more boo
 	for _, day := range days {
 		// Delete the mark before reading the day: an ingest that commits while we read
 		// marks the day again, and the next refresh picks it up. Deleting after reading
-		// could erase that new mark and lose the change.
+		// could erase that new mark and lose the change. (An ingest still open that has
+		// already marked the day holds the mark's row: the DELETE waits for its commit;
+		// see markUpstreamDirty.)
 		if _, err := tx.ExecContext(ctx, `DELETE FROM upstream_dirty WHERE day = ?`, day); err != nil {
 			return 0, false, fmt.Errorf("take dirty day %s: %w", day, err)
 		}

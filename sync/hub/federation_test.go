@@ -522,3 +522,60 @@ func TestUpstreamSendsHistory(t *testing.T) {
 		t.Fatalf("a second push with nothing changed sent rows: %+v", st)
 	}
 }
+
+// TestUpstreamLoop: the background uploader that `hub --upstream` starts pushes what
+// the agents sent, and gives its lease up when it stops.
+func TestUpstreamLoop(t *testing.T) {
+	ctx := context.Background()
+	clock := testkit.NewClock(time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC))
+	national, nsrv := openFedHub(t, "national", clock)
+	prov, psrv := openFedHub(t, "prov", clock)
+	secret, err := national.Enroll(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "upstream.yaml")
+	if err := os.WriteFile(path, fmt.Appendf(nil, "site:\n  id: \"P40\"\n  device_id: \"hub-P40\"\nsync:\n  url: %q\n  secret: %q\n", nsrv.URL, secret), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	up, err := prov.StartUpstreamFrom(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret, err = prov.Enroll(ctx, Site{Code: "S1", Province: "Tỉnh Nghệ An", Commune: "Xã Hưng Nguyên"}, "S1-a")
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, _ := wire.ParseSecret(secret)
+	src := newMemSource()
+	src.add("2026-11-20", vocab.TicketsIssued, map[string]string{vocab.DimService: "1.001"}, 42)
+	agent, err := upload.NewClient(upload.ClientConfig{HubURL: psrv.URL, Site: "S1", Device: "S1-a", Secret: key, Clock: fedClock{clock}}, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := agent.PushNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	day, _ := ParsePeriod("day", "2026-11-20")
+	var got int64
+	for range 500 { // the loop's first pass may have run before the agent's push
+		up.Trigger()
+		rep, err := national.Totals(ctx, Query{Period: day, By: []string{"commune"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rep.Rows) == 1 && rep.Rows[0].Keys[0] == "Xã Hưng Nguyên" {
+			got = rep.Rows[0].Value
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got != 42 {
+		t.Fatalf("the national hub never received the province's total: %d", got)
+	}
+	up.Close()
+	var n int
+	if err := prov.rdb.QueryRow(`SELECT count(*) FROM upstream_lease`).Scan(&n); err != nil || n != 0 {
+		t.Fatalf("lease rows after Close: %d %v", n, err)
+	}
+}

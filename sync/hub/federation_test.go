@@ -440,12 +440,17 @@ func TestLoadUpstreamFile(t *testing.T) {
 		{"enroll output", fmt.Sprintf("site:\n  id: \"P40\"\n  device_id: \"hub-P40\"\nsync:\n  url: \"https://quocgia.example:8607\"\n  secret: %q\n", secret), ""},
 		{"no secret", "site:\n  id: P40\n  device_id: hub-P40\nsync:\n  url: https://x\n", "sync.secret"},
 		{"no device", fmt.Sprintf("site:\n  id: P40\nsync:\n  url: https://x\n  secret: %q\n", secret), "site.device_id"},
+		{"open to all", "", "chmod 600"},
 		{"typo", fmt.Sprintf("site:\n  id: P40\n  device: hub-P40\nsync:\n  url: https://x\n  secret: %q\n", secret), "device"},
 	}
 	for _, c := range cases {
 		path := filepath.Join(dir, strings.ReplaceAll(c.name, " ", "-")+".yaml")
 		if err := os.WriteFile(path, []byte(c.text), 0o600); err != nil {
 			t.Fatal(err)
+		}
+		if c.text == "" {
+			os.WriteFile(path, []byte(cases[0].text), 0o644)
+			os.Chmod(path, 0o644)
 		}
 		cfg, err := LoadUpstreamFile(path)
 		switch {

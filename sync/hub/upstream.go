@@ -25,6 +25,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -155,6 +156,10 @@ func LoadUpstreamFile(path string) (UpstreamConfig, error) {
 	raw, err := os.ReadFile(path)
 	if err != nil {
 		return UpstreamConfig{}, fmt.Errorf("read upstream file: %w", err)
+	}
+	// It holds the secret that signs the province's totals, like the hub's key file.
+	if st, err := os.Stat(path); err == nil && runtime.GOOS != "windows" && st.Mode().Perm()&0o077 != 0 {
+		return UpstreamConfig{}, fmt.Errorf("upstream file %s is readable by others (mode %v): it holds the secret; chmod 600 it", path, st.Mode().Perm())
 	}
 	var f upstreamFile
 	dec := yaml.NewDecoder(strings.NewReader(string(raw)))

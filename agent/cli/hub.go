@@ -33,6 +33,7 @@ func cmdHub(ctx context.Context, args []string) int {
 	reportToken := fs.String("report-token", os.Getenv("MOTCUA_HUB_REPORT_TOKEN"), "token required to read the page, reports and fleet (default $MOTCUA_HUB_REPORT_TOKEN; none: open to whoever reaches the port)")
 	openFleet := fs.Bool("open-fleet", false, "show the fleet (device names, versions, states) without a report token")
 	staleAfter := fs.Duration("stale-after", hub.DefaultStaleAfter, "how long a site may send nothing before the page flags it")
+	upstream := fs.String("upstream", "", "push this hub's totals to a national hub; `FILE` holds the lines \"hub enroll\" printed there (site.id, site.device_id, sync.url, sync.secret)")
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
@@ -62,6 +63,14 @@ func cmdHub(ctx context.Context, args []string) int {
 		return 1
 	}
 	defer h.Close()
+	if *upstream != "" {
+		up, err := h.StartUpstreamFrom(*upstream)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "motcua-agent hub:", err)
+			return 2
+		}
+		defer up.Close()
+	}
 	ln, err := net.Listen("tcp", *listen)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent hub:", err)

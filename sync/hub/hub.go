@@ -186,7 +186,7 @@ func Open(path string, opts Options) (*Hub, error) {
 		db.Close()
 		return nil, fmt.Errorf("upgrade hub schema in %s: %w", path, err)
 	}
-	if _, err := db.Exec(schemaSQL + deviceCountersView()); err != nil {
+	if _, err := db.Exec(schemaSQL + deviceCountersView() + federationSchema); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("create hub schema in %s: %w", path, err)
 	}

@@ -99,9 +99,9 @@ func groupExpr(key string) (string, error) {
 	case "province":
 		return "coalesce(s.province, '')", nil
 	case "commune":
-		return "coalesce(s.commune, '')", nil
+		return communeExpr(), nil
 	case "site":
-		return "d.site", nil
+		return siteExpr(), nil
 	case "device":
 		return "c.device", nil
 	case "day":
@@ -124,6 +124,18 @@ func dimExpr(k string) string {
 	return `coalesce(json_extract(c.dims, '$."` + k + `"'), '')`
 }
 
+// communeExpr and siteExpr place a row in the administration. At a national hub the
+// "device" is a provincial hub (its site is the province) and each of its rows names the
+// site and commune it totals in the reserved dims; at a provincial hub the dims have
+// neither and the enrolled site's record answers.
+func communeExpr() string {
+	return "coalesce(nullif(" + dimExpr(DimCommune) + ", ''), s.commune, '')"
+}
+
+func siteExpr() string {
+	return "coalesce(nullif(" + dimExpr(DimSite) + ", ''), d.site)"
+}
+
 func filterSQL(f Filter) (string, []any) {
 	var where []string
 	var args []any
@@ -134,8 +146,8 @@ func filterSQL(f Filter) (string, []any) {
 		}
 	}
 	add("s.province", f.Province)
-	add("s.commune", f.Commune)
-	add("d.site", f.Site)
+	add(communeExpr(), f.Commune)
+	add(siteExpr(), f.Site)
 	add(dimExpr("counter"), f.Counter)
 	add(dimExpr("service"), f.Service)
 	add("c.metric", f.Metric)

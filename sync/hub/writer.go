@@ -161,6 +161,9 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 			return nil, err
 		}
 	}
+	if err := markUpstreamDirty(ctx, tx, group); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit ingest: %w", err)
 	}

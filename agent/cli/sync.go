@@ -22,7 +22,7 @@ import (
 
 var syncCommands = []command{
 	{Name: "hub", Summary: "run the provincial hub, enroll / revoke an agent, or rename a site",
-		Usage: "hub --listen ADDR --db FILE [--tls-cert F --tls-key F] [--catalogue CSV]\n" +
+		Usage: "hub --listen ADDR --db FILE [--tls-cert F --tls-key F] [--catalogue CSV] [--upstream FILE] [--stale-after D]\n" +
 			"       hub enroll --db FILE --site SITE --device DEVICE [--province P] [--commune C] [--name N] [--url HUB_URL]\n" +
 			"       hub revoke --db FILE --device DEVICE\n" +
 			"       hub site set --db FILE --site SITE [--name N] [--province P] [--commune C]",

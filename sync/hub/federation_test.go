@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -244,6 +245,13 @@ func TestFederation(t *testing.T) {
 			if st.Failures < 7 || st.Backlog == 0 || st.LastError == "" || st.LastErrorVi == "" {
 				t.Fatalf("after a week offline the status should show failures and a backlog: %+v", st)
 			}
+			// The provincial page says so in Vietnamese, beside the fleet.
+			page := fedPage(t, offline.srv.URL)
+			for _, want := range []string{"Gửi số liệu lên cấp quốc gia", "Lỗi lần gửi gần nhất", st.LastErrorVi} {
+				if !strings.Contains(page, html.EscapeString(want)) {
+					t.Fatalf("the provincial page after a week offline lacks %q", want)
+				}
+			}
 		}
 	}
 	// Bring every link back clean and flush; then deliver what the proxies held back
@@ -254,6 +262,9 @@ func TestFederation(t *testing.T) {
 		st, _, err := p.hub.UpstreamStatus(ctx)
 		if err != nil || st.Backlog != 0 || st.Failures != 0 {
 			t.Fatalf("%s after catching up: %+v %v", p.code, st, err)
+		}
+		if page := fedPage(t, p.srv.URL); !strings.Contains(page, "Gửi số liệu lên cấp quốc gia") || strings.Contains(page, "Lỗi lần gửi gần nhất") {
+			t.Fatalf("%s: the page after catching up should show the upstream without an error", p.code)
 		}
 	}
 	var faults int64
@@ -583,4 +594,19 @@ func TestUpstreamLoop(t *testing.T) {
 	if err := prov.rdb.QueryRow(`SELECT count(*) FROM upstream_lease`).Scan(&n); err != nil || n != 0 {
 		t.Fatalf("lease rows after Close: %d %v", n, err)
 	}
+}
+
+// fedPage is a hub's page as a statistician's browser gets it.
+func fedPage(t *testing.T, base string) string {
+	t.Helper()
+	resp, err := http.Get(base + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		t.Fatalf("page: %s %v", resp.Status, err)
+	}
+	return string(b)
 }

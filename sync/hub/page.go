@@ -1,9 +1,11 @@
 package hub
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"html/template"
+	"motcua-agent/sync/upload"
 	"net/http"
 	"net/url"
 	"strings"
@@ -102,6 +104,7 @@ type pageData struct {
 	BHYT      bhytSummary
 	Fleet     []FleetAgent
 	FleetShut bool // no report token: the fleet is not shown
+	Upstream  *upstreamView
 	Provinces []string
 	Communes  []string
 	Sites     []Place
@@ -232,8 +235,33 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 		if d.Fleet, err = h.Fleet(ctx, Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}); err != nil {
 			return err
 		}
+		if st, ok, err := h.UpstreamStatus(ctx); err != nil {
+			return err
+		} else if ok {
+			d.Upstream = newUpstreamView(st, d.Now, h.loc)
+		}
 	}
 	return nil
+}
+
+// upstreamView is what the page says of the pushes to the national hub, shown beside
+// the fleet (it names the national hub, so only to those who may see the fleet).
+type upstreamView struct {
+	Hub, Device, LastSuccess, Error string
+	Backlog                         int64
+	Failing                         bool
+}
+
+func newUpstreamView(st upload.Status, now time.Time, loc *time.Location) *upstreamView {
+	v := &upstreamView{Hub: st.Hub, Device: st.Device, Backlog: st.Backlog, LastSuccess: "chưa lần nào"}
+	if !st.LastSuccess.IsZero() {
+		v.LastSuccess = st.LastSuccess.In(loc).Format("02/01/2006 15:04") + " (" + agoVI(now.Sub(st.LastSuccess)) + ")"
+	}
+	if st.Failures > 0 {
+		v.Failing = true
+		v.Error = cmp.Or(st.LastErrorVi, st.LastError)
+	}
+	return v
 }
 
 // staleAfter is how long without contact before the fleet view marks an agent: agents

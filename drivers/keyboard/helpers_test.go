@@ -1,0 +1,5 @@
+package keyboard
+
+import "errors"
+
+func isNoDisplay(err error) bool { return errors.Is(err, ErrNoDisplay) }

@@ -1,0 +1,109 @@
+//go:build unix
+
+// Package xvfbtest gives tests a private X server (Xvfb) on a free display, for typing
+// through XTEST into a real headful browser. Without Xvfb the test is skipped with a
+// reason, unless MOTCUA_REQUIRE_XVFB=1 says the run must have it.
+//
+// It is for tests only; nothing in the agent may import it.
+package xvfbtest
+
+import (
+	"bufio"
+	"io"
+	"log"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jezek/xgb"
+	"github.com/jezek/xgb/xproto"
+)
+
+// Start runs Xvfb on a display it picks itself (-displayfd) with one 1280x720 screen
+// and returns the display name (":N"); the server stops when the test ends.
+func Start(t testing.TB) string {
+	t.Helper()
+	bin, err := exec.LookPath("Xvfb")
+	if err != nil {
+		if os.Getenv("MOTCUA_REQUIRE_XVFB") == "1" {
+			t.Fatal("Xvfb not installed (Debian: xvfb) and MOTCUA_REQUIRE_XVFB=1")
+		}
+		t.Skip("Xvfb not installed (Debian: xvfb); set MOTCUA_REQUIRE_XVFB=1 to make this a failure")
+	}
+	r, w, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "-displayfd", "3", "-screen", "0", "1280x720x24", "-nolisten", "tcp", "-noreset")
+	cmd.ExtraFiles = []*os.File{w}
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("start Xvfb: %v", err)
+	}
+	w.Close()
+	t.Cleanup(func() {
+		cmd.Process.Kill()
+		cmd.Wait()
+	})
+	got := make(chan string, 1)
+	go func() {
+		line, _ := bufio.NewReader(r).ReadString('\n')
+		r.Close()
+		got <- strings.TrimSpace(line)
+	}()
+	select {
+	case n := <-got:
+		if n == "" {
+			t.Fatal("Xvfb exited without a display number")
+		}
+		return ":" + n
+	case <-time.After(20 * time.Second):
+		t.Fatal("Xvfb gave no display number within 20 s")
+	}
+	return ""
+}
+
+// FocusLargest gives the keyboard focus to the largest mapped top-level window (the
+// browser's), as a window manager does when a person clicks a window; Xvfb runs none.
+func FocusLargest(t testing.TB, display string) {
+	t.Helper()
+	xgb.Logger = log.New(io.Discard, "", 0)
+	conn, err := xgb.NewConnDisplay(display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	root := xproto.Setup(conn).DefaultScreen(conn).Root
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		best, area := xproto.Window(0), 0
+		tree, err := xproto.QueryTree(conn, root).Reply()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range tree.Children {
+			attr, err := xproto.GetWindowAttributes(conn, w).Reply()
+			if err != nil || attr.MapState != xproto.MapStateViewable || attr.OverrideRedirect {
+				continue
+			}
+			g, err := xproto.GetGeometry(conn, xproto.Drawable(w)).Reply()
+			if err != nil {
+				continue
+			}
+			if a := int(g.Width) * int(g.Height); a > area {
+				best, area = w, a
+			}
+		}
+		if best != 0 {
+			if err := xproto.SetInputFocusChecked(conn, xproto.InputFocusParent, best, xproto.TimeCurrentTime).Check(); err != nil {
+				t.Fatal(err)
+			}
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no mapped window to focus on the X server")
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}

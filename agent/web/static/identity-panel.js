@@ -1,0 +1,93 @@
+// The identity panel: the last card read at one counter, as the agent's panel stream
+// sends it (/api/v1/identity/panel/stream?counter=…). Shared by the counter console,
+// the clinic's reception page and the small page /identity/panel. It keeps nothing:
+// the holder's data lives in the page only while shown, and the agent clears it.
+(function () {
+  const T = {
+    title: "Kết quả đọc thẻ căn cước", idle: "Chưa có thẻ nào được đọc ở quầy này.",
+    counter: c => "Quầy " + c, clear: "Xoá", copy: "Sao chép", copied: "Đã chép",
+    type: "Gõ vào ô đang nhập", typeHint: f => "Sẽ gõ: " + f.join(" → "),
+    countdown: n => "Hãy bấm vào ô cần điền… gõ sau " + n + " giây", typing: "Đang gõ…",
+    typed: n => "Đã gõ " + n + " trường.", noPersonal: "Vai trò này không được xem thông tin cá nhân của người làm thủ tục.",
+    offline: "Mất kết nối với máy trạm, đang thử lại…", reading: "Đang đọc chip…",
+    readAt: t => "Đọc lúc " + t, clearsAt: t => " · tự xoá lúc " + t, photo: "Ảnh trong chip",
+  };
+  const two = n => String(n).padStart(2, "0");
+  const hhmm = s => { const d = new Date(s); return two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds()); };
+  function copyText(text) {
+    if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
+    const ta = document.createElement("textarea");
+    ta.value = text; ta.style.position = "fixed"; ta.style.opacity = "0";
+    document.body.appendChild(ta); ta.select();
+    try { document.execCommand("copy"); } finally { ta.remove(); }
+    return Promise.resolve();
+  }
+  function mount(el, opts) {
+    let counter = opts.counter, es = null, view = null, status = "", timer = null;
+    el.classList.add("idp", "idle");
+    el.setAttribute("data-identity-panel", "");
+    function tone(v) {
+      if (!v || !v.state) return "idle";
+      if (v.outcome === "ok") return "ok";
+      if (!v.outcome) return "idle";
+      return (v.facts || []).some(f => f.state === "bad") ? "bad" : "warn";
+    }
+    function render() {
+      const v = view || {};
+      el.classList.remove("ok", "bad", "warn", "idle");
+      el.classList.add(tone(v));
+      el.dataset.state = v.state || "";
+      el.dataset.outcome = v.outcome || "";
+      const head = `<div class="idp-head"><h2 class="idp-headline">${esc(v.headline || (v.state ? T.reading : T.title))}</h2>
+        <span class="idp-msg">${esc(T.counter(counter))}${v.read_at ? " · " + esc(T.readAt(hhmm(v.read_at))) : ""}${v.clears_at ? esc(T.clearsAt(hhmm(v.clears_at))) : ""}</span>
+        ${v.state ? `<button class="idp-clear" type="button">${esc(T.clear)}</button>` : ""}</div>`;
+      if (!v.state) { el.innerHTML = head + `<div class="idp-empty">${esc(status || T.idle)}</div>`; bind(); return; }
+      const note = v.state !== "done" ? `<div class="idp-empty">${esc(v.message || T.reading)}</div>` : "";
+      const facts = (v.facts || []).map(f => `<li class="${esc(f.state)}" data-check="${esc(f.check)}">${esc(f.text)}${f.todo ? `<span class="idp-todo">${esc(f.todo)}</span>` : ""}</li>`).join("");
+      const fields = (v.fields || []).map(f => `<div class="idp-field" data-key="${esc(f.key)}"><dt>${esc(f.label)}</dt><dd>${esc(f.value)}</dd>
+        <button type="button" data-copy="${esc(f.key)}">${esc(T.copy)}</button></div>`).join("");
+      const photo = v.photo ? `<div class="idp-photo"><img alt="${esc(T.photo)}" src="${esc(v.photo)}"></div>` : "";
+      const personal = v.personal ? `<dl class="idp-fields">${fields}</dl>` : `<p class="muted">${esc(T.noPersonal)}</p>`;
+      const typing = v.typing && v.typing.enabled && (v.fields || []).length ?
+        `<div class="idp-type"><button class="idp-type-btn" type="button">${esc(T.type)}</button>
+         <span class="idp-status">${esc(status)}</span><span class="idp-order">${esc(T.typeHint(v.typing.fields || []))}</span></div>` : "";
+      el.innerHTML = head + note + (v.outcome ? `<div class="idp-body${photo ? "" : " nophoto"}">${photo}<ul class="idp-facts">${facts}</ul>${personal}</div>` + typing : "");
+      bind();
+    }
+    function bind() {
+      const c = el.querySelector(".idp-clear");
+      if (c) c.onclick = () => api("/api/v1/identity/panel/clear", { json: { counter } }).catch(() => {});
+      el.querySelectorAll("button[data-copy]").forEach(b => b.onclick = () => {
+        const f = (view.fields || []).find(x => x.key === b.dataset.copy);
+        if (!f) return;
+        copyText(f.value).then(() => { b.textContent = T.copied; b.classList.add("done"); });
+      });
+      const t = el.querySelector(".idp-type-btn");
+      if (t) { t.disabled = !!timer; t.onclick = startTyping; }
+    }
+    // The button types after a visible countdown: time to click into the target field.
+    function startTyping() {
+      let n = Math.max(0, Math.round((view.typing && view.typing.countdown_s) || 0));
+      const tick = () => {
+        if (n > 0) { status = T.countdown(n); n--; render(); timer = setTimeout(tick, 1000); return; }
+        timer = null; status = T.typing; render();
+        api("/api/v1/identity/panel/type", { json: { counter } })
+          .then(r => { status = T.typed(r.fields); render(); })
+          .catch(e => { status = e.message; render(); });
+      };
+      tick();
+    }
+    function open() {
+      if (es) es.close();
+      es = new EventSource("/api/v1/identity/panel/stream?counter=" + encodeURIComponent(counter) + "&token=" + encodeURIComponent(motcuaToken()));
+      es.addEventListener("panel", e => {
+        try { const v = JSON.parse(e.data); if (!view || v.read_at !== view.read_at) status = ""; view = v; render(); } catch (x) {}
+      });
+      es.onerror = () => { es.close(); es = null; view = null; status = T.offline; render(); setTimeout(() => { if (!es) open(); }, 3000); };
+    }
+    render();
+    open();
+    return { setCounter(c) { if (c && c !== counter) { counter = c; view = null; status = ""; render(); open(); } } };
+  }
+  window.IdentityPanel = { mount };
+})();

@@ -149,11 +149,13 @@ type PanelView struct {
 	ElapsedMS int64        `json:"elapsed_ms,omitempty"`
 }
 
-// PanelField is one holder field with its Vietnamese label.
+// PanelField is one holder field with its Vietnamese label; Main fields are shown
+// first, the others folded.
 type PanelField struct {
 	Key   string `json:"key"`
 	Label string `json:"label"`
 	Value string `json:"value"`
+	Main  bool   `json:"main,omitempty"`
 }
 
 // PanelTyping tells the page whether it may offer typing, and what it types.
@@ -169,6 +171,8 @@ var fieldLabels = []struct{ key, label string }{
 	{"residence", "Nơi thường trú"}, {"issued", "Ngày cấp"}, {"expiry", "Có giá trị đến"}, {"father", "Họ tên cha"},
 	{"mother", "Họ tên mẹ"}, {"spouse", "Họ tên vợ/chồng"}, {"old_id", "Số CMND cũ"},
 }
+
+var mainFields = map[string]bool{"id": true, "name": true, "birth": true, "sex": true, "residence": true, "expiry": true}
 
 var keyLabels = map[string]string{"tab": "Tab", "enter": "Enter", "space": "Dấu cách"}
 
@@ -221,7 +225,7 @@ func fieldLabel(key string) string {
 func (p *panel) view(counter string, personal bool) PanelView {
 	t := p.d.Card.Panel.Typing
 	out := PanelView{Counter: counter, Personal: personal,
-		Typing: PanelTyping{Enabled: t.Enabled && personal, CountdownS: t.Countdown.Seconds()}}
+		Typing: PanelTyping{CountdownS: t.Countdown.Seconds()}}
 	for _, f := range t.Fields {
 		out.Typing.Fields = append(out.Typing.Fields, fieldLabel(f))
 	}
@@ -244,12 +248,21 @@ func (p *panel) view(counter string, personal bool) PanelView {
 	if personal && v.person != nil {
 		for _, f := range fieldLabels {
 			if val := personField(v.person, f.key); val != "" {
-				out.Fields = append(out.Fields, PanelField{Key: f.key, Label: f.label, Value: val})
+				out.Fields = append(out.Fields, PanelField{Key: f.key, Label: f.label, Value: val, Main: mainFields[f.key]})
 			}
 		}
 		out.Photo = v.person.Photo
+		out.Typing.Enabled = t.Enabled && typable(st)
 	}
 	return out
+}
+
+// typable says whether a read's data may be typed into another application: only
+// data the checks vouch for. A chip whose certificate chain cannot be checked yet (no
+// CSCA installed) is typable: its data is signed and unaltered, only the issuer is
+// unconfirmed, and the panel says so.
+func typable(s Status) bool {
+	return s.State == "done" && (s.Outcome == OutcomeOK || s.Reason == ReasonNoAnchor)
 }
 
 // headlineVI is the panel's one-line verdict.
@@ -389,13 +402,19 @@ func (p *panel) handleType(w http.ResponseWriter, r *http.Request, counter strin
 	p.mu.Lock()
 	v := p.views[counter]
 	var person *Person
+	var st Status
 	if v != nil && v.person != nil {
 		cp := *v.person
-		person = &cp
+		person, st = &cp, v.status
 	}
 	p.mu.Unlock()
 	if person == nil {
 		web.WriteError(w, http.StatusNotFound, "no card read to type at counter "+counter, "Chưa có kết quả đọc thẻ nào ở quầy này để gõ.")
+		return
+	}
+	if !typable(st) {
+		web.WriteError(w, http.StatusConflict, "the card failed verification ("+st.Reason+"): its data is not typed",
+			"Thẻ không đạt kiểm tra nên không gõ dữ liệu của thẻ.")
 		return
 	}
 	strokes, holder := Strokes(t.Fields, person)

@@ -11,9 +11,13 @@
     typed: n => "Đã gõ " + n + " trường.", noPersonal: "Vai trò này không được xem thông tin cá nhân của người làm thủ tục.",
     offline: "Mất kết nối với máy trạm, đang thử lại…", reading: "Đang đọc chip…",
     readAt: t => "Đọc lúc " + t, clearsAt: t => " · tự xoá lúc " + t, photo: "Ảnh trong chip",
+    more: n => "Thông tin khác (" + n + ")", untrusted: "Dữ liệu dưới đây không đáng tin: không dùng để làm thủ tục.",
+    unconfirmed: "Chưa xác nhận được nguồn cấp thẻ: đối chiếu với thẻ trước khi dùng.",
   };
   const two = n => String(n).padStart(2, "0");
-  const hhmm = s => { const d = new Date(s); return two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds()); };
+  // Times in the site's zone when the queue pages' clock is there, else the browser's.
+  const hhmm = s => window.siteTime ? window.siteTime(s) :
+    (d => two(d.getHours()) + ":" + two(d.getMinutes()))(new Date(s));
   function copyText(text) {
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
     const ta = document.createElement("textarea");
@@ -44,11 +48,17 @@
       if (!v.state) { el.innerHTML = head + `<div class="idp-empty">${esc(status || T.idle)}</div>`; bind(); return; }
       const note = v.state !== "done" ? `<div class="idp-empty">${esc(v.message || T.reading)}</div>` : "";
       const facts = (v.facts || []).map(f => `<li class="${esc(f.state)}" data-check="${esc(f.check)}">${esc(f.text)}${f.todo ? `<span class="idp-todo">${esc(f.todo)}</span>` : ""}</li>`).join("");
-      const fields = (v.fields || []).map(f => `<div class="idp-field" data-key="${esc(f.key)}"><dt>${esc(f.label)}</dt><dd>${esc(f.value)}</dd>
-        <button type="button" data-copy="${esc(f.key)}">${esc(T.copy)}</button></div>`).join("");
+      // A tampered or unopenable card's data is shown to compare, never offered to copy.
+      const bad = tone(v) === "bad";
+      const row = f => `<div class="idp-field" data-key="${esc(f.key)}"><dt>${esc(f.label)}</dt><dd>${esc(f.value)}</dd>
+        ${bad ? "" : `<button type="button" data-copy="${esc(f.key)}">${esc(T.copy)}</button>`}</div>`;
+      const all = v.fields || [], rest = all.filter(f => !f.main);
+      const fields = (v.outcome !== "ok" && all.length ? `<p class="idp-warn">${esc(bad ? T.untrusted : T.unconfirmed)}</p>` : "") +
+        all.filter(f => f.main).map(row).join("") +
+        (rest.length ? `<details class="idp-more"><summary>${esc(T.more(rest.length))}</summary>${rest.map(row).join("")}</details>` : "");
       const photo = v.photo ? `<div class="idp-photo"><img alt="${esc(T.photo)}" src="${esc(v.photo)}"></div>` : "";
       const personal = v.personal ? `<dl class="idp-fields">${fields}</dl>` : `<p class="muted">${esc(T.noPersonal)}</p>`;
-      const typing = v.typing && v.typing.enabled && (v.fields || []).length ?
+      const typing = v.typing && v.typing.enabled && all.length ?
         `<div class="idp-type"><button class="idp-type-btn" type="button">${esc(T.type)}</button>
          <span class="idp-status">${esc(status)}</span><span class="idp-order">${esc(T.typeHint(v.typing.fields || []))}</span></div>` : "";
       el.innerHTML = head + note + (v.outcome ? `<div class="idp-body${photo ? "" : " nophoto"}">${photo}<ul class="idp-facts">${facts}</ul>${personal}</div>` + typing : "");

@@ -449,4 +449,3 @@ func (p *panel) handleType(w http.ResponseWriter, r *http.Request, counter strin
 	p.d.Log.Info("identity: typed into the focused field", "counter", counter, "fields", holder, "keys", keys)
 	web.WriteJSON(w, http.StatusOK, map[string]any{"status": "typed", "fields": holder, "keys": keys})
 }
-

@@ -363,3 +363,7 @@ func mustRead(t *testing.T, path string) []byte {
 	}
 	return b
 }
+
+func timeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(ctx, d)
+}

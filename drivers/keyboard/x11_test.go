@@ -32,7 +32,7 @@ const formPage = `<!doctype html><html lang="vi"><meta charset="utf-8"><body>
 // character in order, Vietnamese included, with Tab moving between fields.
 func TestTypeIntoChromium(t *testing.T) {
 	display := xvfbtest.Start(t)
-	ctx := HeadfulChromium(t, display)
+	ctx := xvfbtest.Chromium(t, display)
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/html; charset=utf-8")
 		w.Write([]byte(formPage))
@@ -41,7 +41,7 @@ func TestTypeIntoChromium(t *testing.T) {
 	if err := runCDP(ctx, chromedp.Navigate(srv.URL), chromedp.WaitVisible("#id"), chromedp.Focus("#id")); err != nil {
 		t.Fatal(err)
 	}
-	FocusBrowser(t, ctx, display)
+	xvfbtest.FocusBrowser(t, ctx, display)
 	typist, err := Open(Options{Display: display})
 	if err != nil {
 		t.Fatal(err)

@@ -9,6 +9,7 @@ package xvfbtest
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"log"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 )
@@ -106,4 +108,46 @@ func FocusLargest(t testing.TB, display string) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+}
+
+// Chromium starts Chromium with a window on display (no --headless), so keys
+// typed through the X server reach it as they reach a browser on a desktop.
+func Chromium(t testing.TB, display string) context.Context {
+	t.Helper()
+	if _, err := exec.LookPath("/usr/bin/chromium"); err != nil {
+		t.Skip("chromium not installed")
+	}
+	opts := []chromedp.ExecAllocatorOption{
+		chromedp.ExecPath("/usr/bin/chromium"), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-sync", true), chromedp.Flag("window-position", "0,0"), chromedp.WindowSize(1280, 720),
+		chromedp.Flag("user-data-dir", t.TempDir()), chromedp.Env("DISPLAY=" + display),
+	}
+	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
+	bctx, bcancel := chromedp.NewContext(actx)
+	t.Cleanup(func() { bcancel(); acancel() })
+	if err := chromedp.Do(bctx); err != nil {
+		t.Fatalf("start chromium: %v", err)
+	}
+	return bctx
+}
+
+// FocusBrowser gives the browser window the X keyboard focus and its page the
+// browser's focus, as an official's click on the window does, and waits until the
+// page says it has the focus.
+func FocusBrowser(t testing.TB, ctx context.Context, display string) {
+	t.Helper()
+	FocusLargest(t, display)
+	bringToFront := chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		return chromedp.Void{}, tg.Call(ctx, "Page.bringToFront", nil, nil)
+	})
+	if err := cdp(ctx, bringToFront, chromedp.Poll[chromedp.Void]("document.hasFocus()")); err != nil {
+		t.Fatalf("the page did not get the focus: %v", err)
+	}
+}
+
+func cdp(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	return chromedp.Do(tctx, actions...)
 }

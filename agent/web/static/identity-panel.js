@@ -28,6 +28,7 @@
   }
   function mount(el, opts) {
     let counter = opts.counter, es = null, view = null, status = "", timer = null;
+    const place = opts.place || T.counter;
     el.classList.add("idp", "idle");
     el.setAttribute("data-identity-panel", "");
     function tone(v) {
@@ -43,7 +44,7 @@
       el.dataset.state = v.state || "";
       el.dataset.outcome = v.outcome || "";
       const head = `<div class="idp-head"><h2 class="idp-headline">${esc(v.headline || (v.state ? T.reading : T.title))}</h2>
-        <span class="idp-msg">${esc(T.counter(counter))}${v.read_at ? " · " + esc(T.readAt(hhmm(v.read_at))) : ""}${v.clears_at ? esc(T.clearsAt(hhmm(v.clears_at))) : ""}</span>
+        <span class="idp-msg">${esc(place(counter))}${v.read_at ? " · " + esc(T.readAt(hhmm(v.read_at))) : ""}${v.clears_at ? esc(T.clearsAt(hhmm(v.clears_at))) : ""}</span>
         ${v.state ? `<button class="idp-clear" type="button">${esc(T.clear)}</button>` : ""}</div>`;
       if (!v.state) { el.innerHTML = head + `<div class="idp-empty">${esc(status || T.idle)}</div>`; bind(); return; }
       const note = v.state !== "done" ? `<div class="idp-empty">${esc(v.message || T.reading)}</div>` : "";
@@ -87,7 +88,19 @@
       };
       tick();
     }
+    // The agent answers 404 when this PC reads no chip cards (card reading is off):
+    // then the panel stays hidden instead of saying the connection is lost.
     function open() {
+      if (es) { es.close(); es = null; }
+      api("/api/v1/identity/panel?counter=" + encodeURIComponent(counter)).then(v => {
+        el.hidden = false; view = v; render(); stream();
+      }).catch(e => {
+        if (e.status === 404) { el.hidden = true; return; }
+        view = null; status = e.status === 401 || e.status === 403 ? e.message : T.offline; render();
+        setTimeout(() => { if (!es) open(); }, 3000);
+      });
+    }
+    function stream() {
       if (es) es.close();
       es = new EventSource("/api/v1/identity/panel/stream?counter=" + encodeURIComponent(counter) + "&token=" + encodeURIComponent(motcuaToken()));
       es.addEventListener("panel", e => {
@@ -95,7 +108,7 @@
       });
       es.onerror = () => { es.close(); es = null; view = null; status = T.offline; render(); setTimeout(() => { if (!es) open(); }, 3000); };
     }
-    render();
+    el.hidden = true;
     open();
     return { setCounter(c) { if (c && c !== counter) { counter = c; view = null; status = ""; render(); open(); } } };
   }

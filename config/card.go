@@ -76,7 +76,6 @@ func (c *Card) setDefaults() {
 			c.PhotoFor[k] = v
 		}
 	}
-	c.Panel.setDefaults()
 	if c.Simulation.VPCD == "" {
 		c.Simulation.VPCD = "127.0.0.1:35963"
 	}
@@ -85,6 +84,7 @@ func (c *Card) setDefaults() {
 			c.Readers[i].Counter = "1"
 		}
 	}
+	c.Panel.setDefaults(c.Readers)
 }
 
 func (c *Card) validate(p *Problems, path string) {

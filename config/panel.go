@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -30,6 +31,61 @@ type CardTyping struct {
 	Countdown time.Duration `yaml:"countdown"`
 	// Display is the X11 display to type on (Linux); default $DISPLAY of the agent.
 	Display string `yaml:"display"`
+	// Hotkey, when set, types at once from anywhere on the desktop: a function key
+	// with optional modifiers ("F9", "ctrl+F8"). Only function keys: any other key is
+	// something an official types in forms.
+	Hotkey string `yaml:"hotkey"`
+	// Counter is whose last read the hotkey types (this PC's counter); default: the
+	// counter of the readers when they all serve one, else "1".
+	Counter string `yaml:"counter"`
+}
+
+// Hotkey is a parsed card.panel.typing.hotkey.
+type Hotkey struct {
+	F                int // function key number, 1-12
+	Ctrl, Alt, Shift bool
+}
+
+func (h Hotkey) String() string {
+	s := ""
+	if h.Ctrl {
+		s += "ctrl+"
+	}
+	if h.Alt {
+		s += "alt+"
+	}
+	if h.Shift {
+		s += "shift+"
+	}
+	return s + "F" + strconv.Itoa(h.F)
+}
+
+// ParseHotkey reads "F9", "ctrl+F9", "ctrl+alt+F12"…
+func ParseHotkey(s string) (Hotkey, error) {
+	var h Hotkey
+	parts := strings.Split(strings.ToLower(strings.TrimSpace(s)), "+")
+	for i, p := range parts {
+		p = strings.TrimSpace(p)
+		if i < len(parts)-1 {
+			switch p {
+			case "ctrl", "control":
+				h.Ctrl = true
+			case "alt":
+				h.Alt = true
+			case "shift":
+				h.Shift = true
+			default:
+				return Hotkey{}, fmt.Errorf("unknown modifier %q: want ctrl, alt or shift", p)
+			}
+			continue
+		}
+		n, err := strconv.Atoi(strings.TrimPrefix(p, "f"))
+		if !strings.HasPrefix(p, "f") || err != nil || n < 1 || n > 12 {
+			return Hotkey{}, fmt.Errorf("the key must be a function key F1-F12, not %q", p)
+		}
+		h.F = n
+	}
+	return h, nil
 }
 
 // TypingHolderFields and TypingKeys are the words typing.fields may use.
@@ -39,7 +95,18 @@ var (
 	TypingKeys = []string{"tab", "enter", "space"}
 )
 
-func (c *CardPanel) setDefaults() {
+func (c *CardPanel) setDefaults(readers []CardReader) {
+	if c.Typing.Counter == "" {
+		c.Typing.Counter = "1"
+		if len(readers) > 0 {
+			c.Typing.Counter = readers[0].Counter
+			for _, r := range readers {
+				if r.Counter != readers[0].Counter {
+					c.Typing.Counter = "1"
+				}
+			}
+		}
+	}
 	if c.ClearAfter == 0 {
 		c.ClearAfter = 5 * time.Minute
 	}
@@ -71,6 +138,11 @@ func (c *CardPanel) validate(p *Problems, path string) {
 		default:
 			p.Add(fmt.Sprintf("%s.typing.fields[%d]", path, i), "unknown field %q: want one of %s, or a key: %s", f,
 				strings.Join(TypingHolderFields, ", "), strings.Join(TypingKeys, ", "))
+		}
+	}
+	if t.Hotkey != "" {
+		if _, err := ParseHotkey(t.Hotkey); err != nil {
+			p.Add(path+".typing.hotkey", "%v (for example: F9 or ctrl+F9)", err)
 		}
 	}
 	if t.Enabled && holder == 0 {

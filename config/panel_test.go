@@ -27,12 +27,20 @@ func TestCardPanelSection(t *testing.T) {
 		t.Fatalf("fields %v", c.Card.Panel.Typing.Fields)
 	}
 
-	_, err = Parse([]byte(base+"card:\n  panel:\n    clear_after: 2s\n    typing:\n      enabled: true\n      countdown: 1m\n      fields: [tab, photo]\n"), "", Overrides{})
+	c, err = Parse([]byte(base+"card:\n  readers:\n    - {name: ACR, counter: \"4\"}\n  panel:\n    typing:\n      hotkey: ctrl+F9\n"), "", Overrides{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if h, _ := ParseHotkey(c.Card.Panel.Typing.Hotkey); h != (Hotkey{F: 9, Ctrl: true}) || c.Card.Panel.Typing.Counter != "4" {
+		t.Fatalf("hotkey %+v counter %q", h, c.Card.Panel.Typing.Counter)
+	}
+	_, err = Parse([]byte(base+"card:\n  panel:\n    clear_after: 2s\n    typing:\n      enabled: true\n      countdown: 1m\n      hotkey: ctrl+A\n      fields: [tab, photo]\n"), "", Overrides{})
 	if err == nil {
 		t.Fatal("bad panel section accepted")
 	}
 	for _, want := range []string{"card.panel.clear_after", "card.panel.typing.countdown", "card.panel.typing.fields[1]: unknown field \"photo\"",
-		"card.panel.typing.fields: typing is enabled but no holder field"} {
+		"card.panel.typing.fields: typing is enabled but no holder field",
+		"card.panel.typing.hotkey: the key must be a function key F1-F12"} {
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("problems lack %s:\n%v", want, err)
 		}

@@ -13,6 +13,7 @@ import (
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
+	"motcua-agent/config"
 	"motcua-agent/drivers/keyboard"
 )
 
@@ -53,6 +54,10 @@ func newPanel(d *Deps) *panel {
 
 // run follows the identity topic and clears old holders until ctx ends.
 func (p *panel) run(ctx context.Context) {
+	var hot sync.WaitGroup
+	hot.Add(1)
+	go func() { defer hot.Done(); p.hotkey(ctx) }()
+	defer hot.Wait()
 	tick := time.NewTicker(time.Second)
 	defer tick.Stop()
 	defer p.sub.Close()
@@ -390,14 +395,37 @@ func Strokes(fields []string, person *Person) ([]keyboard.Stroke, int) {
 }
 
 func (p *panel) handleType(w http.ResponseWriter, r *http.Request, counter string, personal bool) {
-	t := p.d.Card.Panel.Typing
-	if !t.Enabled {
-		web.WriteError(w, http.StatusConflict, "typing is off (card.panel.typing.enabled)", "Chức năng gõ vào ô đang nhập chưa được bật.")
-		return
-	}
 	if !personal {
 		web.WriteError(w, http.StatusForbidden, "this role may not receive personal data", "Vai trò này không được xem thông tin cá nhân.")
 		return
+	}
+	res := p.typeLast(r.Context(), counter, "button")
+	if res.status != http.StatusOK {
+		if res.err != nil {
+			web.WriteFailure(w, res.err, res.status, res.vi)
+		} else {
+			web.WriteError(w, res.status, res.en, res.vi)
+		}
+		return
+	}
+	web.WriteJSON(w, http.StatusOK, map[string]any{"status": "typed", "fields": res.fields, "keys": res.keys})
+}
+
+// typeResult is the outcome of one typing: an HTTP status with English and
+// Vietnamese when it did not happen.
+type typeResult struct {
+	status       int
+	en, vi       string
+	err          error
+	fields, keys int
+}
+
+// typeLast types counter's last read where the desktop's focus is, and records it.
+// trigger says who asked: "button" (the panel) or "hotkey".
+func (p *panel) typeLast(ctx context.Context, counter, trigger string) typeResult {
+	t := p.d.Card.Panel.Typing
+	if !t.Enabled {
+		return typeResult{status: http.StatusConflict, en: "typing is off (card.panel.typing.enabled)", vi: "Chức năng gõ vào ô đang nhập chưa được bật."}
 	}
 	p.mu.Lock()
 	v := p.views[counter]
@@ -409,43 +437,64 @@ func (p *panel) handleType(w http.ResponseWriter, r *http.Request, counter strin
 	}
 	p.mu.Unlock()
 	if person == nil {
-		web.WriteError(w, http.StatusNotFound, "no card read to type at counter "+counter, "Chưa có kết quả đọc thẻ nào ở quầy này để gõ.")
-		return
+		return typeResult{status: http.StatusNotFound, en: "no card read to type at counter " + counter,
+			vi: "Chưa có kết quả đọc thẻ nào ở quầy này để gõ."}
 	}
 	if !typable(st) {
-		web.WriteError(w, http.StatusConflict, "the card failed verification ("+st.Reason+"): its data is not typed",
-			"Thẻ không đạt kiểm tra nên không gõ dữ liệu của thẻ.")
-		return
+		return typeResult{status: http.StatusConflict, en: "the card failed verification (" + st.Reason + "): its data is not typed",
+			vi: "Thẻ không đạt kiểm tra nên không gõ dữ liệu của thẻ."}
 	}
 	strokes, holder := Strokes(t.Fields, person)
 	if holder == 0 {
-		web.WriteError(w, http.StatusNotFound, "the card read has none of the configured fields", "Thẻ vừa đọc không có trường nào cần gõ.")
-		return
+		return typeResult{status: http.StatusNotFound, en: "the card read has none of the configured fields",
+			vi: "Thẻ vừa đọc không có trường nào cần gõ."}
 	}
 	p.typing.Lock()
 	defer p.typing.Unlock()
 	ty, err := p.open(keyboard.Options{Display: t.Display})
 	if err != nil {
 		p.d.Log.Warn("identity: cannot type", "counter", counter, "err", err)
-		web.WriteError(w, http.StatusServiceUnavailable, err.Error(),
-			"Máy trạm không gõ được vào màn hình: hãy chạy phần mềm trong phiên làm việc của cán bộ, hoặc dùng nút Sao chép.")
-		return
+		return typeResult{status: http.StatusServiceUnavailable, en: err.Error(),
+			vi: "Máy trạm không gõ được vào màn hình: hãy chạy phần mềm trong phiên làm việc của cán bộ, hoặc dùng nút Sao chép."}
 	}
 	defer ty.Close()
-	ctx, cancel := context.WithTimeout(r.Context(), 30*time.Second)
+	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if err := ty.Type(ctx, strokes); err != nil {
+	if err := ty.Type(tctx, strokes); err != nil {
 		p.d.Log.Warn("identity: typing failed", "counter", counter, "err", err)
-		web.WriteError(w, http.StatusInternalServerError, err.Error(), "Gõ vào ô đang nhập không thành công; hãy dùng nút Sao chép.")
-		return
+		return typeResult{status: http.StatusInternalServerError, en: err.Error(), vi: "Gõ vào ô đang nhập không thành công; hãy dùng nút Sao chép."}
 	}
 	keys := len(strokes) - holder
 	ev := store.Event{Time: p.d.Now(), Kind: EventTyped, Site: p.d.Site, Counter: counter,
-		Attrs: map[string]any{"fields": holder, "keys": keys, "chars": keyboard.Count(strokes)}}
-	if _, err := p.d.Store.Append(r.Context(), ev); err != nil {
-		web.WriteFailure(w, err, http.StatusInternalServerError, "Đã gõ nhưng không ghi được nhật ký.")
+		Attrs: map[string]any{"fields": holder, "keys": keys, "chars": keyboard.Count(strokes), "trigger": trigger}}
+	if _, err := p.d.Store.Append(ctx, ev); err != nil {
+		return typeResult{status: http.StatusInternalServerError, err: err, vi: "Đã gõ nhưng không ghi được nhật ký."}
+	}
+	p.d.Log.Info("identity: typed into the focused field", "counter", counter, "fields", holder, "keys", keys, "trigger", trigger)
+	return typeResult{status: http.StatusOK, fields: holder, keys: keys}
+}
+
+// hotkey types the configured counter's last read each time the global hotkey is
+// pressed, until ctx ends. A hotkey that cannot be grabbed is logged and the button
+// still works.
+func (p *panel) hotkey(ctx context.Context) {
+	t := p.d.Card.Panel.Typing
+	if !t.Enabled || t.Hotkey == "" {
 		return
 	}
-	p.d.Log.Info("identity: typed into the focused field", "counter", counter, "fields", holder, "keys", keys)
-	web.WriteJSON(w, http.StatusOK, map[string]any{"status": "typed", "fields": holder, "keys": keys})
+	h, err := config.ParseHotkey(t.Hotkey)
+	if err != nil {
+		return // the config was validated
+	}
+	presses, err := keyboard.ListenHotkey(ctx, keyboard.Options{Display: t.Display}, h)
+	if err != nil {
+		p.d.Log.Warn("identity: typing hotkey not available", "hotkey", t.Hotkey, "err", err)
+		return
+	}
+	p.d.Log.Info("identity: typing hotkey ready", "hotkey", h.String(), "counter", t.Counter)
+	for range presses {
+		if res := p.typeLast(ctx, t.Counter, "hotkey"); res.status != http.StatusOK {
+			p.d.Log.Info("identity: hotkey typed nothing", "counter", t.Counter, "why", res.en)
+		}
+	}
 }

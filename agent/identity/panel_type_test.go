@@ -31,7 +31,7 @@ const typingForm = `<!doctype html><html lang="vi"><meta charset="utf-8"><title>
 func TestTypeIntoFocusedField(t *testing.T) {
 	display := xvfbtest.Start(t)
 	p := startPanelAgent(t, func(c *config.Config) {
-		c.Card.Panel.Typing = config.CardTyping{Enabled: true, Display: display,
+		c.Card.Panel.Typing = config.CardTyping{Enabled: true, Display: display, Hotkey: "F9", Counter: "2",
 			Fields: []string{"id", "tab", "name", "tab", "birth", "tab", "residence"}}
 	})
 	c := citizen(t, "an-cccd2021")
@@ -66,25 +66,37 @@ func TestTypeIntoFocusedField(t *testing.T) {
 		t.Fatalf("typing: %d %s", code, body)
 	}
 	want := map[string]string{"#id": c.DG13.ID, "#name": name, "#birth": c.DG13.Birth, "#residence": residence}
-	tctx, cancel := timeout(ctx, 30*time.Second)
-	chromedp.Do(tctx, chromedp.Poll[chromedp.Void](fmt.Sprintf("document.querySelector('#residence').value === %q", residence)))
-	cancel()
-	for sel, w := range want {
-		got := eval[string](t, ctx, fmt.Sprintf("document.querySelector(%q).value", sel))
-		if got != w {
-			t.Errorf("%s: got %q, want %q", sel, got, w)
+	checkForm := func(how string) {
+		t.Helper()
+		tctx, cancel := timeout(ctx, 30*time.Second)
+		chromedp.Do(tctx, chromedp.Poll[chromedp.Void](fmt.Sprintf("document.querySelector('#residence').value === %q", residence)))
+		cancel()
+		for sel, w := range want {
+			got := eval[string](t, ctx, fmt.Sprintf("document.querySelector(%q).value", sel))
+			if got != w {
+				t.Errorf("%s, %s: got %q, want %q", how, sel, got, w)
+			}
 		}
 	}
+	checkForm("by the endpoint")
+
+	// The global hotkey (F9, grabbed on the X server) types the same where the focus is.
+	eval[bool](t, ctx, `document.querySelectorAll("input").forEach(i => i.value = ""), document.querySelector("#id").focus(), true`)
+	xvfbtest.PressKey(t, display, 0xffc6) // XK_F9
+	checkForm("by the hotkey")
 	if err := slot.WaitGone(p.ctx); err != nil {
 		t.Fatal(err)
 	}
 
 	evs, err := p.app.Store.Events(p.ctx, store.EventFilter{Kinds: []string{identity.EventTyped}})
-	if err != nil || len(evs) != 1 {
+	if err != nil || len(evs) != 2 {
 		t.Fatalf("typed events %v %v", evs, err)
 	}
-	if ev := evs[0]; ev.Counter != "2" || fmt.Sprint(ev.Attrs["fields"]) != "4" || fmt.Sprint(ev.Attrs["keys"]) != "3" {
-		t.Errorf("typed event %+v", ev)
+	for i, trigger := range []string{"button", "hotkey"} {
+		if ev := evs[i]; ev.Counter != "2" || fmt.Sprint(ev.Attrs["fields"]) != "4" || fmt.Sprint(ev.Attrs["keys"]) != "3" ||
+			ev.Attrs["trigger"] != trigger {
+			t.Errorf("typed event %+v", ev)
+		}
 	}
 
 	// A tampered card is shown but never typed.

@@ -33,8 +33,10 @@ type x11 struct {
 // connection); connection errors still come back as errors.
 var quietXGB sync.Once
 
+func quiet() { xgb.Logger = log.New(io.Discard, "", 0) }
+
 func open(o Options) (Typist, error) {
-	quietXGB.Do(func() { xgb.Logger = log.New(io.Discard, "", 0) })
+	quietXGB.Do(quiet)
 	display := o.Display
 	if display == "" {
 		display = os.Getenv("DISPLAY")

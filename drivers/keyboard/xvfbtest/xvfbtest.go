@@ -21,6 +21,7 @@ import (
 	"github.com/chromedp/chromedp"
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
+	"github.com/jezek/xgb/xtest"
 )
 
 // Start runs Xvfb on a display it picks itself (-displayfd) with one 1280x720 screen
@@ -150,4 +151,39 @@ func cdp(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
 	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	return chromedp.Do(tctx, actions...)
+}
+
+// PressKey presses and releases the key with keysym on display through XTEST, as a
+// person's finger does (a grab on it sees it like a real key).
+func PressKey(t testing.TB, display string, keysym uint32) {
+	t.Helper()
+	conn, err := xgb.NewConnDisplay(display)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if err := xtest.Init(conn); err != nil {
+		t.Fatal(err)
+	}
+	setup := xproto.Setup(conn)
+	n := byte(int(setup.MaxKeycode) - int(setup.MinKeycode) + 1)
+	km, err := xproto.GetKeyboardMapping(conn, setup.MinKeycode, n).Reply()
+	if err != nil {
+		t.Fatal(err)
+	}
+	per := int(km.KeysymsPerKeycode)
+	for i := 0; i*per < len(km.Keysyms); i++ {
+		if uint32(km.Keysyms[i*per]) != keysym {
+			continue
+		}
+		code := byte(int(setup.MinKeycode) + i)
+		root := setup.DefaultScreen(conn).Root
+		for _, kind := range []byte{xproto.KeyPress, xproto.KeyRelease} {
+			if err := xtest.FakeInputChecked(conn, kind, code, 0, root, 0, 0, 0).Check(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return
+	}
+	t.Fatalf("keysym %#x is not on the keymap", keysym)
 }

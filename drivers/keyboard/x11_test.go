@@ -4,6 +4,7 @@ package keyboard
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -73,3 +74,5 @@ func TestTypeIntoChromium(t *testing.T) {
 		}
 	}
 }
+
+func isNoDisplay(err error) bool { return errors.Is(err, ErrNoDisplay) }

@@ -1,5 +1,0 @@
-package keyboard
-
-import "errors"
-
-func isNoDisplay(err error) bool { return errors.Is(err, ErrNoDisplay) }

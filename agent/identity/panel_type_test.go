@@ -88,7 +88,16 @@ func TestTypeIntoFocusedField(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	evs, err := p.app.Store.Events(p.ctx, store.EventFilter{Kinds: []string{identity.EventTyped}})
+	// The hotkey's typing is recorded once the keys are out: wait for its event.
+	var evs []store.Event
+	var err error
+	for {
+		evs, err = p.app.Store.Events(p.ctx, store.EventFilter{Kinds: []string{identity.EventTyped}})
+		if err != nil || len(evs) >= 2 || p.ctx.Err() != nil {
+			break
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("typed events %v %v", evs, err)
 	}

@@ -56,6 +56,9 @@ type Deps struct {
 	Now    func() time.Time
 	// Metrics, when set, gets verification counts by outcome and read durations.
 	Metrics *metrics.Registry
+	// Location is the site's time zone, for the times the panel shows (time.Local
+	// when nil).
+	Location *time.Location
 	// Keyboard opens the desktop to type into (keyboard.Open when nil).
 	Keyboard func(keyboard.Options) (keyboard.Typist, error)
 }

@@ -139,19 +139,22 @@ func (p *panel) notify(counter string) {
 
 // PanelView is what the panel shows for a counter (GET /api/v1/identity/panel).
 type PanelView struct {
-	Counter   string       `json:"counter"`
-	State     string       `json:"state"` // empty: nothing to show
-	Message   string       `json:"message,omitempty"`
-	Outcome   string       `json:"outcome,omitempty"`
-	Headline  string       `json:"headline,omitempty"`
-	Facts     []Fact       `json:"facts,omitempty"`
-	Fields    []PanelField `json:"fields,omitempty"`
-	Photo     string       `json:"photo,omitempty"`
-	Personal  bool         `json:"personal"` // this role may see the holder's fields
-	ReadAt    *time.Time   `json:"read_at,omitempty"`
-	ClearsAt  *time.Time   `json:"clears_at,omitempty"`
-	Typing    PanelTyping  `json:"typing"`
-	ElapsedMS int64        `json:"elapsed_ms,omitempty"`
+	Counter  string       `json:"counter"`
+	State    string       `json:"state"` // empty: nothing to show
+	Message  string       `json:"message,omitempty"`
+	Outcome  string       `json:"outcome,omitempty"`
+	Headline string       `json:"headline,omitempty"`
+	Facts    []Fact       `json:"facts,omitempty"`
+	Fields   []PanelField `json:"fields,omitempty"`
+	Photo    string       `json:"photo,omitempty"`
+	Personal bool         `json:"personal"` // this role may see the holder's fields
+	ReadAt   *time.Time   `json:"read_at,omitempty"`
+	ClearsAt *time.Time   `json:"clears_at,omitempty"`
+	// ReadAtText and ClearsAtText are those times in the site's zone ("09:05").
+	ReadAtText   string      `json:"read_at_text,omitempty"`
+	ClearsAtText string      `json:"clears_at_text,omitempty"`
+	Typing       PanelTyping `json:"typing"`
+	ElapsedMS    int64       `json:"elapsed_ms,omitempty"`
 }
 
 // PanelField is one holder field with its Vietnamese label; Main fields are shown
@@ -245,6 +248,11 @@ func (p *panel) view(counter string, personal bool) PanelView {
 	if st.Outcome != "" {
 		at, clears := v.at, v.at.Add(p.d.Card.Panel.ClearAfter)
 		out.ReadAt, out.ClearsAt = &at, &clears
+		loc := p.d.Location
+		if loc == nil {
+			loc = time.Local
+		}
+		out.ReadAtText, out.ClearsAtText = at.In(loc).Format("15:04"), clears.In(loc).Format("15:04")
 		done := st
 		done.State = "done"
 		out.Facts = Facts(done)

@@ -14,10 +14,6 @@
     more: n => "Thông tin khác (" + n + ")", untrusted: "Dữ liệu dưới đây không đáng tin: không dùng để làm thủ tục.",
     unconfirmed: "Chưa xác nhận được nguồn cấp thẻ: đối chiếu với thẻ trước khi dùng.",
   };
-  const two = n => String(n).padStart(2, "0");
-  // Times in the site's zone when the queue pages' clock is there, else the browser's.
-  const hhmm = s => window.siteTime ? window.siteTime(s) :
-    (d => two(d.getHours()) + ":" + two(d.getMinutes()))(new Date(s));
   function copyText(text) {
     if (navigator.clipboard && window.isSecureContext) return navigator.clipboard.writeText(text);
     const ta = document.createElement("textarea");
@@ -44,7 +40,7 @@
       el.dataset.state = v.state || "";
       el.dataset.outcome = v.outcome || "";
       const head = `<div class="idp-head"><h2 class="idp-headline">${esc(v.headline || (v.state ? T.reading : T.title))}</h2>
-        <span class="idp-msg">${esc(place(counter))}${v.read_at ? " · " + esc(T.readAt(hhmm(v.read_at))) : ""}${v.clears_at ? esc(T.clearsAt(hhmm(v.clears_at))) : ""}</span>
+        <span class="idp-msg">${esc(place(counter))}${v.read_at_text ? " · " + esc(T.readAt(v.read_at_text)) : ""}${v.clears_at_text ? esc(T.clearsAt(v.clears_at_text)) : ""}</span>
         ${v.state ? `<button class="idp-clear" type="button">${esc(T.clear)}</button>` : ""}</div>`;
       if (!v.state) { el.innerHTML = head + `<div class="idp-empty">${esc(status || T.idle)}</div>`; bind(); return; }
       const note = v.state !== "done" ? `<div class="idp-empty">${esc(v.message || T.reading)}</div>` : "";

@@ -478,6 +478,9 @@ func (p *panel) typeLast(ctx context.Context, counter, trigger string) typeResul
 	if _, err := p.d.Store.Append(ctx, ev); err != nil {
 		return typeResult{status: http.StatusInternalServerError, err: err, vi: "Đã gõ nhưng không ghi được nhật ký."}
 	}
+	if m := p.d.Metrics; m != nil {
+		m.Counter("motcua_identity_typed_total", "Typings of a card's fields into the focused field.", "trigger="+trigger).Inc()
+	}
 	p.d.Log.Info("identity: typed into the focused field", "counter", counter, "fields", holder, "keys", keys, "trigger", trigger)
 	return typeResult{status: http.StatusOK, fields: holder, keys: keys}
 }

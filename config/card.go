@@ -30,6 +30,8 @@ type Card struct {
 	// card's bytes and read time. Defaults: identity yes (the official compares the
 	// face), checkin and gate no. Typed keys read as identity; keep.photo forces it.
 	PhotoFor map[string]bool `yaml:"photo_for"`
+	// Panel shows each read at its counter and types its fields on request.
+	Panel CardPanel `yaml:"panel"`
 	// Simulation is used when the config's simulate is on: a virtual card plugged
 	// into pcscd through vsmartcard-vpcd.
 	Simulation CardSimulation `yaml:"simulation"`
@@ -82,6 +84,7 @@ func (c *Card) setDefaults() {
 			c.Readers[i].Counter = "1"
 		}
 	}
+	c.Panel.setDefaults(c.Readers)
 }
 
 func (c *Card) validate(p *Problems, path string) {
@@ -109,6 +112,7 @@ func (c *Card) validate(p *Problems, path string) {
 			p.Add(path+".photo_for."+k, "unknown purpose: want checkin, identity or gate")
 		}
 	}
+	c.Panel.validate(p, path+".panel")
 	if (c.Keep.Name || c.Keep.Address || c.Keep.Photo) && strings.TrimSpace(c.Keep.Purpose) == "" {
 		p.Add(path+".keep.purpose", "required when personal data is kept: say why (Law 91/2025 on personal data protection)")
 	}

@@ -42,7 +42,7 @@ func startCard(ctx context.Context, a *App) error {
 		}
 	}
 	flow := identity.New(identity.Deps{Card: cfg.Card, Site: cfg.Site.ID, Store: a.Store, IDs: a.IDs, Bus: a.Bus,
-		Health: a.Health, Log: a.Log, Trust: trust, Now: a.Now, Metrics: a.Metrics})
+		Health: a.Health, Log: a.Log, Trust: trust, Now: a.Now, Metrics: a.Metrics, Location: cfg.Location()})
 	flow.Register(a.Web)
 	a.Go(func() { flow.Run(ctx) })
 	return nil

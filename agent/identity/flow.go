@@ -20,6 +20,7 @@ import (
 	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/cccd"
 	"motcua-agent/drivers/emrtd"
+	"motcua-agent/drivers/keyboard"
 	"motcua-agent/drivers/pcsc"
 	"motcua-agent/internal/metrics"
 )
@@ -55,6 +56,11 @@ type Deps struct {
 	Now    func() time.Time
 	// Metrics, when set, gets verification counts by outcome and read durations.
 	Metrics *metrics.Registry
+	// Location is the site's time zone, for the times the panel shows (time.Local
+	// when nil).
+	Location *time.Location
+	// Keyboard opens the desktop to type into (keyboard.Open when nil).
+	Keyboard func(keyboard.Options) (keyboard.Typist, error)
 }
 
 // Flow pairs keys offered for a counter (a scanned QR, typed keys) with the next card
@@ -68,6 +74,7 @@ type Flow struct {
 	wg      sync.WaitGroup
 	ctx     context.Context
 	scans   *bus.Subscription // subscribed in New, so no scan published before Run is lost
+	panel   *panel
 }
 
 type offer struct {
@@ -96,8 +103,10 @@ func New(d Deps) *Flow {
 	if d.Trust == nil {
 		d.Trust = emrtd.NewTrustStore()
 	}
-	return &Flow{d: d, pending: map[string]offer{}, cards: map[string]*cardState{}, ctx: context.Background(),
+	f := &Flow{d: d, pending: map[string]offer{}, cards: map[string]*cardState{}, ctx: context.Background(),
 		scans: d.Bus.Subscribe(64, TopicScan)}
+	f.panel = newPanel(&f.d)
+	return f
 }
 
 // Run watches the readers and the scan topic until ctx ends, then waits for reads in
@@ -110,6 +119,8 @@ func (f *Flow) Run(ctx context.Context) error {
 	defer scans.Close()
 	events := pcsc.Watch(ctx)
 	defer f.wg.Wait()
+	f.wg.Add(1)
+	go func() { defer f.wg.Done(); f.panel.run(ctx) }()
 	for {
 		select {
 		case <-ctx.Done():
@@ -419,6 +430,7 @@ type KeysRequest struct {
 // Register adds the flow's HTTP API to the web server.
 func (f *Flow) Register(s *web.Server) {
 	s.HandleFunc("POST /api/v1/identity/keys", f.handleKeys, web.Role("counter"))
+	f.panel.register(s)
 }
 
 func (f *Flow) handleKeys(w http.ResponseWriter, r *http.Request) {

@@ -1,8 +1,13 @@
 package wire
 
 import (
+	"bytes"
+	"encoding/json"
+	"io"
 	"net/http"
+	"reflect"
 	"testing"
+	"unicode/utf8"
 )
 
 // FuzzParseSignedHeaders: header values come from anyone on the network.
@@ -24,4 +29,99 @@ func FuzzParseSignedHeaders(f *testing.F) {
 		}
 		_ = s.Verify([]byte("0123456789abcdef"), "POST", PushPath, nil)
 	})
+}
+
+// FuzzStrictScanMatchesTokenWalk: push bodies come from anyone who can reach the hub. The one-pass
+// scanner must accept exactly what a token-by-token walk of encoding/json's own
+// tokenizer accepts (the checker it replaced, kept here as the oracle).
+func FuzzStrictScanMatchesTokenWalk(f *testing.F) {
+	f.Add([]byte(`{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","dims":{"a":"1"},"value":1,"rev":1}]}`))
+	f.Add([]byte(`{"schema":2,"site":"S","site":"T"}`))
+	f.Add([]byte(`{"schema":2,"Site":"S"}`))
+	f.Add([]byte(`{"schema":2,"s\u0069te":"S","site":"T"}`))
+	f.Add([]byte(`{"snapshots":[{"dims":{"a":"1","a":"2"}}]} `))
+	f.Add([]byte(`{"heartbeat":{"devices":[{"name":"x","state":"ok"}],"clock":"2026-11-20T01:00:00Z"}} {}`))
+	f.Add([]byte(`[1, {"a": tru}]`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var got, want PushRequest
+		errGot := DecodeStrict(data, &got)
+		errWant := tokenWalkDecode(data, &want)
+		if (errGot == nil) != (errWant == nil) {
+			t.Fatalf("scanner says %v, token walk says %v, for %q", errGot, errWant, data)
+		}
+		if errGot == nil && !reflect.DeepEqual(got, want) {
+			t.Fatalf("decoded differently: %+v vs %+v", got, want)
+		}
+	})
+}
+
+// tokenWalkDecode is the strict decoding done with json.Decoder.Token: slow, and
+// plainly right.
+func tokenWalkDecode(data []byte, v any) error {
+	if !utf8.Valid(data) {
+		return ErrNotStrictJSON
+	}
+	dec := json.NewDecoder(bytes.NewReader(data))
+	if err := tokenWalk(dec, reflect.TypeOf(v)); err != nil {
+		return err
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return ErrNotStrictJSON
+	}
+	d := json.NewDecoder(bytes.NewReader(data))
+	d.DisallowUnknownFields()
+	return d.Decode(v)
+}
+
+func tokenWalk(dec *json.Decoder, t reflect.Type) error {
+	for t != nil && t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	tok, err := dec.Token()
+	if err != nil {
+		return err
+	}
+	switch tok {
+	case json.Delim('{'):
+		seen := map[string]bool{}
+		for dec.More() {
+			kt, err := dec.Token()
+			if err != nil {
+				return err
+			}
+			key, _ := kt.(string)
+			if seen[key] {
+				return ErrNotStrictJSON
+			}
+			seen[key] = true
+			var next reflect.Type
+			if t != nil && t.Kind() == reflect.Struct {
+				ft, ok := jsonFields(t)[key]
+				if !ok {
+					return ErrNotStrictJSON
+				}
+				next = ft
+			} else if t != nil && t.Kind() == reflect.Map {
+				next = t.Elem()
+			}
+			if err := tokenWalk(dec, next); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token()
+		return err
+	case json.Delim('['):
+		var elem reflect.Type
+		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+			elem = t.Elem()
+		}
+		for dec.More() {
+			if err := tokenWalk(dec, elem); err != nil {
+				return err
+			}
+		}
+		_, err := dec.Token()
+		return err
+	}
+	return nil
 }

@@ -1,10 +1,12 @@
 package hub
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"motcua-agent/sync/wire"
@@ -112,29 +114,43 @@ func (w *writer) failPending() {
 	}
 }
 
+// commitAttempts bounds the retries of a group that met a conflict with another hub's
+// writer (PostgreSQL deadlock or serialization failure): each attempt is one whole
+// transaction, rolled back whole when it fails, so a retry never stores twice.
+const commitAttempts = 5
+
 func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, error) {
+	// Rows are locked in one order by every hub (device, then counter key), so two hubs
+	// committing groups that share devices wait for each other rather than deadlock.
+	order := make([]int, len(group))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(group[a].device, group[b].device) })
+	var err error
+	for attempt := 1; ; attempt++ {
+		var results []ingestResult
+		results, err = w.commitOnce(group, order, now)
+		if err == nil || !retryable(err) || attempt == commitAttempts {
+			return results, err
+		}
+		w.h.metrics.retries.Add(1)
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+}
+
+func (w *writer) commitOnce(group []*ingestJob, order []int, now time.Time) ([]ingestResult, error) {
 	ctx := context.Background()
 	tx, err := w.h.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin ingest transaction: %w", err)
 	}
 	defer tx.Rollback()
-	nonceStmt, err := tx.PrepareContext(ctx, `INSERT INTO nonces(device, nonce, seen_at) VALUES(?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare nonce insert: %w", err)
-	}
-	defer nonceStmt.Close()
-	upsert, err := tx.PrepareContext(ctx, `INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
-		VALUES(?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
-		WHERE excluded.revision > counters.revision`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare counter upsert: %w", err)
-	}
-	defer upsert.Close()
 	results := make([]ingestResult, len(group))
-	for i, j := range group {
-		res, err := nonceStmt.ExecContext(ctx, j.device, j.nonce, now.Unix())
+	for _, i := range order {
+		j := group[i]
+		res, err := tx.ExecContext(ctx, `INSERT INTO nonces(device, nonce, seen_at) VALUES(?, ?, ?) ON CONFLICT DO NOTHING`,
+			j.device, j.nonce, now.Unix())
 		if err != nil {
 			return nil, fmt.Errorf("record nonce: %w", err)
 		}
@@ -142,16 +158,14 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 			results[i].replay = true
 			continue
 		}
-		for _, s := range j.push.Snapshots {
-			res, err := upsert.ExecContext(ctx, j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Epoch, s.Value, s.Revision)
+		for _, rows := range upsertBatches(j.push.Snapshots) {
+			res, err := tx.ExecContext(ctx, upsertSQL(len(rows)), upsertArgs(j.device, rows)...)
 			if err != nil {
-				return nil, fmt.Errorf("store counter: %w", err)
+				return nil, fmt.Errorf("store counters: %w", err)
 			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				results[i].accepted++
-			} else {
-				results[i].ignored++
-			}
+			n, _ := res.RowsAffected()
+			results[i].accepted += int(n)
+			results[i].ignored += len(rows) - int(n)
 		}
 		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(revision), 0) FROM counters WHERE device = ?`, j.device).
 			Scan(&results[i].maxRevision); err != nil {
@@ -167,9 +181,71 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 	return results, nil
 }
 
+// maxUpsertRows caps the rows of one upsert statement (7 parameters each; both
+// databases allow far more than 7×500).
+const maxUpsertRows = 500
+
+// upsertBatches cuts a push's snapshots into statements of distinct counter keys, in
+// key order: PostgreSQL refuses a statement that updates one row twice, and a push may
+// carry the same counter at two revisions. Later copies of a key go to later batches,
+// so the rows are applied in the order the push has them, as one by one.
+func upsertBatches(snaps []wire.Snapshot) [][]upsertRow {
+	var batches [][]upsertRow
+	var cur []upsertRow
+	seen := map[upsertRow]bool{}
+	flush := func() {
+		slices.SortFunc(cur, compareUpsertRows)
+		batches = append(batches, cur)
+		cur = nil
+		clear(seen)
+	}
+	for i := range snaps {
+		s := &snaps[i]
+		r := upsertRow{day: s.Day, metric: s.Metric, dims: wire.CanonicalDims(s.Dims), epoch: s.Epoch}
+		if seen[r] || len(cur) == maxUpsertRows {
+			flush()
+		}
+		seen[r] = true
+		r.value, r.revision = s.Value, s.Revision
+		cur = append(cur, r)
+	}
+	if len(cur) > 0 {
+		flush()
+	}
+	return batches
+}
+
+// upsertRow is one counter of a push; its key is the fields but value and revision.
+type upsertRow struct {
+	day, metric, dims, epoch string
+	value, revision          int64
+}
+
+func compareUpsertRows(a, b upsertRow) int {
+	return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.metric, b.metric),
+		strings.Compare(a.dims, b.dims), strings.Compare(a.epoch, b.epoch))
+}
+
+// upsertSQL stores n counters, each only over an older revision of itself: the rows
+// affected are the snapshots accepted.
+func upsertSQL(n int) string {
+	return `INSERT INTO counters(device, day, metric, dims, epoch, value, revision) VALUES` +
+		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", n), ",") + `
+		ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
+		WHERE excluded.revision > counters.revision`
+}
+
+func upsertArgs(device string, rows []upsertRow) []any {
+	args := make([]any, 0, 7*len(rows))
+	for _, r := range rows {
+		args = append(args, device, r.day, r.metric, r.dims, r.epoch, r.value, r.revision)
+	}
+	return args
+}
+
 // saveContact records the push in the fleet table: last contact always, the heartbeat
 // when there is one.
-func saveContact(ctx context.Context, tx *sql.Tx, j *ingestJob, now time.Time) error {
+func saveContact(ctx context.Context, tx *sqlTx, j *ingestJob, now time.Time) error {
 	contact := now.UTC().Format(time.RFC3339Nano)
 	ack := j.push.MaxRevision()
 	var err error
@@ -186,12 +262,12 @@ func saveContact(ctx context.Context, tx *sql.Tx, j *ingestJob, now time.Time) e
 			VALUES(?, ?, ?, ?, ?, ?, ?, 1)
 			ON CONFLICT(device) DO UPDATE SET version = excluded.version, last_contact = excluded.last_contact,
 				clock_offset_ms = excluded.clock_offset_ms, backlog = excluded.backlog, devices = excluded.devices,
-				watermark = max(watermark, excluded.watermark), pushes = pushes + 1`,
+				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END, pushes = fleet.pushes + 1`,
 			j.device, hb.Version, contact, offset, hb.Backlog, string(devices), ack)
 	} else {
 		_, err = tx.ExecContext(ctx, `INSERT INTO fleet(device, last_contact, watermark, pushes) VALUES(?, ?, ?, 1)
 			ON CONFLICT(device) DO UPDATE SET last_contact = excluded.last_contact,
-				watermark = max(watermark, excluded.watermark), pushes = pushes + 1`,
+				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END, pushes = fleet.pushes + 1`,
 			j.device, contact, ack)
 	}
 	if err != nil {

@@ -222,9 +222,9 @@ func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, err
 	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sites(site, name, province, commune) VALUES(?, ?, ?, ?)
 		ON CONFLICT(site) DO UPDATE SET
-			name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
-			province = CASE WHEN excluded.province != '' THEN excluded.province ELSE province END,
-			commune = CASE WHEN excluded.commune != '' THEN excluded.commune ELSE commune END`,
+			name = CASE WHEN excluded.name != '' THEN excluded.name ELSE sites.name END,
+			province = CASE WHEN excluded.province != '' THEN excluded.province ELSE sites.province END,
+			commune = CASE WHEN excluded.commune != '' THEN excluded.commune ELSE sites.commune END`,
 		site.Code, site.Name, site.Province, site.Commune)
 	if err != nil {
 		return "", fmt.Errorf("enroll %s: save site: %w", device, err)

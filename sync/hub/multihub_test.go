@@ -1,0 +1,5 @@
+package hub
+
+const hubChildEnv = "MOTCUA_HUB_CHILD"
+
+func runHubChild() int { return 0 }

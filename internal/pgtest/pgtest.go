@@ -41,6 +41,7 @@ type server struct {
 	admin string  // DSN of the administrative database
 	db    *sql.DB // pool on it
 	stop  func()  // stops a private server; nil for MOTCUA_TEST_POSTGRES
+	pid   int     // the private server's process (its shell), for ServerCPU
 	err   error   // why no server can be had
 }
 
@@ -194,7 +195,7 @@ func startPrivate() (*server, error) {
 		stop()
 		return nil, fmt.Errorf("private server on port %d did not answer: %w", port, err)
 	}
-	return &server{admin: admin, db: db, stop: stop}, nil
+	return &server{admin: admin, db: db, stop: stop, pid: cmd.Process.Pid}, nil
 }
 
 // command runs prog with args, through asUser (setpriv …) when that is set.
@@ -264,4 +265,65 @@ func New(t testing.TB) string {
 	}
 	u.Path = "/" + name
 	return u.String()
+}
+
+// ServerCPU is the CPU time the private server has used so far, all its processes
+// together (ended backends included), for benchmarks that count the database's work;
+// false for a server this process did not start.
+func ServerCPU() (time.Duration, bool) {
+	s := get()
+	if s.err != nil || s.pid == 0 {
+		return 0, false
+	}
+	return TreeCPU(s.pid), true
+}
+
+// TreeCPU is the CPU time of process pid and its live descendants, with the children
+// each of them has reaped (Linux /proc; clock ticks of 10 ms).
+func TreeCPU(pid int) time.Duration {
+	type proc struct {
+		ppid  int
+		ticks int64
+	}
+	procs := map[int]proc{}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		p, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// After the command name in parentheses: state ppid … utime(14) stime cutime cstime.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 15 {
+			continue
+		}
+		ppid, _ := strconv.Atoi(f[1])
+		var ticks int64
+		for _, k := range []int{11, 12, 13, 14} {
+			v, _ := strconv.ParseInt(f[k], 10, 64)
+			ticks += v
+		}
+		procs[p] = proc{ppid: ppid, ticks: ticks}
+	}
+	var total int64
+	for p, pr := range procs {
+		for q := p; q > 1; q = procs[q].ppid {
+			if q == pid {
+				total += pr.ticks
+				break
+			}
+			if _, ok := procs[q]; !ok {
+				break
+			}
+		}
+	}
+	return time.Duration(total) * 10 * time.Millisecond
 }

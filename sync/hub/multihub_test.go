@@ -46,10 +46,11 @@ func runHubChild() int {
 	}
 	srv := h.Server()
 	api := srv.Handler
+	quiet := os.Getenv("MOTCUA_HUB_CHILD_QUIET") == "1"
 	srv.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rec := &statusWriter{ResponseWriter: w}
 		api.ServeHTTP(rec, r)
-		if r.URL.Path == wire.PushPath && rec.status == http.StatusOK {
+		if !quiet && r.URL.Path == wire.PushPath && rec.status == http.StatusOK {
 			fmt.Printf("ok %s %s\n", r.Header.Get(wire.HeaderDevice), r.Header.Get(wire.HeaderNonce))
 		}
 	})
@@ -340,7 +341,7 @@ func TestTwoHubsOnePostgresExactUnderKills(t *testing.T) {
 	}
 }
 
-func freeAddr(t *testing.T) string {
+func freeAddr(t testing.TB) string {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -250,7 +250,7 @@ func TestTwoHubsOnePostgresExactUnderKills(t *testing.T) {
 				var changes []sqlsource.Change
 				for range 1 + rng.IntN(4) {
 					changes = append(changes, sqlsource.Change{Day: day, Metric: "tickets.issued",
-						Dims: map[string]string{"service": strconv.Itoa(1 + rng.IntN(25)), "counter": "Q" + strconv.Itoa(1+rng.IntN(3))},
+						Dims:  map[string]string{"service": strconv.Itoa(1 + rng.IntN(25)), "counter": "Q" + strconv.Itoa(1+rng.IntN(3))},
 						Delta: 1 + rng.Int64N(3)})
 				}
 				if err := a.src.Apply(ctx, changes...); err != nil {

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -120,17 +121,8 @@ func (w *writer) failPending() {
 const commitAttempts = 5
 
 func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, error) {
-	// Rows are locked in one order by every hub (device, then counter key), so two hubs
-	// committing groups that share devices wait for each other rather than deadlock.
-	order := make([]int, len(group))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortStableFunc(order, func(a, b int) int { return strings.Compare(group[a].device, group[b].device) })
-	var err error
 	for attempt := 1; ; attempt++ {
-		var results []ingestResult
-		results, err = w.commitOnce(group, order, now)
+		results, err := w.commitOnce(group, now)
 		if err == nil || !retryable(err) || attempt == commitAttempts {
 			return results, err
 		}
@@ -139,7 +131,12 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 	}
 }
 
-func (w *writer) commitOnce(group []*ingestJob, order []int, now time.Time) ([]ingestResult, error) {
+// commitOnce stores a group in one transaction with a few statements for the whole
+// group (each a round trip to PostgreSQL): the nonces, the counters, the devices'
+// highest revisions, their contacts. Every statement takes its rows in one order
+// (device, then key), the same in every hub, so two hubs committing groups that share
+// rows wait for each other rather than deadlock.
+func (w *writer) commitOnce(group []*ingestJob, now time.Time) ([]ingestResult, error) {
 	ctx := context.Background()
 	tx, err := w.h.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -147,33 +144,29 @@ func (w *writer) commitOnce(group []*ingestJob, order []int, now time.Time) ([]i
 	}
 	defer tx.Rollback()
 	results := make([]ingestResult, len(group))
-	for _, i := range order {
-		j := group[i]
-		res, err := tx.ExecContext(ctx, `INSERT INTO nonces(device, nonce, seen_at) VALUES(?, ?, ?) ON CONFLICT DO NOTHING`,
-			j.device, j.nonce, now.Unix())
-		if err != nil {
-			return nil, fmt.Errorf("record nonce: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+	fresh, err := recordNonces(ctx, tx, group, now)
+	if err != nil {
+		return nil, err
+	}
+	var stored []int // the jobs that are not replays
+	for i := range group {
+		if fresh[i] {
+			stored = append(stored, i)
+		} else {
 			results[i].replay = true
-			continue
 		}
-		for _, rows := range upsertBatches(j.push.Snapshots) {
-			res, err := tx.ExecContext(ctx, upsertSQL(len(rows)), upsertArgs(j.device, rows)...)
-			if err != nil {
-				return nil, fmt.Errorf("store counters: %w", err)
-			}
-			n, _ := res.RowsAffected()
-			results[i].accepted += int(n)
-			results[i].ignored += len(rows) - int(n)
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(revision), 0) FROM counters WHERE device = ?`, j.device).
-			Scan(&results[i].maxRevision); err != nil {
-			return nil, fmt.Errorf("read max revision: %w", err)
-		}
-		if err := saveContact(ctx, tx, j, now); err != nil {
-			return nil, err
-		}
+	}
+	if len(stored) == 0 {
+		return results, tx.Commit()
+	}
+	if err := storeCounters(ctx, tx, group, stored, results); err != nil {
+		return nil, err
+	}
+	if err := readMaxRevisions(ctx, tx, group, stored, results); err != nil {
+		return nil, err
+	}
+	if err := saveContacts(ctx, tx, group, stored, now); err != nil {
+		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit ingest: %w", err)
@@ -181,97 +174,284 @@ func (w *writer) commitOnce(group []*ingestJob, order []int, now time.Time) ([]i
 	return results, nil
 }
 
-// maxUpsertRows caps the rows of one upsert statement (7 parameters each; both
-// databases allow far more than 7×500).
-const maxUpsertRows = 500
-
-// upsertBatches cuts a push's snapshots into statements of distinct counter keys, in
-// key order: PostgreSQL refuses a statement that updates one row twice, and a push may
-// carry the same counter at two revisions. Later copies of a key go to later batches,
-// so the rows are applied in the order the push has them, as one by one.
-func upsertBatches(snaps []wire.Snapshot) [][]upsertRow {
-	var batches [][]upsertRow
-	var cur []upsertRow
-	seen := map[upsertRow]bool{}
-	flush := func() {
-		slices.SortFunc(cur, compareUpsertRows)
-		batches = append(batches, cur)
-		cur = nil
-		clear(seen)
-	}
-	for i := range snaps {
-		s := &snaps[i]
-		r := upsertRow{day: s.Day, metric: s.Metric, dims: wire.CanonicalDims(s.Dims), epoch: s.Epoch}
-		if seen[r] || len(cur) == maxUpsertRows {
-			flush()
+// chunkSizes cuts n rows into statements of power-of-two sizes up to max, so a
+// database that prepares statements (PostgreSQL) sees a handful of texts, not one
+// per group size.
+func chunkSizes(n, max int) []int {
+	var out []int
+	for n > 0 {
+		c := max
+		for c > n {
+			c /= 2
 		}
-		seen[r] = true
-		r.value, r.revision = s.Value, s.Revision
-		cur = append(cur, r)
+		out = append(out, c)
+		n -= c
+	}
+	return out
+}
+
+// valuesSQL is the VALUES list of n rows of width parameters.
+func valuesSQL(n, width int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// recordNonces inserts the group's nonces and says which jobs brought a new one: the
+// others are replays (of a request this or another hub already took, or of one earlier
+// in the group).
+func recordNonces(ctx context.Context, tx *sqlTx, group []*ingestJob, now time.Time) ([]bool, error) {
+	order := make([]int, len(group))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(strings.Compare(group[a].device, group[b].device), strings.Compare(group[a].nonce, group[b].nonce))
+	})
+	inserted := map[[2]string]bool{}
+	done := 0
+	for _, size := range chunkSizes(len(order), maxGroup) {
+		args := make([]any, 0, 3*size)
+		for _, i := range order[done : done+size] {
+			args = append(args, group[i].device, group[i].nonce, now.Unix())
+		}
+		done += size
+		rows, err := tx.QueryContext(ctx, `INSERT INTO nonces(device, nonce, seen_at) VALUES `+valuesSQL(size, 3)+`
+			ON CONFLICT DO NOTHING RETURNING device, nonce`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("record nonces: %w", err)
+		}
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("record nonces: %w", err)
+			}
+			inserted[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("record nonces: %w", err)
+		}
+	}
+	fresh := make([]bool, len(group))
+	for i, j := range group { // the first of two copies in one group is the one stored
+		k := [2]string{j.device, j.nonce}
+		if inserted[k] {
+			fresh[i] = true
+			delete(inserted, k)
+		}
+	}
+	return fresh, nil
+}
+
+// maxUpsertRows caps the rows of one counters statement (7 parameters each).
+const maxUpsertRows = 512
+
+// counterRow is one snapshot of one job; its key is device, day, metric, dims, epoch.
+type counterRow struct {
+	job                           int
+	device, day, metric, dims, ep string
+	value, revision               int64
+}
+
+type counterKey struct{ device, day, metric, dims, epoch string }
+
+func (r *counterRow) key() counterKey { return counterKey{r.device, r.day, r.metric, r.dims, r.ep} }
+
+func compareCounterRows(a, b counterRow) int {
+	return cmp.Or(strings.Compare(a.device, b.device), strings.Compare(a.day, b.day), strings.Compare(a.metric, b.metric),
+		strings.Compare(a.dims, b.dims), strings.Compare(a.ep, b.ep))
+}
+
+// counterBatches cuts the stored jobs' snapshots into batches of distinct keys, each
+// sorted: PostgreSQL refuses a statement that updates one row twice, and a push (or two
+// pushes of one device in a group) may carry a counter twice. A key seen again starts a
+// new batch, so the copies are applied in the order they came, as one by one.
+func counterBatches(group []*ingestJob, stored []int) [][]counterRow {
+	var batches [][]counterRow
+	var cur []counterRow
+	seen := map[counterKey]bool{}
+	for _, i := range stored {
+		j := group[i]
+		for k := range j.push.Snapshots {
+			s := &j.push.Snapshots[k]
+			r := counterRow{job: i, device: j.device, day: s.Day, metric: s.Metric, dims: wire.CanonicalDims(s.Dims), ep: s.Epoch,
+				value: s.Value, revision: s.Revision}
+			if seen[r.key()] {
+				batches = append(batches, cur)
+				cur = nil
+				clear(seen)
+			}
+			seen[r.key()] = true
+			cur = append(cur, r)
+		}
 	}
 	if len(cur) > 0 {
-		flush()
+		batches = append(batches, cur)
+	}
+	for _, b := range batches {
+		slices.SortFunc(b, compareCounterRows)
 	}
 	return batches
 }
 
-// upsertRow is one counter of a push; its key is the fields but value and revision.
-type upsertRow struct {
-	day, metric, dims, epoch string
-	value, revision          int64
-}
-
-func compareUpsertRows(a, b upsertRow) int {
-	return cmp.Or(strings.Compare(a.day, b.day), strings.Compare(a.metric, b.metric),
-		strings.Compare(a.dims, b.dims), strings.Compare(a.epoch, b.epoch))
-}
-
-// upsertSQL stores n counters, each only over an older revision of itself: the rows
-// affected are the snapshots accepted.
-func upsertSQL(n int) string {
-	return `INSERT INTO counters(device, day, metric, dims, epoch, value, revision) VALUES` +
-		strings.TrimSuffix(strings.Repeat("(?, ?, ?, ?, ?, ?, ?),", n), ",") + `
-		ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
-		WHERE excluded.revision > counters.revision`
-}
-
-func upsertArgs(device string, rows []upsertRow) []any {
-	args := make([]any, 0, 7*len(rows))
-	for _, r := range rows {
-		args = append(args, device, r.day, r.metric, r.dims, r.epoch, r.value, r.revision)
+// storeCounters upserts the snapshots, each only over an older revision of itself, and
+// counts per job the snapshots stored (returned by the statement) and ignored.
+func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult) error {
+	for _, batch := range counterBatches(group, stored) {
+		owner := make(map[counterKey]int, len(batch))
+		for _, r := range batch {
+			owner[r.key()] = r.job
+			results[r.job].ignored++
+		}
+		done := 0
+		for _, size := range chunkSizes(len(batch), maxUpsertRows) {
+			args := make([]any, 0, 7*size)
+			for _, r := range batch[done : done+size] {
+				args = append(args, r.device, r.day, r.metric, r.dims, r.ep, r.value, r.revision)
+			}
+			done += size
+			rows, err := tx.QueryContext(ctx, `INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
+				VALUES `+valuesSQL(size, 7)+`
+				ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
+				WHERE excluded.revision > counters.revision
+				RETURNING device, day, metric, dims, epoch`, args...)
+			if err != nil {
+				return fmt.Errorf("store counters: %w", err)
+			}
+			for rows.Next() {
+				var k counterKey
+				if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch); err != nil {
+					rows.Close()
+					return fmt.Errorf("store counters: %w", err)
+				}
+				if i, ok := owner[k]; ok {
+					results[i].accepted++
+					results[i].ignored--
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store counters: %w", err)
+			}
+		}
 	}
-	return args
+	return nil
 }
 
-// saveContact records the push in the fleet table: last contact always, the heartbeat
-// when there is one.
-func saveContact(ctx context.Context, tx *sqlTx, j *ingestJob, now time.Time) error {
-	contact := now.UTC().Format(time.RFC3339Nano)
-	ack := j.push.MaxRevision()
-	var err error
-	if hb := j.push.Heartbeat; hb != nil {
-		devices, _ := json.Marshal(hb.Devices)
-		if hb.Devices == nil {
-			devices = []byte("[]")
+// readMaxRevisions reads each device's highest revision held, after the group.
+func readMaxRevisions(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult) error {
+	var devices []string
+	for _, i := range stored {
+		devices = append(devices, group[i].device)
+	}
+	slices.Sort(devices)
+	devices = slices.Compact(devices)
+	max := map[string]int64{}
+	done := 0
+	for _, size := range chunkSizes(len(devices), maxGroup) {
+		args := make([]any, size)
+		for k, d := range devices[done : done+size] {
+			args[k] = d
 		}
-		offset := int64(0)
-		if !hb.Clock.IsZero() {
-			offset = hb.Clock.Sub(now).Milliseconds()
+		done += size
+		rows, err := tx.QueryContext(ctx, `SELECT device, max(revision) FROM counters WHERE device IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", size), ", ")+`) GROUP BY device`, args...)
+		if err != nil {
+			return fmt.Errorf("read max revisions: %w", err)
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO fleet(device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes)
-			VALUES(?, ?, ?, ?, ?, ?, ?, 1)
+		for rows.Next() {
+			var d string
+			var v int64
+			if err := rows.Scan(&d, &v); err != nil {
+				rows.Close()
+				return fmt.Errorf("read max revisions: %w", err)
+			}
+			max[d] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read max revisions: %w", err)
+		}
+	}
+	for _, i := range stored {
+		results[i].maxRevision = max[group[i].device]
+	}
+	return nil
+}
+
+// contact is what a group's pushes tell of one device for the fleet table.
+type contact struct {
+	device    string
+	heartbeat *wire.Heartbeat // the last push's with one; nil when none had one
+	ack       int64           // the highest revision acknowledged
+	pushes    int
+}
+
+// saveContacts records the pushes in the fleet table: last contact always, the
+// heartbeat when there is one.
+func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, now time.Time) error {
+	byDevice := map[string]*contact{}
+	for _, i := range stored {
+		j := group[i]
+		c := byDevice[j.device]
+		if c == nil {
+			c = &contact{device: j.device}
+			byDevice[j.device] = c
+		}
+		c.pushes++
+		c.ack = max(c.ack, j.push.MaxRevision())
+		if j.push.Heartbeat != nil {
+			c.heartbeat = j.push.Heartbeat
+		}
+	}
+	var beats, plain []*contact
+	for _, d := range slices.Sorted(maps.Keys(byDevice)) {
+		if c := byDevice[d]; c.heartbeat != nil {
+			beats = append(beats, c)
+		} else {
+			plain = append(plain, c)
+		}
+	}
+	at := now.UTC().Format(time.RFC3339Nano)
+	done := 0
+	for _, size := range chunkSizes(len(beats), maxGroup) {
+		args := make([]any, 0, 8*size)
+		for _, c := range beats[done : done+size] {
+			hb := c.heartbeat
+			devices, _ := json.Marshal(hb.Devices)
+			if hb.Devices == nil {
+				devices = []byte("[]")
+			}
+			offset := int64(0)
+			if !hb.Clock.IsZero() {
+				offset = hb.Clock.Sub(now).Milliseconds()
+			}
+			args = append(args, c.device, hb.Version, at, offset, hb.Backlog, string(devices), c.ack, c.pushes)
+		}
+		done += size
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet(device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes)
+			VALUES `+valuesSQL(size, 8)+`
 			ON CONFLICT(device) DO UPDATE SET version = excluded.version, last_contact = excluded.last_contact,
 				clock_offset_ms = excluded.clock_offset_ms, backlog = excluded.backlog, devices = excluded.devices,
-				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END, pushes = fleet.pushes + 1`,
-			j.device, hb.Version, contact, offset, hb.Backlog, string(devices), ack)
-	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO fleet(device, last_contact, watermark, pushes) VALUES(?, ?, ?, 1)
-			ON CONFLICT(device) DO UPDATE SET last_contact = excluded.last_contact,
-				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END, pushes = fleet.pushes + 1`,
-			j.device, contact, ack)
+				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END,
+				pushes = fleet.pushes + excluded.pushes`, args...); err != nil {
+			return fmt.Errorf("record contacts: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("record contact of %s: %w", j.device, err)
+	done = 0
+	for _, size := range chunkSizes(len(plain), maxGroup) {
+		args := make([]any, 0, 4*size)
+		for _, c := range plain[done : done+size] {
+			args = append(args, c.device, at, c.ack, c.pushes)
+		}
+		done += size
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet(device, last_contact, watermark, pushes) VALUES `+valuesSQL(size, 4)+`
+			ON CONFLICT(device) DO UPDATE SET last_contact = excluded.last_contact,
+				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END,
+				pushes = fleet.pushes + excluded.pushes`, args...); err != nil {
+			return fmt.Errorf("record contacts: %w", err)
+		}
 	}
 	return nil
 }

@@ -268,26 +268,34 @@ type deviceRecord struct {
 }
 
 func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, error) {
-	var rec deviceRecord
+	rec, _, err := h.lookupPush(ctx, device, "")
+	return rec, err
+}
+
+// lookupPush reads a device's record and whether nonce was used already, in one query
+// (one round trip to PostgreSQL for each push).
+func (h *Hub) lookupPush(ctx context.Context, device, nonce string) (rec deviceRecord, used bool, err error) {
 	var secret string
 	var revoked sql.NullString
-	err := h.rdb.QueryRowContext(ctx, `SELECT site, secret, revoked_at FROM devices WHERE device = ?`, device).
-		Scan(&rec.site, &secret, &revoked)
+	err = h.rdb.QueryRowContext(ctx, `SELECT d.site, d.secret, d.revoked_at,
+			EXISTS(SELECT 1 FROM nonces n WHERE n.device = d.device AND n.nonce = ?)
+		FROM devices d WHERE d.device = ?`, nonce, device).
+		Scan(&rec.site, &secret, &revoked, &used)
 	if errors.Is(err, sql.ErrNoRows) {
-		return rec, ErrUnknownDevice
+		return rec, false, ErrUnknownDevice
 	}
 	if err != nil {
-		return rec, fmt.Errorf("look up device %s: %w", device, err)
+		return rec, false, fmt.Errorf("look up device %s: %w", device, err)
 	}
 	if secret, err = h.box.open(device, secret); err != nil {
-		return rec, fmt.Errorf("device %s: stored secret: %w", device, err)
+		return rec, false, fmt.Errorf("device %s: stored secret: %w", device, err)
 	}
 	rec.secret, err = wire.ParseSecret(secret)
 	if err != nil {
-		return rec, fmt.Errorf("device %s: stored secret: %w", device, err)
+		return rec, false, fmt.Errorf("device %s: stored secret: %w", device, err)
 	}
 	rec.revoked = revoked.Valid
-	return rec, nil
+	return rec, used, nil
 }
 
 func (h *Hub) today() time.Time {

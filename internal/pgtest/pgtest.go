@@ -157,10 +157,10 @@ func startPrivate() (*server, error) {
 		cleanup()
 		return nil, err
 	}
-	// The shell starts the server and stops it (fast shutdown) when its stdin closes,
-	// which happens when this process ends, however it ends.
-	script := `"$0" "$@" & pid=$!; read _ || true; kill -INT $pid; wait $pid`
-	args := []string{"-c", script, filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port),
+	// The shell starts the server, and stops it (fast shutdown) and removes its folder
+	// when its stdin closes, which happens when this process ends, however it ends.
+	script := `dir=$1; shift; "$@" & pid=$!; read _ || true; kill -INT $pid; wait $pid; rm -rf "$dir"`
+	args := []string{"-c", script, "pgtest", dir, filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + dir,
 		"-c", "max_connections=400", "-c", "log_min_messages=fatal"}
 	cmd := command(asUser, "sh", args...)

@@ -212,14 +212,6 @@ func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, err
 		return "", fmt.Errorf("enroll %s: begin: %w", device, err)
 	}
 	defer tx.Rollback()
-	var revoked sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT revoked_at FROM devices WHERE device = ?`, device).Scan(&revoked)
-	switch {
-	case err == nil && !revoked.Valid:
-		return "", fmt.Errorf("enroll %s: %w (revoke it first to issue a new secret)", device, ErrAlreadyEnrolled)
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return "", fmt.Errorf("enroll %s: look up: %w", device, err)
-	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sites(site, name, province, commune) VALUES(?, ?, ?, ?)
 		ON CONFLICT(site) DO UPDATE SET
 			name = CASE WHEN excluded.name != '' THEN excluded.name ELSE sites.name END,
@@ -229,12 +221,18 @@ func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, err
 	if err != nil {
 		return "", fmt.Errorf("enroll %s: save site: %w", device, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO devices(device, site, secret, enrolled_at) VALUES(?, ?, ?, ?)
+	// Only a new or revoked device takes the secret, in the one statement: two hubs
+	// enrolling the same device at once cannot both succeed.
+	res, err := tx.ExecContext(ctx, `INSERT INTO devices(device, site, secret, enrolled_at) VALUES(?, ?, ?, ?)
 		ON CONFLICT(device) DO UPDATE SET site = excluded.site, secret = excluded.secret,
-			enrolled_at = excluded.enrolled_at, revoked_at = NULL`,
+			enrolled_at = excluded.enrolled_at, revoked_at = NULL
+		WHERE devices.revoked_at IS NOT NULL`,
 		device, site.Code, sealed, h.now().UTC().Format(time.RFC3339))
 	if err != nil {
 		return "", fmt.Errorf("enroll %s: save device: %w", device, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return "", fmt.Errorf("enroll %s: %w (revoke it first to issue a new secret)", device, ErrAlreadyEnrolled)
 	}
 	if err := tx.Commit(); err != nil {
 		return "", fmt.Errorf("enroll %s: commit: %w", device, err)

@@ -219,3 +219,43 @@ func TestPostgresHubsShareTheKey(t *testing.T) {
 		t.Fatalf("the second hub reads the first hub's enrollment: %v", err)
 	}
 }
+
+// Hubs enrolling one device at the same moment: exactly one secret is issued.
+func TestConcurrentEnrollIssuesOneSecret(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T) {
+		b := newBackend(t)
+		const n = 6
+		hubs := make([]*Hub, n)
+		for i := range hubs {
+			h, err := b.open(Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer h.Close()
+			hubs[i] = h
+		}
+		secrets := make([]string, n)
+		errs := make([]error, n)
+		var wg sync.WaitGroup
+		for i := range n {
+			wg.Go(func() { secrets[i], errs[i] = hubs[i].Enroll(context.Background(), Site{Code: "S1"}, "pc1") })
+		}
+		wg.Wait()
+		issued := ""
+		for i := range n {
+			switch {
+			case errs[i] == nil && issued == "":
+				issued = secrets[i]
+			case errs[i] == nil:
+				t.Fatalf("two hubs issued a secret for one device")
+			case !errors.Is(errs[i], ErrAlreadyEnrolled):
+				t.Fatalf("hub %d: %v", i, errs[i])
+			}
+		}
+		rec, err := hubs[0].lookupDevice(context.Background(), "pc1")
+		if issued == "" || err != nil || hex.EncodeToString(rec.secret) != issued {
+			t.Fatalf("the stored secret is not the one issued (%v)", err)
+		}
+	})
+}

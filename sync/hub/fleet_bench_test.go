@@ -141,7 +141,8 @@ type loadResult struct {
 }
 
 // offer pushes at rate per second for window, round robin over the devices and the
-// targets, and waits for every answer.
+// targets (a device goes to the other hub on its next round), and waits for every
+// answer.
 func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.Duration, cpu func() time.Duration) loadResult {
 	b.Helper()
 	total := int(float64(rate) * window.Seconds())
@@ -181,7 +182,7 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 		}
 		wg.Go(func() {
 			p := pushes[i]
-			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, targets[i%len(targets)], bytes.NewReader(p.body))
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, targets[(i+i/len(f.devices))%len(targets)], bytes.NewReader(p.body))
 			req.Header.Set("Content-Encoding", "gzip")
 			wire.Sign(req, p.dev.name, p.dev.secret, p.body, time.Now())
 			resp, err := client.Do(req)

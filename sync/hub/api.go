@@ -165,6 +165,10 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 			push.Device, push.Site, dev.site)
 	}
 	res := h.writer.submit(ctx, &ingestJob{device: auth.Device, nonce: auth.Nonce, push: &push})
+	if res.err != nil && retryable(res.err) {
+		h.log.Warn("push: store: conflicts with other writers persisted", "err", res.err)
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
+	}
 	if res.err != nil {
 		h.log.Error("push: store", "device", auth.Device, "err", res.err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "could not store the push; retry later")

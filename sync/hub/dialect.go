@@ -35,6 +35,18 @@ func (d *dialect) String() string {
 	return "sqlite"
 }
 
+// writers is how many group commits a hub runs at once.
+func (d *dialect) writers() int {
+	if d.postgres {
+		return postgresWriters
+	}
+	return 1
+}
+
+// postgresWriters are a hub's concurrent transactions on PostgreSQL: while one group
+// waits for its commit (round trips, the WAL flush) the next is being written.
+const postgresWriters = 4
+
 // IsPostgres says whether a --db value names a PostgreSQL database (a postgres:// or
 // postgresql:// URL) rather than a SQLite file.
 func IsPostgres(db string) bool {

@@ -85,9 +85,9 @@ func openDatabase(db string) (w, r *sqlDB, err error) {
 			wdb.Close()
 			return nil, nil, err
 		}
-		// The writer commits one group at a time; enroll and revoke take the second.
-		wdb.SetMaxOpenConns(2)
-		wdb.SetMaxIdleConns(2)
+		// One connection per writer loop; enroll and revoke take one more.
+		wdb.SetMaxOpenConns(postgresWriters + 1)
+		wdb.SetMaxIdleConns(postgresWriters + 1)
 		rdb.SetMaxOpenConns(8)
 		rdb.SetMaxIdleConns(8)
 		return &sqlDB{DB: wdb, d: postgresDialect}, &sqlDB{DB: rdb, d: postgresDialect}, nil

@@ -8,6 +8,7 @@ import (
 	"maps"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"motcua-agent/sync/wire"
@@ -30,25 +31,28 @@ type ingestResult struct {
 
 // writer commits pushes in small groups: one transaction and one fsync for all the
 // pushes that arrived while the previous group was committing. A push is answered only
-// after its group is durable.
+// after its group is durable. SQLite has one writer loop (the file has one write
+// lock); PostgreSQL several, whose transactions run side by side as other hubs' do.
 type writer struct {
 	h     *Hub
 	jobs  chan *ingestJob
 	quit  chan struct{}
-	ended chan struct{}
+	loops sync.WaitGroup
 }
 
 const maxGroup = 128
 
 func startWriter(h *Hub) *writer {
-	w := &writer{h: h, jobs: make(chan *ingestJob, 4*maxGroup), quit: make(chan struct{}), ended: make(chan struct{})}
-	go w.loop()
+	w := &writer{h: h, jobs: make(chan *ingestJob, 4*maxGroup), quit: make(chan struct{})}
+	for i := range h.db.d.writers() {
+		w.loops.Go(func() { w.loop(i == 0) })
+	}
 	return w
 }
 
 func (w *writer) stop() {
 	close(w.quit)
-	<-w.ended
+	w.loops.Wait()
 }
 
 // submit queues a push and waits for its commit.
@@ -66,8 +70,8 @@ func (w *writer) submit(ctx context.Context, j *ingestJob) ingestResult {
 	return <-j.done
 }
 
-func (w *writer) loop() {
-	defer close(w.ended)
+// loop commits groups until stop; the pruner also forgets old nonces now and then.
+func (w *writer) loop(pruner bool) {
 	lastPrune := time.Time{}
 	for {
 		var group []*ingestJob
@@ -97,7 +101,7 @@ func (w *writer) loop() {
 			}
 		}
 		w.h.metrics.commits.Add(1)
-		if now.Sub(lastPrune) > time.Minute {
+		if pruner && now.Sub(lastPrune) > time.Minute {
 			w.prune(now)
 			lastPrune = now
 		}

@@ -50,6 +50,8 @@ test-go:
 fuzz:
 	@./.ci/fuzz.sh $(FUZZTIME)
 
+# Every benchmark once; the hub's fleet load runs SQLite, PostgreSQL (a private server,
+# as in the tests) and two hubs on PostgreSQL in the same run.
 bench:
 	$(GO) test -run '^$$' -bench . -benchtime 1x -timeout 30m ./... | tee bench.txt
 

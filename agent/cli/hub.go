@@ -26,7 +26,7 @@ func cmdHub(ctx context.Context, args []string) int {
 	}
 	fs := flag.NewFlagSet("hub", flag.ContinueOnError)
 	listen := fs.String("listen", "127.0.0.1:8607", "address to listen on")
-	db := fs.String("db", "hub.db", "hub database (SQLite)")
+	dbf := dbFlags(fs)
 	cert := fs.String("tls-cert", "", "TLS certificate (PEM); plain HTTP without it")
 	key := fs.String("tls-key", "", "TLS private key (PEM)")
 	catalogue := fs.String("catalogue", "", "CSV of essential services (no,code,name,level); the 25 of the monthly report by default")
@@ -42,7 +42,7 @@ func cmdHub(ctx context.Context, args []string) int {
 		return 2
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	opts := hub.Options{Log: log, ReportToken: *reportToken, OpenFleet: *openFleet}
+	opts := hub.Options{Log: log, ReportToken: *reportToken, OpenFleet: *openFleet, KeyFile: *dbf.keyFile}
 	opts.StaleAfter = *staleAfter
 	if *catalogue != "" {
 		f, err := os.Open(*catalogue)
@@ -57,7 +57,7 @@ func cmdHub(ctx context.Context, args []string) int {
 			return 2
 		}
 	}
-	h, err := hub.Open(*db, opts)
+	h, err := hub.Open(dbf.database(), opts)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent hub:", err)
 		return 1
@@ -82,7 +82,7 @@ func cmdHub(ctx context.Context, args []string) int {
 	if *cert != "" {
 		scheme = "https"
 	}
-	log.Info("hub listening", "url", scheme+"://"+ln.Addr().String(), "db", *db, "reports_need_token", *reportToken != "")
+	log.Info("hub listening", "url", scheme+"://"+ln.Addr().String(), "db", hub.Redact(dbf.database()), "reports_need_token", *reportToken != "")
 	errc := make(chan error, 1)
 	go func() {
 		if *cert != "" {
@@ -104,9 +104,36 @@ func cmdHub(ctx context.Context, args []string) int {
 	return 0
 }
 
+// hubDBFlags are the database flags of hub, hub enroll and hub revoke.
+type hubDBFlags struct {
+	fs      *flag.FlagSet
+	db      *string
+	keyFile *string
+}
+
+func dbFlags(fs *flag.FlagSet) hubDBFlags {
+	return hubDBFlags{fs: fs,
+		db: fs.String("db", "hub.db",
+			"hub database: a SQLite file, or postgres://user:password@host/dbname for PostgreSQL, which several hubs may share; $MOTCUA_HUB_DB when the flag is not given (keeps a password out of ps)"),
+		keyFile: fs.String("key-file", "",
+			"key that seals the device secrets (default DB.key beside a SQLite file; required with PostgreSQL: the same file on every hub)"),
+	}
+}
+
+// database is --db, or $MOTCUA_HUB_DB when the flag was not given (never shown as the
+// flag's default, which --help prints).
+func (f hubDBFlags) database() string {
+	given := false
+	f.fs.Visit(func(fl *flag.Flag) { given = given || fl.Name == "db" })
+	if v := os.Getenv("MOTCUA_HUB_DB"); !given && v != "" {
+		return v
+	}
+	return *f.db
+}
+
 func cmdHubEnroll(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("hub enroll", flag.ContinueOnError)
-	db := fs.String("db", "hub.db", "hub database (SQLite)")
+	dbf := dbFlags(fs)
 	site := fs.String("site", "", "site code (the agent's site.id)")
 	device := fs.String("device", "", "device id (the agent's site.device_id)")
 	province := fs.String("province", "", "province name, for the reports")
@@ -120,7 +147,7 @@ func cmdHubEnroll(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "motcua-agent hub enroll: --site and --device are required")
 		return 2
 	}
-	h, err := hub.Open(*db, hub.Options{})
+	h, err := hub.Open(dbf.database(), hub.Options{KeyFile: *dbf.keyFile})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent hub enroll:", err)
 		return 1
@@ -150,7 +177,7 @@ func enrollYAML(site, device, hubURL, secret string) string {
 
 func cmdHubRevoke(ctx context.Context, args []string) int {
 	fs := flag.NewFlagSet("hub revoke", flag.ContinueOnError)
-	db := fs.String("db", "hub.db", "hub database (SQLite)")
+	dbf := dbFlags(fs)
 	device := fs.String("device", "", "device id to revoke")
 	if err := fs.Parse(args); err != nil {
 		return 2
@@ -159,7 +186,7 @@ func cmdHubRevoke(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "motcua-agent hub revoke: --device is required")
 		return 2
 	}
-	h, err := hub.Open(*db, hub.Options{})
+	h, err := hub.Open(dbf.database(), hub.Options{KeyFile: *dbf.keyFile})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "motcua-agent hub revoke:", err)
 		return 1

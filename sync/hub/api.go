@@ -114,7 +114,7 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	case r.ContentLength > wire.MaxBodyBytes:
 		return nil, early(refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "body larger than %d bytes", wire.MaxBodyBytes))
 	}
-	dev, err := h.lookupDevice(ctx, auth.Device)
+	dev, used, err := h.lookupPush(ctx, auth.Device, auth.Nonce)
 	if errors.Is(err, ErrUnknownDevice) {
 		return nil, early(refuse(http.StatusUnauthorized, wire.CodeUnknownDevice, "device %q is not enrolled at this hub", auth.Device))
 	}
@@ -125,8 +125,7 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	if dev.revoked {
 		return nil, early(refuse(http.StatusForbidden, wire.CodeRevoked, "device %q was revoked at this hub", auth.Device))
 	}
-	var used int
-	if err := h.rdb.QueryRowContext(ctx, `SELECT 1 FROM nonces WHERE device = ? AND nonce = ?`, auth.Device, auth.Nonce).Scan(&used); err == nil {
+	if used {
 		// A captured request sent again: refused before its body (the writer checks again
 		// in the transaction that stores, for two copies arriving together).
 		return nil, early(refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed"))
@@ -166,6 +165,10 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 			push.Device, push.Site, dev.site)
 	}
 	res := h.writer.submit(ctx, &ingestJob{device: auth.Device, nonce: auth.Nonce, push: &push})
+	if res.err != nil && retryable(res.err) {
+		h.log.Warn("push: store: conflicts with other writers persisted", "err", res.err)
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
+	}
 	if res.err != nil {
 		h.log.Error("push: store", "device", auth.Device, "err", res.err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "could not store the push; retry later")

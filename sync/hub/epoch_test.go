@@ -23,49 +23,51 @@ func epochSnap(day, metric, epoch string, value, rev int64) wire.Snapshot {
 // response tells the agent the hub's highest revision so it can see it went back.
 func TestEpochsAddUp(t *testing.T) {
 	t.Parallel()
-	th := startHub(t)
-	secret := th.enroll(t, "NA-VH", "pc1")
-	push := func(snaps ...wire.Snapshot) {
-		t.Helper()
-		status, er, _ := th.do(t, signedRequest{device: "pc1", secret: secret, body: pushBody(t, "NA-VH", "pc1", snaps...)})
-		if status != http.StatusOK {
-			t.Fatalf("push: %d %+v", status, er)
+	forEachBackend(t, func(t *testing.T) {
+		th := startHub(t)
+		secret := th.enroll(t, "NA-VH", "pc1")
+		push := func(snaps ...wire.Snapshot) {
+			t.Helper()
+			status, er, _ := th.do(t, signedRequest{device: "pc1", secret: secret, body: pushBody(t, "NA-VH", "pc1", snaps...)})
+			if status != http.StatusOK {
+				t.Fatalf("push: %d %+v", status, er)
+			}
 		}
-	}
-	day := "2026-11-20"
-	push(epochSnap(day, vocab.TicketsIssued, "old", 7, 7), epochSnap(day, vocab.GatePeakOccupancy, "old", 40, 7))
-	push(epochSnap(day, vocab.TicketsIssued, "new", 5, 5), epochSnap(day, vocab.GatePeakOccupancy, "new", 25, 5))
-	if got := th.total(t, vocab.TicketsIssued); got != 12 {
-		t.Fatalf("tickets after a replaced record = %d, want 12", got)
-	}
-	if got := th.total(t, vocab.GatePeakOccupancy); got != 40 {
-		t.Fatalf("peak over epochs = %d, want the larger, 40", got)
-	}
-	// The same epochs again, and an older revision of the new one: nothing changes.
-	push(epochSnap(day, vocab.TicketsIssued, "new", 5, 5), epochSnap(day, vocab.TicketsIssued, "new", 3, 3))
-	if got := th.total(t, vocab.TicketsIssued); got != 12 {
-		t.Fatalf("after re-sends = %d, want 12", got)
-	}
-	// A schema-1 agent (no epoch) is still accepted and adds its own row.
-	old := wire.PushRequest{Schema: 1, Site: "NA-VH", Device: "pc1", Snapshots: []wire.Snapshot{snap(day, vocab.TicketsIssued, 2, 1, "service", "13")}}
-	body, _ := json.Marshal(old)
-	req, _ := http.NewRequest(http.MethodPost, th.srv.URL+wire.PushPath, bytes.NewReader(body))
-	if err := wire.Sign(req, "pc1", secret, body, th.now); err != nil {
-		t.Fatal(err)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var pr wire.PushResponse
-	json.NewDecoder(resp.Body).Decode(&pr)
-	resp.Body.Close()
-	if resp.StatusCode != 200 || pr.MaxRevision != 7 {
-		t.Fatalf("schema 1 push: %d %+v; want 200 with max_rev 7", resp.StatusCode, pr)
-	}
-	if got := th.total(t, vocab.TicketsIssued); got != 14 {
-		t.Fatalf("with a schema-1 row = %d, want 14", got)
-	}
+		day := "2026-11-20"
+		push(epochSnap(day, vocab.TicketsIssued, "old", 7, 7), epochSnap(day, vocab.GatePeakOccupancy, "old", 40, 7))
+		push(epochSnap(day, vocab.TicketsIssued, "new", 5, 5), epochSnap(day, vocab.GatePeakOccupancy, "new", 25, 5))
+		if got := th.total(t, vocab.TicketsIssued); got != 12 {
+			t.Fatalf("tickets after a replaced record = %d, want 12", got)
+		}
+		if got := th.total(t, vocab.GatePeakOccupancy); got != 40 {
+			t.Fatalf("peak over epochs = %d, want the larger, 40", got)
+		}
+		// The same epochs again, and an older revision of the new one: nothing changes.
+		push(epochSnap(day, vocab.TicketsIssued, "new", 5, 5), epochSnap(day, vocab.TicketsIssued, "new", 3, 3))
+		if got := th.total(t, vocab.TicketsIssued); got != 12 {
+			t.Fatalf("after re-sends = %d, want 12", got)
+		}
+		// A schema-1 agent (no epoch) is still accepted and adds its own row.
+		old := wire.PushRequest{Schema: 1, Site: "NA-VH", Device: "pc1", Snapshots: []wire.Snapshot{snap(day, vocab.TicketsIssued, 2, 1, "service", "13")}}
+		body, _ := json.Marshal(old)
+		req, _ := http.NewRequest(http.MethodPost, th.srv.URL+wire.PushPath, bytes.NewReader(body))
+		if err := wire.Sign(req, "pc1", secret, body, th.now); err != nil {
+			t.Fatal(err)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pr wire.PushResponse
+		json.NewDecoder(resp.Body).Decode(&pr)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || pr.MaxRevision != 7 {
+			t.Fatalf("schema 1 push: %d %+v; want 200 with max_rev 7", resp.StatusCode, pr)
+		}
+		if got := th.total(t, vocab.TicketsIssued); got != 14 {
+			t.Fatalf("with a schema-1 row = %d, want 14", got)
+		}
+	})
 }
 
 // A hub database from before epochs is upgraded in place: its rows become the empty
@@ -73,7 +75,7 @@ func TestEpochsAddUp(t *testing.T) {
 func TestHubUpgradeKeepsCounters(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hub.db")
-	db, err := sql.Open("sqlite3", dsn(path))
+	db, err := sql.Open("sqlite3", sqliteDSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,7 +1,7 @@
 // Package hub is the reference provincial receiver: it enrolls and revokes agents,
-// authenticates their pushes, stores each agent's counters idempotently in SQLite, sums
-// them across agents for the province's daily, weekly and monthly tables, and shows the
-// fleet.
+// authenticates their pushes, stores each agent's counters idempotently in SQLite or
+// PostgreSQL, sums them across agents for the province's daily, weekly and monthly
+// tables, and shows the fleet.
 //
 // It must never store a push it could not authenticate or validate in full, never let
 // an older revision overwrite a newer one, and never hold personal data: it receives
@@ -17,12 +17,10 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
-	"strings"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // SQLite driver
 
-	"motcua-agent/config/vocab"
 	"motcua-agent/sync/wire"
 )
 
@@ -42,7 +40,8 @@ type Options struct {
 	// an attacker needs to aim pushes at.
 	OpenFleet bool
 	// KeyFile holds the key that seals the device secrets in the database; KeyFile(path)
-	// by default. Created 0600 on first open; back it up with the database.
+	// by default on SQLite, required on PostgreSQL (every hub of the database needs the
+	// same). Created 0600 on first open; back it up with the database.
 	KeyFile string
 	// BodyBudget and BodyBudgetPerAddress cap the bytes of push bodies being received
 	// before they can be authenticated (DefaultBodyBudget, DefaultBodyBudgetPerAddress).
@@ -52,10 +51,11 @@ type Options struct {
 	StaleAfter time.Duration
 }
 
-// Hub is one provincial receiver over one SQLite file.
+// Hub is one provincial receiver over one SQLite file or one PostgreSQL database (which
+// other hubs may share).
 type Hub struct {
-	db      *sql.DB // the single writer connection
-	rdb     *sql.DB // readers
+	db      *sqlDB // the writer's pool (one connection on SQLite)
+	rdb     *sqlDB // readers
 	now     func() time.Time
 	log     *slog.Logger
 	loc     *time.Location
@@ -69,148 +69,93 @@ type Hub struct {
 	stale   time.Duration
 }
 
-const schemaSQL = `
-CREATE TABLE IF NOT EXISTS sites(
-	site TEXT PRIMARY KEY,
-	name TEXT NOT NULL DEFAULT '',
-	province TEXT NOT NULL DEFAULT '',
-	commune TEXT NOT NULL DEFAULT ''
-);
-CREATE TABLE IF NOT EXISTS devices(
-	device TEXT PRIMARY KEY,
-	site TEXT NOT NULL,
-	secret TEXT NOT NULL,
-	enrolled_at TEXT NOT NULL,
-	revoked_at TEXT
-);
-CREATE TABLE IF NOT EXISTS counters(
-	device TEXT NOT NULL,
-	day TEXT NOT NULL,
-	metric TEXT NOT NULL,
-	dims TEXT NOT NULL,
-	epoch TEXT NOT NULL DEFAULT '',
-	value INTEGER NOT NULL,
-	revision INTEGER NOT NULL,
-	PRIMARY KEY(device, day, metric, dims, epoch)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS counters_by_day ON counters(day, metric);
-CREATE INDEX IF NOT EXISTS counters_by_revision ON counters(device, revision);
-CREATE TABLE IF NOT EXISTS nonces(
-	device TEXT NOT NULL,
-	nonce TEXT NOT NULL,
-	seen_at INTEGER NOT NULL,
-	PRIMARY KEY(device, nonce)
-) WITHOUT ROWID;
-CREATE INDEX IF NOT EXISTS nonces_by_time ON nonces(seen_at);
-CREATE TABLE IF NOT EXISTS fleet(
-	device TEXT PRIMARY KEY,
-	version TEXT NOT NULL DEFAULT '',
-	last_contact TEXT NOT NULL,
-	clock_offset_ms INTEGER NOT NULL DEFAULT 0,
-	backlog INTEGER NOT NULL DEFAULT 0,
-	devices TEXT NOT NULL DEFAULT '[]',
-	watermark INTEGER NOT NULL DEFAULT 0,
-	pushes INTEGER NOT NULL DEFAULT 0
-);
-`
-
-// addEpochs upgrades a hub database from before epochs: its counters become the empty
-// epoch, which is what schema-1 agents still send.
-func addEpochs(db *sql.DB) error {
-	var n int
-	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('counters')`).Scan(&n); err != nil || n == 0 {
-		return err // no table yet: schemaSQL creates it
-	}
-	if err := db.QueryRow(`SELECT count(*) FROM pragma_table_info('counters') WHERE name = 'epoch'`).Scan(&n); err != nil || n == 1 {
-		return err
-	}
-	_, err := db.Exec(`BEGIN;
-		CREATE TABLE counters_epochs(
-			device TEXT NOT NULL, day TEXT NOT NULL, metric TEXT NOT NULL, dims TEXT NOT NULL,
-			epoch TEXT NOT NULL DEFAULT '', value INTEGER NOT NULL, revision INTEGER NOT NULL,
-			PRIMARY KEY(device, day, metric, dims, epoch)
-		) WITHOUT ROWID;
-		INSERT INTO counters_epochs(device, day, metric, dims, value, revision)
-			SELECT device, day, metric, dims, value, revision FROM counters;
-		DROP TABLE counters;
-		ALTER TABLE counters_epochs RENAME TO counters;
-		COMMIT;`)
-	if err != nil {
-		db.Exec(`ROLLBACK`)
-	}
-	return err
-}
-
-// deviceCountersView is each device's counters with its epochs combined: summed, except
-// the metrics the vocabulary folds by maximum (peaks), which take the largest. Every
-// report reads this view, never the per-epoch table.
-func deviceCountersView() string {
-	var peaks []string
-	for _, d := range vocab.Metrics() {
-		if d.Kind == vocab.Max {
-			peaks = append(peaks, "'"+d.Name+"'")
-		}
-	}
-	if len(peaks) == 0 {
-		peaks = append(peaks, "''")
-	}
-	return `
-DROP VIEW IF EXISTS device_counters;
-CREATE VIEW device_counters AS
-	SELECT device, day, metric, dims,
-		CASE WHEN metric IN (` + strings.Join(peaks, ", ") + `) THEN max(value) ELSE sum(value) END AS value,
-		max(revision) AS revision
-	FROM counters GROUP BY device, day, metric, dims;
-`
-}
-
-func dsn(path string) string {
+func sqliteDSN(path string) string {
 	// Pragmas go in the DSN so every pooled connection gets them.
 	return "file:" + url.PathEscape(path) +
 		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"
 }
 
-// Open opens (creating if needed) the hub database at path and starts its writer.
-func Open(path string, opts Options) (*Hub, error) {
+// ErrKeyFileRequired means a hub on PostgreSQL was opened without Options.KeyFile.
+var ErrKeyFileRequired = errors.New("a hub on PostgreSQL needs a key file (--key-file)")
+
+// openDatabase opens the writer's and the readers' pools of the database db names.
+func openDatabase(db string) (w, r *sqlDB, err error) {
+	if IsPostgres(db) {
+		wdb, err := sql.Open("pgx", db)
+		if err != nil {
+			return nil, nil, err
+		}
+		rdb, err := sql.Open("pgx", db)
+		if err != nil {
+			wdb.Close()
+			return nil, nil, err
+		}
+		// One connection per writer loop; enroll and revoke take one more.
+		wdb.SetMaxOpenConns(postgresWriters + 1)
+		wdb.SetMaxIdleConns(postgresWriters + 1)
+		rdb.SetMaxOpenConns(8)
+		rdb.SetMaxIdleConns(8)
+		return &sqlDB{DB: wdb, d: postgresDialect}, &sqlDB{DB: rdb, d: postgresDialect}, nil
+	}
 	// The database holds every device's credential: created 0600, tightened if older.
-	if f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
+	if f, err := os.OpenFile(db, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
 		f.Close()
-		os.Chmod(path, 0o600)
+		os.Chmod(db, 0o600)
 	}
-	db, err := sql.Open("sqlite3", dsn(path))
+	wdb, err := sql.Open("sqlite3", sqliteDSN(db))
 	if err != nil {
-		return nil, fmt.Errorf("open hub database %s: %w", path, err)
+		return nil, nil, err
 	}
-	db.SetMaxOpenConns(1)
-	if err := addEpochs(db); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("upgrade hub schema in %s: %w", path, err)
-	}
-	if _, err := db.Exec(schemaSQL + deviceCountersView() + federationSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("create hub schema in %s: %w", path, err)
-	}
-	sealed, err := hasSealed(db)
+	wdb.SetMaxOpenConns(1)
+	rdb, err := sql.Open("sqlite3", sqliteDSN(db))
 	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("read hub database %s: %w", path, err)
+		wdb.Close()
+		return nil, nil, err
 	}
+	rdb.SetMaxOpenConns(4)
+	return &sqlDB{DB: wdb, d: sqliteDialect}, &sqlDB{DB: rdb, d: sqliteDialect}, nil
+}
+
+// Open opens the hub database db, creating and migrating its schema as needed, and
+// starts its writer. db is a SQLite file path, or a postgres:// (postgresql://) URL;
+// several hubs may open the same PostgreSQL database at once, each with the same
+// Options.KeyFile.
+func Open(db string, opts Options) (*Hub, error) {
+	name := Redact(db)
 	keyFile := opts.KeyFile
 	if keyFile == "" {
-		keyFile = KeyFile(path)
+		if IsPostgres(db) {
+			return nil, fmt.Errorf("open hub database %s: %w: every hub on one database seals the device "+
+				"secrets with the same key, which is never kept in the database; give each hub the same "+
+				"key file (the first hub creates it, mode 0600; copy it to the others)", name, ErrKeyFileRequired)
+		}
+		keyFile = KeyFile(db)
+	}
+	wdb, rdb, err := openDatabase(db)
+	if err != nil {
+		return nil, fmt.Errorf("open hub database %s: %w", name, err)
+	}
+	fail := func(err error) (*Hub, error) {
+		wdb.Close()
+		rdb.Close()
+		return nil, err
+	}
+	ctx := context.Background()
+	if err := migrate(ctx, wdb); err != nil {
+		return fail(fmt.Errorf("migrate hub schema in %s: %w", name, err))
+	}
+	sealed, err := hasSealed(wdb)
+	if err != nil {
+		return fail(fmt.Errorf("read hub database %s: %w", name, err))
 	}
 	box, err := loadSecretBox(keyFile, sealed)
 	if err != nil {
-		db.Close()
-		return nil, err
+		return fail(err)
 	}
-	rdb, err := sql.Open("sqlite3", dsn(path))
-	if err != nil {
-		db.Close()
-		return nil, fmt.Errorf("open hub database %s for reading: %w", path, err)
+	if err := checkKey(ctx, wdb, box, keyFile); err != nil {
+		return fail(err)
 	}
-	rdb.SetMaxOpenConns(4)
-	h := &Hub{db: db, rdb: rdb, box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
+	h := &Hub{db: wdb, rdb: rdb, box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -224,9 +169,7 @@ func Open(path string, opts Options) (*Hub, error) {
 		h.catalog = EssentialServices
 	}
 	if n, err := h.sealPlainSecrets(); err != nil {
-		db.Close()
-		rdb.Close()
-		return nil, fmt.Errorf("seal device secrets in %s: %w", path, err)
+		return fail(fmt.Errorf("seal device secrets in %s: %w", name, err))
 	} else if n > 0 {
 		h.log.Info("sealed device secrets kept in plain text", "devices", n, "key", keyFile)
 	}
@@ -275,29 +218,27 @@ func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, err
 		return "", fmt.Errorf("enroll %s: begin: %w", device, err)
 	}
 	defer tx.Rollback()
-	var revoked sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT revoked_at FROM devices WHERE device = ?`, device).Scan(&revoked)
-	switch {
-	case err == nil && !revoked.Valid:
-		return "", fmt.Errorf("enroll %s: %w (revoke it first to issue a new secret)", device, ErrAlreadyEnrolled)
-	case err != nil && !errors.Is(err, sql.ErrNoRows):
-		return "", fmt.Errorf("enroll %s: look up: %w", device, err)
-	}
 	_, err = tx.ExecContext(ctx, `INSERT INTO sites(site, name, province, commune) VALUES(?, ?, ?, ?)
 		ON CONFLICT(site) DO UPDATE SET
-			name = CASE WHEN excluded.name != '' THEN excluded.name ELSE name END,
-			province = CASE WHEN excluded.province != '' THEN excluded.province ELSE province END,
-			commune = CASE WHEN excluded.commune != '' THEN excluded.commune ELSE commune END`,
+			name = CASE WHEN excluded.name != '' THEN excluded.name ELSE sites.name END,
+			province = CASE WHEN excluded.province != '' THEN excluded.province ELSE sites.province END,
+			commune = CASE WHEN excluded.commune != '' THEN excluded.commune ELSE sites.commune END`,
 		site.Code, site.Name, site.Province, site.Commune)
 	if err != nil {
 		return "", fmt.Errorf("enroll %s: save site: %w", device, err)
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO devices(device, site, secret, enrolled_at) VALUES(?, ?, ?, ?)
+	// Only a new or revoked device takes the secret, in the one statement: two hubs
+	// enrolling the same device at once cannot both succeed.
+	res, err := tx.ExecContext(ctx, `INSERT INTO devices(device, site, secret, enrolled_at) VALUES(?, ?, ?, ?)
 		ON CONFLICT(device) DO UPDATE SET site = excluded.site, secret = excluded.secret,
-			enrolled_at = excluded.enrolled_at, revoked_at = NULL`,
+			enrolled_at = excluded.enrolled_at, revoked_at = NULL
+		WHERE devices.revoked_at IS NOT NULL`,
 		device, site.Code, sealed, h.now().UTC().Format(time.RFC3339))
 	if err != nil {
 		return "", fmt.Errorf("enroll %s: save device: %w", device, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return "", fmt.Errorf("enroll %s: %w (revoke it first to issue a new secret)", device, ErrAlreadyEnrolled)
 	}
 	if err := tx.Commit(); err != nil {
 		return "", fmt.Errorf("enroll %s: commit: %w", device, err)
@@ -331,26 +272,34 @@ type deviceRecord struct {
 }
 
 func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, error) {
-	var rec deviceRecord
+	rec, _, err := h.lookupPush(ctx, device, "")
+	return rec, err
+}
+
+// lookupPush reads a device's record and whether nonce was used already, in one query
+// (one round trip to PostgreSQL for each push).
+func (h *Hub) lookupPush(ctx context.Context, device, nonce string) (rec deviceRecord, used bool, err error) {
 	var secret string
 	var revoked sql.NullString
-	err := h.rdb.QueryRowContext(ctx, `SELECT site, secret, revoked_at FROM devices WHERE device = ?`, device).
-		Scan(&rec.site, &secret, &revoked)
+	err = h.rdb.QueryRowContext(ctx, `SELECT d.site, d.secret, d.revoked_at,
+			EXISTS(SELECT 1 FROM nonces n WHERE n.device = d.device AND n.nonce = ?)
+		FROM devices d WHERE d.device = ?`, nonce, device).
+		Scan(&rec.site, &secret, &revoked, &used)
 	if errors.Is(err, sql.ErrNoRows) {
-		return rec, ErrUnknownDevice
+		return rec, false, ErrUnknownDevice
 	}
 	if err != nil {
-		return rec, fmt.Errorf("look up device %s: %w", device, err)
+		return rec, false, fmt.Errorf("look up device %s: %w", device, err)
 	}
 	if secret, err = h.box.open(device, secret); err != nil {
-		return rec, fmt.Errorf("device %s: stored secret: %w", device, err)
+		return rec, false, fmt.Errorf("device %s: stored secret: %w", device, err)
 	}
 	rec.secret, err = wire.ParseSecret(secret)
 	if err != nil {
-		return rec, fmt.Errorf("device %s: stored secret: %w", device, err)
+		return rec, false, fmt.Errorf("device %s: stored secret: %w", device, err)
 	}
 	rec.revoked = revoked.Valid
-	return rec, nil
+	return rec, used, nil
 }
 
 func (h *Hub) today() time.Time {

@@ -12,6 +12,7 @@ type hubMetrics struct {
 	accepted    *metrics.Counter
 	ignored     *metrics.Counter
 	commits     *metrics.Counter
+	retries     *metrics.Counter
 	pushSeconds *metrics.Histogram
 	devices     *metrics.Gauge
 	revoked     *metrics.Gauge
@@ -24,6 +25,7 @@ func newHubMetrics() *hubMetrics {
 		accepted:    r.Counter("motcua_hub_snapshots_accepted_total", "Counter snapshots stored or replaced."),
 		ignored:     r.Counter("motcua_hub_snapshots_ignored_total", "Counter snapshots already held at this or a newer revision."),
 		commits:     r.Counter("motcua_hub_commits_total", "Group commits to the database."),
+		retries:     r.Counter("motcua_hub_commit_retries_total", "Group commits run again after a conflict with another hub's writer."),
 		pushSeconds: r.Histogram("motcua_hub_push_seconds", "Time to authenticate, validate and commit an accepted push.", nil),
 		devices:     r.Gauge("motcua_hub_devices", "Enrolled devices, revoked ones included."),
 		revoked:     r.Gauge("motcua_hub_devices_revoked", "Revoked devices."),

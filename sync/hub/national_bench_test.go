@@ -85,7 +85,7 @@ type baselineRow struct {
 // gzip JSON POST per province, stored with "last write wins" in one transaction, on the
 // same SQLite settings as the hub. No authentication, no replay or ordering guarantees.
 func baselineReceiver(b *testing.B) *httptest.Server {
-	db, err := sql.Open("sqlite3", dsn(filepath.Join(b.TempDir(), "baseline.db")))
+	db, err := sql.Open("sqlite3", sqliteDSN(filepath.Join(b.TempDir(), "baseline.db")))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -34,12 +34,14 @@ func TestEveryAgentMetricHasAHubLabel(t *testing.T) {
 
 func TestBadPeriodOnThePage(t *testing.T) {
 	t.Parallel()
-	th, _ := seedStats(t)
-	page := getPage(t, th, "period=year&at=2026")
-	if !strings.Contains(page, "Kỳ báo cáo không hợp lệ; đang hiện số liệu tháng này.") || !strings.Contains(page, "tháng 11/2026") {
-		t.Error("a bad period is not explained, or the page does not fall back to this month")
-	}
-	if strings.Contains(page, "must be day") {
-		t.Error("the page shows an English error")
-	}
+	forEachBackend(t, func(t *testing.T) {
+		th, _ := seedStats(t)
+		page := getPage(t, th, "period=year&at=2026")
+		if !strings.Contains(page, "Kỳ báo cáo không hợp lệ; đang hiện số liệu tháng này.") || !strings.Contains(page, "tháng 11/2026") {
+			t.Error("a bad period is not explained, or the page does not fall back to this month")
+		}
+		if strings.Contains(page, "must be day") {
+			t.Error("the page shows an English error")
+		}
+	})
 }

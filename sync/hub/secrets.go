@@ -1,10 +1,10 @@
 package hub
 
 import (
+	"context"
 	"crypto/aes"
 	"crypto/cipher"
 	"crypto/rand"
-	"database/sql"
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
@@ -143,9 +143,44 @@ func (h *Hub) sealPlainSecrets() (int, error) {
 	return len(plain), tx.Commit()
 }
 
-// hasSealed says whether the database holds sealed secrets.
-func hasSealed(db *sql.DB) (bool, error) {
-	var n int
-	err := db.QueryRow(`SELECT count(*) FROM devices WHERE secret LIKE 'v1:%'`).Scan(&n)
-	return n > 0, err
+// hasSealed says whether the database holds sealed secrets, or the check of a key.
+func hasSealed(db *sqlDB) (bool, error) {
+	var n, k int
+	if err := db.QueryRow(`SELECT count(*) FROM devices WHERE secret LIKE 'v1:%'`).Scan(&n); err != nil {
+		return false, err
+	}
+	err := db.QueryRow(`SELECT count(*) FROM hub_settings WHERE name = ?`, keyCheckName).Scan(&k)
+	return n+k > 0, err
+}
+
+// The database keeps a check of its key: a fixed text sealed with it. A hub whose key
+// file holds another key (a second hub given a fresh key instead of a copy) is refused
+// at open, before it could seal a secret the other hubs cannot open.
+const (
+	keyCheckName = "key_check"
+	keyCheckText = "motcua hub key check"
+	keyCheckAD   = "\x00key-check" // no device name starts with NUL
+)
+
+// ErrKeyMismatch means the key file is not the key of the database's device secrets.
+var ErrKeyMismatch = errors.New("the key file is not the key of this database's device secrets")
+
+// checkKey records the key's check if the database has none, and otherwise verifies it.
+func checkKey(ctx context.Context, db *sqlDB, b *secretBox, keyFile string) error {
+	sealed, err := b.seal(keyCheckAD, keyCheckText)
+	if err != nil {
+		return err
+	}
+	if _, err := db.ExecContext(ctx, `INSERT INTO hub_settings(name, value) VALUES(?, ?) ON CONFLICT(name) DO NOTHING`,
+		keyCheckName, sealed); err != nil {
+		return fmt.Errorf("record the key check: %w", err)
+	}
+	var stored string
+	if err := db.QueryRowContext(ctx, `SELECT value FROM hub_settings WHERE name = ?`, keyCheckName).Scan(&stored); err != nil {
+		return fmt.Errorf("read the key check: %w", err)
+	}
+	if got, err := b.open(keyCheckAD, stored); err != nil || got != keyCheckText {
+		return fmt.Errorf("%w: %s (every hub on one database needs a copy of the same key file)", ErrKeyMismatch, keyFile)
+	}
+	return nil
 }

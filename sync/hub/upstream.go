@@ -96,11 +96,11 @@ const (
 // DELETE waits for this commit and its next statement reads the day with this change.
 // Days are marked in sorted order, the order the refresh takes them, so the two never
 // wait on each other in a cycle. On SQLite one writer at a time makes all this moot.
-func markUpstreamDirty(ctx context.Context, tx *sql.Tx, group []*ingestJob) error {
+func markUpstreamDirty(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) error {
 	seen := map[string]bool{}
 	var days []string
-	for _, j := range group {
-		for _, s := range j.push.Snapshots {
+	for _, i := range stored {
+		for _, s := range group[i].push.Snapshots {
 			if !seen[s.Day] {
 				seen[s.Day] = true
 				days = append(days, s.Day)
@@ -589,7 +589,7 @@ func (s *upstreamSource) refreshSome(ctx context.Context) (changed int, more boo
 	return changed, more, nil
 }
 
-func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]string, error) {
+func queryStrings(ctx context.Context, tx *sqlTx, q string, args ...any) ([]string, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, err
@@ -613,7 +613,7 @@ func queryStrings(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]str
 // device's epochs already folded by device_counters), so the national hub's total for a
 // site, a commune or the province equals the provincial hub's own report. A `site` or
 // `commune` already in the dims (a hub below this one) is kept, as groupExpr reads it.
-func refreshDay(ctx context.Context, tx *sql.Tx, day string, rev *int64) (int, error) {
+func refreshDay(ctx context.Context, tx *sqlTx, day string, rev *int64) (int, error) {
 	rows, err := tx.QueryContext(ctx, `SELECT c.metric, c.dims, d.site, coalesce(s.commune, ''), sum(c.value)
 		FROM device_counters c JOIN devices d ON d.device = c.device LEFT JOIN sites s ON s.site = d.site
 		WHERE c.day = ? GROUP BY c.metric, c.dims, d.site, s.commune`, day)

@@ -1,10 +1,14 @@
 package hub
 
 import (
+	"cmp"
 	"context"
-	"database/sql"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"sync"
 	"time"
 
 	"motcua-agent/sync/wire"
@@ -27,25 +31,28 @@ type ingestResult struct {
 
 // writer commits pushes in small groups: one transaction and one fsync for all the
 // pushes that arrived while the previous group was committing. A push is answered only
-// after its group is durable.
+// after its group is durable. SQLite has one writer loop (the file has one write
+// lock); PostgreSQL several, whose transactions run side by side as other hubs' do.
 type writer struct {
 	h     *Hub
 	jobs  chan *ingestJob
 	quit  chan struct{}
-	ended chan struct{}
+	loops sync.WaitGroup
 }
 
 const maxGroup = 128
 
 func startWriter(h *Hub) *writer {
-	w := &writer{h: h, jobs: make(chan *ingestJob, 4*maxGroup), quit: make(chan struct{}), ended: make(chan struct{})}
-	go w.loop()
+	w := &writer{h: h, jobs: make(chan *ingestJob, 4*maxGroup), quit: make(chan struct{})}
+	for i := range h.db.d.writers() {
+		w.loops.Go(func() { w.loop(i == 0) })
+	}
 	return w
 }
 
 func (w *writer) stop() {
 	close(w.quit)
-	<-w.ended
+	w.loops.Wait()
 }
 
 // submit queues a push and waits for its commit.
@@ -63,8 +70,8 @@ func (w *writer) submit(ctx context.Context, j *ingestJob) ingestResult {
 	return <-j.done
 }
 
-func (w *writer) loop() {
-	defer close(w.ended)
+// loop commits groups until stop; the pruner also forgets old nonces now and then.
+func (w *writer) loop(pruner bool) {
 	lastPrune := time.Time{}
 	for {
 		var group []*ingestJob
@@ -94,7 +101,7 @@ func (w *writer) loop() {
 			}
 		}
 		w.h.metrics.commits.Add(1)
-		if now.Sub(lastPrune) > time.Minute {
+		if pruner && now.Sub(lastPrune) > time.Minute {
 			w.prune(now)
 			lastPrune = now
 		}
@@ -112,56 +119,61 @@ func (w *writer) failPending() {
 	}
 }
 
+// commitAttempts bounds the retries of a group that met a conflict with another hub's
+// writer (PostgreSQL deadlock or serialization failure): each attempt is one whole
+// transaction, rolled back whole when it fails, so a retry never stores twice.
+const commitAttempts = 5
+
 func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, error) {
+	for attempt := 1; ; attempt++ {
+		results, err := w.commitOnce(group, now)
+		if err == nil || !retryable(err) || attempt == commitAttempts {
+			return results, err
+		}
+		w.h.metrics.retries.Add(1)
+		time.Sleep(time.Duration(attempt*attempt) * 5 * time.Millisecond)
+	}
+}
+
+// commitOnce stores a group in one transaction with a few statements for the whole
+// group (each a round trip to PostgreSQL): the nonces, the counters, the devices'
+// highest revisions, their contacts. Every statement takes its rows in one order
+// (device, then key), the same in every hub, so two hubs committing groups that share
+// rows wait for each other rather than deadlock.
+func (w *writer) commitOnce(group []*ingestJob, now time.Time) ([]ingestResult, error) {
 	ctx := context.Background()
 	tx, err := w.h.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("begin ingest transaction: %w", err)
 	}
 	defer tx.Rollback()
-	nonceStmt, err := tx.PrepareContext(ctx, `INSERT INTO nonces(device, nonce, seen_at) VALUES(?, ?, ?) ON CONFLICT DO NOTHING`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare nonce insert: %w", err)
-	}
-	defer nonceStmt.Close()
-	upsert, err := tx.PrepareContext(ctx, `INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
-		VALUES(?, ?, ?, ?, ?, ?, ?)
-		ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
-		WHERE excluded.revision > counters.revision`)
-	if err != nil {
-		return nil, fmt.Errorf("prepare counter upsert: %w", err)
-	}
-	defer upsert.Close()
 	results := make([]ingestResult, len(group))
-	for i, j := range group {
-		res, err := nonceStmt.ExecContext(ctx, j.device, j.nonce, now.Unix())
-		if err != nil {
-			return nil, fmt.Errorf("record nonce: %w", err)
-		}
-		if n, _ := res.RowsAffected(); n == 0 {
+	fresh, err := recordNonces(ctx, tx, group, now)
+	if err != nil {
+		return nil, err
+	}
+	var stored []int // the jobs that are not replays
+	for i := range group {
+		if fresh[i] {
+			stored = append(stored, i)
+		} else {
 			results[i].replay = true
-			continue
-		}
-		for _, s := range j.push.Snapshots {
-			res, err := upsert.ExecContext(ctx, j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Epoch, s.Value, s.Revision)
-			if err != nil {
-				return nil, fmt.Errorf("store counter: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 1 {
-				results[i].accepted++
-			} else {
-				results[i].ignored++
-			}
-		}
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(revision), 0) FROM counters WHERE device = ?`, j.device).
-			Scan(&results[i].maxRevision); err != nil {
-			return nil, fmt.Errorf("read max revision: %w", err)
-		}
-		if err := saveContact(ctx, tx, j, now); err != nil {
-			return nil, err
 		}
 	}
-	if err := markUpstreamDirty(ctx, tx, group); err != nil {
+	if len(stored) == 0 {
+		return results, tx.Commit()
+	}
+	if err := storeCounters(ctx, tx, group, stored, results); err != nil {
+		return nil, err
+	}
+	if err := readMaxRevisions(ctx, tx, group, stored, results); err != nil {
+		return nil, err
+	}
+	if err := saveContacts(ctx, tx, group, stored, now); err != nil {
+		return nil, err
+	}
+	// Last, in day order: the days the national tier's uploader must look at again.
+	if err := markUpstreamDirty(ctx, tx, group, stored); err != nil {
 		return nil, err
 	}
 	if err := tx.Commit(); err != nil {
@@ -170,35 +182,284 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 	return results, nil
 }
 
-// saveContact records the push in the fleet table: last contact always, the heartbeat
-// when there is one.
-func saveContact(ctx context.Context, tx *sql.Tx, j *ingestJob, now time.Time) error {
-	contact := now.UTC().Format(time.RFC3339Nano)
-	ack := j.push.MaxRevision()
-	var err error
-	if hb := j.push.Heartbeat; hb != nil {
-		devices, _ := json.Marshal(hb.Devices)
-		if hb.Devices == nil {
-			devices = []byte("[]")
+// chunkSizes cuts n rows into statements of power-of-two sizes up to max, so a
+// database that prepares statements (PostgreSQL) sees a handful of texts, not one
+// per group size.
+func chunkSizes(n, max int) []int {
+	var out []int
+	for n > 0 {
+		c := max
+		for c > n {
+			c /= 2
 		}
-		offset := int64(0)
-		if !hb.Clock.IsZero() {
-			offset = hb.Clock.Sub(now).Milliseconds()
+		out = append(out, c)
+		n -= c
+	}
+	return out
+}
+
+// valuesSQL is the VALUES list of n rows of width parameters.
+func valuesSQL(n, width int) string {
+	row := "(" + strings.TrimSuffix(strings.Repeat("?, ", width), ", ") + ")"
+	return strings.TrimSuffix(strings.Repeat(row+", ", n), ", ")
+}
+
+// recordNonces inserts the group's nonces and says which jobs brought a new one: the
+// others are replays (of a request this or another hub already took, or of one earlier
+// in the group).
+func recordNonces(ctx context.Context, tx *sqlTx, group []*ingestJob, now time.Time) ([]bool, error) {
+	order := make([]int, len(group))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		return cmp.Or(strings.Compare(group[a].device, group[b].device), strings.Compare(group[a].nonce, group[b].nonce))
+	})
+	inserted := map[[2]string]bool{}
+	done := 0
+	for _, size := range chunkSizes(len(order), maxGroup) {
+		args := make([]any, 0, 3*size)
+		for _, i := range order[done : done+size] {
+			args = append(args, group[i].device, group[i].nonce, now.Unix())
 		}
-		_, err = tx.ExecContext(ctx, `INSERT INTO fleet(device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes)
-			VALUES(?, ?, ?, ?, ?, ?, ?, 1)
+		done += size
+		rows, err := tx.QueryContext(ctx, `INSERT INTO nonces(device, nonce, seen_at) VALUES `+valuesSQL(size, 3)+`
+			ON CONFLICT DO NOTHING RETURNING device, nonce`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("record nonces: %w", err)
+		}
+		for rows.Next() {
+			var k [2]string
+			if err := rows.Scan(&k[0], &k[1]); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("record nonces: %w", err)
+			}
+			inserted[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("record nonces: %w", err)
+		}
+	}
+	fresh := make([]bool, len(group))
+	for i, j := range group { // the first of two copies in one group is the one stored
+		k := [2]string{j.device, j.nonce}
+		if inserted[k] {
+			fresh[i] = true
+			delete(inserted, k)
+		}
+	}
+	return fresh, nil
+}
+
+// maxUpsertRows caps the rows of one counters statement (7 parameters each).
+const maxUpsertRows = 512
+
+// counterRow is one snapshot of one job; its key is device, day, metric, dims, epoch.
+type counterRow struct {
+	job                           int
+	device, day, metric, dims, ep string
+	value, revision               int64
+}
+
+type counterKey struct{ device, day, metric, dims, epoch string }
+
+func (r *counterRow) key() counterKey { return counterKey{r.device, r.day, r.metric, r.dims, r.ep} }
+
+func compareCounterRows(a, b counterRow) int {
+	return cmp.Or(strings.Compare(a.device, b.device), strings.Compare(a.day, b.day), strings.Compare(a.metric, b.metric),
+		strings.Compare(a.dims, b.dims), strings.Compare(a.ep, b.ep))
+}
+
+// counterBatches cuts the stored jobs' snapshots into batches of distinct keys, each
+// sorted: PostgreSQL refuses a statement that updates one row twice, and a push (or two
+// pushes of one device in a group) may carry a counter twice. A key seen again starts a
+// new batch, so the copies are applied in the order they came, as one by one.
+func counterBatches(group []*ingestJob, stored []int) [][]counterRow {
+	var batches [][]counterRow
+	var cur []counterRow
+	seen := map[counterKey]bool{}
+	for _, i := range stored {
+		j := group[i]
+		for k := range j.push.Snapshots {
+			s := &j.push.Snapshots[k]
+			r := counterRow{job: i, device: j.device, day: s.Day, metric: s.Metric, dims: wire.CanonicalDims(s.Dims), ep: s.Epoch,
+				value: s.Value, revision: s.Revision}
+			if seen[r.key()] {
+				batches = append(batches, cur)
+				cur = nil
+				clear(seen)
+			}
+			seen[r.key()] = true
+			cur = append(cur, r)
+		}
+	}
+	if len(cur) > 0 {
+		batches = append(batches, cur)
+	}
+	for _, b := range batches {
+		slices.SortFunc(b, compareCounterRows)
+	}
+	return batches
+}
+
+// storeCounters upserts the snapshots, each only over an older revision of itself, and
+// counts per job the snapshots stored (returned by the statement) and ignored.
+func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult) error {
+	for _, batch := range counterBatches(group, stored) {
+		owner := make(map[counterKey]int, len(batch))
+		for _, r := range batch {
+			owner[r.key()] = r.job
+			results[r.job].ignored++
+		}
+		done := 0
+		for _, size := range chunkSizes(len(batch), maxUpsertRows) {
+			args := make([]any, 0, 7*size)
+			for _, r := range batch[done : done+size] {
+				args = append(args, r.device, r.day, r.metric, r.dims, r.ep, r.value, r.revision)
+			}
+			done += size
+			rows, err := tx.QueryContext(ctx, `INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
+				VALUES `+valuesSQL(size, 7)+`
+				ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
+				WHERE excluded.revision > counters.revision
+				RETURNING device, day, metric, dims, epoch`, args...)
+			if err != nil {
+				return fmt.Errorf("store counters: %w", err)
+			}
+			for rows.Next() {
+				var k counterKey
+				if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch); err != nil {
+					rows.Close()
+					return fmt.Errorf("store counters: %w", err)
+				}
+				if i, ok := owner[k]; ok {
+					results[i].accepted++
+					results[i].ignored--
+				}
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return fmt.Errorf("store counters: %w", err)
+			}
+		}
+	}
+	return nil
+}
+
+// readMaxRevisions reads each device's highest revision held, after the group.
+func readMaxRevisions(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult) error {
+	var devices []string
+	for _, i := range stored {
+		devices = append(devices, group[i].device)
+	}
+	slices.Sort(devices)
+	devices = slices.Compact(devices)
+	max := map[string]int64{}
+	done := 0
+	for _, size := range chunkSizes(len(devices), maxGroup) {
+		args := make([]any, size)
+		for k, d := range devices[done : done+size] {
+			args[k] = d
+		}
+		done += size
+		rows, err := tx.QueryContext(ctx, `SELECT device, max(revision) FROM counters WHERE device IN (`+
+			strings.TrimSuffix(strings.Repeat("?, ", size), ", ")+`) GROUP BY device`, args...)
+		if err != nil {
+			return fmt.Errorf("read max revisions: %w", err)
+		}
+		for rows.Next() {
+			var d string
+			var v int64
+			if err := rows.Scan(&d, &v); err != nil {
+				rows.Close()
+				return fmt.Errorf("read max revisions: %w", err)
+			}
+			max[d] = v
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read max revisions: %w", err)
+		}
+	}
+	for _, i := range stored {
+		results[i].maxRevision = max[group[i].device]
+	}
+	return nil
+}
+
+// contact is what a group's pushes tell of one device for the fleet table.
+type contact struct {
+	device    string
+	heartbeat *wire.Heartbeat // the last push's with one; nil when none had one
+	ack       int64           // the highest revision acknowledged
+	pushes    int
+}
+
+// saveContacts records the pushes in the fleet table: last contact always, the
+// heartbeat when there is one.
+func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, now time.Time) error {
+	byDevice := map[string]*contact{}
+	for _, i := range stored {
+		j := group[i]
+		c := byDevice[j.device]
+		if c == nil {
+			c = &contact{device: j.device}
+			byDevice[j.device] = c
+		}
+		c.pushes++
+		c.ack = max(c.ack, j.push.MaxRevision())
+		if j.push.Heartbeat != nil {
+			c.heartbeat = j.push.Heartbeat
+		}
+	}
+	var beats, plain []*contact
+	for _, d := range slices.Sorted(maps.Keys(byDevice)) {
+		if c := byDevice[d]; c.heartbeat != nil {
+			beats = append(beats, c)
+		} else {
+			plain = append(plain, c)
+		}
+	}
+	at := now.UTC().Format(time.RFC3339Nano)
+	done := 0
+	for _, size := range chunkSizes(len(beats), maxGroup) {
+		args := make([]any, 0, 8*size)
+		for _, c := range beats[done : done+size] {
+			hb := c.heartbeat
+			devices, _ := json.Marshal(hb.Devices)
+			if hb.Devices == nil {
+				devices = []byte("[]")
+			}
+			offset := int64(0)
+			if !hb.Clock.IsZero() {
+				offset = hb.Clock.Sub(now).Milliseconds()
+			}
+			args = append(args, c.device, hb.Version, at, offset, hb.Backlog, string(devices), c.ack, c.pushes)
+		}
+		done += size
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet(device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes)
+			VALUES `+valuesSQL(size, 8)+`
 			ON CONFLICT(device) DO UPDATE SET version = excluded.version, last_contact = excluded.last_contact,
 				clock_offset_ms = excluded.clock_offset_ms, backlog = excluded.backlog, devices = excluded.devices,
-				watermark = max(watermark, excluded.watermark), pushes = pushes + 1`,
-			j.device, hb.Version, contact, offset, hb.Backlog, string(devices), ack)
-	} else {
-		_, err = tx.ExecContext(ctx, `INSERT INTO fleet(device, last_contact, watermark, pushes) VALUES(?, ?, ?, 1)
-			ON CONFLICT(device) DO UPDATE SET last_contact = excluded.last_contact,
-				watermark = max(watermark, excluded.watermark), pushes = pushes + 1`,
-			j.device, contact, ack)
+				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END,
+				pushes = fleet.pushes + excluded.pushes`, args...); err != nil {
+			return fmt.Errorf("record contacts: %w", err)
+		}
 	}
-	if err != nil {
-		return fmt.Errorf("record contact of %s: %w", j.device, err)
+	done = 0
+	for _, size := range chunkSizes(len(plain), maxGroup) {
+		args := make([]any, 0, 4*size)
+		for _, c := range plain[done : done+size] {
+			args = append(args, c.device, at, c.ack, c.pushes)
+		}
+		done += size
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet(device, last_contact, watermark, pushes) VALUES `+valuesSQL(size, 4)+`
+			ON CONFLICT(device) DO UPDATE SET last_contact = excluded.last_contact,
+				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END,
+				pushes = fleet.pushes + excluded.pushes`, args...); err != nil {
+			return fmt.Errorf("record contacts: %w", err)
+		}
 	}
 	return nil
 }

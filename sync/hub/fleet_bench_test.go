@@ -1,0 +1,215 @@
+package hub
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"motcua-agent/config/vocab"
+	"motcua-agent/internal/pgtest"
+	"motcua-agent/internal/testkit"
+	"motcua-agent/sync/upload"
+	"motcua-agent/sync/wire"
+)
+
+// BenchmarkFleetLoad offers a province's fleet to real hub processes at fixed rates:
+// simulated devices push signed, gzipped 20-row batches (a new revision of every row
+// each time), time compressed, from a load generator on the same machine. The same run
+// measures one hub on SQLite, one hub on PostgreSQL and two hubs on one PostgreSQL (the
+// pushes split between them, as behind a load balancer), so the figures compare.
+// Reported per rate: pushes/s sustained (answered 200 over the time until the last
+// answer), p50/p99 answer time in ms measured from each push's scheduled time (a
+// queue in the generator counts), and CPU ms per push of the hub processes and, on
+// PostgreSQL, of the database server (also shown alone).
+func BenchmarkFleetLoad(b *testing.B) {
+	rates := []int{500, 1000, 1400, 1700}
+	const devices = 2000
+	const window = 3 * time.Second
+	for _, cfg := range []struct {
+		name string
+		hubs int
+		pg   bool
+	}{{"sqlite", 1, false}, {"postgres", 1, true}, {"postgres-2hubs", 2, true}} {
+		b.Run(cfg.name, func(b *testing.B) {
+			db := filepath.Join(b.TempDir(), "hub.db")
+			if cfg.pg {
+				db = pgtest.New(b)
+			}
+			key := filepath.Join(b.TempDir(), "hub.key")
+			fleet := enrollFleet(b, db, key, devices)
+			procs := make([]*hubProcess, cfg.hubs)
+			for i := range procs {
+				procs[i] = &hubProcess{env: []string{hubChildEnv + "=1", "MOTCUA_HUB_CHILD_DB=" + db,
+					"MOTCUA_HUB_CHILD_KEY=" + key, "MOTCUA_HUB_CHILD_QUIET=1"}, addr: freeAddr(b), seen: func(string) {}}
+				procs[i].child = testkit.StartChild(b, append(procs[i].env, "MOTCUA_HUB_CHILD_ADDR="+procs[i].addr), "serving")
+			}
+			defer func() {
+				for _, p := range procs {
+					p.child.Kill9(b)
+				}
+			}()
+			cpu := func() (hubs, db time.Duration) {
+				for _, p := range procs {
+					hubs += pgtest.TreeCPU(p.child.Cmd.Process.Pid)
+				}
+				if cfg.pg {
+					db, _ = pgtest.ServerCPU()
+				}
+				return hubs, db
+			}
+			for _, rate := range rates {
+				b.Run("rate="+strconv.Itoa(rate), func(b *testing.B) {
+					targets := make([]string, len(procs))
+					for i, p := range procs {
+						targets[i] = "http://" + p.addr + wire.PushPath
+					}
+					r := fleet.offer(b, targets, rate, window, cpu)
+					b.ReportMetric(r.perSecond, "pushes/s")
+					b.ReportMetric(testkit.Ms(testkit.Percentile(r.latencies, 50)), "p50_ms")
+					b.ReportMetric(testkit.Ms(testkit.Percentile(r.latencies, 99)), "p99_ms")
+					b.ReportMetric(r.cpuPerPush, "cpu_ms/push")
+					b.ReportMetric(r.dbCPU, "db_cpu_ms/push")
+					b.ReportMetric(float64(r.failed), "failed")
+				})
+			}
+		})
+	}
+}
+
+// simFleet is the enrolled devices of a benchmark and the next revision of each.
+type simFleet struct {
+	devices []simDevice
+	day     string
+}
+
+type simDevice struct {
+	name, site string
+	secret     []byte
+	rev        int64
+}
+
+// enrollFleet enrolls n devices over 100 sites in one transaction (Enroll one by one
+// would take minutes of fsyncs) and closes the database.
+func enrollFleet(b *testing.B, db, key string, n int) *simFleet {
+	b.Helper()
+	h, err := Open(db, Options{KeyFile: key})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer h.Close()
+	f := &simFleet{day: time.Now().In(time.FixedZone("ICT", 7*3600)).Format(time.DateOnly)}
+	tx, err := h.db.Begin()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tx.Rollback()
+	for i := range n {
+		d := simDevice{name: fmt.Sprintf("pc%04d", i), site: fmt.Sprintf("xa-%03d", i%100)}
+		secret, _ := wire.NewSecret()
+		d.secret, _ = wire.ParseSecret(secret)
+		sealed, err := h.box.seal(d.name, secret)
+		if err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.Exec(`INSERT INTO sites(site, province) VALUES(?, 'Nghệ An') ON CONFLICT(site) DO NOTHING`, d.site); err != nil {
+			b.Fatal(err)
+		}
+		if _, err := tx.Exec(`INSERT INTO devices(device, site, secret, enrolled_at) VALUES(?, ?, ?, '2026-01-01T00:00:00Z')`,
+			d.name, d.site, sealed); err != nil {
+			b.Fatal(err)
+		}
+		f.devices = append(f.devices, d)
+	}
+	if err := tx.Commit(); err != nil {
+		b.Fatal(err)
+	}
+	return f
+}
+
+type loadResult struct {
+	perSecond  float64
+	latencies  []time.Duration
+	cpuPerPush float64 // hubs and database server together
+	dbCPU      float64 // the database server's part
+	failed     int
+}
+
+// offer pushes at rate per second for window, round robin over the devices and the
+// targets (a device goes to the other hub on its next round), and waits for every
+// answer.
+func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.Duration, cpu func() (hubs, db time.Duration)) loadResult {
+	b.Helper()
+	total := int(float64(rate) * window.Seconds())
+	type push struct {
+		dev  *simDevice
+		body []byte
+	}
+	// Bodies are made before the clock starts: the generator shares the hub's cores.
+	pushes := make([]push, total)
+	for i := range pushes {
+		d := &f.devices[i%len(f.devices)]
+		d.rev++
+		p := wire.PushRequest{Schema: wire.SchemaVersion, Site: d.site, Device: d.name, Snapshots: make([]wire.Snapshot, 20),
+			Heartbeat: &wire.Heartbeat{Version: "bench", Clock: time.Now(), Backlog: 0}}
+		for j := range p.Snapshots {
+			p.Snapshots[j] = wire.Snapshot{Day: f.day, Metric: vocab.TicketsIssued,
+				Dims:  map[string]string{vocab.DimService: strconv.Itoa(1 + j), "counter": "Q" + strconv.Itoa(1+j%4)},
+				Value: d.rev, Revision: d.rev}
+		}
+		body, err := upload.EncodePush(&p, true)
+		if err != nil {
+			b.Fatal(err)
+		}
+		pushes[i] = push{dev: d, body: body}
+	}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 200, MaxIdleConnsPerHost: 200}}
+	lat := make([]time.Duration, total)
+	ok := make([]bool, total)
+	var wg sync.WaitGroup
+	hubs0, db0 := cpu()
+	start := time.Now()
+	interval := time.Second / time.Duration(rate)
+	for i := range pushes {
+		due := start.Add(time.Duration(i) * interval)
+		if d := time.Until(due); d > 0 {
+			time.Sleep(d)
+		}
+		wg.Go(func() {
+			p := pushes[i]
+			req, _ := http.NewRequestWithContext(context.Background(), http.MethodPost, targets[(i+i/len(f.devices))%len(targets)], bytes.NewReader(p.body))
+			req.Header.Set("Content-Encoding", "gzip")
+			wire.Sign(req, p.dev.name, p.dev.secret, p.body, time.Now())
+			resp, err := client.Do(req)
+			lat[i] = time.Since(due)
+			if err == nil {
+				ok[i] = resp.StatusCode == http.StatusOK
+				resp.Body.Close()
+			}
+		})
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	hubs1, db1 := cpu()
+	client.CloseIdleConnections()
+	var r loadResult
+	for i := range ok {
+		if ok[i] {
+			r.latencies = append(r.latencies, lat[i])
+		} else {
+			r.failed++
+		}
+	}
+	n := len(r.latencies)
+	r.perSecond = float64(n) / elapsed.Seconds()
+	if n > 0 {
+		r.cpuPerPush = testkit.Ms(hubs1-hubs0+db1-db0) / float64(n)
+		r.dbCPU = testkit.Ms(db1-db0) / float64(n)
+	}
+	return r
+}

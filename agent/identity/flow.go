@@ -29,7 +29,17 @@ import (
 const (
 	TopicScan     = "scan"     // published by the scanner flow: Public {counter, kind}, Personal {payload}
 	TopicIdentity = "identity" // published here: one message per verification, and card-waiting notices
+	// TopicPanel says a counter's panel changed (a read, a clear, an expiry): Public
+	// PanelChanged, nothing personal. Pages that already hold the agent's stream listen
+	// for it and fetch the panel, rather than opening a second stream: a browser opens
+	// at most six connections to one agent, and a hall's consoles share one browser.
+	TopicPanel = "identity.panel"
 )
+
+// PanelChanged is the public part of a TopicPanel message.
+type PanelChanged struct {
+	Counter string `json:"counter"`
+}
 
 // EventVerified is the kind of the event appended for every card read.
 const EventVerified = "identity.verified"

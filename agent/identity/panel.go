@@ -126,7 +126,6 @@ func (p *panel) clear(counter string) {
 
 func (p *panel) notify(counter string) {
 	p.mu.Lock()
-	defer p.mu.Unlock()
 	for ch, c := range p.watchers {
 		if c == counter {
 			select {
@@ -135,6 +134,8 @@ func (p *panel) notify(counter string) {
 			}
 		}
 	}
+	p.mu.Unlock()
+	p.d.Bus.Publish(bus.Message{Topic: TopicPanel, Time: time.Now(), Public: PanelChanged{Counter: counter}})
 }
 
 // PanelView is what the panel shows for a counter (GET /api/v1/identity/panel).

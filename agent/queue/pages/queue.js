@@ -36,13 +36,17 @@
     document.querySelectorAll("[data-t]").forEach(el => { el.textContent = TEXT[el.dataset.t] || ""; });
   };
   // Calls onMessage with each queue message; reconnects after an error and tells
-  // onState(true|false) whether the agent is reachable.
-  window.queueStream = function (onMessage, onState) {
+  // onState(true|false) whether the agent is reachable. A page with the identity panel
+  // passes the panel: it hears of its counter's changes on this one stream (a browser
+  // holds at most six connections to the agent, and a hall's consoles share one).
+  window.queueStream = function (onMessage, onState, panel) {
     let es;
     function open() {
-      es = new EventSource("/api/v1/stream?topics=queue&token=" + encodeURIComponent(motcuaToken()));
-      es.onopen = function () { if (onState) onState(true); };
+      es = new EventSource("/api/v1/stream?topics=queue" + (panel ? ",identity.panel" : "") +
+        "&token=" + encodeURIComponent(motcuaToken()));
+      es.onopen = function () { if (onState) onState(true); if (panel) panel.changed(); };
       es.addEventListener("queue", function (e) { try { onMessage(JSON.parse(e.data).data); } catch (x) {} });
+      if (panel) es.addEventListener("identity.panel", function (e) { try { panel.changed(JSON.parse(e.data).data.counter); } catch (x) {} });
       es.onerror = function () { es.close(); if (onState) onState(false); setTimeout(open, 3000); };
     }
     open();

@@ -1,6 +1,9 @@
 // The identity panel: the last card read at one counter, as the agent's panel stream
 // sends it (/api/v1/identity/panel/stream?counter=…). Shared by the counter console,
-// the clinic's reception page and the small page /identity/panel. It keeps nothing:
+// the clinic's reception page and the small page /identity/panel. A page that already
+// holds the agent's event stream mounts it with {shared: true} and calls changed(counter)
+// on each "identity.panel" event (and changed() when its stream reconnects): the panel
+// then fetches its view instead of opening a stream of its own. It keeps nothing:
 // the holder's data lives in the page only while shown, and the agent clears it.
 (function () {
   const T = {
@@ -89,11 +92,15 @@
     function open() {
       if (es) { es.close(); es = null; }
       api("/api/v1/identity/panel?counter=" + encodeURIComponent(counter)).then(v => {
-        el.hidden = false; view = v; render(); stream();
+        el.hidden = false;
+        if (!view || v.read_at !== view.read_at) status = "";
+        view = v; render();
+        if (!opts.shared) stream();
       }).catch(e => {
         if (e.status === 404) { el.hidden = true; return; }
         view = null; status = e.status === 401 || e.status === 403 ? e.message : T.offline; render();
-        setTimeout(() => { if (!es) open(); }, 3000);
+        // A shared page retries when its own stream reconnects (changed()).
+        if (!opts.shared) setTimeout(() => { if (!es) open(); }, 3000);
       });
     }
     function stream() {
@@ -106,7 +113,10 @@
     }
     el.hidden = true;
     open();
-    return { setCounter(c) { if (c && c !== counter) { counter = c; view = null; status = ""; render(); open(); } } };
+    return {
+      setCounter(c) { if (c && c !== counter) { counter = c; view = null; status = ""; render(); open(); } },
+      changed(c) { if (!c || c === counter) open(); },
+    };
   }
   window.IdentityPanel = { mount };
 })();

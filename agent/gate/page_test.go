@@ -29,7 +29,9 @@ func TestLanePageInChromium(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown(context.Background())
+	// Cleanups run last first: the browser, started after, closes the page's event
+	// stream before the server waits for its connections to end.
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 
 	ctx := browsertest.Headless(t)
 	url := "http://" + srv.Addr() + "/gate/lane?lane=vao&token=" + token

@@ -24,9 +24,8 @@ import (
 	"motcua-agent/agent/identity"
 	"motcua-agent/config"
 	"motcua-agent/drivers/display"
+	"motcua-agent/internal/browsertest"
 )
-
-const chromiumPath = "/usr/bin/chromium"
 
 func freeAddr(t *testing.T) string {
 	t.Helper()
@@ -44,11 +43,10 @@ func freeAddr(t *testing.T) string {
 // before the agent starts.
 func startDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App, string) {
 	t.Helper()
-	for _, tool := range []string{"socat", chromiumPath} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat not installed")
 	}
+	browsertest.Path(t)
 	dir := t.TempDir()
 	cfg, err := config.Demo(dir, config.Overrides{DataDir: dir, Listen: freeAddr(t)})
 	if err != nil {
@@ -82,86 +80,13 @@ func startDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App, string) 
 	return a, base
 }
 
-// browser starts headless Chromium; extra flags are added to the usual ones.
+// browser starts headless Chromium as the hall's screens run it: a 1280x900 window,
+// and the display board's voice plays without a tap; extra flags are added.
 func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath(chromiumPath), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.Flag("disable-background-networking", true), chromedp.Flag("disable-component-update", true),
-		chromedp.Flag("disable-sync", true), chromedp.NoFirstRun, chromedp.Flag("autoplay-policy", "no-user-gesture-required"),
-		chromedp.WindowSize(1280, 900),
-	}
-	opts = append(opts, extra...)
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { bcancel(); acancel() })
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
+	hall := []chromedp.ExecAllocatorOption{chromedp.Flag("autoplay-policy", "no-user-gesture-required"), chromedp.WindowSize(1280, 900)}
+	return browsertest.Headless(t, append(hall, extra...)...)
 }
-
-// newTab opens a tab that lives until the test ends (the first Run on a context
-// decides how long its tab lives, so it must carry no timeout).
-func newTab(t *testing.T, bctx context.Context, opts ...chromedp.ContextOption) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(bctx, opts...)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx); err != nil {
-		t.Fatalf("open tab: %v", err)
-	}
-	return ctx
-}
-
-func screenshot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	buf, err := chromedp.Run(ctx, chromedp.FullScreenshot(90))
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	// Screenshots go to $SCREENSHOT_DIR when set (to be looked at), else the test's
-	// temporary folder; never into the source tree.
-	dir := os.Getenv("SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	os.MkdirAll(dir, 0o755)
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-	}
-}
-
-func run(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	if err := chromedp.Do(tctx, actions...); err != nil {
-		screenshot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(tctx, chromedp.Evaluate[string](fmt.Sprintf(`document.querySelector(%q).textContent`, sel)))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
-}
-
-// poll waits until a JavaScript expression is true.
-func poll(expr string) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		_, err := chromedp.Poll[bool](expr)(ctx, tg)
-		return chromedp.Void{}, err
-	}
-}
-
-func css(sel string) chromedp.CSS { return chromedp.CSS(sel) }
 
 // waitFile waits for a file to appear and be complete (its size stops changing).
 func waitFile(t *testing.T, path string) {
@@ -210,23 +135,23 @@ func TestQueueEndToEnd(t *testing.T) {
 	// The display board listens first, recording the voice clips it fetches.
 	var mu sync.Mutex
 	var clips []string
-	dctx := newTab(t, bctx, chromedp.WithListener(func(ev any) {
+	dctx := browsertest.Tab(t, bctx, chromedp.WithListener(func(ev any) {
 		if e, ok := ev.(*network.EventRequestWillBeSent); ok && strings.Contains(e.Request.URL, "/voice/") {
 			mu.Lock()
 			clips = append(clips, strings.TrimSuffix(e.Request.URL[strings.LastIndex(e.Request.URL, "/")+1:], ".wav"))
 			mu.Unlock()
 		}
 	}))
-	run(t, dctx, "open display", chromedp.Navigate(base+"/display?token="+tok["display"]),
-		chromedp.WaitVisible(css("#now-number")), chromedp.Sleep(500*time.Millisecond))
+	browsertest.Do(t, dctx, "open display", chromedp.Navigate(base+"/display?token="+tok["display"]),
+		chromedp.WaitVisible(chromedp.CSS("#now-number")), chromedp.Sleep(500*time.Millisecond))
 
 	// A citizen touches a service on the kiosk.
-	kctx := newTab(t, bctx)
-	run(t, kctx, "kiosk", chromedp.Navigate(base+"/kiosk?token="+tok["kiosk"]),
-		chromedp.WaitVisible(css(`button[data-service="A"]`)), chromedp.Click(css(`button[data-service="A"]`)),
-		chromedp.WaitVisible(css("#ticket-number")))
-	number := text(t, kctx, "#ticket-number")
-	screenshot(t, kctx, "kiosk-ticket")
+	kctx := browsertest.Tab(t, bctx)
+	browsertest.Do(t, kctx, "kiosk", chromedp.Navigate(base+"/kiosk?token="+tok["kiosk"]),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-service="A"]`)), chromedp.Click(chromedp.CSS(`button[data-service="A"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
+	number := browsertest.TextContent(t, kctx, "#ticket-number")
+	browsertest.FullScreenshot(t, kctx, "kiosk-ticket")
 	if number != "1001" {
 		t.Fatalf("kiosk shows %q, want 1001", number)
 	}
@@ -238,21 +163,21 @@ func TestQueueEndToEnd(t *testing.T) {
 	}
 
 	// Counter 2 calls it from the console.
-	cctx := newTab(t, bctx)
-	run(t, cctx, "console", chromedp.Navigate(base+"/counter?counter=2&token="+tok["counter"]),
-		chromedp.WaitVisible(css("#next")), chromedp.Sleep(300*time.Millisecond), chromedp.Click(css("#next")),
-		chromedp.WaitVisible(css("#msg .notice")))
-	run(t, cctx, "console current", poll(`document.getElementById("current").textContent === "1001"`))
-	screenshot(t, cctx, "counter-console")
+	cctx := browsertest.Tab(t, bctx)
+	browsertest.Do(t, cctx, "console", chromedp.Navigate(base+"/counter?counter=2&token="+tok["counter"]),
+		chromedp.WaitVisible(chromedp.CSS("#next")), chromedp.Sleep(300*time.Millisecond), chromedp.Click(chromedp.CSS("#next")),
+		chromedp.WaitVisible(chromedp.CSS("#msg .notice")))
+	browsertest.Do(t, cctx, "console current", browsertest.Poll(`document.getElementById("current").textContent === "1001"`))
+	browsertest.FullScreenshot(t, cctx, "counter-console")
 
 	// The board shows it and asks for the right clips, in order.
-	run(t, dctx, "display shows the call", poll(`document.getElementById("now-number").textContent === "1001"`))
-	to := text(t, dctx, "#now-to")
+	browsertest.Do(t, dctx, "display shows the call", browsertest.Poll(`document.getElementById("now-number").textContent === "1001"`))
+	to := browsertest.TextContent(t, dctx, "#now-to")
 	if to != "Quầy 2" {
 		t.Fatalf("display says %q", to)
 	}
 	want, _ := display.CallClips(1001, "2")
-	run(t, dctx, "clips played", poll(fmt.Sprintf(`window.playedClips.length >= %d`, len(want))))
+	browsertest.Do(t, dctx, "clips played", browsertest.Poll(fmt.Sprintf(`window.playedClips.length >= %d`, len(want))))
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		mu.Lock()
@@ -266,7 +191,7 @@ func TestQueueEndToEnd(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	screenshot(t, dctx, "display-board")
+	browsertest.FullScreenshot(t, dctx, "display-board")
 
 	// The call keypad of counter 2 recalls it (a key press is a line on its serial port).
 	kp, err := os.OpenFile(filepath.Join(a.Config.DataDir, "display-sim", "keypad.host"), os.O_WRONLY, 0)
@@ -275,33 +200,33 @@ func TestQueueEndToEnd(t *testing.T) {
 	}
 	kp.Write([]byte("2 RECALL\r\n"))
 	kp.Close()
-	run(t, cctx, "keypad recall reaches the console", poll(`document.getElementById("current-info").textContent.includes("gọi lại 1 lần")`))
+	browsertest.Do(t, cctx, "keypad recall reaches the console", browsertest.Poll(`document.getElementById("current-info").textContent.includes("gọi lại 1 lần")`))
 
 	// The citizen follows the ticket from its QR.
-	sctx := newTab(t, bctx)
-	run(t, sctx, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=1001&d=%s", base, day)),
-		poll(`document.getElementById("state").textContent.length > 0`))
-	state, detail := text(t, sctx, "#state"), text(t, sctx, "#detail")
+	sctx := browsertest.Tab(t, bctx)
+	browsertest.Do(t, sctx, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=1001&d=%s", base, day)),
+		browsertest.Poll(`document.getElementById("state").textContent.length > 0`))
+	state, detail := browsertest.TextContent(t, sctx, "#state"), browsertest.TextContent(t, sctx, "#detail")
 	if state != "Đang được gọi" || detail != "Mời ông/bà đến quầy số 2" {
 		t.Fatalf("status page says %q / %q", state, detail)
 	}
-	screenshot(t, sctx, "ticket-status")
+	browsertest.FullScreenshot(t, sctx, "ticket-status")
 
 	// Out of paper: the ticket is still issued and shown with a notice, counted, and
 	// the fault is on the dashboard.
 	os.WriteFile(filepath.Join(a.Config.DataDir, "printer-sim", "paper-out"), nil, 0o644)
-	run(t, kctx, "kiosk without paper", chromedp.Click(css(`button[data-service="B"]`)), chromedp.WaitVisible(css("#notice")))
-	notice, number2 := text(t, kctx, "#notice"), text(t, kctx, "#ticket-number")
-	screenshot(t, kctx, "kiosk-printer-fault")
+	browsertest.Do(t, kctx, "kiosk without paper", chromedp.Click(chromedp.CSS(`button[data-service="B"]`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	notice, number2 := browsertest.TextContent(t, kctx, "#notice"), browsertest.TextContent(t, kctx, "#ticket-number")
+	browsertest.FullScreenshot(t, kctx, "kiosk-printer-fault")
 	if number2 != "2001" || !strings.Contains(notice, "Máy in vé") {
 		t.Fatalf("kiosk without paper: %q %q", number2, notice)
 	}
 	// The next citizen is told before touching anything.
-	run(t, kctx, "printer notice before the tap", chromedp.Click(css("#slip-done")), poll(`!!document.querySelector("#printer .k-printer")`))
-	if got := text(t, kctx, "#printer"); !strings.Contains(got, "Máy in vé hết giấy") {
+	browsertest.Do(t, kctx, "printer notice before the tap", chromedp.Click(chromedp.CSS("#slip-done")), browsertest.Poll(`!!document.querySelector("#printer .k-printer")`))
+	if got := browsertest.TextContent(t, kctx, "#printer"); !strings.Contains(got, "Máy in vé hết giấy") {
 		t.Fatalf("kiosk printer notice: %q", got)
 	}
-	screenshot(t, kctx, "kiosk-printer-notice")
+	browsertest.FullScreenshot(t, kctx, "kiosk-printer-notice")
 	req, _ := http.NewRequest("GET", base+"/api/v1/dashboard", nil)
 	req.Header.Set("Authorization", "Bearer "+tok["admin"])
 	resp, err := http.DefaultClient.Do(req)
@@ -370,14 +295,14 @@ func TestQueueEndToEnd(t *testing.T) {
 	}
 
 	// The kiosk on a tablet held upright: the services stack in one column, all visible.
-	tab := newTab(t, bctx)
-	run(t, tab, "kiosk on a tablet", chromedp.EmulateViewport(800, 1280, chromedp.EmulateTouch),
-		chromedp.Navigate(base+"/kiosk?token="+tok["kiosk"]), chromedp.WaitVisible(css(`button[data-service="C"]`)),
-		poll(`document.querySelector('button[data-service="C"]').getBoundingClientRect().bottom < 1280`))
-	screenshot(t, tab, "kiosk-tablet")
+	tab := browsertest.Tab(t, bctx)
+	browsertest.Do(t, tab, "kiosk on a tablet", chromedp.EmulateViewport(800, 1280, chromedp.EmulateTouch),
+		chromedp.Navigate(base+"/kiosk?token="+tok["kiosk"]), chromedp.WaitVisible(chromedp.CSS(`button[data-service="C"]`)),
+		browsertest.Poll(`document.querySelector('button[data-service="C"]').getBoundingClientRect().bottom < 1280`))
+	browsertest.FullScreenshot(t, tab, "kiosk-tablet")
 
-	adm := newTab(t, bctx)
-	run(t, adm, "dashboard", chromedp.Navigate(base+"/?token="+tok["admin"]),
-		poll(`document.getElementById("devices").textContent.includes("Máy in vé hết giấy")`))
-	screenshot(t, adm, "dashboard-printer-fault")
+	adm := browsertest.Tab(t, bctx)
+	browsertest.Do(t, adm, "dashboard", chromedp.Navigate(base+"/?token="+tok["admin"]),
+		browsertest.Poll(`document.getElementById("devices").textContent.includes("Máy in vé hết giấy")`))
+	browsertest.FullScreenshot(t, adm, "dashboard-printer-fault")
 }

@@ -18,6 +18,7 @@ import (
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/browsertest"
 )
 
 // morning is a whole morning at the office driven through the real pages in headless
@@ -85,18 +86,6 @@ func (m *morning) lastSeq() int64 {
 	return h.LastSeq
 }
 
-// eval runs JavaScript in a tab and returns its value.
-func eval[T any](t *testing.T, ctx context.Context, expr string) T {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](expr))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", expr, err)
-	}
-	return v
-}
-
 // take draws one ticket at the kiosk: with the priority button, after an ID card of an
 // old citizen was read at the kiosk's station, or plainly.
 func (m *morning) take(service string, button, card bool) int {
@@ -106,27 +95,27 @@ func (m *morning) take(service string, button, card bool) int {
 		born := time.Now().AddDate(-80, 0, 0).Format("02/01/2006")
 		m.a.Bus.Publish(bus.Message{Topic: identity.TopicIdentity, Public: identity.Status{Counter: "kiosk-1", Outcome: "ok"},
 			Personal: identity.Person{Birth: born}})
-		run(t, m.kiosk, "card read notice", chromedp.WaitVisible(css("#card .k-card")))
+		browsertest.Do(t, m.kiosk, "card read notice", chromedp.WaitVisible(chromedp.CSS("#card .k-card")))
 	}
 	if button {
-		run(t, m.kiosk, "priority button", chromedp.Click(css("#prio")), poll(`document.getElementById("prio").getAttribute("aria-pressed") === "true"`))
+		browsertest.Do(t, m.kiosk, "priority button", chromedp.Click(chromedp.CSS("#prio")), browsertest.Poll(`document.getElementById("prio").getAttribute("aria-pressed") === "true"`))
 	}
-	run(t, m.kiosk, "take a number "+service, chromedp.Click(css(`button[data-service="`+service+`"]`)), chromedp.WaitVisible(css("#ticket-number")))
+	browsertest.Do(t, m.kiosk, "take a number "+service, chromedp.Click(chromedp.CSS(`button[data-service="`+service+`"]`)), chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
 	var n int
-	fmt.Sscan(text(t, m.kiosk, "#ticket-number"), &n)
-	prio := eval[bool](t, m.kiosk, `!!document.getElementById("ticket-prio")`)
+	fmt.Sscan(browsertest.TextContent(t, m.kiosk, "#ticket-number"), &n)
+	prio := browsertest.Eval[bool](t, m.kiosk, `!!document.getElementById("ticket-prio")`)
 	if prio != (button || card) {
 		t.Fatalf("ticket %d priority %v, want %v", n, prio, button || card)
 	}
-	ahead := text(t, m.kiosk, "#ticket-ahead")
+	ahead := browsertest.TextContent(t, m.kiosk, "#ticket-ahead")
 	if strings.Contains(ahead, "khoảng 0 phút") {
 		t.Fatalf("kiosk says %q", ahead)
 	}
-	where := text(t, m.kiosk, "#ticket-where")
+	where := browsertest.TextContent(t, m.kiosk, "#ticket-where")
 	if service == "B" && where != "Nơi phục vụ: Quầy 2 (Tầng 1, bên trái) · Quầy 3 (Tầng 1, bên phải)" {
 		t.Fatalf("counters of service B: %q", where)
 	}
-	run(t, m.kiosk, "slip closed", chromedp.Click(css("#slip-done")), chromedp.WaitNotVisible(css("#overlay")))
+	browsertest.Do(t, m.kiosk, "slip closed", chromedp.Click(chromedp.CSS("#slip-done")), chromedp.WaitNotVisible(chromedp.CSS("#overlay")))
 	m.issued = append(m.issued, n)
 	return n
 }
@@ -138,14 +127,14 @@ func (m *morning) press(counter, id string) {
 	t.Helper()
 	before := m.lastSeq()
 	ctx := m.desks[counter]
-	run(t, ctx, "counter "+counter+" "+id, chromedp.Click(css("#"+id)))
+	browsertest.Do(t, ctx, "counter "+counter+" "+id, chromedp.Click(chromedp.CSS("#"+id)))
 	deadline := time.Now().Add(20 * time.Second)
 	for m.lastSeq() == before {
-		if id == "next" && eval[bool](t, ctx, `!document.getElementById("choice").hidden || !!document.querySelector("#msg .error")`) {
+		if id == "next" && browsertest.Eval[bool](t, ctx, `!document.getElementById("choice").hidden || !!document.querySelector("#msg .error")`) {
 			return
 		}
 		if time.Now().After(deadline) {
-			screenshot(t, ctx, "failed-press-"+counter+"-"+id)
+			browsertest.FullScreenshot(t, ctx, "failed-press-"+counter+"-"+id)
 			t.Fatalf("counter %s: %s recorded nothing", counter, id)
 		}
 		time.Sleep(30 * time.Millisecond)
@@ -187,7 +176,7 @@ func (m *morning) visit(counter string, round int) {
 		}
 	case 2: // "next" with a called ticket is ambiguous: the console asks, the official says served
 		m.press(counter, "next")
-		run(t, m.desks[counter], "choice offered", chromedp.WaitVisible(css("#choice-finish")))
+		browsertest.Do(t, m.desks[counter], "choice offered", chromedp.WaitVisible(chromedp.CSS("#choice-finish")))
 		m.press(counter, "choice-finish")
 		if got := m.ticketState(cur.Number); got != "done" {
 			t.Fatalf("ticket %d after choosing finished: %s", cur.Number, got)
@@ -196,7 +185,7 @@ func (m *morning) visit(counter string, round int) {
 		if !m.moved[cur.Number] {
 			m.moved[cur.Number] = true
 			to := map[string]string{"A": "B", "B": "A", "C": "B"}[cur.Service]
-			run(t, m.desks[counter], "choose service", chromedp.SetValue(css("#to-service"), to))
+			browsertest.Do(t, m.desks[counter], "choose service", chromedp.SetValue(chromedp.CSS("#to-service"), to))
 			m.press(counter, "transfer")
 			return
 		}
@@ -244,11 +233,11 @@ func (m *morning) check(step string) {
 	tiles := `[...document.querySelectorAll(".b-tile")].map(e => e.dataset.counter + "=" + e.dataset.number).join(",")`
 	for size, ctx := range m.boards {
 		tctx, cancel := context.WithTimeout(ctx, 20*time.Second)
-		err := chromedp.Do(tctx, poll(tiles+` === `+fmt.Sprintf("%q", strings.Join(want, ","))))
+		err := chromedp.Do(tctx, browsertest.Poll(tiles+` === `+fmt.Sprintf("%q", strings.Join(want, ","))))
 		cancel()
 		if err != nil {
-			screenshot(t, ctx, "failed-board-"+size)
-			t.Fatalf("%s: board %s shows %s, want %s", step, size, eval[string](t, ctx, tiles), strings.Join(want, ","))
+			browsertest.FullScreenshot(t, ctx, "failed-board-"+size)
+			t.Fatalf("%s: board %s shows %s, want %s", step, size, browsertest.Eval[string](t, ctx, tiles), strings.Join(want, ","))
 		}
 		// The big number invites a ticket still open at a counter, or nobody.
 		openNums := []string{`"—"`}
@@ -258,15 +247,15 @@ func (m *morning) check(step string) {
 			}
 		}
 		tctx, cancel = context.WithTimeout(ctx, 20*time.Second)
-		err = chromedp.Do(tctx, poll(`[`+strings.Join(openNums, ",")+`].includes(document.getElementById("now-number").textContent)`))
+		err = chromedp.Do(tctx, browsertest.Poll(`[`+strings.Join(openNums, ",")+`].includes(document.getElementById("now-number").textContent)`))
 		cancel()
 		if err != nil {
-			screenshot(t, ctx, "failed-board-now-"+size)
-			t.Fatalf("%s: board %s invites %s, open are %v", step, size, eval[string](t, ctx, `document.getElementById("now-number").textContent`), openNums)
+			browsertest.FullScreenshot(t, ctx, "failed-board-now-"+size)
+			t.Fatalf("%s: board %s invites %s, open are %v", step, size, browsertest.Eval[string](t, ctx, `document.getElementById("now-number").textContent`), openNums)
 		}
-		fit := eval[string](t, ctx, boardFits)
+		fit := browsertest.Eval[string](t, ctx, boardFits)
 		if fit != "" {
-			screenshot(t, ctx, "failed-board-fit-"+size)
+			browsertest.FullScreenshot(t, ctx, "failed-board-fit-"+size)
 			t.Fatalf("%s: board %s does not fit: %s", step, size, fit)
 		}
 	}
@@ -276,9 +265,9 @@ func (m *morning) check(step string) {
 		if !ok || (cur.Number+len(m.issued))%3 != 0 { // a third of them, in turn
 			continue
 		}
-		run(t, m.status, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=%d&d=%s", m.base, cur.Number, m.day)),
-			poll(`document.getElementById("detail").textContent.length > 0`))
-		if got, want := text(t, m.status, "#detail"), "Mời ông/bà đến quầy số "+c.ID; got != want {
+		browsertest.Do(t, m.status, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=%d&d=%s", m.base, cur.Number, m.day)),
+			browsertest.Poll(`document.getElementById("detail").textContent.length > 0`))
+		if got, want := browsertest.TextContent(t, m.status, "#detail"), "Mời ông/bà đến quầy số "+c.ID; got != want {
 			t.Fatalf("%s: status page of %d says %q, the board says counter %s", step, cur.Number, got, c.ID)
 		}
 	}
@@ -370,7 +359,7 @@ func forbidden() []*regexp.Regexp {
 
 func checkWords(t *testing.T, ctx context.Context, page string) {
 	t.Helper()
-	body := eval[string](t, ctx, `document.body.innerText`)
+	body := browsertest.Eval[string](t, ctx, `document.body.innerText`)
 	for _, re := range forbidden() {
 		if loc := re.FindStringIndex(body); loc != nil {
 			t.Errorf("%s shows %q (rule %s) in: %q", page, body[loc[0]:loc[1]], re,
@@ -405,25 +394,25 @@ func TestQueueWholeMorning(t *testing.T) {
 		name string
 		w, h int64
 	}{{"1920x1080", 1920, 1080}, {"1280x720", 1280, 720}} {
-		ctx := newTab(t, bctx)
-		run(t, ctx, "board "+size.name, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/display?token="+tok["display"]),
-			poll(`document.querySelectorAll(".b-tile").length === 3`))
+		ctx := browsertest.Tab(t, bctx)
+		browsertest.Do(t, ctx, "board "+size.name, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/display?token="+tok["display"]),
+			browsertest.Poll(`document.querySelectorAll(".b-tile").length === 3`))
 		m.boards[size.name] = ctx
 	}
-	m.kiosk = newTab(t, bctx)
-	run(t, m.kiosk, "kiosk", chromedp.EmulateViewport(1280, 1024), chromedp.Navigate(base+"/kiosk?station=kiosk-1&token="+tok["kiosk"]),
-		chromedp.WaitVisible(css(`button[data-service="C"]`)))
+	m.kiosk = browsertest.Tab(t, bctx)
+	browsertest.Do(t, m.kiosk, "kiosk", chromedp.EmulateViewport(1280, 1024), chromedp.Navigate(base+"/kiosk?station=kiosk-1&token="+tok["kiosk"]),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-service="C"]`)))
 	// Nobody waits yet: the kiosk says so, and promises no minutes.
-	if got := text(t, m.kiosk, `button[data-service="A"] .k-wait`); !strings.Contains(got, "Ông/bà sẽ được gọi ngay") {
+	if got := browsertest.TextContent(t, m.kiosk, `button[data-service="A"] .k-wait`); !strings.Contains(got, "Ông/bà sẽ được gọi ngay") {
 		t.Fatalf("empty queue on the kiosk: %q", got)
 	}
 	for _, id := range []string{"1", "2", "3"} {
-		ctx := newTab(t, officials)
-		run(t, ctx, "console "+id, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/counter?counter="+id+"&token="+tok["counter"]),
-			poll(`document.getElementById("counter").value === "`+id+`"`))
+		ctx := browsertest.Tab(t, officials)
+		browsertest.Do(t, ctx, "console "+id, chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/counter?counter="+id+"&token="+tok["counter"]),
+			browsertest.Poll(`document.getElementById("counter").value === "`+id+`"`))
 		m.desks[id] = ctx
 	}
-	m.status = newTab(t, bctx)
+	m.status = browsertest.Tab(t, bctx)
 
 	services := []string{"A", "B", "C", "A", "B"}
 	round := 0
@@ -470,25 +459,25 @@ func TestQueueWholeMorning(t *testing.T) {
 	// Every page in its final state: the notice is on the boards, no page shows a raw
 	// code or an English word, and each is photographed.
 	for size, ctx := range m.boards {
-		run(t, ctx, "notice on the board", poll(`document.getElementById("notice").textContent === `+fmt.Sprintf("%q", notice)))
+		browsertest.Do(t, ctx, "notice on the board", browsertest.Poll(`document.getElementById("notice").textContent === `+fmt.Sprintf("%q", notice)))
 		checkWords(t, ctx, "board "+size)
-		screenshot(t, ctx, "morning-board-"+size)
+		browsertest.FullScreenshot(t, ctx, "morning-board-"+size)
 	}
 	checkWords(t, m.kiosk, "kiosk")
-	screenshot(t, m.kiosk, "morning-kiosk")
-	run(t, m.kiosk, "kiosk with a ticket", chromedp.Click(css("#prio")), chromedp.Click(css(`button[data-service="B"]`)), chromedp.WaitVisible(css("#ticket-number")))
+	browsertest.FullScreenshot(t, m.kiosk, "morning-kiosk")
+	browsertest.Do(t, m.kiosk, "kiosk with a ticket", chromedp.Click(chromedp.CSS("#prio")), chromedp.Click(chromedp.CSS(`button[data-service="B"]`)), chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
 	checkWords(t, m.kiosk, "kiosk ticket")
-	screenshot(t, m.kiosk, "morning-kiosk-ticket")
-	run(t, m.kiosk, "slip closed", chromedp.Click(css("#slip-done")), chromedp.Click(css("#contrast")))
-	screenshot(t, m.kiosk, "morning-kiosk-contrast")
+	browsertest.FullScreenshot(t, m.kiosk, "morning-kiosk-ticket")
+	browsertest.Do(t, m.kiosk, "slip closed", chromedp.Click(chromedp.CSS("#slip-done")), chromedp.Click(chromedp.CSS("#contrast")))
+	browsertest.FullScreenshot(t, m.kiosk, "morning-kiosk-contrast")
 	// Left alone, the kiosk rests; a touch wakes it and takes no number.
 	issuedBefore := len(m.issued) + 1 // and the one drawn above
-	run(t, m.kiosk, "contrast off", chromedp.Click(css("#contrast")))
-	eval[bool](t, m.kiosk, `goIdle(), true`)
-	run(t, m.kiosk, "kiosk idle", chromedp.WaitVisible(css("#idle")))
+	browsertest.Do(t, m.kiosk, "contrast off", chromedp.Click(chromedp.CSS("#contrast")))
+	browsertest.Eval[bool](t, m.kiosk, `goIdle(), true`)
+	browsertest.Do(t, m.kiosk, "kiosk idle", chromedp.WaitVisible(chromedp.CSS("#idle")))
 	checkWords(t, m.kiosk, "kiosk idle")
-	screenshot(t, m.kiosk, "morning-kiosk-idle")
-	run(t, m.kiosk, "kiosk wakes", chromedp.Click(css("#idle")), chromedp.WaitNotVisible(css("#idle")))
+	browsertest.FullScreenshot(t, m.kiosk, "morning-kiosk-idle")
+	browsertest.Do(t, m.kiosk, "kiosk wakes", chromedp.Click(chromedp.CSS("#idle")), chromedp.WaitNotVisible(chromedp.CSS("#idle")))
 	var after struct{ Total struct{ Issued int } }
 	m.get("counter", "/api/v1/queue/stats", &after)
 	if after.Total.Issued != issuedBefore {
@@ -496,25 +485,25 @@ func TestQueueWholeMorning(t *testing.T) {
 	}
 	for id, ctx := range m.desks {
 		checkWords(t, ctx, "console "+id)
-		screenshot(t, ctx, "morning-console-"+id)
+		browsertest.FullScreenshot(t, ctx, "morning-console-"+id)
 	}
-	run(t, m.status, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=%d&d=%s", base, m.issued[0], m.day)),
-		poll(`document.getElementById("state").textContent.length > 0`))
+	browsertest.Do(t, m.status, "status page", chromedp.Navigate(fmt.Sprintf("%s/ticket?n=%d&d=%s", base, m.issued[0], m.day)),
+		browsertest.Poll(`document.getElementById("state").textContent.length > 0`))
 	checkWords(t, m.status, "status page")
-	screenshot(t, m.status, "morning-ticket-status")
-	dash := newTab(t, officials)
-	run(t, dash, "dashboard", chromedp.Navigate(base+"/?token="+tok["admin"]), poll(`document.getElementById("status").textContent.includes("Hàng chờ")`))
+	browsertest.FullScreenshot(t, m.status, "morning-ticket-status")
+	dash := browsertest.Tab(t, officials)
+	browsertest.Do(t, dash, "dashboard", chromedp.Navigate(base+"/?token="+tok["admin"]), browsertest.Poll(`document.getElementById("status").textContent.includes("Hàng chờ")`))
 	checkWords(t, dash, "dashboard")
-	screenshot(t, dash, "morning-dashboard")
+	browsertest.FullScreenshot(t, dash, "morning-dashboard")
 
 	// A board opened without its token says so plainly (another origin: no stored token).
-	bare := newTab(t, bctx)
-	run(t, bare, "board without token", chromedp.EmulateViewport(1280, 720),
-		chromedp.Navigate(strings.Replace(base, "127.0.0.1", "localhost", 1)+"/display"), chromedp.WaitVisible(css("#problem")))
-	if got := text(t, bare, "#problem"); !strings.Contains(got, "chưa có mã truy cập") {
+	bare := browsertest.Tab(t, bctx)
+	browsertest.Do(t, bare, "board without token", chromedp.EmulateViewport(1280, 720),
+		chromedp.Navigate(strings.Replace(base, "127.0.0.1", "localhost", 1)+"/display"), chromedp.WaitVisible(chromedp.CSS("#problem")))
+	if got := browsertest.TextContent(t, bare, "#problem"); !strings.Contains(got, "chưa có mã truy cập") {
 		t.Fatalf("board without token says %q", got)
 	}
-	screenshot(t, bare, "morning-board-no-token")
+	browsertest.FullScreenshot(t, bare, "morning-board-no-token")
 }
 
 // A big hall: twelve counters, six services with long names, a long notice, every
@@ -558,14 +547,14 @@ func TestDisplayBoardFitsABigHall(t *testing.T) {
 		name string
 		w, h int64
 	}{{"1920x1080", 1920, 1080}, {"1280x720", 1280, 720}} {
-		ctx := newTab(t, bctx)
-		run(t, ctx, "board "+size.name, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/display?token="+a.Tokens["display"]),
-			poll(`[...document.querySelectorAll(".b-tile")].filter(e => e.dataset.number).length === 12`))
-		if fit := eval[string](t, ctx, boardFits); fit != "" {
-			screenshot(t, ctx, "failed-big-hall-"+size.name)
+		ctx := browsertest.Tab(t, bctx)
+		browsertest.Do(t, ctx, "board "+size.name, chromedp.EmulateViewport(size.w, size.h), chromedp.Navigate(base+"/display?token="+a.Tokens["display"]),
+			browsertest.Poll(`[...document.querySelectorAll(".b-tile")].filter(e => e.dataset.number).length === 12`))
+		if fit := browsertest.Eval[string](t, ctx, boardFits); fit != "" {
+			browsertest.FullScreenshot(t, ctx, "failed-big-hall-"+size.name)
 			t.Fatalf("board %s does not fit a big hall: %s", size.name, fit)
 		}
 		checkWords(t, ctx, "board "+size.name)
-		screenshot(t, ctx, "big-hall-board-"+size.name)
+		browsertest.FullScreenshot(t, ctx, "big-hall-board-"+size.name)
 	}
 }

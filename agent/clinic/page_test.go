@@ -8,9 +8,6 @@ import (
 	"net/http"
 	"net/http/httputil"
 	neturl "net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +15,7 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"motcua-agent/agent/web"
+	"motcua-agent/internal/browsertest"
 	"motcua-agent/internal/metrics"
 )
 
@@ -74,68 +72,33 @@ func startProxy(t *testing.T, target, addr string) *proxy {
 
 func (p *proxy) close() { p.srv.Close() }
 
-// screenshotDir is $SCREENSHOT_DIR, or the test's own temporary folder.
-func screenshotDir(t *testing.T) string {
-	if d := os.Getenv("SCREENSHOT_DIR"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
-
 // TestReceptionPageInChromium opens the reception page in headless Chromium: a scan at
 // the station shows the patient and the valid card; with the gateway gone a scan shows
 // the waiting state and the queue, and its answer when the gateway is back; the page
 // fits a PC screen and a tablet in both orientations, and shows no raw codes.
 func TestReceptionPageInChromium(t *testing.T) {
 	t.Parallel()
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium)")
-	}
+	browsertest.Path(t)
 	r := newRig(t)
 	srv := r.serve(t)
-	shots := screenshotDir(t)
-
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.Flag("headless", true), chromedp.Flag("disable-gpu", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
-	defer cancel()
+	ctx := browsertest.Headless(t)
 
 	run := func(what string, a chromedp.Action[chromedp.Void]) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, a); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
+		browsertest.Do(t, ctx, what, a)
 	}
 	text := func(sel string) string {
 		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatalf("read %s: %v", sel, err)
-		}
-		return s
+		return browsertest.Text(t, ctx, sel)
 	}
 	shot := func(name string) {
 		t.Helper()
-		png, err := chromedp.Run(ctx, chromedp.CaptureScreenshot())
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		browsertest.Screenshot(t, ctx, name)
 	}
 	poll := func(what, js string) {
 		t.Helper()
-		if _, err := chromedp.Run(ctx, chromedp.Poll[bool](js, chromedp.WithPollingTimeout(30*time.Second))); err != nil {
-			body, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+		if _, err := browsertest.Run(ctx, browsertest.Poll(js)); err != nil {
+			body, _ := browsertest.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
 			t.Fatalf("%s: %v; the page shows:\n%s", what, err, body)
 		}
 	}
@@ -157,7 +120,7 @@ func TestReceptionPageInChromium(t *testing.T) {
 		n != valid.Name || c != valid.Number || p != valid.ValidFrom+" đến "+valid.ValidTo || a != "41 tuổi" {
 		t.Fatalf("page shows %q / %q / %q / %q / %q", h, n, c, p, a)
 	}
-	shot("clinic-reception-valid.png")
+	shot("clinic-reception-valid")
 
 	// The gateway goes away: the scan waits, and the page says so.
 	if err := r.sim.Close(); err != nil {
@@ -170,7 +133,7 @@ func TestReceptionPageInChromium(t *testing.T) {
 	if n := text("#name"); n != expired.Name {
 		t.Fatalf("waiting look-up shows %q", n)
 	}
-	shot("clinic-reception-offline.png")
+	shot("clinic-reception-offline")
 	if _, err := r.sim.Start(r.simAddr); err != nil {
 		t.Fatal(err)
 	}
@@ -181,10 +144,7 @@ func TestReceptionPageInChromium(t *testing.T) {
 	}
 
 	// Nothing raw or English reaches the nurse.
-	body, err := chromedp.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := browsertest.Eval[string](t, ctx, `document.body.innerText`)
 	for _, raw := range []string{"expired", "valid", "no-card", "queued", "checking", "undefined", "null", "NaN", "010", "maKetQua"} {
 		if strings.Contains(body, raw) {
 			t.Errorf("the page shows %q", raw)
@@ -193,28 +153,28 @@ func TestReceptionPageInChromium(t *testing.T) {
 	// It fits a PC screen and a tablet in both orientations, without sideways scrolling.
 	for _, vp := range [][2]int64{{1920, 1080}, {1280, 800}, {800, 1280}} {
 		run("viewport", chromedp.EmulateViewport(vp[0], vp[1]))
-		fits, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= document.documentElement.clientWidth`))
+		fits, err := browsertest.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth <= document.documentElement.clientWidth`))
 		if err != nil || !fits {
 			t.Errorf("the page scrolls sideways at %dx%d", vp[0], vp[1])
 		}
 		// Numbers and dates the nurse copies are never broken across lines.
-		unbroken, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`["#cardnumber", "#number", "#birth", "#period .nw"].every(sel =>
+		unbroken, err := browsertest.Run(ctx, chromedp.Evaluate[bool](`["#cardnumber", "#number", "#birth", "#period .nw"].every(sel =>
 			[...document.querySelectorAll(sel)].every(el => { const r = document.createRange(); r.selectNodeContents(el);
 				return r.getClientRects().length === 1; }))`))
 		if err != nil || !unbroken {
-			broken, _ := chromedp.Run(ctx, chromedp.Evaluate[string](`["#cardnumber", "#number", "#birth", "#period .nw"].filter(sel =>
+			broken, _ := browsertest.Run(ctx, chromedp.Evaluate[string](`["#cardnumber", "#number", "#birth", "#period .nw"].filter(sel =>
 			![...document.querySelectorAll(sel)].every(el => { const r = document.createRange(); r.selectNodeContents(el);
 				return r.getClientRects().length === 1; })).join(",")`))
 			t.Logf("broken: %s", broken)
 			t.Errorf("a number or date is broken across lines at %dx%d (%v)", vp[0], vp[1], err)
 		}
 	}
-	shot("clinic-reception-tablet.png")
+	shot("clinic-reception-tablet")
 
 	// The page loses the agent, says so, and comes back by itself.
 	px.close()
 	poll("agent lost", `document.getElementById("conn").textContent === "Mất kết nối" && !document.getElementById("offline").hidden`)
-	shot("clinic-reception-agent-lost.png")
+	shot("clinic-reception-agent-lost")
 	startProxy(t, srv.Addr(), px.addr)
 	poll("agent back", `document.getElementById("conn").textContent === "Đã kết nối" && document.getElementById("offline").hidden`)
 

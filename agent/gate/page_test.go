@@ -2,7 +2,6 @@ package gate
 
 import (
 	"context"
-	"os/exec"
 	"strings"
 	"testing"
 	"time"
@@ -11,16 +10,14 @@ import (
 
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/internal/browsertest"
 	"motcua-agent/internal/metrics"
 )
 
 // TestLanePageInChromium opens the lane's screen in headless Chromium and checks it
 // shows, in Vietnamese, the decision of a scan made at that lane.
 func TestLanePageInChromium(t *testing.T) {
-	browser, err := exec.LookPath("chromium")
-	if err != nil {
-		t.Skip("chromium is not installed (apt-get install chromium)")
-	}
+	browsertest.Path(t)
 	cfg := baseConfig(t, laneCfg("vao", config.LaneEntry), laneCfg("ra", config.LaneExit))
 	cfg.HTTP.Listen = "127.0.0.1:0"
 	cfg.Gate.Capacity = 50
@@ -32,29 +29,19 @@ func TestLanePageInChromium(t *testing.T) {
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer srv.Shutdown(context.Background())
+	// Cleanups run last first: the browser, started after, closes the page's event
+	// stream before the server waits for its connections to end.
+	t.Cleanup(func() { srv.Shutdown(context.Background()) })
 
-	opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-		chromedp.Flag("headless", true), chromedp.Flag("disable-gpu", true))
-	actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	defer cancel()
-	ctx, cancel := chromedp.NewContext(actx)
-	defer cancel()
-	ctx, cancel = context.WithTimeout(ctx, 60*time.Second)
-	defer cancel()
-
+	ctx := browsertest.Headless(t)
 	url := "http://" + srv.Addr() + "/gate/lane?lane=vao&token=" + token
-	if _, err := chromedp.Run(ctx, chromedp.Navigate(url)); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("title").textContent === "Lối vao"`)); err != nil {
-		t.Fatalf("lane page did not load its lane: %v", err)
-	}
+	browsertest.Do(t, ctx, "open the lane page", chromedp.Navigate(url))
+	browsertest.Do(t, ctx, "lane page did not load its lane", browsertest.Poll(`document.getElementById("title").textContent === "Lối vao"`))
 	// The page listens on the event stream; scan until its subscription is live.
 	deadline := time.Now().Add(30 * time.Second)
 	for i := 0; ; i++ {
 		r.scan("vao", cardQR(100+i))
-		_, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("panel").className === "allow"`,
+		_, err := browsertest.Run(ctx, browsertest.Poll(`document.getElementById("panel").className === "allow"`,
 			chromedp.WithPollingTimeout(2*time.Second)))
 		if err == nil {
 			break
@@ -63,15 +50,7 @@ func TestLanePageInChromium(t *testing.T) {
 			t.Fatalf("the page never showed a decision: %v", err)
 		}
 	}
-	text := func(sel string) string {
-		t.Helper()
-		s, err := chromedp.Run(ctx, chromedp.Text(sel))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	headline, message, occ := text("#headline"), text("#message"), text("#occ")
+	headline, message, occ := browsertest.Text(t, ctx, "#headline"), browsertest.Text(t, ctx, "#message"), browsertest.Text(t, ctx, "#occ")
 	if headline != "Mời vào" || !strings.Contains(message, "Xin mời vào") || !strings.Contains(occ, "/ 50") {
 		t.Fatalf("page shows %q / %q / %q", headline, message, occ)
 	}
@@ -79,10 +58,8 @@ func TestLanePageInChromium(t *testing.T) {
 	r.scan("ra", "xx")
 	r.clock.Add(time.Minute)
 	r.scan("vao", cardQR(100))
-	if _, err := chromedp.Run(ctx, chromedp.Poll[bool](`document.getElementById("panel").className === "refuse"`)); err != nil {
-		t.Fatalf("refusal not shown: %v", err)
-	}
-	message = text("#message")
+	browsertest.Do(t, ctx, "refusal not shown", browsertest.Poll(`document.getElementById("panel").className === "refuse"`))
+	message = browsertest.Text(t, ctx, "#message")
 	if !strings.Contains(message, "đã được dùng để vào khu") {
 		t.Fatalf("refusal message %q", message)
 	}

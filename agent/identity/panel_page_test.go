@@ -26,9 +26,8 @@ import (
 	"motcua-agent/drivers/pcsc/pcsctest"
 	"motcua-agent/drivers/pcsc/vpcd"
 	"motcua-agent/drivers/ptypair"
+	"motcua-agent/internal/browsertest"
 )
-
-const chromium = "/usr/bin/chromium"
 
 // panelAgent is the whole agent on the demo config with the real card reader (pcscd +
 // vpcd) on counter 2 and a QR scanner on a pty at counter 2; its log goes to a file
@@ -44,11 +43,10 @@ type panelAgent struct {
 
 func startPanelAgent(t *testing.T, edit func(*config.Config)) *panelAgent {
 	t.Helper()
-	for _, tool := range []string{"socat", chromium} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not installed", tool)
-		}
+	if _, err := exec.LookPath("socat"); err != nil {
+		t.Skip("socat not installed")
 	}
+	browsertest.Path(t)
 	pcsctest.Require(t, vpcd.DefaultAddr)
 	pcsctest.LockReader(t, vpcd.DefaultAddr)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
@@ -182,79 +180,13 @@ func citizen(t *testing.T, name string) *simcard.Citizen {
 	return c
 }
 
-func headless(t *testing.T) context.Context {
+// tab opens a tab with the counter PC's 1280x720 page; a step on it may take 40 s, as
+// a card read does under the race detector.
+func tab(t *testing.T, b context.Context) context.Context {
 	t.Helper()
-	opts := []chromedp.ExecAllocatorOption{chromedp.ExecPath(chromium), chromedp.Headless, chromedp.NoSandbox, chromedp.DisableGPU,
-		chromedp.NoFirstRun, chromedp.Flag("disable-background-networking", true), chromedp.WindowSize(1280, 720)}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { bcancel(); acancel() })
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
-}
-
-func tab(t *testing.T, bctx context.Context) context.Context {
-	t.Helper()
-	ctx, cancel := chromedp.NewContext(bctx)
-	t.Cleanup(cancel)
-	if err := chromedp.Do(ctx, chromedp.EmulateViewport(1280, 720)); err != nil {
-		t.Fatalf("open tab: %v", err)
-	}
+	ctx := browsertest.WithStepTimeout(browsertest.Tab(t, b), 40*time.Second)
+	browsertest.Do(t, ctx, "viewport", chromedp.EmulateViewport(1280, 720))
 	return ctx
-}
-
-func do(t *testing.T, ctx context.Context, what string, actions ...chromedp.Action[chromedp.Void]) {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 40*time.Second)
-	defer cancel()
-	if err := chromedp.Do(tctx, actions...); err != nil {
-		shot(t, ctx, "failed-"+strings.ReplaceAll(what, " ", "-"))
-		t.Fatalf("%s: %v", what, err)
-	}
-}
-
-func text(t *testing.T, ctx context.Context, sel string) string {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	s, err := chromedp.Run(tctx, chromedp.Text(sel))
-	if err != nil {
-		t.Fatalf("text of %s: %v", sel, err)
-	}
-	return s
-}
-
-func eval[T any](t *testing.T, ctx context.Context, js string) T {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	v, err := chromedp.Run(tctx, chromedp.Evaluate[T](js))
-	if err != nil {
-		t.Fatalf("evaluate %s: %v", js, err)
-	}
-	return v
-}
-
-// shot saves a 1280x720 screenshot to $SCREENSHOT_DIR (or the test's folder).
-func shot(t *testing.T, ctx context.Context, name string) {
-	t.Helper()
-	tctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	buf, err := chromedp.Run(tctx, chromedp.CaptureScreenshot())
-	if err != nil {
-		t.Errorf("screenshot %s: %v", name, err)
-		return
-	}
-	dir := os.Getenv("SCREENSHOT_DIR")
-	if dir == "" {
-		dir = t.TempDir()
-	}
-	os.MkdirAll(dir, 0o755)
-	if err := os.WriteFile(filepath.Join(dir, name+".png"), buf, 0o644); err != nil {
-		t.Error(err)
-	}
 }
 
 // TestPanelOnCounterConsole: a card read at counter 2 (QR on the pty scanner, the
@@ -264,60 +196,60 @@ func shot(t *testing.T, ctx context.Context, name string) {
 func TestPanelOnCounterConsole(t *testing.T) {
 	p := startPanelAgent(t, nil)
 	an, cuong := citizen(t, "an-cccd2021"), citizen(t, "cuong-spouse-cmnd")
-	b := headless(t)
+	b := browsertest.Headless(t, chromedp.WindowSize(1280, 720))
 	c2, c1 := tab(t, b), tab(t, b)
-	do(t, c2, "open counter 2", chromedp.Navigate(p.base+"/counter?counter=2&token="+p.token), chromedp.WaitVisible(".idp-head"))
-	do(t, c1, "open counter 1", chromedp.Navigate(p.base+"/counter?counter=1&token="+p.token), chromedp.WaitVisible(".idp-head"))
+	browsertest.Do(t, c2, "open counter 2", chromedp.Navigate(p.base+"/counter?counter=2&token="+p.token), chromedp.WaitVisible(".idp-head"))
+	browsertest.Do(t, c1, "open counter 1", chromedp.Navigate(p.base+"/counter?counter=1&token="+p.token), chromedp.WaitVisible(".idp-head"))
 
 	// A verified card.
 	p.scan(t, an.QR)
 	placed := time.Now()
 	slot := p.insert(t, an, simcard.Options{})
-	do(t, c2, "verified card on counter 2", chromedp.WaitVisible(`[data-identity-panel][data-outcome="ok"] .idp-facts`))
+	browsertest.Do(t, c2, "verified card on counter 2", chromedp.WaitVisible(`[data-identity-panel][data-outcome="ok"] .idp-facts`))
 	t.Logf("card on the reader to the result on counter 2's console: %v (informative; speed is not asserted)", time.Since(placed))
-	facts := text(t, c2, ".idp-facts")
+	facts := browsertest.Text(t, c2, ".idp-facts")
 	for _, want := range []string{"Chip thật", "Dữ liệu không bị sửa", "Mã QR khớp với chip", "Chuỗi chứng thư: tin cậy"} {
 		if !strings.Contains(facts, want) {
 			t.Errorf("facts lack %q: %s", want, facts)
 		}
 	}
-	if got := text(t, c2, `.idp-field[data-key="name"] dd`); got != an.DG13.Name {
+	if got := browsertest.Text(t, c2, `.idp-field[data-key="name"] dd`); got != an.DG13.Name {
 		t.Errorf("name on the panel %q, want %q", got, an.DG13.Name)
 	}
-	if got := text(t, c2, `.idp-field[data-key="id"] dd`); got != an.DG13.ID {
+	if got := browsertest.Text(t, c2, `.idp-field[data-key="id"] dd`); got != an.DG13.ID {
 		t.Errorf("ID on the panel %q, want %q", got, an.DG13.ID)
 	}
-	photo := eval[string](t, c2, `(document.querySelector(".idp-photo img") || {}).src || ""`)
+	photo := browsertest.Eval[string](t, c2, `(document.querySelector(".idp-photo img") || {}).src || ""`)
 	if !strings.HasPrefix(photo, "data:image/jpeg;base64,") {
 		t.Errorf("no photo from the chip: %.40q", photo)
 	} else if jpeg, err := base64.StdEncoding.DecodeString(strings.TrimPrefix(photo, "data:image/jpeg;base64,")); err != nil || len(jpeg) < 100 {
 		t.Errorf("photo does not decode: %v", err)
 	}
-	if w := eval[float64](t, c2, `document.querySelector(".idp-photo img").naturalWidth`); w == 0 {
+	if w := browsertest.Eval[float64](t, c2, `document.querySelector(".idp-photo img").naturalWidth`); w == 0 {
 		t.Error("the photo is not a displayable image")
 	}
-	shot(t, c2, "panel-counter-verified")
+	browsertest.Screenshot(t, c2, "panel-counter-verified")
 	if err := slot.WaitGone(p.ctx); err != nil {
 		t.Fatal(err)
 	}
 
 	// Counter 1's console: nothing of counter 2's read.
-	body := eval[string](t, c1, `document.body.innerText`)
-	if strings.Contains(body, an.DG13.Name) || strings.Contains(body, an.DG13.ID) || eval[string](t, c1, `document.querySelector("[data-identity-panel]").dataset.state`) != "" {
+	body := browsertest.Eval[string](t, c1, `document.body.innerText`)
+	if strings.Contains(body, an.DG13.Name) || strings.Contains(body, an.DG13.ID) || browsertest.Eval[string](t, c1, `document.querySelector("[data-identity-panel]").dataset.state`) != "" {
 		t.Errorf("counter 1 shows counter 2's read: %s", body)
 	}
 
 	// A wrong key: another citizen's QR for this card.
 	p.scan(t, cuong.QR)
 	slot = p.insert(t, an, simcard.Options{})
-	do(t, c2, "wrong key on counter 2", chromedp.WaitVisible(`[data-identity-panel][data-outcome="failed"] .idp-facts li[data-check="access"].bad`))
-	if got := text(t, c2, ".idp-facts"); !strings.Contains(got, "Không mở được chip") || !strings.Contains(got, "Quét mã QR trên chính thẻ này") {
+	browsertest.Do(t, c2, "wrong key on counter 2", chromedp.WaitVisible(`[data-identity-panel][data-outcome="failed"] .idp-facts li[data-check="access"].bad`))
+	if got := browsertest.Text(t, c2, ".idp-facts"); !strings.Contains(got, "Không mở được chip") || !strings.Contains(got, "Quét mã QR trên chính thẻ này") {
 		t.Errorf("wrong key facts: %s", got)
 	}
-	if n := eval[float64](t, c2, `document.querySelectorAll(".idp-field").length`); n != 0 {
+	if n := browsertest.Eval[float64](t, c2, `document.querySelectorAll(".idp-field").length`); n != 0 {
 		t.Errorf("a failed open shows %v holder fields", n)
 	}
-	shot(t, c2, "panel-counter-wrong-key")
+	browsertest.Screenshot(t, c2, "panel-counter-wrong-key")
 	if err := slot.WaitGone(p.ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -325,32 +257,32 @@ func TestPanelOnCounterConsole(t *testing.T) {
 	// A tampered DG13.
 	p.scan(t, an.QR)
 	slot = p.insert(t, an, simcard.Options{TamperDG13: true})
-	do(t, c2, "tampered card on counter 2", chromedp.WaitVisible(`[data-identity-panel][data-outcome="failed"] .idp-facts li[data-check="data"].bad`))
-	got := text(t, c2, ".idp-facts")
+	browsertest.Do(t, c2, "tampered card on counter 2", chromedp.WaitVisible(`[data-identity-panel][data-outcome="failed"] .idp-facts li[data-check="data"].bad`))
+	got := browsertest.Text(t, c2, ".idp-facts")
 	for _, want := range []string{"Dữ liệu trong chip đã bị sửa", "Thẻ có dấu hiệu bị sửa: không tiếp nhận, báo cán bộ phụ trách."} {
 		if !strings.Contains(got, want) {
 			t.Errorf("tampered facts lack %q: %s", want, got)
 		}
 	}
-	if h := text(t, c2, ".idp-headline"); h != "Cảnh báo: thẻ không đạt kiểm tra" {
+	if h := browsertest.Text(t, c2, ".idp-headline"); h != "Cảnh báo: thẻ không đạt kiểm tra" {
 		t.Errorf("headline %q", h)
 	}
-	if n := eval[float64](t, c2, `document.querySelectorAll(".idp-type-btn, button[data-copy]").length`); n != 0 {
+	if n := browsertest.Eval[float64](t, c2, `document.querySelectorAll(".idp-type-btn, button[data-copy]").length`); n != 0 {
 		t.Error("a tampered card's data is offered for typing or copying")
 	}
-	shot(t, c2, "panel-counter-tampered")
+	browsertest.Screenshot(t, c2, "panel-counter-tampered")
 	if err := slot.WaitGone(p.ctx); err != nil {
 		t.Fatal(err)
 	}
 
 	// "Xoá" forgets the holder at once, on every page of the counter.
 	c2b := tab(t, b)
-	do(t, c2b, "open the small page", chromedp.Navigate(p.base+"/identity/panel?counter=2&token="+p.token),
+	browsertest.Do(t, c2b, "open the small page", chromedp.Navigate(p.base+"/identity/panel?counter=2&token="+p.token),
 		chromedp.WaitVisible(`[data-identity-panel][data-outcome="failed"]`))
-	shot(t, c2b, "panel-small-page-tampered")
-	do(t, c2, "clear", chromedp.Click(".idp-clear"), chromedp.WaitVisible(`[data-identity-panel][data-state=""]`))
-	do(t, c2b, "cleared on the small page", chromedp.WaitVisible(`[data-identity-panel][data-state=""]`))
-	if body := eval[string](t, c2b, `document.body.innerText`); strings.Contains(body, an.DG13.Name) {
+	browsertest.Screenshot(t, c2b, "panel-small-page-tampered")
+	browsertest.Do(t, c2, "clear", chromedp.Click(".idp-clear"), chromedp.WaitVisible(`[data-identity-panel][data-state=""]`))
+	browsertest.Do(t, c2b, "cleared on the small page", chromedp.WaitVisible(`[data-identity-panel][data-state=""]`))
+	if body := browsertest.Eval[string](t, c2b, `document.body.innerText`); strings.Contains(body, an.DG13.Name) {
 		t.Errorf("the small page still shows the holder: %s", body)
 	}
 
@@ -365,8 +297,4 @@ func mustRead(t *testing.T, path string) []byte {
 		t.Fatal(err)
 	}
 	return b
-}
-
-func timeout(ctx context.Context, d time.Duration) (context.Context, context.CancelFunc) {
-	return context.WithTimeout(ctx, d)
 }

@@ -19,6 +19,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/drivers/cccd/simcard"
 	"motcua-agent/drivers/keyboard/xvfbtest"
+	"motcua-agent/internal/browsertest"
 )
 
 const typingForm = `<!doctype html><html lang="vi"><meta charset="utf-8"><title>Dịch vụ công</title><body>
@@ -53,10 +54,10 @@ func TestTypeIntoFocusedField(t *testing.T) {
 		w.Write([]byte(typingForm))
 	}))
 	defer form.Close()
-	ctx := xvfbtest.Chromium(t, display)
-	do(t, ctx, "open the form", chromedp.Navigate(form.URL), chromedp.WaitVisible("#id"))
+	ctx := browsertest.WithStepTimeout(xvfbtest.Chromium(t, display), 40*time.Second)
+	browsertest.Do(t, ctx, "open the form", chromedp.Navigate(form.URL), chromedp.WaitVisible("#id"))
 	xvfbtest.FocusBrowser(t, ctx, display)
-	do(t, ctx, "focus the first input", chromedp.Focus("#id"))
+	browsertest.Do(t, ctx, "focus the first input", chromedp.Focus("#id"))
 
 	// Another counter's typing finds nothing of counter 2's read.
 	if code, _ := p.typeAt(t, "1"); code != http.StatusNotFound {
@@ -68,11 +69,9 @@ func TestTypeIntoFocusedField(t *testing.T) {
 	want := map[string]string{"#id": c.DG13.ID, "#name": name, "#birth": c.DG13.Birth, "#residence": residence}
 	checkForm := func(how string) {
 		t.Helper()
-		tctx, cancel := timeout(ctx, 30*time.Second)
-		chromedp.Do(tctx, chromedp.Poll[chromedp.Void](fmt.Sprintf("document.querySelector('#residence').value === %q", residence)))
-		cancel()
+		browsertest.Run(ctx, browsertest.Poll(fmt.Sprintf("document.querySelector('#residence').value === %q", residence)))
 		for sel, w := range want {
-			got := eval[string](t, ctx, fmt.Sprintf("document.querySelector(%q).value", sel))
+			got := browsertest.Eval[string](t, ctx, fmt.Sprintf("document.querySelector(%q).value", sel))
 			if got != w {
 				t.Errorf("%s, %s: got %q, want %q", how, sel, got, w)
 			}
@@ -81,7 +80,7 @@ func TestTypeIntoFocusedField(t *testing.T) {
 	checkForm("by the endpoint")
 
 	// The global hotkey (F9, grabbed on the X server) types the same where the focus is.
-	eval[bool](t, ctx, `document.querySelectorAll("input").forEach(i => i.value = ""), document.querySelector("#id").focus(), true`)
+	browsertest.Eval[bool](t, ctx, `document.querySelectorAll("input").forEach(i => i.value = ""), document.querySelector("#id").focus(), true`)
 	xvfbtest.PressKey(t, display, 0xffc6) // XK_F9
 	checkForm("by the hotkey")
 	if err := slot.WaitGone(p.ctx); err != nil {

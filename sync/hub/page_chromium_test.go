@@ -2,9 +2,6 @@ package hub
 
 import (
 	"context"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -14,18 +11,8 @@ import (
 	"github.com/chromedp/chromedp"
 
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/browsertest"
 )
-
-// screenshotDir is $SCREENSHOT_DIR, or the test's own temporary folder.
-func screenshotDir(t *testing.T) string {
-	if d := os.Getenv("SCREENSHOT_DIR"); d != "" {
-		if err := os.MkdirAll(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-		return d
-	}
-	return t.TempDir()
-}
 
 // TestStatisticsPageInChromium opens the page as a provincial statistician would, in
 // headless Chromium: clicks down from the provinces to a commune, a site and a counter,
@@ -35,50 +22,24 @@ func screenshotDir(t *testing.T) string {
 func TestStatisticsPageInChromium(t *testing.T) {
 	t.Parallel()
 	forEachBackend(t, func(t *testing.T) {
-		browser, err := exec.LookPath("chromium")
-		if err != nil {
-			t.Skip("chromium is not installed (apt-get install chromium)")
-		}
+		browsertest.Path(t)
 		th, _ := seedStats(t, func(o *Options) { o.OpenFleet = true })
-		shots := screenshotDir(t)
-
-		opts := append(chromedp.DefaultExecAllocatorOptions[:], chromedp.ExecPath(browser), chromedp.NoSandbox,
-			chromedp.Flag("headless", true), chromedp.Flag("disable-gpu", true))
-		actx, cancel := chromedp.NewExecAllocator(context.Background(), opts...)
-		defer cancel()
-		ctx, cancel := chromedp.NewContext(actx)
-		defer cancel()
-		ctx, cancel = context.WithTimeout(ctx, 120*time.Second)
-		defer cancel()
+		ctx := browsertest.Headless(t)
 
 		do := func(what string, actions ...chromedp.Action[chromedp.Void]) {
 			t.Helper()
-			if err := chromedp.Do(ctx, actions...); err != nil {
-				t.Fatalf("%s: %v", what, err)
-			}
+			browsertest.Do(t, ctx, what, actions...)
 		}
 		eval := func(js string) string {
 			t.Helper()
-			s, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
-			if err != nil {
-				t.Fatalf("evaluate %s: %v", js, err)
-			}
-			return s
+			return browsertest.Eval[string](t, ctx, js)
 		}
 		shot := func(name string, full bool) {
 			t.Helper()
-			var png []byte
-			var err error
 			if full {
-				png, err = chromedp.Run(ctx, chromedp.FullScreenshot(90))
+				browsertest.FullScreenshot(t, ctx, name)
 			} else {
-				png, err = chromedp.Run(ctx, chromedp.CaptureScreenshot())
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := os.WriteFile(filepath.Join(shots, name), png, 0o644); err != nil {
-				t.Fatal(err)
+				browsertest.Screenshot(t, ctx, name)
 			}
 		}
 		// waitFor waits until js is true on a loaded page. A click navigates: the old
@@ -88,7 +49,7 @@ func TestStatisticsPageInChromium(t *testing.T) {
 			t.Helper()
 			js = `(() => document.readyState === "complete" && (` + js + `))()`
 			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-				ok, err := chromedp.Run(ctx, chromedp.Evaluate[bool](js))
+				ok, err := browsertest.Run(ctx, chromedp.Evaluate[bool](js))
 				if err == nil && ok {
 					return
 				}
@@ -105,14 +66,10 @@ func TestStatisticsPageInChromium(t *testing.T) {
 		// rows reads the drill-down table: the place's link text, then its figures.
 		rows := func() map[string][]string {
 			t.Helper()
-			out, err := chromedp.Run(ctx, chromedp.Evaluate[map[string][]string](`Object.fromEntries([...document.querySelectorAll("table.drill tbody tr")].map(tr => {
+			return browsertest.Eval[map[string][]string](t, ctx, `Object.fromEntries([...document.querySelectorAll("table.drill tbody tr")].map(tr => {
 				const c = [...tr.children], a = c[0].querySelector("a");
 				return [(a ? a.textContent : c[0].firstChild.textContent).trim(), c.slice(1).map(td => td.textContent.trim())];
-			}))`))
-			if err != nil {
-				t.Fatal(err)
-			}
-			return out
+			}))`)
 		}
 		click := func(label string) {
 			t.Helper()
@@ -173,9 +130,9 @@ func TestStatisticsPageInChromium(t *testing.T) {
 			}
 		}
 		fits(1280, 720)
-		shot("hub-provinces-1280x720.png", false)
+		shot("hub-provinces-1280x720", false)
 		fits(1920, 1080)
-		shot("hub-provinces-1920x1080.png", false)
+		shot("hub-provinces-1920x1080", false)
 		do("viewport", chromedp.EmulateViewport(1280, 720))
 
 		click("Nghệ An")
@@ -194,7 +151,7 @@ func TestStatisticsPageInChromium(t *testing.T) {
 		if s := eval(`document.querySelector("select[name=commune]").innerText`); strings.Contains(s, "Thành Sen") || !strings.Contains(s, "Xã Quỳnh Lưu") {
 			t.Errorf("the commune list: %q", s)
 		}
-		shot("hub-communes-1280x720.png", true)
+		shot("hub-communes-1280x720", true)
 
 		click("Phường Vinh Hưng")
 		at("Phường Vinh Hưng")
@@ -230,7 +187,7 @@ func TestStatisticsPageInChromium(t *testing.T) {
 		if s := eval(`document.getElementById("figures").innerText`); !strings.Contains(s, "Số lượt đã phục vụ\t35") || strings.Contains(s, "\t20\n") {
 			t.Errorf("counter Q1's figures: %q", s)
 		}
-		shot("hub-counter-1280x720.png", true)
+		shot("hub-counter-1280x720", true)
 
 		// Back up by the breadcrumb, and down again by the filters (script submits on change).
 		do("breadcrumb", chromedp.Click(chromedp.Search(`//nav[@class="crumbs"]//a[text()="Phường Vinh Hưng"]`)))
@@ -252,7 +209,7 @@ func TestStatisticsPageInChromium(t *testing.T) {
 		if s := eval(`getComputedStyle(document.getElementById("filters")).display + " " + getComputedStyle(document.getElementById("drill")).display`); s != "none block" {
 			t.Errorf("printed: form and drill-down display %q, want none and block", s)
 		}
-		shot("hub-print-1280x720.png", true)
+		shot("hub-print-1280x720", true)
 		do("screen media", media(""))
 
 		// Another period from the list: October holds only VH-1's 44 tickets.
@@ -271,7 +228,7 @@ func TestStatisticsPageInChromium(t *testing.T) {
 		do("full page", chromedp.EmulateViewport(1920, 1080))
 		do("back to November", chromedp.Navigate(th.srv.URL+"/?period=month&at=2026-11"))
 		at("Tất cả")
-		shot("hub-full-1920x1080.png", true)
+		shot("hub-full-1920x1080", true)
 	})
 }
 

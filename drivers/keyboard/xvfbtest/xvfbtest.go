@@ -22,6 +22,8 @@ import (
 	"github.com/jezek/xgb"
 	"github.com/jezek/xgb/xproto"
 	"github.com/jezek/xgb/xtest"
+
+	"motcua-agent/internal/browsertest"
 )
 
 // Start runs Xvfb on a display it picks itself (-displayfd) with one 1280x720 screen
@@ -115,22 +117,8 @@ func FocusLargest(t testing.TB, display string) {
 // typed through the X server reach it as they reach a browser on a desktop.
 func Chromium(t testing.TB, display string) context.Context {
 	t.Helper()
-	if _, err := exec.LookPath("/usr/bin/chromium"); err != nil {
-		t.Skip("chromium not installed")
-	}
-	opts := []chromedp.ExecAllocatorOption{
-		chromedp.ExecPath("/usr/bin/chromium"), chromedp.NoSandbox, chromedp.DisableGPU, chromedp.NoFirstRun,
-		chromedp.NoDefaultBrowserCheck, chromedp.Flag("disable-background-networking", true),
-		chromedp.Flag("disable-sync", true), chromedp.Flag("window-position", "0,0"), chromedp.WindowSize(1280, 720),
-		chromedp.Flag("user-data-dir", t.TempDir()), chromedp.Env("DISPLAY=" + display),
-	}
-	actx, acancel := chromedp.NewExecAllocator(context.Background(), opts...)
-	bctx, bcancel := chromedp.NewContext(actx)
-	t.Cleanup(func() { bcancel(); acancel() })
-	if err := chromedp.Do(bctx); err != nil {
-		t.Fatalf("start chromium: %v", err)
-	}
-	return bctx
+	return browsertest.Launch(t, chromedp.NoDefaultBrowserCheck, chromedp.Flag("window-position", "0,0"),
+		chromedp.WindowSize(1280, 720), chromedp.Flag("user-data-dir", t.TempDir()), chromedp.Env("DISPLAY="+display))
 }
 
 // FocusBrowser gives the browser window the X keyboard focus and its page the
@@ -142,15 +130,9 @@ func FocusBrowser(t testing.TB, ctx context.Context, display string) {
 	bringToFront := chromedp.Action[chromedp.Void](func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
 		return chromedp.Void{}, tg.Call(ctx, "Page.bringToFront", nil, nil)
 	})
-	if err := cdp(ctx, bringToFront, chromedp.Poll[chromedp.Void]("document.hasFocus()")); err != nil {
+	if _, err := browsertest.Run(ctx, chromedp.Steps(bringToFront, browsertest.Poll("document.hasFocus()"))); err != nil {
 		t.Fatalf("the page did not get the focus: %v", err)
 	}
-}
-
-func cdp(ctx context.Context, actions ...chromedp.Action[chromedp.Void]) error {
-	tctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	return chromedp.Do(tctx, actions...)
 }
 
 // PressKey presses and releases the key with keysym on display through XTEST, as a

@@ -523,30 +523,31 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 		}
 	}
 	f.queuedGauge.Set(float64(len(f.queue)))
-	l.state, l.answered, l.outcome = StateDone, f.d.Now(), OutcomeFailed
+	// The look-up shows as done only once its event and counts are durable (below): a
+	// page that sees the answer also sees it counted.
+	outcome, code, answered := OutcomeFailed, "", f.d.Now()
 	if a != nil {
-		l.answer, l.code, reason = a, a.Code, string(a.Reason)
+		code, reason = a.Code, string(a.Reason)
 		if a.OK() {
-			l.outcome = OutcomeOK
+			outcome = OutcomeOK
 		}
 	}
-	l.reason = reason
 	attempts, queued := l.attempts, l.persisted
 	f.mu.Unlock()
 
 	station := l.req.Station
 	counts := []store.Count{{Metric: MetricLookups, Dims: map[string]string{"station": station, "source": l.req.Source}, Value: 1}}
-	if l.outcome == OutcomeOK {
+	if outcome == OutcomeOK {
 		counts = append(counts, store.Count{Metric: MetricSuccesses, Dims: map[string]string{"station": station}, Value: 1})
 		f.succeeded.Inc()
 	} else {
 		counts = append(counts, store.Count{Metric: MetricFailures, Dims: map[string]string{"station": station, "reason": reason}, Value: 1})
 		f.failed.Inc()
 	}
-	attrs := map[string]any{"lookup": l.id, "station": station, "source": l.req.Source, "outcome": l.outcome,
+	attrs := map[string]any{"lookup": l.id, "station": station, "source": l.req.Source, "outcome": outcome,
 		"reason": reason, "attempts": attempts, "queued": queued, "operator": l.account, "wire": bhyt.WireVersion}
-	if l.code != "" {
-		attrs["code"] = l.code
+	if code != "" {
+		attrs["code"] = code
 	}
 	// The day of the counts is the day the patient came, even when the gateway answered
 	// after midnight.
@@ -556,11 +557,14 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 		f.d.Log.Error("clinic: cannot record a look-up", "station", station, "err", err)
 	}
 	f.mu.Lock()
-	l.seq = ev.Seq
+	l.state, l.answered, l.outcome, l.reason, l.code, l.seq = StateDone, answered, outcome, reason, code, ev.Seq
+	if a != nil {
+		l.answer = a
+	}
 	v := f.view(l, true)
 	f.mu.Unlock()
 	f.publish(v)
-	f.d.Log.Info("clinic: look-up", "station", station, "source", l.req.Source, "outcome", l.outcome, "reason", reason,
+	f.d.Log.Info("clinic: look-up", "station", station, "source", l.req.Source, "outcome", outcome, "reason", reason,
 		"attempts", attempts, "seq", ev.Seq)
 }
 

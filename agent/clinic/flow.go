@@ -525,7 +525,8 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 	f.queuedGauge.Set(float64(len(f.queue)))
 	// The look-up shows as done only once its event and counts are durable (below): a
 	// page that sees the answer also sees it counted.
-	outcome, code, answered := OutcomeFailed, "", f.d.Now()
+	outcome, code := OutcomeFailed, ""
+	l.answered = f.d.Now() // with finished: what forget() goes by
 	if a != nil {
 		code, reason = a.Code, string(a.Reason)
 		if a.OK() {
@@ -557,7 +558,7 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 		f.d.Log.Error("clinic: cannot record a look-up", "station", station, "err", err)
 	}
 	f.mu.Lock()
-	l.state, l.answered, l.outcome, l.reason, l.code, l.seq = StateDone, answered, outcome, reason, code, ev.Seq
+	l.state, l.outcome, l.reason, l.code, l.seq = StateDone, outcome, reason, code, ev.Seq
 	if a != nil {
 		l.answer = a
 	}

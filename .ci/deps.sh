@@ -10,7 +10,7 @@ RUN_PKGS="gcc libc6-dev libpcsclite-dev pcscd vsmartcard-vpcd socat espeak-ng"
 TEST_PKGS="$RUN_PKGS qrencode zbar-tools zxing-cpp-tools imagemagick tesseract-ocr
   tesseract-ocr-vie chromium gcc-mingw-w64-x86-64 sox fonts-dejavu-core vsmartcard-vpicc
   python3-virtualsmartcard python3-pycryptodome python3-pyscard python3-pil openssl
-  wine wine64 nsis postgresql"
+  wine wine64 nsis postgresql xvfb python3-openpyxl"
 case ${1:-} in
   run) pkgs=$RUN_PKGS ;;
   test) pkgs=$TEST_PKGS ;;

@@ -16,6 +16,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/page"
 	"github.com/chromedp/chromedp"
 
 	"motcua-agent/agent/app"
@@ -198,6 +200,14 @@ func TestPanelOnCounterConsole(t *testing.T) {
 	an, cuong := citizen(t, "an-cccd2021"), citizen(t, "cuong-spouse-cmnd")
 	b := browsertest.Headless(t, chromedp.WindowSize(1280, 720))
 	c2, c1 := tab(t, b), tab(t, b)
+	// Note every event stream the console opens: it must hold one (the queue's, which
+	// also carries the panel's changes), not one more for the panel.
+	browsertest.Do(t, c2, "watch event streams", func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		_, err := cdp.Call(ctx, tg, page.AddScriptToEvaluateOnNewDocument, page.AddScriptToEvaluateOnNewDocumentParams{Source: `window.__streams = [];
+			const ES = window.EventSource;
+			window.EventSource = function (url, opts) { window.__streams.push(String(url)); return new ES(url, opts); };`})
+		return chromedp.Void{}, err
+	})
 	browsertest.Do(t, c2, "open counter 2", chromedp.Navigate(p.base+"/counter?counter=2&token="+p.token), chromedp.WaitVisible(".idp-head"))
 	browsertest.Do(t, c1, "open counter 1", chromedp.Navigate(p.base+"/counter?counter=1&token="+p.token), chromedp.WaitVisible(".idp-head"))
 
@@ -229,6 +239,9 @@ func TestPanelOnCounterConsole(t *testing.T) {
 		t.Error("the photo is not a displayable image")
 	}
 	browsertest.Screenshot(t, c2, "panel-counter-verified")
+	if streams := browsertest.Eval[[]string](t, c2, `window.__streams`); len(streams) != 1 || !strings.Contains(streams[0], "identity.panel") {
+		t.Errorf("the console opened event streams %q; want one, carrying the panel's changes", streams)
+	}
 	if err := slot.WaitGone(p.ctx); err != nil {
 		t.Fatal(err)
 	}

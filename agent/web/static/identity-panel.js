@@ -12,7 +12,7 @@
     type: "Gõ vào ô đang nhập", typeHint: f => "Sẽ gõ: " + f.join(" → "),
     countdown: n => "Hãy bấm vào ô cần điền… gõ sau " + n + " giây", typing: "Đang gõ…",
     typed: n => "Đã gõ " + n + " trường.", noPersonal: "Vai trò này không được xem thông tin cá nhân của người làm thủ tục.",
-    offline: "Mất kết nối với máy trạm, đang thử lại…", reading: "Đang đọc chip…",
+    offline: "Mất kết nối với máy trạm, đang thử lại…", reading: "Đang đọc chip…", waiting: "Thẻ đã đặt, chờ mã QR của thẻ",
     readAt: t => "Đọc lúc " + t, clearsAt: t => " · tự xoá lúc " + t, photo: "Ảnh trong chip",
     more: n => "Thông tin khác (" + n + ")", untrusted: "Dữ liệu dưới đây không đáng tin: không dùng để làm thủ tục.",
     unconfirmed: "Chưa xác nhận được nguồn cấp thẻ: đối chiếu với thẻ trước khi dùng.",
@@ -42,7 +42,7 @@
       el.classList.add(tone(v));
       el.dataset.state = v.state || "";
       el.dataset.outcome = v.outcome || "";
-      const head = `<div class="idp-head"><h2 class="idp-headline">${esc(v.headline || (v.state ? T.reading : T.title))}</h2>
+      const head = `<div class="idp-head"><h2 class="idp-headline">${esc(v.headline || (v.state === "waiting-for-keys" ? T.waiting : v.state ? T.reading : T.title))}</h2>
         <span class="idp-msg">${esc(place(counter))}${v.read_at_text ? " · " + esc(T.readAt(v.read_at_text)) : ""}${v.clears_at_text ? esc(T.clearsAt(v.clears_at_text)) : ""}</span>
         ${v.state ? `<button class="idp-clear" type="button">${esc(T.clear)}</button>` : ""}</div>`;
       if (!v.state) { el.innerHTML = head + `<div class="idp-empty">${esc(status || T.idle)}</div>`; bind(); return; }

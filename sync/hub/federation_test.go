@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"sort"
@@ -366,6 +367,17 @@ func TestFederation(t *testing.T) {
 			if !strings.Contains(string(body), name) {
 				t.Errorf("national page by province does not show %s", name)
 			}
+		}
+		// One level down: the province's communes, named by its rows, and no unnamed
+		// row for the provincial hub's own enrollment.
+		resp, err = http.Get(nsrv.URL + "/?period=month&at=2026-11&province=" + url.QueryEscape(names[0]))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ = io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), "Xã Số 1") || strings.Contains(string(body), "chưa ghi") {
+			t.Errorf("national page of %s: its communes should be listed, and no unnamed row", names[0])
 		}
 	})
 }

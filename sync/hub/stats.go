@@ -307,6 +307,11 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 		case levelCounter:
 			r.Label, next.Counter = "Quầy "+key, key
 		}
+		if key == "" && len(r.F) == 0 {
+			// An unnamed place with nothing counted: at a national hub, the provincial
+			// hub's own enrollment (its rows name their communes and sites).
+			continue
+		}
 		if key != "" {
 			r.URL = link.to(next)
 		} else if lv == levelCounter {

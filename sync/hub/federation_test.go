@@ -379,6 +379,12 @@ func TestFederation(t *testing.T) {
 		if !strings.Contains(string(body), "Xã Số 1") || strings.Contains(string(body), "chưa ghi") {
 			t.Errorf("national page of %s: its communes should be listed, and no unnamed row", names[0])
 		}
+		// The lists offer the province's communes and sites, named by its rows.
+		for _, want := range []string{`<option>Xã Số 5</option>`, `<option value="` + provinces[0].code + `-S01"`} {
+			if !strings.Contains(string(body), want) {
+				t.Errorf("national page of %s: the lists lack %s", names[0], want)
+			}
+		}
 	})
 }
 

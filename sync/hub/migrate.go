@@ -142,6 +142,15 @@ CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
 		version: 3, name: "national tier (the provincial hub's outbox, its marks and its lease)",
 		sql: federationSchema, // portable: TEXT and BIGINT
 	},
+	{
+		version: 4, name: "national tier (the communes and sites a provincial hub's rows name)",
+		sql: `CREATE TABLE IF NOT EXISTS reported_places(
+	device TEXT NOT NULL,
+	site TEXT NOT NULL,
+	commune TEXT NOT NULL,
+	PRIMARY KEY(device, site)
+);`,
+	},
 }
 
 // migrationLock is the PostgreSQL advisory lock the hubs of one database take to

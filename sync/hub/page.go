@@ -175,8 +175,8 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 			seenP[p.Province] = true
 			d.Provinces = append(d.Provinces, p.Province)
 		}
-		if f.Province != "" && p.Province != f.Province {
-			continue
+		if f.Province != "" && p.Province != f.Province || p.Reported && f.Province == "" {
+			continue // a national hub lists a province's communes and sites once it is chosen
 		}
 		if p.Commune != "" && !seenC[p.Commune] {
 			seenC[p.Commune] = true

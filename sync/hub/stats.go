@@ -25,6 +25,10 @@ type Place struct {
 	Site, Name, Province, Commune string
 	Devices                       int        // enrolled devices not revoked
 	LastContact                   *time.Time // the latest of its devices; nil if none ever pushed
+	// Reported: a site a provincial hub's rows name (at a national hub), not enrolled
+	// here. It has no devices of its own, so it is never flagged as silent: its
+	// province's hub is (in the fleet).
+	Reported bool
 }
 
 // Places lists the enrolled sites with their latest contact, ordered by province,
@@ -56,6 +60,36 @@ func (h *Hub) Places(ctx context.Context) ([]Place, error) {
 			if t, err := time.Parse(time.RFC3339Nano, *contact); err == nil && (cur.LastContact == nil || t.After(*cur.LastContact)) {
 				cur.LastContact = &t
 			}
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("places rows: %w", err)
+	}
+	return h.addReportedPlaces(ctx, out)
+}
+
+// addReportedPlaces adds, after the enrolled sites, the sites that provincial hubs'
+// rows name, under the province the provincial hub was enrolled for, so a national
+// hub's lists offer communes and sites too.
+func (h *Hub) addReportedPlaces(ctx context.Context, out []Place) ([]Place, error) {
+	rows, err := h.rdb.QueryContext(ctx, `SELECT r.site, r.commune, coalesce(s.province, '')
+		FROM reported_places r JOIN devices d ON d.device = r.device LEFT JOIN sites s ON s.site = d.site
+		WHERE d.revoked_at IS NULL ORDER BY 3, 2, 1`)
+	if err != nil {
+		return nil, fmt.Errorf("reported places query: %w", err)
+	}
+	defer rows.Close()
+	enrolled := make(map[string]bool, len(out))
+	for _, p := range out {
+		enrolled[p.Site] = true
+	}
+	for rows.Next() {
+		p := Place{Reported: true}
+		if err := rows.Scan(&p.Site, &p.Commune, &p.Province); err != nil {
+			return nil, fmt.Errorf("reported places row: %w", err)
+		}
+		if !enrolled[p.Site] {
+			out = append(out, p)
 		}
 	}
 	return out, rows.Err()

@@ -116,6 +116,43 @@ func markUpstreamDirty(ctx context.Context, tx *sqlTx, group []*ingestJob, store
 	return nil
 }
 
+// recordReportedPlaces notes, inside the ingest transaction, the (site, commune) pairs
+// that rows from a provincial hub name (at a national hub; an agent's rows name none,
+// and cost a map lookup each). Taken in sorted order, like every other row of the
+// ingest, so two hubs never wait on each other in a cycle.
+func recordReportedPlaces(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) error {
+	type place struct{ device, site, commune string }
+	seen := map[place]bool{}
+	var places []place
+	for _, i := range stored {
+		j := group[i]
+		for _, s := range j.push.Snapshots {
+			site := s.Dims[DimSite]
+			if site == "" {
+				continue
+			}
+			p := place{j.device, site, s.Dims[DimCommune]}
+			if !seen[p] {
+				seen[p] = true
+				places = append(places, p)
+			}
+		}
+	}
+	sort.Slice(places, func(a, b int) bool {
+		if places[a].device != places[b].device {
+			return places[a].device < places[b].device
+		}
+		return places[a].site < places[b].site
+	})
+	for _, p := range places {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO reported_places(device, site, commune) VALUES(?, ?, ?)
+			ON CONFLICT(device, site) DO UPDATE SET commune = excluded.commune`, p.device, p.site, p.commune); err != nil {
+			return fmt.Errorf("record the place %s of %s: %w", p.site, p.device, err)
+		}
+	}
+	return nil
+}
+
 // UpstreamConfig is where and as whom a provincial hub pushes its totals: the lines
 // `hub enroll` printed at the national hub.
 type UpstreamConfig struct {

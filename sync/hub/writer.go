@@ -176,6 +176,10 @@ func (w *writer) commitOnce(group []*ingestJob, now time.Time) ([]ingestResult, 
 	if err := markUpstreamDirty(ctx, tx, group, stored); err != nil {
 		return nil, err
 	}
+	// At a national hub: the communes and sites a province's rows name.
+	if err := recordReportedPlaces(ctx, tx, group, stored); err != nil {
+		return nil, err
+	}
 	if err := tx.Commit(); err != nil {
 		return nil, fmt.Errorf("commit ingest: %w", err)
 	}

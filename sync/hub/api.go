@@ -10,6 +10,7 @@ import (
 	"io"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	"motcua-agent/sync/wire"
@@ -197,10 +198,17 @@ func decodePush(encoding string, body []byte, push *wire.PushRequest) *pushError
 	switch strings.ToLower(strings.TrimSpace(encoding)) {
 	case "", "identity":
 	case "gzip":
-		zr, err := gzip.NewReader(rd)
+		zr, _ := gzipReaders.Get().(*gzip.Reader)
+		var err error
+		if zr == nil {
+			zr, err = gzip.NewReader(rd)
+		} else {
+			err = zr.Reset(rd)
+		}
 		if err != nil {
 			return refuse(http.StatusBadRequest, wire.CodeMalformed, "gzip: %v", err)
 		}
+		defer gzipReaders.Put(zr)
 		rd = zr
 	default:
 		return refuse(http.StatusUnsupportedMediaType, wire.CodeMalformed, "content encoding %q not supported (use gzip or none)", encoding)
@@ -225,3 +233,7 @@ func (h *Hub) serveHealth(w http.ResponseWriter, r *http.Request) {
 	}
 	h.writeJSON(w, http.StatusOK, map[string]any{"status": "ok", "time": h.now().UTC()})
 }
+
+// gzipReaders keeps decompressors between pushes (each push is one gzip stream; a new
+// reader allocates its window every time).
+var gzipReaders sync.Pool

@@ -583,13 +583,23 @@ func EncodePush(p *wire.PushRequest, gz bool) ([]byte, error) {
 		return raw, nil
 	}
 	var buf bytes.Buffer
-	zw, _ := gzip.NewWriterLevel(&buf, gzip.BestSpeed)
+	zw := gzipWriters.Get().(*gzip.Writer)
+	defer gzipWriters.Put(zw)
+	zw.Reset(&buf)
 	zw.Write(raw)
 	if err := zw.Close(); err != nil {
 		return nil, fmt.Errorf("compress push: %w", err)
 	}
 	return buf.Bytes(), nil
 }
+
+// gzipWriters keeps compressors between pushes: a new one allocates its whole window
+// and tables, more than the push it compresses (a national hub's uploader and a
+// simulated fleet push thousands a second).
+var gzipWriters = sync.Pool{New: func() any {
+	zw, _ := gzip.NewWriterLevel(nil, gzip.BestSpeed)
+	return zw
+}}
 
 func (c *Client) post(ctx context.Context, body []byte) (*wire.PushResponse, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.pushURL, bytes.NewReader(body))

@@ -17,7 +17,7 @@ require (
 	gopkg.in/yaml.v3 v3.0.1
 )
 
-require github.com/jezek/xgb v1.1.1 // indirect
+require github.com/jezek/xgb v1.1.1
 
 require (
 	github.com/jackc/pgpassfile v1.0.0 // indirect

@@ -95,18 +95,8 @@ func (s *strictScanner) value(t reflect.Type) error {
 				return err
 			}
 			s.path = s.path[:len(s.path)-1]
-			s.space()
-			if s.pos >= len(s.data) {
-				return s.fail("unexpected end")
-			}
-			switch s.data[s.pos] {
-			case ',':
-				s.pos++
-			case ']':
-				s.pos++
-				return nil
-			default:
-				return s.fail("expected , or ]")
+			if end, err := s.after(']'); end || err != nil {
+				return err
 			}
 		}
 	case '"':
@@ -142,8 +132,11 @@ func (s *strictScanner) object(t reflect.Type) error {
 	} else if t != nil && t.Kind() == reflect.Map {
 		elem = t.Elem()
 	}
-	var seenBuf [8][]byte // objects here have few keys: a slice beats a map
+	// Objects here have a handful of keys, where a slice beats a map; a hostile body's
+	// object of many thousand keys goes to a map, so the check stays linear.
+	var seenBuf [8][]byte
 	seen := seenBuf[:0]
+	var many map[string]bool
 	for i := 0; ; i++ {
 		s.space()
 		if s.pos >= len(s.data) {
@@ -160,12 +153,9 @@ func (s *strictScanner) object(t reflect.Type) error {
 		if err != nil {
 			return err
 		}
-		for _, k := range seen {
-			if bytes.Equal(k, key) {
-				return fmt.Errorf("%w: key %.40q twice at %s", ErrNotStrictJSON, key, s.where())
-			}
+		if s.seenBefore(key, &seen, &many) {
+			return fmt.Errorf("%w: key %.40q twice at %s", ErrNotStrictJSON, key, s.where())
 		}
-		seen = append(seen, key)
 		next := elem
 		if fields != nil {
 			ft, ok := fields[string(key)]
@@ -190,20 +180,57 @@ func (s *strictScanner) object(t reflect.Type) error {
 			return err
 		}
 		s.path = s.path[:len(s.path)-2]
-		s.space()
-		if s.pos >= len(s.data) {
-			return s.fail("unexpected end")
-		}
-		switch s.data[s.pos] {
-		case ',':
-			s.pos++
-		case '}':
-			s.pos++
-			return nil
-		default:
-			return s.fail("expected , or }")
+		if end, err := s.after('}'); end || err != nil {
+			return err
 		}
 	}
+}
+
+// seenBefore says whether an object already had key, and notes it: in seen while the
+// object is small, in many once it is not.
+func (s *strictScanner) seenBefore(key []byte, seen *[][]byte, many *map[string]bool) bool {
+	if *many == nil {
+		for _, k := range *seen {
+			if bytes.Equal(k, key) {
+				return true
+			}
+		}
+		if len(*seen) < smallObject {
+			*seen = append(*seen, key)
+			return false
+		}
+		*many = make(map[string]bool, 2*smallObject)
+		for _, k := range *seen {
+			(*many)[string(k)] = true
+		}
+	}
+	if (*many)[string(key)] {
+		return true
+	}
+	(*many)[string(key)] = true
+	return false
+}
+
+// smallObject is how many keys an object may have before its duplicates are found
+// through a map.
+const smallObject = 16
+
+// after reads what follows a member of an array or object: a comma (more to come) or
+// the closing bracket (end).
+func (s *strictScanner) after(closing byte) (end bool, err error) {
+	s.space()
+	if s.pos >= len(s.data) {
+		return false, s.fail("unexpected end")
+	}
+	switch s.data[s.pos] {
+	case ',':
+		s.pos++
+		return false, nil
+	case closing:
+		s.pos++
+		return true, nil
+	}
+	return false, s.fail("expected , or " + string(closing))
 }
 
 // str reads the string at pos and returns it unescaped as encoding/json would read it

@@ -52,3 +52,37 @@ func BenchmarkDecodeStrict(b *testing.B) {
 		}
 	})
 }
+
+// BenchmarkDecodeStrictHostileKeys is a hostile body: one snapshot whose dims hold
+// 100,000 distinct keys (about 2 MB). The strict check must stay linear: its cost
+// against encoding/json's own decode of the same body.
+func BenchmarkDecodeStrictHostileKeys(b *testing.B) {
+	var body bytes.Buffer
+	body.WriteString(`{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","dims":{`)
+	for i := range 100000 {
+		if i > 0 {
+			body.WriteByte(',')
+		}
+		fmt.Fprintf(&body, `"k%d":"v"`, i)
+	}
+	body.WriteString(`},"value":1,"rev":1}]}`)
+	data := body.Bytes()
+	b.Run("strict", func(b *testing.B) {
+		for b.Loop() {
+			var p PushRequest
+			if err := DecodeStrict(data, &p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("baseline-json-disallow-unknown", func(b *testing.B) {
+		for b.Loop() {
+			var p PushRequest
+			d := json.NewDecoder(bytes.NewReader(data))
+			d.DisallowUnknownFields()
+			if err := d.Decode(&p); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+}

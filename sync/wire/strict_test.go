@@ -3,6 +3,7 @@ package wire
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -100,4 +101,42 @@ func FuzzDecodeStrict(f *testing.F) {
 			t.Fatalf("read differently:\n%s\n%s", a, b)
 		}
 	})
+}
+
+// TestDecodeStrictManyKeys: an object with more keys than the small-object list holds
+// still has its duplicates found (through the map), and distinct keys are not taken
+// for duplicates when the list turns into the map.
+func TestDecodeStrictManyKeys(t *testing.T) {
+	t.Parallel()
+	dims := func(keys []string) string {
+		var b strings.Builder
+		for i, k := range keys {
+			if i > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, "%q:\"v\"", k)
+		}
+		return `{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","dims":{` + b.String() + `},"value":1,"rev":1}]}`
+	}
+	var keys []string
+	for i := range 1000 {
+		keys = append(keys, fmt.Sprintf("k%d", i))
+	}
+	var p PushRequest
+	if err := DecodeStrict([]byte(dims(keys)), &p); err != nil || len(p.Snapshots[0].Dims) != 1000 {
+		t.Fatalf("1,000 distinct keys: %v (%d read)", err, len(p.Snapshots[0].Dims))
+	}
+	for _, at := range []int{3, smallObject, smallObject + 1, 999} {
+		dup := append(append([]string{}, keys...), keys[at])
+		if err := DecodeStrict([]byte(dims(dup)), &p); !errors.Is(err, ErrNotStrictJSON) {
+			t.Errorf("key %d given again after 1,000: %v, want ErrNotStrictJSON", at, err)
+		}
+		early := append([]string{keys[at]}, keys[:smallObject+2]...)
+		if at > smallObject+1 {
+			continue
+		}
+		if err := DecodeStrict([]byte(dims(early)), &p); !errors.Is(err, ErrNotStrictJSON) {
+			t.Errorf("key %d first and again at %d: %v, want ErrNotStrictJSON", at, at+1, err)
+		}
+	}
 }

@@ -125,7 +125,8 @@ func PlanTyping(m Keymap, syms []Keysym) (p Plan, done int, err error) {
 		if !ok {
 			if len(p.Bind) == len(spare) {
 				if len(spare) == 0 {
-					return Plan{}, 0, fmt.Errorf("keyboard: keysym %#x is not on the keymap and no keycode is free to bind it", uint32(s))
+					// The keysym is a character of what is typed (a holder's name): not in the error, which is logged.
+					return Plan{}, 0, fmt.Errorf("keyboard: a character is not on the keymap and no keycode is free to bind it")
 				}
 				return p, i, nil
 			}

@@ -239,6 +239,9 @@ func TestPanelOnCounterConsole(t *testing.T) {
 		t.Error("the photo is not a displayable image")
 	}
 	browsertest.Screenshot(t, c2, "panel-counter-verified")
+	browsertest.Do(t, c2, "full HD", chromedp.EmulateViewport(1920, 1080))
+	browsertest.Screenshot(t, c2, "panel-counter-verified-1920x1080")
+	browsertest.Do(t, c2, "back to 1280x720", chromedp.EmulateViewport(1280, 720))
 	if streams := browsertest.Eval[[]string](t, c2, `window.__streams`); len(streams) != 1 || !strings.Contains(streams[0], "identity.panel") {
 		t.Errorf("the console opened event streams %q; want one, carrying the panel's changes", streams)
 	}

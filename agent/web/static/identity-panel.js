@@ -7,7 +7,7 @@
 // the holder's data lives in the page only while shown, and the agent clears it.
 (function () {
   const T = {
-    title: "Kết quả đọc thẻ căn cước", idle: "Chưa có thẻ nào được đọc ở quầy này.",
+    title: "Kết quả đọc thẻ căn cước", idle: "Chưa có thẻ nào được đọc ở đây.",
     counter: c => "Quầy " + c, clear: "Xoá", copy: "Sao chép", copied: "Đã chép",
     type: "Gõ vào ô đang nhập", typeHint: f => "Sẽ gõ: " + f.join(" → "),
     countdown: n => "Hãy bấm vào ô cần điền… gõ sau " + n + " giây", typing: "Đang gõ…",

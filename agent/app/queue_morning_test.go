@@ -154,8 +154,12 @@ func (m *morning) visit(counter string, round int) {
 			m.press(counter, "start")
 		}
 		m.press(counter, "pause")
-		if !m.snapshot().Paused["3"] {
-			t.Fatal("counter 3 did not pause")
+		// press returns at the first new event, which may be the demo scanner's scan:
+		// wait for the pause itself.
+		for deadline := time.Now().Add(10 * time.Second); !m.snapshot().Paused["3"]; time.Sleep(30 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatal("counter 3 did not pause")
+			}
 		}
 		return
 	}

@@ -118,7 +118,9 @@ func markUpstreamDirty(ctx context.Context, tx *sqlTx, group []*ingestJob, store
 
 // recordReportedPlaces notes, inside the ingest transaction, the (site, commune) pairs
 // that rows from a provincial hub name (at a national hub; an agent's rows name none,
-// and cost a map lookup each). Taken in sorted order, like every other row of the
+// and cost a map lookup each). They could be read from the counters' dims, but that is
+// a scan of the nation's rows on every page view; kept here, a page reads a few
+// thousand rows. Taken in sorted order, like every other row of the
 // ingest, so two hubs never wait on each other in a cycle.
 func recordReportedPlaces(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) error {
 	type place struct{ device, site, commune string }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"math"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -141,9 +140,9 @@ func (a *API) dashboard(ctx context.Context) any {
 		{"Đã phục vụ", st.Total.Served},
 		{"Vắng mặt", st.Total.NoShows},
 		{"Đang chờ", st.Total.WaitingNow},
-		{"Thời gian chờ trung bình", DurationVI(st.Total.AvgWaitSec)},
-		{"9 trên 10 người chờ không quá", DurationVI(st.Total.P90WaitSec)},
-		{"Thời gian phục vụ trung bình", DurationVI(st.Total.AvgServiceSec)},
+		{"Thời gian chờ trung bình", vocab.Seconds(st.Total.AvgWaitSec)},
+		{"9 trên 10 người chờ không quá", vocab.Seconds(st.Total.P90WaitSec)},
+		{"Thời gian phục vụ trung bình", vocab.Seconds(st.Total.AvgServiceSec)},
 	}
 	if n := a.Q.Notice(); n != "" {
 		rows = append(rows, [2]any{"Lưu ý về số thứ tự", n})
@@ -154,34 +153,9 @@ func (a *API) dashboard(ctx context.Context) any {
 			name = "Dịch vụ đã bỏ khỏi cấu hình"
 		}
 		rows = append(rows, [2]any{name, fmt.Sprintf("đã phát %d · đã phục vụ %d · vắng mặt %d · đang chờ %d · chờ trung bình %s",
-			g.Issued, g.Served, g.NoShows, g.WaitingNow, DurationVI(g.AvgWaitSec))})
+			g.Issued, g.Served, g.NoShows, g.WaitingNow, vocab.Seconds(g.AvgWaitSec))})
 	}
-	return map[string]any{"title": "Hàng chờ hôm nay (" + DayVI(st.Day) + ")", "rows": rows}
-}
-
-// DurationVI says a duration in words: "45 giây", "3 phút", "1 giờ 20 phút".
-func DurationVI(sec float64) string {
-	s := int(math.Round(sec))
-	switch {
-	case s < 60:
-		return fmt.Sprintf("%d giây", s)
-	case s < 3600:
-		return fmt.Sprintf("%d phút", int(math.Round(float64(s)/60)))
-	}
-	m := int(math.Round(float64(s) / 60))
-	if m%60 == 0 {
-		return fmt.Sprintf("%d giờ", m/60)
-	}
-	return fmt.Sprintf("%d giờ %d phút", m/60, m%60)
-}
-
-// DayVI writes a day as people read it: "2026-12-02" → "02/12/2026".
-func DayVI(day string) string {
-	t, err := time.Parse("2006-01-02", day)
-	if err != nil {
-		return day
-	}
-	return t.Format("02/01/2006")
+	return map[string]any{"title": "Hàng chờ hôm nay (" + vocab.Day(st.Day) + ")", "rows": rows}
 }
 
 func writeErr(w http.ResponseWriter, err error) {

@@ -65,7 +65,7 @@ func (q *Queue) dayReport(ctx context.Context, day string) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	rep := Report{Day: day, Title: "Ngày " + DayVI(day), Alerts: []string{}, CSV: "/api/v1/queue/export.csv?day=" + day}
+	rep := Report{Day: day, Title: "Ngày " + vocab.Day(day), Alerts: []string{}, CSV: "/api/v1/queue/export.csv?day=" + day}
 	loc := q.st.Location()
 	var issued, waitSum, waitN [24]float64
 	for _, t := range b.tickets {
@@ -95,7 +95,7 @@ func (q *Queue) dayReport(ctx context.Context, day string) (Report, error) {
 	}
 	rep.Charts = append(rep.Charts,
 		Chart{Title: "Số vé đã phát theo giờ", SVG: barChart(hours, perHour, "giờ", func(v float64) string { return fmt.Sprintf("%.0f", v) })},
-		Chart{Title: "Thời gian chờ trung bình theo giờ lấy số (phút)", SVG: barChart(hours, waitHour, "giờ", decimalVI)})
+		Chart{Title: "Thời gian chờ trung bình theo giờ lấy số (phút)", SVG: barChart(hours, waitHour, "giờ", vocab.Decimal)})
 	rows, err := q.st.Counters(ctx, day)
 	if err != nil {
 		return Report{}, fmt.Errorf("queue: report %s: %w", day, err)
@@ -156,10 +156,10 @@ func (q *Queue) monthReport(ctx context.Context, day string) (Report, error) {
 		wait = append(wait, avg)
 	}
 	from := end.AddDate(0, 0, -29).Format("2006-01-02")
-	return Report{Day: day, Title: "30 ngày, từ " + DayVI(from) + " đến " + DayVI(day), Alerts: []string{},
+	return Report{Day: day, Title: "30 ngày, từ " + vocab.Day(from) + " đến " + vocab.Day(day), Alerts: []string{},
 		Charts: []Chart{
 			{Title: "Số vé đã phát mỗi ngày", SVG: barChart(labels, issued, "ngày", func(v float64) string { return fmt.Sprintf("%.0f", v) })},
-			{Title: "Thời gian chờ trung bình mỗi ngày (phút)", SVG: barChart(labels, wait, "ngày", decimalVI)},
+			{Title: "Thời gian chờ trung bình mỗi ngày (phút)", SVG: barChart(labels, wait, "ngày", vocab.Decimal)},
 		}}, nil
 }
 
@@ -253,7 +253,7 @@ func (a *API) exportCSV(w http.ResponseWriter, r *http.Request) {
 			prio = "có"
 		}
 		if !t.FirstCalledAt.IsZero() {
-			wait = decimalVI(t.FirstCalledAt.Sub(t.IssuedAt).Minutes())
+			wait = vocab.Decimal(t.FirstCalledAt.Sub(t.IssuedAt).Minutes())
 		}
 		cw.Write([]string{fmt.Sprint(t.Number), name, prio, stateVI[t.State], t.Counter, at(t.IssuedAt), at(t.FirstCalledAt), at(t.FinishedAt), wait})
 	}
@@ -263,11 +263,6 @@ func (a *API) exportCSV(w http.ResponseWriter, r *http.Request) {
 // stateVI names a ticket's state as every page does.
 var stateVI = map[State]string{Waiting: "đang chờ", Called: "đang được gọi", Serving: "đang phục vụ", Done: "đã xong",
 	NoShow: "vắng mặt", Cancelled: "đã hủy"}
-
-// decimalVI writes a number with one decimal and a decimal comma: 2,5.
-func decimalVI(v float64) string {
-	return strings.Replace(fmt.Sprintf("%.1f", v), ".", ",", 1)
-}
 
 // barChart draws vertical bars, one per label, with the value over each bar.
 func barChart(labels []string, values []float64, axis string, format func(float64) string) string {

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"html"
 	"html/template"
+	"motcua-agent/config/vocab"
 	"strings"
 	"time"
 )
@@ -97,7 +98,7 @@ func buildChart(id, title string, start time.Time, values []int64) chart {
 		if v == c.Max/2 && c.Max%2 != 0 {
 			continue
 		}
-		c.YTicks = append(c.YTicks, chartTick{Pos: chartTop + chartPlotH - float64(v)/float64(c.Max)*chartPlotH, Label: formatInt(v)})
+		c.YTicks = append(c.YTicks, chartTick{Pos: chartTop + chartPlotH - float64(v)/float64(c.Max)*chartPlotH, Label: vocab.Number(v)})
 	}
 	// Date labels on Mondays (every day when there are few), never closer than the gap.
 	last := -chartMinLabelGap
@@ -113,7 +114,7 @@ func buildChart(id, title string, start time.Time, values []int64) chart {
 		c.Desc = fmt.Sprintf("Từ %s đến %s: chưa có số liệu.", start.Format("02/01/2006"), end.Format("02/01/2006"))
 	} else {
 		c.Desc = fmt.Sprintf("Từ %s đến %s: tổng %s, cao nhất %s ngày %s.", start.Format("02/01/2006"), end.Format("02/01/2006"),
-			formatInt(total), formatInt(top), start.AddDate(0, 0, topDay).Format("02/01/2006"))
+			vocab.Number(total), vocab.Number(top), start.AddDate(0, 0, topDay).Format("02/01/2006"))
 	}
 	return c
 }
@@ -138,7 +139,7 @@ func (c chart) SVG() template.HTML {
 	}
 	for _, bar := range c.Bars {
 		fmt.Fprintf(&b, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" class="bar"><title>%s: %s</title></rect>`,
-			bar.X, bar.Y, bar.W, bar.H, bar.Day.Format("02/01/2006"), formatInt(bar.Value))
+			bar.X, bar.Y, bar.W, bar.H, bar.Day.Format("02/01/2006"), vocab.Number(bar.Value))
 	}
 	base := chartTop + chartPlotH
 	fmt.Fprintf(&b, `<line x1="%g" x2="%g" y1="%g" y2="%g" class="axis"/>`, chartLeft, chartLeft+chartPlotW, base, base)
@@ -153,18 +154,4 @@ func (c chart) SVG() template.HTML {
 		chartTop+chartPlotH/2, chartTop+chartPlotH/2, e(chartYTitle))
 	b.WriteString(`</svg>`)
 	return template.HTML(b.String())
-}
-
-// formatInt writes a count the Vietnamese way, with dots between thousands: 12.345.
-func formatInt(v int64) string {
-	s := fmt.Sprint(v)
-	neg := strings.HasPrefix(s, "-")
-	s = strings.TrimPrefix(s, "-")
-	for i := len(s) - 3; i > 0; i -= 3 {
-		s = s[:i] + "." + s[i:]
-	}
-	if neg {
-		s = "-" + s
-	}
-	return s
 }

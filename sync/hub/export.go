@@ -71,7 +71,7 @@ func serviceSheet(t ServiceTable, scope string, bhyt bhytSummary) xlsxSheet {
 	s := xlsxSheet{Name: "Dịch vụ công thiết yếu", Widths: []float64{6, 70, 9, 14, 14, 14, 12}}
 	s.Rows = append(s.Rows,
 		[]xlsxCell{textCell("BÁO CÁO KẾT QUẢ TIẾP NHẬN, SỐ HÓA HỒ SƠ DỊCH VỤ CÔNG THIẾT YẾU", styleTitle)},
-		[]xlsxCell{textCell("Kỳ báo cáo: "+periodVI(t.Period)+" (từ "+dayVI(t.Period.From)+" đến "+dayVI(t.Period.To)+")", styleNormal)},
+		[]xlsxCell{textCell("Kỳ báo cáo: "+periodVI(t.Period)+" (từ "+vocab.Day(t.Period.From)+" đến "+vocab.Day(t.Period.To)+")", styleNormal)},
 		[]xlsxCell{textCell("Phạm vi: "+scope, styleNormal)},
 		nil,
 	)
@@ -110,14 +110,6 @@ func serviceSheet(t ServiceTable, scope string, bhyt bhytSummary) xlsxSheet {
 // serviceHeader is the header of the table of essential services, in the CSV and XLSX.
 func serviceHeader() []string {
 	return []string{"STT", "Tên thủ tục hành chính", "Mức độ", "Số hồ sơ tiếp nhận", "Trong đó trực tuyến", "Số hồ sơ được số hóa", "Tỷ lệ số hóa (%)"}
-}
-
-// dayVI turns 2026-11-23 into 23/11/2026.
-func dayVI(day string) string {
-	if len(day) != 10 {
-		return day
-	}
-	return day[8:10] + "/" + day[5:7] + "/" + day[0:4]
 }
 
 // bhytFor sums the clinics' look-ups for a period and filter.

@@ -55,22 +55,22 @@ var pageTemplate = template.Must(template.New("hub.html").Funcs(template.FuncMap
 		return s
 	},
 	"metricName": metricName,
-	"num":        formatInt,
-	"pct":        formatPercent,
-	"fig":        func(f figures, m string) string { return formatInt(f[m]) },
+	"num":        vocab.Number,
+	"pct":        vocab.Decimal,
+	"fig":        func(f figures, m string) string { return vocab.Number(f[m]) },
 	"offset": func(ms int64) string {
 		d := time.Duration(ms) * time.Millisecond
 		if d > -2*time.Second && d < 2*time.Second {
 			return "đúng giờ"
 		}
 		if d < 0 {
-			return "chậm " + durationVI(-d)
+			return "chậm " + vocab.Duration(-d)
 		}
-		return "nhanh " + durationVI(d)
+		return "nhanh " + vocab.Duration(d)
 	},
 	"siteLabel": siteLabel,
 	"lower":     strings.ToLower,
-	"day":       dayVI,
+	"day":       vocab.Day,
 }).ParseFS(pageFiles, "page/hub.html"))
 
 // figureRow is one line of the table of every figure.
@@ -221,7 +221,7 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 	}
 	for _, r := range rep.Rows {
 		if !known[r.Keys[0]] {
-			d.Figures = append(d.Figures, figureRow{metricName(r.Keys[0]), formatInt(r.Value)})
+			d.Figures = append(d.Figures, figureRow{metricName(r.Keys[0]), vocab.Number(r.Value)})
 		}
 	}
 	d.AvgWait = all.AvgWait()

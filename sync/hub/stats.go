@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"net/url"
 	"sort"
-	"strconv"
 	"strings"
 	"time"
 
@@ -129,27 +128,6 @@ func agoVI(d time.Duration) string {
 	return spanVI(d) + " trước"
 }
 
-// durationVI is a duration in hours, minutes and seconds as a person says it:
-// "45 giây", "12 phút", "3 giờ 5 phút". Seconds are dropped from an hour upwards.
-func durationVI(d time.Duration) string {
-	d = d.Round(time.Second)
-	h, m, s := int64(d/time.Hour), int64(d%time.Hour/time.Minute), int64(d%time.Minute/time.Second)
-	var parts []string
-	if h > 0 {
-		parts = append(parts, fmt.Sprintf("%s giờ", formatInt(h)))
-	}
-	if m > 0 {
-		parts = append(parts, fmt.Sprintf("%d phút", m))
-	}
-	if s > 0 && h == 0 {
-		parts = append(parts, fmt.Sprintf("%d giây", s))
-	}
-	if len(parts) == 0 {
-		return "0 giây"
-	}
-	return strings.Join(parts, " ")
-}
-
 // isSeconds is a metric that counts seconds: the page shows it as a duration.
 func isSeconds(metric string) bool { return strings.HasSuffix(metric, "_seconds") }
 
@@ -167,9 +145,9 @@ func metricName(m string) string {
 // metricValue is a metric's value in the unit a person reads.
 func metricValue(metric string, v int64) string {
 	if isSeconds(metric) {
-		return durationVI(time.Duration(v) * time.Second)
+		return vocab.Duration(time.Duration(v) * time.Second)
 	}
-	return formatInt(v)
+	return vocab.Number(v)
 }
 
 // metricOrder is the order of the figures on the page, the agent's dashboard order.
@@ -193,7 +171,7 @@ func (f figures) AvgWait() string {
 	if _, waited := f[vocab.TicketsWaitSeconds]; !waited || called == 0 { // a counter has no waits: they are the site's
 		return "–"
 	}
-	return durationVI(time.Duration(f[vocab.TicketsWaitSeconds]/called) * time.Second)
+	return vocab.Duration(time.Duration(f[vocab.TicketsWaitSeconds]/called) * time.Second)
 }
 
 // drillColumns are the figures each row of the drill-down shows.
@@ -480,9 +458,4 @@ func periodChoices(now time.Time, cur Period) []periodChoice {
 	add(cur.Kind, cur.Label)
 	out[len(out)-1].Selected = true
 	return out
-}
-
-// formatPercent writes a share with one decimal and a decimal comma: 80,5.
-func formatPercent(v float64) string {
-	return strings.Replace(strconv.FormatFloat(v, 'f', 1, 64), ".", ",", 1)
 }

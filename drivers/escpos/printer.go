@@ -10,9 +10,8 @@ import (
 	"sync"
 	"time"
 
-	"go.bug.st/serial"
-
 	"motcua-agent/config"
+	"motcua-agent/drivers/serialport"
 )
 
 // Printer faults, for errors.Is.
@@ -106,11 +105,13 @@ func (p *Printer) open(ctx context.Context) (conn, bool, error) {
 		c, err := openSpooler(p.cfg.Name)
 		return c, false, err
 	case "serial":
-		port, err := serial.Open(p.cfg.Device, &serial.Mode{BaudRate: p.cfg.Baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+		// Opened for each job and status check, so its descriptor can be any number the
+		// process has free: serialport never select()s on it.
+		port, err := serialport.Open(p.cfg.Device, p.cfg.Baud)
 		if err != nil {
 			return nil, false, fmt.Errorf("%w: %v", ErrUnplugged, err)
 		}
-		return serialConn{port}, true, nil
+		return port, true, nil
 	default: // usb: a character device, opened non-blocking so deadlines work
 		f, err := openDevice(p.cfg.Device)
 		if err != nil {
@@ -193,26 +194,4 @@ func (p *Printer) Print(ctx context.Context, job []byte) error {
 		<-done
 		return fmt.Errorf("printer: write: %w", ctx.Err())
 	}
-}
-
-// serialConn gives a serial port the deadlines the printer code uses: a read past the
-// deadline fails with os.ErrDeadlineExceeded (the port itself returns no bytes and no
-// error), and writes finish at the line's speed.
-type serialConn struct{ serial.Port }
-
-func (c serialConn) SetReadDeadline(t time.Time) error {
-	if t.IsZero() {
-		return c.SetReadTimeout(serial.NoTimeout)
-	}
-	return c.SetReadTimeout(max(time.Until(t), time.Millisecond))
-}
-
-func (c serialConn) SetWriteDeadline(time.Time) error { return nil }
-
-func (c serialConn) Read(b []byte) (int, error) {
-	n, err := c.Port.Read(b)
-	if n == 0 && err == nil {
-		return 0, os.ErrDeadlineExceeded
-	}
-	return n, err
 }

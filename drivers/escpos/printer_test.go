@@ -11,6 +11,7 @@ import (
 
 	"motcua-agent/config"
 	"motcua-agent/drivers/ptypair"
+	"motcua-agent/drivers/serialport/serialporttest"
 )
 
 func TestParsePaperStatus(t *testing.T) {
@@ -74,7 +75,10 @@ func waitJob(t *testing.T, jobs chan Job) Job {
 	return Job{}
 }
 
-func TestPrintOverPTY(t *testing.T) {
+// simulatedLine starts a printer simulator on the host end of a pty pair; the pair's
+// Device is the printer's serial port.
+func simulatedLine(t *testing.T) (*ptypair.Pair, *Simulator, chan Job) {
+	t.Helper()
 	pair, err := ptypair.Open(context.Background(), t.TempDir(), "printer")
 	if errors.Is(err, ptypair.ErrNoSocat) {
 		t.Skip("socat not installed")
@@ -82,13 +86,18 @@ func TestPrintOverPTY(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer pair.Close()
+	t.Cleanup(func() { pair.Close() })
 	dev, err := openDevice(pair.Host)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer dev.Close()
+	t.Cleanup(func() { dev.Close() })
 	sim, jobs := startSim(t, dev, Width58)
+	return pair, sim, jobs
+}
+
+func TestPrintOverPTY(t *testing.T) {
+	pair, sim, jobs := simulatedLine(t)
 	p, err := New(config.Printer{Transport: "serial", Device: pair.Device, PaperWidthMM: 58})
 	if err != nil {
 		t.Fatal(err)
@@ -154,5 +163,32 @@ func TestPrintOverTCPAndFile(t *testing.T) {
 	dead, _ := New(config.Printer{Transport: "usb", Device: filepath.Join(t.TempDir(), "lp0"), PaperWidthMM: 80})
 	if err := dead.Print(ctx, b); !errors.Is(err, ErrUnplugged) {
 		t.Fatalf("missing usb device: %v", err)
+	}
+}
+
+// TestSerialPrinterAboveSelectLimit prints and asks the paper status over a serial
+// line opened while the process holds more than 1,024 descriptors (a flood of
+// connections on the agent): the serial library's select() panicked there and took the
+// agent down.
+func TestSerialPrinterAboveSelectLimit(t *testing.T) {
+	pair, _, jobs := simulatedLine(t)
+	serialporttest.HoldDescriptors(t, 16)
+	p, err := New(config.Printer{Transport: "serial", Device: pair.Device, PaperWidthMM: 58, Baud: 19200})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for range 3 { // the watch asks every 20 s and every print opens the line again
+		if st, err := p.Status(ctx); err != nil || st.Out {
+			t.Fatalf("status %+v %v", st, err)
+		}
+	}
+	b, _ := Render(Sample(), Options{Width: Width58, NativeQR: true})
+	if err := p.Print(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	if j := waitJob(t, jobs); !samePixels(j.Image, decodeOne(t, b, Width58)) {
+		t.Fatal("the printer received something else than what was rendered")
 	}
 }

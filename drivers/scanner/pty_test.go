@@ -14,6 +14,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrtext"
+	"motcua-agent/drivers/serialport/serialporttest"
 )
 
 const vietCard = "001099012345|123456789|Nguyễn Văn Bình|15031990|Nam|Số 1 Phố Huế, Hà Nội|20042021"
@@ -315,5 +316,28 @@ func TestTwoScanners(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("only %d of 20 scans arrived", i)
 		}
+	}
+}
+
+// TestReplugAboveSelectLimit re-plugs a scanner while the process holds more than
+// 1,024 descriptors (a flood of connections on the agent): the reopened port gets a
+// number select() cannot hold, where the old serial library panicked on its first
+// read.
+func TestReplugAboveSelectLimit(t *testing.T) {
+	r := newRig(t, config.Scanner{Suffix: "cr"})
+	r.write("before\r")
+	r.expect("before")
+	r.pair.Stop()
+	r.waitState(StateAbsent)
+	serialporttest.HoldDescriptors(t, 16)
+	if err := r.pair.Start(); err != nil {
+		t.Fatal(err)
+	}
+	r.plugSim()
+	r.waitState(StateOK)
+	for i := range 5 {
+		s := vietCard + string(rune('0'+i))
+		r.write(s + "\r")
+		r.expect(s)
 	}
 }

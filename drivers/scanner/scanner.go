@@ -1,5 +1,5 @@
 // Package scanner reads QR scanners: serial scanners in USB-CDC (virtual COM) mode
-// through go.bug.st/serial, chosen by port path or by USB VID:PID and serial number,
+// (drivers/serialport: no select(), so any descriptor number is safe), chosen by port path or by USB VID:PID and serial number,
 // and on Linux keyboard-wedge scanners through evdev with an exclusive grab. It cuts
 // the byte stream into scans (suffix CR, LF, CRLF or none, with an idle-gap fallback),
 // validates them as UTF-8 and tags each with its scanner's counter or lane. A scanner
@@ -18,14 +18,15 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
 	"strings"
 	"time"
 
-	"go.bug.st/serial"
 	"go.bug.st/serial/enumerator"
 
 	"motcua-agent/config"
 	"motcua-agent/drivers/qrtext"
+	"motcua-agent/drivers/serialport"
 )
 
 // Scan is one scan as the agent sees it.
@@ -101,17 +102,33 @@ func OpenFor(c config.Scanner) func(ctx context.Context) (Port, error) {
 	return func(ctx context.Context) (Port, error) { return OpenSerial(c.Port, c.Baud, poll) }
 }
 
-// OpenSerial opens a serial port (or a pty) with a read timeout.
+// OpenSerial opens a serial port (or a pty) with a read timeout. The port is reopened
+// after every unplug, so its descriptor can be any number the process has free:
+// serialport never select()s on it.
 func OpenSerial(path string, baud int, readTimeout time.Duration) (Port, error) {
-	p, err := serial.Open(path, &serial.Mode{BaudRate: baud, DataBits: 8, Parity: serial.NoParity, StopBits: serial.OneStopBit})
+	p, err := serialport.Open(path, baud)
 	if err != nil {
 		return nil, fmt.Errorf("open %s: %w", path, err)
 	}
-	if err := p.SetReadTimeout(readTimeout); err != nil {
-		p.Close()
-		return nil, fmt.Errorf("set read timeout on %s: %w", path, err)
+	return timedPort{p, readTimeout}, nil
+}
+
+// timedPort gives each read the port's timeout: nothing within it is 0 bytes and no
+// error, as Port promises.
+type timedPort struct {
+	serialport.Port
+	wait time.Duration
+}
+
+func (p timedPort) Read(b []byte) (int, error) {
+	if err := p.SetReadDeadline(time.Now().Add(p.wait)); err != nil {
+		return 0, err
 	}
-	return p, nil
+	n, err := p.Port.Read(b)
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		return n, nil
+	}
+	return n, err
 }
 
 // FindUSB finds the port of the USB device vidpid ("0c2e:0b61"), and serial number

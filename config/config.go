@@ -11,10 +11,12 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"path/filepath"
 	"regexp"
 	"runtime"
+	"strings"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -94,6 +96,28 @@ type HTTP struct {
 	// request's Host header, besides loopback and this machine's own IP addresses: a
 	// web page that rebinds its own name to the agent's address is refused.
 	AllowedHosts []string `yaml:"allowed_hosts"`
+	// OfficeDevices are the addresses (192.168.1.21) or networks (192.168.1.16/28) of
+	// the office's own kiosks, boards and tablets. With this PC itself they keep a share
+	// of the connections that no other machine can take, so a flood from elsewhere on
+	// the LAN never locks them out.
+	OfficeDevices []string `yaml:"office_devices"`
+}
+
+// ParseClientAddress reads one http.office_devices entry: an IP address or a network
+// in CIDR form.
+func ParseClientAddress(s string) (netip.Prefix, error) {
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("must be an IP address or a network such as 192.168.1.16/28 (got %q)", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil || a.Zone() != "" {
+		return netip.Prefix{}, fmt.Errorf("must be an IP address or a network such as 192.168.1.16/28 (got %q)", s)
+	}
+	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
 // Tokens are the bearer tokens of the four roles.
@@ -327,8 +351,17 @@ func (c *Config) validate(p *Problems) {
 		}
 	}
 	for i, r := range c.HTTP.PersonalDataRoles {
-		if !validRole(r) {
-			p.Add(fmt.Sprintf("http.personal_data_roles[%d]", i), "unknown role %q (kiosk, counter, display, admin)", r)
+		switch {
+		case r == "kiosk" || r == "display":
+			// A board or kiosk screen faces the waiting room: what it gets, everyone sees.
+			p.Add(fmt.Sprintf("http.personal_data_roles[%d]", i), "role %q may not receive personal data: its screen faces the public (a board or kiosk would show a citizen's or patient's name, ID number, birth date and insurance card); only counter and admin may", r)
+		case !validRole(r):
+			p.Add(fmt.Sprintf("http.personal_data_roles[%d]", i), "unknown role %q (counter, admin)", r)
+		}
+	}
+	for i, a := range c.HTTP.OfficeDevices {
+		if _, err := ParseClientAddress(a); err != nil {
+			p.Add(fmt.Sprintf("http.office_devices[%d]", i), "%v", err)
 		}
 	}
 	roleOf := map[string]string{}

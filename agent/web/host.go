@@ -2,6 +2,7 @@ package web
 
 import (
 	"net"
+	"net/netip"
 	"strings"
 
 	"motcua-agent/config"
@@ -50,4 +51,32 @@ func (s *Server) hostAllowed(hostport string) bool {
 		return ip.IsLoopback() || s.ownIPs[ip.String()]
 	}
 	return s.names[strings.TrimSuffix(host, ".")]
+}
+
+// officeDevices are the networks of http.office_devices (config check refuses a
+// malformed one; here it is skipped).
+func officeDevices(h config.HTTP) []netip.Prefix {
+	var out []netip.Prefix
+	for _, a := range h.OfficeDevices {
+		if p, err := config.ParseClientAddress(a); err == nil {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// trustedClient says whether a connection comes from this PC (127.0.0.1, ::1, one of
+// its own addresses) or from one of the office's devices: those keep a share of the
+// connections that a flood from elsewhere cannot take. Other loopback addresses
+// (127.0.0.2 …) are not this PC's browser and count as any LAN client.
+func (s *Server) trustedClient(a netip.Addr, office []netip.Prefix) bool {
+	if a == netip.IPv6Loopback() || a == netip.AddrFrom4([4]byte{127, 0, 0, 1}) || s.ownIPs[a.String()] && !a.IsLoopback() {
+		return true
+	}
+	for _, p := range office {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
 }

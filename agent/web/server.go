@@ -14,6 +14,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"sort"
 	"strconv"
@@ -55,6 +56,11 @@ type Options struct {
 	// Once the request is read the deadline is gone (net/http clears it), so a long
 	// response such as the event stream is not cut.
 	ReadTimeout time.Duration
+	// HeaderTimeout bounds reading a request's headers (DefaultHeaderTimeout when 0).
+	HeaderTimeout time.Duration
+	// Limits caps connections (DefaultConnLimits when zero). The PC's own addresses
+	// and http.office_devices are always the trusted clients.
+	Limits netguard.Limits
 }
 
 // Server serves the local API and pages.
@@ -106,7 +112,11 @@ func New(o Options) *Server {
 		s.origins[strings.TrimRight(or, "/")] = true
 	}
 	for _, r := range o.Config.HTTP.PersonalDataRoles {
-		s.personal[Role(r)] = true
+		// A kiosk's or board's screen faces the public: config check refuses them, and
+		// a config built some other way does not get them either.
+		if Role(r) != RoleKiosk && Role(r) != RoleDisplay {
+			s.personal[Role(r)] = true
+		}
 	}
 	s.names, s.ownIPs = allowedHosts(o.Config.HTTP)
 	s.routes()
@@ -258,13 +268,22 @@ func (s *Server) Start() error {
 	if err != nil {
 		return err
 	}
-	readTimeout := s.opts.ReadTimeout
+	readTimeout, headerTimeout := s.opts.ReadTimeout, s.opts.HeaderTimeout
 	if readTimeout <= 0 {
 		readTimeout = DefaultReadTimeout
 	}
-	srv := &http.Server{Handler: s, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: readTimeout,
+	if headerTimeout <= 0 {
+		headerTimeout = DefaultHeaderTimeout
+	}
+	srv := &http.Server{Handler: s, ReadHeaderTimeout: min(headerTimeout, readTimeout), ReadTimeout: readTimeout,
 		IdleTimeout: 30 * time.Second, MaxHeaderBytes: 64 << 10}
-	gl := netguard.Listen(ln, ConnLimits)
+	lim := s.opts.Limits
+	if lim.Total == 0 {
+		lim = DefaultConnLimits()
+	}
+	office := officeDevices(s.opts.Config.HTTP)
+	lim.Trusted = func(a netip.Addr) bool { return s.trustedClient(a, office) }
+	gl := netguard.Listen(ln, lim)
 	srv.ConnState = gl.ConnState
 	s.mu.Lock()
 	s.ln, s.srv, s.conns = gl, srv, gl
@@ -277,13 +296,24 @@ func (s *Server) Start() error {
 	return nil
 }
 
-// ConnLimits cap the connections one address and all clients may hold open; idle
-// keep-alive connections are closed first to make room. A browser opens at most six
-// connections to a host, and each open page holds one for its event stream.
-var ConnLimits = netguard.Limits{PerAddress: 128, Total: 1024}
+// DefaultConnLimits cap the connections one address and all clients may hold open,
+// within the process's descriptor budget (RLIMIT_NOFILE) less DescriptorsKept. A
+// browser opens at most six connections to a host, and each open page holds one for
+// its event stream; a quarter is kept for this PC and the office's own devices.
+func DefaultConnLimits() netguard.Limits {
+	return netguard.Limits{PerAddress: 64, Total: 1024, Reserved: 256}.FitTo(netguard.DescriptorBudget(), DescriptorsKept)
+}
 
-// DefaultReadTimeout is Options.ReadTimeout's default.
-const DefaultReadTimeout = 30 * time.Second
+// DescriptorsKept are the descriptors left for everything but connections: the record
+// and its WAL, devices, pipes to helpers, the log.
+const DescriptorsKept = 128
+
+// DefaultReadTimeout is Options.ReadTimeout's default: the API's bodies are a few
+// hundred bytes, so a body still arriving after this is a client holding a slot.
+const DefaultReadTimeout = 10 * time.Second
+
+// DefaultHeaderTimeout is Options.HeaderTimeout's default.
+const DefaultHeaderTimeout = 5 * time.Second
 
 // Connections reports the listener's connection figures.
 func (s *Server) Connections() netguard.Stats {

@@ -26,7 +26,11 @@ type fixture struct {
 	token map[Role]string
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t *testing.T) *fixture { return newFixtureWith(t, nil) }
+
+// newFixtureWith is newFixture with the server's options changed by edit before it
+// is built (nil: none).
+func newFixtureWith(t *testing.T, edit func(*Options)) *fixture {
 	t.Helper()
 	dir := t.TempDir()
 	cfg, err := config.Demo(dir, config.Overrides{DataDir: dir, Listen: "127.0.0.1:0"})
@@ -43,8 +47,12 @@ func newFixture(t *testing.T) *fixture {
 	tokens := map[Role]string{RoleKiosk: "kiosk-token-123456", RoleCounter: "counter-token-12345",
 		RoleDisplay: "display-token-12345", RoleAdmin: "admin-token-1234567"}
 	b := bus.New(nil)
-	s := New(Options{Config: cfg, Tokens: tokens, Store: st, Bus: b, Health: health.New(nil), Metrics: reg,
-		Log: nil, Version: "test"})
+	o := Options{Config: cfg, Tokens: tokens, Store: st, Bus: b, Health: health.New(nil), Metrics: reg,
+		Log: nil, Version: "test"}
+	if edit != nil {
+		edit(&o)
+	}
+	s := New(o)
 	if err := s.Start(); err != nil {
 		t.Fatal(err)
 	}

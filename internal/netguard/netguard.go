@@ -1,22 +1,33 @@
 // Package netguard bounds what a network client can hold of a server: connections per
-// client address and in all, with idle keep-alive connections given up first when a
-// limit is reached. Both the agent's local server and the hub use it.
+// client and in all, with a share kept for trusted clients (the PC itself, the office's
+// own kiosks and boards) that no other client can take. When a limit is reached, room
+// is made at the cost of the client holding the most: its idle keep-alive connections
+// first, then its busy ones, so a flood costs the flooder and not the office. Both the
+// agent's local server and the hub use it.
 //
 // It must never block Accept on one client: a connection over a limit is closed at
-// once (or an idle one of the same address is closed to make room).
+// once (or another connection is closed to make room).
 package netguard
 
 import (
 	"net"
 	"net/http"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 )
 
 // Limits caps connections. Zero means the default.
 type Limits struct {
-	PerAddress int // open connections from one IP address (default 64)
+	PerAddress int // open connections from one client (default 64)
 	Total      int // open connections in all (default 4096)
+	// Trusted says whether a client address is one of the office's own. Trusted
+	// clients may use every slot; the others share Total-Reserved. A trusted client's
+	// connections are never closed to make room for another client's. Nil: none.
+	Trusted func(netip.Addr) bool
+	// Reserved is how many of Total only trusted clients may hold (Total/4 when
+	// Trusted is set and Reserved is 0).
+	Reserved int
 }
 
 // Listener wraps a net.Listener with Limits. Set its ConnState as the http.Server's
@@ -25,13 +36,23 @@ type Listener struct {
 	net.Listener
 	lim Limits
 
-	mu      sync.Mutex
-	perAddr map[string]int
-	total   int
-	idle    map[*conn]struct{}
+	mu        sync.Mutex
+	clients   map[string]*client
+	total     int
+	untrusted int // connections of clients that are not trusted
+	idle      int
 
-	refused atomic.Int64
-	evicted atomic.Int64
+	refused   atomic.Int64
+	evicted   atomic.Int64
+	displaced atomic.Int64
+}
+
+// client is the connections of one address (an IPv6 client, of one /64: a machine on
+// the LAN can take any address of its network's /64).
+type client struct {
+	key     string
+	trusted bool
+	conns   map[*conn]bool // → idle
 }
 
 // Listen wraps ln.
@@ -42,13 +63,19 @@ func Listen(ln net.Listener, lim Limits) *Listener {
 	if lim.Total <= 0 {
 		lim.Total = 4096
 	}
-	return &Listener{Listener: ln, lim: lim, perAddr: map[string]int{}, idle: map[*conn]struct{}{}}
+	if lim.Trusted == nil {
+		lim.Reserved = 0
+	} else if lim.Reserved <= 0 {
+		lim.Reserved = lim.Total / 4
+	}
+	lim.Reserved = min(lim.Reserved, lim.Total-1)
+	return &Listener{Listener: ln, lim: lim, clients: map[string]*client{}}
 }
 
 type conn struct {
 	net.Conn
 	l    *Listener
-	addr string
+	c    *client
 	once sync.Once
 	gone bool // released (l.mu held)
 }
@@ -66,11 +93,9 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
-		addr := hostOf(nc.RemoteAddr())
-		c := &conn{Conn: nc, l: l, addr: addr}
-		victim, ok := l.admit(c)
+		c := &conn{Conn: nc, l: l}
+		victim, ok := l.admit(c, addrOf(nc.RemoteAddr()))
 		if victim != nil {
-			l.evicted.Add(1)
 			victim.Close()
 		}
 		if !ok {
@@ -82,30 +107,91 @@ func (l *Listener) Accept() (net.Conn, error) {
 	}
 }
 
-// admit counts c in, making room by choosing an idle connection to close (of the same
-// address when that address is full), or says no.
-func (l *Listener) admit(c *conn) (victim *conn, ok bool) {
+// admit counts c in, making room by choosing a connection to close, or says no.
+func (l *Listener) admit(c *conn, addr netip.Addr) (victim *conn, ok bool) {
+	key := clientKey(addr)
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	addrFull := l.perAddr[c.addr] >= l.lim.PerAddress
-	totalFull := l.total >= l.lim.Total
-	if addrFull || totalFull {
-		for v := range l.idle {
-			if !addrFull || v.addr == c.addr {
-				victim = v
-				break
+	cl := l.clients[key]
+	if cl == nil {
+		cl = &client{key: key, trusted: l.lim.Trusted != nil && l.lim.Trusted(addr), conns: map[*conn]bool{}}
+	}
+	switch {
+	case len(cl.conns) >= l.lim.PerAddress:
+		// A client at its own cap only trades an idle connection of its own.
+		if victim = cl.idleConn(); victim != nil {
+			l.evicted.Add(1)
+		}
+	case l.total >= l.lim.Total:
+		victim = l.makeRoom(cl, true)
+	case !cl.trusted && l.untrusted >= l.lim.Total-l.lim.Reserved:
+		victim = l.makeRoom(cl, false)
+	default:
+		l.add(c, cl)
+		return nil, true
+	}
+	if victim == nil {
+		return nil, false
+	}
+	// The victim's slot passes to c now; its Close will not count it again.
+	victim.once.Do(func() { l.releaseLocked(victim) })
+	l.add(c, cl)
+	return victim, true
+}
+
+func (l *Listener) add(c *conn, cl *client) {
+	if len(cl.conns) == 0 {
+		l.clients[cl.key] = cl
+	}
+	c.c = cl
+	cl.conns[c] = false
+	l.total++
+	if !cl.trusted {
+		l.untrusted++
+	}
+}
+
+// makeRoom chooses the connection that gives way to a new one of cl: one of the
+// untrusted client holding the most (its idle ones first; a busy one only if that
+// client would still hold more than cl), or, when anyTrusted and every slot is a
+// trusted client's, an idle one of those.
+func (l *Listener) makeRoom(cl *client, anyTrusted bool) *conn {
+	var most *client
+	for _, o := range l.clients {
+		if !o.trusted && (most == nil || len(o.conns) > len(most.conns)) {
+			most = o
+		}
+	}
+	if most != nil {
+		if v := most.idleConn(); v != nil {
+			l.evicted.Add(1)
+			return v
+		}
+		if cl.trusted || (most != cl && len(most.conns) > len(cl.conns)+1) {
+			for v := range most.conns {
+				l.displaced.Add(1)
+				return v
 			}
 		}
-		if victim == nil {
-			return nil, false
-		}
-		// The victim's slot passes to c now; its Close will not count it again.
-		delete(l.idle, victim)
-		victim.once.Do(func() { l.releaseLocked(victim) })
 	}
-	l.perAddr[c.addr]++
-	l.total++
-	return victim, true
+	if anyTrusted && cl.trusted {
+		for _, o := range l.clients {
+			if v := o.idleConn(); v != nil {
+				l.evicted.Add(1)
+				return v
+			}
+		}
+	}
+	return nil
+}
+
+func (cl *client) idleConn() *conn {
+	for c, idle := range cl.conns {
+		if idle {
+			return c
+		}
+	}
+	return nil
 }
 
 func (l *Listener) release(c *conn) {
@@ -116,10 +202,17 @@ func (l *Listener) release(c *conn) {
 
 func (l *Listener) releaseLocked(c *conn) {
 	c.gone = true
-	delete(l.idle, c)
+	cl := c.c
+	if cl.conns[c] {
+		l.idle--
+	}
+	delete(cl.conns, c)
+	if len(cl.conns) == 0 {
+		delete(l.clients, cl.key)
+	}
 	l.total--
-	if l.perAddr[c.addr]--; l.perAddr[c.addr] <= 0 {
-		delete(l.perAddr, c.addr)
+	if !cl.trusted {
+		l.untrusted--
 	}
 }
 
@@ -135,38 +228,66 @@ func (l *Listener) ConnState(nc net.Conn, s http.ConnState) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	switch s {
-	case http.StateIdle:
-		if !c.gone {
-			l.idle[c] = struct{}{}
+	if c.gone {
+		return
+	}
+	idle := s == http.StateIdle
+	if was := c.c.conns[c]; was != idle {
+		c.c.conns[c] = idle
+		if idle {
+			l.idle++
+		} else {
+			l.idle--
 		}
-	default:
-		delete(l.idle, c)
 	}
 }
 
 // Stats are the listener's figures.
 type Stats struct {
-	Open    int   `json:"open"`
-	Idle    int   `json:"idle"`
-	Refused int64 `json:"refused"` // connections closed at once for a full limit
-	Evicted int64 `json:"evicted"` // idle connections closed to make room
+	Open      int   `json:"open"`
+	Idle      int   `json:"idle"`
+	Clients   int   `json:"clients"`   // addresses (IPv6: /64 networks) holding connections
+	Refused   int64 `json:"refused"`   // connections closed at once for a full limit
+	Evicted   int64 `json:"evicted"`   // idle connections closed to make room
+	Displaced int64 `json:"displaced"` // busy connections of the client holding the most closed to make room
 }
 
 // Stats reads the figures.
 func (l *Listener) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return Stats{Open: l.total, Idle: len(l.idle), Refused: l.refused.Load(), Evicted: l.evicted.Load()}
+	return Stats{Open: l.total, Idle: l.idle, Clients: len(l.clients), Refused: l.refused.Load(),
+		Evicted: l.evicted.Load(), Displaced: l.displaced.Load()}
 }
 
-func hostOf(a net.Addr) string {
+// OpenFrom is how many connections the client of addr holds.
+func (l *Listener) OpenFrom(addr netip.Addr) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if cl := l.clients[clientKey(addr)]; cl != nil {
+		return len(cl.conns)
+	}
+	return 0
+}
+
+func addrOf(a net.Addr) netip.Addr {
 	if t, ok := a.(*net.TCPAddr); ok {
-		return t.IP.String()
+		if ip, ok := netip.AddrFromSlice(t.IP); ok {
+			return ip.Unmap()
+		}
 	}
-	h, _, err := net.SplitHostPort(a.String())
+	ap, err := netip.ParseAddrPort(a.String())
 	if err != nil {
-		return a.String()
+		return netip.Addr{}
 	}
-	return h
+	return ap.Addr().Unmap()
+}
+
+// clientKey groups an IPv6 address by its /64.
+func clientKey(a netip.Addr) string {
+	if a.Is6() && !a.IsLoopback() {
+		p, _ := a.Prefix(64)
+		return p.String()
+	}
+	return a.String()
 }

@@ -4,8 +4,12 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
+	"runtime"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/netguard/netguardtest"
 )
 
 func serve(t *testing.T, lim Limits) (*Listener, string) {
@@ -118,5 +122,83 @@ func TestTotalCap(t *testing.T) {
 	defer c.Close()
 	if !closedByServer(c) {
 		t.Fatal("a connection over the total cap was kept")
+	}
+}
+
+// dialFrom opens a connection from a loopback alias and sends half a request, so the
+// server holds it busy.
+func dialFrom(t *testing.T, from, addr string) net.Conn {
+	t.Helper()
+	d := net.Dialer{LocalAddr: &net.TCPAddr{IP: net.ParseIP(from)}}
+	c, err := d.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	c.Write([]byte("GET / HTTP/1.1\r\n"))
+	return c
+}
+
+// TestTrustedShareAndTheFlooderPays: a flood from one address takes only the untrusted
+// share; the trusted address (the PC itself) still gets in, at the flooder's cost, and
+// so does a new LAN client, because the client holding the most gives way.
+func TestTrustedShareAndTheFlooderPays(t *testing.T) {
+	netguardtest.NeedLoopbackAliases(t)
+	t.Parallel()
+	own := netip.MustParseAddr("127.0.0.1")
+	gl, addr := serve(t, Limits{PerAddress: 10, Total: 8, Reserved: 4, Trusted: func(a netip.Addr) bool { return a == own }})
+	var flood []net.Conn
+	for range 6 {
+		flood = append(flood, dialFrom(t, "127.0.0.2", addr))
+	}
+	waitStats(t, gl, func(s Stats) bool { return s.Refused == 2 && s.Open == 4 })
+	// The office's own PC fills the reserve, then takes one more slot from the flooder.
+	for range 5 {
+		dialFrom(t, "127.0.0.1", addr)
+	}
+	s := waitStats(t, gl, func(s Stats) bool { return s.Open == 8 && s.Displaced == 1 })
+	if n := gl.OpenFrom(own); n != 5 {
+		t.Fatalf("the trusted address holds %d connections, want 5 (%+v)", n, s)
+	}
+	// A new LAN client gets in on one of the flooder's slots; its second connection is
+	// refused, as it would then hold as many as the flooder.
+	lan := netip.MustParseAddr("127.0.0.3")
+	dialFrom(t, "127.0.0.3", addr)
+	dialFrom(t, "127.0.0.3", addr)
+	waitStats(t, gl, func(s Stats) bool { return gl.OpenFrom(lan) == 1 })
+	s = waitStats(t, gl, func(s Stats) bool { return s.Displaced == 2 })
+	if n := gl.OpenFrom(netip.MustParseAddr("127.0.0.2")); n != 2 || gl.OpenFrom(lan) != 1 || gl.OpenFrom(own) != 5 {
+		t.Fatalf("flooder %d, lan %d, own %d (%+v)", n, gl.OpenFrom(lan), gl.OpenFrom(own), s)
+	}
+	closed := 0
+	for _, c := range flood {
+		if closedByServer(c) {
+			closed++
+		}
+	}
+	if closed != 4 { // 2 refused at once, 2 displaced
+		t.Fatalf("%d of the flooder's connections closed, want 4", closed)
+	}
+}
+
+func TestFitToDescriptorBudget(t *testing.T) {
+	t.Parallel()
+	lim := Limits{PerAddress: 64, Total: 1024, Reserved: 256}
+	cases := []struct {
+		budget, keep int
+		want         Limits
+	}{
+		{0, 128, lim},     // no limit known
+		{20000, 128, lim}, // plenty
+		{1024, 128, Limits{PerAddress: 64, Total: 896, Reserved: 256}}, // the usual soft limit
+		{100, 128, Limits{PerAddress: 16, Total: 16, Reserved: 4}},     // a starved process still serves someone
+	}
+	for _, c := range cases {
+		if got := lim.FitTo(c.budget, c.keep); got.PerAddress != c.want.PerAddress || got.Total != c.want.Total || got.Reserved != c.want.Reserved {
+			t.Errorf("FitTo(%d, %d) = %+v, want %+v", c.budget, c.keep, got, c.want)
+		}
+	}
+	if b := DescriptorBudget(); runtime.GOOS == "linux" && b < 64 {
+		t.Errorf("descriptor budget %d", b)
 	}
 }

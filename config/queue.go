@@ -273,3 +273,27 @@ func checkRange(p *Problems, path string, v, lo, hi int) {
 		p.Add(path, "must be between %d and %d", lo, hi)
 	}
 }
+
+// CounterNames are the counters the site names anywhere: the queue's desks, the card
+// readers' and the scanners' counters. A write that names another counter (the dossier
+// API's counter field) is refused.
+func (c *Config) CounterNames() []string {
+	var out []string
+	seen := map[string]bool{}
+	add := func(s string) {
+		if s != "" && !seen[s] {
+			seen[s] = true
+			out = append(out, s)
+		}
+	}
+	for _, q := range c.Queue.Counters {
+		add(q.ID)
+	}
+	for _, r := range c.Card.Readers {
+		add(r.Counter)
+	}
+	for _, s := range c.Scanners {
+		add(s.Counter)
+	}
+	return out
+}

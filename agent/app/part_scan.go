@@ -33,6 +33,7 @@ func startScan(ctx context.Context, a *App) error {
 	}
 	flow := checkin.New(a.Store, a.IDs, a.Bus, cl, cfg.Site.ID, a.Log.With("flow", "checkin"), a.Metrics)
 	dos := dossier.New(a.Store, cfg.Dossier, cfg.Site.ID, a.Log.With("flow", "dossier"))
+	dos.Counters = cfg.CounterNames()
 	dos.Routes(a.Web)
 	flow.Receipt = dos.ReceiptCounts
 

@@ -46,6 +46,46 @@ var ErrBadCode = errors.New("malformed dossier code")
 // refusal never repeats it.
 var ErrIDNumber = fmt.Errorf("%w: %w", ErrBadCode, qrpayload.ErrIDNumberAsCode)
 
+// ErrBadCounter is a counter field that is not one of the site's counters, or not
+// the shape of one (too long, or holding a run of digits such as an ID number): the
+// refusal never repeats it.
+var ErrBadCounter = errors.New("not one of this site's counters")
+
+// MaxCounterLen bounds a counter's name (config names them "3", "quay-1").
+const MaxCounterLen = 32
+
+var counterRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._-]*$`)
+
+// checkCounter accepts "" (not said) or a counter the site names.
+func (f *Flow) checkCounter(counter string) error {
+	if counter == "" {
+		return nil
+	}
+	if len(counter) > MaxCounterLen || !counterRe.MatchString(counter) || digitRun(counter) > 6 || qrpayload.LooksLikeIDNumber(counter) {
+		return fmt.Errorf("%w: a counter is at most %d letters, digits, '.', '_' or '-', with no long run of digits", ErrBadCounter, MaxCounterLen)
+	}
+	for _, c := range f.Counters {
+		if c == counter {
+			return nil
+		}
+	}
+	return fmt.Errorf("%w (the config names %d)", ErrBadCounter, len(f.Counters))
+}
+
+// digitRun is the longest run of ASCII digits in s.
+func digitRun(s string) int {
+	longest, run := 0, 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			run++
+			longest = max(longest, run)
+		} else {
+			run = 0
+		}
+	}
+	return longest
+}
+
 var codeRe = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._\-/]{0,63}$`)
 
 // checkCode accepts a dossier code of any province's shape, never a personal ID number.
@@ -61,10 +101,13 @@ func checkCode(code string) error {
 
 // Flow records dossier states.
 type Flow struct {
-	Store     *store.Store
-	Site      string
-	Log       *slog.Logger
-	Now       func() time.Time
+	Store *store.Store
+	Site  string
+	Log   *slog.Logger
+	Now   func() time.Time
+	// Counters are the counters the site names (config.Config.CounterNames): a
+	// dossier reported through the API may name only one of them.
+	Counters  []string
 	catalogue []config.Service
 	byCode    map[string]config.Service
 }
@@ -119,6 +162,11 @@ func (f *Flow) record(ctx context.Context, kind, code, service, counter, source 
 	svc, err := f.service(service, strict)
 	if err != nil {
 		return store.Event{}, fmt.Errorf("%s: %w", kind, err)
+	}
+	if strict {
+		if err := f.checkCounter(counter); err != nil {
+			return store.Event{}, fmt.Errorf("%s: %w", kind, err)
+		}
 	}
 	if pages < 0 || pages > 10000 || files < 0 || files > 10000 {
 		return store.Event{}, fmt.Errorf("%s: pages and files must be 0-10000", kind)
@@ -193,6 +241,8 @@ func (f *Flow) Routes(s *web.Server) {
 				web.WriteError(w, http.StatusBadRequest, err.Error(), "Mã dịch vụ công không có trong danh mục.")
 			case errors.Is(err, ErrIDNumber):
 				web.WriteError(w, http.StatusBadRequest, err.Error(), "Đây là số định danh cá nhân, không phải mã hồ sơ: không ghi nhận.")
+			case errors.Is(err, ErrBadCounter):
+				web.WriteError(w, http.StatusBadRequest, err.Error(), "Quầy không có trong cấu hình của điểm này.")
 			case errors.Is(err, ErrBadCode):
 				web.WriteError(w, http.StatusBadRequest, err.Error(), "Mã hồ sơ không hợp lệ.")
 			case err != nil:

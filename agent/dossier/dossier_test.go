@@ -3,6 +3,7 @@ package dossier
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -34,6 +35,7 @@ func newServer(t *testing.T) (*Flow, *store.Store, *bus.Bus, string) {
 		Health: health.New(nil), Metrics: metrics.New()})
 	d := config.Dossier{Services: []config.Service{{Code: "1.000894", Name: "Đăng ký khai sinh (thủ tục tỉnh)"}}}
 	f := New(st, d, "site", nil)
+	f.Counters = []string{"1", "2", "quay-3"}
 	f.Routes(srv)
 	if err := srv.Start(); err != nil {
 		t.Fatal(err)
@@ -171,5 +173,45 @@ func TestAPIReadsOfficialCodesAndRefusesIDNumbers(t *testing.T) {
 	evs, _ := st.Events(context.Background(), store.EventFilter{})
 	if len(evs) != 1 || evs[0].Attrs["unit"] != "000.00.31.H40" || evs[0].Attrs["received_on"] != "2023-12-01" {
 		t.Fatalf("events: %+v", evs)
+	}
+}
+
+// TestCounterFieldChecked: the API's counter must be one of the site's counters, short,
+// and never ID-shaped; a refusal stores nothing and does not repeat the value.
+func TestCounterFieldChecked(t *testing.T) {
+	t.Parallel()
+	_, st, _, base := newServer(t)
+	url := base + "/api/v1/dossiers/H40.22-230701-0001/received"
+	for _, counter := range []string{"2", "quay-3", ""} {
+		if code, out := post(t, url, `{"service":"13","counter":"`+counter+`"}`); code != 200 {
+			t.Fatalf("counter %q: %d %v", counter, code, out)
+		}
+	}
+	for name, c := range map[string]struct{ counter, says string }{
+		"not configured": {"9", "Quầy không có"},
+		"ID number":      {"001099012345", "Quầy không có"},
+		"old ID number":  {"079123456", "Quầy không có"},
+		"digits inside":  {"q079123456789x", "Quầy không có"},
+		"too long":       {strings.Repeat("q", 33), "Quầy không có"},
+		"not a name":     {"quầy 3", "Quầy không có"},
+		"900 KB":         {strings.Repeat("0791", 225_000), "Yêu cầu không hợp lệ"},
+	} {
+		code, out := post(t, url, `{"service":"13","counter":"`+c.counter+`"}`)
+		answer := fmt.Sprint(out)
+		if code < 400 || code > 413 || !strings.Contains(answer, c.says) {
+			t.Errorf("%s: %d %.200s", name, code, answer)
+		}
+		if len(c.counter) > 3 && strings.Contains(answer, c.counter[:len(c.counter)-1]) {
+			t.Errorf("%s: the answer repeats the value", name)
+		}
+	}
+	evs, _ := st.Events(context.Background(), store.EventFilter{})
+	if len(evs) != 3 {
+		t.Fatalf("%d events stored, want the 3 good ones", len(evs))
+	}
+	for _, e := range evs {
+		if len(e.Counter) > 6 {
+			t.Fatalf("stored counter %q", e.Counter)
+		}
 	}
 }

@@ -45,22 +45,37 @@ func TestHostHeaderOnlyOwnNames(t *testing.T) {
 	}
 }
 
-func TestReadJSONRefusesTrailingData(t *testing.T) {
+// TestReadJSONIsTheHubsStrictReader: every write the agent takes is read as strictly as
+// the hub reads a push: one value, no unknown, duplicate or other-case key, no oversized
+// value or body, each refusal saying which key, never the value.
+func TestReadJSONIsTheHubsStrictReader(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
 	f.srv.HandleFunc("POST /test/json", func(w http.ResponseWriter, r *http.Request) {
-		var v struct{ A int }
+		var v struct {
+			A       int
+			Service string `json:"service"`
+		}
 		if ReadJSON(w, r, &v) {
 			WriteJSON(w, 200, v)
 		}
 	}, RoleCounter)
-	for body, want := range map[string]int{
-		`{"A":1}`:         200,
-		"{\"A\":1}\n":     200,
-		`{"A":1}{"A":2}`:  400,
-		`{"A":1} [1]`:     400,
-		`{"A":1} garbage`: 400,
-		`{"A":1,"B":2}`:   400,
+	secret := strings.Repeat("079190001234", 100)
+	for body, want := range map[string]struct {
+		code int
+		says string
+	}{
+		`{"a":1}`:                               {200, ""},
+		"{\"a\":1,\"service\":\"A\"}\n":         {200, ""},
+		`{"a":1}{"a":2}`:                        {400, "data after the first value"},
+		`{"a":1} [1]`:                           {400, "data after the first value"},
+		`{"a":1} garbage`:                       {400, "data after the first value"},
+		`{"a":1,"b":2}`:                         {400, `unknown key \"b\"`},
+		`{"service":"A","service":"B"}`:         {400, `key \"service\" twice`},
+		`{"Service":"B"}`:                       {400, `must be spelled \"service\"`},
+		`{"A":1}`:                               {400, `must be spelled \"a\"`},
+		`{"service":"` + secret + secret + `"}`: {400, "at $.service: a string of 2400 bytes, at most 2048"},
+		`{"service":"` + strings.Repeat(secret, 60) + `"}`: {413, "request body over 65536 bytes"},
 	} {
 		req, _ := http.NewRequest("POST", f.base+"/test/json", strings.NewReader(body))
 		req.Header.Set("Authorization", "Bearer "+f.token[RoleCounter])
@@ -68,9 +83,17 @@ func TestReadJSONRefusesTrailingData(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		b, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if resp.StatusCode != want {
-			t.Errorf("%q: %d, want %d", body, resp.StatusCode, want)
+		short := body[:min(len(body), 40)]
+		if resp.StatusCode != want.code || !strings.Contains(string(b), want.says) {
+			t.Errorf("%q: %d %s, want %d …%s…", short, resp.StatusCode, b, want.code, want.says)
+		}
+		if strings.Contains(string(b), "079190001234") {
+			t.Errorf("%q: the answer repeats the value", short)
+		}
+		if want.code != 200 && !strings.Contains(string(b), "Yêu cầu không hợp lệ.") {
+			t.Errorf("%q: no Vietnamese message: %s", short, b)
 		}
 	}
 }

@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -28,6 +29,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/internal/metrics"
 	"motcua-agent/internal/netguard"
+	"motcua-agent/sync/wire"
 )
 
 // Role is what a token lets its bearer do.
@@ -361,20 +363,36 @@ func WriteError(w http.ResponseWriter, status int, en, vi string) {
 	WriteJSON(w, status, map[string]string{"error": en, "message": vi})
 }
 
-// ReadJSON decodes a capped JSON request body into v: one object, no unknown fields,
-// nothing after it.
+// ReadJSON decodes a request body into v with the hub's strict reader (sync/wire):
+// one object, no unknown fields, no key given twice or in another case, nothing after
+// it, no string longer than MaxValueBytes and no body over MaxBodyBytes. A refusal
+// answers 400 (413 for a body too large) saying which key failed, never repeating a
+// value.
 func ReadJSON(w http.ResponseWriter, r *http.Request, v any) bool {
-	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20))
-	dec.DisallowUnknownFields()
-	err := dec.Decode(v)
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, MaxBodyBytes))
+	if tooBig := (*http.MaxBytesError)(nil); errors.As(err, &tooBig) {
+		WriteError(w, http.StatusRequestEntityTooLarge, fmt.Sprintf("request body over %d bytes", MaxBodyBytes), textBadRequest)
+		return false
+	}
 	if err == nil {
-		if _, more := dec.Token(); more != io.EOF {
-			err = errors.New("data after the first JSON value")
-		}
+		err = requestStrictness.Decode(body, v)
 	}
 	if err != nil {
-		WriteError(w, http.StatusBadRequest, "malformed request body: "+err.Error(), "Yêu cầu không hợp lệ.")
+		WriteError(w, http.StatusBadRequest, "malformed request body: "+err.Error(), textBadRequest)
 		return false
 	}
 	return true
 }
+
+// MaxBodyBytes and MaxValueBytes bound what a write to the API may send: its requests
+// are a few short fields (a service code, a counter, a QR payload).
+const (
+	MaxBodyBytes  = 64 << 10
+	MaxValueBytes = 2048
+)
+
+// requestStrictness is how every write to the agent is read: as strictly as the hub
+// reads a push, with the pages' spelling of untagged fields ("who" for Who).
+var requestStrictness = wire.Strictness{MaxString: MaxValueBytes, LowerFirst: true}
+
+const textBadRequest = "Yêu cầu không hợp lệ."

@@ -96,7 +96,7 @@ func tokenWalk(dec *json.Decoder, t reflect.Type) error {
 			seen[key] = true
 			var next reflect.Type
 			if t != nil && t.Kind() == reflect.Struct {
-				ft, ok := jsonFields(t)[key]
+				ft, ok := jsonFields(t, false)[key]
 				if !ok {
 					return ErrNotStrictJSON
 				}

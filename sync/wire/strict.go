@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"unicode"
 	"unicode/utf8"
 )
 
@@ -24,11 +25,26 @@ var ErrNotStrictJSON = errors.New("JSON not in strict form")
 // The strictness is one pass over the bytes (keys only, no values built), then
 // encoding/json decodes: the token-by-token json.Decoder this replaced cost three times
 // the decode itself on a province's push.
-func DecodeStrict(data []byte, v any) error {
+func DecodeStrict(data []byte, v any) error { return Strictness{}.Decode(data, v) }
+
+// Strictness is DecodeStrict with more refused: the agent's local API reads every
+// write through it, so a kiosk, a board or a LAN client is held to the rules a push to
+// the hub is, and to a size for each value.
+type Strictness struct {
+	// MaxString is the longest string value (or map key) in bytes as sent; 0: no limit.
+	MaxString int
+	// LowerFirst spells the key of a field with no json tag as its Go name with the
+	// first letter in lower case ("who" for Who), as the agent's pages write them;
+	// DecodeStrict spells it as the Go name itself. Either way one spelling only.
+	LowerFirst bool
+}
+
+// Decode is DecodeStrict under st's rules.
+func (st Strictness) Decode(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w: invalid UTF-8", ErrNotStrictJSON)
 	}
-	sc := strictScanner{data: data}
+	sc := strictScanner{data: data, maxString: st.MaxString, lowerFirst: st.LowerFirst}
 	sc.space()
 	if err := sc.value(reflect.TypeOf(v)); err != nil {
 		return err
@@ -48,6 +64,9 @@ type strictScanner struct {
 	data []byte
 	pos  int
 	path [][]byte // the keys down to here; joined only for an error
+
+	maxString  int
+	lowerFirst bool
 }
 
 func (s *strictScanner) space() {
@@ -100,8 +119,11 @@ func (s *strictScanner) value(t reflect.Type) error {
 			}
 		}
 	case '"':
-		_, err := s.str()
-		return err
+		start := s.pos
+		if _, err := s.str(); err != nil {
+			return err
+		}
+		return s.fitString(s.pos - start - 2)
 	}
 	// A number or a literal: up to the next delimiter (encoding/json checks its form).
 	start := s.pos
@@ -128,7 +150,7 @@ func (s *strictScanner) object(t reflect.Type) error {
 	var fields map[string]reflect.Type
 	var elem reflect.Type
 	if t != nil && t.Kind() == reflect.Struct {
-		fields = jsonFields(t)
+		fields = jsonFields(t, s.lowerFirst)
 	} else if t != nil && t.Kind() == reflect.Map {
 		elem = t.Elem()
 	}
@@ -149,8 +171,12 @@ func (s *strictScanner) object(t reflect.Type) error {
 		if s.data[s.pos] != '"' {
 			return s.fail("expected a key")
 		}
+		keyStart := s.pos
 		key, err := s.str()
 		if err != nil {
+			return err
+		}
+		if err := s.fitString(s.pos - keyStart - 2); err != nil {
 			return err
 		}
 		if s.seenBefore(key, &seen, &many) {
@@ -184,6 +210,14 @@ func (s *strictScanner) object(t reflect.Type) error {
 			return err
 		}
 	}
+}
+
+// fitString refuses a string of n bytes (as sent) longer than the limit.
+func (s *strictScanner) fitString(n int) error {
+	if s.maxString > 0 && n > s.maxString {
+		return fmt.Errorf("%w: at %s: a string of %d bytes, at most %d", ErrNotStrictJSON, s.where(), n, s.maxString)
+	}
+	return nil
 }
 
 // seenBefore says whether an object already had key, and notes it: in seen while the
@@ -266,10 +300,12 @@ func (s *strictScanner) str() ([]byte, error) {
 }
 
 // jsonFields maps a struct's JSON names to their types (exported fields with a tag
-// or their Go name, as encoding/json does; no embedded structs in this package).
-// Computed once per type.
-func jsonFields(t reflect.Type) map[string]reflect.Type {
-	if m, ok := fieldCache.Load(t); ok {
+// or their Go name, as encoding/json does, with its first letter in lower case when
+// lowerFirst; no embedded structs in this package or the agent's requests). Computed
+// once per type.
+func jsonFields(t reflect.Type, lowerFirst bool) map[string]reflect.Type {
+	key := fieldKey{t, lowerFirst}
+	if m, ok := fieldCache.Load(key); ok {
 		return m.(map[string]reflect.Type)
 	}
 	out := map[string]reflect.Type{}
@@ -284,13 +320,22 @@ func jsonFields(t reflect.Type) map[string]reflect.Type {
 		}
 		if name == "" {
 			name = f.Name
+			if lowerFirst {
+				r, n := utf8.DecodeRuneInString(name)
+				name = string(unicode.ToLower(r)) + name[n:]
+			}
 		}
 		out[name] = f.Type
 	}
-	fieldCache.Store(t, out)
+	fieldCache.Store(key, out)
 	return out
+}
+
+type fieldKey struct {
+	t          reflect.Type
+	lowerFirst bool
 }
 
 var elemStep, keyStep = []byte("[]"), []byte(".")
 
-var fieldCache sync.Map // reflect.Type → map[string]reflect.Type
+var fieldCache sync.Map // fieldKey → map[string]reflect.Type

@@ -140,3 +140,41 @@ func TestDecodeStrictManyKeys(t *testing.T) {
 		}
 	}
 }
+
+// TestStrictnessForTheAgentsAPI: the agent's handlers read with a size for every value
+// and its pages' spelling of untagged fields, and stay as strict as a push.
+func TestStrictnessForTheAgentsAPI(t *testing.T) {
+	t.Parallel()
+	type ticket struct {
+		Service string `json:"service"`
+		Station string
+		Dims    map[string]string `json:"dims"`
+	}
+	st := Strictness{MaxString: 16, LowerFirst: true}
+	var v ticket
+	if err := st.Decode([]byte(`{"service":"A","station":"k1","dims":{"a":"b"}}`), &v); err != nil || v.Service != "A" || v.Station != "k1" {
+		t.Fatalf("good body: %+v %v", v, err)
+	}
+	for name, tc := range map[string]struct{ body, says string }{
+		"duplicate key":      {`{"service":"A","service":"B"}`, `key "service" twice at $`},
+		"other case":         {`{"Service":"B"}`, `must be spelled "service"`},
+		"untagged, Go name":  {`{"Station":"k1"}`, `must be spelled "station"`},
+		"unknown":            {`{"service":"A","colour":"red"}`, `unknown key "colour"`},
+		"long value":         {`{"service":"` + strings.Repeat("x", 17) + `"}`, "at $.service: a string of 17 bytes, at most 16"},
+		"long map key":       {`{"dims":{"` + strings.Repeat("k", 17) + `":"v"}}`, "a string of 17 bytes"},
+		"long nested value":  {`{"dims":{"a":"` + strings.Repeat("v", 40) + `"}}`, "at $.dims.a: a string of 40 bytes"},
+		"escapes count, too": {`{"service":"` + strings.Repeat(`\u0041`, 3) + `"}`, "a string of 18 bytes"},
+	} {
+		err := st.Decode([]byte(tc.body), &ticket{})
+		if !errors.Is(err, ErrNotStrictJSON) || !strings.Contains(err.Error(), tc.says) {
+			t.Errorf("%s: %v, want …%s…", name, err, tc.says)
+		}
+	}
+	// DecodeStrict is unchanged: an untagged field is spelled as its Go name, any length.
+	if err := DecodeStrict([]byte(`{"Station":"`+strings.Repeat("x", 100)+`"}`), &ticket{}); err != nil {
+		t.Fatalf("DecodeStrict: %v", err)
+	}
+	if err := DecodeStrict([]byte(`{"station":"k1"}`), &ticket{}); !errors.Is(err, ErrNotStrictJSON) {
+		t.Fatalf("DecodeStrict took the other case: %v", err)
+	}
+}

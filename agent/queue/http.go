@@ -108,10 +108,10 @@ type IssueResponse struct {
 // Register adds the API routes to the server.
 func (a *API) Register(s *web.Server) {
 	s.HandleFunc("GET /api/v1/queue/services", a.services)
-	s.HandleFunc("POST /api/v1/tickets", a.issue, web.RoleKiosk)
+	s.HandleFunc("POST /api/v1/tickets", s.Limited(web.TicketRates, a.issue), web.RoleKiosk)
 	s.HandleFunc("GET /api/v1/tickets/{number}", a.ticket)
 	s.HandleFunc("POST /api/v1/tickets/{number}/{action}", a.act, web.RoleCounter)
-	s.HandleFunc("POST /api/v1/tickets/{number}/reprint", a.reprint, web.RoleKiosk, web.RoleCounter)
+	s.HandleFunc("POST /api/v1/tickets/{number}/reprint", s.Limited(web.ReprintRates, a.reprint), web.RoleKiosk, web.RoleCounter)
 	s.HandleFunc("POST /api/v1/counters/{counter}/next", a.next, web.RoleCounter)
 	s.HandleFunc("POST /api/v1/counters/{counter}/pause", func(w http.ResponseWriter, r *http.Request) {
 		r.SetPathValue("action", "pause")

@@ -49,7 +49,7 @@ http: {listen: "127.0.0.1:0"}
 	b := bus.New(nil)
 	q.bus = b
 	hl := health.New(nil)
-	srv := web.New(web.Options{Config: cfg, Tokens: testTokens, Store: st, Bus: b, Health: hl, Metrics: metrics.New(), Log: quietLog()})
+	srv := web.New(web.Options{Config: cfg, Tokens: testTokens, Store: st, Bus: b, Health: hl, Metrics: metrics.New(), Log: quietLog(), Now: clk.Now})
 	api := &API{Q: q, Office: "UBND phường Ba Đình", PublicURL: "http://127.0.0.1:8606", Print: print}
 	api.Register(srv)
 	RegisterPages(srv, PageOptions{Voice: true})

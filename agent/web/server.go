@@ -83,8 +83,11 @@ type Server struct {
 	status map[string]func(context.Context) any
 	pages  []Page
 
+	office   []netip.Prefix // http.office_devices
+
 	requests *metrics.Counter
 	denied   *metrics.Counter
+	limited  *metrics.Counter
 }
 
 // Page is a link shown in the pages' navigation.
@@ -104,6 +107,8 @@ func New(o Options) *Server {
 		personal: map[Role]bool{RoleAdmin: true}, started: o.Now(), status: map[string]func(context.Context) any{},
 		requests: o.Metrics.Counter("motcua_http_requests_total", "HTTP requests served."),
 		denied:   o.Metrics.Counter("motcua_http_denied_total", "HTTP requests refused for a missing or wrong token or origin."),
+		limited:  o.Metrics.Counter("motcua_http_rate_limited_total", "HTTP requests refused (429) for coming faster than their route allows."),
+		office:   officeDevices(o.Config.HTTP),
 	}
 	for r, t := range o.Tokens {
 		if t != "" {
@@ -283,8 +288,7 @@ func (s *Server) Start() error {
 	if lim.Total == 0 {
 		lim = DefaultConnLimits()
 	}
-	office := officeDevices(s.opts.Config.HTTP)
-	lim.Trusted = func(a netip.Addr) bool { return s.trustedClient(a, office) }
+	lim.Trusted = func(a netip.Addr) bool { return s.trustedClient(a, s.office) }
 	gl := netguard.Listen(ln, lim)
 	srv.ConnState = gl.ConnState
 	s.mu.Lock()

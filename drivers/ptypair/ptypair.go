@@ -2,7 +2,8 @@
 // agent's driver (opened by path exactly as a COM port is) and Host for the simulator of
 // the device. Stop is an unplug (both ends vanish); Start again is a re-plug at the same
 // paths. It is how the demo and the tests run serial devices without hardware; it must
-// never be used to reach a real device.
+// never be used to reach a real device. socat never outlives the process that started
+// it, even one killed with SIGKILL (Linux).
 package ptypair
 
 import (
@@ -12,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"sync"
 	"time"
 )
@@ -23,8 +25,9 @@ var ErrNoSocat = errors.New("pty pair: socat not installed")
 type Pair struct {
 	Device, Host string
 
-	mu  sync.Mutex
-	cmd *exec.Cmd
+	mu   sync.Mutex
+	cmd  *exec.Cmd
+	done chan struct{} // closed when socat has exited and been waited for
 }
 
 // New names a pair in dir (not started): Device is dir/name, Host dir/name.host.
@@ -55,10 +58,11 @@ func (p *Pair) Start() error {
 	os.Remove(p.Device) // links a killed socat left behind
 	os.Remove(p.Host)
 	cmd := exec.Command(socat, "-b65536", "pty,raw,echo=0,link="+p.Device, "pty,raw,echo=0,link="+p.Host)
-	if err := cmd.Start(); err != nil {
+	done, err := startTied(cmd)
+	if err != nil {
 		return fmt.Errorf("pty pair: start socat: %w", err)
 	}
-	p.cmd = cmd
+	p.cmd, p.done = cmd, done
 	deadline := time.Now().Add(10 * time.Second)
 	for time.Now().Before(deadline) {
 		_, e1 := os.Stat(p.Device)
@@ -70,6 +74,34 @@ func (p *Pair) Start() error {
 	}
 	p.stopLocked()
 	return errors.New("pty pair: socat did not create its links within 10 s")
+}
+
+// startTied starts cmd so that it cannot outlive this process, even one killed with
+// SIGKILL or crashed (on Linux the kernel signals it when its parent thread ends: that
+// thread is held for as long as the command runs). done is closed once it has exited.
+func startTied(cmd *exec.Cmd) (done chan struct{}, err error) {
+	tieToParent(cmd)
+	started := make(chan error, 1)
+	done = make(chan struct{})
+	go func() {
+		defer close(done)
+		// The death signal follows the thread that started the command, not the
+		// process: a Go thread can end (a goroutine that exits while locked to it), so
+		// this goroutine keeps its thread until the command is gone.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		if err := cmd.Start(); err != nil {
+			started <- err
+			return
+		}
+		started <- nil
+		_ = cmd.Wait()
+	}()
+	if err := <-started; err != nil {
+		<-done
+		return nil, err
+	}
+	return done, nil
 }
 
 // Stop ends socat (an unplug) and removes the links.
@@ -90,7 +122,7 @@ func (p *Pair) stopLocked() {
 		return
 	}
 	_ = p.cmd.Process.Kill()
-	_ = p.cmd.Wait()
+	<-p.done
 	p.cmd = nil
 	// socat removes its links on a clean exit only; a killed one leaves them.
 	os.Remove(p.Device)

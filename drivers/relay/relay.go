@@ -4,12 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sync"
 	"time"
 
-	"go.bug.st/serial"
-
 	"motcua-agent/config"
+	"motcua-agent/drivers/serialport"
 )
 
 // ErrNoAnswer is returned when a board that should answer stays silent.
@@ -38,7 +38,7 @@ type Relay struct {
 	onStatus func(Status)
 
 	mu        sync.Mutex
-	port      serial.Port
+	port      serialport.Port // never select()ed on: reopened at any descriptor number
 	status    Status
 	release   Timer
 	afterFunc func(time.Duration, func()) Timer
@@ -195,14 +195,14 @@ func (r *Relay) exchangeOnce(ctx context.Context, frame []byte, want bool) error
 		return err
 	}
 	if r.port == nil {
-		p, err := serial.Open(r.path, &serial.Mode{BaudRate: r.baud})
+		p, err := serialport.Open(r.path, r.baud)
 		if err != nil {
 			return fmt.Errorf("relay: open %s: %w", r.path, err)
 		}
 		r.port = p
 	}
 	if r.board.Confirms() {
-		_ = r.port.ResetInputBuffer()
+		_ = serialport.DiscardInput(r.port)
 	}
 	if len(frame) > 0 {
 		if _, err := r.port.Write(frame); err != nil {
@@ -226,15 +226,15 @@ func (r *Relay) exchangeOnce(ctx context.Context, frame []byte, want bool) error
 		if left <= 0 {
 			return fmt.Errorf("%w within %v on %s", ErrNoAnswer, r.timeout, r.path)
 		}
-		if err := r.port.SetReadTimeout(left); err != nil {
+		if err := r.port.SetReadDeadline(deadline); err != nil {
 			return fmt.Errorf("relay: %s: %w", r.path, err)
 		}
 		n, err := r.port.Read(chunk)
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			continue // the loop checks the deadline
+		}
 		if err != nil {
 			return fmt.Errorf("relay: read %s: %w", r.path, err)
-		}
-		if n == 0 {
-			continue // timeout slice ended; the loop checks the deadline
 		}
 		buf = append(buf, chunk[:n]...)
 		if len(buf) > maxAnswer {

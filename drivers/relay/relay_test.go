@@ -10,6 +10,7 @@ import (
 
 	"motcua-agent/config"
 	"motcua-agent/drivers/ptypair"
+	"motcua-agent/drivers/serialport/serialporttest"
 )
 
 // pair is a pty pair standing in for the board's USB-serial port: the relay driver
@@ -153,21 +154,46 @@ func TestAnsweringBoardConfirmsAndFaultsWhenSilent(t *testing.T) {
 	}
 }
 
-func TestUnpluggedRelayFaultsAndRecovers(t *testing.T) {
-	p := pair(t, "plug")
-	cfg := config.GateRelay{Port: p.Device, Board: config.RelayLCUS, Channel: 1}
-	r, _ := Open(cfg, Options{})
-	defer r.Close()
+// plugged opens a relay of board on a pty pair with a simulated board on the far end,
+// and releases it once.
+func plugged(t *testing.T, name, board string) (*ptypair.Pair, *Relay, Board, *Simulator) {
+	t.Helper()
+	p := pair(t, name)
+	cfg := config.GateRelay{Port: p.Device, Board: board, Channel: 1, Timeout: time.Second}
+	r, err := Open(cfg, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { r.Close() })
 	b, _ := BoardFor(cfg)
 	sim, err := Simulate(p.Host, b)
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx := context.Background()
-	if err := r.Set(ctx, false); err != nil {
+	if err := r.Set(context.Background(), false); err != nil {
 		t.Fatal(err)
 	}
 	waitCommand(t, sim, false)
+	return p, r, b, sim
+}
+
+// replug starts the pair again with a new simulated board on it.
+func replug(t *testing.T, p *ptypair.Pair, b Board) *Simulator {
+	t.Helper()
+	if err := p.Start(); err != nil {
+		t.Fatal(err)
+	}
+	sim, err := Simulate(p.Host, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { sim.Close() })
+	return sim
+}
+
+func TestUnpluggedRelayFaultsAndRecovers(t *testing.T) {
+	p, r, b, sim := plugged(t, "plug", config.RelayLCUS)
+	ctx := context.Background()
 	sim.Close()
 	p.Stop()
 	if err := r.Pulse(ctx, time.Millisecond); err == nil {
@@ -176,14 +202,7 @@ func TestUnpluggedRelayFaultsAndRecovers(t *testing.T) {
 	if r.Status().OK {
 		t.Fatal("status OK with the port gone")
 	}
-	if err := p.Start(); err != nil {
-		t.Fatal(err)
-	}
-	sim2, err := Simulate(p.Host, b)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer sim2.Close()
+	sim2 := replug(t, p, b)
 	if err := r.Probe(ctx); err != nil {
 		t.Fatalf("probe after replug: %v", err)
 	}
@@ -210,4 +229,27 @@ func FuzzAnswerState(f *testing.F) {
 			t.Fatalf("closed without the closed answer in % X", buf)
 		}
 	})
+}
+
+// TestAnsweringBoardReopenedAboveSelectLimit re-plugs a board that answers queries
+// while the process holds more than 1,024 descriptors: the port is opened again at a
+// number select() cannot hold, where the serial library panicked on the answer's read.
+func TestAnsweringBoardReopenedAboveSelectLimit(t *testing.T) {
+	p, r, b, sim := plugged(t, "km-high", config.RelayKMTronic)
+	ctx := context.Background()
+	sim.Close()
+	p.Stop()
+	if err := r.Set(ctx, false); err == nil {
+		t.Fatal("set on an unplugged board succeeded")
+	}
+	serialporttest.HoldDescriptors(t, 16)
+	sim2 := replug(t, p, b)
+	for _, want := range []bool{false, true, false} {
+		if err := r.Set(ctx, want); err != nil {
+			t.Fatalf("set %v after the re-plug: %v", want, err)
+		}
+		if sim2.Closed() != want {
+			t.Fatalf("board closed=%v, want %v", sim2.Closed(), want)
+		}
+	}
 }

@@ -6,7 +6,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"go.bug.st/serial"
+	"motcua-agent/drivers/serialport"
 )
 
 // Command is one frame the simulated board received.
@@ -20,7 +20,7 @@ type Command struct {
 // like the real board. Silence makes it stop answering, as a hung board does.
 type Simulator struct {
 	board    Board
-	port     serial.Port
+	port     serialport.Port
 	commands chan Command
 	silent   atomic.Bool
 	closed   atomic.Bool
@@ -33,7 +33,7 @@ type Simulator struct {
 
 // Simulate opens path and serves board on it until Close.
 func Simulate(path string, board Board) (*Simulator, error) {
-	p, err := serial.Open(path, &serial.Mode{BaudRate: 9600})
+	p, err := serialport.Open(path, 9600)
 	if err != nil {
 		return nil, err
 	}

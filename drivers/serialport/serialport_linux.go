@@ -62,3 +62,21 @@ var speeds = map[int]uint32{
 	38400: unix.B38400, 57600: unix.B57600, 115200: unix.B115200, 230400: unix.B230400,
 	460800: unix.B460800, 921600: unix.B921600,
 }
+
+// DiscardInput drops what the line has received and nobody has read yet (a late
+// answer to an earlier command).
+func DiscardInput(p Port) error {
+	f, ok := p.(*os.File)
+	if !ok {
+		return nil
+	}
+	raw, err := f.SyscallConn()
+	if err != nil {
+		return err
+	}
+	ctlErr := raw.Control(func(fd uintptr) { err = unix.IoctlSetInt(int(fd), unix.TCFLSH, unix.TCIFLUSH) })
+	if ctlErr != nil {
+		return ctlErr
+	}
+	return err
+}

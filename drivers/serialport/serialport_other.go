@@ -43,3 +43,12 @@ func (c libPort) Read(b []byte) (int, error) {
 	}
 	return n, err
 }
+
+// DiscardInput drops what the line has received and nobody has read yet (a late
+// answer to an earlier command).
+func DiscardInput(p Port) error {
+	if lp, ok := p.(libPort); ok {
+		return lp.ResetInputBuffer()
+	}
+	return nil
+}

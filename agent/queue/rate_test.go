@@ -8,7 +8,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"motcua-agent/agent/web"
+	"motcua-agent/internal/browsertest"
 	"motcua-agent/internal/netguard/netguardtest"
 )
 
@@ -75,5 +78,30 @@ func TestKioskTokenCannotRunDownTheDay(t *testing.T) {
 	issued++
 	if got := len(s.q.Snapshot().Waiting); got != issued {
 		t.Fatalf("%d tickets waiting, %d answered 201", got, issued)
+	}
+}
+
+// TestKioskShowsTheRefusal: when this PC's kiosk has used its allowance, a tap on a
+// service shows the Vietnamese refusal on the kiosk page (and it stays after the page
+// reloads its services), and no ticket is issued.
+func TestKioskShowsTheRefusal(t *testing.T) {
+	browsertest.Path(t)
+	s := startServer(t, nil)
+	for i := range web.TicketRates.PerClient.Burst {
+		if code := s.do(t, "POST", "/api/v1/tickets", web.RoleKiosk, map[string]string{"service": "A"}, nil); code != http.StatusCreated {
+			t.Fatalf("ticket %d: %d", i+1, code)
+		}
+	}
+	ctx := browsertest.Tab(t, browsertest.Headless(t, chromedp.WindowSize(1280, 900)))
+	browsertest.Do(t, ctx, "kiosk", chromedp.Navigate(s.base+"/kiosk?token="+testTokens[web.RoleKiosk]),
+		chromedp.WaitVisible(chromedp.CSS(`button[data-service="A"]`)), chromedp.Click(chromedp.CSS(`button[data-service="A"]`)),
+		chromedp.WaitVisible(chromedp.CSS("#issue-error")), chromedp.Sleep(300*time.Millisecond))
+	if got := browsertest.TextContent(t, ctx, "#err"); got != web.TicketRates.Message {
+		browsertest.Screenshot(t, ctx, "failed-kiosk-refusal")
+		t.Fatalf("kiosk shows %q, want %q", got, web.TicketRates.Message)
+	}
+	browsertest.Screenshot(t, ctx, "kiosk-too-many-requests")
+	if got := len(s.q.Snapshot().Waiting); got != web.TicketRates.PerClient.Burst {
+		t.Fatalf("%d tickets issued", got)
 	}
 }

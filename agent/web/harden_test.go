@@ -216,3 +216,18 @@ func TestReadTimeoutCutsSlowBodiesNotStreams(t *testing.T) {
 		t.Fatalf("stream after the read timeout: %v", m)
 	}
 }
+
+// TestBoardsAndKiosksNeverGetPersonalData: a config that grants personal data to the
+// display or kiosk role (config check refuses it; a config built in code is not
+// checked) still gives them none.
+func TestBoardsAndKiosksNeverGetPersonalData(t *testing.T) {
+	t.Parallel()
+	f := newFixtureWith(t, func(o *Options) {
+		o.Config.HTTP.PersonalDataRoles = []string{"display", "kiosk", "counter"}
+	})
+	for role, want := range map[Role]bool{RoleDisplay: false, RoleKiosk: false, RoleCounter: true, RoleAdmin: true} {
+		if got := f.srv.MayReceivePersonal(role); got != want {
+			t.Errorf("%s may receive personal data: %v, want %v", role, got, want)
+		}
+	}
+}

@@ -216,6 +216,11 @@ func (a *API) issue(w http.ResponseWriter, r *http.Request) {
 	if !web.ReadJSON(w, r, &req) {
 		return
 	}
+	if len(req.Station) > 64 {
+		// A station is a card reader's counter name ("kiosk-1"), only ever looked up.
+		web.WriteError(w, http.StatusBadRequest, "station: at most 64 bytes", "Yêu cầu không hợp lệ.")
+		return
+	}
 	priority := req.Priority
 	if req.BirthDate != "" {
 		born, err := time.ParseInLocation("2006-01-02", req.BirthDate, a.Q.st.Location())

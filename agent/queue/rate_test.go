@@ -105,3 +105,16 @@ func TestKioskShowsTheRefusal(t *testing.T) {
 		t.Fatalf("%d tickets issued", got)
 	}
 }
+
+// TestIssueRefusesALongStation: the kiosk's station is a reader's counter name; a long
+// one is refused and issues nothing.
+func TestIssueRefusesALongStation(t *testing.T) {
+	s := startServer(t, nil)
+	var out struct{ Message string }
+	if code := s.do(t, "POST", "/api/v1/tickets", web.RoleKiosk, map[string]string{"service": "A", "station": strings.Repeat("k", 65)}, &out); code != http.StatusBadRequest || out.Message != "Yêu cầu không hợp lệ." {
+		t.Fatalf("long station: %d %q", code, out.Message)
+	}
+	if n := len(s.q.Snapshot().Waiting); n != 0 {
+		t.Fatalf("%d tickets issued", n)
+	}
+}

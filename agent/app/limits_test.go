@@ -63,15 +63,7 @@ func TestAgentAtItsLimitsStillPrintsAndScans(t *testing.T) {
 	}
 	// Every connection dialed has been accepted (and kept or closed) before the gaps
 	// below 1,024 are filled: the next device opened gets a number above it.
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		s := a.Web.Connections()
-		if int64(s.Open)+s.Refused+s.Evicted+s.Displaced >= int64(dialed) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the agent accepted only part of %d connections: %+v", dialed, s)
-		}
-	}
+	netguardtest.WaitAccepted(t, func() int64 { return a.Web.Connections().Accepted }, dialed)
 	serialporttest.HoldDescriptors(t, 16)
 	fds, _ := os.ReadDir("/proc/self/fd")
 	held := a.Web.Connections()

@@ -43,6 +43,12 @@ func TestServesThroughAFloodOfIdleAndSlowConnections(t *testing.T) {
 	for _, fl := range floods {
 		dialed += fl.Dialed
 	}
+	// The keep-alive flood's requests are answered (the connections go idle, and may
+	// give way) before the real client comes: until then its own address's slots are
+	// all busy with requests, which nothing may cut.
+	for deadline := time.Now().Add(5 * time.Second); f.srv.Connections().Idle < 2*lim.PerAddress && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+	}
 	held := f.srv.Connections()
 	during := netguardtest.MemInUse()
 
@@ -137,6 +143,8 @@ func TestAFloodCostsTheFlooderNotTheOffice(t *testing.T) {
 
 	// One address, ten times its share of half-sent requests.
 	floods = append(floods, netguardtest.Hold(target, "127.0.0.2", 10*lim.PerAddress, half, []byte("X-Slow: 1\r\n"), 500*time.Millisecond))
+	accepted := func() int64 { return f.srv.Connections().Accepted }
+	netguardtest.WaitAccepted(t, accepted, floods[0].Dialed)
 	if held := f.srv.Connections(); held.Open > lim.PerAddress || held.Refused == 0 {
 		t.Fatalf("one address holds %+v, its share is %d", held, lim.PerAddress)
 	}
@@ -147,6 +155,11 @@ func TestAFloodCostsTheFlooderNotTheOffice(t *testing.T) {
 	for i := 3; i <= 11; i++ {
 		floods = append(floods, netguardtest.Hold(target, fmt.Sprintf("127.0.0.%d", i), lim.PerAddress, slowBody, []byte(" "), 500*time.Millisecond))
 	}
+	dialed := 15 // the first probes' own connections
+	for _, fl := range floods {
+		dialed += fl.Dialed
+	}
+	netguardtest.WaitAccepted(t, accepted, dialed)
 	held := f.srv.Connections()
 	if held.Open > lim.Total {
 		t.Fatalf("%d connections held, the total is %d", held.Open, lim.Total)

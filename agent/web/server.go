@@ -83,7 +83,7 @@ type Server struct {
 	status map[string]func(context.Context) any
 	pages  []Page
 
-	office   []netip.Prefix // http.office_devices
+	office []netip.Prefix // http.office_devices
 
 	requests *metrics.Counter
 	denied   *metrics.Counter

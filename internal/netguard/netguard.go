@@ -42,6 +42,7 @@ type Listener struct {
 	untrusted int // connections of clients that are not trusted
 	idle      int
 
+	accepted  atomic.Int64
 	refused   atomic.Int64
 	evicted   atomic.Int64
 	displaced atomic.Int64
@@ -93,6 +94,7 @@ func (l *Listener) Accept() (net.Conn, error) {
 		if err != nil {
 			return nil, err
 		}
+		l.accepted.Add(1)
 		c := &conn{Conn: nc, l: l}
 		victim, ok := l.admit(c, addrOf(nc.RemoteAddr()))
 		if victim != nil {
@@ -247,6 +249,7 @@ type Stats struct {
 	Open      int   `json:"open"`
 	Idle      int   `json:"idle"`
 	Clients   int   `json:"clients"`   // addresses (IPv6: /64 networks) holding connections
+	Accepted  int64 `json:"accepted"`  // connections taken from the operating system, kept or not
 	Refused   int64 `json:"refused"`   // connections closed at once for a full limit
 	Evicted   int64 `json:"evicted"`   // idle connections closed to make room
 	Displaced int64 `json:"displaced"` // busy connections of the client holding the most closed to make room
@@ -256,7 +259,7 @@ type Stats struct {
 func (l *Listener) Stats() Stats {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return Stats{Open: l.total, Idle: l.idle, Clients: len(l.clients), Refused: l.refused.Load(),
+	return Stats{Open: l.total, Idle: l.idle, Clients: len(l.clients), Accepted: l.accepted.Load(), Refused: l.refused.Load(),
 		Evicted: l.evicted.Load(), Displaced: l.displaced.Load()}
 }
 

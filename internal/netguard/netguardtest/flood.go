@@ -155,3 +155,15 @@ func MemInUse() uint64 {
 	runtime.ReadMemStats(&m)
 	return m.HeapInuse + m.StackInuse
 }
+
+// WaitAccepted waits up to 10 s for a server to have taken n connections from the
+// operating system (accepted reads its count): a dial returns once the kernel has the
+// connection, before the server has seen it.
+func WaitAccepted(t testing.TB, accepted func() int64, n int) {
+	t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); accepted() < int64(n); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the server took %d of %d connections in 10 s", accepted(), n)
+		}
+	}
+}

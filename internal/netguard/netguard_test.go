@@ -202,3 +202,19 @@ func TestFitToDescriptorBudget(t *testing.T) {
 		t.Errorf("descriptor budget %d", b)
 	}
 }
+
+// TestIPv6ClientIsItsSlash64: a LAN machine can take any address of its /64, so the
+// whole /64 is one client; loopback and IPv4 (mapped or not) are their address.
+func TestIPv6ClientIsItsSlash64(t *testing.T) {
+	t.Parallel()
+	key := func(s string) string { return clientKey(addrOf(&net.TCPAddr{IP: net.ParseIP(s)})) }
+	if key("2001:db8:1:2::1") != key("2001:db8:1:2:ffff::9") {
+		t.Error("two addresses of one /64 are two clients")
+	}
+	if key("2001:db8:1:2::1") == key("2001:db8:1:3::1") {
+		t.Error("two /64s are one client")
+	}
+	if key("::ffff:192.168.1.5") != "192.168.1.5" || key("::1") != "::1" {
+		t.Errorf("mapped %q, loopback %q", key("::ffff:192.168.1.5"), key("::1"))
+	}
+}

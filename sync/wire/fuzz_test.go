@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"reflect"
+	"regexp"
 	"testing"
 	"unicode/utf8"
 )
@@ -125,3 +126,57 @@ func tokenWalk(dec *json.Decoder, t reflect.Type) error {
 	}
 	return nil
 }
+
+// agentRequest has the shapes of the agent's write bodies: tagged and untagged fields
+// and a nested object.
+type agentRequest struct {
+	Service string `json:"service"`
+	Counter string `json:"counter"`
+	Pages   int    `json:"pages"`
+	Who     string
+	Inner   struct {
+		Station string `json:"station"`
+	} `json:"inner"`
+}
+
+// FuzzStrictnessForAgentBodies: the agent's bodies come from anyone on the office LAN.
+// Strictness decodes what DecodeStrict decodes, once the pages' spelling of an untagged
+// key is given back its Go name; a size limit only ever refuses more, and what it
+// accepts holds no longer string.
+func FuzzStrictnessForAgentBodies(f *testing.F) {
+	f.Add([]byte(`{"service":"A","counter":"2","pages":3,"who":"x","inner":{"station":"k1"}}`))
+	f.Add([]byte(`{"service":"A","service":"B"}`))
+	f.Add([]byte(`{"Who":"x"}`))
+	f.Add([]byte(`{"counter":"\u0041\u0042"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		const limit = 8
+		var lax, sized agentRequest
+		errLax := Strictness{LowerFirst: true}.Decode(data, &lax)
+		errSized := Strictness{LowerFirst: true, MaxString: limit}.Decode(data, &sized)
+		if errSized == nil && errLax != nil {
+			t.Fatalf("the size limit accepted what the reader without it refused (%v): %q", errLax, data)
+		}
+		if errSized == nil {
+			for _, s := range []string{sized.Service, sized.Counter, sized.Who, sized.Inner.Station} {
+				if len(s) > limit {
+					t.Fatalf("accepted a %d-byte string under a %d-byte limit: %q", len(s), limit, data)
+				}
+			}
+		}
+		var strict agentRequest
+		goName := bytes.ReplaceAll(data, []byte(`"who"`), []byte(`"Who"`))
+		if bytes.Contains(data, []byte(`"Who"`)) || bytes.Contains(data, []byte(`\`)) ||
+			bytes.Count(data, []byte(`"who"`)) != len(whoKey.FindAll(data, -1)) {
+			return // the rename above would not be the only difference
+		}
+		errStrict := DecodeStrict(goName, &strict)
+		if (errStrict == nil) != (errLax == nil) {
+			t.Fatalf("DecodeStrict says %v, Strictness says %v, for %q", errStrict, errLax, data)
+		}
+		if errLax == nil && !reflect.DeepEqual(lax, strict) {
+			t.Fatalf("decoded differently: %+v vs %+v", lax, strict)
+		}
+	})
+}
+
+var whoKey = regexp.MustCompile(`"who"[ \t\r\n]*:`)

@@ -2,8 +2,9 @@
 GO      ?= go
 VERSION ?= $(shell git describe --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X motcua-agent/agent/app.Version=$(VERSION)
-# The agent's main package: the one place its path is written.
+# The agent's and the hub's main packages: the one place their paths are written.
 MAIN    ?= ./agent/cmd/motcua-agent
+HUBMAIN ?= ./sync/cmd/motcua-hub
 # `make install` puts the binary in $(PREFIX)/bin: /usr/local as root, ~/.local otherwise.
 PREFIX  ?= $(if $(filter 0,$(shell id -u)),/usr/local,$(HOME)/.local)
 # `make dist` writes the .deb and motcua-agent-setup.exe here.
@@ -11,10 +12,14 @@ DIST    ?= dist
 # Fuzz targets run for this long each inside `make test` (CI); longer with `make fuzz FUZZTIME=5m`.
 FUZZTIME ?= 5s
 
-.PHONY: build build-windows run test lint test-go fuzz bench clean deps-run deps-test dist dist-deb dist-windows install
+.PHONY: build build-hub build-windows run test lint test-go fuzz bench clean deps-run deps-test dist dist-deb dist-windows install
 
 build:
 	$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent $(MAIN)
+
+# The provincial hub, its own program (the counter's binary does not carry it).
+build-hub:
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/motcua-hub $(HUBMAIN)
 
 # Windows: cgo (SQLite) cross-compiled with mingw-w64.
 build-windows:
@@ -59,15 +64,17 @@ bench:
 # installer (NSIS); see packaging/.
 dist: dist-deb dist-windows
 
-dist-deb: build
+dist-deb: build build-hub
 	@bash packaging/deb/build-deb.sh bin/motcua-agent $(VERSION) $(DIST)
+	@bash packaging/deb/build-deb.sh bin/motcua-hub $(VERSION) $(DIST)
 
 dist-windows: build-windows
 	@bash packaging/windows/build-installer.sh bin/motcua-agent.exe $(VERSION) $(DIST)
 
 # motcua-agent on the PATH, so the README's `motcua-agent …` lines work as written.
-install: build
+install: build build-hub
 	install -D -m 0755 bin/motcua-agent $(DESTDIR)$(PREFIX)/bin/motcua-agent
+	install -D -m 0755 bin/motcua-hub $(DESTDIR)$(PREFIX)/bin/motcua-hub
 	@case ":$$PATH:" in *":$(PREFIX)/bin:"*) ;; *) echo "note: $(PREFIX)/bin is not on your PATH: add it (export PATH=\"$(PREFIX)/bin:\$$PATH\" in ~/.profile) or log in again";; esac
 
 clean:

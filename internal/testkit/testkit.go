@@ -3,10 +3,14 @@
 package testkit
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/json"
+	"io"
+	"regexp"
 	"slices"
 	"sync"
+	"testing"
 	"time"
 )
 
@@ -71,3 +75,32 @@ func (b *Buffer) Write(p []byte) (int, error) { b.mu.Lock(); defer b.mu.Unlock()
 
 // String is everything written so far.
 func (b *Buffer) String() string { b.mu.Lock(); defer b.mu.Unlock(); return b.b.String() }
+
+// WaitLine reads r (a process's log) until a line matches re and returns the match's
+// first group, then drains r in the background so the process never blocks on its
+// log. It fails the test when r ends first or no line matches within a minute.
+func WaitLine(t testing.TB, r io.Reader, re *regexp.Regexp) string {
+	t.Helper()
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(r)
+		for sc.Scan() {
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				found <- m[1]
+				io.Copy(io.Discard, r)
+				return
+			}
+		}
+		close(found)
+	}()
+	select {
+	case s, ok := <-found:
+		if !ok {
+			t.Fatalf("process ended before printing %s", re)
+		}
+		return s
+	case <-time.After(60 * time.Second):
+		t.Fatalf("no line matching %s", re)
+	}
+	return ""
+}

@@ -50,7 +50,7 @@ type Status struct {
 // Status reads the live state and today's counters.
 func (g *Gate) Status(ctx context.Context) (Status, error) {
 	g.mu.Lock()
-	s := Status{Occupancy: len(g.inside), Capacity: g.cfg.Capacity, Reserve: g.cfg.Reserve, SiteState: g.siteState}
+	s := Status{Occupancy: len(g.inside), Capacity: g.cfg.Capacity, Reserve: g.cfg.Reserve, SiteState: g.stateAt(g.now())}
 	for _, name := range g.order {
 		l := g.lanes[name]
 		ls := LaneStatus{Name: name, Title: l.cfg.Title, Direction: l.cfg.Direction, Relay: "none"}

@@ -126,6 +126,10 @@ func Example(profile string) ([]byte, error) {
 type Overrides struct {
 	DataDir string
 	Listen  string
+	// SyncURL and SyncSecretFile point the agent at a hub (`run --hub URL
+	// --hub-secret-file F`): the demo pushes to a hub on the same machine this way.
+	SyncURL        string
+	SyncSecretFile string
 }
 
 // Demo returns the embedded demo config, its data folder resolved against dir.
@@ -179,6 +183,16 @@ func Parse(text []byte, path string, ov Overrides) (*Config, error) {
 	}
 	if ov.Listen != "" {
 		c.HTTP.Listen = ov.Listen
+	}
+	if ov.SyncURL != "" || ov.SyncSecretFile != "" {
+		abs, err := filepath.Abs(ov.SyncSecretFile)
+		if err != nil {
+			return nil, err
+		}
+		if ov.SyncSecretFile == "" {
+			abs = ""
+		}
+		c.Sync.URL, c.Sync.Secret, c.Sync.SecretFile = ov.SyncURL, "", abs
 	}
 	c.setDefaults()
 	c.validate(p)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -140,7 +141,9 @@ func (f *Flow) Register(w *web.Server) {
 		}
 	}, web.RoleCounter)
 	w.AddStatus("clinic", f.dashboardBlock)
-	w.AddPage(web.Page{Path: "/clinic/reception", Title: textPageTitle, Role: web.RoleCounter})
+	for _, st := range f.cfg.Stations {
+		w.AddPage(web.Page{Path: "/clinic/reception?station=" + url.QueryEscape(st.ID), Title: textPageTitle + " (" + st.Title + ")", Role: web.RoleCounter})
+	}
 }
 
 // dashboardBlock is the clinic's block on the dashboard, in Vietnamese.

@@ -3,6 +3,7 @@ package queue
 import (
 	"embed"
 	"net/http"
+	"net/url"
 
 	"motcua-agent/agent/web"
 	"motcua-agent/drivers/display"
@@ -15,6 +16,8 @@ var pageFS embed.FS
 type PageOptions struct {
 	// Voice turns the call-out on the display board on.
 	Voice bool
+	// Counters are the configured counters' ids: each gets its console in the menu.
+	Counters []string
 }
 
 // RegisterPages adds the kiosk, counter console, display board and ticket status pages
@@ -45,7 +48,9 @@ func RegisterPages(s *web.Server, o PageOptions) {
 		w.Write(b)
 	})
 	s.AddPage(web.Page{Path: "/kiosk", Title: "Lấy số thứ tự", Role: web.RoleKiosk})
-	s.AddPage(web.Page{Path: "/counter", Title: "Quầy gọi số", Role: web.RoleCounter})
+	for _, c := range o.Counters {
+		s.AddPage(web.Page{Path: "/counter?counter=" + url.QueryEscape(c), Title: "Quầy " + c + ": gọi số", Role: web.RoleCounter})
+	}
 	s.AddPage(web.Page{Path: "/display", Title: "Màn hình gọi số", Role: web.RoleDisplay})
 }
 

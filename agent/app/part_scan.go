@@ -12,9 +12,9 @@ import (
 	"motcua-agent/agent/dossier"
 	"motcua-agent/agent/health"
 	"motcua-agent/config"
+	"motcua-agent/drivers/cccd/simcard"
 	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrpayload"
-	"motcua-agent/drivers/cccd/simcard"
 	"motcua-agent/drivers/scanner"
 )
 

@@ -219,7 +219,7 @@ func (q *Queue) publish(action string, t Ticket) {
 	m := Change{Action: action, Number: t.Number, Service: t.Service, Counter: t.Counter,
 		State: string(t.State), Recalls: t.Recalls, Priority: t.Priority}
 	if action == "called" || action == "recalled" {
-		// The display board plays these clips in order: "mời số … đến quầy số …".
+		// The display board plays these clips in order: "mời công dân có số thứ tự … đến quầy số …".
 		if clips, err := display.CallClips(t.Number, t.Counter); err == nil {
 			m.Clips = clips
 			m.Text = display.Words(clips)

@@ -104,3 +104,17 @@ func WaitLine(t testing.TB, r io.Reader, re *regexp.Regexp) string {
 	}
 	return ""
 }
+
+// Eventually polls cond every 20 ms until it holds, and fails the test with what
+// (formatted with args) when it still does not after within. It is the tree's one
+// way to wait for something another goroutine or process does.
+func Eventually(t testing.TB, within time.Duration, cond func() bool, what string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("after %v: "+what, append([]any{within}, args...)...)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

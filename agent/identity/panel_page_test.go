@@ -291,7 +291,7 @@ func TestPanelOnCounterConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// "Xoá" forgets the holder at once, on every page of the counter.
+	// "Xóa" forgets the holder at once, on every page of the counter.
 	c2b := tab(t, b)
 	browsertest.Do(t, c2b, "open the small page", chromedp.Navigate(p.base+"/identity/panel?counter=2&token="+p.token),
 		chromedp.WaitVisible(`[data-identity-panel][data-outcome="failed"]`))

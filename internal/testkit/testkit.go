@@ -106,13 +106,20 @@ func WaitLine(t testing.TB, r io.Reader, re *regexp.Regexp) string {
 }
 
 // Eventually polls cond every 20 ms until it holds, and fails the test with what
-// (formatted with args) when it still does not after within. It is the tree's one
-// way to wait for something another goroutine or process does.
+// (formatted with args) when it still does not after within. An argument that is a
+// func() string is called then, so the message can show state read at the failure
+// (a process's log). It is the tree's one way to wait for something another goroutine
+// or process does.
 func Eventually(t testing.TB, within time.Duration, cond func() bool, what string, args ...any) {
 	t.Helper()
 	deadline := time.Now().Add(within)
 	for !cond() {
 		if time.Now().After(deadline) {
+			for i, a := range args {
+				if f, ok := a.(func() string); ok {
+					args[i] = f()
+				}
+			}
 			t.Fatalf("after %v: "+what, append([]any{within}, args...)...)
 		}
 		time.Sleep(20 * time.Millisecond)

@@ -130,9 +130,6 @@ func pickAccount(as *bhyt.Accounts, key string) (bhyt.Account, error) {
 
 func printAnswer(w io.Writer, a bhyt.Answer) {
 	fmt.Fprintf(w, "result:     %s (%s)\n", a.Code, a.Reason)
-	if a.Note != "" {
-		fmt.Fprintf(w, "note:       %s\n", a.Note)
-	}
 	show := func(label string, c *bhyt.Card) {
 		if c == nil {
 			return

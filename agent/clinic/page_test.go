@@ -137,6 +137,8 @@ func TestReceptionPageInChromium(t *testing.T) {
 	if _, err := r.sim.Start(r.simAddr); err != nil {
 		t.Fatal(err)
 	}
+	r.waitQueue(1)
+	r.advance(r.cfg.Clinic.RetryMax)
 	poll("answer after the outage", `document.getElementById("headline").textContent === "Thẻ BHYT đã hết hạn sử dụng"`)
 	poll("queue gone", `document.getElementById("queued").hidden === true`)
 	if c := text("#cardnumber"); c != expired.Number {
@@ -193,7 +195,7 @@ func TestReceptionPageInChromium(t *testing.T) {
 	}
 
 	// Half an hour later the agent forgets the patient, and the screen does too.
-	r.clock.Add(onScreen + time.Minute)
+	r.advance(onScreen + time.Minute)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if st, _ := r.flow.Station("tiep-don-1", true); st.Latest == nil {
 			break

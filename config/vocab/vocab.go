@@ -53,6 +53,9 @@ const (
 	BHYTLookups        = "bhyt.lookups"
 	BHYTLookupsOK      = "bhyt.lookups_ok"
 	BHYTLookupFailures = "bhyt.lookup_failures"
+	// Answers 001/002 (defence or police social insurance), whatever the province's
+	// success rule: with it a report says how many of its successes or failures they are.
+	BHYTLookupsOtherAgency = "bhyt.lookups_other_agency"
 )
 
 // Dimension names.
@@ -104,6 +107,7 @@ var defs = []Def{
 	{BHYTLookups, Add, []string{DimStation, DimSource}, "Lượt tra cứu thẻ BHYT bằng căn cước"},
 	{BHYTLookupsOK, Add, []string{DimStation}, "Lượt tra cứu thẻ BHYT thành công"},
 	{BHYTLookupFailures, Add, []string{DimStation, DimReason}, "Lượt tra cứu thẻ BHYT không thành công"},
+	{BHYTLookupsOtherAgency, Add, []string{DimStation}, "Lượt tra cứu ra thẻ do BHXH Bộ Quốc phòng, Bộ Công an quản lý"},
 }
 
 var byName = func() map[string]Def {

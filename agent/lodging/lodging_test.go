@@ -45,7 +45,7 @@ type rig struct {
 	stop  context.CancelFunc
 }
 
-func newRig(t *testing.T, start time.Time) *rig {
+func newRig(t *testing.T, start time.Time, mods ...func(*config.Config)) *rig {
 	t.Helper()
 	r := &rig{t: t, dir: t.TempDir(), clock: testkit.NewClock(start), bus: bus.New(nil), logs: &testkit.Buffer{}}
 	log := slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
@@ -61,6 +61,9 @@ lodging:
 	cfg, err := config.Parse([]byte(text), filepath.Join(r.dir, "hospital.yaml"), config.Overrides{DataDir: r.dir})
 	if err != nil {
 		t.Fatal(err)
+	}
+	for _, m := range mods {
+		m(cfg)
 	}
 	r.cfg = cfg
 	r.st, err = store.Open(context.Background(), store.Options{Path: filepath.Join(r.dir, "agent.db"), Location: ict, Now: r.clock.Now, Logger: log})

@@ -30,6 +30,8 @@ type WardStatus struct {
 	Countdown int64    `json:"countdown_ms"`
 	Entries   []Entry  `json:"entries"`
 	Warning   *Warning `json:"warning,omitempty"`
+	// Now is the agent's time: the page tells today's deadlines from tomorrow's by it.
+	Now time.Time `json:"now"`
 }
 
 // Ward is a ward's list; people only when personal.
@@ -52,7 +54,7 @@ func (l *List) Ward(ctx context.Context, id string, personal bool) (WardStatus, 
 		return WardStatus{}, err
 	}
 	s := WardStatus{Ward: w.ID, Title: w.Title, Address: l.cfg.Address, Reasons: l.cfg.Reasons, Typing: l.cfg.Typing.Enabled,
-		Countdown: l.cfg.Typing.Countdown.Milliseconds(), Entries: es}
+		Countdown: l.cfg.Typing.Countdown.Milliseconds(), Entries: es, Now: l.d.Now()}
 	if s.Entries == nil {
 		s.Entries = []Entry{}
 	}
@@ -138,19 +140,14 @@ func (l *List) Type(ctx context.Context, id string) (int, error) {
 	return fields, err
 }
 
-// CSV is a ward's list ("" every ward) as a spreadsheet in the form's field order,
-// UTF-8 with a byte-order mark so that Excel reads the Vietnamese.
-func (l *List) CSV(ctx context.Context, ward string) ([]byte, int, error) {
+// Rows are a ward's list ("" every ward) as table rows, the header first, in the
+// order of the VNeID form's fields; n is the number of people.
+func (l *List) Rows(ctx context.Context, ward string) (rows [][]string, n int, err error) {
 	es, err := l.Entries(ctx, ward)
 	if err != nil {
 		return nil, 0, err
 	}
-	var b bytes.Buffer
-	b.WriteString("\ufeff")
-	w := csv.NewWriter(&b)
-	w.UseCRLF = true
-	w.Write(exportHeader)
-	n := 0
+	rows = append(rows, exportHeader)
 	for _, e := range es {
 		if e.Person == nil {
 			continue
@@ -160,12 +157,22 @@ func (l *List) CSV(ctx context.Context, ward string) ([]byte, int, error) {
 		if !e.Notified.IsZero() {
 			notified = e.Notified.In(l.loc).Format("15:04 02/01/2006")
 		}
-		w.Write([]string{fmt.Sprint(n), l.field(e, "id"), l.field(e, "name"), l.field(e, "birth"), l.field(e, "sex"),
+		rows = append(rows, []string{fmt.Sprint(n), l.field(e, "id"), l.field(e, "name"), l.field(e, "birth"), l.field(e, "sex"),
 			l.field(e, "nationality"), l.field(e, "reason"), l.field(e, "from"), l.field(e, "to"), l.field(e, "address"),
 			e.Deadline.In(l.loc).Format("15:04 02/01/2006"), notified})
 	}
-	w.Flush()
-	return b.Bytes(), n, w.Error()
+	return rows, n, nil
+}
+
+// CSV is the rows as a spreadsheet text, UTF-8 with a byte-order mark so that Excel
+// reads the Vietnamese.
+func CSV(rows [][]string) ([]byte, error) {
+	var b bytes.Buffer
+	b.WriteString("\ufeff")
+	w := csv.NewWriter(&b)
+	w.UseCRLF = true
+	w.WriteAll(rows)
+	return b.Bytes(), w.Error()
 }
 
 // Register adds the ward page, the list's API and the dashboard block.
@@ -245,28 +252,42 @@ func (l *List) Register(w *web.Server) {
 			web.WriteJSON(rw, http.StatusOK, map[string]any{"status": "typed", "fields": n})
 		}
 	}, web.RoleCounter)
-	w.HandleFunc("GET /api/v1/lodging/wards/{ward}/export.csv", func(rw http.ResponseWriter, r *http.Request) {
-		ward := r.PathValue("ward")
-		if _, ok := l.cfg.Ward(ward); !ok {
-			l.fail(rw, fmt.Errorf("%w %q", ErrUnknownWard, ward))
-			return
+	export := func(format string) func(http.ResponseWriter, *http.Request) {
+		return func(rw http.ResponseWriter, r *http.Request) {
+			ward := r.PathValue("ward")
+			if _, ok := l.cfg.Ward(ward); !ok {
+				l.fail(rw, fmt.Errorf("%w %q", ErrUnknownWard, ward))
+				return
+			}
+			if !personal(rw, r) {
+				return
+			}
+			rows, n, err := l.Rows(r.Context(), ward)
+			var b []byte
+			if err == nil && format == "csv" {
+				b, err = CSV(rows)
+			} else if err == nil {
+				b, err = xlsx(textPageTitle, rows)
+			}
+			if err != nil {
+				web.WriteFailure(rw, err, http.StatusInternalServerError, "Không xuất được danh sách.")
+				return
+			}
+			day := l.d.Now().In(l.loc).Format("2006-01-02")
+			ctype := "text/csv; charset=utf-8"
+			if format == "xlsx" {
+				ctype = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+			}
+			rw.Header().Set("Content-Type", ctype)
+			rw.Header().Set("Content-Disposition", `attachment; filename="luu-tru-`+ward+"-"+day+"."+format+`"`)
+			rw.Header().Set("Cache-Control", "no-store")
+			rw.Write(b)
+			l.d.Store.Append(r.Context(), store.Event{Kind: KindExported, Site: l.d.Config.Site.ID, Counter: ward, Time: l.d.Now(),
+				Attrs: map[string]any{"ward": ward, "rows": n, "format": format}})
 		}
-		if !personal(rw, r) {
-			return
-		}
-		b, n, err := l.CSV(r.Context(), ward)
-		if err != nil {
-			web.WriteFailure(rw, err, http.StatusInternalServerError, "Không xuất được danh sách.")
-			return
-		}
-		day := l.d.Now().In(l.loc).Format("2006-01-02")
-		rw.Header().Set("Content-Type", "text/csv; charset=utf-8")
-		rw.Header().Set("Content-Disposition", `attachment; filename="luu-tru-`+ward+"-"+day+`.csv"`)
-		rw.Header().Set("Cache-Control", "no-store")
-		rw.Write(b)
-		l.d.Store.Append(r.Context(), store.Event{Kind: KindExported, Site: l.d.Config.Site.ID, Counter: ward, Time: l.d.Now(),
-			Attrs: map[string]any{"ward": ward, "rows": n, "format": "csv"}})
-	}, web.RoleCounter)
+	}
+	w.HandleFunc("GET /api/v1/lodging/wards/{ward}/export.csv", export("csv"), web.RoleCounter)
+	w.HandleFunc("GET /api/v1/lodging/wards/{ward}/export.xlsx", export("xlsx"), web.RoleCounter)
 	w.AddStatus("lodging", l.dashboardBlock)
 	w.AddPage(web.Page{Path: "/lodging/ward", Title: textPageTitle, Role: web.RoleCounter})
 }

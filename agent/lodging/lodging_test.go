@@ -1,9 +1,11 @@
 package lodging
 
 import (
+	"archive/zip"
 	"bytes"
 	"context"
 	"encoding/json"
+	"encoding/xml"
 	"fmt"
 	"io"
 	"log/slog"
@@ -269,6 +271,15 @@ func TestNightList(t *testing.T) {
 		`"Số 1 đường Thử Nghiệm, phường Mô Phỏng, tỉnh Ví Dụ",23:00 02/12/2026,` {
 		t.Fatalf("export: %d\n%s", code, b)
 	}
+	// The same as a workbook: every cell text, in the same order.
+	code, b = r.call("GET", "/api/v1/lodging/wards/khoa-noi/export.xlsx", nil)
+	if code != http.StatusOK {
+		t.Fatalf("xlsx: %d", code)
+	}
+	if rows := readXLSX(t, b); len(rows) != 4 || strings.Join(rows[3], ",") != strings.TrimPrefix(strings.ReplaceAll(lines[3], `"`, ""), "") ||
+		rows[0][1] != "Số định danh cá nhân / Hộ chiếu" || rows[1][1] != an.id {
+		t.Fatalf("xlsx rows %q", rows)
+	}
 	// As 23:00 nears: the warning on the ward's page and the dashboard.
 	r.clock.Set(time.Date(2026, 12, 2, 22, 10, 0, 0, ict))
 	s = r.ward("khoa-noi")
@@ -381,5 +392,49 @@ func TestKeyKeptOutside(t *testing.T) {
 	os.WriteFile(filepath.Join(r.dir, "short.key"), []byte("short"), 0o600)
 	if _, err := loadKey(filepath.Join(r.dir, "short.key")); err == nil || !strings.Contains(err.Error(), "not a 32-byte key") {
 		t.Fatalf("a short key: %v", err)
+	}
+}
+
+// readXLSX reads the first sheet of a workbook the export wrote, with Go's zip and XML
+// readers: row by row, each cell's inline text.
+func readXLSX(t *testing.T, b []byte) [][]string {
+	t.Helper()
+	z, err := zip.NewReader(bytes.NewReader(b), int64(len(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := z.Open("xl/worksheets/sheet1.xml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	var sheet struct {
+		Rows []struct {
+			Cells []struct {
+				Ref  string `xml:"r,attr"`
+				Text string `xml:"is>t"`
+			} `xml:"c"`
+		} `xml:"sheetData>row"`
+	}
+	if err := xml.NewDecoder(f).Decode(&sheet); err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for _, r := range sheet.Rows {
+		var row []string
+		for _, c := range r.Cells {
+			row = append(row, c.Text)
+		}
+		out = append(out, row)
+	}
+	return out
+}
+
+func TestColumn(t *testing.T) {
+	t.Parallel()
+	for i, want := range map[int]string{0: "A", 11: "L", 25: "Z", 26: "AA", 27: "AB", 701: "ZZ", 702: "AAA"} {
+		if got := column(i); got != want {
+			t.Errorf("column(%d) = %s, want %s", i, got, want)
+		}
 	}
 }

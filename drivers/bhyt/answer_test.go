@@ -149,6 +149,9 @@ func FuzzParseAnswer(f *testing.F) {
 		`{"maKetQua":"000","maThe":"GD4799000000001","gtTheTu":"01/01/2026","gtTheDen":"31/12/2026"}`,
 		`{"maKetQua":"003","maThe":"DN4799000000005","gtTheTu":"01012025","gtTheDen":"31122025","maTheMoi":"DN4799000000105","gtTheTuMoi":"01/01/2026","gtTheDenMoi":"31/12/2026"}`,
 		`{"maKetQua":50,"ghiChu":"Không có thông tin thẻ"}`, `{"maKetQua":"0`, `<html>`, `{"maKetQua":null}`, "\ufeff{}",
+		`{"maKetQua":"000","maThe":"GD4799000000017","gtTheTu":"01/01/2026","gtTheDen":"31/12/2026","maTheMoi":"GD4799000000017","gtTheTuMoi":"","gtTheDenMoi":null}`,
+		`{"maKetQua":"003","maThe":"DN4799000000018","maTheMoi":"DN4799000000118","gtTheTuMoi":"01/01/2026","gtTheDenMoi":""}`,
+		`{"maKetQua":"500","ghiChu":"Lỗi hệ thống"}`,
 	} {
 		f.Add([]byte(s))
 	}

@@ -50,6 +50,16 @@ func TestWardPageInChromium(t *testing.T) {
 		t.Fatalf("first row %q", row)
 	}
 	browsertest.Screenshot(t, ctx, "lodging-ward-warning")
+	// The nurse corrects the second person's reason and stay on the page.
+	browsertest.Eval[bool](t, ctx, `(() => { const s = document.querySelector("#rows tr:nth-child(2) select.reason");
+		s.value = "Điều trị nội trú"; s.dispatchEvent(new Event("change"));
+		const i = document.querySelector("#rows tr:nth-child(2) input.to"); i.value = ""; i.focus(); return true; })()`)
+	browsertest.Do(t, ctx, "type the end date", chromedp.SendKeys(`#rows tr:nth-child(2) input.to`, "04/12/2026"))
+	browsertest.Do(t, ctx, "save", chromedp.Click(`#rows tr:nth-child(2) button.save`))
+	poll("saved", `document.getElementById("msg").textContent === "Đã lưu."`)
+	if e := r.ward("khoa-noi").Entries[1].Person; e.Reason != "Điều trị nội trú" || e.To != "04/12/2026" {
+		t.Fatalf("after the correction: %+v", e)
+	}
 	browsertest.Do(t, ctx, "mark notified", chromedp.Click(`#rows tr:first-child button.notify`))
 	poll("notified shown", `document.querySelector("#rows tr:first-child td.done") !== null`)
 	poll("warning for one", `document.getElementById("warning").textContent.startsWith("Còn 1 người")`)

@@ -38,12 +38,12 @@ func (r *rig) heldPeople() map[string]bool {
 	return held
 }
 
-// postLookup types a look-up through the agent's HTTP API, as the reception page does.
-func postLookup(t *testing.T, base, station string, p bhyt.SimCard) (int, map[string]any) {
+// apiCall sends a JSON body to the agent's API with a role's token and decodes the
+// JSON answer.
+func apiCall(t *testing.T, method, url, token, body string) (int, map[string]any) {
 	t.Helper()
-	body, _ := json.Marshal(map[string]string{"station": station, "number": p.ID, "name": p.Name, "birth": p.Birth})
-	req, _ := http.NewRequest("POST", base+"/api/v1/clinic/lookups", strings.NewReader(string(body)))
-	req.Header.Set("Authorization", "Bearer "+counterToken)
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -55,18 +55,20 @@ func postLookup(t *testing.T, base, station string, p bhyt.SimCard) (int, map[st
 	return resp.StatusCode, m
 }
 
+// postLookup types a look-up through the agent's HTTP API, as the reception page does.
+func postLookup(t *testing.T, base, station string, p bhyt.SimCard) (int, map[string]any) {
+	t.Helper()
+	body, _ := json.Marshal(map[string]string{"station": station, "number": p.ID, "name": p.Name, "birth": p.Birth})
+	return apiCall(t, "POST", base+"/api/v1/clinic/lookups", counterToken, string(body))
+}
+
 func getStation(t *testing.T, base, station string) StationStatus {
 	t.Helper()
-	req, _ := http.NewRequest("GET", base+"/api/v1/clinic/stations/"+station, nil)
-	req.Header.Set("Authorization", "Bearer "+counterToken)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
+	code, m := apiCall(t, "GET", base+"/api/v1/clinic/stations/"+station, counterToken, "")
 	var s StationStatus
-	if err := json.NewDecoder(resp.Body).Decode(&s); err != nil {
-		t.Fatal(err)
+	b, _ := json.Marshal(m)
+	if err := json.Unmarshal(b, &s); code != http.StatusOK || err != nil {
+		t.Fatalf("station %s: %d %v", station, code, err)
 	}
 	return s
 }

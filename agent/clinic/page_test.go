@@ -219,17 +219,7 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 	base := "http://" + srv.Addr()
 	call := func(method, path, token, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		return apiCall(t, method, base+path, token, body)
 	}
 	// The clinic's software listens on the event stream: the patient only for a role
 	// allowed personal data.

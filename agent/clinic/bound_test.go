@@ -107,8 +107,8 @@ func TestPendingLookupsBounded(t *testing.T) {
 			!strings.Contains(v["headline"].(string), "số lượt chờ cổng giám định đã đầy") {
 			t.Fatalf("look-up past the bound %d: %d %v", i, code, v)
 		}
-		if got := r.next(StateDone); got.s("reason") != ReasonFull {
-			t.Fatalf("published %v", got.pub)
+		if got := r.next(StateDone); got.s("reason") != ReasonFull || got.pers != nil {
+			t.Fatalf("published %v %v", got.pub, got.pers)
 		}
 	}
 	st := getStation(t, base, "tiep-don-1")
@@ -126,8 +126,8 @@ func TestPendingLookupsBounded(t *testing.T) {
 	// The age bound: every waiting look-up is given up, counted once, and forgotten.
 	r.advance(r.cfg.Clinic.RetryFor)
 	for range 3 {
-		if got := r.next(StateDone); got.s("reason") != ReasonGaveUp {
-			t.Fatalf("after retry_for: %v", got.pub)
+		if got := r.next(StateDone); got.s("reason") != ReasonGaveUp || got.pers != nil {
+			t.Fatalf("after retry_for: %v %v", got.pub, got.pers)
 		}
 	}
 	if held := r.heldPeople(); len(held) != 0 {

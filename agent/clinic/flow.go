@@ -633,10 +633,15 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 	if a != nil {
 		l.answer = a
 	}
-	v := f.view(l, true)
 	// The answer is final: its patient stays only while on the station's page, and
-	// not at all when a bound ended it (the page says why without the patient).
-	if reason == ReasonFull || reason == ReasonGaveUp || f.latest[station] != l {
+	// not at all when a bound ended it (the page and the stream say why without the
+	// patient).
+	bounded := reason == ReasonFull || reason == ReasonGaveUp
+	if bounded {
+		f.scrub(l)
+	}
+	v := f.view(l, true)
+	if f.latest[station] != l {
 		f.scrub(l)
 	}
 	f.mu.Unlock()

@@ -217,7 +217,11 @@ func (l *List) personOf(m bus.Message) (ward, source string, p Person, ok bool) 
 		if ip.ID == "" || ip.Name == "" {
 			return "", "", Person{}, false
 		}
-		return pub.Counter, SourceChip, Person{Number: ip.ID, Name: ip.Name, Birth: ip.Birth, Sex: ip.Sex}, true
+		birth := ip.Birth
+		if _, err := cccd.ParseSlashDate(birth); err != nil {
+			birth = "" // a card without a full birth date: the form is filled without it
+		}
+		return pub.Counter, SourceChip, Person{Number: ip.ID, Name: ip.Name, Birth: birth, Sex: ip.Sex}, true
 	}
 	return "", "", Person{}, false
 }
@@ -258,6 +262,8 @@ func (p *Person) check() error {
 		return fmt.Errorf("%w: the full name is required (at most 100 characters)", ErrBadEntry)
 	case len([]rune(p.Reason)) > 200:
 		return fmt.Errorf("%w: the reason is at most 200 characters", ErrBadEntry)
+	case len([]rune(p.Sex)) > 10:
+		return fmt.Errorf("%w: the sex is Nam or Nữ", ErrBadEntry)
 	}
 	for _, d := range []string{p.Birth, p.From, p.To} {
 		if d != "" {
@@ -568,10 +574,14 @@ func (l *List) nextErase(ctx context.Context) time.Time {
 // eraser sleeps until the next entry is due (or the list changes), then sweeps.
 func (l *List) eraser(ctx context.Context) {
 	fired := make(chan struct{}, 1)
+	var failed bool
 	for {
 		wait := time.Hour
 		if next := l.nextErase(ctx); !next.IsZero() {
 			wait = max(next.Sub(l.d.Now()), 0)
+		}
+		if failed {
+			wait = max(wait, 15*time.Second) // a record refusing writes is not asked in a loop
 		}
 		t := l.d.AfterFunc(wait, func() {
 			select {
@@ -587,8 +597,10 @@ func (l *List) eraser(ctx context.Context) {
 		case <-fired:
 		}
 		t.Stop()
-		if err := l.Sweep(ctx); err != nil && ctx.Err() == nil {
-			l.d.Log.Error("lodging: erasure failed; retried", "err", err)
+		err := l.Sweep(ctx)
+		failed = err != nil
+		if failed && ctx.Err() == nil {
+			l.d.Log.Error("lodging: erasure failed; retried in 15 s", "err", err)
 		}
 	}
 }

@@ -440,3 +440,40 @@ func TestColumn(t *testing.T) {
 		}
 	}
 }
+
+// TestListSurvivesARestart: the list is in the record, so an agent restarted in the
+// evening shows it again; an agent that was off over the deadline erases it at start
+// and counts those not notified as missed, once.
+func TestListSurvivesARestart(t *testing.T) {
+	t.Parallel()
+	r := newRig(t, time.Date(2026, 12, 2, 21, 0, 0, 0, ict))
+	ctx := context.Background()
+	e, err := r.list.Add(ctx, "khoa-noi", SourceTyped, Person{Number: an.id, Name: an.name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sealed := r.sealedOf(e.ID)
+	deps := r.list.d
+	again, err := New(ctx, deps)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if es, err := again.Entries(ctx, "khoa-noi"); err != nil || len(es) != 1 || es[0].Person == nil || es[0].Person.Name != an.name {
+		t.Fatalf("after a restart in the evening: %+v %v", es, err)
+	}
+	r.stop() // the agent is off over the deadline
+	r.list.Wait()
+	r.clock.Set(time.Date(2026, 12, 3, 7, 30, 0, 0, ict))
+	for range 2 {
+		again, err = New(ctx, deps)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if es, _ := again.Entries(ctx, ""); len(es) != 0 {
+			t.Fatalf("after the deadline: %d entries", len(es))
+		}
+	}
+	if r.counter(vocab.LodgingMissed, nil) != 1 || bytes.Contains(r.recordBytes(), sealed) {
+		t.Fatal("the entry erased at start is not counted once as missed, or its sealed data is left in the record")
+	}
+}

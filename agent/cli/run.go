@@ -157,7 +157,7 @@ func cmdConfig(ctx context.Context, args []string) int {
 		}
 		b, err := config.ExampleFor(p, *goos)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "no example for profile %q (counter, clinic, gate, demo)\n", p)
+			fmt.Fprintf(os.Stderr, "no example for profile %q (counter, clinic, hospital, gate, demo)\n", p)
 			return 2
 		}
 		os.Stdout.Write(b)

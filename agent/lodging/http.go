@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -289,7 +290,9 @@ func (l *List) Register(w *web.Server) {
 	w.HandleFunc("GET /api/v1/lodging/wards/{ward}/export.csv", export("csv"), web.RoleCounter)
 	w.HandleFunc("GET /api/v1/lodging/wards/{ward}/export.xlsx", export("xlsx"), web.RoleCounter)
 	w.AddStatus("lodging", l.dashboardBlock)
-	w.AddPage(web.Page{Path: "/lodging/ward", Title: textPageTitle, Role: web.RoleCounter})
+	for _, wd := range l.d.Config.Lodging.Wards {
+		w.AddPage(web.Page{Path: "/lodging/ward?ward=" + url.QueryEscape(wd.ID), Title: textPageTitle + " (" + wd.Title + ")", Role: web.RoleCounter})
+	}
 }
 
 func (l *List) fail(rw http.ResponseWriter, err error) {

@@ -193,6 +193,9 @@ func TestReceptionPageInChromium(t *testing.T) {
 	if n := r.counter(MetricLookups, map[string]string{"source": SourceTyped}); n != 1 {
 		t.Fatalf("typed look-ups counted %d", n)
 	}
+	if left := browsertest.Eval[string](t, ctx, `["f-number", "f-name", "f-birth"].map(id => document.getElementById(id).value).join("")`); left != "" {
+		t.Fatalf("the typed fields still hold %q after the look-up", left)
+	}
 
 	// Half an hour later the agent forgets the patient, and the screen does too.
 	r.advance(onScreen + time.Minute)

@@ -7,7 +7,7 @@ import (
 )
 
 // Sync configures the upload of counters to the provincial hub (owned by sync). The
-// agent is known upstream as site.id / site.device_id; `motcua-agent hub enroll`
+// agent is known upstream as site.id / site.device_id; `motcua-hub enroll`
 // prints the lines to paste here.
 type Sync struct {
 	// URL of the provincial hub (https://hub.province.example:8607); empty keeps every
@@ -78,7 +78,7 @@ func (s *Sync) validate(p *Problems, path string) {
 	}
 	switch {
 	case s.Secret == "" && s.SecretFile == "":
-		p.Add(path+".secret", "required with sync.url: the secret printed by `motcua-agent hub enroll` (or set secret_file)")
+		p.Add(path+".secret", "required with sync.url: the secret printed by `motcua-hub enroll` (or set secret_file)")
 	case s.Secret != "" && s.SecretFile != "":
 		p.Add(path+".secret", "set secret or secret_file, not both")
 	case s.Secret != "":

@@ -66,6 +66,10 @@ func runCLI(args []string) int {
 	c, ok := commands[args[0]]
 	if !ok {
 		fmt.Fprintf(os.Stderr, "motcua-agent: unknown command %q\n\n", args[0])
+		if args[0] == "hub" {
+			fmt.Fprintln(os.Stderr, "The provincial hub is its own program: motcua-hub serve|enroll|revoke|site|devices (make build-hub, or the motcua-hub package).")
+			return 2
+		}
 		usage()
 		return 2
 	}

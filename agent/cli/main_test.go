@@ -19,7 +19,8 @@ import (
 	"motcua-agent/config"
 )
 
-var agentBin string
+// agentBin and hubBin are the two programs, built once for the package's tests.
+var agentBin, hubBin string
 
 // repoRoot is the folder holding go.mod.
 func repoRoot() string {
@@ -36,9 +37,12 @@ func TestMain(m *testing.M) {
 		panic(err)
 	}
 	agentBin = filepath.Join(dir, "motcua-agent")
-	if out, err := exec.Command("go", "build", "-o", agentBin, "motcua-agent/agent/cmd/motcua-agent").CombinedOutput(); err != nil {
-		os.Stderr.Write(out)
-		os.Exit(1)
+	hubBin = filepath.Join(dir, "motcua-hub")
+	for bin, pkg := range map[string]string{agentBin: "motcua-agent/agent/cmd/motcua-agent", hubBin: "motcua-agent/sync/cmd/motcua-hub"} {
+		if out, err := exec.Command("go", "build", "-o", bin, pkg).CombinedOutput(); err != nil {
+			os.Stderr.Write(out)
+			os.Exit(1)
+		}
 	}
 	code := m.Run()
 	os.RemoveAll(dir)
@@ -47,7 +51,18 @@ func TestMain(m *testing.M) {
 
 func runBin(t *testing.T, args ...string) (string, int) {
 	t.Helper()
-	cmd := exec.Command(agentBin, args...)
+	return runCmd(t, exec.Command(agentBin, args...))
+}
+
+// hubCmd is motcua-hub with args, reading no settings file of the machine's.
+func hubCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(hubBin, args...)
+	cmd.Env = append(os.Environ(), "MOTCUA_HUB_CONFIG=none")
+	return cmd
+}
+
+func runCmd(t *testing.T, cmd *exec.Cmd) (string, int) {
+	t.Helper()
 	out, err := cmd.CombinedOutput()
 	code := 0
 	if ee, ok := err.(*exec.ExitError); ok {
@@ -275,5 +290,20 @@ func TestEventsAndCountersReadTheRecord(t *testing.T) {
 	out, code = runBin(t, "counters", "--data", dir, "--day", "all", "--json")
 	if code != 0 || !strings.Contains(out, `"metric": "tickets.issued"`) || !strings.Contains(out, `"value": 2`) {
 		t.Fatalf("counters: exit %d %s", code, out)
+	}
+}
+
+// The counter's binary carries the upload client, never the provincial server, its
+// database drivers, its page or its spreadsheet writer.
+func TestAgentBinaryCarriesNoHub(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "motcua-agent/agent/cmd/motcua-agent").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, pkg := range strings.Fields(string(out)) {
+		if strings.HasPrefix(pkg, "motcua-agent/sync/hub") || strings.HasPrefix(pkg, "motcua-agent/sync/cmd") ||
+			strings.HasPrefix(pkg, "github.com/jackc/") {
+			t.Errorf("motcua-agent links %s", pkg)
+		}
 	}
 }

@@ -21,12 +21,6 @@ import (
 )
 
 var syncCommands = []command{
-	{Name: "hub", Summary: "run the provincial hub, enroll / revoke an agent, or rename a site",
-		Usage: "hub --listen ADDR --db FILE [--tls-cert F --tls-key F] [--catalogue CSV] [--upstream FILE] [--stale-after D]\n" +
-			"       hub enroll --db FILE --site SITE --device DEVICE [--province P] [--commune C] [--name N] [--url HUB_URL]\n" +
-			"       hub revoke --db FILE --device DEVICE\n" +
-			"       hub site set --db FILE --site SITE [--name N] [--province P] [--commune C]",
-		Run: cmdHub},
 	{Name: "sync", Summary: "show the upload state, or push the counters now",
 		Usage: "sync status [--config FILE] [--data DIR] [--json]\n       sync now [--config FILE] [--data DIR]",
 		Run:   cmdSync},
@@ -50,7 +44,7 @@ func cmdSync(ctx context.Context, args []string) int {
 		return printConfigError(err)
 	}
 	if !cfg.Sync.Enabled() {
-		fmt.Println("Sync is not configured: set sync.url and sync.secret (from `motcua-agent hub enroll`).")
+		fmt.Println("Sync is not configured: set sync.url and sync.secret (from `motcua-hub enroll` at the hub).")
 		return 1
 	}
 	var st upload.Status

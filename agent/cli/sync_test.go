@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -23,6 +22,7 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/testkit"
 	"motcua-agent/sync/hub"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"
@@ -156,16 +156,16 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 func TestHubAndSyncCommands(t *testing.T) {
 	dir := t.TempDir()
 	hubDB := filepath.Join(dir, "hub.db")
-	hubCmd := exec.Command(agentBin, "hub", "--listen", "127.0.0.1:0", "--db", hubDB, "--open-fleet")
-	stderr, _ := hubCmd.StderrPipe()
-	if err := hubCmd.Start(); err != nil {
+	hubProc := hubCmd("serve", "--listen", "127.0.0.1:0", "--db", hubDB, "--open-fleet")
+	stderr, _ := hubProc.StderrPipe()
+	if err := hubProc.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { hubCmd.Process.Kill(); hubCmd.Wait() }()
-	hubURL := waitLine(t, stderr, regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+)`))
+	defer func() { hubProc.Process.Kill(); hubProc.Wait() }()
+	hubURL := testkit.WaitLine(t, stderr, regexp.MustCompile(`url=(http://127\.0\.0\.1:[0-9]+)`))
 
-	out, code := runBin(t, "hub", "enroll", "--db", hubDB, "--site", "vinh-phu", "--device", "quay-1",
-		"--province", "Nghệ An", "--commune", "Phường Vinh Phú", "--url", hubURL)
+	out, code := runCmd(t, hubCmd("enroll", "--db", hubDB, "--site", "vinh-phu", "--device", "quay-1",
+		"--province", "Nghệ An", "--commune", "Phường Vinh Phú", "--url", hubURL))
 	if code != 0 {
 		t.Fatalf("enroll: %d %s", code, out)
 	}
@@ -240,7 +240,7 @@ func TestHubAndSyncCommands(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { run.Process.Kill(); run.Wait() }()
-	waitLine(t, runErr, regexp.MustCompile(`http=(127\.0\.0\.1:[0-9]+)`))
+	testkit.WaitLine(t, runErr, regexp.MustCompile(`http=(127\.0\.0\.1:[0-9]+)`))
 	out, code = runBin(t, "sync", "now", "--config", cfgPath)
 	if code != 0 || !strings.Contains(out, "State:         OK") {
 		t.Fatalf("sync now via agent: %d\n%s", code, out)
@@ -253,7 +253,7 @@ func TestHubAndSyncCommands(t *testing.T) {
 	run.Wait()
 
 	// Revoked: the push is refused and the technician is told why.
-	if out, code := runBin(t, "hub", "revoke", "--db", hubDB, "--device", "quay-1"); code != 0 {
+	if out, code := runCmd(t, hubCmd("revoke", "--db", hubDB, "--device", "quay-1")); code != 0 {
 		t.Fatalf("revoke: %d %s", code, out)
 	}
 	out, code = runBin(t, "sync", "now", "--config", cfgPath)
@@ -284,30 +284,4 @@ func freePort(t *testing.T) int {
 	}
 	defer ln.Close()
 	return ln.Addr().(*net.TCPAddr).Port
-}
-
-func waitLine(t *testing.T, r io.Reader, re *regexp.Regexp) string {
-	t.Helper()
-	found := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(r)
-		for sc.Scan() {
-			if m := re.FindStringSubmatch(sc.Text()); m != nil {
-				found <- m[1]
-				io.Copy(io.Discard, r)
-				return
-			}
-		}
-		close(found)
-	}()
-	select {
-	case s, ok := <-found:
-		if !ok {
-			t.Fatalf("process ended before printing %s", re)
-		}
-		return s
-	case <-time.After(60 * time.Second):
-		t.Fatalf("no line matching %s", re)
-	}
-	return ""
 }

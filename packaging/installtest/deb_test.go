@@ -16,18 +16,7 @@ import (
 // installed path with the packaged config as the service's own user, the unit
 // restarts it within seconds, remove keeps config and record, purge leaves nothing.
 func TestDebInstallRunRemove(t *testing.T) {
-	requireLinuxAmd64(t)
-	if os.Geteuid() != 0 {
-		t.Skip("installing a .deb needs root (CI runs as root)")
-	}
-	for _, tool := range []string{"dpkg", "dpkg-deb", "useradd"} {
-		if _, err := exec.LookPath(tool); err != nil {
-			t.Skipf("%s not found: not a Debian system", tool)
-		}
-	}
-	if exec.Command("dpkg", "-s", "motcua-agent").Run() == nil {
-		t.Skip("a motcua-agent package is already installed here; not touching it")
-	}
+	requireDpkg(t, "motcua-agent")
 	for _, dep := range []string{"pcscd", "libpcsclite1"} {
 		if out, _ := exec.Command("dpkg-query", "-W", "-f=${Status}", dep).Output(); !strings.Contains(string(out), "install ok installed") {
 			t.Skipf("%s is not installed (the package depends on it; .ci/run installs it)", dep)
@@ -72,23 +61,11 @@ func TestDebInstallRunRemove(t *testing.T) {
 	}
 	uid, _ := strconv.Atoi(svcUser.Uid)
 	gid, _ := strconv.Atoi(svcUser.Gid)
-	for path, want := range map[string]struct {
-		mode     os.FileMode
-		uid, gid int
-	}{
+	checkOwners(t, map[string]owner{
 		"/var/lib/motcua-agent":       {os.ModeDir | 0o750, uid, gid},
 		"/etc/motcua-agent":           {os.ModeDir | 0o750, 0, gid},
 		"/etc/motcua-agent/site.yaml": {0o640, 0, gid},
-	} {
-		fi, err := os.Stat(path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		st := fi.Sys().(*syscall.Stat_t)
-		if fi.Mode() != want.mode || int(st.Uid) != want.uid || int(st.Gid) != want.gid {
-			t.Errorf("%s: %v %d:%d, want %v %d:%d", path, fi.Mode(), st.Uid, st.Gid, want.mode, want.uid, want.gid)
-		}
-	}
+	})
 
 	// What the unit runs, as the unit's user: the packaged config passes its check and
 	// the agent serves and keeps its record in the packaged data folder.
@@ -137,5 +114,44 @@ func TestDebInstallRunRemove(t *testing.T) {
 	}
 	if _, err := user.Lookup("motcua"); err == nil {
 		t.Error("the system user motcua is still there after purge")
+	}
+}
+
+// owner is a path's wanted mode and owner.
+type owner struct {
+	mode     os.FileMode
+	uid, gid int
+}
+
+// checkOwners reports every path whose mode or owner is not the wanted one.
+func checkOwners(t *testing.T, want map[string]owner) {
+	t.Helper()
+	for path, w := range want {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := fi.Sys().(*syscall.Stat_t)
+		if fi.Mode() != w.mode || int(st.Uid) != w.uid || int(st.Gid) != w.gid {
+			t.Errorf("%s: %v %d:%d, want %v %d:%d", path, fi.Mode(), st.Uid, st.Gid, w.mode, w.uid, w.gid)
+		}
+	}
+}
+
+// requireDpkg skips unless this is a Debian system where the test may install and
+// purge package pkg: root, dpkg, and pkg not already installed.
+func requireDpkg(t *testing.T, pkg string) {
+	t.Helper()
+	requireLinuxAmd64(t)
+	if os.Geteuid() != 0 {
+		t.Skip("installing a .deb needs root (CI runs as root)")
+	}
+	for _, tool := range []string{"dpkg", "dpkg-deb", "useradd"} {
+		if _, err := exec.LookPath(tool); err != nil {
+			t.Skipf("%s not found: not a Debian system", tool)
+		}
+	}
+	if exec.Command("dpkg", "-s", pkg).Run() == nil {
+		t.Skipf("a %s package is already installed here; not touching it", pkg)
 	}
 }

@@ -30,7 +30,7 @@ func (h *Hub) SetSite(ctx context.Context, code string, c SiteChange) (before, a
 	err = tx.QueryRowContext(ctx, `SELECT name, province, commune FROM sites WHERE site = ?`, code).
 		Scan(&before.Name, &before.Province, &before.Commune)
 	if errors.Is(err, sql.ErrNoRows) {
-		return before, after, fmt.Errorf("set site %s: %w (enroll a device there first: hub enroll --site %s --device …)", code, ErrUnknownSite, code)
+		return before, after, fmt.Errorf("set site %s: %w (enroll a device there first: motcua-hub enroll --site %s --device …)", code, ErrUnknownSite, code)
 	}
 	if err != nil {
 		return before, after, fmt.Errorf("set site %s: look up: %w", code, err)

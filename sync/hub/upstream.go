@@ -156,7 +156,7 @@ func recordReportedPlaces(ctx context.Context, tx *sqlTx, group []*ingestJob, st
 }
 
 // UpstreamConfig is where and as whom a provincial hub pushes its totals: the lines
-// `hub enroll` printed at the national hub.
+// `motcua-hub enroll` printed at the national hub.
 type UpstreamConfig struct {
 	URL    string // the national hub, http(s)://host[:port]
 	Site   string // the province's code at the national hub
@@ -175,7 +175,7 @@ type UpstreamConfig struct {
 	Holder string
 }
 
-// upstreamFile is the YAML `hub enroll` prints (agent/cli enrollYAML), plus an optional
+// upstreamFile is the YAML `motcua-hub enroll` prints (sync/cmd/motcua-hub cmdEnroll), plus an optional
 // CA file.
 type upstreamFile struct {
 	Site struct {
@@ -189,7 +189,7 @@ type upstreamFile struct {
 	} `yaml:"sync"`
 }
 
-// LoadUpstreamFile reads the lines the national hub's `hub enroll` printed, saved as a
+// LoadUpstreamFile reads the lines the national hub's `motcua-hub enroll` printed, saved as a
 // file: site.id, site.device_id, sync.url, sync.secret (and optionally sync.ca_file).
 func LoadUpstreamFile(path string) (UpstreamConfig, error) {
 	raw, err := os.ReadFile(path)
@@ -204,7 +204,7 @@ func LoadUpstreamFile(path string) (UpstreamConfig, error) {
 	dec := yaml.NewDecoder(strings.NewReader(string(raw)))
 	dec.KnownFields(true)
 	if err := dec.Decode(&f); err != nil {
-		return UpstreamConfig{}, fmt.Errorf("upstream file %s: %w (it should hold the lines `hub enroll` printed at the national hub)", path, err)
+		return UpstreamConfig{}, fmt.Errorf("upstream file %s: %w (it should hold the lines `motcua-hub enroll` printed at the national hub)", path, err)
 	}
 	var problems []string
 	if !wire.ValidName(f.Site.ID) {
@@ -263,7 +263,7 @@ func (h *Hub) StartUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	return u, nil
 }
 
-// StartUpstreamFrom starts pushing to the national hub named in the file `hub enroll`
+// StartUpstreamFrom starts pushing to the national hub named in the file `motcua-hub enroll`
 // printed there (LoadUpstreamFile).
 func (h *Hub) StartUpstreamFrom(path string) (*Upstream, error) {
 	cfg, err := LoadUpstreamFile(path)

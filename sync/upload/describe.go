@@ -68,7 +68,7 @@ func isTimeout(err error) bool {
 func describeHub(he *HubError) (string, string) {
 	switch he.Code {
 	case wire.CodeUnknownDevice:
-		return "the hub does not know this device: enroll it with `motcua-agent hub enroll` on the hub and copy the printed lines into this agent's config",
+		return "the hub does not know this device: enroll it with `motcua-hub enroll` on the hub and copy the printed lines into this agent's config",
 			"Máy chủ tỉnh chưa đăng ký máy trạm này: cần đăng ký (hub enroll) và cập nhật cấu hình."
 	case wire.CodeBadSignature:
 		return "the hub rejected this device's secret: check that sync.secret (or the secret file) is exactly what `hub enroll` printed",

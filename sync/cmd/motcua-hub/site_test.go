@@ -1,4 +1,4 @@
-package cli
+package main
 
 import (
 	"bytes"
@@ -27,7 +27,7 @@ func TestHubSiteSet(t *testing.T) {
 
 	run := func(args ...string) (string, string, int) {
 		var out, errOut bytes.Buffer
-		code := cmdHubSite(ctx, append([]string{"set", "--db", db}, args...), &out, &errOut)
+		code := run(append([]string{"site", "set", "--config", "none", "--db", db}, args...), &out, &errOut)
 		return out.String(), errOut.String(), code
 	}
 	out, _, code := run("--site", "VH-1", "--name", "Trung tâm phục vụ hành chính công phường Vinh Hưng", "--commune", "Phường Vinh Hưng")

@@ -86,12 +86,7 @@ func (f *Flow) Today(ctx context.Context) (Today, error) {
 // Register adds the reception page, the look-up API, the dashboard block and the
 // metrics' Vietnamese labels to the agent's web server.
 func (f *Flow) Register(w *web.Server) {
-	w.HandleFunc("GET /clinic/reception", func(rw http.ResponseWriter, r *http.Request) {
-		b, _ := pages.ReadFile("pages/reception.html")
-		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-		rw.Header().Set("Cache-Control", "no-cache")
-		rw.Write(b)
-	})
+	w.HandleFunc("GET /clinic/reception", web.ServeFile(pages, "pages/reception.html"))
 	w.HandleFunc("GET /api/v1/clinic/stations/{station}", func(rw http.ResponseWriter, r *http.Request) {
 		s, err := f.Station(r.PathValue("station"), w.MayReceivePersonal(web.RoleOf(r)))
 		if err != nil {

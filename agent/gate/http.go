@@ -153,12 +153,7 @@ func byHour(m map[string]int64) string {
 
 // Register adds the gate's API, lane page, dashboard block and metric labels.
 func (g *Gate) Register(w *web.Server) {
-	w.HandleFunc("GET /gate/lane", func(rw http.ResponseWriter, r *http.Request) {
-		b, _ := pages.ReadFile("static/lane.html")
-		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-		rw.Header().Set("Cache-Control", "no-cache")
-		rw.Write(b)
-	})
+	w.HandleFunc("GET /gate/lane", web.ServeFile(pages, "static/lane.html"))
 	w.HandleFunc("GET /api/v1/gate", func(rw http.ResponseWriter, r *http.Request) {
 		s, err := g.Status(r.Context())
 		if err != nil {

@@ -300,12 +300,7 @@ func headlineVI(s Status) string {
 var pagesFS embed.FS
 
 func (p *panel) register(s *web.Server) {
-	s.HandleFunc("GET /identity/panel", func(w http.ResponseWriter, r *http.Request) {
-		b, _ := pagesFS.ReadFile("pages/panel.html")
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(b)
-	})
+	s.HandleFunc("GET /identity/panel", web.ServeFile(pagesFS, "pages/panel.html"))
 	s.HandleFunc("GET /api/v1/identity/panel", func(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSON(w, http.StatusOK, p.view(counterParam(r), s.MayReceivePersonal(web.RoleOf(r))))
 	}, web.RoleCounter)

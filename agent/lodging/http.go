@@ -178,12 +178,7 @@ func CSV(rows [][]string) ([]byte, error) {
 
 // Register adds the ward page, the list's API and the dashboard block.
 func (l *List) Register(w *web.Server) {
-	w.HandleFunc("GET /lodging/ward", func(rw http.ResponseWriter, r *http.Request) {
-		b, _ := pages.ReadFile("pages/ward.html")
-		rw.Header().Set("Content-Type", "text/html; charset=utf-8")
-		rw.Header().Set("Cache-Control", "no-cache")
-		rw.Write(b)
-	})
+	w.HandleFunc("GET /lodging/ward", web.ServeFile(pages, "pages/ward.html"))
 	w.HandleFunc("GET /api/v1/lodging/wards/{ward}", func(rw http.ResponseWriter, r *http.Request) {
 		s, err := l.Ward(r.Context(), r.PathValue("ward"), w.MayReceivePersonal(web.RoleOf(r)))
 		if err != nil {

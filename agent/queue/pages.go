@@ -31,7 +31,7 @@ type PageOptions struct {
 func RegisterPages(s *web.Server, o PageOptions) {
 	for path, file := range map[string]string{"/kiosk": "kiosk.html", "/counter": "counter.html",
 		"/display": "display.html", "/ticket": "ticket.html", "/queue/queue.css": "queue.css", "/queue/queue.js": "queue.js"} {
-		s.HandleFunc("GET "+path, servePage(file))
+		s.HandleFunc("GET "+path, web.ServeFile(pageFS, "pages/"+file))
 	}
 	s.HandleFunc("GET /voice/{clip}", func(w http.ResponseWriter, r *http.Request) {
 		if !o.Voice {
@@ -58,24 +58,4 @@ func RegisterPages(s *web.Server, o PageOptions) {
 		s.AddPage(web.Page{Path: "/counter?counter=" + url.QueryEscape(c), Title: "Quầy " + c + ": gọi số", Role: web.RoleCounter})
 	}
 	s.AddPage(web.Page{Path: "/display", Title: "Màn hình gọi số", Role: web.RoleDisplay})
-}
-
-func servePage(name string) http.HandlerFunc {
-	ctype := "text/html; charset=utf-8"
-	switch {
-	case len(name) > 4 && name[len(name)-4:] == ".css":
-		ctype = "text/css; charset=utf-8"
-	case len(name) > 3 && name[len(name)-3:] == ".js":
-		ctype = "text/javascript; charset=utf-8"
-	}
-	return func(w http.ResponseWriter, r *http.Request) {
-		b, err := pageFS.ReadFile("pages/" + name)
-		if err != nil {
-			http.NotFound(w, r)
-			return
-		}
-		w.Header().Set("Content-Type", ctype)
-		w.Header().Set("Cache-Control", "no-cache")
-		w.Write(b)
-	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io/fs"
 	"net/http"
+	"path"
 	"sort"
 	"strconv"
 	"strings"
@@ -43,14 +44,26 @@ func (s *Server) routes() {
 	s.AddPage(Page{Path: "/", Title: "Bảng điều khiển", Role: RoleAdmin})
 }
 
-func (s *Server) page(name string) http.HandlerFunc {
+func (s *Server) page(name string) http.HandlerFunc { return ServeFile(staticFS, "static/"+name) }
+
+// ServeFile serves one embedded page, script or stylesheet by its name's extension,
+// never cached (a new agent's pages reach every screen at their next load). It is the
+// one way the flows serve their pages.
+func ServeFile(fsys fs.FS, name string) http.HandlerFunc {
+	ctype := "text/html; charset=utf-8"
+	switch path.Ext(name) {
+	case ".css":
+		ctype = "text/css; charset=utf-8"
+	case ".js":
+		ctype = "text/javascript; charset=utf-8"
+	}
 	return func(w http.ResponseWriter, r *http.Request) {
-		b, err := staticFS.ReadFile("static/" + name)
+		b, err := fs.ReadFile(fsys, name)
 		if err != nil {
 			http.NotFound(w, r)
 			return
 		}
-		w.Header().Set("Content-Type", "text/html; charset=utf-8")
+		w.Header().Set("Content-Type", ctype)
 		w.Header().Set("Cache-Control", "no-cache")
 		w.Write(b)
 	}

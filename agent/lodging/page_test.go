@@ -60,7 +60,9 @@ func TestWardPageInChromium(t *testing.T) {
 	if e := r.ward("khoa-noi").Entries[1].Person; e.Reason != "Điều trị nội trú" || e.To != "04/12/2026" {
 		t.Fatalf("after the correction: %+v", e)
 	}
-	browsertest.Do(t, ctx, "mark notified", chromedp.Click(`#rows tr:first-child button.notify`))
+	// The list re-renders on every change it hears of: click in one step, not through a
+	// node handle a re-render may have replaced.
+	browsertest.Eval[bool](t, ctx, `(document.querySelector("#rows tr:first-child button.notify").click(), true)`)
 	poll("notified shown", `document.querySelector("#rows tr:first-child td.done") !== null`)
 	poll("warning for one", `document.getElementById("warning").textContent.startsWith("Còn 1 người")`)
 	browsertest.Do(t, ctx, "type the number", chromedp.SendKeys("#f-number", cuc.id))

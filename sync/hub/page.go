@@ -109,7 +109,8 @@ type pageData struct {
 	Communes  []string
 	Sites     []Place
 	Error     string
-	Query     string
+	Exports   []exportLink // the monthly table's downloads
+	FleetJSON string       // the fleet's download
 	Token     string
 	Contact   func(*time.Time) string
 	Stalled   func(*time.Time) bool
@@ -142,18 +143,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("hub page: read figures", "err", err)
 		d.Error = strings.TrimSpace(d.Error + " Không đọc được số liệu từ cơ sở dữ liệu của máy chủ; hãy báo bộ phận công nghệ thông tin.")
 	}
-	q := url.Values{}
-	q.Set("period", d.Period.Kind)
-	q.Set("at", d.Period.Label)
-	for _, kv := range [][2]string{{"province", f.Province}, {"commune", f.Commune}, {"site", f.Site}, {"counter", f.Counter}} {
-		if kv[1] != "" {
-			q.Set(kv[0], kv[1])
-		}
-	}
-	if d.Token != "" {
-		q.Set("token", d.Token) // keep the export links working behind the report token
-	}
-	d.Query = q.Encode()
+	d.Exports, d.FleetJSON = exportLinks(d.Period, f, d.Token)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTemplate.Execute(w, d); err != nil {
 		h.log.Warn("render hub page", "err", err)
@@ -242,6 +232,31 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 		}
 	}
 	return nil
+}
+
+// exportLink is one download of the page: a whole address, built as a URL (the
+// template would escape a query written into an href as text: "?at%3d…", and the token
+// and the place chosen would never reach the server).
+type exportLink struct{ Label, URL string }
+
+// exportLinks are the page's downloads for a period and a place, each keeping the
+// report token, so they open as the page did.
+func exportLinks(p Period, f Filter, token string) ([]exportLink, string) {
+	link := func(path, format string) string {
+		q := placeQuery(p, f, token)
+		if format != "" {
+			q.Set("format", format)
+		}
+		return (&url.URL{Path: path, RawQuery: q.Encode()}).String()
+	}
+	exports := []exportLink{
+		{"Excel (XLSX)", link("/api/v1/report/services", "xlsx")},
+		{"CSV", link("/api/v1/report/services", "csv")},
+		{"JSON", link("/api/v1/report/services", "")},
+	}
+	// The fleet is now, not a period, and lists devices, not counters.
+	fleet := placeQuery(Period{}, Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}, token)
+	return exports, (&url.URL{Path: "/api/v1/fleet", RawQuery: fleet.Encode()}).String()
 }
 
 // upstreamView is what the page says of the pushes to the national hub, shown beside

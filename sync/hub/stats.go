@@ -240,18 +240,23 @@ type pageLink struct {
 }
 
 func (l pageLink) to(f Filter) string {
+	return "/?" + placeQuery(l.period, f, l.token).Encode()
+}
+
+// placeQuery is what every page link carries: the period, the place chosen and the
+// report token.
+func placeQuery(p Period, f Filter, token string) url.Values {
 	q := url.Values{}
-	q.Set("period", l.period.Kind)
-	q.Set("at", l.period.Label)
-	for _, kv := range [][2]string{{"province", f.Province}, {"commune", f.Commune}, {"site", f.Site}, {"counter", f.Counter}} {
+	if p.Kind != "" {
+		q.Set("period", p.Kind)
+		q.Set("at", p.Label)
+	}
+	for _, kv := range [][2]string{{"province", f.Province}, {"commune", f.Commune}, {"site", f.Site}, {"counter", f.Counter}, {"token", token}} {
 		if kv[1] != "" {
 			q.Set(kv[0], kv[1])
 		}
 	}
-	if l.token != "" {
-		q.Set("token", l.token)
-	}
-	return "/?" + q.Encode()
+	return q
 }
 
 // buildDrill lists the level below the filter: every known place at that level (so a

@@ -92,7 +92,8 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // dashboardOrder is the order of the dashboard's rows of figures.
 var dashboardOrder = []string{
-	vocab.TicketsIssued, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
+	vocab.TicketsIssued, vocab.TicketsFirstCalls, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsCancelled,
+	vocab.TicketsTransferred, vocab.TicketsRecalls, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
 	vocab.TicketsUnprinted,
 	vocab.DossiersReceived, vocab.DossiersDigitized, vocab.DossiersPages,
 	vocab.Checkins, vocab.CheckinsPeople, vocab.IdentityVerifications, vocab.IdentityPeople, vocab.Scans,

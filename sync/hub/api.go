@@ -24,6 +24,7 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("GET /metrics", h.serveMetrics)
 	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
 	mux.Handle("GET /api/v1/report/services", h.readers(h.serveServiceReport))
+	mux.Handle("GET /api/v1/report/figures", h.readers(h.serveFigureReport))
 	mux.Handle("GET /api/v1/fleet", h.readers(h.serveFleet))
 	mux.Handle("GET /{$}", h.readers(h.servePage))
 	return mux

@@ -99,7 +99,6 @@ type pageData struct {
 	Charts    []chart
 	Stale     []staleSite
 	Figures   []figureRow
-	AvgWait   string
 	Services  ServiceTable
 	BHYT      bhytSummary
 	Fleet     []FleetAgent
@@ -110,10 +109,12 @@ type pageData struct {
 	Sites     []Place
 	Error     string
 	Exports   []exportLink // the monthly table's downloads
-	FleetJSON string       // the fleet's download
-	Token     string
-	Contact   func(*time.Time) string
-	Stalled   func(*time.Time) bool
+	// FigureExports are the downloads of the table of every figure.
+	FigureExports []exportLink
+	FleetJSON     string // the fleet's download
+	Token         string
+	Contact       func(*time.Time) string
+	Stalled       func(*time.Time) bool
 }
 
 // servePage renders the statisticians' page: the drill-down from province to counter,
@@ -143,7 +144,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("hub page: read figures", "err", err)
 		d.Error = strings.TrimSpace(d.Error + " Không đọc được số liệu từ cơ sở dữ liệu của máy chủ; hãy báo bộ phận công nghệ thông tin.")
 	}
-	d.Exports, d.FleetJSON = exportLinks(d.Period, f, d.Token)
+	d.Exports, d.FigureExports, d.FleetJSON = exportLinks(d.Period, f, d.Token)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTemplate.Execute(w, d); err != nil {
 		h.log.Warn("render hub page", "err", err)
@@ -194,29 +195,14 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 	if d.Charts, err = h.buildCharts(ctx, f); err != nil {
 		return err
 	}
-	rep, err := h.Totals(ctx, Query{Period: d.Period, By: []string{"metric"}, Filter: f})
+	all, err := h.periodSums(ctx, d.Period, f)
 	if err != nil {
 		return err
 	}
-	all := figures{}
-	for _, r := range rep.Rows {
-		all[r.Keys[0]] += r.Value
+	for _, fv := range figureTable(all) {
+		d.Figures = append(d.Figures, figureRow{fv.Label, fv.Text})
 	}
-	known := map[string]bool{}
-	for _, m := range metricOrder {
-		known[m] = true
-		if v, ok := all[m]; ok {
-			d.Figures = append(d.Figures, figureRow{metricName(m), metricValue(m, v)})
-		}
-	}
-	for _, r := range rep.Rows {
-		if !known[r.Keys[0]] {
-			d.Figures = append(d.Figures, figureRow{metricName(r.Keys[0]), vocab.Number(r.Value)})
-		}
-	}
-	d.AvgWait = all.AvgWait()
-	d.BHYT = bhytSummary{Lookups: all[vocab.BHYTLookups], OK: all[vocab.BHYTLookupsOK], Failures: all[vocab.BHYTLookupFailures]}
-	d.BHYT.Share = percent(d.BHYT.OK, d.BHYT.Lookups)
+	d.BHYT = bhytOf(all)
 	if d.Services, err = h.Services(ctx, d.Period, f); err != nil {
 		return err
 	}
@@ -241,7 +227,7 @@ type exportLink struct{ Label, URL string }
 
 // exportLinks are the page's downloads for a period and a place, each keeping the
 // report token, so they open as the page did.
-func exportLinks(p Period, f Filter, token string) ([]exportLink, string) {
+func exportLinks(p Period, f Filter, token string) (services, all []exportLink, fleet string) {
 	link := func(path, format string) string {
 		q := placeQuery(p, f, token)
 		if format != "" {
@@ -249,14 +235,17 @@ func exportLinks(p Period, f Filter, token string) ([]exportLink, string) {
 		}
 		return (&url.URL{Path: path, RawQuery: q.Encode()}).String()
 	}
-	exports := []exportLink{
-		{"Excel (XLSX)", link("/api/v1/report/services", "xlsx")},
-		{"CSV", link("/api/v1/report/services", "csv")},
-		{"JSON", link("/api/v1/report/services", "")},
+	for _, path := range []string{"/api/v1/report/services", "/api/v1/report/figures"} {
+		links := []exportLink{{"Excel (XLSX)", link(path, "xlsx")}, {"CSV", link(path, "csv")}, {"JSON", link(path, "")}}
+		if services == nil {
+			services = links
+		} else {
+			all = links
+		}
 	}
 	// The fleet is now, not a period, and lists devices, not counters.
-	fleet := placeQuery(Period{}, Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}, token)
-	return exports, (&url.URL{Path: "/api/v1/fleet", RawQuery: fleet.Encode()}).String()
+	q := placeQuery(Period{}, Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}, token)
+	return services, all, (&url.URL{Path: "/api/v1/fleet", RawQuery: q.Encode()}).String()
 }
 
 // upstreamView is what the page says of the pushes to the national hub, shown beside

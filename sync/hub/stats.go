@@ -154,7 +154,8 @@ func metricValue(metric string, v int64) string {
 var metricOrder = []string{
 	vocab.CheckinsPeople, vocab.Checkins, vocab.Scans, vocab.IdentityVerifications, vocab.IdentityPeople,
 	vocab.DossiersReceived, vocab.DossiersDigitized, vocab.DossiersPages,
-	vocab.TicketsIssued, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
+	vocab.TicketsIssued, vocab.TicketsFirstCalls, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsCancelled,
+	vocab.TicketsTransferred, vocab.TicketsRecalls, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
 	vocab.TicketsUnprinted,
 	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures,
 	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,
@@ -164,14 +165,65 @@ var metricOrder = []string{
 // figures is one group's metrics by name.
 type figures map[string]int64
 
-// avgWait is the average wait of a called ticket ("" when none was called), as the
-// agent's own queue report computes it: waiting seconds over tickets served or absent.
-func (f figures) AvgWait() string {
-	called := f[vocab.TicketsServed] + f[vocab.TicketsNoShow]
-	if _, waited := f[vocab.TicketsWaitSeconds]; !waited || called == 0 { // a counter has no waits: they are the site's
-		return "–"
+// AvgWait is the vocabulary's average wait of the group ("–" when none), the drill-down's
+// last column.
+func (f figures) AvgWait() string { return vocab.LookupFigure(vocab.FigureAvgWait).Say(f) }
+
+// FigureValue is one line of the table of every figure of a period and place: a
+// metric's sum, or a figure of the vocabulary computed from the sums (Value nil when
+// there is nothing to compute it from).
+type FigureValue struct {
+	Name  string   `json:"name"`
+	Label string   `json:"label"`
+	Unit  string   `json:"unit"` // count, seconds or percent
+	Value *float64 `json:"value"`
+	Text  string   `json:"text"` // as the page says it
+	// Computed: a figure of the vocabulary (a ratio, to a tenth), not a metric's sum.
+	Computed bool `json:"computed,omitempty"`
+}
+
+// figureTable lists every figure of all: the metrics in the page's order (then any this
+// hub does not know, by name), then the vocabulary's computed figures.
+func figureTable(all figures) []FigureValue {
+	var out []FigureValue
+	add := func(m string) {
+		v := float64(all[m])
+		unit := "count"
+		if isSeconds(m) {
+			unit = "seconds"
+		}
+		out = append(out, FigureValue{Name: m, Label: metricName(m), Unit: unit, Value: &v, Text: metricValue(m, all[m])})
 	}
-	return vocab.Duration(time.Duration(f[vocab.TicketsWaitSeconds]/called) * time.Second)
+	known := map[string]bool{}
+	for _, m := range metricOrder {
+		known[m] = true
+		if _, ok := all[m]; ok {
+			add(m)
+		}
+	}
+	var rest []string
+	for m := range all {
+		if !known[m] {
+			rest = append(rest, m)
+		}
+	}
+	sort.Strings(rest)
+	for _, m := range rest {
+		add(m)
+	}
+	for _, fig := range vocab.Figures() {
+		_, num := all[fig.Numerator]
+		_, den := all[fig.Denominator]
+		if !num && !den {
+			continue // nothing of the kind in this period and place (a gate has no queue)
+		}
+		row := FigureValue{Name: fig.Name, Label: fig.Label, Unit: string(fig.Unit), Text: fig.Say(all), Computed: true}
+		if v, ok := fig.Compute(all); ok {
+			row.Value = &v
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // drillColumns are the figures each row of the drill-down shows.

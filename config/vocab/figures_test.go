@@ -1,0 +1,40 @@
+package vocab
+
+import "testing"
+
+func TestFiguresCompute(t *testing.T) {
+	wait := LookupFigure(FigureAvgWait)
+	for _, c := range []struct {
+		name   string
+		values map[string]int64
+		want   string
+	}{
+		// 4 tickets first called, 264 s of waiting: 66 s each, whatever became of them.
+		{"first calls", map[string]int64{TicketsWaitSeconds: 264, TicketsFirstCalls: 4, TicketsServed: 1, TicketsNoShow: 1}, "1 phút 6 giây"},
+		// A day an older agent kept: no first calls counted, so served and absent stand in.
+		{"older record", map[string]int64{TicketsWaitSeconds: 300, TicketsServed: 3, TicketsNoShow: 2}, "1 phút"},
+		{"nobody called", map[string]int64{TicketsIssued: 3, TicketsFirstCalls: 0, TicketsWaitSeconds: 0}, "–"},
+		{"waits not counted here", map[string]int64{TicketsServed: 3}, "–"},
+	} {
+		if got := wait.Say(c.values); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+	share := LookupFigure(FigureBHYTShare)
+	if got := share.Say(map[string]int64{BHYTLookups: 8, BHYTLookupsOK: 7}); got != "87,5%" {
+		t.Errorf("share: %q", got)
+	}
+	if got := share.Say(map[string]int64{BHYTLookups: 8}); got != "0,0%" {
+		t.Errorf("share with no success counted: %q", got)
+	}
+	for _, f := range Figures() {
+		for _, m := range append([]string{f.Numerator, f.Denominator}, f.Legacy...) {
+			if _, ok := Lookup(m); !ok {
+				t.Errorf("figure %s: metric %s not in the vocabulary", f.Name, m)
+			}
+		}
+		if _, dup := Lookup(f.Name); dup {
+			t.Errorf("figure %s has a metric's name", f.Name)
+		}
+	}
+}

@@ -463,6 +463,36 @@ func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
 			t.Errorf("%s page: %s = %q, want %q, as on the counter's dashboard", where, avgLabel, page[avgLabel], wantAvgText)
 		}
 	}
+
+	// Names travel with the codes: the agent's dashboard names its counters and
+	// services; the province's page names the counters (the code small beside the
+	// name); the nation's page names the site, not its code.
+	var named struct{ Names map[string]map[string]string }
+	m.call("GET", "counter", "/api/v1/dashboard", nil, &named)
+	if named.Names["counter"]["3"] != "Quầy 3 (Tầng 1, bên phải)" || named.Names["service"]["C"] != "Thành lập doanh nghiệp, hộ kinh doanh" {
+		t.Errorf("agent dashboard names: %v", named.Names)
+	}
+	m.call("POST", "admin", "/api/v1/sync/now", nil, nil) // the hub said it reads names: they go now
+	pq := url.Values{"period": {"day"}, "at": {day}, "site": {"vinh-phu"}, "token": {"tinh"}}
+	waitForPage(t, psrv.URL+"/?"+pq.Encode(), `>Quầy 3 (Tầng 1, bên phải)</a> <small>3</small>`)
+	up.Trigger()
+	nq2 := url.Values{"period": {"day"}, "at": {day}, "province": {province}, "commune": {commune}, "token": {"quoc-gia"}}
+	waitForPage(t, nsrv.URL+"/?"+nq2.Encode(), `>Trung tâm Phục vụ hành chính công phường Vinh Phú</a> <small>vinh-phu</small>`)
+	nq2.Set("site", "vinh-phu")
+	waitForPage(t, nsrv.URL+"/?"+nq2.Encode(), `>Quầy 2 (Tầng 1, bên trái)</a> <small>2</small>`)
+}
+
+// waitForPage reads a page until it holds want (names are on their way up).
+func waitForPage(t *testing.T, u, want string) {
+	t.Helper()
+	var page string
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+		if page = string(httpGet(t, u)); strings.Contains(page, want) {
+			return
+		}
+	}
+	i := strings.Index(page, `<table class="drill">`)
+	t.Fatalf("%s never showed %s; its drill-down: %.1500s", u, want, page[max(i, 0):])
 }
 
 // svgTitles are the bars' titles of charts ("giờ 08: 11,6"), the ones with a value.

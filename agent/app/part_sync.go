@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -81,6 +82,7 @@ func NewSyncClient(cfg *config.Config, src upload.Source, a *App) (*upload.Clien
 		Interval: cfg.Sync.Interval, BatchSize: cfg.Sync.BatchSize, MinBackoff: cfg.Sync.MinBackoff,
 		MaxBackoff: cfg.Sync.MaxBackoff, Timeout: cfg.Sync.Timeout, Version: Version,
 	}
+	cc.Names = func() []wire.Name { return siteNames(cfg) }
 	if a != nil {
 		cc.Log = a.Log.With("component", "sync")
 		cc.Devices = func() []wire.DeviceState { return deviceStates(a.Health) }
@@ -99,6 +101,24 @@ func NewSyncClient(cfg *config.Config, src upload.Source, a *App) (*upload.Clien
 		}
 	}
 	return upload.NewClient(cc, src)
+}
+
+// siteNames are the config's names for the site's codes, as the push carries them
+// (sorted, so unchanged names are recognised and not sent again).
+func siteNames(cfg *config.Config) []wire.Name {
+	var out []wire.Name
+	for kind, codes := range cfg.Names() {
+		for code, name := range codes {
+			out = append(out, wire.Name{Kind: kind, Code: code, Name: name})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Code < out[j].Code
+	})
+	return out
 }
 
 // deviceStates is the heartbeat's view of the devices: names, kinds, states and the

@@ -157,6 +157,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		"health":   s.opts.Health.Worst(),
 		"devices":  s.opts.Health.List(),
 		"counters": counters,
+		"names":    s.opts.Config.Names(), // kind → code → name: pages show names, codes beside them
 		"status":   status,
 		"pages":    pages,
 	})

@@ -85,7 +85,7 @@ type Def struct {
 }
 
 var defs = []Def{
-	{Checkins, Add, []string{DimKind, DimOutcome}, "Lượt tiếp đón bằng mã QR"},
+	{Checkins, Add, []string{DimKind, DimOutcome}, "Lượt tiếp đón (mã QR, thẻ chip hoặc VNeID)"},
 	{CheckinsPeople, Unique, []string{DimKind}, "Số người tiếp đón (không trùng)"},
 	{Scans, Add, []string{DimPurpose, DimKind, DimOutcome}, "Lượt quét mã QR"},
 	{IdentityVerifications, Add, []string{DimOutcome, DimReason, DimMethod}, "Lượt xác thực thẻ căn cước gắn chip"},

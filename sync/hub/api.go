@@ -166,6 +166,10 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		return nil, refuse(http.StatusForbidden, wire.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
 			push.Device, push.Site, dev.site)
 	}
+	if err := h.storeNames(ctx, dev.site, push.Names); err != nil {
+		h.log.Warn("push: store names", "device", auth.Device, "err", err)
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
+	}
 	res := h.writer.submit(ctx, &ingestJob{device: auth.Device, nonce: auth.Nonce, push: &push})
 	if res.err != nil && retryable(res.err) {
 		h.log.Warn("push: store: conflicts with other writers persisted", "err", res.err)

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"motcua-agent/config/vocab"
+	"motcua-agent/sync/wire"
 )
 
 // The statisticians' views: places the hub knows, the drill-down from province to
@@ -64,7 +65,21 @@ func (h *Hub) Places(ctx context.Context) ([]Place, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("places rows: %w", err)
 	}
-	return h.addReportedPlaces(ctx, out)
+	if out, err = h.addReportedPlaces(ctx, out); err != nil {
+		return nil, err
+	}
+	// A site enrolled without a name, or one a provincial hub reports, is called what
+	// its own agent (or hub) calls it.
+	names, err := h.siteNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Name == "" {
+			out[i].Name = names.of(out[i].Site, wire.NameSite, out[i].Site)
+		}
+	}
+	return out, nil
 }
 
 // addReportedPlaces adds, after the enrolled sites, the sites that provincial hubs'
@@ -335,6 +350,14 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 		return r
 	}
 	names := map[string]string{}
+	var counterNames map[string]string
+	if lv == levelCounter {
+		all, err := h.siteNames(ctx)
+		if err != nil {
+			return d, err
+		}
+		counterNames = all[f.Site][wire.NameCounter]
+	}
 	for _, pl := range places {
 		if f.Province != "" && pl.Province != f.Province || f.Commune != "" && pl.Commune != f.Commune || f.Site != "" && pl.Site != f.Site {
 			continue
@@ -375,6 +398,9 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 			r.Stale = stale[key]
 		case levelCounter:
 			r.Label, next.Counter = "Quầy "+key, key
+			if name := counterNames[key]; name != "" {
+				r.Label, r.Code = name, key
+			}
 		}
 		if key == "" && len(r.F) == 0 {
 			// An unnamed place with nothing counted: at a national hub, the provincial

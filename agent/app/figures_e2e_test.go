@@ -20,8 +20,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/chromedp"
+
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/browsertest"
 	"motcua-agent/internal/testkit"
 	"motcua-agent/sync/hub"
 	"motcua-agent/sync/wire"
@@ -472,6 +475,24 @@ func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
 	if named.Names["counter"]["3"] != "Quầy 3 (Tầng 1, bên phải)" || named.Names["service"]["C"] != "Thành lập doanh nghiệp, hộ kinh doanh" {
 		t.Errorf("agent dashboard names: %v", named.Names)
 	}
+	// The dashboard as the office head opens it, in Chromium: names, codes small beside
+	// them, the same average wait, and no raw code or English word.
+	browsertest.Path(t)
+	bctx := browsertest.Headless(t)
+	browsertest.Do(t, bctx, "agent dashboard", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/?token="+tokens["admin"]),
+		browsertest.Poll(`document.querySelectorAll("#counters small.code").length > 0 && document.getElementById("status").textContent.includes("Hàng chờ")`))
+	counters := browsertest.Eval[string](t, bctx, `document.getElementById("counters").innerText`)
+	for _, want := range []string{"Dịch vụ: Chứng thực, hộ tịch A", "Quầy: Quầy 3 (Tầng 1, bên phải) 3", "Số vé đã được gọi"} {
+		if !strings.Contains(counters, want) {
+			t.Errorf("agent dashboard's counters lack %q: %q", want, counters)
+		}
+	}
+	if status := browsertest.Eval[string](t, bctx, `document.getElementById("status").innerText`); !strings.Contains(status, avgLabel+"\t"+wantAvgText) {
+		t.Errorf("agent dashboard's queue block: want %q = %q in %q", avgLabel, wantAvgText, status)
+	}
+	checkWords(t, bctx, "agent dashboard")
+	browsertest.FullScreenshot(t, bctx, "figures-agent-dashboard")
+
 	m.call("POST", "admin", "/api/v1/sync/now", nil, nil) // the hub said it reads names: they go now
 	pq := url.Values{"period": {"day"}, "at": {day}, "site": {"vinh-phu"}, "token": {"tinh"}}
 	waitForPage(t, psrv.URL+"/?"+pq.Encode(), `>Quầy 3 (Tầng 1, bên phải)</a> <small>3</small>`)

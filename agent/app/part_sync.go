@@ -14,6 +14,7 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"
 )
@@ -148,6 +149,18 @@ func syncHealth(st upload.Status) health.Device {
 	return d
 }
 
+// clockOffsetVI says how this PC's clock stands against the hub's (offset: hub minus
+// agent) in words: "đúng giờ", "chậm 2 phút", "nhanh 5 giây".
+func clockOffsetVI(offset time.Duration) string {
+	switch {
+	case offset > -time.Second && offset < time.Second:
+		return "đúng giờ"
+	case offset > 0:
+		return "máy này chậm " + vocab.Duration(offset)
+	}
+	return "máy này nhanh " + vocab.Duration(-offset)
+}
+
 // SyncStatusBlock is the dashboard's sync card, in Vietnamese.
 func SyncStatusBlock(st upload.Status) map[string]any {
 	when := func(t time.Time) string {
@@ -161,7 +174,7 @@ func SyncStatusBlock(st upload.Status) map[string]any {
 		"Số dòng chờ gửi":          st.Backlog,
 		"Gửi thành công lần cuối":  when(st.LastSuccess),
 		"Lần thử gần nhất":         when(st.LastAttempt),
-		"Lệch đồng hồ với máy chủ": (time.Duration(st.ClockOffsetMS) * time.Millisecond).Round(time.Second).String(),
+		"Lệch đồng hồ với máy chủ": clockOffsetVI(time.Duration(st.ClockOffsetMS) * time.Millisecond),
 	}
 	if st.LastErrorVi != "" {
 		rows["Lỗi gần nhất"] = st.LastErrorVi

@@ -104,3 +104,34 @@ func (f Figure) Format(v float64) string {
 	}
 	return Seconds(v)
 }
+
+// SumDays adds up the metric values of several days (or places' days) for a period.
+// When some days counted a figure's denominator and others were kept before it was
+// (a period across an agent's upgrade), each older day's denominator is taken from its
+// legacy metrics, so every day's numerator is divided by that day's own count. A
+// period with no day counting it is left alone: Compute falls back for all of it.
+func SumDays(days []map[string]int64) map[string]int64 {
+	out := map[string]int64{}
+	for _, d := range days {
+		for m, v := range d {
+			out[m] += v
+		}
+	}
+	for _, f := range figureDefs {
+		if len(f.Legacy) == 0 {
+			continue
+		}
+		if _, counted := out[f.Denominator]; !counted {
+			continue
+		}
+		for _, d := range days {
+			if _, counted := d[f.Denominator]; counted {
+				continue
+			}
+			for _, m := range f.Legacy {
+				out[f.Denominator] += d[m]
+			}
+		}
+	}
+	return out
+}

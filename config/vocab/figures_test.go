@@ -38,3 +38,24 @@ func TestFiguresCompute(t *testing.T) {
 		}
 	}
 }
+
+// A period across an upgrade: the old day's wait is divided by its served and absent,
+// the new day's by its first calls, not every wait by the new day's first calls alone.
+func TestSumDaysAcrossAnUpgrade(t *testing.T) {
+	old := map[string]int64{TicketsWaitSeconds: 600, TicketsServed: 4, TicketsNoShow: 1} // 5 calls, 120 s each
+	upgraded := map[string]int64{TicketsWaitSeconds: 300, TicketsFirstCalls: 5, TicketsServed: 2}
+	all := SumDays([]map[string]int64{old, upgraded})
+	if got := LookupFigure(FigureAvgWait).Say(all); got != "1 phút 30 giây" { // 900 s over 10 calls
+		t.Errorf("across the upgrade: %s", got)
+	}
+	if all[TicketsServed] != 6 || all[TicketsWaitSeconds] != 900 {
+		t.Errorf("sums: %v", all)
+	}
+	only := SumDays([]map[string]int64{old, old})
+	if _, filled := only[TicketsFirstCalls]; filled {
+		t.Errorf("a period of older days only gained a count it never had: %v", only)
+	}
+	if got := LookupFigure(FigureAvgWait).Say(only); got != "2 phút" {
+		t.Errorf("older days only: %s", got)
+	}
+}

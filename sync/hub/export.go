@@ -123,6 +123,9 @@ func (h *Hub) periodSums(ctx context.Context, p Period, f Filter) (figures, erro
 	for _, r := range rep.Rows {
 		all[r.Keys[0]] += r.Value
 	}
+	if err := h.fillLegacy(ctx, p, f, "", map[string]figures{"": all}); err != nil {
+		return nil, err
+	}
 	return all, nil
 }
 

@@ -376,6 +376,17 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 		row(r.Keys[0]).F[r.Keys[1]] += r.Value
 		d.Total.F[r.Keys[1]] += r.Value
 	}
+	byGroup := map[string]figures{}
+	for k, r := range byKey {
+		byGroup[k] = r.F
+	}
+	within := Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}
+	if err := h.fillLegacy(ctx, p, within, lv, byGroup); err != nil {
+		return d, err
+	}
+	if err := h.fillLegacy(ctx, p, within, "", map[string]figures{"": d.Total.F}); err != nil {
+		return d, err
+	}
 	sort.SliceStable(order, func(i, j int) bool {
 		if (order[i] == "") != (order[j] == "") {
 			return order[j] == "" // the unnamed group last

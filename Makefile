@@ -26,11 +26,12 @@ build-windows:
 	CGO_ENABLED=1 GOOS=windows GOARCH=amd64 CC=x86_64-w64-mingw32-gcc \
 		$(GO) build -ldflags "$(LDFLAGS)" -o bin/motcua-agent.exe $(MAIN)
 
-# The agent on the embedded demo config: simulated devices, data in ./demo-data,
-# dashboard on http://127.0.0.1:8606.
-# Missing Debian packages are installed first (.ci/deps.sh: apt-get as root, sudo otherwise).
-run: deps-run build
-	./bin/motcua-agent run
+# The whole chain on one machine: the agent on the embedded demo config (simulated
+# devices, data in ./demo-data, dashboard on http://127.0.0.1:8606) pushing to a
+# provincial hub on http://127.0.0.1:8607 (packaging/demo/run.sh); every page printed
+# with its token. Missing Debian packages are installed first (.ci/deps.sh).
+run: deps-run build build-hub
+	@bash packaging/demo/run.sh
 
 # Every test: missing Debian packages installed, go vet and staticcheck, a bounded
 # fuzz pass over each parser of outside bytes, the Windows cross-build, then the whole

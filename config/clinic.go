@@ -25,10 +25,19 @@ type Clinic struct {
 	Timeout time.Duration `yaml:"timeout"`
 	// RetryMin and RetryMax bound the wait between retries of look-ups queued while
 	// the gateway is unreachable (defaults 10s and 5m); RetryFor is how long a queued
-	// look-up is kept before it is counted as failed (default 12h).
+	// look-up (and the patient's name and ID number in memory) is kept before it is
+	// counted as given up (default 2h).
 	RetryMin time.Duration `yaml:"retry_min"`
 	RetryMax time.Duration `yaml:"retry_max"`
 	RetryFor time.Duration `yaml:"retry_for"`
+	// MaxPending bounds the look-ups waiting for the gateway (default 300): past it a
+	// new look-up is not kept for retry; it is counted as failed ("queue-full") and the
+	// page says to look up again later.
+	MaxPending int `yaml:"max_pending"`
+	// OtherAgencySuccess counts answers 001 and 002 (cards of the Ministry of Defence's
+	// or Public Security's social insurance) as successful look-ups. Provinces differ;
+	// the province's report says which rule it uses. Default false: 000, 003 and 004.
+	OtherAgencySuccess bool `yaml:"other_agency_success"`
 	// RepeatWindow: the same person scanned again at a station within it (the QR then
 	// the chip) shows the look-up already made instead of a second one (default 2m).
 	RepeatWindow time.Duration `yaml:"repeat_window"`
@@ -82,7 +91,10 @@ func (c *Config) setClinicDefaults() {
 		k.RetryMax = 5 * time.Minute
 	}
 	if k.RetryFor == 0 {
-		k.RetryFor = 12 * time.Hour
+		k.RetryFor = 2 * time.Hour
+	}
+	if k.MaxPending == 0 {
+		k.MaxPending = 300
 	}
 	if k.RepeatWindow == 0 {
 		k.RepeatWindow = 2 * time.Minute
@@ -107,8 +119,11 @@ func (k *Clinic) validate(p *Problems, path string) {
 	if k.RetryMax < k.RetryMin || k.RetryMax > 24*time.Hour {
 		p.Add(path+".retry_max", "must be between retry_min and 24h, not %s", k.RetryMax)
 	}
-	if k.RetryFor < time.Minute || k.RetryFor > 7*24*time.Hour {
-		p.Add(path+".retry_for", "must be between 1m and 168h, not %s", k.RetryFor)
+	if k.RetryFor < time.Minute || k.RetryFor > 24*time.Hour {
+		p.Add(path+".retry_for", "must be between 1m and 24h (the patient's data waits in memory that long), not %s", k.RetryFor)
+	}
+	if k.MaxPending < 1 || k.MaxPending > 10000 {
+		p.Add(path+".max_pending", "must be between 1 and 10000 look-ups, not %d", k.MaxPending)
 	}
 	if k.RepeatWindow < 0 || k.RepeatWindow > time.Hour {
 		p.Add(path+".repeat_window", "must be between 0 and 1h, not %s", k.RepeatWindow)

@@ -13,7 +13,8 @@ func TestClinicDefaults(t *testing.T) {
 	}
 	k := c.Clinic
 	if k.Gateway != ProductionBHYTGateway || k.Timeout != 30*time.Second || k.RetryMin != 10*time.Second ||
-		k.RetryMax != 5*time.Minute || k.RetryFor != 12*time.Hour || k.RepeatWindow != 2*time.Minute {
+		k.RetryMax != 5*time.Minute || k.RetryFor != 2*time.Hour || k.RepeatWindow != 2*time.Minute || k.MaxPending != 300 ||
+		k.OtherAgencySuccess {
 		t.Fatalf("defaults %+v", k)
 	}
 	if k.AccountsFile != "/etc/motcua/tai-khoan.yaml" {
@@ -35,6 +36,8 @@ func TestClinicProblems(t *testing.T) {
   timeout: 5m
   retry_min: 1m
   retry_max: 30s
+  retry_for: 48h
+  max_pending: -1
   stations:
     - {id: a, operator: "dd lan"}
     - {id: a}
@@ -43,7 +46,7 @@ func TestClinicProblems(t *testing.T) {
 	if p == nil {
 		t.Fatal("bad clinic section accepted")
 	}
-	for _, want := range []string{"clinic.gateway", "clinic.timeout", "clinic.retry_max", "clinic.stations[0].operator",
+	for _, want := range []string{"clinic.gateway", "clinic.timeout", "clinic.retry_max", "clinic.retry_for", "clinic.max_pending", "clinic.stations[0].operator",
 		"clinic.stations[1].id: \"a\" is used twice", "clinic.stations[2].id"} {
 		if !strings.Contains(p.Error(), want) {
 			t.Errorf("problems do not name %s:\n%s", want, p)

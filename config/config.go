@@ -27,6 +27,8 @@ const (
 	ProfileClinic  = "clinic"
 	ProfileGate    = "gate"
 	ProfileDemo    = "demo"
+	// ProfileHospital is a hospital ward's desk: the night's lodging list (lodging:).
+	ProfileHospital = "hospital"
 )
 
 // Config is the whole YAML file.
@@ -52,6 +54,7 @@ type Config struct {
 	Sync     Sync      `yaml:"sync"`
 	Gate     Gate      `yaml:"gate"`
 	Clinic   Clinic    `yaml:"clinic"`
+	Lodging  Lodging   `yaml:"lodging"`
 
 	// path is the file the config came from ("" for the embedded demo); relative paths
 	// in the file are resolved against its folder, never the working directory.
@@ -126,6 +129,10 @@ func Example(profile string) ([]byte, error) {
 type Overrides struct {
 	DataDir string
 	Listen  string
+	// SyncURL and SyncSecretFile point the agent at a hub (`run --hub URL
+	// --hub-secret-file F`): the demo pushes to a hub on the same machine this way.
+	SyncURL        string
+	SyncSecretFile string
 }
 
 // Demo returns the embedded demo config, its data folder resolved against dir.
@@ -179,6 +186,16 @@ func Parse(text []byte, path string, ov Overrides) (*Config, error) {
 	}
 	if ov.Listen != "" {
 		c.HTTP.Listen = ov.Listen
+	}
+	if ov.SyncURL != "" || ov.SyncSecretFile != "" {
+		abs, err := filepath.Abs(ov.SyncSecretFile)
+		if err != nil {
+			return nil, err
+		}
+		if ov.SyncSecretFile == "" {
+			abs = ""
+		}
+		c.Sync.URL, c.Sync.Secret, c.Sync.SecretFile = ov.SyncURL, "", abs
 	}
 	c.setDefaults()
 	c.validate(p)
@@ -272,6 +289,7 @@ func (c *Config) setDefaults() {
 	c.Sync.setDefaults()
 	c.Gate.setDefaults()
 	c.setClinicDefaults()
+	c.setLodgingDefaults()
 }
 
 var (
@@ -283,9 +301,9 @@ var (
 
 func (c *Config) validate(p *Problems) {
 	switch c.Profile {
-	case ProfileCounter, ProfileClinic, ProfileGate, ProfileDemo:
+	case ProfileCounter, ProfileClinic, ProfileGate, ProfileDemo, ProfileHospital:
 	default:
-		p.Add("profile", "must be one of counter, clinic, gate, demo (got %q)", c.Profile)
+		p.Add("profile", "must be one of counter, clinic, hospital, gate, demo (got %q)", c.Profile)
 	}
 	if !provinceRe.MatchString(c.Site.ProvinceCode) {
 		p.Add("site.province_code", "required: the 2-digit code of the province (e.g. \"01\" for Hà Nội)")
@@ -361,6 +379,7 @@ func (c *Config) validate(p *Problems) {
 	c.Sync.validate(p, "sync")
 	c.Gate.validate(p, "gate")
 	c.Clinic.validate(p, "clinic")
+	c.Lodging.validate(p, "lodging")
 }
 
 var originRe = regexp.MustCompile(`^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?$`)

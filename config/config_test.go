@@ -135,7 +135,7 @@ func TestEveryProblemAtOnce(t *testing.T) {
 
 func TestExamplesAreValid(t *testing.T) {
 	t.Parallel()
-	for _, prof := range []string{ProfileCounter, ProfileClinic, ProfileGate, ProfileDemo} {
+	for _, prof := range []string{ProfileCounter, ProfileClinic, ProfileHospital, ProfileGate, ProfileDemo} {
 		b, err := Example(prof)
 		if err != nil {
 			t.Fatal(err)

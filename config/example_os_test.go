@@ -8,7 +8,7 @@ import (
 // Every example has a Windows form that passes validation, with Windows device names
 // only, and the same shape as the Linux one.
 func TestExampleForWindows(t *testing.T) {
-	for _, profile := range []string{ProfileCounter, ProfileClinic, ProfileGate, ProfileDemo} {
+	for _, profile := range []string{ProfileCounter, ProfileClinic, ProfileHospital, ProfileGate, ProfileDemo} {
 		t.Run(profile, func(t *testing.T) {
 			b, err := ExampleFor(profile, "windows")
 			if err != nil {

@@ -24,6 +24,11 @@ type Gate struct {
 	// ClosingTime (HH:MM, site time) closes the day: visitors still inside are counted
 	// as reconciled and occupancy starts again at zero. Empty: never.
 	ClosingTime string `yaml:"closing_time"`
+	// OpeningTime (HH:MM, site time): with ClosingTime, entries are refused as
+	// "closed" from the closing time until the next opening time (exits still pass);
+	// empty: from the closing time until midnight. Staff who open the site by hand
+	// after closing keep it open until the next closing time.
+	OpeningTime string `yaml:"opening_time"`
 	// Pulse is how long a relay stays closed to let one visitor through (lanes may
 	// override it).
 	Pulse time.Duration `yaml:"pulse"`
@@ -147,6 +152,18 @@ func (g *Gate) validate(p *Problems, path string) {
 	if g.ClosingTime != "" && !clockRe.MatchString(g.ClosingTime) {
 		p.Add(path+".closing_time", "must be HH:MM in site time, e.g. 17:30 (got %q)", g.ClosingTime)
 	}
+	if g.OpeningTime != "" {
+		oh, om, ok := clock(g.OpeningTime)
+		ch, cm, cok := g.ClosingClock()
+		switch {
+		case !ok:
+			p.Add(path+".opening_time", "must be HH:MM in site time, e.g. 07:30 (got %q)", g.OpeningTime)
+		case !cok:
+			p.Add(path+".opening_time", "needs closing_time: the site closes at closing_time and opens again at opening_time")
+		case oh*60+om >= ch*60+cm:
+			p.Add(path+".opening_time", "must be before closing_time (%s)", g.ClosingTime)
+		}
+	}
 	if g.Pulse <= 0 || g.Pulse > time.Minute {
 		p.Add(path+".pulse", "must be between 1ms and 1m")
 	}
@@ -249,10 +266,19 @@ func (g *Gate) Lane(name string) (*GateLane, bool) {
 }
 
 // ClosingClock is the closing time as hours and minutes (ok false when unset).
-func (g *Gate) ClosingClock() (h, m int, ok bool) {
-	if !clockRe.MatchString(g.ClosingTime) {
+func (g *Gate) ClosingClock() (h, m int, ok bool) { return clock(g.ClosingTime) }
+
+// OpeningClock is the opening time as hours and minutes: 00:00 when unset.
+func (g *Gate) OpeningClock() (h, m int) {
+	h, m, _ = clock(g.OpeningTime)
+	return h, m
+}
+
+// clock reads HH:MM (ok false when s is not a time of day).
+func clock(s string) (h, m int, ok bool) {
+	if !clockRe.MatchString(s) {
 		return 0, 0, false
 	}
-	fmt.Sscanf(g.ClosingTime, "%d:%d", &h, &m)
+	fmt.Sscanf(s, "%d:%d", &h, &m)
 	return h, m, true
 }

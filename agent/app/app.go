@@ -35,6 +35,8 @@ type App struct {
 	Metrics *metrics.Registry
 	Web     *web.Server
 	Tokens  map[web.Role]string
+	// Ready, when set, is called once every part has started and the pages are served.
+	Ready   func()
 	Now     func() time.Time
 	Version string
 
@@ -140,6 +142,9 @@ func (a *App) Run(ctx context.Context) error {
 	}
 	a.Log.Info("agent running", "version", a.Version, "site", a.Config.Site.ID, "device", a.Config.Site.DeviceID,
 		"http", a.Web.Addr(), "data", a.Config.DataDir)
+	if a.Ready != nil {
+		a.Ready()
+	}
 	<-ctx.Done()
 	a.Log.Info("shutting down")
 	sctx, scancel := context.WithTimeout(context.Background(), 3*time.Second)

@@ -53,28 +53,13 @@ func startCard(ctx context.Context, a *App) error {
 // for the dashboard. The card is inserted again whenever it is pulled.
 func startSimCard(ctx context.Context, a *App, trust *emrtd.TrustStore) error {
 	sim := a.Config.Card.Simulation
-	name := vpcd.ReaderName(sim.VPCD)
-	if name == "" {
-		name = "Virtual PCD"
-	}
+	name := simReaderName(a.Config)
 	if _, err := pcsc.ListReaders(ctx); err != nil {
 		msg := "Không có dịch vụ đọc thẻ (pcscd + vsmartcard-vpcd) nên thẻ mô phỏng không chạy."
 		a.Health.Set(health.Device{Name: name, Kind: "reader", State: health.Absent, Detail: "virtual card: " + err.Error(), Message: msg})
 		return err
 	}
-	path := sim.Profile
-	if path == "" {
-		path = defaultSimProfile
-	}
-	path = a.Config.Resolve(path)
-	if _, err := os.Stat(path); err != nil && sim.Profile == "" {
-		// The demo started outside the checkout: look beside the binary (bin/..).
-		if exe, err := os.Executable(); err == nil {
-			if alt := filepath.Join(filepath.Dir(exe), "..", defaultSimProfile); fileExists(alt) {
-				path = alt
-			}
-		}
-	}
+	path := simProfilePath(a.Config)
 	c, err := simcard.Load(path)
 	if err != nil {
 		a.Health.Set(health.Device{Name: name, Kind: "reader", State: health.Fault, Detail: err.Error(),
@@ -115,6 +100,33 @@ func startSimCard(ctx context.Context, a *App, trust *emrtd.TrustStore) error {
 		}
 	})
 	return nil
+}
+
+// simReaderName is the PC/SC name of the demo's virtual reader.
+func simReaderName(cfg *config.Config) string {
+	if name := vpcd.ReaderName(cfg.Card.Simulation.VPCD); name != "" {
+		return name
+	}
+	return "Virtual PCD"
+}
+
+// simProfilePath is the virtual citizen's profile file of the demo.
+func simProfilePath(cfg *config.Config) string {
+	sim := cfg.Card.Simulation
+	path := sim.Profile
+	if path == "" {
+		path = defaultSimProfile
+	}
+	path = cfg.Resolve(path)
+	if _, err := os.Stat(path); err != nil && sim.Profile == "" {
+		// The demo started outside the checkout: look beside the binary (bin/..).
+		if exe, err := os.Executable(); err == nil {
+			if alt := filepath.Join(filepath.Dir(exe), "..", defaultSimProfile); fileExists(alt) {
+				path = alt
+			}
+		}
+	}
+	return path
 }
 
 func fileExists(p string) bool {

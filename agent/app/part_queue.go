@@ -65,7 +65,11 @@ func startQueue(ctx context.Context, a *App) error {
 	}
 	watchCards(ctx, a, api)
 	api.Register(a.Web)
-	queue.RegisterPages(a.Web, queue.PageOptions{Voice: *cfg.Display.Voice})
+	po := queue.PageOptions{Voice: *cfg.Display.Voice, Health: a.Health, Now: a.Now}
+	for _, c := range cfg.Queue.Counters {
+		po.Counters = append(po.Counters, c.ID)
+	}
+	queue.RegisterPages(a.Web, po)
 	return nil
 }
 

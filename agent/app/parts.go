@@ -21,6 +21,7 @@ var Parts = []Part{
 	{"gate-simulation", startGateSimulation}, // simulated turnstile sensors, demo only
 	{"gate", startGate},                      // entry/exit counting, occupancy, relay
 	{"clinic", startClinic},                  // health-insurance look-ups at reception (listens before scans)
+	{"lodging", startLodging},                // the night's lodging list at hospital wards (listens before scans)
 	{"scan", startScan},                      // QR scanners and the dossier scan folder
 	{"card", startCard},                      // chip ID card reader (or the simulated card)
 	{"queue", startQueue},                    // tickets, printer, displays, keypad, voice

@@ -43,6 +43,14 @@ func freeAddr(t *testing.T) string {
 // before the agent starts.
 func startDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App, string) {
 	t.Helper()
+	a, base, _ := startStoppableDemoAgent(t, edits...)
+	return a, base
+}
+
+// startStoppableDemoAgent is startDemoAgent with a stop: the agent's pages stay open
+// in the browser while the agent is gone, as when its PC is switched off.
+func startStoppableDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App, string, func()) {
+	t.Helper()
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Skip("socat not installed")
 	}
@@ -63,7 +71,9 @@ func startDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App, string) 
 	}
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; a.Close() })
+	var once sync.Once
+	stop := func() { once.Do(func() { cancel(); <-done; a.Close() }) }
+	t.Cleanup(stop)
 	base := cfg.HTTP.PublicURL
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -77,7 +87,7 @@ func startDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App, string) 
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-	return a, base
+	return a, base, stop
 }
 
 // browser starts headless Chromium as the hall's screens run it: a 1280x900 window,

@@ -130,9 +130,6 @@ func pickAccount(as *bhyt.Accounts, key string) (bhyt.Account, error) {
 
 func printAnswer(w io.Writer, a bhyt.Answer) {
 	fmt.Fprintf(w, "result:     %s (%s)\n", a.Code, a.Reason)
-	if a.Note != "" {
-		fmt.Fprintf(w, "note:       %s\n", a.Note)
-	}
 	show := func(label string, c *bhyt.Card) {
 		if c == nil {
 			return
@@ -196,7 +193,15 @@ func bhytSimCommand(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "        curl -X POST http://%s/sim/expire-tokens\n", addr)
 	fmt.Fprintln(stdout, "accounts (username / password):")
 	for _, a := range bhyt.SimAccounts() {
-		fmt.Fprintf(stdout, "  %-14s %s\n", a.Username, a.Password)
+		kind := "a nurse's own account"
+		if a.Facility {
+			kind = "the facility's account: send the signed-in operator as hoTenCb/cccdCb"
+		}
+		fmt.Fprintf(stdout, "  %-20s %-16s %s\n", a.Username, a.Password, kind)
+	}
+	fmt.Fprintln(stdout, "operators the facility registered (hoTenCb / cccdCb):")
+	for _, o := range bhyt.SimOperators() {
+		fmt.Fprintf(stdout, "  %s / %s\n", o.Name, o.ID)
 	}
 	fmt.Fprintln(stdout, "cards (id | name | birth → result):")
 	for _, c := range s.Cards() {

@@ -68,6 +68,13 @@ clinic: {enabled: true, gateway: `+gateway+`, accounts_file: secret/bhyt-account
 	if err := json.Unmarshal([]byte(out), &a); code != 0 || err != nil || a.Code != "010" || a.Reason != bhyt.ReasonExpired {
 		t.Fatalf("check --json: %d %v %s", code, err, out)
 	}
+	// A nurse signing in with the facility's account (named by her own name and ID), a
+	// card with month and year of birth only; the gateway's ghiChu is not printed.
+	na := bhyt.SimCards()[18]
+	code, out, errOut = run("--gateway", gateway, "--accounts", accounts, "--operator", "dd-thu", "--id", na.ID, "--name", na.Name, "--dob", na.Birth)
+	if code != 0 || !strings.Contains(out, "result:     000 (valid)") || strings.Contains(out, "Họ tên:") || !strings.Contains(out, "success:    yes") {
+		t.Fatalf("check via the facility account: %d\n%s%s", code, out, errOut)
+	}
 	// Faults through the simulator's own control, as in the demo.
 	resp, err := http.Post(gateway+"/sim/faults", "application/json", strings.NewReader(`{"down":true}`))
 	if err != nil || resp.StatusCode != http.StatusOK {

@@ -16,6 +16,7 @@ import (
 	"motcua-agent/drivers/cccd/simcard"
 	"motcua-agent/drivers/pcsc/pcsctest"
 	"motcua-agent/drivers/pcsc/vpcd"
+	"motcua-agent/internal/testkit"
 )
 
 // peerDir is the third-party eMRTD peer (MOTCUA_EMRTD_PEER overrides the default).
@@ -153,16 +154,8 @@ func TestPeerCardTD3(t *testing.T) {
 		defer wcancel()
 		pcsctest.WaitCard(wctx, vpcd.ReaderName(vpcd.DefaultAddr), false)
 	}()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		if st, err := os.Stat(ready); err == nil && st.Size() > 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("peer card did not connect to vpcd")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	testkit.Eventually(t, 20*time.Second, func() bool { st, err := os.Stat(ready); return err == nil && st.Size() > 0 },
+		"peer card did not connect to vpcd")
 	if err := pcsctest.WaitCard(ctx, vpcd.ReaderName(vpcd.DefaultAddr), true); err != nil {
 		t.Fatal(err)
 	}

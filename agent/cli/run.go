@@ -7,15 +7,18 @@ import (
 	"fmt"
 	"os"
 	"runtime"
+	"sort"
 	"strings"
 
 	"motcua-agent/agent/app"
+	"motcua-agent/agent/web"
 	"motcua-agent/config"
 )
 
 // configFlags are the flags every command that reads a site shares.
 type configFlags struct {
 	path, data, listen string
+	hub, hubSecretFile string
 }
 
 func (c *configFlags) register(fs *flag.FlagSet, withListen bool) {
@@ -23,12 +26,14 @@ func (c *configFlags) register(fs *flag.FlagSet, withListen bool) {
 	fs.StringVar(&c.data, "data", "", "data folder (overrides data_dir in the config)")
 	if withListen {
 		fs.StringVar(&c.listen, "listen", "", "HTTP listen address (overrides http.listen)")
+		fs.StringVar(&c.hub, "hub", "", "the hub to push counters to (overrides sync.url; needs --hub-secret-file)")
+		fs.StringVar(&c.hubSecretFile, "hub-secret-file", "", "file holding this device's secret from `motcua-hub enroll` (overrides sync.secret)")
 	}
 }
 
 // load reads the config, or the embedded demo (data in ./demo-data) without --config.
 func (c *configFlags) load() (*config.Config, error) {
-	ov := config.Overrides{DataDir: c.data, Listen: c.listen}
+	ov := config.Overrides{DataDir: c.data, Listen: c.listen, SyncURL: c.hub, SyncSecretFile: c.hubSecretFile}
 	if c.path == "" {
 		wd, err := os.Getwd()
 		if err != nil {
@@ -82,8 +87,7 @@ func runAgent(ctx context.Context, cfg *config.Config) int {
 	}
 	defer a.Close()
 	if cfg.Profile == config.ProfileDemo {
-		fmt.Fprintf(os.Stderr, "\n  motcua-agent (demo) is starting.\n  Dashboard: %s/?token=%s\n  Data: %s\n  Stop with Ctrl-C.\n\n",
-			cfg.HTTP.PublicURL, a.Tokens["admin"], cfg.DataDir)
+		a.Ready = func() { fmt.Fprint(os.Stderr, demoBanner(cfg, a.Web.Pages(), a.Tokens)) }
 	}
 	if err := a.Run(ctx); err != nil {
 		a.Log.Error("agent stopped", "err", err)
@@ -95,6 +99,29 @@ func runAgent(ctx context.Context, cfg *config.Config) int {
 	}
 	a.Log.Info("stopped cleanly")
 	return 0
+}
+
+// demoBanner is what the demo prints once it serves: every page with its token (the
+// demo's tokens are public), the data folder and the hub it pushes to.
+func demoBanner(cfg *config.Config, pages []web.Page, tokens map[web.Role]string) string {
+	var b strings.Builder
+	b.WriteString("\n  motcua-agent (demo) is running. Its pages, each with its token:\n\n")
+	// The order people meet them: the dashboard, the kiosk, the counters, the boards.
+	rank := map[web.Role]int{web.RoleAdmin: 0, web.RoleKiosk: 1, web.RoleCounter: 2, web.RoleDisplay: 3}
+	sort.SliceStable(pages, func(i, j int) bool { return rank[pages[i].Role] < rank[pages[j].Role] })
+	for _, p := range pages {
+		sep := "?"
+		if strings.Contains(p.Path, "?") {
+			sep = "&"
+		}
+		fmt.Fprintf(&b, "    %-40s %s%s%stoken=%s\n", p.Title, cfg.HTTP.PublicURL, p.Path, sep, tokens[p.Role])
+	}
+	fmt.Fprintf(&b, "\n  Data: %s\n", cfg.DataDir)
+	if cfg.Sync.Enabled() {
+		fmt.Fprintf(&b, "  Counters go to the hub at %s.\n", cfg.Sync.URL)
+	}
+	b.WriteString("  Stop with Ctrl-C.\n\n")
+	return b.String()
 }
 
 func cmdConfig(ctx context.Context, args []string) int {
@@ -130,7 +157,7 @@ func cmdConfig(ctx context.Context, args []string) int {
 		}
 		b, err := config.ExampleFor(p, *goos)
 		if err != nil {
-			fmt.Fprintf(os.Stderr, "no example for profile %q (counter, clinic, gate, demo)\n", p)
+			fmt.Fprintf(os.Stderr, "no example for profile %q (counter, clinic, hospital, gate, demo)\n", p)
 			return 2
 		}
 		os.Stdout.Write(b)

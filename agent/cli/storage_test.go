@@ -171,16 +171,8 @@ func TestStorageFaultsEndToEnd(t *testing.T) {
 	os.Remove(filler)
 	waitHealthy := func(what string) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
-			if code, body := healthz(); code == 200 && body["store"] == "ok" {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: healthz never recovered:\n%s", what, p.logText())
-			}
-			time.Sleep(200 * time.Millisecond)
-		}
+		testkit.Eventually(t, 30*time.Second, func() bool { code, body := healthz(); return code == 200 && body["store"] == "ok" },
+			"%s: healthz never recovered:\n%s", what, p.logText)
 	}
 	waitHealthy("space freed")
 	for range 3 {

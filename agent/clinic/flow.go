@@ -3,11 +3,14 @@
 // station is looked up at the social-insurance gateway for a valid health-insurance
 // card; the answer goes to the reception page and the event stream, and each look-up
 // is counted once, per day and station, by outcome and reason. Look-ups made while the
-// gateway cannot be reached wait in memory and are retried until it answers.
+// gateway cannot be reached wait in memory and are retried until it answers, within
+// bounds: at most clinic.max_pending of them, each for at most clinic.retry_for.
 //
 // The look-up and its answer are personal, health-related data: they live in memory
-// for the page and the stream only. The record gets the outcome and the counts, never
-// a name, ID number, birth date or card number, and nothing of them is logged.
+// for the page and the stream only, and a look-up's are dropped once its answer is
+// final and it has left the page (or at once when a bound is reached). The record gets
+// the outcome and the counts, never a name, ID number, birth date or card number, and
+// nothing of them (nor the gateway's ghiChu) is logged.
 package clinic
 
 import (
@@ -48,6 +51,15 @@ const (
 	MetricLookups   = vocab.BHYTLookups        // dims {station, source}
 	MetricSuccesses = vocab.BHYTLookupsOK      // dims {station}
 	MetricFailures  = vocab.BHYTLookupFailures // dims {station, reason}
+	// MetricOtherAgency counts answers 001/002 whatever the success rule, so a report
+	// can say how many of its successes (or failures) they are.
+	MetricOtherAgency = vocab.BHYTLookupsOtherAgency // dims {station}
+)
+
+// Success rules, as the look-up events name them.
+const (
+	RuleStrict      = "000-003-004"
+	RuleOtherAgency = "000-001-002-003-004"
 )
 
 // Sources of a look-up.
@@ -75,6 +87,7 @@ const (
 	ReasonNoAccount = "no-account" // no gateway account for the station's operator
 	ReasonLost      = "lost"       // the agent stopped while the look-up waited
 	ReasonGaveUp    = "gave-up"    // the gateway did not answer within retry_for
+	ReasonFull      = "queue-full" // max_pending look-ups already waited: not kept for retry
 	// Scans shown but not looked up (not counted).
 	ReasonVNeIDNoData  = "vneid-no-data" // a VNeID code without the card's fields
 	ReasonUnreadableQR = "unreadable-qr" // a card QR whose fields did not read right
@@ -104,9 +117,15 @@ type Deps struct {
 	Metrics  *metrics.Registry
 	Log      *slog.Logger
 	Now      func() time.Time
+	// AfterFunc schedules the retrier's wake-up (time.AfterFunc when nil); tests give
+	// a clock they move themselves (testkit.Clock).
+	AfterFunc func(d time.Duration, f func()) Timer
 	// HTTP is the transport to the gateway (http.DefaultClient when nil).
 	HTTP *http.Client
 }
+
+// Timer is a scheduled call that can be cancelled (*time.Timer is one).
+type Timer interface{ Stop() bool }
 
 // Flow runs the look-ups of every station.
 type Flow struct {
@@ -160,6 +179,9 @@ func New(ctx context.Context, d Deps) (*Flow, error) {
 	}
 	if d.Now == nil {
 		d.Now = time.Now
+	}
+	if d.AfterFunc == nil {
+		d.AfterFunc = func(dur time.Duration, fn func()) Timer { return time.AfterFunc(dur, fn) }
 	}
 	if d.Log == nil {
 		d.Log = slog.Default()
@@ -286,7 +308,7 @@ func (f *Flow) Submit(ctx context.Context, r Request) (View, error) {
 	// A repeat shows the look-up in progress, or its gateway answer; one that got no
 	// usable answer (refused, malformed, given up) is asked again.
 	if prev, ok := f.recent[key]; ok && now.Sub(prev.requested) < f.cfg.RepeatWindow && (!prev.finished || prev.answer != nil) {
-		f.latest[st.ID] = prev
+		f.displace(st.ID, prev)
 		v := f.view(prev, true)
 		v.Repeat = true
 		f.mu.Unlock()
@@ -294,9 +316,18 @@ func (f *Flow) Submit(ctx context.Context, r Request) (View, error) {
 		return v, nil
 	}
 	l := &lookup{id: newID(), req: r, person: person, requested: now, state: StateChecking}
-	f.recent[key] = l
 	f.forgetOld(now)
-	f.latest[st.ID] = l
+	f.displace(st.ID, l)
+	if len(f.pending) >= f.cfg.MaxPending {
+		// The bound is reached: this look-up is not kept. The retrier probes the
+		// gateway now, so a gateway that is back drains the queue at once.
+		f.mu.Unlock()
+		f.started.Inc()
+		f.kickRetry()
+		f.finish(ctx, l, nil, ReasonFull)
+		return f.viewOf(l), nil
+	}
+	f.recent[key] = l
 	f.pending[l] = true
 	acct, hasAccount := f.account(st.ID, r.Operator)
 	l.account = acct.Key
@@ -340,7 +371,7 @@ func (f *Flow) notice(station, reason string) {
 	l := &lookup{id: newID(), req: Request{Station: station, Source: SourceQR}, requested: now, answered: now,
 		state: StateDone, outcome: OutcomeFailed, reason: reason, finished: true}
 	f.mu.Lock()
-	f.latest[station] = l
+	f.displace(station, l)
 	v := f.view(l, false)
 	f.mu.Unlock()
 	f.publish(v)
@@ -367,6 +398,7 @@ func (f *Flow) forget(now time.Time) {
 	for st, l := range f.latest {
 		if l.finished && now.Sub(l.answered) >= onScreen {
 			delete(f.latest, st)
+			f.scrub(l)
 		}
 	}
 }
@@ -381,6 +413,27 @@ func (f *Flow) forgetOld(now time.Time) {
 			delete(f.recent, k)
 		}
 	}
+}
+
+// displace makes l the station's latest look-up; the one it replaces, if finished, is
+// no longer on any page and its patient is dropped (f.mu held).
+func (f *Flow) displace(station string, l *lookup) {
+	if prev := f.latest[station]; prev != nil && prev != l && prev.finished {
+		f.scrub(prev)
+	}
+	f.latest[station] = l
+}
+
+// scrub drops a look-up's personal data: the patient, the answer and its repeat entry.
+// What is left (station, outcome, reason, times) is what the record holds anyway
+// (f.mu held).
+func (f *Flow) scrub(l *lookup) {
+	if l.person != "" {
+		if key := l.req.Station + "\x00" + l.person; f.recent[key] == l {
+			delete(f.recent, key)
+		}
+	}
+	l.req.Number, l.req.Name, l.req.Birth, l.person, l.answer = "", "", "", "", nil
 }
 
 // attempt asks the gateway once. It reports whether the gateway answered; a look-up
@@ -461,35 +514,47 @@ func (f *Flow) kickRetry() {
 }
 
 // retry goes through the queue in order whenever kicked or after the backoff, until
-// the gateway stops answering; the backoff doubles while it does not.
+// the gateway stops answering; the backoff doubles while it does not. Each round first
+// gives up the look-ups older than retry_for, whatever the gateway does.
 func (f *Flow) retry(ctx context.Context) {
 	backoff := f.cfg.RetryMin
+	wake := make(chan struct{}, 1)
 	for {
-		t := time.NewTimer(backoff)
+		t := f.d.AfterFunc(backoff, func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		})
 		select {
 		case <-ctx.Done():
 			t.Stop()
 			return
 		case <-f.kick:
-		case <-t.C:
+		case <-wake:
 		}
 		t.Stop()
-		f.forget(f.d.Now())
+		now := f.d.Now()
+		f.forget(now)
 		f.mu.Lock()
 		items := append([]*lookup(nil), f.queue...)
 		f.mu.Unlock()
-		if len(items) == 0 {
+		var live []*lookup
+		for _, l := range items {
+			if now.Sub(l.requested) >= f.cfg.RetryFor {
+				f.finish(ctx, l, nil, ReasonGaveUp)
+			} else {
+				live = append(live, l)
+			}
+		}
+		if len(live) == 0 {
 			backoff = f.cfg.RetryMin
 			continue
 		}
 		down := false
-		for _, l := range items {
+		for _, l := range live {
 			if ctx.Err() != nil {
 				return
-			}
-			if f.d.Now().Sub(l.requested) >= f.cfg.RetryFor {
-				f.finish(ctx, l, nil, ReasonGaveUp)
-				continue
 			}
 			f.mu.Lock()
 			c := f.clients[l.account]
@@ -527,9 +592,11 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 	// page that sees the answer also sees it counted.
 	outcome, code := OutcomeFailed, ""
 	l.answered = f.d.Now() // with finished: what forget() goes by
+	otherAgency := false
 	if a != nil {
 		code, reason = a.Code, string(a.Reason)
-		if a.OK() {
+		otherAgency = a.Reason == bhyt.ReasonOtherAgency
+		if a.OK() || otherAgency && f.cfg.OtherAgencySuccess {
 			outcome = OutcomeOK
 		}
 	}
@@ -545,8 +612,12 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 		counts = append(counts, store.Count{Metric: MetricFailures, Dims: map[string]string{"station": station, "reason": reason}, Value: 1})
 		f.failed.Inc()
 	}
+	if otherAgency {
+		counts = append(counts, store.Count{Metric: MetricOtherAgency, Dims: map[string]string{"station": station}, Value: 1})
+	}
 	attrs := map[string]any{"lookup": l.id, "station": station, "source": l.req.Source, "outcome": outcome,
-		"reason": reason, "attempts": attempts, "queued": queued, "operator": l.account, "wire": bhyt.WireVersion}
+		"reason": reason, "attempts": attempts, "queued": queued, "operator": l.account, "wire": bhyt.WireVersion,
+		"success_rule": f.successRule()}
 	if code != "" {
 		attrs["code"] = code
 	}
@@ -562,7 +633,17 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 	if a != nil {
 		l.answer = a
 	}
+	// The answer is final: its patient stays only while on the station's page, and
+	// not at all when a bound ended it (the page and the stream say why without the
+	// patient).
+	bounded := reason == ReasonFull || reason == ReasonGaveUp
+	if bounded {
+		f.scrub(l)
+	}
 	v := f.view(l, true)
+	if f.latest[station] != l {
+		f.scrub(l)
+	}
 	f.mu.Unlock()
 	f.publish(v)
 	f.d.Log.Info("clinic: look-up", "station", station, "source", l.req.Source, "outcome", outcome, "reason", reason,
@@ -625,6 +706,14 @@ func (f *Flow) countLost(ctx context.Context) error {
 		f.d.Log.Warn("clinic: look-ups left waiting by the last run were counted as lost (their data was only in memory)", "count", n)
 	}
 	return nil
+}
+
+// successRule names the rule the successes are counted by.
+func (f *Flow) successRule() string {
+	if f.cfg.OtherAgencySuccess {
+		return RuleOtherAgency
+	}
+	return RuleStrict
 }
 
 // setReachable reports the gateway on the dashboard.

@@ -148,11 +148,14 @@ func TestGatewayDownThenBack(t *testing.T) {
 	if err != nil || st.Queued != 2 || st.Reachable || st.Latest == nil || st.Latest.Patient != nil {
 		t.Fatalf("station while down: %+v %v", st, err)
 	}
-	time.Sleep(300 * time.Millisecond) // several retry rounds fail meanwhile
-	r.clock.Add(time.Hour)             // the outage lasts an hour: the token has expired too
+	r.waitQueue(len(people))
+	for range 3 { // several retry rounds fail meanwhile
+		r.advance(r.cfg.Clinic.RetryMax)
+	}
 	if _, err := r.sim.Start(r.simAddr); err != nil {
 		t.Fatal(err)
 	}
+	r.advance(time.Hour) // the outage lasted an hour: the token has expired too
 	for range people {
 		got := r.next(StateDone)
 		code, ok := queued[got.s("lookup")]
@@ -165,7 +168,9 @@ func TestGatewayDownThenBack(t *testing.T) {
 		}
 	}
 	// Later retry rounds find nothing to do: nothing more is checked or counted.
-	time.Sleep(300 * time.Millisecond)
+	for range 3 {
+		r.advance(r.cfg.Clinic.RetryMax)
+	}
 	if n := r.counter(MetricLookups, nil); n != 5 {
 		t.Fatalf("look-ups counted %d, want 5 (each once)", n)
 	}
@@ -206,6 +211,8 @@ func TestBadAnswersRefused(t *testing.T) {
 	r.clock.Add(3 * time.Minute) // not a repeat of the same person
 	r.scan("tiep-don-1", qr(p))
 	r.next(StateQueued)
+	r.waitQueue(1)
+	r.advance(r.cfg.Clinic.RetryMin)
 	if got := r.next(StateDone); got.s("outcome") != OutcomeOK || got.s("attempts") != "" && got.pub["attempts"].(float64) != 2 {
 		t.Fatalf("after a 503: %v", got.pub)
 	}
@@ -325,7 +332,7 @@ func TestSimulateForDemo(t *testing.T) {
 		t.Fatalf("gateway %s", cfg.Clinic.Gateway)
 	}
 	as := LoadAccounts(&cfg, r.log)
-	if as == nil || len(as.Keys()) != 2 {
+	if as == nil || len(as.Keys()) != 3 {
 		t.Fatalf("accounts %v", as.Keys())
 	}
 	missing := cfg
@@ -380,16 +387,17 @@ func TestQueuedGivesUp(t *testing.T) {
 	r.sim.SetFaults(bhyt.SimFaults{Down: true})
 	r.scan("tiep-don-1", qr(r.card("000")))
 	r.next(StateQueued)
-	r.clock.Add(r.cfg.Clinic.RetryFor)
+	r.waitQueue(1)
+	r.advance(r.cfg.Clinic.RetryFor)
 	got := r.next(StateDone)
 	if got.s("reason") != ReasonGaveUp || got.s("outcome") != OutcomeFailed {
 		t.Fatalf("gave up as %v", got.pub)
 	}
-	time.Sleep(200 * time.Millisecond)
+	r.advance(r.cfg.Clinic.RetryMax) // a later round does not count it again
 	if r.counter(MetricFailures, map[string]string{"reason": ReasonGaveUp}) != 1 || r.counter(MetricLookups, nil) != 1 {
 		t.Fatal("a given-up look-up is not counted once")
 	}
-	r.clock.Add(onScreen)
+	r.advance(onScreen)
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		st, _ := r.flow.Station("tiep-don-1", true)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -24,7 +25,10 @@ type StationStatus struct {
 	Operators []string `json:"operators"`
 	Reachable bool     `json:"reachable"` // the gateway answered the last attempt
 	Queued    int      `json:"queued"`    // look-ups of this station waiting for the gateway
-	Latest    *View    `json:"latest,omitempty"`
+	// Full: clinic.max_pending look-ups (of every station) wait, so a new one is not
+	// kept for retry.
+	Full   bool  `json:"full"`
+	Latest *View `json:"latest,omitempty"`
 }
 
 // Station is a station's state; the latest look-up's patient only when personal.
@@ -42,6 +46,7 @@ func (f *Flow) Station(id string, personal bool) (StationStatus, error) {
 			s.Queued++
 		}
 	}
+	s.Full = len(f.pending) >= f.cfg.MaxPending
 	if l := f.latest[st.ID]; l != nil {
 		v := f.view(l, personal)
 		s.Latest = &v
@@ -140,7 +145,9 @@ func (f *Flow) Register(w *web.Server) {
 		}
 	}, web.RoleCounter)
 	w.AddStatus("clinic", f.dashboardBlock)
-	w.AddPage(web.Page{Path: "/clinic/reception", Title: textPageTitle, Role: web.RoleCounter})
+	for _, st := range f.cfg.Stations {
+		w.AddPage(web.Page{Path: "/clinic/reception?station=" + url.QueryEscape(st.ID), Title: textPageTitle + " (" + st.Title + ")", Role: web.RoleCounter})
+	}
 }
 
 // dashboardBlock is the clinic's block on the dashboard, in Vietnamese.
@@ -166,11 +173,16 @@ func (f *Flow) dashboardBlock(ctx context.Context) any {
 	if !reachable {
 		gw = textGatewayDown
 	}
+	rule := textRuleStrict
+	if f.cfg.OtherAgencySuccess {
+		rule = textRuleOtherAgency
+	}
 	return map[string]any{"title": textDashTitle, "rows": map[string]any{
 		"Lượt tra cứu hôm nay":          t.Lookups,
 		"Tra cứu thành công":            t.Successes,
 		"Không thành công (theo lý do)": strings.Join(fails, "; "),
-		"Lượt đang chờ cổng giám định":  queued,
+		"Lượt đang chờ cổng giám định":  fmt.Sprintf("%d (tối đa %d)", queued, f.cfg.MaxPending),
 		"Cổng giám định BHYT":           gw,
+		"Cách tính thành công":          rule,
 	}}
 }

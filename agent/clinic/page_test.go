@@ -137,6 +137,8 @@ func TestReceptionPageInChromium(t *testing.T) {
 	if _, err := r.sim.Start(r.simAddr); err != nil {
 		t.Fatal(err)
 	}
+	r.waitQueue(1)
+	r.advance(r.cfg.Clinic.RetryMax)
 	poll("answer after the outage", `document.getElementById("headline").textContent === "Thẻ BHYT đã hết hạn sử dụng"`)
 	poll("queue gone", `document.getElementById("queued").hidden === true`)
 	if c := text("#cardnumber"); c != expired.Number {
@@ -191,9 +193,12 @@ func TestReceptionPageInChromium(t *testing.T) {
 	if n := r.counter(MetricLookups, map[string]string{"source": SourceTyped}); n != 1 {
 		t.Fatalf("typed look-ups counted %d", n)
 	}
+	if left := browsertest.Eval[string](t, ctx, `["f-number", "f-name", "f-birth"].map(id => document.getElementById(id).value).join("")`); left != "" {
+		t.Fatalf("the typed fields still hold %q after the look-up", left)
+	}
 
 	// Half an hour later the agent forgets the patient, and the screen does too.
-	r.clock.Add(onScreen + time.Minute)
+	r.advance(onScreen + time.Minute)
 	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		if st, _ := r.flow.Station("tiep-don-1", true); st.Latest == nil {
 			break
@@ -217,17 +222,7 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 	base := "http://" + srv.Addr()
 	call := func(method, path, token, body string) (int, map[string]any) {
 		t.Helper()
-		req, _ := http.NewRequest(method, base+path, strings.NewReader(body))
-		req.Header.Set("Authorization", "Bearer "+token)
-		req.Header.Set("Content-Type", "application/json")
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer resp.Body.Close()
-		var m map[string]any
-		json.NewDecoder(resp.Body).Decode(&m)
-		return resp.StatusCode, m
+		return apiCall(t, method, base+path, token, body)
 	}
 	// The clinic's software listens on the event stream: the patient only for a role
 	// allowed personal data.
@@ -303,4 +298,48 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 	if code != http.StatusOK || rows["Lượt tra cứu hôm nay"] != float64(1) || rows["Tra cứu thành công"] != float64(1) {
 		t.Fatalf("dashboard block %v", block)
 	}
+}
+
+// TestReceptionPageAtTheBound: with the gateway down and max_pending look-ups already
+// waiting, the reception page says in Vietnamese that the waiting list is full and the
+// new look-up is not kept, without the patient's data.
+func TestReceptionPageAtTheBound(t *testing.T) {
+	t.Parallel()
+	browsertest.Path(t)
+	r := newRig(t)
+	r.stopFlow()
+	r.cfg.Clinic.MaxPending = 1
+	r.startFlow()
+	srv := r.serve(t)
+	if err := r.sim.Close(); err != nil {
+		t.Fatal(err)
+	}
+	r.scan("tiep-don-1", qr(r.card("000")))
+	r.next(StateQueued)
+	r.waitQueue(1)
+	ctx := browsertest.Headless(t)
+	browsertest.Do(t, ctx, "open the page", chromedp.EmulateViewport(1280, 800),
+		chromedp.Navigate("http://"+srv.Addr()+"/clinic/reception?station=tiep-don-1&token="+counterToken))
+	poll := func(what, js string) {
+		t.Helper()
+		if _, err := browsertest.Run(ctx, browsertest.Poll(js)); err != nil {
+			body, _ := browsertest.Run(ctx, chromedp.Evaluate[string](`document.body.innerText`))
+			t.Fatalf("%s: %v; the page shows:\n%s", what, err, body)
+		}
+	}
+	poll("live", `document.getElementById("conn").textContent === "Đã kết nối"`)
+	over := r.card("010")
+	r.scan("tiep-don-1", qr(over))
+	poll("the bound's headline", `document.getElementById("headline").textContent.includes("số lượt chờ cổng giám định đã đầy")`)
+	poll("the full notice", `document.getElementById("queued").textContent.startsWith("Đã có 1 lượt tra cứu chờ cổng giám định BHYT, số lượt chờ đã đầy")`)
+	if n := browsertest.Text(t, ctx, "#name"); n == over.Name {
+		t.Fatal("the look-up past the bound keeps its patient on the page")
+	}
+	body := browsertest.Eval[string](t, ctx, `document.body.innerText`)
+	for _, raw := range []string{"queue-full", "undefined", "null", "NaN"} {
+		if strings.Contains(body, raw) {
+			t.Errorf("the page shows %q", raw)
+		}
+	}
+	browsertest.Screenshot(t, ctx, "clinic-reception-queue-full")
 }

@@ -28,18 +28,6 @@ import (
 
 var ict = time.FixedZone("ICT", 7*3600)
 
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // logBuffer collects every log line of the rig, to prove none carries personal data.
 type logBuffer struct {
 	mu sync.Mutex
@@ -60,7 +48,7 @@ type rig struct {
 	t        testing.TB
 	dir      string
 	cfg      *config.Config
-	clock    *clock
+	clock    *testkit.Clock
 	st       *store.Store
 	bus      *bus.Bus
 	hl       *health.Registry
@@ -85,7 +73,7 @@ func newRig(t testing.TB) *rig {
 	if _, err := exec.LookPath("socat"); err != nil {
 		t.Skip("socat is not installed (apt-get install socat)")
 	}
-	r := &rig{t: t, dir: t.TempDir(), clock: &clock{t: time.Date(2026, 12, 2, 8, 0, 0, 0, ict)}, bus: bus.New(nil),
+	r := &rig{t: t, dir: t.TempDir(), clock: testkit.NewClock(time.Date(2026, 12, 2, 8, 0, 0, 0, ict)), bus: bus.New(nil),
 		hl: health.New(nil), logs: &logBuffer{}, scanners: map[string]*scanner.Simulator{}}
 	r.log = slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.ctx, r.cancel = context.WithCancel(context.Background())
@@ -196,11 +184,39 @@ func storeHasher() *store.IDHasher { return store.NewIDHasher([]byte("test-secre
 func (r *rig) startFlow() {
 	ctx, cancel := context.WithCancel(r.ctx)
 	f, err := Start(ctx, Deps{Config: r.cfg, Store: r.st, Bus: r.bus, Accounts: r.accounts, Health: r.hl,
-		Metrics: metrics.New(), Log: r.log, Now: r.clock.Now})
+		Metrics: metrics.New(), Log: r.log, Now: r.clock.Now,
+		AfterFunc: func(d time.Duration, fn func()) Timer { return r.clock.AfterFunc(d, fn) }})
 	if err != nil {
 		r.t.Fatal(err)
 	}
 	r.flow, r.flowStop = f, cancel
+}
+
+// advance moves the rig's clock by d once the retrier waits on its timer, so the move
+// wakes it (a move made while it is busy would pass its next timer by).
+func (r *rig) advance(d time.Duration) {
+	r.t.Helper()
+	if !r.clock.WaitTimers(1, 10*time.Second) {
+		r.t.Fatal("the clinic's retrier never set its timer")
+	}
+	r.clock.Add(d)
+}
+
+// waitQueue waits until n look-ups are in the retrier's queue (a look-up is shown as
+// waiting just before it joins the queue).
+func (r *rig) waitQueue(n int) {
+	r.t.Helper()
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		r.flow.mu.Lock()
+		got := len(r.flow.queue)
+		r.flow.mu.Unlock()
+		if got == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			r.t.Fatalf("%d look-ups in the retry queue, want %d", got, n)
+		}
+	}
 }
 
 // stopFlow stops the clinic flow as a shutdown of the agent does.

@@ -47,6 +47,8 @@ var reasonTexts = map[string]reasonText{
 		"Chọn người tra cứu, hoặc báo bộ phận công nghệ thông tin thêm tài khoản."},
 	ReasonGaveUp: {"warn", "Không kiểm tra được: cổng giám định không trả lời trong thời gian chờ",
 		"Tra cứu lại khi có mạng."},
+	ReasonFull: {"bad", "Chưa kiểm tra được: số lượt chờ cổng giám định đã đầy",
+		"Lượt này không được giữ lại để tự kiểm tra khi có mạng. Ghi nhận thông tin người bệnh theo giấy tờ, rồi quét lại thẻ khi cổng giám định BHYT trả lời."},
 	ReasonVNeIDNoData: {"warn", "Mã VNeID này không có thông tin để tra cứu thẻ BHYT",
 		"Mời người bệnh mở thẻ Căn cước trong ứng dụng VNeID và đưa mã QR của thẻ, đặt thẻ căn cước lên đầu đọc, hoặc nhập tay."},
 	ReasonUnreadableQR: {"warn", "Không đọc được mã QR trên thẻ căn cước", "Quét lại mã QR, đặt thẻ lên đầu đọc, hoặc nhập tay."},
@@ -59,5 +61,7 @@ const (
 	textUnknownStation  = "Không có bàn tiếp đón này trong cấu hình."
 	textStopping        = "Phần mềm tiếp đón đang tắt; tra cứu lại sau khi khởi động."
 	textUnknownOperator = "Không có người tra cứu này trong tệp tài khoản."
-	textBadTyped        = "Nhập đủ số định danh (12 chữ số) hoặc số thẻ BHYT, họ tên và ngày sinh (ngày/tháng/năm)."
+	textBadTyped        = "Nhập đủ số định danh (12 chữ số) hoặc số thẻ BHYT, họ tên và ngày sinh (ngày/tháng/năm, tháng/năm hoặc năm)."
+	textRuleStrict      = "Mã kết quả 000, 003, 004 (thẻ do BHXH Bộ Quốc phòng, Bộ Công an quản lý tính là không thành công)"
+	textRuleOtherAgency = "Mã kết quả 000, 001, 002, 003, 004 (tính cả thẻ do BHXH Bộ Quốc phòng, Bộ Công an quản lý)"
 )

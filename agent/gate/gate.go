@@ -154,6 +154,7 @@ type Gate struct {
 	lastSeen       map[string]time.Time // lane + "\x00" + visitor
 	siteState      string
 	lastReconciled time.Time
+	openedByHand   time.Time // staff set the site open at this time
 
 	decisions *metrics.Counter
 	refused   *metrics.Counter
@@ -254,6 +255,9 @@ func (g *Gate) apply(e store.Event) {
 	case KindSiteState:
 		if s := str("state"); s != "" {
 			g.siteState = s
+			if s == SiteOpen {
+				g.openedByHand = e.Time
+			}
 		}
 	}
 }
@@ -265,11 +269,31 @@ func (g *Gate) Occupancy() int {
 	return len(g.inside)
 }
 
-// SiteState is open, full or closed.
+// SiteState is open, full or closed, now.
 func (g *Gate) SiteState() string {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	return g.siteState
+	return g.stateAt(g.now())
+}
+
+// stateAt is the site's state at now: what staff set, and closed outside opening
+// hours unless staff opened it by hand since the last closing time. g.mu is held.
+func (g *Gate) stateAt(now time.Time) string {
+	if g.siteState != SiteOpen {
+		return g.siteState
+	}
+	closing, ok := g.closingBefore(now)
+	if !ok || g.openedByHand.After(closing) {
+		return SiteOpen
+	}
+	oh, om := g.cfg.OpeningClock()
+	loc := g.st.Location()
+	c := closing.In(loc)
+	opening := time.Date(c.Year(), c.Month(), c.Day()+1, oh, om, 0, 0, loc)
+	if now.Before(opening) {
+		return SiteClosed
+	}
+	return SiteOpen
 }
 
 func hour(t time.Time, loc *time.Location) string { return t.In(loc).Format("15") }
@@ -318,7 +342,7 @@ func (g *Gate) OnScan(ctx context.Context, s Scan) (Decision, error) {
 			switch {
 			case isInside:
 				d.Reason = ReasonAlreadyInside
-			case g.siteState == SiteClosed:
+			case g.stateAt(now) == SiteClosed:
 				d.Reason = ReasonClosed
 			case g.siteState == SiteFull || (g.cfg.Capacity > 0 && len(g.inside) >= g.cfg.Capacity-g.cfg.Reserve):
 				d.Reason = ReasonFull
@@ -565,6 +589,9 @@ func (g *Gate) SetSite(ctx context.Context, state, who, why string) error {
 		return fmt.Errorf("gate: record site state: %w", err)
 	}
 	g.siteState = state
+	if state == SiteOpen {
+		g.openedByHand = ev.Time
+	}
 	return nil
 }
 

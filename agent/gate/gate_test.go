@@ -294,3 +294,53 @@ func TestStaffOpenLaneIsRecorded(t *testing.T) {
 		t.Fatal("manual open not recorded as such")
 	}
 }
+
+// Opening hours: after the closing time an entry is refused as closed and counted as
+// a refusal, exits still pass, the status says closed; at the opening time the next
+// morning entries pass again; staff who open by hand after closing are obeyed until
+// the next closing; a restarted gate agrees.
+func TestEntriesRefusedOutsideOpeningHours(t *testing.T) {
+	cfg := baseConfig(t, laneCfg("vao", config.LaneEntry), laneCfg("ra", config.LaneExit))
+	cfg.Gate.OpeningTime, cfg.Gate.ClosingTime = "07:00", "17:30"
+	r := newRig(t, cfg, nil, morning)
+	expect(t, r.scan("vao", cardQR(60)), Allow, "")
+	expect(t, r.scan("vao", cardQR(61)), Allow, "")
+
+	r.clock.Set(time.Date(2026, 7, 4, 18, 1, 0, 0, ict)) // before the reconciliation has run
+	expect(t, r.scan("vao", cardQR(62)), Refuse, ReasonClosed)
+	expect(t, r.scan("ra", cardQR(60)), Allow, "")
+	if st, err := r.g.Status(r.ctx); err != nil || st.SiteState != SiteClosed || st.Today.Entries != 2 {
+		t.Fatalf("status at 18:01: %+v %v", st, err)
+	}
+	if got := r.counter(MetricRefusals, map[string]string{"reason": ReasonClosed}); got != 1 {
+		t.Fatalf("closed refusals %d, want 1", got)
+	}
+	r.g.CheckClosing(r.ctx)
+	r.clock.Set(time.Date(2026, 7, 5, 6, 59, 0, 0, ict))
+	expect(t, r.scan("vao", cardQR(63)), Refuse, ReasonClosed)
+	r.clock.Set(time.Date(2026, 7, 5, 7, 0, 0, 0, ict))
+	expect(t, r.scan("vao", cardQR(63)), Allow, "")
+	if r.g.SiteState() != SiteOpen {
+		t.Fatalf("at the opening time the site is %s", r.g.SiteState())
+	}
+
+	// An evening event: staff open the site by hand after closing.
+	r.clock.Set(time.Date(2026, 7, 5, 19, 0, 0, 0, ict))
+	expect(t, r.scan("vao", cardQR(64)), Refuse, ReasonClosed)
+	if err := r.g.SetSite(r.ctx, SiteOpen, "Lê Văn Bảo", "đêm hội trăng rằm"); err != nil {
+		t.Fatal(err)
+	}
+	r.clock.Set(time.Date(2026, 7, 5, 19, 5, 0, 0, ict))
+	expect(t, r.scan("vao", cardQR(64)), Allow, "")
+	g2, err := New(r.ctx, Options{Config: r.cfg, Store: r.st, IDs: r.ids, Log: quietLog(), Now: r.clock.Now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if g2.SiteState() != SiteOpen {
+		t.Fatalf("a restarted gate forgot the hand opening: %s", g2.SiteState())
+	}
+	r.clock.Set(time.Date(2026, 7, 6, 17, 45, 0, 0, ict))
+	if g2.SiteState() != SiteClosed {
+		t.Fatalf("the hand opening outlived the next closing: %s", g2.SiteState())
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"sort"
 	"strings"
 
@@ -50,7 +51,7 @@ type Status struct {
 // Status reads the live state and today's counters.
 func (g *Gate) Status(ctx context.Context) (Status, error) {
 	g.mu.Lock()
-	s := Status{Occupancy: len(g.inside), Capacity: g.cfg.Capacity, Reserve: g.cfg.Reserve, SiteState: g.siteState}
+	s := Status{Occupancy: len(g.inside), Capacity: g.cfg.Capacity, Reserve: g.cfg.Reserve, SiteState: g.stateAt(g.now())}
 	for _, name := range g.order {
 		l := g.lanes[name]
 		ls := LaneStatus{Name: name, Title: l.cfg.Title, Direction: l.cfg.Direction, Relay: "none"}
@@ -181,7 +182,9 @@ func (g *Gate) Register(w *web.Server) {
 		g.answer(rw, g.SetSite(r.Context(), body.State, strings.TrimSpace(body.Who), strings.TrimSpace(body.Why)))
 	}, web.RoleCounter)
 	w.AddStatus("gate", g.dashboardBlock)
-	w.AddPage(web.Page{Path: "/gate/lane", Title: "Màn hình lối vào/ra", Role: web.RoleDisplay})
+	for _, name := range g.order {
+		w.AddPage(web.Page{Path: "/gate/lane?lane=" + url.QueryEscape(name), Title: "Màn hình " + g.lanes[name].cfg.Title, Role: web.RoleDisplay})
+	}
 }
 
 func (g *Gate) answer(rw http.ResponseWriter, err error) {

@@ -248,15 +248,9 @@ func (r *rig) next() LaneDecision {
 
 func (r *rig) waitHealth(name string, want health.State) {
 	r.t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		if d, ok := r.hl.Get(name); ok && d.State == want {
-			return
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
-	d, _ := r.hl.Get(name)
-	r.t.Fatalf("%s: state %q, want %q", name, d.State, want)
+	var d health.Device
+	testkit.Eventually(r.t, 15*time.Second, func() bool { d, _ = r.hl.Get(name); return d.State == want },
+		"%s: state %q, want %q", name, &d.State, want)
 }
 
 // waitRelay waits for the board to receive a close (true) or release (false).

@@ -38,13 +38,13 @@ func Facts(s Status) []Fact {
 	}
 	c := s.Checks
 	if c == nil || s.Reason == ReasonAccessDenied {
-		todo := "Kiểm tra số CAN (6 chữ số in trên mặt trước thẻ) hoặc số định danh và ngày sinh đã nhập, rồi đặt lại thẻ."
+		todo := "Kiểm tra lại số đã nhập (6 chữ số in ở góc mặt trước thẻ, hoặc số định danh và ngày sinh), rồi đặt lại thẻ."
 		if s.KeySource == "qr" {
-			todo = "Quét mã QR trên chính thẻ này rồi đặt lại thẻ; hoặc nhập số CAN (6 chữ số in trên mặt trước thẻ)."
+			todo = "Quét mã QR trên chính thẻ này rồi đặt lại thẻ; hoặc nhập 6 chữ số in ở góc mặt trước thẻ."
 		}
-		return []Fact{{Check: "access", State: FactBad, Text: "Không mở được chip: khoá truy cập không khớp với thẻ.", Todo: todo}}
+		return []Fact{{Check: "access", State: FactBad, Text: "Không mở được chip: số dùng để mở không khớp với thẻ.", Todo: todo}}
 	}
-	out := []Fact{{Check: "access", State: FactOK, Text: "Đã mở được chip (" + methodVI(s.Method) + ")."}}
+	out := []Fact{{Check: "access", State: FactOK, Text: "Đã mở được chip" + methodVI(s.Method) + "."}}
 	out = append(out, chipFact(c))
 	out = append(out, dataFact(c))
 	out = append(out, qrFact(c, s.KeySource))
@@ -52,16 +52,13 @@ func Facts(s Status) []Fact {
 	return out
 }
 
+// methodVI says, in an official's words, what opened the chip: the protocol's name
+// (PACE, BAC) means nothing at a counter, so it stays in the logs and the record.
 func methodVI(m string) string {
-	switch m {
-	case "PACE-CAN":
-		return "PACE, số CAN"
-	case "PACE-MRZ", "PACE":
-		return "PACE"
-	case "BAC":
-		return "BAC"
+	if m == "PACE-CAN" {
+		return " bằng số in trên thẻ"
 	}
-	return m
+	return ""
 }
 
 func chipFact(c *StatusChecks) Fact {

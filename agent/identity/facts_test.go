@@ -43,7 +43,7 @@ func TestFacts(t *testing.T) {
 			"không khớp", "quét lại mã QR"},
 		{"typed keys", Status{KeySource: "typed", Checks: mod(func(c *StatusChecks) { c.QRAgreement = emrtd.CheckSkipped })}, "qr",
 			FactInfo, "nhập tay", ""},
-		{"wrong typed key", Status{Reason: ReasonAccessDenied, KeySource: "typed"}, "access", FactBad, "Không mở được chip", "Kiểm tra số CAN"},
+		{"wrong typed key", Status{Reason: ReasonAccessDenied, KeySource: "typed"}, "access", FactBad, "Không mở được chip", "Kiểm tra lại số đã nhập"},
 		{"wrong QR", Status{Reason: ReasonAccessDenied, KeySource: "qr"}, "access", FactBad, "Không mở được chip", "Quét mã QR trên chính thẻ"},
 		{"card lifted", Status{Reason: ReasonCardRemoved}, "read", FactBad, "nhấc ra", "Đặt lại thẻ"},
 		{"timeout", Status{Reason: ReasonTimeout}, "read", FactBad, "Không đọc được chip", "Đặt lại thẻ"},

@@ -273,7 +273,7 @@ func (f *Flow) tryRead(reader string) {
 		f.mu.Unlock()
 		if announce {
 			f.d.Bus.Publish(bus.Message{Topic: TopicIdentity, Public: Status{Counter: c.counter, State: "waiting-for-keys",
-				Message: "Đã đặt thẻ. Hãy quét mã QR trên thẻ hoặc nhập số định danh để đọc chip."}})
+				Message: "Đã đặt thẻ. Hãy quét mã QR trên thẻ, hoặc nhập 6 chữ số in ở góc mặt trước thẻ, để đọc chip."}})
 		}
 		return
 	}
@@ -453,7 +453,7 @@ func (f *Flow) handleKeys(w http.ResponseWriter, r *http.Request) {
 	}
 	keys, q, err := keysFromRequest(req)
 	if err != nil {
-		web.WriteError(w, http.StatusBadRequest, err.Error(), "Thông tin nhập không hợp lệ: cần mã QR, hoặc số định danh 12 số (kèm ngày sinh), hoặc số CAN 6 chữ số.")
+		web.WriteError(w, http.StatusBadRequest, err.Error(), "Số nhập chưa đúng: nhập 6 chữ số in ở góc mặt trước thẻ, hoặc số định danh 12 chữ số kèm ngày sinh.")
 		return
 	}
 	if q != nil {

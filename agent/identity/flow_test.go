@@ -119,19 +119,12 @@ func TestFlowQRThenCard(t *testing.T) {
 	r.bus.Publish(bus.Message{Topic: TopicScan, Public: checkin.Scan{Counter: "2", Kind: "cccd-2021"},
 		Personal: checkin.ScanPersonal{Payload: c.QR}})
 	// The scan is handled asynchronously; wait until it is paired before the card comes.
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		r.flow.mu.Lock()
+		defer r.flow.mu.Unlock()
 		_, ok := r.flow.pending["2"]
-		r.flow.mu.Unlock()
-		if ok {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the scanned QR was not taken up")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+		return ok
+	}, "the scanned QR was not taken up")
 	insertCitizen(t, r.ctx, c)
 	m := r.next(t, "done")
 	if testkit.Fields(m.Public)["outcome"] != OutcomeOK || testkit.Fields(m.Public)["method"] != "BAC" || testkit.Fields(m.Public)["counter"] != "2" {

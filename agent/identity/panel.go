@@ -24,7 +24,7 @@ const EventTyped = "identity.typed"
 // panel keeps the last read of each counter in memory for the identity panel (the
 // counter console, the reception page, /identity/panel): the facts for everyone with
 // the counter role, the holder's fields only for roles that may see personal data. It
-// forgets a holder after card.panel.clear_after, on "Xoá", and at shutdown; it never
+// forgets a holder after card.panel.clear_after, on "Xóa", and at shutdown; it never
 // writes a holder's data to the store or the log.
 type panel struct {
 	d    *Deps

@@ -291,7 +291,7 @@ func TestPanelOnCounterConsole(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// "Xoá" forgets the holder at once, on every page of the counter.
+	// "Xóa" forgets the holder at once, on every page of the counter.
 	c2b := tab(t, b)
 	browsertest.Do(t, c2b, "open the small page", chromedp.Navigate(p.base+"/identity/panel?counter=2&token="+p.token),
 		chromedp.WaitVisible(`[data-identity-panel][data-outcome="failed"]`))
@@ -300,6 +300,25 @@ func TestPanelOnCounterConsole(t *testing.T) {
 	browsertest.Do(t, c2b, "cleared on the small page", chromedp.WaitVisible(`[data-identity-panel][data-state=""]`))
 	if body := browsertest.Eval[string](t, c2b, `document.body.innerText`); strings.Contains(body, an.DG13.Name) {
 		t.Errorf("the small page still shows the holder: %s", body)
+	}
+
+	// No QR at hand: the card waits on the reader, the official types the six digits
+	// printed on its front into the panel and the chip is read and verified.
+	slot = p.insert(t, an, simcard.Options{})
+	browsertest.Do(t, c2, "card waiting for its number", chromedp.WaitVisible(`[data-identity-panel][data-state="waiting-for-keys"] .idp-keys input[name="key"]`))
+	browsertest.Do(t, c2, "a number too short", chromedp.SendKeys(`.idp-keys input[name="key"]`, "12345"), chromedp.Click(`.idp-keys button`),
+		chromedp.WaitVisible(`.idp-key-status`))
+	if got := browsertest.Text(t, c2, ".idp-key-status"); !strings.Contains(got, "6 chữ số") {
+		t.Errorf("a 5-digit number: %q", got)
+	}
+	browsertest.Screenshot(t, c2, "panel-counter-type-number")
+	browsertest.Do(t, c2, "type the number on the card", chromedp.SetValue(`.idp-keys input[name="key"]`, an.CAN()), chromedp.Click(`.idp-keys button`),
+		chromedp.WaitVisible(`[data-identity-panel][data-outcome="ok"] .idp-facts`))
+	if got := browsertest.Text(t, c2, `.idp-facts li[data-check="access"]`); !strings.Contains(got, "Đã mở được chip bằng số in trên thẻ") || strings.Contains(got, "PACE") {
+		t.Errorf("access fact after typing the number: %q", got)
+	}
+	if err := slot.WaitGone(p.ctx); err != nil {
+		t.Fatal(err)
 	}
 
 	photoB64 := base64.StdEncoding.EncodeToString(mustRead(t, filepath.Join("..", "..", "testdata", "cards", an.Photo)))

@@ -3,7 +3,10 @@ package queue
 import (
 	"embed"
 	"net/http"
+	"net/url"
+	"time"
 
+	"motcua-agent/agent/health"
 	"motcua-agent/agent/web"
 	"motcua-agent/drivers/display"
 )
@@ -15,6 +18,11 @@ var pageFS embed.FS
 type PageOptions struct {
 	// Voice turns the call-out on the display board on.
 	Voice bool
+	// Counters are the configured counters' ids: each gets its console in the menu.
+	Counters []string
+	// Health gets the display boards' sound state (the dashboard's "board-sound").
+	Health *health.Registry
+	Now    func() time.Time
 }
 
 // RegisterPages adds the kiosk, counter console, display board and ticket status pages
@@ -44,8 +52,11 @@ func RegisterPages(s *web.Server, o PageOptions) {
 		w.Header().Set("Cache-Control", "max-age=86400")
 		w.Write(b)
 	})
+	newBoardSound(o.Health, o.Now).register(s)
 	s.AddPage(web.Page{Path: "/kiosk", Title: "Lấy số thứ tự", Role: web.RoleKiosk})
-	s.AddPage(web.Page{Path: "/counter", Title: "Quầy gọi số", Role: web.RoleCounter})
+	for _, c := range o.Counters {
+		s.AddPage(web.Page{Path: "/counter?counter=" + url.QueryEscape(c), Title: "Quầy " + c + ": gọi số", Role: web.RoleCounter})
+	}
 	s.AddPage(web.Page{Path: "/display", Title: "Màn hình gọi số", Role: web.RoleDisplay})
 }
 

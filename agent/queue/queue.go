@@ -220,7 +220,7 @@ func (q *Queue) publish(action string, t Ticket) {
 	m := Change{Action: action, Number: t.Number, Service: t.Service, Counter: t.Counter,
 		State: string(t.State), Recalls: t.Recalls, Priority: t.Priority}
 	if action == "called" || action == "recalled" {
-		// The display board plays these clips in order: "mời số … đến quầy số …".
+		// The display board plays these clips in order: "mời công dân có số thứ tự … đến quầy số …".
 		if clips, err := display.CallClips(t.Number, t.Counter); err == nil {
 			m.Clips = clips
 			m.Text = display.Words(clips)
@@ -642,19 +642,34 @@ func (q *Queue) Ticket(number int) (Ticket, int, error) {
 	return *t, q.aheadLocked(b, t), nil
 }
 
-// aheadLocked counts the waiting tickets of the same service that will be called before
-// t: every priority ticket when t is not one, and those of its own kind queued before
-// it. A priority ticket waits for other priority tickets only. Called with mu held.
+// aheadLocked counts the waiting tickets that will be called before t: every priority
+// ticket when t is not one, and those of its own kind queued before it. A ticket
+// transferred to one counter is called there before that counter's ordinary tickets
+// (Routing.Next), so only the counter's priority tickets and the tickets transferred
+// there before it are ahead of it; an ordinary ticket counts the tickets of its service.
+// Called with mu held.
 func (q *Queue) aheadLocked(b *book, t *Ticket) int {
 	if t.State != Waiting {
 		return 0
 	}
 	n := 0
 	for _, o := range b.waiting() {
-		if o == t || o.Service != t.Service {
+		if o == t {
 			continue
 		}
 		earlier := o.QueuedAt.Before(t.QueuedAt) || (o.QueuedAt.Equal(t.QueuedAt) && o.Number < t.Number)
+		if t.TargetCounter != "" {
+			if !q.routing.eligible(o, t.TargetCounter) {
+				continue
+			}
+			if (o.Priority && !t.Priority) || (o.Priority == t.Priority && o.TargetCounter == t.TargetCounter && earlier) {
+				n++
+			}
+			continue
+		}
+		if o.Service != t.Service {
+			continue
+		}
 		if (o.Priority && !t.Priority) || (o.Priority == t.Priority && earlier) {
 			n++
 		}

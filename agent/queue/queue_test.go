@@ -431,3 +431,36 @@ func TestNumberingSurvivesSIGKILL(t *testing.T) {
 		}
 	}
 }
+
+// A ticket transferred to one counter is called there next, and its citizen's page
+// says so: nobody is ahead of it though others of its new service waited longer; a
+// priority ticket that counter may call is still ahead of it, as Next would pick.
+func TestAheadOfATransferredTicket(t *testing.T) {
+	q, c, _ := newTestQueue(t)
+	ctx := context.Background()
+	b1 := must(t)(q.Issue(ctx, "B", false))
+	for range 2 {
+		must(t)(q.Issue(ctx, "C", false)) // counter 3's own queue, waiting longer
+		c.Add(time.Minute)
+	}
+	must(t)(q.Next(ctx, "2", CloseAuto)) // 2001 called at counter 2
+	must(t)(q.Transfer(ctx, b1.Number, "C", "3"))
+	if _, ahead, err := q.Ticket(b1.Number); err != nil || ahead != 0 {
+		t.Fatalf("transferred ticket: %d ahead (%v), want 0: counter 3 calls it next", ahead, err)
+	}
+	p := must(t)(q.Issue(ctx, "C", true))
+	if _, ahead, _ := q.Ticket(b1.Number); ahead != 1 {
+		t.Fatalf("with a priority ticket for counter 3: %d ahead, want 1", ahead)
+	}
+	if n := must(t)(q.Next(ctx, "3", CloseAuto)); n.Number != p.Number {
+		t.Fatalf("counter 3 called %d, want the priority %d", n.Number, p.Number)
+	}
+	must(t)(q.Finish(ctx, p.Number))
+	if n := must(t)(q.Next(ctx, "3", CloseAuto)); n.Number != b1.Number {
+		t.Fatalf("counter 3 called %d, want the transferred %d", n.Number, b1.Number)
+	}
+	// An ordinary ticket still counts the tickets of its own service queued before it.
+	if _, ahead, _ := q.Ticket(3002); ahead != 1 {
+		t.Fatalf("3002: %d ahead, want 1 (3001)", ahead)
+	}
+}

@@ -132,7 +132,15 @@ func (s *Server) AddStatus(name string, fn func(context.Context) any) {
 	s.mu.Unlock()
 }
 
-// AddPage lists a page in the navigation of every page.
+// Pages are the pages listed in the navigation, in the order they were added.
+func (s *Server) Pages() []Page {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Page(nil), s.pages...)
+}
+
+// AddPage lists a page in the navigation of every page. A page that needs a
+// parameter (a counter, a station, a lane) is listed once per value, with it.
 func (s *Server) AddPage(p Page) {
 	s.mu.Lock()
 	s.pages = append(s.pages, p)

@@ -59,6 +59,14 @@ const (
 	BHYTLookups        = "bhyt.lookups"
 	BHYTLookupsOK      = "bhyt.lookups_ok"
 	BHYTLookupFailures = "bhyt.lookup_failures"
+	// Answers 001/002 (defence or police social insurance), whatever the province's
+	// success rule: with it a report says how many of its successes or failures they are.
+	BHYTLookupsOtherAgency = "bhyt.lookups_other_agency"
+	// The night's lodging list at hospital wards (agent/lodging): people put on it,
+	// notified by the nurse before the deadline, and not notified by it.
+	LodgingListed   = "lodging.listed"
+	LodgingNotified = "lodging.notified"
+	LodgingMissed   = "lodging.missed"
 )
 
 // Dimension names.
@@ -74,6 +82,7 @@ const (
 	DimMethod  = "method"  // how a chip card was opened: pace, bac
 	DimStation = "station" // a clinic's reception station
 	DimSource  = "source"  // how a look-up was asked: qr, chip, typed
+	DimWard    = "ward"    // a hospital ward's desk keeping a lodging list
 )
 
 // Def describes one metric.
@@ -114,6 +123,10 @@ var defs = []Def{
 	{BHYTLookups, Add, []string{DimStation, DimSource}, "Lượt tra cứu thẻ BHYT bằng căn cước"},
 	{BHYTLookupsOK, Add, []string{DimStation}, "Lượt tra cứu thẻ BHYT thành công"},
 	{BHYTLookupFailures, Add, []string{DimStation, DimReason}, "Lượt tra cứu thẻ BHYT không thành công"},
+	{BHYTLookupsOtherAgency, Add, []string{DimStation}, "Lượt tra cứu ra thẻ do BHXH Bộ Quốc phòng, Bộ Công an quản lý"},
+	{LodgingListed, Add, []string{DimWard, DimSource}, "Người lưu trú qua đêm được lập danh sách"},
+	{LodgingNotified, Add, []string{DimWard}, "Người lưu trú đã thông báo lưu trú"},
+	{LodgingMissed, Add, []string{DimWard}, "Người lưu trú chưa thông báo khi hết hạn"},
 }
 
 var byName = func() map[string]Def {

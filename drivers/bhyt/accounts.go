@@ -14,13 +14,19 @@ import (
 	"gopkg.in/yaml.v3"
 )
 
-// Account is one gateway account: since 01/08/2024 each operator (nurse, receptionist)
-// looks up with their own registered account, and the check names the operator. It is
-// a secret: it prints and logs as its key only.
+// Account is how one operator looks up: a gateway user name and password, and the
+// operator named in every check. Two modes are in use and both are supported: the
+// operator's own registered account (the 2024 guidance; the user name is seen as the
+// facility code and the person's ID number, "79001_079190000002"), or the facility's
+// one account (e.g. "79001_BV") with the signed-in operator's own name and ID number
+// sent as hoTenCb/cccdCb. It is a secret: it prints and logs as its key only.
 type Account struct {
-	// Key names the account in the config and on the page (e.g. "dd-lan").
+	// Key names the operator in the config and on the page (e.g. "dd-lan").
 	Key      string
 	Username string
+	// ViaFacility: the operator signs in with the facility's account (Username and the
+	// password are the facility's) and is named by their own name and ID number.
+	ViaFacility bool
 	// passwordMD5 is the password's MD5 in upper-case hex, as the gateway takes it.
 	passwordMD5 string
 	// OperatorName and OperatorID are the operator's full name and ID number, sent with
@@ -104,20 +110,28 @@ var (
 
 // ExampleAccounts is the text of an accounts file to start from.
 const ExampleAccounts = `# Gateway accounts for the health-insurance look-up (keep this file mode 0600,
-# outside the agent's record; it is never logged). Since 01/08/2024 each operator uses
-# their own registered account; the facility account is the fallback where allowed.
+# outside the agent's record; it is never logged).
+#
+# Two ways facilities sign in, both accepted by the gateway:
+#  - each operator with their own registered account (the 2024 guidance): the user
+#    name is usually the facility code and the operator's ID number;
+#  - the facility's one account, each check naming the signed-in operator: list the
+#    operator with name and id only (no username/password).
 facility:
   key: co-so
   username: "79001_BV"
   password_md5: "0123456789ABCDEF0123456789ABCDEF"   # or password: "…"
-  name: "Nguyễn Văn Trưởng"     # the person responsible, sent as the operator
+  name: "Nguyễn Văn Trưởng"     # the person responsible, named when the facility account is used as a fallback
   id: "079080000001"
 operators:
-  - key: dd-lan
-    username: "79001_lannt"
+  - key: dd-lan                  # her own account
+    username: "79001_079190000002"
     password: "…"
     name: "Nguyễn Thị Lan"       # full name without titles, as registered
     id: "079190000002"          # the operator's own ID number
+  - key: dd-thu                  # signs in with the facility account above
+    name: "Phạm Thị Thu"
+    id: "079193000004"
 `
 
 // LoadAccounts reads an accounts file. On Unix it refuses a file that others may read
@@ -155,7 +169,21 @@ func ParseAccounts(b []byte) (*Accounts, error) {
 	}
 	seen := map[string]bool{}
 	for i, e := range f.Operators {
-		a, errs := e.account(fmt.Sprintf("operators[%d]", i))
+		path := fmt.Sprintf("operators[%d]", i)
+		viaFacility := e.Username == "" && e.Password == "" && e.PasswordMD5 == ""
+		if viaFacility {
+			if f.Facility == nil {
+				problems = append(problems, path+": give username and password, or a facility account for this operator to sign in with")
+				continue
+			}
+			e.Username, e.Password, e.PasswordMD5 = f.Facility.Username, f.Facility.Password, f.Facility.PasswordMD5
+		}
+		a, errs := e.account(path)
+		a.ViaFacility = viaFacility
+		if viaFacility && len(errs) > 0 {
+			// The facility's own entry reports its problems; name only the operator's.
+			errs = operatorProblems(errs, path)
+		}
 		problems = append(problems, errs...)
 		if seen[a.Key] {
 			problems = append(problems, fmt.Sprintf("operators[%d].key: %q is used twice", i, a.Key))
@@ -170,6 +198,17 @@ func ParseAccounts(b []byte) (*Accounts, error) {
 		return nil, fmt.Errorf("bhyt accounts: %s", strings.Join(problems, "; "))
 	}
 	return as, nil
+}
+
+// operatorProblems keeps the problems of an operator's own fields (name, id, key).
+func operatorProblems(errs []string, path string) []string {
+	var out []string
+	for _, e := range errs {
+		if strings.HasPrefix(e, path+".name") || strings.HasPrefix(e, path+".id") || strings.HasPrefix(e, path+".key") {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 func (e accountEntry) account(path string) (Account, []string) {

@@ -100,9 +100,9 @@ type Card struct {
 type Answer struct {
 	Code   string `json:"code"` // maKetQua
 	Reason Reason `json:"reason"`
-	// Note is the gateway's ghiChu; it often repeats the name and card number.
-	Note string `json:"note,omitempty"`
-	Card *Card  `json:"card,omitempty"`
+	// There is no ghiChu here on purpose: the gateway often writes the patient's name,
+	// birth date and address into it. It is dropped when the answer is read.
+	Card *Card `json:"card,omitempty"`
 	// NewCard is the card issued in place of Card (codes 003 and 004).
 	NewCard *Card `json:"new_card,omitempty"`
 }
@@ -162,10 +162,13 @@ func normaliseCode(c string) (string, bool) {
 
 // ParseAnswer reads a card check's answer body. It refuses bodies over MaxAnswer
 // (ErrOversized), anything that is not a JSON object with a three-digit maKetQua
-// (ErrMalformed), and a success without a card number or a readable validity period
-// (ErrMalformed): the nurse would be shown a valid card with no number or dates.
-// Unknown result codes are an Answer with ReasonUnknownCode. Errors describe the
-// problem, never the body's content.
+// (ErrMalformed), and a success the nurse could not use (ErrMalformed): 000 without a
+// card number or a readable validity period, 003/004 without the new card's number.
+// Real answers a strict reader gets wrong are read as the gateway means them: 000 with
+// maTheMoi equal to maThe (and no new dates) is the plain valid card; a new card with
+// an empty gtTheDenMoi has no end date yet; "new card" fields may be null or "".
+// Unknown result codes are an Answer with ReasonUnknownCode. ghiChu is dropped. Errors
+// describe the problem, never the body's content.
 func ParseAnswer(body []byte) (Answer, error) {
 	if len(body) > MaxAnswer {
 		return Answer{}, fmt.Errorf("%w: more than %d bytes", ErrOversized, MaxAnswer)
@@ -178,12 +181,17 @@ func ParseAnswer(body []byte) (Answer, error) {
 	if !ok {
 		return Answer{}, fmt.Errorf("%w: maKetQua missing or not a result code", ErrMalformed)
 	}
-	a := Answer{Code: code, Reason: ReasonUnknownCode, Note: raw.Note}
+	a := Answer{Code: code, Reason: ReasonUnknownCode}
 	if r, known := resultCodes[code]; known {
 		a.Reason = r
 	}
-	if raw.Card != "" {
-		c, err := cardOf(raw.Card, raw.ValidFrom, raw.ValidTo, a.OK() && raw.NewCard == "")
+	number, newNumber := strings.TrimSpace(raw.Card), strings.TrimSpace(raw.NewCard)
+	if strings.EqualFold(newNumber, number) {
+		// The same card named again as "new": not a replacement (seen with 000).
+		newNumber = ""
+	}
+	if number != "" {
+		c, err := cardOf(number, raw.ValidFrom, raw.ValidTo, a.OK() && newNumber == "")
 		if err != nil {
 			return Answer{}, err
 		}
@@ -191,13 +199,13 @@ func ParseAnswer(body []byte) (Answer, error) {
 		c.Facility, c.Agency, c.Area, c.FiveYears, c.SocialNumber = raw.Facility, raw.Agency, raw.Area, raw.FiveYears, raw.SocialNumber
 		a.Card = c
 	}
-	if raw.NewCard != "" {
-		c, err := cardOf(raw.NewCard, raw.NewValidFrom, raw.NewValidTo, a.OK())
+	if newNumber != "" {
+		c, err := newCardOf(newNumber, raw.NewValidFrom, raw.NewValidTo)
 		if err != nil {
 			return Answer{}, err
 		}
 		c.Name, c.Birth, c.Sex, c.Address = raw.Name, raw.Birth, raw.Sex, raw.Address
-		c.Facility, c.FacilityName = raw.NewFacility, raw.NewFacilityNam
+		c.Facility, c.FacilityName = strings.TrimSpace(raw.NewFacility), raw.NewFacilityNam
 		if c.Facility == "" {
 			c.Facility = raw.Facility
 		}
@@ -223,6 +231,31 @@ func cardOf(number, from, to string, strict bool) (*Card, error) {
 	}
 	if strict && c.ValidTo.Before(c.ValidFrom) {
 		return nil, fmt.Errorf("%w: validity ends before it starts", ErrMalformed)
+	}
+	return c, nil
+}
+
+// newCardOf builds the card issued in place of the old one. Its dates may be empty (a
+// new card with no end date yet); a date that is given must read, and the period must
+// not end before it starts.
+func newCardOf(number, from, to string) (*Card, error) {
+	c, err := cardOf(number, "", "", false)
+	if err != nil {
+		return nil, err
+	}
+	for _, d := range []struct {
+		text string
+		into *cccd.Date
+	}{{from, &c.ValidFrom}, {to, &c.ValidTo}} {
+		if strings.TrimSpace(d.text) == "" {
+			continue
+		}
+		if *d.into, err = ParseDate(d.text); err != nil {
+			return nil, fmt.Errorf("%w: the new card's validity date (gtTheTuMoi/gtTheDenMoi) does not read", ErrMalformed)
+		}
+	}
+	if !c.ValidFrom.IsZero() && !c.ValidTo.IsZero() && c.ValidTo.Before(c.ValidFrom) {
+		return nil, fmt.Errorf("%w: the new card's validity ends before it starts", ErrMalformed)
 	}
 	return c, nil
 }

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -24,7 +25,8 @@ type Query struct {
 	// Number is the 12-digit ID number or the insurance card number (maThe).
 	Number string
 	Name   string
-	// Birth is dd/mm/yyyy, ddmmyyyy, yyyy-mm-dd, or yyyy when only the year is known.
+	// Birth is dd/mm/yyyy, ddmmyyyy, yyyy-mm-dd, or mm/yyyy or yyyy when the card has
+	// no day or month.
 	Birth string
 }
 
@@ -54,14 +56,18 @@ func alnum(s string) bool {
 	return true
 }
 
-// WireBirth gives a birth date in the form the gateway documents (dd/mm/yyyy, or yyyy
-// alone). The error never repeats the date.
+// WireBirth gives a birth date in the form the gateway documents: dd/mm/yyyy, or
+// mm/yyyy or yyyy alone where the card carries no day or month (the gateway takes
+// both). The error never repeats the date.
 func WireBirth(s string) (string, error) {
 	s = strings.TrimSpace(s)
 	if len(s) == 4 {
 		if y, err := time.Parse("2006", s); err == nil && y.Year() >= 1900 {
 			return s, nil
 		}
+	}
+	if m, y, ok := monthYear(s); ok {
+		return fmt.Sprintf("%02d/%04d", m, y), nil
 	}
 	if len(s) == 10 && s[4] == '-' {
 		if t, err := time.Parse("2006-01-02", s); err == nil {
@@ -70,7 +76,21 @@ func WireBirth(s string) (string, error) {
 	} else if d, err := ParseDate(s); err == nil {
 		return fmt.Sprintf("%02d/%02d/%04d", d.Day, int(d.Month), d.Year), nil
 	}
-	return "", fmt.Errorf("%w: the birth date must be dd/mm/yyyy, ddmmyyyy, yyyy-mm-dd or a year", ErrBadQuery)
+	return "", fmt.Errorf("%w: the birth date must be dd/mm/yyyy, ddmmyyyy, yyyy-mm-dd, mm/yyyy or a year", ErrBadQuery)
+}
+
+// monthYear reads mm/yyyy (or m/yyyy).
+func monthYear(s string) (month, year int, ok bool) {
+	i := strings.IndexByte(s, '/')
+	if i < 1 || i > 2 || len(s)-i-1 != 4 {
+		return 0, 0, false
+	}
+	m, err1 := strconv.Atoi(s[:i])
+	y, err2 := strconv.Atoi(s[i+1:])
+	if err1 != nil || err2 != nil || !allDigits(s[:i]) || !allDigits(s[i+1:]) || m < 1 || m > 12 || y < 1900 || y > 2199 {
+		return 0, 0, false
+	}
+	return m, y, true
 }
 
 // Client checks cards at the gateway with one account. It keeps the account's token and

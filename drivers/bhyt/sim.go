@@ -36,23 +36,49 @@ type SimCard struct {
 	// CompactDates answers this card's dates as ddmmyyyy (the official sample's form)
 	// rather than dd/mm/yyyy, so clients are shown both.
 	CompactDates bool `json:"compact_dates,omitempty"`
+	// EchoNumber answers maTheMoi equal to maThe with the new dates empty, as the real
+	// gateway does for many plain valid cards.
+	EchoNumber bool `json:"echo_number,omitempty"`
+	// NoNewEnd answers the new card (003, 004) with an empty gtTheDenMoi: no end date yet.
+	NoNewEnd bool `json:"no_new_end,omitempty"`
 }
 
-// SimAccount is an account the simulated gateway accepts: a registered operator.
+// SimAccount is an account the simulated gateway accepts. A person's own account
+// (user name: facility code and their ID number) looks up only as that person; the
+// facility's account (Facility) looks up as any operator the facility registered,
+// named in each check by hoTenCb/cccdCb.
 type SimAccount struct {
 	Username     string `json:"username"`
 	Password     string `json:"password"`
 	OperatorName string `json:"operator_name"`
 	OperatorID   string `json:"operator_id"`
+	Facility     bool   `json:"facility,omitempty"`
 }
 
-// SimAccounts are the simulator's fictional accounts: two nurses and the facility.
+// SimAccounts are the simulator's fictional accounts: two nurses' own and the
+// facility's.
 func SimAccounts() []SimAccount {
 	return []SimAccount{
-		{Username: "79001_lannt", Password: "mat-khau-lan", OperatorName: "Nguyễn Thị Lan", OperatorID: "079190000002"},
-		{Username: "79001_hoatt", Password: "mat-khau-hoa", OperatorName: "Trần Thị Hòa", OperatorID: "079192000003"},
-		{Username: "79001_BV", Password: "mat-khau-co-so", OperatorName: "Lê Văn Trưởng", OperatorID: "079080000001"},
+		{Username: "79001_079190000002", Password: "mat-khau-lan", OperatorName: "Nguyễn Thị Lan", OperatorID: "079190000002"},
+		{Username: "79001_079192000003", Password: "mat-khau-hoa", OperatorName: "Trần Thị Hòa", OperatorID: "079192000003"},
+		{Username: "79001_BV", Password: "mat-khau-co-so", OperatorName: "Lê Văn Trưởng", OperatorID: "079080000001", Facility: true},
 	}
+}
+
+// SimOperator is a person the facility registered to look up (name and ID number).
+type SimOperator struct {
+	Name string `json:"name"`
+	ID   string `json:"id"`
+}
+
+// SimOperators are the operators the fictional facility registered: the account
+// holders, and a nurse with no account of her own who signs in with the facility's.
+func SimOperators() []SimOperator {
+	var out []SimOperator
+	for _, a := range SimAccounts() {
+		out = append(out, SimOperator{a.OperatorName, a.OperatorID})
+	}
+	return append(out, SimOperator{"Phạm Thị Thu", "079193000004"})
 }
 
 // SimCards are the fictional insured people: one for every result code a correct
@@ -80,7 +106,13 @@ func SimCards() []SimCard {
 		c(14, "GD4799000000014", "Mai Thị Quỳnh", "11/11/1991", "Nữ", "123"),
 		c(15, "GD4799000000015", "Trịnh Văn Sơn", "22/06/1960", "Nam", "124"),
 		c(16, "TE1799000000016", "Châu Thị Tuyết", "05/05/2023", "Nữ", "130"),
+		c(17, "GD4799000000017", "Tạ Văn Minh", "18/10/1968", "Nam", "000"),
+		c(18, "DN4799000000018", "Lục Thị Nga", "27/07/1987", "Nữ", "003"),
+		c(19, "HT2799000000019", "Kiều Thị Na", "06/1948", "Nữ", "000"), // the card carries month and year only
 	}
+	cards[16].EchoNumber = true
+	cards[17].NewNumber, cards[17].NoNewEnd = "DN4799000000118", true
+	cards[17].ValidTo = "31/12/2025"
 	cards[1].CompactDates = true
 	cards[4].NewNumber, cards[5].NewNumber = "DN4799000000105", "DN4799000000106"
 	cards[4].ValidTo = "31/12/2025"
@@ -97,11 +129,13 @@ type SimFaults struct {
 	Down bool `json:"down"`
 	// Drop, ServerErrors, Malformed and Oversized apply to the next N requests (checks,
 	// for the last two): a dropped connection, HTTP 503, a cut JSON body, a body past
-	// MaxAnswer.
-	Drop         int `json:"drop"`
-	ServerErrors int `json:"server_errors"`
-	Malformed    int `json:"malformed"`
-	Oversized    int `json:"oversized"`
+	// MaxAnswer. GatewayErrors answers the next N checks with the gateway's own server
+	// error, maKetQua 500.
+	Drop          int `json:"drop"`
+	ServerErrors  int `json:"server_errors"`
+	Malformed     int `json:"malformed"`
+	Oversized     int `json:"oversized"`
+	GatewayErrors int `json:"gateway_errors"`
 }
 
 // SimStats counts what the simulator answered.
@@ -122,15 +156,16 @@ type Simulator struct {
 	// Lifetime of a token (default 10 minutes, as observed).
 	Lifetime time.Duration
 
-	mu       sync.Mutex
-	accounts []SimAccount
-	cards    []SimCard
-	tokens   map[string]simToken
-	faults   SimFaults
-	stats    SimStats
-	srv      *http.Server
-	ln       net.Listener
-	addr     string
+	mu        sync.Mutex
+	accounts  []SimAccount
+	operators []SimOperator
+	cards     []SimCard
+	tokens    map[string]simToken
+	faults    SimFaults
+	stats     SimStats
+	srv       *http.Server
+	ln        net.Listener
+	addr      string
 }
 
 type simToken struct {
@@ -141,7 +176,7 @@ type simToken struct {
 
 // NewSimulator makes a simulator with the fictional accounts and cards.
 func NewSimulator() *Simulator {
-	return &Simulator{accounts: SimAccounts(), cards: SimCards(), tokens: map[string]simToken{},
+	return &Simulator{accounts: SimAccounts(), operators: SimOperators(), cards: SimCards(), tokens: map[string]simToken{},
 		stats: SimStats{ByCode: map[string]int{}}}
 }
 
@@ -200,7 +235,7 @@ func (s *Simulator) SetFaults(f SimFaults) {
 }
 
 // ExpireTokens makes every token issued so far expired, as the gateway does at its own
-// time (the client learns it from a 401).
+// time (the client learns it from an answer of maKetQua 401).
 func (s *Simulator) ExpireTokens() {
 	s.mu.Lock()
 	s.tokens = map[string]simToken{}
@@ -289,7 +324,8 @@ func (s *Simulator) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// fields reads a form-encoded or JSON body into name → value.
+// fields reads a form-encoded or JSON body into name → value, the names lower-cased:
+// the gateway takes "Username" as "username" (public clients send both).
 func fields(r *http.Request) (map[string]string, error) {
 	out := map[string]string{}
 	if strings.HasPrefix(r.Header.Get("Content-Type"), "application/json") {
@@ -303,7 +339,7 @@ func fields(r *http.Request) (map[string]string, error) {
 		}
 		for k, v := range m {
 			if s, ok := v.(string); ok {
-				out[k] = s
+				out[strings.ToLower(k)] = s
 			}
 		}
 		return out, nil
@@ -313,9 +349,25 @@ func fields(r *http.Request) (map[string]string, error) {
 		return nil, err
 	}
 	for k := range r.PostForm {
-		out[k] = r.PostForm.Get(k)
+		out[strings.ToLower(k)] = r.PostForm.Get(k)
 	}
 	return out, nil
+}
+
+// queryFields is the request's query, the names lower-cased.
+func queryFields(r *http.Request) map[string]string {
+	out := map[string]string{}
+	for k, v := range r.URL.Query() {
+		if len(v) > 0 {
+			out[strings.ToLower(k)] = v[0]
+		}
+	}
+	return out
+}
+
+// sameMD5 compares a password's MD5 as the gateway does: hex in either case.
+func sameMD5(password, sent string) bool {
+	return strings.EqualFold(PasswordMD5(password), strings.TrimSpace(sent))
 }
 
 func writeJSON(w http.ResponseWriter, status int, v any) {
@@ -339,7 +391,7 @@ func (s *Simulator) serveToken(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	for _, a := range s.accounts {
-		if a.Username == in[fieldUsername] && PasswordMD5(a.Password) == in[fieldPassword] {
+		if strings.EqualFold(a.Username, in[fieldUsername]) && sameMD5(a.Password, in[fieldPassword]) {
 			lifetime := s.Lifetime
 			if lifetime <= 0 {
 				lifetime = 10 * time.Minute
@@ -354,25 +406,37 @@ func (s *Simulator) serveToken(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	writeJSON(w, http.StatusUnauthorized, map[string]string{"maKetQua": "401"})
+	writeJSON(w, http.StatusUnauthorized, map[string]string{"maKetQua": "401", "ghiChu": "Tài khoản chưa được xác thực"})
 }
 
 func (s *Simulator) serveCheck(w http.ResponseWriter, r *http.Request) {
-	q := r.URL.Query()
+	q := queryFields(r)
 	s.mu.Lock()
-	t, ok := s.tokens[q.Get(fieldToken)]
+	t, ok := s.tokens[q[fieldToken]]
 	var acct *SimAccount
 	for i := range s.accounts {
-		if s.accounts[i].Username == q.Get(fieldUsername) {
+		if strings.EqualFold(s.accounts[i].Username, q[fieldUsername]) {
 			acct = &s.accounts[i]
 		}
 	}
-	if !ok || !s.now().Before(t.expires) || t.idToken != q.Get(fieldIDToken) || acct == nil ||
-		t.username != acct.Username || PasswordMD5(acct.Password) != q.Get(fieldPassword) {
-		delete(s.tokens, q.Get(fieldToken))
+	if ok && !s.now().Before(t.expires) {
+		delete(s.tokens, q[fieldToken]) // expired: gone for good
+		ok = false
+	}
+	// A refused request never drops a valid token: the gateway refuses the request,
+	// and the token keeps working until it expires.
+	if !ok || t.idToken != q[fieldIDToken] || acct == nil || t.username != acct.Username || !sameMD5(acct.Password, q[fieldPassword]) {
 		s.stats.Refused++
 		s.mu.Unlock()
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"maKetQua": "401", "ghiChu": "Token không hợp lệ hoặc đã hết hạn"})
+		// The gateway answers a refused token with HTTP 200 and maKetQua 401 in the body.
+		writeJSON(w, http.StatusOK, map[string]string{"maKetQua": "401", "ghiChu": "Token không hợp lệ hoặc đã hết hạn"})
+		return
+	}
+	if s.faults.GatewayErrors > 0 {
+		s.faults.GatewayErrors--
+		s.stats.ByCode["500"]++
+		s.mu.Unlock()
+		writeJSON(w, http.StatusInternalServerError, map[string]string{"maKetQua": "500", "ghiChu": "Lỗi hệ thống, vui lòng thử lại sau"})
 		return
 	}
 	f := &s.faults
@@ -416,29 +480,32 @@ func (s *Simulator) serveCheck(w http.ResponseWriter, r *http.Request) {
 func (s *Simulator) answer(in map[string]string, acct *SimAccount) (int, map[string]any) {
 	res := func(code, note string) map[string]any { return map[string]any{"maKetQua": code, "ghiChu": note} }
 	for _, k := range []string{fieldCard, fieldName, fieldBirth, fieldOperatorName, fieldOperatorID} {
-		if strings.TrimSpace(in[k]) == "" {
+		if strings.TrimSpace(in[strings.ToLower(k)]) == "" {
 			return http.StatusBadRequest, res("205", "Thiếu tham số "+k)
 		}
 	}
-	qBirth, ok := simBirth(in[fieldBirth])
+	qBirth, ok := simBirth(in[strings.ToLower(fieldBirth)])
 	if !ok {
 		return http.StatusBadRequest, res("205", "Sai định dạng ngày sinh")
 	}
 	s.mu.Lock()
 	registered := map[string]string{}
-	for _, a := range s.accounts {
-		registered[a.OperatorID] = a.OperatorName
+	for _, o := range s.operators {
+		registered[o.ID] = o.Name
 	}
 	cards := s.cards
 	s.mu.Unlock()
-	name, known := registered[in[fieldOperatorID]]
-	if !known || in[fieldOperatorID] != acct.OperatorID {
+	opID := strings.TrimSpace(in[strings.ToLower(fieldOperatorID)])
+	name, known := registered[opID]
+	// A person's own account looks up only as that person; the facility's account as
+	// any operator the facility registered.
+	if !known || !acct.Facility && opID != acct.OperatorID {
 		return http.StatusOK, res("054", "Số CCCD của cán bộ chưa được cơ sở đăng ký")
 	}
-	if foldName(name) != foldName(in[fieldOperatorName]) {
+	if foldName(name) != foldName(in[strings.ToLower(fieldOperatorName)]) {
 		return http.StatusOK, res("055", "Họ tên cán bộ không khớp với số CCCD")
 	}
-	number := strings.ToUpper(strings.TrimSpace(in[fieldCard]))
+	number := strings.ToUpper(strings.TrimSpace(in[strings.ToLower(fieldCard)]))
 	var card *SimCard
 	for i := range cards {
 		if cards[i].ID == number || cards[i].Number == number {
@@ -457,7 +524,7 @@ func (s *Simulator) answer(in map[string]string, acct *SimAccount) (int, map[str
 		}
 		return http.StatusOK, res("050", "Không có thông tin thẻ")
 	}
-	if a, b := foldName(card.Name), foldName(in[fieldName]); a != b {
+	if a, b := foldName(card.Name), foldName(in[strings.ToLower(fieldName)]); a != b {
 		ra, _ := utf8.DecodeRuneInString(a)
 		rb, _ := utf8.DecodeRuneInString(b)
 		if ra == rb {
@@ -465,7 +532,9 @@ func (s *Simulator) answer(in map[string]string, acct *SimAccount) (int, map[str
 		}
 		return http.StatusOK, res("060", "Họ tên không đúng")
 	}
-	if len(qBirth) == 4 && card.Birth[6:] != qBirth || len(qBirth) != 4 && card.Birth != qBirth {
+	// The birth date is compared to the precision the check gives: a year, a month
+	// and year, or the full date.
+	if !strings.HasSuffix(card.Birth, qBirth) || len(qBirth) == 10 && len(card.Birth) != 10 {
 		return http.StatusOK, res("070", "Ngày sinh không đúng")
 	}
 	date := func(s string) string {
@@ -474,14 +543,24 @@ func (s *Simulator) answer(in map[string]string, acct *SimAccount) (int, map[str
 		}
 		return s
 	}
-	a := res(card.Code, simNotes[card.Code])
+	// ghiChu as the gateway writes it: often a full sentence with the patient's data.
+	a := res(card.Code, fmt.Sprintf("%s. Họ tên: %s, ngày sinh: %s, địa chỉ: %s, nơi đăng ký KCB ban đầu: %s.",
+		simNotes[card.Code], card.Name, card.Birth, card.Address, card.Facility))
 	a["maThe"], a["hoTen"], a["ngaySinh"], a["gioiTinh"], a["diaChi"] = card.Number, card.Name, date(card.Birth), card.Sex, card.Address
 	a["maDKBD"], a["cqBHXH"], a["gtTheTu"], a["gtTheDen"] = card.Facility, "BHXH tỉnh Ví Dụ", date(card.ValidFrom), date(card.ValidTo)
 	a["maKV"], a["ngayDu5Nam"], a["maSoBHXH"] = "", "", card.Number[5:]
 	a["dsLichSuKCB2018"], a["dsLichSuKT2018"] = nil, []any{}
-	if card.NewNumber != "" {
+	// The "new card" fields are always there, null when there is no new card.
+	a["maTheCu"], a["maTheMoi"], a["gtTheTuMoi"], a["gtTheDenMoi"], a["maDKBDMoi"], a["tenDKBDMoi"] = nil, nil, nil, nil, nil, nil
+	switch {
+	case card.NewNumber != "":
 		a["maTheCu"], a["maTheMoi"] = card.Number, card.NewNumber
 		a["gtTheTuMoi"], a["gtTheDenMoi"], a["maDKBDMoi"], a["tenDKBDMoi"] = "01/01/2026", "31/12/2026", card.Facility, "Trạm Y tế xã Mô Phỏng"
+		if card.NoNewEnd {
+			a["gtTheDenMoi"] = ""
+		}
+	case card.EchoNumber:
+		a["maTheMoi"], a["gtTheTuMoi"], a["gtTheDenMoi"] = card.Number, "", ""
 	}
 	return http.StatusOK, a
 }
@@ -494,11 +573,14 @@ var simNotes = map[string]string{
 	"123": "Thẻ đã báo giảm", "124": "Thẻ đã báo giảm (dừng tham gia)", "130": "Trẻ em không xuất trình thẻ",
 }
 
-// simBirth reads a query's birth date as dd/mm/yyyy (or yyyy).
+// simBirth reads a query's birth date as dd/mm/yyyy (or mm/yyyy, or yyyy).
 func simBirth(s string) (string, bool) {
 	s = strings.TrimSpace(s)
 	if len(s) == 4 {
 		return s, allDigits(s)
+	}
+	if m, y, ok := monthYear(s); ok {
+		return fmt.Sprintf("%02d/%04d", m, y), true
 	}
 	d, err := ParseDate(s)
 	if err != nil {
@@ -568,17 +650,20 @@ func (s *Simulator) Serve(ctx context.Context, addr string) error {
 }
 
 // WriteSimAccounts writes an accounts file (mode 0600) holding the simulator's
-// accounts: the nurses as operators dd-lan and dd-hoa, the facility as co-so.
+// accounts: the nurses with their own accounts as operators dd-lan and dd-hoa, the
+// facility as co-so, and dd-thu, a nurse who signs in with the facility's account.
 func WriteSimAccounts(path string) error {
-	as := SimAccounts()
+	as, ops := SimAccounts(), SimOperators()
 	text := fmt.Sprintf(`# The BHYT gateway simulator's fictional accounts (motcua-agent sim bhyt).
 facility: {key: co-so, username: %q, password: %q, name: %q, id: %q}
 operators:
   - {key: dd-lan, username: %q, password: %q, name: %q, id: %q}
   - {key: dd-hoa, username: %q, password: %q, name: %q, id: %q}
+  - {key: dd-thu, name: %q, id: %q}   # signs in with the facility account
 `, as[2].Username, as[2].Password, as[2].OperatorName, as[2].OperatorID,
 		as[0].Username, as[0].Password, as[0].OperatorName, as[0].OperatorID,
-		as[1].Username, as[1].Password, as[1].OperatorName, as[1].OperatorID)
+		as[1].Username, as[1].Password, as[1].OperatorName, as[1].OperatorID,
+		ops[3].Name, ops[3].ID)
 	if err := os.WriteFile(path, []byte(text), 0o600); err != nil {
 		return fmt.Errorf("write accounts file: %w", err)
 	}

@@ -31,7 +31,7 @@ const (
 	fieldIDToken      = "id_token"
 	fieldCard         = "maThe"    // insurance card number, or the 12-digit ID number
 	fieldName         = "hoTen"    // patient's full name
-	fieldBirth        = "ngaySinh" // dd/mm/yyyy documented (ddmmyyyy in the official sample; yyyy alone when unknown)
+	fieldBirth        = "ngaySinh" // dd/mm/yyyy documented (ddmmyyyy in the official sample; mm/yyyy or yyyy when the card has no day or month)
 	fieldOperatorName = "hoTenCb"  // the operator's full name, without titles
 	fieldOperatorID   = "cccdCb"   // the operator's ID number
 )
@@ -63,10 +63,12 @@ type tokenAnswer struct {
 }
 
 // checkAnswer is the card check's answer. maKetQua comes as a string ("000"); numbers
-// are tolerated. Errors may come with HTTP 4xx and still carry maKetQua.
+// are tolerated. Errors may come with HTTP 4xx and still carry maKetQua. Any "new card"
+// field may be null or "" rather than absent, and a plain valid card may come with
+// maTheMoi equal to maThe and no new dates. ghiChu is read only to be dropped: it is
+// often a sentence with the patient's name, birth date and address.
 type checkAnswer struct {
 	Code           flexString `json:"maKetQua"`
-	Note           string     `json:"ghiChu"`
 	Card           string     `json:"maThe"`
 	Name           string     `json:"hoTen"`
 	Birth          string     `json:"ngaySinh"`
@@ -108,18 +110,20 @@ var resultCodes = map[string]Reason{
 	"100": ReasonGatewayError, // data error
 	"101": ReasonGatewayError, // server error
 	"110": ReasonRevoked,
-	"120": ReasonReduced, // moved province
-	"121": ReasonReduced, // moved within the province
-	"122": ReasonReduced, // re-joined
-	"123": ReasonReduced,
-	"124": ReasonReduced, // stopped
+	"120": ReasonReduced, // reported as reduced, no further detail
+	"121": ReasonReduced, // reduced: moved to another province
+	"122": ReasonReduced, // reduced: moved within the province
+	"123": ReasonReduced, // reduced: re-joined at the same unit
+	"124": ReasonReduced, // reduced: stopped participating
 	"130": ReasonChildNoCard,
 	"205": ReasonBadFormat,
 	"401": ReasonAuth,
+	"500": ReasonGatewayError, // the gateway's own server error: never a final "no"
 }
 
 // tokenOK is the token answer's success code.
 const tokenOK = "200"
 
-// retryableCodes are answers worth asking again later (the gateway's own fault).
-var retryableCodes = map[string]bool{"101": true}
+// retryableCodes are answers worth asking again later (the gateway's own fault, not the
+// card's): 101 and 500 are its server errors.
+var retryableCodes = map[string]bool{"101": true, "500": true}

@@ -9,6 +9,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 func TestBoardLine(t *testing.T) {
@@ -33,18 +35,11 @@ func TestBoardOverPTY(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer func() { cmd.Process.Kill(); cmd.Wait() }()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		_, e1 := os.Stat(a)
 		_, e2 := os.Stat(z)
-		if e1 == nil && e2 == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("socat made no ptys")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return e1 == nil && e2 == nil
+	}, "socat made no ptys")
 	r, err := os.Open(a)
 	if err != nil {
 		t.Fatal(err)

@@ -14,4 +14,5 @@ word nam "năm"; word sau "sáu"; word bay "bảy"; word tam "tám"; word chin "
 word muoi "mười"; word muoi-chuc "mươi"; word mot-dau "mốt"; word tu "tư"; word lam "lăm"
 word tram "trăm"; word linh "linh"; word nghin "nghìn"
 word moi "mời"; word so "số"; word den "đến"; word quay "quầy"
+word cong-dan "công dân"; word co "có"; word thu-tu "thứ tự"
 sox -n -r 16000 -b 16 -c 1 chime.wav synth 0.35 sine 880 fade 0.01 0.35 0.2 : synth 0.5 sine 660 fade 0.01 0.5 0.35

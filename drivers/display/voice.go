@@ -1,5 +1,5 @@
 // Package display drives what calls a ticket: a call display or LED board on a serial
-// line, a serial call keypad at the counters, and the voice call-out ("Mời số 1023 đến quầy số 3") built from recorded
+// line, a serial call keypad at the counters, and the voice call-out ("Mời công dân có số thứ tự 1023 đến quầy số 3") built from recorded
 // one-word clips, with espeak-ng as the fallback for a clip that is missing.
 //
 // It knows numbers and counters, never queues or citizens: it must never hold personal
@@ -42,7 +42,7 @@ var clipWord = map[string]string{
 	"khong": "không", "mot": "một", "hai": "hai", "ba": "ba", "bon": "bốn", "nam": "năm", "sau": "sáu",
 	"bay": "bảy", "tam": "tám", "chin": "chín", "muoi": "mười", "muoi-chuc": "mươi", "mot-dau": "mốt",
 	"tu": "tư", "lam": "lăm", "tram": "trăm", "linh": "linh", "nghin": "nghìn",
-	"moi": "mời", "so": "số", "den": "đến", "quay": "quầy",
+	"moi": "mời", "so": "số", "den": "đến", "quay": "quầy", "cong-dan": "công dân", "co": "có", "thu-tu": "thứ tự",
 }
 
 var digitClip = [10]string{"khong", "mot", "hai", "ba", "bon", "nam", "sau", "bay", "tam", "chin"}
@@ -97,15 +97,16 @@ func NumberClips(n int) ([]string, error) {
 	return out, nil
 }
 
-// CallClips is the clip sequence of a call-out: the chime, then "mời số <number> đến
-// quầy số <counter>". A counter that is not a number is spelled digit by digit where
+// CallClips is the clip sequence of a call-out: the chime, then "mời công dân có số
+// thứ tự <number> đến quầy số <counter>" (the office's own words, as the guide and
+// the board write them). A counter that is not a number is spelled digit by digit where
 // it can be and otherwise left out of the voice.
 func CallClips(number int, counter string) ([]string, error) {
 	num, err := NumberClips(number)
 	if err != nil {
 		return nil, err
 	}
-	out := append([]string{"chime", "moi", "so"}, num...)
+	out := append([]string{"chime", "moi", "cong-dan", "co", "so", "thu-tu"}, num...)
 	if c, err := strconv.Atoi(counter); err == nil {
 		cn, err := NumberClips(c)
 		if err != nil {

@@ -37,10 +37,10 @@ func TestCallClipsAllRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := fmt.Sprint(c); got != "[chime moi so mot nghin khong tram hai muoi-chuc ba den quay so ba]" {
+	if got := fmt.Sprint(c); got != "[chime moi cong-dan co so thu-tu mot nghin khong tram hai muoi-chuc ba den quay so ba]" {
 		t.Fatalf("CallClips = %s", got)
 	}
-	if w := Words(c); w != "mời số một nghìn không trăm hai mươi ba đến quầy số ba" {
+	if w := Words(c); w != "mời công dân có số thứ tự một nghìn không trăm hai mươi ba đến quầy số ba" {
 		t.Fatalf("words %q", w)
 	}
 	for id := range clipWord {

@@ -1,5 +1,6 @@
-// Package testkit is what the tests of every wing share: a settable clock and the one
-// percentile helper the benchmarks report with. It is imported only from _test files.
+// Package testkit is what the tests of every wing share: a settable clock (with timers
+// that fire when it is moved) and the one percentile helper the benchmarks report
+// with. It is imported only from _test files.
 package testkit
 
 import (
@@ -15,10 +16,21 @@ import (
 )
 
 // Clock is a settable time source, safe for concurrent use. Its zero value reads the
-// zero time; start it with NewClock.
+// zero time; start it with NewClock. Its timers (AfterFunc) fire only when Add or Set
+// moves the clock to or past their time, so code that waits on it is tested without
+// sleeping.
 type Clock struct {
-	mu sync.Mutex
-	t  time.Time
+	mu     sync.Mutex
+	t      time.Time
+	timers []*Timer
+}
+
+// Timer is one of a Clock's scheduled calls.
+type Timer struct {
+	c    *Clock
+	at   time.Time
+	f    func()
+	done bool
 }
 
 // NewClock returns a clock reading t.
@@ -27,11 +39,72 @@ func NewClock(t time.Time) *Clock { return &Clock{t: t} }
 // Now reads the clock.
 func (c *Clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 
-// Add moves the clock by d.
-func (c *Clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
+// Add moves the clock by d and runs the timers that are then due, earliest first, in
+// the caller's goroutine.
+func (c *Clock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.fire() }
 
-// Set puts the clock at t.
-func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.mu.Unlock() }
+// Set puts the clock at t and runs the timers that are then due.
+func (c *Clock) Set(t time.Time) { c.mu.Lock(); c.t = t; c.fire() }
+
+// fire runs the due timers (c.mu held; it unlocks).
+func (c *Clock) fire() {
+	var due, left []*Timer
+	for _, tm := range c.timers {
+		if !tm.at.After(c.t) {
+			tm.done = true
+			due = append(due, tm)
+		} else {
+			left = append(left, tm)
+		}
+	}
+	c.timers = left
+	c.mu.Unlock()
+	slices.SortStableFunc(due, func(a, b *Timer) int { return a.at.Compare(b.at) })
+	for _, tm := range due {
+		tm.f()
+	}
+}
+
+// AfterFunc calls f once the clock has been moved d or more past its present reading
+// (at once, in this goroutine, when d <= 0). Its signature matches time.AfterFunc's use
+// as an injected timer: the Timer's Stop cancels it.
+func (c *Clock) AfterFunc(d time.Duration, f func()) *Timer {
+	c.mu.Lock()
+	tm := &Timer{c: c, at: c.t.Add(d), f: f}
+	c.timers = append(c.timers, tm)
+	c.fire()
+	return tm
+}
+
+// Stop cancels the timer; false when it had already fired or been stopped.
+func (tm *Timer) Stop() bool {
+	c := tm.c
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if tm.done {
+		return false
+	}
+	tm.done = true
+	c.timers = slices.DeleteFunc(c.timers, func(x *Timer) bool { return x == tm })
+	return true
+}
+
+// Timers is how many timers wait for the clock to move.
+func (c *Clock) Timers() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.timers) }
+
+// WaitTimers waits, in real time, up to within for at least n timers to be waiting,
+// and reports whether they are: a test moves the clock only once the code under test
+// has set its timer, or the move would pass it by.
+func (c *Clock) WaitTimers(n int, within time.Duration) bool {
+	for deadline := time.Now().Add(within); ; time.Sleep(time.Millisecond) {
+		if c.Timers() >= n {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+	}
+}
 
 // Percentile is the nearest-rank p-th percentile (0 < p ≤ 100) of ds: the smallest
 // sample with at least p% of the samples at or below it. Zero when ds is empty. ds is
@@ -103,4 +176,25 @@ func WaitLine(t testing.TB, r io.Reader, re *regexp.Regexp) string {
 		t.Fatalf("no line matching %s", re)
 	}
 	return ""
+}
+
+// Eventually polls cond every 20 ms until it holds, and fails the test with what
+// (formatted with args) when it still does not after within. An argument that is a
+// func() string is called then, so the message can show state read at the failure
+// (a process's log). It is the tree's one way to wait for something another goroutine
+// or process does.
+func Eventually(t testing.TB, within time.Duration, cond func() bool, what string, args ...any) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for !cond() {
+		if time.Now().After(deadline) {
+			for i, a := range args {
+				if f, ok := a.(func() string); ok {
+					args[i] = f()
+				}
+			}
+			t.Fatalf("after %v: "+what, append([]any{within}, args...)...)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -37,3 +37,28 @@ func TestClock(t *testing.T) {
 		t.Fatal(c.Now())
 	}
 }
+
+func TestClockTimers(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	c := NewClock(t0)
+	var fired []string
+	c.AfterFunc(2*time.Minute, func() { fired = append(fired, "b") })
+	c.AfterFunc(time.Minute, func() { fired = append(fired, "a") })
+	stopped := c.AfterFunc(90*time.Second, func() { fired = append(fired, "stopped") })
+	if !stopped.Stop() || stopped.Stop() || c.Timers() != 2 {
+		t.Fatal("Stop")
+	}
+	c.Add(59 * time.Second)
+	if len(fired) != 0 {
+		t.Fatalf("fired early: %v", fired)
+	}
+	c.Add(2 * time.Minute)
+	if len(fired) != 2 || fired[0] != "a" || fired[1] != "b" || c.Timers() != 0 {
+		t.Fatalf("fired %v, %d left", fired, c.Timers())
+	}
+	c.AfterFunc(0, func() { fired = append(fired, "now") })
+	if fired[2] != "now" || !c.WaitTimers(0, 0) || c.WaitTimers(1, time.Millisecond) {
+		t.Fatalf("fired %v", fired)
+	}
+}

@@ -8,12 +8,15 @@
 (function () {
   const T = {
     title: "Kết quả đọc thẻ căn cước", idle: "Chưa có thẻ nào được đọc ở đây.",
-    counter: c => "Quầy " + c, clear: "Xoá", copy: "Sao chép", copied: "Đã chép",
+    counter: c => "Quầy " + c, clear: "Xóa", copy: "Sao chép", copied: "Đã chép",
     type: "Gõ vào ô đang nhập", typeHint: f => "Sẽ gõ: " + f.join(" → "),
     countdown: n => "Hãy bấm vào ô cần điền… gõ sau " + n + " giây", typing: "Đang gõ…",
     typed: n => "Đã gõ " + n + " trường.", noPersonal: "Vai trò này không được xem thông tin cá nhân của người làm thủ tục.",
-    offline: "Mất kết nối với máy trạm, đang thử lại…", reading: "Đang đọc chip…", waiting: "Thẻ đã đặt, chờ mã QR của thẻ",
-    readAt: t => "Đọc lúc " + t, clearsAt: t => " · tự xoá lúc " + t, photo: "Ảnh trong chip",
+    offline: "Mất kết nối với máy trạm, đang thử lại…", reading: "Đang đọc chip…", waiting: "Thẻ đã đặt: quét mã QR trên thẻ hoặc nhập số",
+    keyLabel: "Không quét được mã QR? Nhập 6 chữ số in ở góc mặt trước thẻ, hoặc số định danh (12 chữ số):",
+    birthLabel: "Ngày sinh (ngày/tháng/năm):", keySend: "Đọc chip", keySent: "Đã nhận số: hãy để thẻ trên đầu đọc…",
+    keyBad: "Nhập 6 chữ số in trên thẻ, hoặc số định danh 12 chữ số kèm ngày sinh.",
+    readAt: t => "Đọc lúc " + t, clearsAt: t => " · tự xóa lúc " + t, photo: "Ảnh trong chip",
     more: n => "Thông tin khác (" + n + ")", untrusted: "Dữ liệu dưới đây không đáng tin: không dùng để làm thủ tục.",
     unconfirmed: "Chưa xác nhận được nguồn cấp thẻ: đối chiếu với thẻ trước khi dùng.",
   };
@@ -26,7 +29,7 @@
     return Promise.resolve();
   }
   function mount(el, opts) {
-    let counter = opts.counter, es = null, view = null, status = "", timer = null;
+    let counter = opts.counter, es = null, view = null, status = "", timer = null, keyStatus = "";
     const place = opts.place || T.counter;
     el.classList.add("idp", "idle");
     el.setAttribute("data-identity-panel", "");
@@ -47,6 +50,12 @@
         ${v.state ? `<button class="idp-clear" type="button">${esc(T.clear)}</button>` : ""}</div>`;
       if (!v.state) { el.innerHTML = head + `<div class="idp-empty">${esc(status || T.idle)}</div>`; bind(); return; }
       const note = v.state !== "done" ? `<div class="idp-empty">${esc(v.message || T.reading)}</div>` : "";
+      // Without the card's QR the chip opens with the number printed on the card (or
+      // the ID number and birth date), typed here.
+      const keyForm = v.state === "waiting-for-keys" || (v.facts || []).some(f => f.check === "access" && f.state === "bad") ?
+        `<form class="idp-keys"><label>${esc(T.keyLabel)} <input name="key" inputmode="numeric" autocomplete="off" maxlength="12" size="14"></label>
+         <label class="idp-birth" hidden>${esc(T.birthLabel)} <input name="birth" inputmode="numeric" autocomplete="off" placeholder="15/03/1990" size="12"></label>
+         <button type="submit">${esc(T.keySend)}</button><span class="idp-key-status">${esc(keyStatus)}</span></form>` : "";
       const facts = (v.facts || []).map(f => `<li class="${esc(f.state)}" data-check="${esc(f.check)}">${esc(f.text)}${f.todo ? `<span class="idp-todo">${esc(f.todo)}</span>` : ""}</li>`).join("");
       // A tampered or unopenable card's data is shown to compare, never offered to copy.
       const bad = tone(v) === "bad";
@@ -61,7 +70,7 @@
       const typing = v.typing && v.typing.enabled && all.length ?
         `<div class="idp-type"><button class="idp-type-btn" type="button">${esc(T.type)}</button>
          <span class="idp-status">${esc(status)}</span><span class="idp-order">${esc(T.typeHint(v.typing.fields || []))}</span></div>` : "";
-      el.innerHTML = head + note + (v.outcome ? `<div class="idp-body${photo ? "" : " nophoto"}">${photo}<ul class="idp-facts">${facts}</ul>${personal}</div>` + typing : "");
+      el.innerHTML = head + note + keyForm + (v.outcome ? `<div class="idp-body${photo ? "" : " nophoto"}">${photo}<ul class="idp-facts">${facts}</ul>${personal}</div>` + typing : "");
       bind();
     }
     function bind() {
@@ -74,6 +83,20 @@
       });
       const t = el.querySelector(".idp-type-btn");
       if (t) { t.disabled = !!timer; t.onclick = startTyping; }
+      const form = el.querySelector(".idp-keys");
+      if (form) {
+        const key = form.elements.key, birth = form.querySelector(".idp-birth");
+        key.oninput = () => { key.value = key.value.replace(/\D/g, ""); birth.hidden = key.value.length !== 12; };
+        form.onsubmit = e => {
+          e.preventDefault();
+          const k = key.value, b = form.elements.birth.value.replace(/\D/g, "");
+          const body = k.length === 6 ? { counter, can: k } : k.length === 12 && b.length === 8 ? { counter, id: k, birth: b } : null;
+          if (!body) { keyStatus = T.keyBad; render(); return; }
+          keyStatus = "";
+          api("/api/v1/identity/keys", { json: body }).then(() => { keyStatus = T.keySent; render(); })
+            .catch(err => { keyStatus = err.message; render(); });
+        };
+      }
     }
     // The button types after a visible countdown: time to click into the target field.
     function startTyping() {
@@ -93,7 +116,7 @@
       if (es) { es.close(); es = null; }
       api("/api/v1/identity/panel?counter=" + encodeURIComponent(counter)).then(v => {
         el.hidden = false;
-        if (!view || v.read_at !== view.read_at) status = "";
+        if (!view || v.read_at !== view.read_at) { status = ""; keyStatus = ""; }
         view = v; render();
         if (!opts.shared) stream();
       }).catch(e => {
@@ -107,7 +130,7 @@
       if (es) es.close();
       es = new EventSource("/api/v1/identity/panel/stream?counter=" + encodeURIComponent(counter) + "&token=" + encodeURIComponent(motcuaToken()));
       es.addEventListener("panel", e => {
-        try { const v = JSON.parse(e.data); if (!view || v.read_at !== view.read_at) status = ""; view = v; render(); } catch (x) {}
+        try { const v = JSON.parse(e.data); if (!view || v.read_at !== view.read_at) { status = ""; keyStatus = ""; } view = v; render(); } catch (x) {}
       });
       es.onerror = () => { es.close(); es = null; view = null; status = T.offline; render(); setTimeout(() => { if (!es) open(); }, 3000); };
     }

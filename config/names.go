@@ -11,7 +11,8 @@ const NameSite = "site"
 
 // Names are the site's names for the codes its counters carry, by kind (a dimension:
 // service, counter, station, lane; or the site itself) and code: what the agent's pages
-// show instead of a code, and what it sends to the hub beside its counters.
+// show instead of a code, and what it sends to the hub beside its counters (kinds the
+// hub does not take are left out of the push).
 func (c *Config) Names() map[string]map[string]string {
 	out := map[string]map[string]string{}
 	add := func(kind, code, name string) {
@@ -45,6 +46,9 @@ func (c *Config) Names() map[string]map[string]string {
 	}
 	for _, l := range c.Gate.Lanes {
 		add(vocab.DimLane, l.Name, l.Title)
+	}
+	for _, w := range c.Lodging.Wards {
+		add(vocab.DimWard, w.ID, w.Title)
 	}
 	return out
 }

@@ -97,7 +97,8 @@ var dashboardOrder = []string{
 	vocab.TicketsUnprinted,
 	vocab.DossiersReceived, vocab.DossiersDigitized, vocab.DossiersPages,
 	vocab.Checkins, vocab.CheckinsPeople, vocab.IdentityVerifications, vocab.IdentityPeople, vocab.Scans,
-	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures,
+	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures, vocab.BHYTLookupsOtherAgency,
+	vocab.LodgingListed, vocab.LodgingNotified, vocab.LodgingMissed,
 	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,
 	vocab.GateRefusals, vocab.GateReconciled, vocab.GateManualOpens,
 }

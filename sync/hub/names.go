@@ -129,7 +129,7 @@ func (h *Hub) upstreamNames() []wire.Name {
 	}
 	sort.Strings(sites)
 	for _, s := range sites {
-		for _, kind := range []string{wire.NameService, wire.NameCounter, wire.NameStation, wire.NameLane} {
+		for _, kind := range []string{wire.NameService, wire.NameCounter, wire.NameStation, wire.NameLane, wire.NameWard} {
 			codes := make([]string, 0, len(names[s][kind]))
 			for c := range names[s][kind] {
 				codes = append(codes, c)

@@ -111,6 +111,7 @@ const (
 	NameCounter = "counter"
 	NameStation = "station"
 	NameLane    = "lane"
+	NameWard    = "ward" // a hospital ward's desk (the lodging list)
 	NameSite    = "site" // the code is a site's; a provincial hub names its sites to the nation
 )
 
@@ -126,9 +127,9 @@ type Name struct {
 
 func (n *Name) validate() error {
 	switch n.Kind {
-	case NameService, NameCounter, NameStation, NameLane, NameSite:
+	case NameService, NameCounter, NameStation, NameLane, NameWard, NameSite:
 	default:
-		return fmt.Errorf("kind %q is not one of service, counter, station, lane, site", n.Kind)
+		return fmt.Errorf("kind %q is not one of service, counter, station, lane, ward, site", n.Kind)
 	}
 	if n.Site != "" && !ValidName(n.Site) {
 		return fmt.Errorf("site %q is not a valid name", n.Site)

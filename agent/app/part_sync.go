@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"os"
+	"sort"
 	"strings"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"
 )
@@ -81,6 +83,7 @@ func NewSyncClient(cfg *config.Config, src upload.Source, a *App) (*upload.Clien
 		Interval: cfg.Sync.Interval, BatchSize: cfg.Sync.BatchSize, MinBackoff: cfg.Sync.MinBackoff,
 		MaxBackoff: cfg.Sync.MaxBackoff, Timeout: cfg.Sync.Timeout, Version: Version,
 	}
+	cc.Names = func() []wire.Name { return siteNames(cfg) }
 	if a != nil {
 		cc.Log = a.Log.With("component", "sync")
 		cc.Devices = func() []wire.DeviceState { return deviceStates(a.Health) }
@@ -99,6 +102,24 @@ func NewSyncClient(cfg *config.Config, src upload.Source, a *App) (*upload.Clien
 		}
 	}
 	return upload.NewClient(cc, src)
+}
+
+// siteNames are the config's names for the site's codes, as the push carries them
+// (sorted, so unchanged names are recognised and not sent again).
+func siteNames(cfg *config.Config) []wire.Name {
+	var out []wire.Name
+	for kind, codes := range cfg.Names() {
+		for code, name := range codes {
+			out = append(out, wire.Name{Kind: kind, Code: code, Name: name})
+		}
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Kind != out[j].Kind {
+			return out[i].Kind < out[j].Kind
+		}
+		return out[i].Code < out[j].Code
+	})
+	return out
 }
 
 // deviceStates is the heartbeat's view of the devices: names, kinds, states and the
@@ -128,6 +149,18 @@ func syncHealth(st upload.Status) health.Device {
 	return d
 }
 
+// clockOffsetVI says how this PC's clock stands against the hub's (offset: hub minus
+// agent) in words: "đúng giờ", "chậm 2 phút", "nhanh 5 giây".
+func clockOffsetVI(offset time.Duration) string {
+	switch {
+	case offset > -time.Second && offset < time.Second:
+		return "đúng giờ"
+	case offset > 0:
+		return "máy này chậm " + vocab.Duration(offset)
+	}
+	return "máy này nhanh " + vocab.Duration(-offset)
+}
+
 // SyncStatusBlock is the dashboard's sync card, in Vietnamese.
 func SyncStatusBlock(st upload.Status) map[string]any {
 	when := func(t time.Time) string {
@@ -141,7 +174,7 @@ func SyncStatusBlock(st upload.Status) map[string]any {
 		"Số dòng chờ gửi":          st.Backlog,
 		"Gửi thành công lần cuối":  when(st.LastSuccess),
 		"Lần thử gần nhất":         when(st.LastAttempt),
-		"Lệch đồng hồ với máy chủ": (time.Duration(st.ClockOffsetMS) * time.Millisecond).Round(time.Second).String(),
+		"Lệch đồng hồ với máy chủ": clockOffsetVI(time.Duration(st.ClockOffsetMS) * time.Millisecond),
 	}
 	if st.LastErrorVi != "" {
 		rows["Lỗi gần nhất"] = st.LastErrorVi

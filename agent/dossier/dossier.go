@@ -324,13 +324,13 @@ func (f *Flow) Today(ctx context.Context) (Status, error) {
 		st.Services = append(st.Services, *s)
 	}
 	sort.Slice(st.Services, func(i, j int) bool { return serviceLess(st.Services[i].Code, st.Services[j].Code) })
-	if st.Received > 0 {
-		st.Share = float64(int64(float64(st.Digitized)/float64(st.Received)*1000+0.5)) / 10
-	}
+	// The share as the province computes it (config/vocab), so the two agree.
+	st.Share, _ = vocab.LookupFigure(vocab.FigureDigitizedShare).Compute(map[string]int64{
+		vocab.DossiersDigitized: st.Digitized, vocab.DossiersReceived: st.Received})
 	st.Rows = map[string]string{
 		"1. Hồ sơ tiếp nhận":  strconv.FormatInt(st.Received, 10),
 		"2. Hồ sơ đã số hóa":  strconv.FormatInt(st.Digitized, 10),
-		"3. Tỷ lệ số hóa (%)": strconv.FormatFloat(st.Share, 'f', 1, 64),
+		"3. Tỷ lệ số hóa (%)": vocab.Decimal(st.Share),
 	}
 	for _, s := range st.Services {
 		key := "Dịch vụ " + s.Code

@@ -108,7 +108,7 @@ func TestAPIAndDashboard(t *testing.T) {
 	}
 	json.NewDecoder(resp.Body).Decode(&dash)
 	resp.Body.Close()
-	if d := dash.Status["dossiers"]; d.Received != 3 || d.Rows["3. Tỷ lệ số hóa (%)"] != "33.3" ||
+	if d := dash.Status["dossiers"]; d.Received != 3 || d.Rows["3. Tỷ lệ số hóa (%)"] != "33,3" ||
 		d.Rows["Dịch vụ 13 – Đăng ký khai sinh"] != "tiếp nhận 2, số hóa 1 (4 trang)" {
 		t.Fatalf("dashboard block: %+v", dash.Status)
 	}

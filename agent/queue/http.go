@@ -139,10 +139,13 @@ func (a *API) dashboard(ctx context.Context) any {
 		{"Số vé đã phát", st.Total.Issued},
 		{"Đã phục vụ", st.Total.Served},
 		{"Vắng mặt", st.Total.NoShows},
+		{"Đã hủy", st.Total.Cancelled},
+		{"Đã chuyển dịch vụ hoặc quầy (lượt)", st.Total.Transferred},
+		{"Gọi lại (lần)", st.Total.Recalls},
 		{"Đang chờ", st.Total.WaitingNow},
-		{"Thời gian chờ trung bình", vocab.Seconds(st.Total.AvgWaitSec)},
+		{vocab.LookupFigure(vocab.FigureAvgWait).Label, st.Total.Say(vocab.FigureAvgWait)},
 		{"9 trên 10 người chờ không quá", vocab.Seconds(st.Total.P90WaitSec)},
-		{"Thời gian phục vụ trung bình", vocab.Seconds(st.Total.AvgServiceSec)},
+		{vocab.LookupFigure(vocab.FigureAvgService).Label, st.Total.Say(vocab.FigureAvgService)},
 	}
 	if n := a.Q.Notice(); n != "" {
 		rows = append(rows, [2]any{"Lưu ý về số thứ tự", n})
@@ -153,7 +156,7 @@ func (a *API) dashboard(ctx context.Context) any {
 			name = "Dịch vụ đã bỏ khỏi cấu hình"
 		}
 		rows = append(rows, [2]any{name, fmt.Sprintf("đã phát %d · đã phục vụ %d · vắng mặt %d · đang chờ %d · chờ trung bình %s",
-			g.Issued, g.Served, g.NoShows, g.WaitingNow, vocab.Seconds(g.AvgWaitSec))})
+			g.Issued, g.Served, g.NoShows, g.WaitingNow, g.Say(vocab.FigureAvgWait))})
 	}
 	return map[string]any{"title": "Hàng chờ hôm nay (" + vocab.Day(st.Day) + ")", "rows": rows}
 }

@@ -48,6 +48,22 @@ const (
 	MetricServiceSeconds = vocab.TicketsServiceSeconds
 )
 
+// ticketDims places a ticket's counts: its service and, once a counter has called it,
+// that counter (a ticket cancelled while waiting has none).
+func ticketDims(service, counter string) map[string]string {
+	d := map[string]string{vocab.DimService: service}
+	if counter != "" {
+		d[vocab.DimCounter] = counter
+	}
+	return d
+}
+
+// waitSeconds is a wait as the counters keep it: whole seconds from issue to first
+// call. The day's statistics take the same, so they add up to the counters.
+func waitSeconds(issued, firstCalled time.Time) int64 {
+	return int64(firstCalled.Sub(issued) / time.Second)
+}
+
 // Ticket is one number taken at the kiosk.
 type Ticket struct {
 	Day     string `json:"day"`
@@ -71,6 +87,9 @@ type Ticket struct {
 	FirstCalledAt time.Time `json:"first_called_at,omitzero"`
 	// ServedBy is the counter that finished it (statistics).
 	ServedBy string `json:"served_by,omitempty"`
+	// firstService and firstCounter place its wait, as the counters did at its first
+	// call (a later transfer moves the ticket, not its wait).
+	firstService, firstCounter string
 }
 
 // book is one day of the queue, rebuilt from the day's events.
@@ -140,7 +159,7 @@ func (b *book) apply(e store.Event) error {
 	case KindCalled:
 		t.State, t.Counter, t.CalledAt, t.Recalls, t.TargetCounter = Called, e.Counter, e.Time, 0, ""
 		if t.FirstCalledAt.IsZero() {
-			t.FirstCalledAt = e.Time
+			t.FirstCalledAt, t.firstService, t.firstCounter = e.Time, t.Service, e.Counter
 		}
 	case KindRecalled:
 		t.Recalls++

@@ -22,6 +22,7 @@ import (
 	"motcua-agent/agent/bus"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/display"
 )
 
@@ -463,8 +464,10 @@ func (q *Queue) callLocked(ctx context.Context, b *book, t *Ticket, counter stri
 	ev := store.Event{Kind: KindCalled, Time: now, Service: t.Service, Counter: counter,
 		Attrs: map[string]any{"number": t.Number}}
 	if t.FirstCalledAt.IsZero() {
-		ev.Counts = []store.Count{{Metric: MetricWaitSeconds, Dims: map[string]string{"service": t.Service},
-			Value: int64(now.Sub(t.IssuedAt) / time.Second)}}
+		// The wait and the ticket it belongs to, counted together (FigureAvgWait).
+		d := ticketDims(t.Service, counter)
+		ev.Counts = []store.Count{{Metric: MetricWaitSeconds, Dims: d, Value: waitSeconds(t.IssuedAt, now)},
+			{Metric: vocab.TicketsFirstCalls, Dims: d, Value: 1}}
 	}
 	if t.State == NoShow {
 		// The absent citizen came back: the day's no-shows count them no more, so the
@@ -552,7 +555,8 @@ func (q *Queue) Recall(ctx context.Context, number int) (Ticket, error) {
 		if t.State != Called {
 			return store.Event{}, refuse(http.StatusConflict, "Chỉ gọi lại được số đang được gọi.", "ticket %d is %s, not called", t.Number, t.State)
 		}
-		return store.Event{Kind: KindRecalled, Counter: t.Counter, Attrs: map[string]any{}}, nil
+		return store.Event{Kind: KindRecalled, Counter: t.Counter, Attrs: map[string]any{},
+			Counts: []store.Count{{Metric: vocab.TicketsRecalls, Dims: ticketDims(t.Service, t.Counter), Value: 1}}}, nil
 	})
 }
 
@@ -592,7 +596,8 @@ func (q *Queue) Cancel(ctx context.Context, number int) (Ticket, error) {
 		if t.State != Waiting && t.State != Called {
 			return store.Event{}, refuse(http.StatusConflict, "Chỉ hủy được số đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
 		}
-		return store.Event{Kind: KindCancelled, Counter: t.Counter, Attrs: map[string]any{}}, nil
+		return store.Event{Kind: KindCancelled, Counter: t.Counter, Attrs: map[string]any{},
+			Counts: []store.Count{{Metric: vocab.TicketsCancelled, Dims: ticketDims(t.Service, t.Counter), Value: 1}}}, nil
 	})
 }
 
@@ -620,7 +625,8 @@ func (q *Queue) Transfer(ctx context.Context, number int, toService, toCounter s
 			svc = t.Service
 		}
 		return store.Event{Kind: KindTransferred, Counter: t.Counter,
-			Attrs: map[string]any{"to_service": svc, "to_counter": toCounter, "from_service": t.Service}}, nil
+			Attrs:  map[string]any{"to_service": svc, "to_counter": toCounter, "from_service": t.Service},
+			Counts: []store.Count{{Metric: vocab.TicketsTransferred, Dims: ticketDims(t.Service, t.Counter), Value: 1}}}, nil
 	})
 }
 

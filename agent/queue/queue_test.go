@@ -16,6 +16,7 @@ import (
 
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
+	"motcua-agent/config/vocab"
 	"motcua-agent/internal/testkit"
 )
 
@@ -236,8 +237,14 @@ func TestLifecycle(t *testing.T) {
 		MetricServed + store.EncodeDims(map[string]string{"service": "A", "counter": "2"}): 1,
 		// The no-show came back and was served: counted served, no longer absent.
 		MetricNoShow + store.EncodeDims(map[string]string{"service": "A", "counter": "1"}):         0,
-		MetricWaitSeconds + store.EncodeDims(map[string]string{"service": "A"}):                    240,
+		MetricWaitSeconds + store.EncodeDims(map[string]string{"service": "A", "counter": "1"}):    240,
 		MetricServiceSeconds + store.EncodeDims(map[string]string{"service": "A", "counter": "2"}): 420,
+		// Each ticket's first call once, each recall, transfer and cancel once, where it happened.
+		vocab.TicketsFirstCalls + store.EncodeDims(map[string]string{"service": "A", "counter": "1"}):  1,
+		vocab.TicketsFirstCalls + store.EncodeDims(map[string]string{"service": "B", "counter": "3"}):  1,
+		vocab.TicketsRecalls + store.EncodeDims(map[string]string{"service": "A", "counter": "1"}):     2,
+		vocab.TicketsTransferred + store.EncodeDims(map[string]string{"service": "B", "counter": "3"}): 1,
+		vocab.TicketsCancelled + store.EncodeDims(map[string]string{"service": "A", "counter": "1"}):   1,
 	} {
 		if vals[k] != v {
 			t.Errorf("counter %s = %d, want %d (all: %v)", k, vals[k], v, vals)

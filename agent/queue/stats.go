@@ -2,27 +2,43 @@ package queue
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"sort"
+	"strings"
+	"time"
+
+	"motcua-agent/agent/store"
+	"motcua-agent/config/vocab"
 )
 
 // GroupStats are the figures of one service, one counter or the whole office for a day.
-// Times are in seconds; wait runs from issue to first call, service from start (or
-// call, when nobody pressed start) to finish.
+// The counts and averages are the day's counters (the very numbers the hub receives),
+// with the averages computed by the vocabulary's figures; only the tickets waiting now
+// and the 90th percentiles come from the tickets themselves. Times are in seconds.
 type GroupStats struct {
-	Key            string  `json:"key"`
-	Name           string  `json:"name,omitempty"`
-	Issued         int     `json:"issued"`
-	Served         int     `json:"served"`
-	NoShows        int     `json:"no_shows"`
-	Cancelled      int     `json:"cancelled"`
-	WaitingNow     int     `json:"waiting_now"`
-	AvgWaitSec     float64 `json:"avg_wait_s"`
-	P90WaitSec     float64 `json:"p90_wait_s"`
-	AvgServiceSec  float64 `json:"avg_service_s"`
-	P90ServiceSec  float64 `json:"p90_service_s"`
+	Key           string  `json:"key"`
+	Name          string  `json:"name,omitempty"`
+	Issued        int     `json:"issued"`
+	FirstCalls    int     `json:"first_calls"`
+	Served        int     `json:"served"`
+	NoShows       int     `json:"no_shows"`
+	Cancelled     int     `json:"cancelled"`
+	Transferred   int     `json:"transferred"`
+	Recalls       int     `json:"recalls"`
+	WaitingNow    int     `json:"waiting_now"`
+	AvgWaitSec    float64 `json:"avg_wait_s"`
+	P90WaitSec    float64 `json:"p90_wait_s"`
+	AvgServiceSec float64 `json:"avg_service_s"`
+	P90ServiceSec float64 `json:"p90_service_s"`
+	// Values are the group's queue metrics, summed (what the figures are computed from).
+	Values         map[string]int64 `json:"-"`
 	waits, serving []float64
 }
+
+// Say is one of the vocabulary's figures for the group, as a person reads it ("–" when
+// there is none).
+func (g GroupStats) Say(figure string) string { return vocab.LookupFigure(figure).Say(g.Values) }
 
 // Stats are a day's figures.
 type Stats struct {
@@ -32,13 +48,22 @@ type Stats struct {
 	Counters []GroupStats `json:"counters"`
 }
 
-// Stats computes a day's figures ("" for today) from the day's tickets.
+// Stats computes a day's figures ("" for today) from the day's counters and tickets.
 func (q *Queue) Stats(ctx context.Context, day string) (Stats, error) {
 	q.mu.Lock()
 	b := q.today(q.now())
 	if day == "" || day == b.day {
-		s := q.statsOf(b, true)
+		// Counters and tickets read under the same lock that orders every change, so
+		// the two cannot be a call apart.
+		rows, err := q.st.Counters(ctx, b.day)
+		var s Stats
+		if err == nil {
+			s = q.statsOf(b, rows, true)
+		}
 		q.mu.Unlock()
+		if err != nil {
+			return Stats{}, fmt.Errorf("queue: stats %s: %w", b.day, err)
+		}
 		return s, nil
 	}
 	q.mu.Unlock()
@@ -46,18 +71,28 @@ func (q *Queue) Stats(ctx context.Context, day string) (Stats, error) {
 	if err != nil {
 		return Stats{}, err
 	}
-	return q.statsOf(past, false), nil
+	rows, err := q.st.Counters(ctx, day)
+	if err != nil {
+		return Stats{}, fmt.Errorf("queue: stats %s: %w", day, err)
+	}
+	return q.statsOf(past, rows, false), nil
 }
 
-func (q *Queue) statsOf(b *book, today bool) Stats {
-	total := &GroupStats{Key: "total"}
+// queueMetric is a metric the queue counts.
+func queueMetric(m string) bool { return strings.HasPrefix(m, "tickets.") }
+
+func (q *Queue) statsOf(b *book, rows []store.CounterRow, today bool) Stats {
+	newGroup := func(key, name string) *GroupStats {
+		return &GroupStats{Key: key, Name: name, Values: map[string]int64{}}
+	}
+	total := newGroup("total", "")
 	svc := map[string]*GroupStats{}
 	ctr := map[string]*GroupStats{}
 	for _, s := range q.cfg.Services {
-		svc[s.Code] = &GroupStats{Key: s.Code, Name: s.Name}
+		svc[s.Code] = newGroup(s.Code, s.Name)
 	}
 	for _, c := range q.cfg.Counters {
-		ctr[c.ID] = &GroupStats{Key: c.ID, Name: c.Location}
+		ctr[c.ID] = newGroup(c.ID, c.Location)
 	}
 	group := func(m map[string]*GroupStats, k string) *GroupStats {
 		if k == "" {
@@ -65,51 +100,67 @@ func (q *Queue) statsOf(b *book, today bool) Stats {
 		}
 		g := m[k]
 		if g == nil { // a service or counter since removed from the config
-			g = &GroupStats{Key: k}
+			g = newGroup(k, "")
 			m[k] = g
 		}
 		return g
 	}
+	// groups lists the groups a ticket's count or time belongs to.
+	groups := func(service, counter string) []*GroupStats {
+		out := []*GroupStats{total}
+		for _, g := range []*GroupStats{group(svc, service), group(ctr, counter)} {
+			if g != nil {
+				out = append(out, g)
+			}
+		}
+		return out
+	}
+	cancelsCounted := false
+	for _, r := range rows {
+		if !queueMetric(r.Metric) {
+			continue
+		}
+		cancelsCounted = cancelsCounted || r.Metric == vocab.TicketsCancelled
+		for _, g := range groups(r.Dims[vocab.DimService], r.Dims[vocab.DimCounter]) {
+			g.Values[r.Metric] += r.Value
+		}
+	}
 	for _, t := range b.tickets {
-		s := group(svc, t.Service)
-		c := group(ctr, t.Counter)
+		if t.State == Waiting && today {
+			for _, g := range groups(t.Service, "") {
+				g.WaitingNow++
+			}
+		}
+		if !t.FirstCalledAt.IsZero() {
+			for _, g := range groups(t.firstService, t.firstCounter) {
+				g.waits = append(g.waits, float64(waitSeconds(t.IssuedAt, t.FirstCalledAt)))
+			}
+		}
 		if t.State == Done {
-			c = group(ctr, t.ServedBy)
-		}
-		gs := []*GroupStats{total, s}
-		if c != nil {
-			gs = append(gs, c)
-		}
-		for i, g := range gs {
-			if i < 2 {
-				g.Issued++
+			from := t.StartedAt
+			if from.IsZero() {
+				from = t.CalledAt
 			}
-			switch t.State {
-			case Done:
-				g.Served++
-				from := t.StartedAt
-				if from.IsZero() {
-					from = t.CalledAt
-				}
-				g.serving = append(g.serving, t.FinishedAt.Sub(from).Seconds())
-			case NoShow:
-				g.NoShows++
-			case Cancelled:
-				g.Cancelled++
-			case Waiting:
-				if today && i < 2 {
-					g.WaitingNow++
-				}
+			for _, g := range groups(t.Service, t.ServedBy) {
+				g.serving = append(g.serving, float64(t.FinishedAt.Sub(from)/time.Second))
 			}
-			if !t.FirstCalledAt.IsZero() {
-				g.waits = append(g.waits, t.FirstCalledAt.Sub(t.IssuedAt).Seconds())
+		}
+		if t.State == Cancelled && !cancelsCounted {
+			// A day kept before cancellations were counted: the tickets say it.
+			for _, g := range groups(t.Service, t.Counter) {
+				g.Values[vocab.TicketsCancelled]++
 			}
 		}
 	}
 	out := Stats{Day: b.day, Services: []GroupStats{}, Counters: []GroupStats{}}
 	finish := func(g *GroupStats) GroupStats {
-		g.AvgWaitSec, g.P90WaitSec = meanP90(g.waits)
-		g.AvgServiceSec, g.P90ServiceSec = meanP90(g.serving)
+		v := g.Values
+		g.Issued, g.FirstCalls, g.Served = int(v[vocab.TicketsIssued]), int(v[vocab.TicketsFirstCalls]), int(v[vocab.TicketsServed])
+		g.NoShows, g.Cancelled = int(v[vocab.TicketsNoShow]), int(v[vocab.TicketsCancelled])
+		g.Transferred, g.Recalls = int(v[vocab.TicketsTransferred]), int(v[vocab.TicketsRecalls])
+		g.AvgWaitSec, _ = vocab.LookupFigure(vocab.FigureAvgWait).Compute(v)
+		g.AvgServiceSec, _ = vocab.LookupFigure(vocab.FigureAvgService).Compute(v)
+		g.P90WaitSec, g.P90ServiceSec = p90(g.waits), p90(g.serving)
 		return *g
 	}
 	out.Total = finish(total)
@@ -144,18 +195,12 @@ func (q *Queue) statsOf(b *book, today bool) Stats {
 	return out
 }
 
-// meanP90 returns the mean and the 90th percentile (nearest rank), rounded to 0.1 s.
-func meanP90(xs []float64) (float64, float64) {
+// p90 is the 90th percentile (nearest rank) of whole seconds.
+func p90(xs []float64) float64 {
 	if len(xs) == 0 {
-		return 0, 0
+		return 0
 	}
 	s := append([]float64(nil), xs...)
 	sort.Float64s(s)
-	var sum float64
-	for _, x := range s {
-		sum += x
-	}
-	rank := int(math.Ceil(0.9*float64(len(s)))) - 1
-	round := func(v float64) float64 { return math.Round(v*10) / 10 }
-	return round(sum / float64(len(s))), round(s[rank])
+	return s[int(math.Ceil(0.9*float64(len(s))))-1]
 }

@@ -105,11 +105,13 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 
 // dashboardOrder is the order of the dashboard's rows of figures.
 var dashboardOrder = []string{
-	vocab.TicketsIssued, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
+	vocab.TicketsIssued, vocab.TicketsFirstCalls, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsCancelled,
+	vocab.TicketsTransferred, vocab.TicketsRecalls, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
 	vocab.TicketsUnprinted,
 	vocab.DossiersReceived, vocab.DossiersDigitized, vocab.DossiersPages,
 	vocab.Checkins, vocab.CheckinsPeople, vocab.IdentityVerifications, vocab.IdentityPeople, vocab.Scans,
-	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures,
+	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures, vocab.BHYTLookupsOtherAgency,
+	vocab.LodgingListed, vocab.LodgingNotified, vocab.LodgingMissed,
 	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,
 	vocab.GateRefusals, vocab.GateReconciled, vocab.GateManualOpens,
 }
@@ -169,6 +171,7 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		"health":   s.opts.Health.Worst(),
 		"devices":  s.opts.Health.List(),
 		"counters": counters,
+		"names":    s.opts.Config.Names(), // kind → code → name: pages show names, codes beside them
 		"status":   status,
 		"pages":    pages,
 	})

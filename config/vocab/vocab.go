@@ -40,6 +40,12 @@ const (
 	TicketsWaitSeconds    = "tickets.wait_seconds"
 	TicketsServiceSeconds = "tickets.service_seconds"
 	TicketsUnprinted      = "tickets.unprinted"
+	// Counted once per ticket at its first call, with the same dims as its wait: the
+	// denominator of the average wait (FigureAvgWait).
+	TicketsFirstCalls  = "tickets.first_calls"
+	TicketsRecalls     = "tickets.recalls"     // each press of "gọi lại"
+	TicketsTransferred = "tickets.transferred" // each transfer, under the service it left
+	TicketsCancelled   = "tickets.cancelled"
 	// Gates (agent/gate).
 	GateEntries        = "gate.entries"
 	GateExits          = "gate.exits"
@@ -88,7 +94,7 @@ type Def struct {
 }
 
 var defs = []Def{
-	{Checkins, Add, []string{DimKind, DimOutcome}, "Lượt tiếp đón bằng mã QR"},
+	{Checkins, Add, []string{DimKind, DimOutcome}, "Lượt tiếp đón (mã QR, thẻ chip hoặc VNeID)"},
 	{CheckinsPeople, Unique, []string{DimKind}, "Số người tiếp đón (không trùng)"},
 	{Scans, Add, []string{DimPurpose, DimKind, DimOutcome}, "Lượt quét mã QR"},
 	{IdentityVerifications, Add, []string{DimOutcome, DimReason, DimMethod}, "Lượt xác thực thẻ căn cước gắn chip"},
@@ -99,9 +105,13 @@ var defs = []Def{
 	{TicketsIssued, Add, []string{DimService}, "Số vé đã phát"},
 	{TicketsServed, Add, []string{DimService, DimCounter}, "Số lượt đã phục vụ"},
 	{TicketsNoShow, Add, []string{DimService, DimCounter}, "Số lượt vắng mặt"},
-	{TicketsWaitSeconds, Add, []string{DimService}, "Tổng thời gian chờ (giây)"},
+	{TicketsWaitSeconds, Add, []string{DimService, DimCounter}, "Tổng thời gian chờ (giây)"},
 	{TicketsServiceSeconds, Add, []string{DimService, DimCounter}, "Tổng thời gian phục vụ (giây)"},
 	{TicketsUnprinted, Add, []string{DimService}, "Số vé không in được"},
+	{TicketsFirstCalls, Add, []string{DimService, DimCounter}, "Số vé đã được gọi"},
+	{TicketsRecalls, Add, []string{DimService, DimCounter}, "Số lần gọi lại"},
+	{TicketsTransferred, Add, []string{DimService, DimCounter}, "Số lượt chuyển dịch vụ hoặc quầy"},
+	{TicketsCancelled, Add, []string{DimService, DimCounter}, "Số vé đã hủy"},
 	{GateEntries, Add, []string{DimLane, DimHour, DimKind}, "Lượt vào cổng"},
 	{GateExits, Add, []string{DimLane, DimHour, DimKind}, "Lượt ra cổng"},
 	{GateExitsUnmatched, Add, []string{DimLane, DimHour, DimKind}, "Lượt ra không có lượt vào"},

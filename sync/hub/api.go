@@ -24,6 +24,7 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("GET /metrics", h.serveMetrics)
 	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
 	mux.Handle("GET /api/v1/report/services", h.readers(h.serveServiceReport))
+	mux.Handle("GET /api/v1/report/figures", h.readers(h.serveFigureReport))
 	mux.Handle("GET /api/v1/fleet", h.readers(h.serveFleet))
 	mux.Handle("GET /{$}", h.readers(h.servePage))
 	return mux
@@ -164,6 +165,10 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	if push.Device != auth.Device || push.Site != dev.site {
 		return nil, refuse(http.StatusForbidden, wire.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
 			push.Device, push.Site, dev.site)
+	}
+	if err := h.storeNames(ctx, dev.site, push.Names); err != nil {
+		h.log.Warn("push: store names", "device", auth.Device, "err", err)
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
 	}
 	res := h.writer.submit(ctx, &ingestJob{device: auth.Device, nonce: auth.Nonce, push: &push})
 	if res.err != nil && retryable(res.err) {

@@ -112,35 +112,110 @@ func serviceHeader() []string {
 	return []string{"STT", "Tên thủ tục hành chính", "Mức độ", "Số hồ sơ tiếp nhận", "Trong đó trực tuyến", "Số hồ sơ được số hóa", "Tỷ lệ số hóa (%)"}
 }
 
-// bhytFor sums the clinics' look-ups for a period and filter.
-func (h *Hub) bhytFor(ctx context.Context, p Period, f Filter) (bhytSummary, error) {
+// periodSums sums every metric of a period and place.
+func (h *Hub) periodSums(ctx context.Context, p Period, f Filter) (figures, error) {
 	f.Metric, f.Service = "", ""
 	rep, err := h.Totals(ctx, Query{Period: p, By: []string{"metric"}, Filter: f})
 	if err != nil {
-		return bhytSummary{}, err
+		return nil, err
 	}
-	var b bhytSummary
+	all := figures{}
 	for _, r := range rep.Rows {
-		switch r.Keys[0] {
-		case vocab.BHYTLookups:
-			b.Lookups = r.Value
-		case vocab.BHYTLookupsOK:
-			b.OK = r.Value
-		case vocab.BHYTLookupFailures:
-			b.Failures = r.Value
-		}
+		all[r.Keys[0]] += r.Value
 	}
-	b.Share = percent(b.OK, b.Lookups)
-	return b, nil
+	if err := h.fillLegacy(ctx, p, f, "", map[string]figures{"": all}); err != nil {
+		return nil, err
+	}
+	return all, nil
 }
 
-// serveServicesXLSX writes the monthly table as a workbook.
-func (h *Hub) serveServicesXLSX(w http.ResponseWriter, r *http.Request, t ServiceTable) {
-	b, err := h.bhytFor(r.Context(), t.Period, t.Filter)
+// bhytOf is the clinics' look-ups among a period's sums.
+func bhytOf(all figures) bhytSummary {
+	return bhytSummary{Lookups: all[vocab.BHYTLookups], OK: all[vocab.BHYTLookupsOK], Failures: all[vocab.BHYTLookupFailures],
+		Share: share(vocab.FigureBHYTShare, all)}
+}
+
+// FigureReport is every figure of a period and place: the page's table "Tất cả chỉ số
+// trong kỳ" as a download.
+type FigureReport struct {
+	Period  Period        `json:"period"`
+	Filter  Filter        `json:"filter"`
+	Scope   string        `json:"scope"`
+	Figures []FigureValue `json:"figures"`
+}
+
+// serveFigureReport sends every figure of a period and place as JSON, CSV (decimal
+// comma, as every other figure the province reads) or XLSX (numbers as numbers).
+func (h *Hub) serveFigureReport(w http.ResponseWriter, r *http.Request) {
+	p, err := h.periodFromForm(r)
 	if err != nil {
 		h.badRequest(w, err)
 		return
 	}
+	f := filterFromForm(r)
+	f.Metric, f.Service = "", ""
+	all, err := h.periodSums(r.Context(), p, f)
+	if err != nil {
+		h.badRequest(w, err)
+		return
+	}
+	rep := FigureReport{Period: p, Filter: f, Scope: h.scopeVI(r.Context(), f), Figures: figureTable(all)}
+	name := fmt.Sprintf("chi-so-%s-%s", p.Kind, p.Label)
+	unitVI := map[string]string{"count": "lượt", "seconds": "giây", "percent": "%"}
+	switch r.URL.Query().Get("format") {
+	case "csv":
+		var records [][]string
+		for _, fv := range rep.Figures {
+			v := ""
+			if fv.Value != nil {
+				v = fmt.Sprint(int64(*fv.Value)) // a metric's sum is whole
+				if fv.Computed {
+					v = vocab.Decimal(*fv.Value)
+				}
+			}
+			records = append(records, []string{fv.Label, v, unitVI[fv.Unit], fv.Text, fv.Name})
+		}
+		writeCSV(w, name+".csv", []string{"Chỉ số", "Giá trị", "Đơn vị", "Cách đọc", "Mã chỉ số"}, records)
+	case "xlsx":
+		s := xlsxSheet{Name: "Chỉ số", Widths: []float64{60, 14, 8, 24}}
+		s.Rows = append(s.Rows,
+			[]xlsxCell{textCell("CÁC CHỈ SỐ TRONG KỲ", styleTitle)},
+			[]xlsxCell{textCell("Kỳ báo cáo: "+periodVI(p)+" (từ "+vocab.Day(p.From)+" đến "+vocab.Day(p.To)+")", styleNormal)},
+			[]xlsxCell{textCell("Phạm vi: "+rep.Scope, styleNormal)},
+			nil,
+			[]xlsxCell{textCell("Chỉ số", styleBold), textCell("Giá trị", styleBold), textCell("Đơn vị", styleBold), textCell("Cách đọc", styleBold)})
+		for _, fv := range rep.Figures {
+			v := xlsxCell{Ignore: true}
+			if fv.Value != nil {
+				st := styleNormal
+				if fv.Computed {
+					st = stylePercent // one decimal
+				}
+				v = numCell(*fv.Value, st)
+			}
+			s.Rows = append(s.Rows, []xlsxCell{textCell(fv.Label, styleWrap), v, textCell(unitVI[fv.Unit], styleNormal), textCell(fv.Text, styleNormal)})
+		}
+		var buf bytes.Buffer
+		if err := writeXLSX(&buf, s); err != nil {
+			h.badRequest(w, err)
+			return
+		}
+		w.Header().Set("Content-Type", xlsxMIME)
+		setAttachment(w, name+".xlsx", "Chỉ số "+strings.ReplaceAll(periodVI(p), "/", "-")+".xlsx")
+		w.Write(buf.Bytes())
+	default:
+		h.writeJSON(w, http.StatusOK, rep)
+	}
+}
+
+// serveServicesXLSX writes the monthly table as a workbook.
+func (h *Hub) serveServicesXLSX(w http.ResponseWriter, r *http.Request, t ServiceTable) {
+	all, err := h.periodSums(r.Context(), t.Period, t.Filter)
+	if err != nil {
+		h.badRequest(w, err)
+		return
+	}
+	b := bhytOf(all)
 	var buf bytes.Buffer
 	if err := writeXLSX(&buf, serviceSheet(t, h.scopeVI(r.Context(), t.Filter), b)); err != nil {
 		h.badRequest(w, err)

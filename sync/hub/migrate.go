@@ -151,6 +151,10 @@ CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
 	PRIMARY KEY(device, site)
 );`,
 	},
+	{
+		version: 5, name: "names of the codes sites send beside their counters",
+		sql: namesSchema,
+	},
 }
 
 // migrationLock is the PostgreSQL advisory lock the hubs of one database take to

@@ -99,7 +99,6 @@ type pageData struct {
 	Charts    []chart
 	Stale     []staleSite
 	Figures   []figureRow
-	AvgWait   string
 	Services  ServiceTable
 	BHYT      bhytSummary
 	Fleet     []FleetAgent
@@ -109,10 +108,13 @@ type pageData struct {
 	Communes  []string
 	Sites     []Place
 	Error     string
-	Query     string
-	Token     string
-	Contact   func(*time.Time) string
-	Stalled   func(*time.Time) bool
+	Exports   []exportLink // the monthly table's downloads
+	// FigureExports are the downloads of the table of every figure.
+	FigureExports []exportLink
+	FleetJSON     string // the fleet's download
+	Token         string
+	Contact       func(*time.Time) string
+	Stalled       func(*time.Time) bool
 }
 
 // servePage renders the statisticians' page: the drill-down from province to counter,
@@ -142,18 +144,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		h.log.Warn("hub page: read figures", "err", err)
 		d.Error = strings.TrimSpace(d.Error + " Không đọc được số liệu từ cơ sở dữ liệu của máy chủ; hãy báo bộ phận công nghệ thông tin.")
 	}
-	q := url.Values{}
-	q.Set("period", d.Period.Kind)
-	q.Set("at", d.Period.Label)
-	for _, kv := range [][2]string{{"province", f.Province}, {"commune", f.Commune}, {"site", f.Site}, {"counter", f.Counter}} {
-		if kv[1] != "" {
-			q.Set(kv[0], kv[1])
-		}
-	}
-	if d.Token != "" {
-		q.Set("token", d.Token) // keep the export links working behind the report token
-	}
-	d.Query = q.Encode()
+	d.Exports, d.FigureExports, d.FleetJSON = exportLinks(d.Period, f, d.Token)
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	if err := pageTemplate.Execute(w, d); err != nil {
 		h.log.Warn("render hub page", "err", err)
@@ -204,29 +195,14 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 	if d.Charts, err = h.buildCharts(ctx, f); err != nil {
 		return err
 	}
-	rep, err := h.Totals(ctx, Query{Period: d.Period, By: []string{"metric"}, Filter: f})
+	all, err := h.periodSums(ctx, d.Period, f)
 	if err != nil {
 		return err
 	}
-	all := figures{}
-	for _, r := range rep.Rows {
-		all[r.Keys[0]] += r.Value
+	for _, fv := range figureTable(all) {
+		d.Figures = append(d.Figures, figureRow{fv.Label, fv.Text})
 	}
-	known := map[string]bool{}
-	for _, m := range metricOrder {
-		known[m] = true
-		if v, ok := all[m]; ok {
-			d.Figures = append(d.Figures, figureRow{metricName(m), metricValue(m, v)})
-		}
-	}
-	for _, r := range rep.Rows {
-		if !known[r.Keys[0]] {
-			d.Figures = append(d.Figures, figureRow{metricName(r.Keys[0]), vocab.Number(r.Value)})
-		}
-	}
-	d.AvgWait = all.AvgWait()
-	d.BHYT = bhytSummary{Lookups: all[vocab.BHYTLookups], OK: all[vocab.BHYTLookupsOK], Failures: all[vocab.BHYTLookupFailures]}
-	d.BHYT.Share = percent(d.BHYT.OK, d.BHYT.Lookups)
+	d.BHYT = bhytOf(all)
 	if d.Services, err = h.Services(ctx, d.Period, f); err != nil {
 		return err
 	}
@@ -242,6 +218,34 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 		}
 	}
 	return nil
+}
+
+// exportLink is one download of the page: a whole address, built as a URL (the
+// template would escape a query written into an href as text: "?at%3d…", and the token
+// and the place chosen would never reach the server).
+type exportLink struct{ Label, URL string }
+
+// exportLinks are the page's downloads for a period and a place, each keeping the
+// report token, so they open as the page did.
+func exportLinks(p Period, f Filter, token string) (services, all []exportLink, fleet string) {
+	link := func(path, format string) string {
+		q := placeQuery(p, f, token)
+		if format != "" {
+			q.Set("format", format)
+		}
+		return (&url.URL{Path: path, RawQuery: q.Encode()}).String()
+	}
+	for _, path := range []string{"/api/v1/report/services", "/api/v1/report/figures"} {
+		links := []exportLink{{"Excel (XLSX)", link(path, "xlsx")}, {"CSV", link(path, "csv")}, {"JSON", link(path, "")}}
+		if services == nil {
+			services = links
+		} else {
+			all = links
+		}
+	}
+	// The fleet is now, not a period, and lists devices, not counters.
+	q := placeQuery(Period{}, Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}, token)
+	return services, all, (&url.URL{Path: "/api/v1/fleet", RawQuery: q.Encode()}).String()
 }
 
 // upstreamView is what the page says of the pushes to the national hub, shown beside

@@ -264,20 +264,20 @@ func (h *Hub) Services(ctx context.Context, p Period, f Filter) (ServiceTable, e
 	t.Total.Name = "Tổng cộng"
 	for i := range t.Rows {
 		r := &t.Rows[i]
-		r.Share = percent(r.Digitized, r.Received)
+		r.Share = share(vocab.FigureDigitizedShare, figures{MetricDossiersDigitized: r.Digitized, MetricDossiersReceived: r.Received})
 		t.Total.Received += r.Received
 		t.Total.Online += r.Online
 		t.Total.Digitized += r.Digitized
 	}
-	t.Total.Share = percent(t.Total.Digitized, t.Total.Received)
+	t.Total.Share = share(vocab.FigureDigitizedShare, figures{MetricDossiersDigitized: t.Total.Digitized, MetricDossiersReceived: t.Total.Received})
 	return t, nil
 }
 
-func percent(part, whole int64) float64 {
-	if whole == 0 {
-		return 0
-	}
-	return float64(int64(float64(part)*1000/float64(whole)+0.5)) / 10
+// share is a percentage figure of the vocabulary, 0 when there is nothing to divide
+// (the tables print a number in every cell).
+func share(figure string, all figures) float64 {
+	v, _ := vocab.LookupFigure(figure).Compute(all)
+	return v
 }
 
 // FleetAgent is one enrolled agent as the fleet view shows it.
@@ -430,7 +430,7 @@ func (h *Hub) serveServiceReport(w http.ResponseWriter, r *http.Request) {
 				no = strconv.Itoa(row.No)
 			}
 			records = append(records, []string{no, row.Name, row.Level, strconv.FormatInt(row.Received, 10),
-				strconv.FormatInt(row.Online, 10), strconv.FormatInt(row.Digitized, 10), strconv.FormatFloat(row.Share, 'f', 1, 64)})
+				strconv.FormatInt(row.Online, 10), strconv.FormatInt(row.Digitized, 10), vocab.Decimal(row.Share)})
 		}
 		writeCSV(w, fmt.Sprintf("dich-vu-thiet-yeu-%s-%s.csv", p.Kind, p.Label), header, records)
 		return

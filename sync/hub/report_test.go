@@ -160,7 +160,7 @@ func TestReportExports(t *testing.T) {
 		if len(records) != 1+26+1 || records[0][1] != "Tên thủ tục hành chính" {
 			t.Fatalf("csv shape: %d records, header %v", len(records), records[0])
 		}
-		if r := records[13]; r[0] != "13" || r[1] != "Đăng ký khai sinh" || r[3] != "90" || r[5] != "72" || r[6] != "80.0" {
+		if r := records[13]; r[0] != "13" || r[1] != "Đăng ký khai sinh" || r[3] != "90" || r[5] != "72" || r[6] != "80,0" {
 			t.Fatalf("csv row 13 = %v", r)
 		}
 		if last := records[len(records)-1]; last[1] != "Tổng cộng" || last[3] != "117" {

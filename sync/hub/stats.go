@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"motcua-agent/config/vocab"
+	"motcua-agent/sync/wire"
 )
 
 // The statisticians' views: places the hub knows, the drill-down from province to
@@ -64,7 +65,21 @@ func (h *Hub) Places(ctx context.Context) ([]Place, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("places rows: %w", err)
 	}
-	return h.addReportedPlaces(ctx, out)
+	if out, err = h.addReportedPlaces(ctx, out); err != nil {
+		return nil, err
+	}
+	// A site enrolled without a name, or one a provincial hub reports, is called what
+	// its own agent (or hub) calls it.
+	names, err := h.siteNames(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for i := range out {
+		if out[i].Name == "" {
+			out[i].Name = names.of(out[i].Site, wire.NameSite, out[i].Site)
+		}
+	}
+	return out, nil
 }
 
 // addReportedPlaces adds, after the enrolled sites, the sites that provincial hubs'
@@ -154,9 +169,11 @@ func metricValue(metric string, v int64) string {
 var metricOrder = []string{
 	vocab.CheckinsPeople, vocab.Checkins, vocab.Scans, vocab.IdentityVerifications, vocab.IdentityPeople,
 	vocab.DossiersReceived, vocab.DossiersDigitized, vocab.DossiersPages,
-	vocab.TicketsIssued, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
+	vocab.TicketsIssued, vocab.TicketsFirstCalls, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsCancelled,
+	vocab.TicketsTransferred, vocab.TicketsRecalls, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
 	vocab.TicketsUnprinted,
-	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures,
+	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures, vocab.BHYTLookupsOtherAgency,
+	vocab.LodgingListed, vocab.LodgingNotified, vocab.LodgingMissed,
 	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,
 	vocab.GateRefusals, vocab.GateReconciled, vocab.GateManualOpens,
 }
@@ -164,14 +181,65 @@ var metricOrder = []string{
 // figures is one group's metrics by name.
 type figures map[string]int64
 
-// avgWait is the average wait of a called ticket ("" when none was called), as the
-// agent's own queue report computes it: waiting seconds over tickets served or absent.
-func (f figures) AvgWait() string {
-	called := f[vocab.TicketsServed] + f[vocab.TicketsNoShow]
-	if _, waited := f[vocab.TicketsWaitSeconds]; !waited || called == 0 { // a counter has no waits: they are the site's
-		return "–"
+// AvgWait is the vocabulary's average wait of the group ("–" when none), the drill-down's
+// last column.
+func (f figures) AvgWait() string { return vocab.LookupFigure(vocab.FigureAvgWait).Say(f) }
+
+// FigureValue is one line of the table of every figure of a period and place: a
+// metric's sum, or a figure of the vocabulary computed from the sums (Value nil when
+// there is nothing to compute it from).
+type FigureValue struct {
+	Name  string   `json:"name"`
+	Label string   `json:"label"`
+	Unit  string   `json:"unit"` // count, seconds or percent
+	Value *float64 `json:"value"`
+	Text  string   `json:"text"` // as the page says it
+	// Computed: a figure of the vocabulary (a ratio, to a tenth), not a metric's sum.
+	Computed bool `json:"computed,omitempty"`
+}
+
+// figureTable lists every figure of all: the metrics in the page's order (then any this
+// hub does not know, by name), then the vocabulary's computed figures.
+func figureTable(all figures) []FigureValue {
+	var out []FigureValue
+	add := func(m string) {
+		v := float64(all[m])
+		unit := "count"
+		if isSeconds(m) {
+			unit = "seconds"
+		}
+		out = append(out, FigureValue{Name: m, Label: metricName(m), Unit: unit, Value: &v, Text: metricValue(m, all[m])})
 	}
-	return vocab.Duration(time.Duration(f[vocab.TicketsWaitSeconds]/called) * time.Second)
+	known := map[string]bool{}
+	for _, m := range metricOrder {
+		known[m] = true
+		if _, ok := all[m]; ok {
+			add(m)
+		}
+	}
+	var rest []string
+	for m := range all {
+		if !known[m] {
+			rest = append(rest, m)
+		}
+	}
+	sort.Strings(rest)
+	for _, m := range rest {
+		add(m)
+	}
+	for _, fig := range vocab.Figures() {
+		_, num := all[fig.Numerator]
+		_, den := all[fig.Denominator]
+		if !num && !den {
+			continue // nothing of the kind in this period and place (a gate has no queue)
+		}
+		row := FigureValue{Name: fig.Name, Label: fig.Label, Unit: string(fig.Unit), Text: fig.Say(all), Computed: true}
+		if v, ok := fig.Compute(all); ok {
+			row.Value = &v
+		}
+		out = append(out, row)
+	}
+	return out
 }
 
 // drillColumns are the figures each row of the drill-down shows.
@@ -240,18 +308,23 @@ type pageLink struct {
 }
 
 func (l pageLink) to(f Filter) string {
+	return "/?" + placeQuery(l.period, f, l.token).Encode()
+}
+
+// placeQuery is what every page link carries: the period, the place chosen and the
+// report token.
+func placeQuery(p Period, f Filter, token string) url.Values {
 	q := url.Values{}
-	q.Set("period", l.period.Kind)
-	q.Set("at", l.period.Label)
-	for _, kv := range [][2]string{{"province", f.Province}, {"commune", f.Commune}, {"site", f.Site}, {"counter", f.Counter}} {
+	if p.Kind != "" {
+		q.Set("period", p.Kind)
+		q.Set("at", p.Label)
+	}
+	for _, kv := range [][2]string{{"province", f.Province}, {"commune", f.Commune}, {"site", f.Site}, {"counter", f.Counter}, {"token", token}} {
 		if kv[1] != "" {
 			q.Set(kv[0], kv[1])
 		}
 	}
-	if l.token != "" {
-		q.Set("token", l.token)
-	}
-	return "/?" + q.Encode()
+	return q
 }
 
 // buildDrill lists the level below the filter: every known place at that level (so a
@@ -278,6 +351,14 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 		return r
 	}
 	names := map[string]string{}
+	var counterNames map[string]string
+	if lv == levelCounter {
+		all, err := h.siteNames(ctx)
+		if err != nil {
+			return d, err
+		}
+		counterNames = all[f.Site][wire.NameCounter]
+	}
 	for _, pl := range places {
 		if f.Province != "" && pl.Province != f.Province || f.Commune != "" && pl.Commune != f.Commune || f.Site != "" && pl.Site != f.Site {
 			continue
@@ -295,6 +376,17 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 	for _, r := range rep.Rows {
 		row(r.Keys[0]).F[r.Keys[1]] += r.Value
 		d.Total.F[r.Keys[1]] += r.Value
+	}
+	byGroup := map[string]figures{}
+	for k, r := range byKey {
+		byGroup[k] = r.F
+	}
+	within := Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}
+	if err := h.fillLegacy(ctx, p, within, lv, byGroup); err != nil {
+		return d, err
+	}
+	if err := h.fillLegacy(ctx, p, within, "", map[string]figures{"": d.Total.F}); err != nil {
+		return d, err
 	}
 	sort.SliceStable(order, func(i, j int) bool {
 		if (order[i] == "") != (order[j] == "") {
@@ -318,6 +410,9 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 			r.Stale = stale[key]
 		case levelCounter:
 			r.Label, next.Counter = "Quầy "+key, key
+			if name := counterNames[key]; name != "" {
+				r.Label, r.Code = name, key
+			}
 		}
 		if key == "" && len(r.F) == 0 {
 			// An unnamed place with nothing counted: at a national hub, the provincial

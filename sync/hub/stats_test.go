@@ -155,7 +155,7 @@ func TestDrillDownByPlace(t *testing.T) {
 		base := "period=month&at=2026-11"
 
 		top := drillCells(t, getPage(t, th, base))
-		if r := top["Nghệ An"]; len(r) != 8 || r[colPeople] != "72" || r[colIssued] != "94" || r[colGate] != "120" || r[colBHYT] != "8" || r[colWait] != "8 phút 31 giây" {
+		if r := top["Nghệ An"]; len(r) != 8 || r[colPeople] != "72" || r[colIssued] != "94" || r[colGate] != "120" || r[colBHYT] != "8" || r[colWait] != "8 phút 32 giây" {
 			t.Errorf("Nghệ An = %v", r)
 		}
 		if r := top["Hà Tĩnh"]; r[colIssued] != "200" || r[colReceived] != "40" || r[colWait] != "–" {

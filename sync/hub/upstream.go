@@ -324,6 +324,7 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 		HubURL: cfg.URL, Site: cfg.Site, Device: cfg.Device, Secret: cfg.Secret, TLS: tls,
 		BatchSize: cfg.BatchSize, Version: "motcua-hub", Clock: clock, Log: u.log,
 		Devices:   u.agentsBeat,
+		Names:     h.upstreamNames,
 		OnAttempt: u.noteAttempt,
 	}
 	ccfg.Transport = cfg.Transport

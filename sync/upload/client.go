@@ -98,9 +98,12 @@ type ClientConfig struct {
 	NoGzip     bool          // send uncompressed bodies (for measurements)
 	Version    string        // agent version for the heartbeat
 	Devices    func() []wire.DeviceState
-	Clock      Clock
-	Log        *slog.Logger
-	Transport  http.RoundTripper // overrides the TLS transport (tests)
+	// Names, if set, are the site's names for its codes (PROTOCOL.md, "Names"): sent to
+	// a hub that speaks wire.NamesSchema, on the first push and whenever they change.
+	Names     func() []wire.Name
+	Clock     Clock
+	Log       *slog.Logger
+	Transport http.RoundTripper // overrides the TLS transport (tests)
 	// OnAttempt, if set, is called with the status after every attempt (health, metrics).
 	OnAttempt func(Status)
 }
@@ -189,6 +192,10 @@ type Client struct {
 	status  Status
 	offset  time.Duration // added to the local clock when signing
 	loaded  bool
+	// hubSchema is the schema the hub last answered with; namesSent the names it
+	// accepted last (their JSON), so unchanged names are not sent again.
+	hubSchema int
+	namesSent string
 }
 
 // NewClient checks the configuration; nothing is sent until Run or PushNow.
@@ -547,7 +554,11 @@ func (e *HubError) Error() string {
 // send pushes one batch, correcting the clock offset and retrying at once if the hub
 // says the agent's clock is off.
 func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*wire.PushResponse, error) {
-	push := wire.PushRequest{Schema: wire.SchemaVersion, Site: c.cfg.Site, Device: c.cfg.Device, Snapshots: make([]wire.Snapshot, len(rows))}
+	push := wire.PushRequest{Schema: wire.PlainSchema, Site: c.cfg.Site, Device: c.cfg.Device, Snapshots: make([]wire.Snapshot, len(rows))}
+	names, namesKey := c.namesToSend()
+	if names != nil {
+		push.Schema, push.Names = wire.NamesSchema, names
+	}
 	for i, r := range rows {
 		push.Snapshots[i] = wire.Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision, Epoch: r.Epoch}
 	}
@@ -569,8 +580,37 @@ func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*wire
 		if attempt < 2 && errors.As(err, &he) && he.Code == wire.CodeClockSkew && !he.HubTime.IsZero() {
 			continue // post corrected the offset
 		}
+		if err == nil {
+			c.mu.Lock()
+			c.hubSchema = resp.Schema
+			if names != nil {
+				c.namesSent = namesKey
+			}
+			c.mu.Unlock()
+		}
 		return resp, err
 	}
+}
+
+// namesToSend are the site's names when the hub reads them and they are not the ones
+// it accepted last (nil otherwise), with their JSON.
+func (c *Client) namesToSend() ([]wire.Name, string) {
+	c.mu.Lock()
+	schema, sent := c.hubSchema, c.namesSent
+	c.mu.Unlock()
+	if c.cfg.Names == nil || schema < wire.NamesSchema {
+		return nil, ""
+	}
+	names := c.cfg.Names()
+	if len(names) > wire.MaxNamesPerPush {
+		c.cfg.Log.Warn("sync: more names than a push carries; the rest are not sent", "names", len(names), "max", wire.MaxNamesPerPush)
+		names = names[:wire.MaxNamesPerPush]
+	}
+	raw, _ := json.Marshal(names)
+	if len(names) == 0 || string(raw) == sent {
+		return nil, ""
+	}
+	return names, string(raw)
 }
 
 // EncodePush marshals a push, gzipped if asked.

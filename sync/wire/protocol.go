@@ -11,13 +11,24 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
-// SchemaVersion is the version of the push body an agent sends. Version 2 added the
-// snapshot's epoch and the response's max_rev; a hub still accepts MinSchemaVersion
-// and up, so agents can be upgraded after their hub.
-const SchemaVersion = 2
+// SchemaVersion is the newest push body a hub speaks (and says in its answers).
+// Version 2 added the snapshot's epoch and the response's max_rev; version 3 the names
+// catalogue. A hub still accepts MinSchemaVersion and up, so agents can be upgraded
+// after their hub; an agent sends version 3 only to a hub that answered with 3 or more.
+const SchemaVersion = 3
+
+// NamesSchema is the first push body that may carry names.
+const NamesSchema = 3
+
+// PlainSchema is the body an agent sends without names: every hub from schema 2 on
+// reads it.
+const PlainSchema = 2
 
 // MinSchemaVersion is the oldest push body the hub accepts.
 const MinSchemaVersion = 1
@@ -37,6 +48,8 @@ const (
 	MaxValue            = 1_000_000_000 // no counter at one site reaches a billion in a day
 	MaxDevicesInBeat    = 64
 	MaxBeatTextLen      = 200
+	MaxNamesPerPush     = 2000
+	MaxNameTextLen      = 400 // bytes of a name people read (UTF-8: a long service name)
 	// MaxRevision bounds a revision: an agent's record counts its revisions from 1, one
 	// per change, and 2^53 is exact in every JSON reader. A larger one would make its
 	// row unchangeable for ever.
@@ -87,6 +100,52 @@ type PushRequest struct {
 	Device    string     `json:"device"`
 	Snapshots []Snapshot `json:"snapshots"`
 	Heartbeat *Heartbeat `json:"heartbeat,omitempty"`
+	// Names (schema 3) are what the site calls the codes its rows carry, sent when they
+	// change; the hub keeps the latest name per site, kind and code. Never dims.
+	Names []Name `json:"names,omitempty"`
+}
+
+// Name kinds: the dimension a code is a value of, or the site itself.
+const (
+	NameService = "service"
+	NameCounter = "counter"
+	NameStation = "station"
+	NameLane    = "lane"
+	NameWard    = "ward" // a hospital ward's desk (the lodging list)
+	NameSite    = "site" // the code is a site's; a provincial hub names its sites to the nation
+)
+
+// Name is one code's name for people (Vietnamese), e.g. service "A" → "Chứng thực, hộ
+// tịch". Site is empty for the pushing site's own codes; a provincial hub pushing to
+// the national hub names the codes of each of its sites.
+type Name struct {
+	Site string `json:"site,omitempty"`
+	Kind string `json:"kind"`
+	Code string `json:"code"`
+	Name string `json:"name"`
+}
+
+func (n *Name) validate() error {
+	switch n.Kind {
+	case NameService, NameCounter, NameStation, NameLane, NameWard, NameSite:
+	default:
+		return fmt.Errorf("kind %q is not one of service, counter, station, lane, ward, site", n.Kind)
+	}
+	if n.Site != "" && !ValidName(n.Site) {
+		return fmt.Errorf("site %q is not a valid name", n.Site)
+	}
+	if n.Code == "" || len(n.Code) > MaxDimValueLen {
+		return fmt.Errorf("%s code: empty or longer than %d bytes", n.Kind, MaxDimValueLen)
+	}
+	if strings.TrimSpace(n.Name) == "" || len(n.Name) > MaxNameTextLen || !utf8.ValidString(n.Name) {
+		return fmt.Errorf("%s %.40q: the name is empty, longer than %d bytes or not UTF-8", n.Kind, n.Code, MaxNameTextLen)
+	}
+	for _, r := range n.Name {
+		if unicode.IsControl(r) {
+			return fmt.Errorf("%s %.40q: the name holds a control character", n.Kind, n.Code)
+		}
+	}
+	return nil
 }
 
 // PushResponse is the hub's answer to an accepted push. Ack is the highest revision of
@@ -180,6 +239,17 @@ func (p *PushRequest) Validate(today time.Time) error {
 	if p.Heartbeat != nil {
 		if err := p.Heartbeat.validate(today); err != nil {
 			return fmt.Errorf("%w: heartbeat: %w", ErrInvalid, err)
+		}
+	}
+	if len(p.Names) > 0 && p.Schema < NamesSchema {
+		return fmt.Errorf("%w: names need schema %d", ErrInvalid, NamesSchema)
+	}
+	if len(p.Names) > MaxNamesPerPush {
+		return fmt.Errorf("%w: %d names, at most %d per push", ErrInvalid, len(p.Names), MaxNamesPerPush)
+	}
+	for i := range p.Names {
+		if err := p.Names[i].validate(); err != nil {
+			return fmt.Errorf("%w: name %d: %w", ErrInvalid, i, err)
 		}
 	}
 	return nil

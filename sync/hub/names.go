@@ -1,0 +1,144 @@
+package hub
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"time"
+
+	"motcua-agent/sync/wire"
+)
+
+// Names people read for the codes rows carry: an agent sends its site's catalogue
+// (service, counter, station, lane and the site's own name) beside its counters, never
+// as dims; the hub keeps the latest name per site, kind and code, shows names with the
+// code as a small second label, and a provincial hub passes its sites' names on to the
+// national hub. Nothing here is personal: they are the office's own words.
+
+// namesSchema is the table of names (migration 5). Portable SQL.
+const namesSchema = `CREATE TABLE IF NOT EXISTS site_names(
+	site TEXT NOT NULL,
+	kind TEXT NOT NULL,
+	code TEXT NOT NULL,
+	name TEXT NOT NULL,
+	updated_at TEXT NOT NULL,
+	PRIMARY KEY(site, kind, code)
+);`
+
+// storeNames keeps a push's names, the latest winning. A device names its own site's
+// codes; it may name another site's only when that site is not enrolled here (a
+// provincial hub naming its communes' sites to the national hub), so no agent can
+// rename what another enrolled site shows.
+func (h *Hub) storeNames(ctx context.Context, site string, names []wire.Name) error {
+	if len(names) == 0 {
+		return nil
+	}
+	enrolled := map[string]bool{}
+	for _, n := range names {
+		if n.Site == "" || n.Site == site {
+			continue
+		}
+		if _, seen := enrolled[n.Site]; seen {
+			continue
+		}
+		var x int
+		err := h.rdb.QueryRowContext(ctx, `SELECT 1 FROM sites WHERE site = ?`, n.Site).Scan(&x)
+		enrolled[n.Site] = err == nil
+	}
+	now := h.now().UTC().Format(time.RFC3339)
+	tx, err := h.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("names: begin: %w", err)
+	}
+	defer tx.Rollback()
+	for _, n := range names {
+		target := n.Site
+		if target == "" {
+			target = site
+		}
+		if target != site && enrolled[target] {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO site_names(site, kind, code, name, updated_at) VALUES(?, ?, ?, ?, ?)
+			ON CONFLICT(site, kind, code) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at`,
+			target, n.Kind, n.Code, n.Name, now); err != nil {
+			return fmt.Errorf("names: store: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("names: commit: %w", err)
+	}
+	return nil
+}
+
+// codeNames are names by site, kind and code.
+type codeNames map[string]map[string]map[string]string
+
+// of is the name of a code at a site, "" when it has none.
+func (c codeNames) of(site, kind, code string) string { return c[site][kind][code] }
+
+// siteNames reads every name the hub keeps.
+func (h *Hub) siteNames(ctx context.Context) (codeNames, error) {
+	rows, err := h.rdb.QueryContext(ctx, `SELECT site, kind, code, name FROM site_names`)
+	if err != nil {
+		return nil, fmt.Errorf("names query: %w", err)
+	}
+	defer rows.Close()
+	out := codeNames{}
+	for rows.Next() {
+		var site, kind, code, name string
+		if err := rows.Scan(&site, &kind, &code, &name); err != nil {
+			return nil, fmt.Errorf("names row: %w", err)
+		}
+		if out[site] == nil {
+			out[site] = map[string]map[string]string{}
+		}
+		if out[site][kind] == nil {
+			out[site][kind] = map[string]string{}
+		}
+		out[site][kind][code] = name
+	}
+	return out, rows.Err()
+}
+
+// upstreamNames are what a provincial hub tells the national hub: each site's name
+// (from its enrollment, else the name its agent gave) and every code's name, at most a
+// push's worth.
+func (h *Hub) upstreamNames() []wire.Name {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	names, err := h.siteNames(ctx)
+	if err != nil {
+		h.log.Warn("upstream: read names", "err", err)
+		return nil
+	}
+	places, err := h.Places(ctx)
+	if err != nil {
+		h.log.Warn("upstream: read places", "err", err)
+		return nil
+	}
+	var out []wire.Name
+	for _, p := range places {
+		if p.Name != "" && !p.Reported {
+			out = append(out, wire.Name{Site: p.Site, Kind: wire.NameSite, Code: p.Site, Name: p.Name})
+		}
+	}
+	sites := make([]string, 0, len(names))
+	for s := range names {
+		sites = append(sites, s)
+	}
+	sort.Strings(sites)
+	for _, s := range sites {
+		for _, kind := range []string{wire.NameService, wire.NameCounter, wire.NameStation, wire.NameLane, wire.NameWard} {
+			codes := make([]string, 0, len(names[s][kind]))
+			for c := range names[s][kind] {
+				codes = append(codes, c)
+			}
+			sort.Strings(codes)
+			for _, c := range codes {
+				out = append(out, wire.Name{Site: s, Kind: kind, Code: c, Name: names[s][kind][c]})
+			}
+		}
+	}
+	return out
+}

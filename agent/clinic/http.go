@@ -23,12 +23,21 @@ type StationStatus struct {
 	Title     string   `json:"title"`
 	Operator  string   `json:"operator"`
 	Operators []string `json:"operators"`
-	Reachable bool     `json:"reachable"` // the gateway answered the last attempt
-	Queued    int      `json:"queued"`    // look-ups of this station waiting for the gateway
+	// Choices name each operator for the page (the account file's operator name; the
+	// key when it has none): people pick a name, not "dd-lan".
+	Choices   []OperatorChoice `json:"operator_choices"`
+	Reachable bool             `json:"reachable"` // the gateway answered the last attempt
+	Queued    int              `json:"queued"`    // look-ups of this station waiting for the gateway
 	// Full: clinic.max_pending look-ups (of every station) wait, so a new one is not
 	// kept for retry.
 	Full   bool  `json:"full"`
 	Latest *View `json:"latest,omitempty"`
+}
+
+// OperatorChoice is one operator a station may look up as.
+type OperatorChoice struct {
+	Key  string `json:"key"`
+	Name string `json:"name"`
 }
 
 // Station is a station's state; the latest look-up's patient only when personal.
@@ -41,6 +50,13 @@ func (f *Flow) Station(id string, personal bool) (StationStatus, error) {
 	defer f.mu.Unlock()
 	s := StationStatus{Station: st.ID, Title: st.Title, Operator: f.operators[st.ID], Operators: f.d.Accounts.Keys(),
 		Reachable: f.reachable}
+	for _, k := range s.Operators {
+		c := OperatorChoice{Key: k, Name: k}
+		if a, ok := f.d.Accounts.Operator(k); ok && a.OperatorName != "" {
+			c.Name = a.OperatorName
+		}
+		s.Choices = append(s.Choices, c)
+	}
 	for l := range f.pending {
 		if l.req.Station == st.ID && l.state == StateQueued {
 			s.Queued++

@@ -193,6 +193,9 @@ func TestReceptionPageInChromium(t *testing.T) {
 	if n := r.counter(MetricLookups, map[string]string{"source": SourceTyped}); n != 1 {
 		t.Fatalf("typed look-ups counted %d", n)
 	}
+	if op := browsertest.Eval[string](t, ctx, `document.getElementById("operator").selectedOptions[0].textContent`); strings.HasPrefix(op, "dd-") || !strings.HasSuffix(op, "(dd-lan)") {
+		t.Errorf("the operator list shows %q: want the nurse's name, the key small beside it", op)
+	}
 	if left := browsertest.Eval[string](t, ctx, `["f-number", "f-name", "f-birth"].map(id => document.getElementById(id).value).join("")`); left != "" {
 		t.Fatalf("the typed fields still hold %q after the look-up", left)
 	}

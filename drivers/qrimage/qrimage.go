@@ -103,6 +103,22 @@ func DecodeBytes(b []byte, o Options) ([]Code, error) {
 	if bytes.HasPrefix(b, []byte("%PDF")) {
 		return nil, fmt.Errorf("%w: PDF (set the scanner to write PNG, JPEG or TIFF)", ErrUnsupported)
 	}
+	if bytes.HasPrefix(b, pngSignature) {
+		h, err := pngConfig(b)
+		if err != nil {
+			return nil, fmt.Errorf("%w: png: %v", ErrNotAnImage, err)
+		}
+		if int64(h.width)*int64(h.height) > o.MaxPixels {
+			return nil, fmt.Errorf("%w: %dx%d pixels, at most %d", ErrTooLarge, h.width, h.height, o.MaxPixels)
+		}
+		g, err := decodePNGGray(b, h)
+		if err == nil {
+			return Decode(g, o)
+		}
+		if !errors.Is(err, errPNGInterlaced) {
+			return nil, fmt.Errorf("%w: png: %v", ErrNotAnImage, err)
+		}
+	}
 	cfg, _, err := image.DecodeConfig(bytes.NewReader(b))
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrNotAnImage, err)

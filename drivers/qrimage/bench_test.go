@@ -68,7 +68,7 @@ func plainDecoder() decoder {
 		}
 		var res []string
 		for _, c := range decodeGray(toGray(img), false, map[gozxing.DecodeHintType]interface{}{
-			gozxing.DecodeHintType_TRY_HARDER: true, gozxing.DecodeHintType_CHARACTER_SET: "UTF-8"}) {
+			gozxing.DecodeHintType_TRY_HARDER: true, gozxing.DecodeHintType_CHARACTER_SET: "UTF-8"}, nil) {
 			res = append(res, c.Text)
 		}
 		return res

@@ -223,6 +223,15 @@ func boxBlur(g *image.Gray) *image.Gray {
 			c = rows[(y+1)%3]
 		}
 		dst := out.Pix[y*out.Stride : y*out.Stride+w]
+		if a != nil && c != nil && w > 2 { // an inner row: no border inside the loop
+			a, b, c := a[:w], b[:w], c[:w]
+			for x := 1; x < w-1; x++ {
+				dst[x] = uint8((uint32(a[x]) + uint32(b[x]) + uint32(c[x])) / 9)
+			}
+			dst[0] = uint8((uint32(a[0]) + uint32(b[0]) + uint32(c[0])) / 6)
+			dst[w-1] = uint8((uint32(a[w-1]) + uint32(b[w-1]) + uint32(c[w-1])) / 6)
+			continue
+		}
 		ny := 1
 		if a != nil {
 			ny++
@@ -289,10 +298,9 @@ func upBilinear(k, maxSide int) func(*image.Gray) (*image.Gray, float64, bool) {
 // its module edges back.
 func sharpen(g *image.Gray) *image.Gray {
 	g = packed(g)
-	b := boxBlur(g)
-	out := image.NewGray(g.Rect)
+	out := boxBlur(g) // overwritten in place by the sharpened pixels
 	for i, v := range g.Pix {
-		s := 2*int(v) - int(b.Pix[i])
+		s := 2*int(v) - int(out.Pix[i])
 		out.Pix[i] = uint8(min(max(s, 0), 255))
 	}
 	return out
@@ -302,32 +310,33 @@ func sharpen(g *image.Gray) *image.Gray {
 // 3–4 pixels a module under a Gaussian blur of sigma 2, which no plain binarizer reads.
 func deblur(g *image.Gray) *image.Gray {
 	g = packed(g)
-	m := boxMean(g, 2)
-	out := image.NewGray(g.Rect)
+	m := boxMean(g, 2) // overwritten in place by the deblurred pixels
 	for i, v := range g.Pix {
 		s := int(v) + 3*(int(v)-int(m[i]))
-		out.Pix[i] = uint8(min(max(s, 0), 255))
+		m[i] = uint8(min(max(s, 0), 255))
 	}
-	return out
+	return &image.Gray{Pix: m, Stride: g.Rect.Dx(), Rect: image.Rect(0, 0, g.Rect.Dx(), g.Rect.Dy())}
 }
 
 // boxMean is the mean over a (2r+1)×(2r+1) window (clipped at the borders), computed
-// separably with running sums; it returns one value per pixel, row by row.
+// separably with running sums over a ring of 2r+1 rows; it returns one value per
+// pixel, row by row.
 func boxMean(g *image.Gray, r int) []uint8 {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
-	rows := make([]uint16, w*h) // row sums ×8 / count, kept in 16 bits
-	recip := make([]uint64, 2*r+2)
-	for n := 1; n < len(recip); n++ {
+	k := 2*r + 1
+	recip := make([]uint64, k+1)
+	for n := 1; n <= k; n++ {
 		recip[n] = reciprocal(n)
 	}
-	for y := 0; y < h; y++ {
+	// rowMeans writes row y's horizontal window sums ×8 / count (16 bits).
+	rowMeans := func(y int, dst []uint16) {
 		row := g.Pix[y*g.Stride : y*g.Stride+w]
-		dst := rows[y*w : (y+1)*w]
 		s := 0
 		for x := 0; x < min(r, w); x++ {
 			s += int(row[x])
 		}
-		for x := 0; x < w; x++ {
+		x := 0
+		edge := func() {
 			if x+r < w {
 				s += int(row[x+r])
 			}
@@ -337,23 +346,40 @@ func boxMean(g *image.Gray, r int) []uint8 {
 			n := min(x+r, w-1) - max(x-r, 0) + 1
 			dst[x] = uint16(uint64(s*8) * recip[n] >> 32)
 		}
+		for ; x <= r && x < w; x++ {
+			edge()
+		}
+		m := recip[k]
+		for ; x < w-r; x++ { // the whole window inside the row
+			s += int(row[x+r]) - int(row[x-r-1])
+			dst[x] = uint16(uint64(s*8) * m >> 32)
+		}
+		for ; x < w; x++ {
+			edge()
+		}
 	}
+	ring := make([]uint16, k*w)
+	slot := func(y int) []uint16 { return ring[(y%k)*w : (y%k+1)*w] }
 	out := make([]uint8, w*h)
 	sums := make([]int, w)
 	for y := 0; y < min(r, h); y++ {
-		for x, v := range rows[y*w : (y+1)*w] {
+		rowMeans(y, slot(y))
+		for x, v := range slot(y) {
 			sums[x] += int(v)
 		}
 	}
 	for y := 0; y < h; y++ {
-		if y+r < h {
-			for x, v := range rows[(y+r)*w : (y+r+1)*w] {
-				sums[x] += int(v)
+		// Row y+r takes the slot of row y-r-1, which leaves the window.
+		sl := slot(y + r)
+		if y-r-1 >= 0 {
+			for x, v := range sl {
+				sums[x] -= int(v)
 			}
 		}
-		if y-r-1 >= 0 {
-			for x, v := range rows[(y-r-1)*w : (y-r)*w] {
-				sums[x] -= int(v)
+		if y+r < h {
+			rowMeans(y+r, sl)
+			for x, v := range sl {
+				sums[x] += int(v)
 			}
 		}
 		m := reciprocal(8 * (min(y+r, h-1) - max(y-r, 0) + 1))

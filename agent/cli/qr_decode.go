@@ -30,9 +30,6 @@ func cmdQRDecode(ctx context.Context, args []string) int {
 	files := qrFiles(args)
 	// Files are decoded on every core at once, and printed in the order given: a
 	// folder of scanned pages is decoded in one process, not one page after another.
-	// Cores left over (one file on two cores) run each file's attempts side by side.
-	cores := runtime.GOMAXPROCS(0)
-	perFile := max(1, cores/len(files))
 	results := make([]chan qrResult, len(files))
 	for i := range results {
 		results[i] = make(chan qrResult, 1)
@@ -40,12 +37,12 @@ func cmdQRDecode(ctx context.Context, args []string) int {
 	go func() {
 		var wg sync.WaitGroup
 		next := make(chan int)
-		for range min(cores, len(files)) {
+		for range min(runtime.GOMAXPROCS(0), len(files)) {
 			wg.Add(1)
 			go func() {
 				defer wg.Done()
 				for i := range next {
-					codes, err := qrimage.DecodeFile(files[i], qrimage.Options{Exhaustive: *all, Workers: perFile})
+					codes, err := qrimage.DecodeFile(files[i], qrimage.Options{Exhaustive: *all})
 					results[i] <- qrResult{codes, err}
 				}
 			}()

@@ -19,8 +19,6 @@ import (
 	_ "image/png"
 	"io"
 	"os"
-	"sync"
-	"sync/atomic"
 
 	_ "golang.org/x/image/bmp"
 	_ "golang.org/x/image/tiff"
@@ -43,9 +41,6 @@ type Options struct {
 	// first attempt that finds one (slower; for pages with several codes of different
 	// quality).
 	Exhaustive bool
-	// Workers is how many attempts run at once (on as many cores); 0 or 1 runs them
-	// one after the other. The codes found are the same either way.
-	Workers int
 }
 
 func (o *Options) defaults() {
@@ -150,16 +145,39 @@ func Decode(img image.Image, o Options) ([]Code, error) {
 	if o.Charset != "guess" {
 		hints[gozxing.DecodeHintType_CHARACTER_SET] = o.Charset
 	}
-	found := runAttempts(g, hints, o)
 	var out []Code
 	seen := map[string]bool{}
-	for i, codes := range found {
-		for _, c := range codes {
+	isPacked := false
+	// The plain page's binarized matrices serve every attempt that reads the page as
+	// it is (plain, regions, global, keystone): each is 10-20 ms on an A4 page.
+	mats := &matrices{g: g}
+	for _, a := range attempts {
+		if a.packs && !isPacked {
+			g, isPacked = packed(g), true
+			mats.g = g // the same pixels
+		}
+		var found []Code
+		if a.decode != nil {
+			found = a.decode(g, hints, mats)
+		} else {
+			prepared, scale, ok := a.prepare(g)
+			if !ok {
+				continue
+			}
+			found = decodeGray(prepared, a.global, hints, mats)
+			for i := range found {
+				for j := range found[i].Points {
+					found[i].Points[j][0] /= scale
+					found[i].Points[j][1] /= scale
+				}
+			}
+		}
+		for _, c := range found {
 			if seen[c.Text] {
 				continue
 			}
 			seen[c.Text] = true
-			c.Attempt = attempts[i].name
+			c.Attempt = a.name
 			out = append(out, c)
 		}
 		if len(out) > 0 && !o.Exhaustive {
@@ -172,87 +190,12 @@ func Decode(img image.Image, o Options) ([]Code, error) {
 	return out, nil
 }
 
-// runAttempts runs the attempts in order until one finds a code (all of them when
-// o.Exhaustive) and returns what each found. With o.Workers > 1 the attempts are
-// taken in order by that many goroutines; none is taken past the first that found a
-// code, and every one before it has run, so the outcome is the sequential one, with
-// at most Workers-1 attempts run in vain.
-func runAttempts(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}, o Options) [][]Code {
-	found := make([][]Code, len(attempts))
-	workers := min(max(o.Workers, 1), len(attempts))
-	if workers > 1 {
-		g = packed(g) // once for all, before the goroutines share g
-	}
-	// The plain page's binarized matrices serve every attempt that reads the page as
-	// it is (plain, regions, global, keystone): each is 10-20 ms on an A4 page.
-	mats := &matrices{g: g}
-	isPacked := workers > 1
-	run := func(i int) (codes []Code) {
-		defer func() {
-			if recover() != nil {
-				codes = nil // gozxing's panics on odd input: nothing found
-			}
-		}()
-		a := attempts[i]
-		if a.decode != nil {
-			return a.decode(g, hints, mats)
-		}
-		prepared, scale, ok := a.prepare(g)
-		if !ok {
-			return nil
-		}
-		codes = decodeGray(prepared, a.global, hints, mats)
-		for i := range codes {
-			for j := range codes[i].Points {
-				codes[i].Points[j][0] /= scale
-				codes[i].Points[j][1] /= scale
-			}
-		}
-		return codes
-	}
-	if workers == 1 {
-		for i, a := range attempts {
-			if a.packs && !isPacked {
-				g, isPacked = packed(g), true
-				mats.g = g // the same pixels
-			}
-			found[i] = run(i)
-			if len(found[i]) > 0 && !o.Exhaustive {
-				break
-			}
-		}
-		return found
-	}
-	var next, first atomic.Int64 // the next attempt to take; the first that found a code
-	first.Store(int64(len(attempts)))
-	var wg sync.WaitGroup
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := next.Add(1) - 1
-				if i >= int64(len(attempts)) || (!o.Exhaustive && i > first.Load()) {
-					return
-				}
-				found[i] = run(int(i))
-				if len(found[i]) > 0 {
-					for f := first.Load(); i < f && !first.CompareAndSwap(f, i); f = first.Load() {
-					}
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	return found
-}
-
 // matrices keeps the binarized matrices (hybrid, global) of one image, the page as
 // decoded, for the attempts that read it as it is. A nil *matrices keeps nothing.
 type matrices struct {
 	g    *image.Gray
-	once [2]sync.Once
 	bm   [2]*gozxing.BitMatrix
+	done [2]bool
 }
 
 func (m *matrices) holds(g *image.Gray) bool { return m != nil && m.g == g }
@@ -266,7 +209,9 @@ func (m *matrices) get(g *image.Gray, global bool) *gozxing.BitMatrix {
 	if global {
 		i = 1
 	}
-	m.once[i].Do(func() { m.bm[i] = blackMatrix(g, global) })
+	if !m.done[i] {
+		m.bm[i], m.done[i] = blackMatrix(g, global), true
+	}
 	return m.bm[i]
 }
 

@@ -120,23 +120,3 @@ func TestPaddedRowsEveryAttempt(t *testing.T) {
 		t.Fatalf("decoded %v, %v", codes, err)
 	}
 }
-
-// TestWorkersSameCodes: attempts run on several goroutines find what they find one
-// after the other, attempt names included, on every image of the degraded corpus.
-func TestWorkersSameCodes(t *testing.T) {
-	cs := buildCorpus(t, t.TempDir())
-	for _, c := range cs {
-		for _, exhaustive := range []bool{false, true} {
-			one, err1 := DecodeFile(c.Path, Options{Exhaustive: exhaustive})
-			two, err2 := DecodeFile(c.Path, Options{Exhaustive: exhaustive, Workers: 3})
-			if (err1 == nil) != (err2 == nil) || len(one) != len(two) {
-				t.Fatalf("%s: one worker %v %v, three %v %v", c.Name, one, err1, two, err2)
-			}
-			for i := range one {
-				if one[i].Text != two[i].Text || one[i].Attempt != two[i].Attempt {
-					t.Errorf("%s: one worker %s by %s, three %s by %s", c.Name, one[i].Text, one[i].Attempt, two[i].Text, two[i].Attempt)
-				}
-			}
-		}
-	}
-}

@@ -235,13 +235,11 @@ func decodeGray(g *image.Gray, global bool, hints map[gozxing.DecodeHintType]int
 	if bin == nil {
 		return nil
 	}
-	if mats.holds(g) {
-		bm := mats.get(g, global)
-		if bm == nil {
-			return nil
-		}
-		bin = fixedBinarizer{bin, bm}
+	bm := mats.get(g, global) // kept when mats holds g
+	if bm == nil {
+		return nil
 	}
+	bin = fixedBinarizer{bin, bm}
 	bmp, err := gozxing.NewBinaryBitmap(bin)
 	if err != nil {
 		return nil

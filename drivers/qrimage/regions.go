@@ -67,8 +67,14 @@ func binarizer(g *image.Gray, global bool) gozxing.Binarizer {
 	return gozxing.NewHybridBinarizer(src)
 }
 
-// blackMatrix binarizes g.
+// blackMatrix binarizes g (hybrid: hybridMatrix, or gozxing's fallback for small
+// images).
 func blackMatrix(g *image.Gray, global bool) *gozxing.BitMatrix {
+	if !global {
+		if bm := hybridMatrix(g); bm != nil {
+			return bm
+		}
+	}
 	bin := binarizer(g, global)
 	if bin == nil {
 		return nil

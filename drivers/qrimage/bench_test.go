@@ -21,14 +21,33 @@ import (
 type decoder struct {
 	name   string
 	decode func(path string) []string
+	// run, for a tool run as a process, also gives the process's CPU time (user and
+	// system), which other load on the machine disturbs less than the wall time.
+	run func(path string) ([]string, time.Duration)
+}
+
+// processDecoder runs cmd(path) and parses its standard output.
+func processDecoder(name string, cmd func(path string) *exec.Cmd, parse func(out []byte) []string) decoder {
+	d := decoder{name: name, run: func(path string) ([]string, time.Duration) {
+		c := cmd(path)
+		out, _ := c.Output()
+		var cpu time.Duration
+		if c.ProcessState != nil {
+			cpu = c.ProcessState.UserTime() + c.ProcessState.SystemTime()
+		}
+		return parse(out), cpu
+	}}
+	d.decode = func(path string) []string { got, _ := d.run(path); return got }
+	return d
 }
 
 func zbarDecoder() (decoder, bool) {
 	if _, err := exec.LookPath("zbarimg"); err != nil {
 		return decoder{}, false
 	}
-	return decoder{"zbarimg", func(path string) []string {
-		out, _ := exec.Command("zbarimg", "--raw", "-Sbinary", "-q", "-Sdisable", "-Sqrcode.enable", path).Output()
+	return processDecoder("zbarimg", func(path string) *exec.Cmd {
+		return exec.Command("zbarimg", "--raw", "-Sbinary", "-q", "-Sdisable", "-Sqrcode.enable", path)
+	}, func(out []byte) []string {
 		var res []string
 		for _, l := range strings.Split(strings.TrimSuffix(string(out), "\n"), "\n") {
 			if l != "" {
@@ -36,15 +55,16 @@ func zbarDecoder() (decoder, bool) {
 			}
 		}
 		return res
-	}}, true
+	}), true
 }
 
 func zxingReaderDecoder() (decoder, bool) {
 	if _, err := exec.LookPath("ZXingReader"); err != nil {
 		return decoder{}, false
 	}
-	return decoder{"ZXingReader", func(path string) []string {
-		out, _ := exec.Command("ZXingReader", "-format", "QRCode", path).Output()
+	return processDecoder("ZXingReader", func(path string) *exec.Cmd {
+		return exec.Command("ZXingReader", "-format", "QRCode", path)
+	}, func(out []byte) []string {
 		var res []string
 		for _, l := range strings.Split(string(out), "\n") {
 			if rest, ok := strings.CutPrefix(l, "Bytes:"); ok {
@@ -55,20 +75,20 @@ func zxingReaderDecoder() (decoder, bool) {
 			}
 		}
 		return res
-	}}, true
+	}), true
 }
 
 // plainDecoder is gozxing with TRY_HARDER on the image as it is: what the image
 // preparation adds is measured against it.
 func plainDecoder() decoder {
-	return decoder{"plain-gozxing", func(path string) []string {
+	return decoder{name: "plain-gozxing", decode: func(path string) []string {
 		img, err := loadImage(path)
 		if err != nil {
 			return nil
 		}
 		var res []string
 		for _, c := range decodeGray(toGray(img), false, map[gozxing.DecodeHintType]interface{}{
-			gozxing.DecodeHintType_TRY_HARDER: true, gozxing.DecodeHintType_CHARACTER_SET: "UTF-8"}) {
+			gozxing.DecodeHintType_TRY_HARDER: true, gozxing.DecodeHintType_CHARACTER_SET: "UTF-8"}, nil) {
 			res = append(res, c.Text)
 		}
 		return res
@@ -86,7 +106,7 @@ func loadImage(path string) (image.Image, error) {
 }
 
 func oursDecoder() decoder {
-	return decoder{"qrimage", func(path string) []string {
+	return decoder{name: "qrimage", decode: func(path string) []string {
 		codes, _ := DecodeFile(path, Options{Exhaustive: false})
 		var res []string
 		for _, c := range codes {

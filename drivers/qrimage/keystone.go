@@ -15,13 +15,13 @@ import (
 // bottom-left), the fourth corner is estimated with the far side shortened in
 // proportion to the module sizes, and the code is resampled square (three pixels a
 // module) for gozxing to read.
-func decodeKeystone(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}) (out []Code) {
+func decodeKeystone(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}, mats *matrices) (out []Code) {
 	defer func() {
 		if recover() != nil {
 			out = nil
 		}
 	}()
-	bm := blackMatrix(g, false)
+	bm := mats.get(g, false)
 	if bm == nil {
 		return nil
 	}
@@ -42,7 +42,7 @@ func decodeKeystone(g *image.Gray, hints map[gozxing.DecodeHintType]interface{})
 				}
 				tried++
 				for _, global := range []bool{false, true} {
-					if codes := decodeGray(img, global, hints); len(codes) > 0 {
+					if codes := decodeGray(img, global, hints, nil); len(codes) > 0 {
 						for n := range codes {
 							codes[n].Points = nil // in the rectified image, not the page
 						}

@@ -200,10 +200,11 @@ type pagesList map[string][]string
 
 const pagesFile = "testdata/pages.tsv"
 
-func readPagesList(tb testing.TB) pagesList {
-	f, err := os.Open(pagesFile)
+// readList reads a list of what each decoder read (pages.tsv, scans.tsv).
+func readList(tb testing.TB, file string) pagesList {
+	f, err := os.Open(file)
 	if err != nil {
-		tb.Fatalf("%v (run go test ./drivers/qrimage/ -run 'TestPageCorpus$' -args -update-pages)", err)
+		tb.Fatalf("%v (run go test ./drivers/qrimage/ -run 'Test(Page|Scan)Corpus$' -args -update-pages)", err)
 	}
 	defer f.Close()
 	l := pagesList{}
@@ -252,21 +253,6 @@ func makePages(tb testing.TB, specs []pageSpec) []string {
 	return paths
 }
 
-// decodePages makes the pages and decodes each with every decoder.
-func decodePages(tb testing.TB, specs []pageSpec, tools []decoder) []pageResult {
-	paths := makePages(tb, specs)
-	res := make([]pageResult, len(specs))
-	twoAtATime(len(specs), func(i int) {
-		res[i].spec = specs[i]
-		for _, tool := range tools {
-			if found(tool.decode(paths[i]), []string{specs[i].Payload}) {
-				res[i].readers = append(res[i].readers, tool.name)
-			}
-		}
-	})
-	return res
-}
-
 // pagesDir is where pages are made: QRIMAGE_PAGES_DIR keeps them between runs (for
 // work on the decoder), else a temporary folder.
 func pagesDir(tb testing.TB) string {
@@ -295,78 +281,124 @@ func peerDecoders() []decoder {
 	return ds
 }
 
-// pageSample picks the pages a plain test run decodes: under -short or -race one page
-// per class (the whole corpus takes minutes there); else also every page on which the
-// decoders disagree in the committed list (about a quarter of the corpus).
-// -update-pages or QRIMAGE_ALL_PAGES=1 runs them all.
-func pageSample(specs []pageSpec, list pagesList) []pageSpec {
-	if *updatePages || os.Getenv("QRIMAGE_ALL_PAGES") != "" {
-		return specs
+// corpusItem is one image of a corpus and the payload it holds.
+type corpusItem struct{ name, class, path, want string }
+
+func pageItems(tb testing.TB, specs []pageSpec) []corpusItem {
+	paths := makePages(tb, specs)
+	items := make([]corpusItem, len(specs))
+	for i, s := range specs {
+		items[i] = corpusItem{name: s.Name, class: s.Class, path: paths[i], want: s.Payload}
 	}
-	var out []pageSpec
-	seen := map[string]bool{}
-	for _, s := range specs {
-		// The last page of a class is its hardest (highest version, strongest angle).
-		last := true
-		for _, t := range specs {
-			if t.Class == s.Class && t.Name > s.Name {
-				last = false
-			}
+	return items
+}
+
+// listedCorpus is a generated corpus held to its committed list of readers.
+type listedCorpus struct {
+	file, test string   // the list, and the test that rewrites it
+	names      []string // every image, in order
+	classes    []string // each image's class
+	// make makes (or finds) the images named and returns them.
+	make func(tb testing.TB, idx []int) []corpusItem
+	// strict says whether a peer reading an image of class that we miss fails the
+	// test (else it is logged).
+	strict func(class string) bool
+}
+
+// sample picks the images a plain test run decodes: under -short or -race one image
+// per class, its hardest (the last by name); else also every image on which the
+// decoders disagree in the committed list. -update-pages or QRIMAGE_ALL_PAGES=1 runs
+// them all.
+func (c listedCorpus) sample(list pagesList) []int {
+	var out []int
+	if *updatePages || os.Getenv("QRIMAGE_ALL_PAGES") != "" {
+		for i := range c.names {
+			out = append(out, i)
 		}
-		readers := list[s.Name]
+		return out
+	}
+	hardest := map[string]int{}
+	for i, n := range c.names {
+		if j, ok := hardest[c.classes[i]]; !ok || n > c.names[j] {
+			hardest[c.classes[i]] = i
+		}
+	}
+	for i, n := range c.names {
+		readers := list[n]
 		disagree := len(readers) > 0 && len(readers) < 3
-		pick := last && !seen[s.Class]
-		if !testing.Short() && !raceEnabled && disagree {
-			pick = true
-		}
-		if pick {
-			seen[s.Class] = true
-			out = append(out, s)
+		if hardest[c.classes[i]] == i || (!testing.Short() && !raceEnabled && disagree) {
+			out = append(out, i)
 		}
 	}
 	return out
 }
 
-// TestPageCorpus holds the decoder to the committed list and to the peers: a page we
-// read before must still be read, and no page that zbarimg or ZXingReader reads may be
-// missed by us.
-func TestPageCorpus(t *testing.T) {
-	specs := pageSpecs()
+// check holds the decoder to the committed list and to the peers: an image we read
+// before must still be read, and none that zbarimg or ZXingReader reads may be missed.
+func (c listedCorpus) check(t *testing.T) {
 	var list pagesList
 	if !*updatePages {
-		list = readPagesList(t)
-		for _, s := range specs {
-			if _, ok := list[s.Name]; !ok {
-				t.Fatalf("%s is not in %s: run go test ./drivers/qrimage/ -run 'TestPageCorpus$' -args -update-pages", s.Name, pagesFile)
+		list = readList(t, c.file)
+		for _, n := range c.names {
+			if _, ok := list[n]; !ok {
+				t.Fatalf("%s is not in %s: run go test ./drivers/qrimage/ -run '%s$' -args -update-pages", n, c.file, c.test)
 			}
 		}
 	}
 	tools := append([]decoder{oursDecoder()}, peerDecoders()...)
-	res := decodePages(t, pageSample(specs, list), tools)
+	items := c.make(t, c.sample(list))
+	res := make([]pageResult, len(items))
+	twoAtATime(len(items), func(i int) {
+		res[i].spec = pageSpec{Name: items[i].name, Class: items[i].class}
+		for _, tool := range tools {
+			if found(tool.decode(items[i].path), []string{items[i].want}) {
+				res[i].readers = append(res[i].readers, tool.name)
+			}
+		}
+	})
 	for _, r := range res {
 		ours := slices.Contains(r.readers, "qrimage")
 		if !ours && len(r.readers) > 0 {
-			if strings.HasPrefix(r.spec.Class, "dense-") {
+			if c.strict(r.spec.Class) {
 				t.Errorf("%s: read by %v, missed by qrimage", r.spec.Name, r.readers)
 			} else {
-				// Beyond the dense page classes a peer's lead is reported, not failed.
 				t.Logf("%s: read by %v, not by qrimage", r.spec.Name, r.readers)
 			}
 		}
 		if !ours && slices.Contains(list[r.spec.Name], "qrimage") {
-			t.Errorf("%s: qrimage read it when %s was written, and no longer does", r.spec.Name, pagesFile)
+			t.Errorf("%s: qrimage read it when %s was written, and no longer does", r.spec.Name, c.file)
 		}
 	}
 	if *updatePages {
-		writePagesList(t, res, tools)
+		writeList(t, c.file, c.test, res, tools)
 	}
-	t.Logf("%d pages decoded:\n%s", len(res), classTable(res, tools))
+	t.Logf("%d images decoded:\n%s", len(res), classTable(res, tools))
 }
 
-func writePagesList(t *testing.T, res []pageResult, tools []decoder) {
+// TestPageCorpus holds the decoder to testdata/pages.tsv and to the peers. Beyond the
+// dense page classes a peer's lead is reported, not failed.
+func TestPageCorpus(t *testing.T) {
+	specs := pageSpecs()
+	c := listedCorpus{file: pagesFile, test: "TestPageCorpus", strict: func(class string) bool { return strings.HasPrefix(class, "dense-") },
+		make: func(tb testing.TB, idx []int) []corpusItem {
+			var picked []pageSpec
+			for _, i := range idx {
+				picked = append(picked, specs[i])
+			}
+			return pageItems(tb, picked)
+		}}
+	for _, s := range specs {
+		c.names, c.classes = append(c.names, s.Name), append(c.classes, s.Class)
+	}
+	c.check(t)
+}
+
+// writeList writes file, the list of what each decoder read, with the per-class table
+// at its top.
+func writeList(t *testing.T, file, test string, res []pageResult, tools []decoder) {
 	var b strings.Builder
-	b.WriteString("# The page corpus of pages_test.go: per generated page, the decoders that read its QR.\n")
-	b.WriteString("# Rewrite with: go test ./drivers/qrimage/ -run 'TestPageCorpus$' -args -update-pages\n")
+	b.WriteString("# Per generated image of the corpus of " + test + ", the decoders that read its QR.\n")
+	b.WriteString("# Rewrite with: go test ./drivers/qrimage/ -run '" + test + "$' -args -update-pages\n")
 	b.WriteString("# Per class (read/pages):\n")
 	for _, l := range strings.Split(strings.TrimSpace(classTable(res, tools)), "\n") {
 		b.WriteString("#   " + strings.TrimRight(l, " ") + "\n")
@@ -381,7 +413,7 @@ func writePagesList(t *testing.T, res []pageResult, tools []decoder) {
 	if err := os.MkdirAll("testdata", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(pagesFile, []byte(b.String()), 0o644); err != nil {
+	if err := os.WriteFile(file, []byte(b.String()), 0o644); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -10,12 +10,15 @@ import (
 
 // attempt is one way of preparing the page before decoding.
 type attempt struct {
-	name    string
-	global  bool // GlobalHistogram binarizer instead of Hybrid
+	name   string
+	global bool // GlobalHistogram binarizer instead of Hybrid
+	// packs: the preparation reads the pixels as one packed run (see packed), so a
+	// decoder's padded image is packed once, before the first such attempt.
+	packs   bool
 	prepare func(g *image.Gray) (out *image.Gray, scale float64, ok bool)
 	// decode, when set, replaces prepare and the plain decoding: it finds and
 	// prepares each code's region itself and returns points in the page's pixels.
-	decode func(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}) []Code
+	decode func(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}, mats *matrices) []Code
 }
 
 // attempts in the order tried. The order comes from BenchmarkAttempts: the plain image
@@ -26,9 +29,12 @@ var attempts = []attempt{
 	{name: "plain", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return g, 1, true }},
 	{name: "down2", prepare: downBy(2, 1200)},
 	{name: "regions", decode: decodeRegions},
-	{name: "sharpen", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return sharpen(g), 1, true }},
-	{name: "deblur", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return deblur(g), 1, true }},
-	{name: "stretch", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return stretch(g), 1, true }},
+	{name: "sharpen", packs: true, prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return sharpen(g), 1, true }},
+	{name: "deblur", packs: true, prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return deblur(g), 1, true }},
+	{name: "stretch", packs: true, prepare: func(g *image.Gray) (*image.Gray, float64, bool) {
+		s := stretch(g)
+		return s, 1, s != g // the full range already: plain decoding was this
+	}},
 	{name: "smooth", prepare: func(g *image.Gray) (*image.Gray, float64, bool) { return boxBlur(g), 1, true }},
 	{name: "up2", prepare: upBy(2, 1000)},
 	{name: "up3-bilinear", prepare: upBilinear(3, 800)},
@@ -133,7 +139,8 @@ func upBy(k, maxSide int) func(*image.Gray) (*image.Gray, float64, bool) {
 	}
 }
 
-// stretch maps the 1st..99th luminance percentiles to 0..255 (faded print, grey paper).
+// stretch maps the 1st..99th luminance percentiles to 0..255 (faded print, grey paper);
+// an image whose percentiles are 0 and 255 already is returned as it is.
 func stretch(g *image.Gray) *image.Gray {
 	g = packed(g)
 	var hist [256]int
@@ -157,6 +164,9 @@ func stretch(g *image.Gray) *image.Gray {
 			break
 		}
 	}
+	if lo == 0 && hi == 255 {
+		return g
+	}
 	out := image.NewGray(g.Rect)
 	if hi <= lo {
 		copy(out.Pix, g.Pix)
@@ -173,29 +183,81 @@ func stretch(g *image.Gray) *image.Gray {
 	return out
 }
 
-// boxBlur is a 3×3 mean: it removes salt-and-pepper scanner noise that breaks finder
-// pattern ratios.
+// boxBlur is a 3×3 mean (clipped at the borders): it removes salt-and-pepper scanner
+// noise that breaks finder pattern ratios. Computed separably, with the exact sum and
+// count of the naive filter (boxBlurReference in the tests).
 func boxBlur(g *image.Gray) *image.Gray {
 	w, h := g.Rect.Dx(), g.Rect.Dy()
-	out := image.NewGray(g.Rect)
+	out := image.NewGray(image.Rect(0, 0, w, h))
+	// Horizontal sums of three (two at the ends), three rows kept in a ring.
+	var rows [3][]uint16
+	for i := range rows {
+		rows[i] = make([]uint16, w)
+	}
+	hsum := func(y int, dst []uint16) {
+		src := g.Pix[y*g.Stride : y*g.Stride+w]
+		if w == 1 {
+			dst[0] = uint16(src[0])
+			return
+		}
+		dst[0] = uint16(src[0]) + uint16(src[1])
+		for x := 1; x < w-1; x++ {
+			dst[x] = uint16(src[x-1]) + uint16(src[x]) + uint16(src[x+1])
+		}
+		dst[w-1] = uint16(src[w-2]) + uint16(src[w-1])
+	}
+	hsum(0, rows[0])
+	if h > 1 {
+		hsum(1, rows[1])
+	}
 	for y := 0; y < h; y++ {
-		for x := 0; x < w; x++ {
-			sum, n := 0, 0
-			for dy := -1; dy <= 1; dy++ {
-				yy := y + dy
-				if yy < 0 || yy >= h {
-					continue
-				}
-				for dx := -1; dx <= 1; dx++ {
-					xx := x + dx
-					if xx < 0 || xx >= w {
-						continue
-					}
-					sum += int(g.Pix[yy*g.Stride+xx])
-					n++
-				}
+		var a, b, c []uint16 // the rows above, at and below y (nil outside)
+		b = rows[y%3]
+		if y > 0 {
+			a = rows[(y-1)%3]
+		}
+		if y+1 < h {
+			if y+1 >= 2 {
+				hsum(y+1, rows[(y+1)%3])
 			}
-			out.Pix[y*out.Stride+x] = uint8(sum / n)
+			c = rows[(y+1)%3]
+		}
+		dst := out.Pix[y*out.Stride : y*out.Stride+w]
+		if a != nil && c != nil && w > 2 { // an inner row: no border inside the loop
+			a, b, c := a[:w], b[:w], c[:w]
+			for x := 1; x < w-1; x++ {
+				dst[x] = uint8((uint32(a[x]) + uint32(b[x]) + uint32(c[x])) / 9)
+			}
+			dst[0] = uint8((uint32(a[0]) + uint32(b[0]) + uint32(c[0])) / 6)
+			dst[w-1] = uint8((uint32(a[w-1]) + uint32(b[w-1]) + uint32(c[w-1])) / 6)
+			continue
+		}
+		ny := 1
+		if a != nil {
+			ny++
+		}
+		if c != nil {
+			ny++
+		}
+		for x := range dst {
+			s := uint32(b[x])
+			if a != nil {
+				s += uint32(a[x])
+			}
+			if c != nil {
+				s += uint32(c[x])
+			}
+			nx := uint32(3)
+			if w == 1 {
+				nx = 1
+			} else if x == 0 || x == w-1 {
+				nx = 2
+			}
+			if nx == 3 && ny == 3 {
+				dst[x] = uint8(s / 9)
+			} else {
+				dst[x] = uint8(s / (nx * uint32(ny)))
+			}
 		}
 	}
 	return out
@@ -236,10 +298,9 @@ func upBilinear(k, maxSide int) func(*image.Gray) (*image.Gray, float64, bool) {
 // its module edges back.
 func sharpen(g *image.Gray) *image.Gray {
 	g = packed(g)
-	b := boxBlur(g)
-	out := image.NewGray(g.Rect)
+	out := boxBlur(g) // overwritten in place by the sharpened pixels
 	for i, v := range g.Pix {
-		s := 2*int(v) - int(b.Pix[i])
+		s := 2*int(v) - int(out.Pix[i])
 		out.Pix[i] = uint8(min(max(s, 0), 255))
 	}
 	return out
@@ -249,43 +310,91 @@ func sharpen(g *image.Gray) *image.Gray {
 // 3–4 pixels a module under a Gaussian blur of sigma 2, which no plain binarizer reads.
 func deblur(g *image.Gray) *image.Gray {
 	g = packed(g)
-	m := boxMean(g, 2)
-	out := image.NewGray(g.Rect)
+	m := boxMean(g, 2) // overwritten in place by the deblurred pixels
 	for i, v := range g.Pix {
 		s := int(v) + 3*(int(v)-int(m[i]))
-		out.Pix[i] = uint8(min(max(s, 0), 255))
+		m[i] = uint8(min(max(s, 0), 255))
+	}
+	return &image.Gray{Pix: m, Stride: g.Rect.Dx(), Rect: image.Rect(0, 0, g.Rect.Dx(), g.Rect.Dy())}
+}
+
+// boxMean is the mean over a (2r+1)×(2r+1) window (clipped at the borders), computed
+// separably with running sums over a ring of 2r+1 rows; it returns one value per
+// pixel, row by row.
+func boxMean(g *image.Gray, r int) []uint8 {
+	w, h := g.Rect.Dx(), g.Rect.Dy()
+	k := 2*r + 1
+	recip := make([]uint64, k+1)
+	for n := 1; n <= k; n++ {
+		recip[n] = reciprocal(n)
+	}
+	// rowMeans writes row y's horizontal window sums ×8 / count (16 bits).
+	rowMeans := func(y int, dst []uint16) {
+		row := g.Pix[y*g.Stride : y*g.Stride+w]
+		s := 0
+		for x := 0; x < min(r, w); x++ {
+			s += int(row[x])
+		}
+		x := 0
+		edge := func() {
+			if x+r < w {
+				s += int(row[x+r])
+			}
+			if x-r-1 >= 0 {
+				s -= int(row[x-r-1])
+			}
+			n := min(x+r, w-1) - max(x-r, 0) + 1
+			dst[x] = uint16(uint64(s*8) * recip[n] >> 32)
+		}
+		for ; x <= r && x < w; x++ {
+			edge()
+		}
+		m := recip[k]
+		for ; x < w-r; x++ { // the whole window inside the row
+			s += int(row[x+r]) - int(row[x-r-1])
+			dst[x] = uint16(uint64(s*8) * m >> 32)
+		}
+		for ; x < w; x++ {
+			edge()
+		}
+	}
+	ring := make([]uint16, k*w)
+	slot := func(y int) []uint16 { return ring[(y%k)*w : (y%k+1)*w] }
+	out := make([]uint8, w*h)
+	sums := make([]int, w)
+	for y := 0; y < min(r, h); y++ {
+		rowMeans(y, slot(y))
+		for x, v := range slot(y) {
+			sums[x] += int(v)
+		}
+	}
+	for y := 0; y < h; y++ {
+		// Row y+r takes the slot of row y-r-1, which leaves the window.
+		sl := slot(y + r)
+		if y-r-1 >= 0 {
+			for x, v := range sl {
+				sums[x] -= int(v)
+			}
+		}
+		if y+r < h {
+			rowMeans(y+r, sl)
+			for x, v := range sl {
+				sums[x] += int(v)
+			}
+		}
+		m := reciprocal(8 * (min(y+r, h-1) - max(y-r, 0) + 1))
+		dst := out[y*w : (y+1)*w]
+		for x := range dst {
+			dst[x] = uint8(uint64(sums[x]) * m >> 32)
+		}
 	}
 	return out
 }
 
-// boxMean is the mean over a (2r+1)×(2r+1) window (clipped at the borders), computed
-// separably; it returns one value per pixel, row by row.
-func boxMean(g *image.Gray, r int) []uint8 {
-	w, h := g.Rect.Dx(), g.Rect.Dy()
-	rows := make([]uint16, w*h) // row sums ×8 / count, kept in 16 bits
-	for y := 0; y < h; y++ {
-		row := g.Pix[y*g.Stride : y*g.Stride+w]
-		for x := 0; x < w; x++ {
-			lo, hi := max(x-r, 0), min(x+r, w-1)
-			s := 0
-			for _, v := range row[lo : hi+1] {
-				s += int(v)
-			}
-			rows[y*w+x] = uint16(s * 8 / (hi - lo + 1))
-		}
-	}
-	out := make([]uint8, w*h)
-	for y := 0; y < h; y++ {
-		lo, hi := max(y-r, 0), min(y+r, h-1)
-		for x := 0; x < w; x++ {
-			s := 0
-			for yy := lo; yy <= hi; yy++ {
-				s += int(rows[yy*w+x])
-			}
-			out[y*w+x] = uint8(s / (8 * (hi - lo + 1)))
-		}
-	}
-	return out
+// reciprocal gives m such that v*m>>32 is v/d for every v the box filters divide
+// (below 2^20): multiplying is several times faster than dividing by a variable.
+func reciprocal(d int) uint64 {
+	return (1<<32 + uint64(d) - 1) / uint64(d)
 }
 
 // packed returns g with its rows back to back at the origin, copying only when they

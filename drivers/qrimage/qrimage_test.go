@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"image"
+	"image/color"
 	"image/png"
 	"os"
 	"path/filepath"
@@ -80,6 +81,13 @@ func FuzzDecodeBytes(f *testing.F) {
 	png.Encode(&buf, image.NewGray(image.Rect(0, 0, 40, 40)))
 	f.Add(buf.Bytes())
 	f.Add([]byte("\xff\xd8\xff\xe0"))
+	// The package's own PNG reader: 16-bit colour with alpha, and a small palette.
+	for _, img := range []image.Image{image.NewNRGBA64(image.Rect(0, 0, 9, 5)),
+		image.NewPaletted(image.Rect(0, 0, 5, 9), color.Palette{color.White, color.Black})} {
+		buf.Reset()
+		png.Encode(&buf, img)
+		f.Add(append([]byte(nil), buf.Bytes()...))
+	}
 	f.Fuzz(func(t *testing.T, b []byte) {
 		codes, err := DecodeBytes(b, Options{MaxPixels: 1 << 20})
 		if err == nil && len(codes) == 0 {

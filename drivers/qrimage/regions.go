@@ -14,13 +14,13 @@ import (
 // code often has findable finder patterns but modules too few pixels wide (and edges
 // too jagged, on a bilevel scan) for the grid to be sampled at the page's scale; the
 // region, cut out and enlarged, decodes.
-func codeRegions(g *image.Gray, global bool, hints map[gozxing.DecodeHintType]interface{}) (rs []image.Rectangle) {
+func codeRegions(g *image.Gray, global bool, hints map[gozxing.DecodeHintType]interface{}, mats *matrices) (rs []image.Rectangle) {
 	defer func() {
 		if recover() != nil {
 			rs = nil
 		}
 	}()
-	bm := blackMatrix(g, global)
+	bm := mats.get(g, global)
 	if bm == nil {
 		return nil
 	}
@@ -67,8 +67,14 @@ func binarizer(g *image.Gray, global bool) gozxing.Binarizer {
 	return gozxing.NewHybridBinarizer(src)
 }
 
-// blackMatrix binarizes g.
+// blackMatrix binarizes g (hybrid: hybridMatrix, or gozxing's fallback for small
+// images).
 func blackMatrix(g *image.Gray, global bool) *gozxing.BitMatrix {
+	if !global {
+		if bm := hybridMatrix(g); bm != nil {
+			return bm
+		}
+	}
 	bin := binarizer(g, global)
 	if bin == nil {
 		return nil
@@ -98,14 +104,14 @@ var regionAttempts = []struct {
 
 // decodeRegions decodes each code region of a page (see codeRegions) on its own, cut
 // out and enlarged; points are returned in the page's pixels.
-func decodeRegions(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}) []Code {
+func decodeRegions(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}, mats *matrices) []Code {
 	if max(g.Rect.Dx(), g.Rect.Dy()) < 600 {
 		return nil // a small image is its own region, and the other attempts enlarge it
 	}
 	var out []Code
 	done := map[image.Rectangle]bool{}
 	for _, global := range []bool{false, true} {
-		for _, r := range codeRegions(g, global, hints) {
+		for _, r := range codeRegions(g, global, hints, mats) {
 			if done[r] {
 				continue
 			}
@@ -119,7 +125,7 @@ func decodeRegions(g *image.Gray, hints map[gozxing.DecodeHintType]interface{}) 
 				if a.smooth {
 					img = boxBlur(img)
 				}
-				codes := decodeGray(img, a.global, hints)
+				codes := decodeGray(img, a.global, hints, nil)
 				for i := range codes {
 					for j := range codes[i].Points {
 						codes[i].Points[j][0] = float64(r.Min.X) + codes[i].Points[j][0]/float64(a.up)

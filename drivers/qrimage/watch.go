@@ -58,7 +58,9 @@ type Watcher struct {
 // are ignored.
 var imageExts = map[string]bool{".png": true, ".jpg": true, ".jpeg": true, ".gif": true, ".tif": true, ".tiff": true, ".bmp": true}
 
-func wanted(name string) bool {
+// IsImageFile reports a file the watcher and `qr decode FOLDER` decode: an image
+// extension, not a dot-file or a `~` temporary.
+func IsImageFile(name string) bool {
 	base := filepath.Base(name)
 	if strings.HasPrefix(base, ".") || strings.HasPrefix(base, "~") {
 		return false
@@ -98,7 +100,7 @@ func (w *Watcher) Run(ctx context.Context) error {
 	}
 	pending := map[string]*pendingFile{}
 	touch := func(name string) {
-		if !wanted(name) {
+		if !IsImageFile(name) {
 			return
 		}
 		if p, ok := pending[name]; ok {

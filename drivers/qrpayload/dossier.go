@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -37,14 +38,20 @@ var (
 
 // codeLikeRe is the outer shape of an official code, looser than officialRe, so a
 // misread code is reported as one instead of being taken for something else.
-var codeLikeRe = regexp.MustCompile(`^[0-9A-Z]{1,4}(?:\.[0-9A-Z]{1,4}){0,5}-[0-9]{4,8}-[0-9]{1,8}(?:\|.*)?$`)
+// The patterns are compiled on first use, not at start: a process that never meets a
+// dossier code (a card QR, any other command) does not pay for them.
+var codeLikeRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^[0-9A-Z]{1,4}(?:\.[0-9A-Z]{1,4}){0,5}-[0-9]{4,8}-[0-9]{1,8}(?:\|.*)?$`)
+})
 
 // unitPattern: four-level identifiers (000.00.31.H40) and the older dotted ones
 // (H40, H40.22, H40.22.11). Level-1 codes are a letter and two digits (H40 a province,
 // G09 a ministry).
 const unitPattern = `(?:[0-9]{3}\.[0-9]{2}\.[0-9]{2}\.[A-Z][0-9]{2}|[A-Z][0-9]{2}(?:\.[0-9]{1,3}){0,3})`
 
-var officialRe = regexp.MustCompile(`^(` + unitPattern + `)-([0-9]{6})-([0-9]{4,6})$`)
+var officialRe = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(` + unitPattern + `)-([0-9]{6})-([0-9]{4,6})$`)
+})
 
 // ParseDossierCode parses a code in the official shape. The date must be a real day.
 // Errors wrap ErrNotDossierCode.
@@ -52,7 +59,7 @@ func ParseDossierCode(s string) (DossierCode, error) {
 	if len(s) > 64 {
 		return DossierCode{}, fmt.Errorf("%w: longer than 64 bytes", ErrNotDossierCode)
 	}
-	m := officialRe.FindStringSubmatch(s)
+	m := officialRe().FindStringSubmatch(s)
 	if m == nil {
 		return DossierCode{}, fmt.Errorf("%w: not UNIT-YYMMDD-NNNN", ErrNotDossierCode)
 	}
@@ -112,7 +119,7 @@ func (c *Classifier) ParseReceipt(s string) (Receipt, error) {
 	}
 	m := c.receipt.FindStringSubmatch(s)
 	if m == nil || m[c.code] == "" {
-		if t := strings.TrimSpace(s); codeLikeRe.MatchString(t) {
+		if t := strings.TrimSpace(s); codeLikeRe().MatchString(t) {
 			code, _, _ := strings.Cut(t, "|")
 			_, err := ParseDossierCode(code)
 			if err == nil {
@@ -136,12 +143,12 @@ func (c *Classifier) ParseReceipt(s string) (Receipt, error) {
 }
 
 // serviceRe is the optional "|service" after a code.
-var serviceRe = regexp.MustCompile(`^[0-9A-Za-z.]{1,24}$`)
+var serviceRe = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[0-9A-Za-z.]{1,24}$`) })
 
 func officialReceipt(s string) (Receipt, bool) {
 	try := func(text string) (Receipt, bool) {
 		code, svc, hasSvc := strings.Cut(strings.TrimSpace(text), "|")
-		if hasSvc && !serviceRe.MatchString(svc) {
+		if hasSvc && !serviceRe().MatchString(svc) {
 			return Receipt{}, false
 		}
 		dc, err := ParseDossierCode(code)

@@ -22,7 +22,7 @@ var scanCommands = []command{
 		Usage: "scan listen [--port PATH | --usb VID:PID [--serial SN] | --keyboard EVDEV] [--suffix cr|lf|crlf|none] [--idle-gap 80ms] [--baud N] [--show]",
 		Run:   cmdScan},
 	{Name: "qr", Summary: "decode QR codes in images, or classify and parse a payload",
-		Usage: "qr decode FILE... [--json] | qr parse PAYLOAD [--json] [--receipt-pattern RE]",
+		Usage: "qr decode FILE|FOLDER... [--json] | qr parse PAYLOAD [--json] [--receipt-pattern RE]",
 		Run:   cmdQR},
 }
 
@@ -181,7 +181,7 @@ func writeView(w io.Writer, v scanView, asJSON bool) {
 
 func cmdQR(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: motcua-agent qr decode FILE... [--json] | qr parse PAYLOAD [--json]")
+		fmt.Fprintln(os.Stderr, "usage: motcua-agent qr decode FILE|FOLDER... [--json] | qr parse PAYLOAD [--json]")
 		return 2
 	}
 	switch args[0] {

@@ -25,6 +25,8 @@ import (
 	"strings"
 	"time"
 
+	"motcua-agent/internal/atomicfile"
+
 	"github.com/sigstore/sigstore/pkg/signature"
 	"github.com/theupdateframework/go-tuf/v2/metadata"
 )
@@ -165,7 +167,7 @@ func Publish(dir, version string, files map[Kind]string, now time.Time) error {
 		if err := os.MkdirAll(filepath.Dir(dst), 0o755); err != nil {
 			return fmt.Errorf("release publish: %w", err)
 		}
-		if err := writeFileAtomic(dst, data, 0o644); err != nil {
+		if err := atomicfile.WriteFile(dst, data, 0o644); err != nil {
 			return fmt.Errorf("release publish: %w", err)
 		}
 		targets.Signed.Targets[tpath] = tf
@@ -224,38 +226,9 @@ func signAndWrite[T metadata.Roles](m *metadata.Metadata[T], key ed25519.Private
 		return fmt.Errorf("encode %s: %w", names[0], err)
 	}
 	for _, n := range names {
-		if err := writeFileAtomic(filepath.Join(repo, n), data, 0o644); err != nil {
+		if err := atomicfile.WriteFile(filepath.Join(repo, n), data, 0o644); err != nil {
 			return err
 		}
-	}
-	return nil
-}
-
-// writeFileAtomic writes through a temporary file renamed over path, so the hub never
-// serves half a file.
-func writeFileAtomic(path string, data []byte, mode os.FileMode) error {
-	f, err := os.CreateTemp(filepath.Dir(path), ".tmp-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if _, err := f.Write(data); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Chmod(mode); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Sync(); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
 }

@@ -33,3 +33,7 @@ func linkedVersion(u *Updater) (string, error) {
 	}
 	return filepath.Base(v), nil
 }
+
+func (u *Updater) executable(State) string {
+	return filepath.Join(u.Dir, "current", u.Binary)
+}

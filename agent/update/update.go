@@ -26,6 +26,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"time"
 
 	"motcua-agent/internal/atomicfile"
@@ -64,6 +65,8 @@ type Updater struct {
 	CrashWindow  time.Duration
 	HealthWindow time.Duration
 	Now          func() time.Time
+	// Service is the Windows service switched (ServiceName when empty).
+	Service string
 	// Step, when set, is called after each step of Apply ("staged", "trial", "switched")
 	// so a test can kill the process between steps.
 	Step func(step string)
@@ -146,10 +149,35 @@ func (u *Updater) save(st State) error {
 	return atomicfile.WriteFile(filepath.Join(u.Dir, "state.json"), data, 0o600)
 }
 
-// Executable is the path the service starts: the current version's binary through
-// the switch (DATA/versions/current/motcua-agent on Linux).
+// Executable is the path the service starts: on Linux the current version's binary
+// through the switch (DATA/versions/current/motcua-agent), on Windows the current
+// version's own folder.
 func (u *Updater) Executable() string {
-	return filepath.Join(u.Dir, "current", u.Binary)
+	st, _ := u.Status()
+	return u.executable(st)
+}
+
+// ServiceName is the service whose executable is switched on Windows.
+const ServiceName = "motcua-agent"
+
+func (u *Updater) service() string {
+	if u.Service != "" {
+		return u.Service
+	}
+	return ServiceName
+}
+
+// BinaryName is the agent's executable name on this system.
+func BinaryName() string {
+	if runtime.GOOS == "windows" {
+		return "motcua-agent.exe"
+	}
+	return "motcua-agent"
+}
+
+// ForData is the Updater of an agent whose data folder is dataDir (DATA/versions).
+func ForData(dataDir string) *Updater {
+	return &Updater{Dir: filepath.Join(dataDir, "versions"), Binary: BinaryName()}
 }
 
 // Apply stages data as version and switches to it on trial. It refuses while a ticket
@@ -255,11 +283,16 @@ func (u *Updater) Boot(selfPath, selfVersion string) (string, error) {
 			return u.Executable(), u.save(st)
 		}
 		t.Starts++
+		reason := ""
 		switch {
 		case t.Starts > u.maxStarts():
-			return u.Executable(), u.rollback(st, fmt.Sprintf("started %d times within %s of the switch", t.Starts, u.crashWindow()))
+			reason = fmt.Sprintf("started %d times within %s of the switch", t.Starts, u.crashWindow())
 		case !t.Healthy && now.Sub(t.Since) > u.healthWindow():
-			return u.Executable(), u.rollback(st, fmt.Sprintf("not healthy within %s", u.healthWindow()))
+			reason = fmt.Sprintf("not healthy within %s", u.healthWindow())
+		}
+		if reason != "" {
+			err := u.rollback(st, reason)
+			return u.Executable(), err
 		}
 		if err := u.save(st); err != nil {
 			return "", err

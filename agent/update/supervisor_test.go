@@ -71,7 +71,9 @@ func (s *supervisor) loop() {
 			return
 		default:
 		}
+		s.mu.Lock()
 		pre := exec.Command(s.launcher, "boot")
+		s.mu.Unlock()
 		pre.Env = s.env
 		out, err := pre.Output()
 		if err != nil {
@@ -279,5 +281,21 @@ func TestApplyRefusedWhileServing(t *testing.T) {
 	}
 	if st, _ := u.Status(); st.Current != "1.0.0" || exists(filepath.Join(u.Dir, "2.0.0")) {
 		t.Fatalf("something changed: %+v", st)
+	}
+}
+
+// apt upgrade: the packaged binary (the supervisor's ExecStartPre) is replaced by a
+// newer one; its next start puts it on trial and commits it when healthy, and a
+// packaged version that crash-loops goes back to what ran before.
+func TestPackageUpgradeGoesOnTrial(t *testing.T) {
+	s, u := newFleetPC(t, 5*time.Second)
+	s.mu.Lock()
+	s.launcher = build(t, "2.0.0", "good")
+	s.mu.Unlock()
+	s.kill(syscall.SIGTERM)
+	s.waitRunning("2.0.0")
+	st := waitState(t, u, func(st State) bool { return st.Trial != nil && st.Trial.Healthy })
+	if st.Current != "2.0.0" || st.Previous != "1.0.0" {
+		t.Fatalf("after the package upgrade: %+v", st)
 	}
 }

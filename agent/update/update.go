@@ -266,6 +266,26 @@ func (u *Updater) Boot(selfPath, selfVersion string) (string, error) {
 		}
 		linked = st.Current
 	}
+	if st.Trial == nil && linked == st.Current && u.packageUpgraded(st, selfVersion) {
+		// The package manager replaced the packaged binary with a newer one (apt
+		// upgrade): it goes on trial like any update, this start its first.
+		data, err := os.ReadFile(selfPath)
+		if err != nil {
+			return "", fmt.Errorf("update boot: read the packaged binary: %w", err)
+		}
+		if err := u.stage(selfVersion, data); err != nil {
+			return "", err
+		}
+		st.Previous, st.Current = st.Current, selfVersion
+		st.Trial = &Trial{Version: selfVersion, Since: u.now().UTC(), Starts: 1}
+		if err := u.save(st); err != nil {
+			return "", err
+		}
+		if err := switchTo(u, selfVersion); err != nil {
+			return "", fmt.Errorf("update boot: %w", err)
+		}
+		return u.Executable(), nil
+	}
 	switch {
 	case st.Trial != nil && linked != st.Trial.Version:
 		// Killed between writing the trial and switching: the old version still runs.
@@ -304,6 +324,20 @@ func (u *Updater) Boot(selfPath, selfVersion string) (string, error) {
 		}
 	}
 	return u.Executable(), nil
+}
+
+// packageUpgraded: the packaged binary is a version this PC has not run, not older
+// than the current one and never rolled back here.
+func (u *Updater) packageUpgraded(st State, self string) bool {
+	if self == st.Current || self == st.Previous || !versionName.MatchString(self) {
+		return false
+	}
+	for _, r := range st.Refused {
+		if r == self {
+			return false
+		}
+	}
+	return release.CompareVersions(self, st.Current) >= 0
 }
 
 func (u *Updater) seed(selfPath, selfVersion string) (string, error) {
@@ -362,12 +396,9 @@ func (u *Updater) Confirm(ctx context.Context, running string, healthy func() bo
 			return nil
 		}
 		if healthy() {
+			u.prune(st) // before the commit is recorded, so a recorded commit has pruned
 			st.Trial.Healthy = true
-			if err := u.save(st); err != nil {
-				return err
-			}
-			u.prune(st)
-			return nil
+			return u.save(st)
 		}
 		if u.now().Sub(st.Trial.Since) > u.healthWindow() {
 			return u.rollback(st, fmt.Sprintf("not healthy within %s", u.healthWindow()))

@@ -39,6 +39,13 @@ func linkedVersion(u *Updater) (string, error) {
 	return v, err
 }
 
+func (u *Updater) service() string {
+	if u.Service != "" {
+		return u.Service
+	}
+	return ServiceName
+}
+
 // withService calls f with the agent's service and its configuration.
 func (u *Updater) withService(f func(*mgr.Service, mgr.Config) error) error {
 	m, err := mgr.Connect()

@@ -160,13 +160,6 @@ func (u *Updater) Executable() string {
 // ServiceName is the service whose executable is switched on Windows.
 const ServiceName = "motcua-agent"
 
-func (u *Updater) service() string {
-	if u.Service != "" {
-		return u.Service
-	}
-	return ServiceName
-}
-
 // BinaryName is the agent's executable name on this system.
 func BinaryName() string {
 	if runtime.GOOS == "windows" {

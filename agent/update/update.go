@@ -168,6 +168,15 @@ func BinaryName() string {
 	return "motcua-agent"
 }
 
+// Kind is the release file this system applies: the Windows executable or the bare
+// Linux binary (the versions folder holds binaries, not packages).
+func Kind() release.Kind {
+	if runtime.GOOS == "windows" {
+		return release.KindWindowsExe
+	}
+	return release.KindLinux
+}
+
 // ForData is the Updater of an agent whose data folder is dataDir (DATA/versions).
 func ForData(dataDir string) *Updater {
 	return &Updater{Dir: filepath.Join(dataDir, "versions"), Binary: BinaryName()}

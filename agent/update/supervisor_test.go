@@ -299,3 +299,29 @@ func TestPackageUpgradeGoesOnTrial(t *testing.T) {
 		t.Fatalf("after the package upgrade: %+v", st)
 	}
 }
+
+// A technician's apply waits for the lock another process (here: another open of the
+// lock file) holds, instead of interleaving its state with the agent's.
+func TestApplyWaitsForTheLock(t *testing.T) {
+	_, u := newFleetPC(t, 5*time.Second)
+	unlock, err := u.lock()
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- u.Apply("2.0.0", []byte("new")) }()
+	select {
+	case err := <-done:
+		t.Fatalf("apply finished while the lock was held: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	unlock()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("apply never finished after the lock was released")
+	}
+}

@@ -192,6 +192,11 @@ func (u *Updater) Apply(version string, data []byte) error {
 	if u.Idle != nil && !u.Idle() {
 		return fmt.Errorf("update %s: %w; it is applied when the counter is idle", version, ErrBusy)
 	}
+	unlock, err := u.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
 	st, err := u.Status()
 	if err != nil {
 		return err
@@ -253,6 +258,11 @@ func (u *Updater) stage(version string, data []byte) error {
 // then finishes or undoes an interrupted switch, counts a trial's starts and rolls a
 // crash-looping or never-healthy trial back. It returns the executable to start.
 func (u *Updater) Boot(selfPath, selfVersion string) (string, error) {
+	unlock, err := u.lock()
+	if err != nil {
+		return "", err
+	}
+	defer unlock()
 	st, err := u.Status()
 	if err != nil {
 		return "", err
@@ -390,20 +400,9 @@ func (u *Updater) rollback(st State, reason string) error {
 // rollback: ErrRolledBack, and the caller exits). Not on trial, it returns nil at once.
 func (u *Updater) Confirm(ctx context.Context, running string, healthy func() bool, poll time.Duration) error {
 	for {
-		st, err := u.Status()
-		if err != nil {
+		done, err := u.confirmOnce(running, healthy)
+		if done || err != nil {
 			return err
-		}
-		if st.Trial == nil || st.Trial.Version != running || st.Trial.Healthy {
-			return nil
-		}
-		if healthy() {
-			u.prune(st) // before the commit is recorded, so a recorded commit has pruned
-			st.Trial.Healthy = true
-			return u.save(st)
-		}
-		if u.now().Sub(st.Trial.Since) > u.healthWindow() {
-			return u.rollback(st, fmt.Sprintf("not healthy within %s", u.healthWindow()))
 		}
 		select {
 		case <-ctx.Done():
@@ -411,6 +410,50 @@ func (u *Updater) Confirm(ctx context.Context, running string, healthy func() bo
 		case <-time.After(poll):
 		}
 	}
+}
+
+// lock serialises changes to state.json and the switch between processes (the
+// service's boot, the running agent, a technician's `update apply`).
+func (u *Updater) lock() (func(), error) {
+	if err := os.MkdirAll(u.Dir, 0o750); err != nil {
+		return nil, fmt.Errorf("update: %w", err)
+	}
+	f, err := os.OpenFile(filepath.Join(u.Dir, ".lock"), os.O_RDWR|os.O_CREATE, 0o600)
+	if err != nil {
+		return nil, fmt.Errorf("update: lock: %w", err)
+	}
+	unlock, err := lockFile(f)
+	if err != nil {
+		f.Close()
+		return nil, fmt.Errorf("update: lock %s: %w", f.Name(), err)
+	}
+	return func() { unlock(); f.Close() }, nil
+}
+
+// confirmOnce is one look at the trial, under the lock: done when there is nothing
+// more to wait for.
+func (u *Updater) confirmOnce(running string, healthy func() bool) (bool, error) {
+	unlock, err := u.lock()
+	if err != nil {
+		return true, err
+	}
+	defer unlock()
+	st, err := u.Status()
+	if err != nil {
+		return true, err
+	}
+	if st.Trial == nil || st.Trial.Version != running || st.Trial.Healthy {
+		return true, nil
+	}
+	if healthy() {
+		u.prune(st) // before the commit is recorded, so a recorded commit has pruned
+		st.Trial.Healthy = true
+		return true, u.save(st)
+	}
+	if u.now().Sub(st.Trial.Since) > u.healthWindow() {
+		return true, u.rollback(st, fmt.Sprintf("not healthy within %s", u.healthWindow()))
+	}
+	return false, nil
 }
 
 // prune removes version folders other than the current and previous ones.

@@ -43,7 +43,7 @@ func snapshotOf(t *testing.T, u *Updater) string {
 func TestSignedReleaseAppliedThroughTheSupervisor(t *testing.T) {
 	s, u := newFleetPC(t, 5*time.Second)
 	_, c := hubRepo(t, time.Now(), "2.0.0", build(t, "2.0.0", "good"))
-	v, err := u.CheckAndApply(c, release.KindLinux, "1.0.0")
+	v, err := u.CheckAndApply(c, release.KindLinux, "1.0.0", "")
 	if err != nil || v != "2.0.0" {
 		t.Fatalf("check and apply: %q %v", v, err)
 	}
@@ -61,7 +61,7 @@ func TestTamperedReleaseChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	before := snapshotOf(t, u)
-	if _, err := u.CheckAndApply(c, release.KindLinux, "1.0.0"); err == nil {
+	if _, err := u.CheckAndApply(c, release.KindLinux, "1.0.0", ""); err == nil {
 		t.Fatal("a tampered target was applied")
 	}
 	if after := snapshotOf(t, u); after != before {
@@ -73,7 +73,7 @@ func TestExpiredHubMetadataChangesNothing(t *testing.T) {
 	_, u := newFleetPC(t, 5*time.Second)
 	_, c := hubRepo(t, time.Now().Add(-release.TimestampExpiry-time.Hour), "2.0.0", build(t, "2.0.0", "good"))
 	before := snapshotOf(t, u)
-	_, err := u.CheckAndApply(c, release.KindLinux, "1.0.0")
+	_, err := u.CheckAndApply(c, release.KindLinux, "1.0.0", "")
 	if err == nil || !strings.Contains(err.Error(), "expired") {
 		t.Fatalf("expired metadata: %v", err)
 	}
@@ -85,12 +85,12 @@ func TestExpiredHubMetadataChangesNothing(t *testing.T) {
 func TestRolledBackVersionNotReapplied(t *testing.T) {
 	s, u := newFleetPC(t, time.Minute)
 	_, c := hubRepo(t, time.Now(), "2.0.0", build(t, "2.0.0", "crash"))
-	if _, err := u.CheckAndApply(c, release.KindLinux, "1.0.0"); err != nil {
+	if _, err := u.CheckAndApply(c, release.KindLinux, "1.0.0", ""); err != nil {
 		t.Fatal(err)
 	}
 	s.kill(syscall.SIGTERM)
 	s.waitRunning("1.0.0")
-	if _, err := u.CheckAndApply(c, release.KindLinux, "1.0.0"); err == nil || !strings.Contains(err.Error(), "rolled back here before") {
+	if _, err := u.CheckAndApply(c, release.KindLinux, "1.0.0", ""); err == nil || !strings.Contains(err.Error(), "rolled back here before") {
 		t.Fatalf("re-apply of a rolled-back version: %v", err)
 	}
 }

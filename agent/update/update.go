@@ -471,11 +471,12 @@ func (u *Updater) prune(st State) {
 	}
 }
 
-// CheckAndApply asks the release repository for a version newer than running and
-// applies it. release.ErrNotNewer (nothing to do), a refused version and every
-// verification failure leave everything as it was.
-func (u *Updater) CheckAndApply(c release.Client, kind release.Kind, running string) (string, error) {
-	found, err := c.Check(kind, running)
+// CheckAndApply asks the release repository for a version newer than running (want,
+// when the hub names one; "" for the newest) and applies it. release.ErrNotNewer
+// (nothing to do), a version rolled back here before and every verification failure
+// leave everything as it was.
+func (u *Updater) CheckAndApply(c release.Client, kind release.Kind, running, want string) (string, error) {
+	found, err := c.CheckFor(kind, running, want)
 	if err != nil {
 		return "", err
 	}

@@ -47,6 +47,13 @@ type Found struct {
 // newest version carrying a file of kind, refuses one not newer than running
 // (ErrNotNewer) and returns its file after checking its length and hashes.
 func (c Client) Check(kind Kind, running string) (Found, error) {
+	return c.CheckFor(kind, running, "")
+}
+
+// CheckFor is Check for one chosen version (want; "" is the newest): what a staged
+// rollout asks of a device ("this device should run V"). want must still be newer than
+// running and signed like any other.
+func (c Client) CheckFor(kind Kind, running, want string) (Found, error) {
 	if err := os.MkdirAll(filepath.Join(c.CacheDir, "metadata"), 0o700); err != nil {
 		return Found{}, fmt.Errorf("release check: %w", err)
 	}
@@ -92,7 +99,7 @@ func (c Client) Check(kind Kind, running string) (Found, error) {
 	var bestC custom
 	for _, tf := range up.GetTopLevelTargets() {
 		cu, ok := customOf(tf)
-		if !ok || cu.Kind != kind {
+		if !ok || cu.Kind != kind || (want != "" && CompareVersions(cu.Version, want) != 0) {
 			continue
 		}
 		if best == nil || CompareVersions(cu.Version, bestC.Version) > 0 {
@@ -100,6 +107,9 @@ func (c Client) Check(kind Kind, running string) (Found, error) {
 		}
 	}
 	if best == nil {
+		if want != "" {
+			return Found{}, fmt.Errorf("release check: no %s file of version %s is published; publish it or ask for another version", kind, want)
+		}
 		return Found{}, fmt.Errorf("release check: %w: no %s release published", ErrNotNewer, kind)
 	}
 	if CompareVersions(bestC.Version, running) <= 0 {

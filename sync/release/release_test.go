@@ -256,3 +256,23 @@ func copyDir(t *testing.T, src, dst string) {
 		t.Fatal(err)
 	}
 }
+
+func TestCheckForOneVersion(t *testing.T) {
+	now := time.Now()
+	r := newRepo(t, now)
+	for _, v := range []string{"1.2.0", "1.3.0"} {
+		if err := Publish(r.dir, v, map[Kind]string{KindLinux: writeFile(t, "agent "+v)}, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f, err := r.client(t, t.TempDir(), now).CheckFor(KindLinux, "1.0.0", "1.2.0")
+	if err != nil || f.Version != "1.2.0" || string(f.Data) != "agent 1.2.0" {
+		t.Fatalf("want 1.2.0: %+v %v", f, err)
+	}
+	if _, err := r.client(t, t.TempDir(), now).CheckFor(KindLinux, "1.0.0", "1.4.0"); err == nil || !strings.Contains(err.Error(), "no linux file of version 1.4.0") {
+		t.Fatalf("unpublished version: %v", err)
+	}
+	if _, err := r.client(t, t.TempDir(), now).CheckFor(KindLinux, "1.3.0", "1.2.0"); !errors.Is(err, ErrNotNewer) {
+		t.Fatalf("older than running: %v", err)
+	}
+}

@@ -50,7 +50,7 @@ func TestDebInstallRunRemove(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, want := range []string{"Restart=always", "RestartSec=3", "User=motcua", "ExecStart=/usr/bin/motcua-agent run --config /etc/motcua-agent/site.yaml"} {
+	for _, want := range []string{"Restart=always", "RestartSec=3", "User=motcua", "ExecStartPre=/usr/bin/motcua-agent update boot --data /var/lib/motcua-agent", "ExecStart=/var/lib/motcua-agent/versions/current/motcua-agent run --config /etc/motcua-agent/site.yaml"} {
 		if !strings.Contains(string(unit), want) {
 			t.Fatalf("unit lacks %q", want)
 		}
@@ -77,6 +77,17 @@ func TestDebInstallRunRemove(t *testing.T) {
 	}
 	if out, code := run(t, time.Minute, asService("config", "check", "/etc/motcua-agent/site.yaml")); code != 0 {
 		t.Fatalf("config check of the packaged config: exit %d:\n%s", code, out)
+	}
+	// The unit's ExecStartPre records the packaged binary as the first version; its
+	// ExecStart is that copy through the versions/current symlink.
+	if out, code := run(t, time.Minute, asService("update", "boot", "--data", "/var/lib/motcua-agent")); code != 0 || strings.TrimSpace(out) != "/var/lib/motcua-agent/versions/current/motcua-agent" {
+		t.Fatalf("ExecStartPre update boot: exit %d: %s", code, out)
+	}
+	versioned := asService("version")
+	versioned.Path = "/var/lib/motcua-agent/versions/current/motcua-agent"
+	versioned.Args[0] = versioned.Path
+	if out, code := run(t, time.Minute, versioned); code != 0 || !strings.Contains(out, testVersion) {
+		t.Fatalf("the versioned copy: exit %d: %s", code, out)
 	}
 	addr := freeAddr(t)
 	p := start(t, asService("run", "--config", "/etc/motcua-agent/site.yaml", "--data", "/var/lib/motcua-agent", "--listen", addr))

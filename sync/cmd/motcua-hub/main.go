@@ -48,6 +48,9 @@ var commands = []command{
 	{"devices", "list the enrolled devices: site, version, last push, state",
 		"devices [--config FILE] [--db DB] [--json]",
 		cmdDevices},
+	{"release", "signed agent releases: make the keys, sign a version, re-sign the hub's timestamp",
+		"release init --dir DIR | publish --dir DIR --version V [--exe FILE] [--deb FILE] [--linux FILE] | refresh --dir DIR",
+		cmdRelease},
 	{"version", "print the version", "version", cmdVersion},
 }
 

@@ -76,7 +76,7 @@ func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 	resp, perr := h.push(w, r)
 	if perr != nil {
 		h.metrics.push(perr.code)
-		h.log.Info("push refused", "code", perr.code, "reason", perr.msg, "device", r.Header.Get(wire.HeaderDevice), "remote", r.RemoteAddr)
+		h.refusals.note(h.log, perr, clientAddress(r))
 		if perr.status == http.StatusServiceUnavailable {
 			w.Header().Set("Retry-After", "30")
 		}
@@ -117,39 +117,29 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	}
 	dev, used, err := h.lookupPush(ctx, auth.Device, auth.Nonce)
 	if errors.Is(err, ErrUnknownDevice) {
-		return nil, early(refuse(http.StatusUnauthorized, wire.CodeUnknownDevice, "device %q is not enrolled at this hub", auth.Device))
+		// Answered as a bad signature, after reading the body like any other push: the
+		// answer must not tell which device names are enrolled.
+		dev, used, err = deviceRecord{unknown: true, secret: h.decoy}, false, nil
 	}
 	if err != nil {
 		h.log.Error("push: device lookup", "err", err)
 		return nil, early(refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later"))
-	}
-	if dev.revoked {
-		return nil, early(refuse(http.StatusForbidden, wire.CodeRevoked, "device %q was revoked at this hub", auth.Device))
 	}
 	if used {
 		// A captured request sent again: refused before its body (the writer checks again
 		// in the transaction that stores, for two copies arriving together).
 		return nil, early(refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed"))
 	}
-	release, ok := h.bodies.acquire(clientAddress(r), r.ContentLength)
-	if !ok {
-		return nil, early(refuse(http.StatusServiceUnavailable, wire.CodeBusy, "too many pushes being received; retry later"))
+	body, release, perr := h.readBody(w, r, auth.Device)
+	if perr != nil {
+		return nil, perr
 	}
 	defer release()
-	rc := http.NewResponseController(w)
-	if err := rc.SetReadDeadline(time.Now().Add(bodyDeadline(r.ContentLength))); err != nil {
-		h.log.Debug("push: set body deadline", "err", err)
+	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) || dev.unknown {
+		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "unknown device, or the signature does not match its secret (wrong secret or altered request)")
 	}
-	body := make([]byte, r.ContentLength)
-	if _, err := io.ReadFull(r.Body, body); err != nil {
-		return nil, early(refuse(http.StatusBadRequest, wire.CodeMalformed, "read body: %v", err))
-	}
-	if n, _ := r.Body.Read(make([]byte, 1)); n > 0 {
-		return nil, early(refuse(http.StatusBadRequest, wire.CodeMalformed, "body longer than its Content-Length"))
-	}
-	rc.SetReadDeadline(time.Time{})
-	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) {
-		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "signature does not match the device secret (wrong secret or altered request)")
+	if dev.revoked {
+		return nil, refuse(http.StatusForbidden, wire.CodeRevoked, "this device was revoked at this hub")
 	}
 	var push wire.PushRequest
 	if perr := decodePush(r.Header.Get("Content-Encoding"), body, &push); perr != nil {
@@ -162,8 +152,12 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		return nil, refuse(http.StatusUnprocessableEntity, wire.CodeInvalid, "%v", err)
 	}
 	if push.Device != auth.Device || push.Site != dev.site {
+		// The device is authenticated: it may learn its own enrollment.
 		return nil, refuse(http.StatusForbidden, wire.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
 			push.Device, push.Site, dev.site)
+	}
+	if err := checkPlacement(&push, dev.kind); err != nil {
+		return nil, refuse(http.StatusUnprocessableEntity, wire.CodeInvalid, "%v", err)
 	}
 	res := h.writer.submit(ctx, &ingestJob{device: auth.Device, nonce: auth.Nonce, push: &push})
 	if res.err != nil && retryable(res.err) {

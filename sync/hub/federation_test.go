@@ -160,7 +160,7 @@ func TestFederation(t *testing.T) {
 		var provinces []*fedProvince
 		for i, name := range names {
 			p := &fedProvince{code: fmt.Sprintf("P%d", i+1), name: name}
-			secret, err := national.Enroll(ctx, Site{Code: p.code, Province: name}, "hub-"+p.code)
+			secret, err := national.EnrollUpstream(ctx, Site{Code: p.code, Province: name}, "hub-"+p.code)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -423,7 +423,7 @@ func TestUpstreamLease(t *testing.T) {
 	forEachBackend(t, func(t *testing.T) {
 		clock := testkit.NewClock(time.Date(2026, 11, 9, 3, 0, 0, 0, time.UTC))
 		national, nsrv := openFedHub(t, "national", clock)
-		secret, err := national.Enroll(context.Background(), Site{Code: "P1", Province: "Tỉnh Nghệ An"}, "hub-P1")
+		secret, err := national.EnrollUpstream(context.Background(), Site{Code: "P1", Province: "Tỉnh Nghệ An"}, "hub-P1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -528,7 +528,7 @@ func TestUpstreamSendsHistory(t *testing.T) {
 		if _, err := prov.db.Exec(`DELETE FROM upstream_dirty`); err != nil {
 			t.Fatal(err)
 		}
-		secret, err = national.Enroll(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
+		secret, err = national.EnrollUpstream(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -571,7 +571,7 @@ func TestUpstreamLoop(t *testing.T) {
 		clock := testkit.NewClock(time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC))
 		national, nsrv := openFedHub(t, "national", clock)
 		prov, psrv := openFedHub(t, "prov", clock)
-		secret, err := national.Enroll(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
+		secret, err := national.EnrollUpstream(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
 		if err != nil {
 			t.Fatal(err)
 		}

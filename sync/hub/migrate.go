@@ -151,6 +151,12 @@ CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
 	PRIMARY KEY(device, site)
 );`,
 	},
+	{
+		// A provincial hub enrolled at the national hub is kind 'hub': only its pushes may
+		// name sites and communes (the reserved dims); an agent's never do.
+		version: 5, name: "device kinds (an agent, or a provincial hub enrolled upstream)",
+		sql: `ALTER TABLE devices ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent';`,
+	},
 }
 
 // migrationLock is the PostgreSQL advisory lock the hubs of one database take to

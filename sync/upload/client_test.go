@@ -115,11 +115,18 @@ var metrics = []string{"tickets.issued", "checkins", "dossiers.received", "dossi
 
 // randomChange is one event's worth of counting at a busy counter.
 func randomChange(rng *rand.Rand, day string) sqlsource.Change {
-	dims := map[string]string{"service": strconv.Itoa(1 + rng.IntN(25)), "counter": "Q" + strconv.Itoa(1+rng.IntN(3))}
-	if rng.IntN(2) == 0 {
-		dims["outcome"] = "ok"
+	// The dims each metric has in the vocabulary (the hub refuses others).
+	metric := metrics[rng.IntN(len(metrics))]
+	dims := map[string]string{"counter": "Q" + strconv.Itoa(1+rng.IntN(3))}
+	switch metric {
+	case "checkins", "identity.verifications":
+		if rng.IntN(2) == 0 {
+			dims["outcome"] = "ok"
+		}
+	default:
+		dims["service"] = strconv.Itoa(1 + rng.IntN(25))
 	}
-	return sqlsource.Change{Day: day, Metric: metrics[rng.IntN(len(metrics))], Dims: dims, Delta: 1 + rng.Int64N(3)}
+	return sqlsource.Change{Day: day, Metric: metric, Dims: dims, Delta: 1 + rng.Int64N(3)}
 }
 
 func newClient(t testing.TB, cfg upload.ClientConfig, src upload.Source) *upload.Client {
@@ -324,7 +331,7 @@ func TestThirtyDaysOffline(t *testing.T) {
 			lastDay = day
 			for range 200 {
 				ch := randomChange(rng, day)
-				ch.Dims = map[string]string{"service": strconv.Itoa(1 + rng.IntN(4))}
+				ch.Metric, ch.Dims = "tickets.issued", map[string]string{"service": strconv.Itoa(1 + rng.IntN(4))}
 				if err := src.Apply(ctx, ch); err != nil {
 					t.Fatal(err)
 				}
@@ -521,7 +528,7 @@ func TestStatusExplainsAndSurvivesRestart(t *testing.T) {
 	src := openSource(t, dbPath)
 	ctx := context.Background()
 	for i := range 30 {
-		src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Dims: map[string]string{"service": strconv.Itoa(i)}, Delta: 1})
+		src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "tickets.issued", Dims: map[string]string{"service": strconv.Itoa(i)}, Delta: 1})
 	}
 	cases := []struct {
 		device string

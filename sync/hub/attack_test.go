@@ -271,3 +271,152 @@ func TestSlowBodiesDoNotStallIngestion(t *testing.T) {
 		t.Logf("%d of the 16 empty bodies still held", open)
 	})
 }
+
+// rowsPush is a push of n distinct ticket rows of one day (counters Q0…, services 1…25),
+// from revision rev.
+func rowsPush(t *testing.T, site, device, day string, from, n int, rev int64) []byte {
+	t.Helper()
+	var snaps []wire.Snapshot
+	for i := from; i < from+n; i++ {
+		snaps = append(snaps, snap(day, vocab.TicketsServed, 1, rev, "service", fmt.Sprint(1+i%25), "counter", fmt.Sprintf("Q%d", i/25)))
+	}
+	return pushBody(t, site, device, snaps...)
+}
+
+// A device cannot store rows without bound: past its budget of distinct rows a day, in
+// all, or its site's a day, a push is refused whole and stores nothing; updating rows it
+// holds is still taken; the refusals are on the fleet page.
+func TestRowBudgets(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T) {
+		th := startHub(t, func(o *Options) {
+			o.RowBudget = RowBudget{DevicePerDay: 50, DeviceInAll: 120, SitePerDay: 80}
+			o.OpenFleet = true
+		})
+		a := th.enroll(t, "VH-1", "pc1")
+		b := th.enroll(t, "VH-1", "pc2")
+		steps := []struct {
+			name           string
+			device         string
+			secret         []byte
+			day            string
+			from, n        int
+			rev            int64
+			status, stored int
+		}{
+			{"a day's budget", "pc1", a, "2026-11-18", 0, 50, 1, 200, 50},
+			{"one row past it", "pc1", a, "2026-11-18", 50, 1, 2, 429, 50},
+			{"new values of held rows", "pc1", a, "2026-11-18", 0, 50, 3, 200, 50},
+			{"another day", "pc1", a, "2026-11-19", 0, 50, 4, 200, 100},
+			{"past the budget in all", "pc1", a, "2026-11-20", 0, 21, 5, 429, 100},
+			{"up to the budget in all", "pc1", a, "2026-11-20", 0, 20, 6, 200, 120},
+			{"past the site's day", "pc2", b, "2026-11-18", 100, 31, 1, 429, 120},
+			{"up to the site's day", "pc2", b, "2026-11-18", 100, 30, 2, 200, 150},
+		}
+		for _, s := range steps {
+			status, er, _ := th.do(t, signedRequest{device: s.device, secret: s.secret, body: rowsPush(t, "VH-1", s.device, s.day, s.from, s.n, s.rev)})
+			if status != s.status {
+				t.Fatalf("%s: %d %+v, want %d", s.name, status, er, s.status)
+			}
+			if status == http.StatusTooManyRequests && er.Code != wire.CodeOverBudget {
+				t.Fatalf("%s: code %q", s.name, er.Code)
+			}
+			if n := th.counterRows(t); n != s.stored {
+				t.Fatalf("%s: %d rows held, want %d", s.name, n, s.stored)
+			}
+		}
+		fleet, err := th.Fleet(context.Background(), Filter{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		refused := map[string]int64{}
+		for _, f := range fleet {
+			refused[f.Device] = f.OverBudget
+		}
+		if refused["pc1"] != 2 || refused["pc2"] != 1 {
+			t.Errorf("refusals on the fleet: %v, want pc1 2, pc2 1", refused)
+		}
+		if page := getPage(t, th, ""); !strings.Contains(page, "vượt hạn mức số dòng: 2 lần gửi bị từ chối") {
+			t.Errorf("the page does not show pc1's refusals")
+		}
+	})
+}
+
+// A hostile device sending pushes of 5,000 new rows keeps no more than its day's budget.
+func TestRowFloodIsBounded(t *testing.T) {
+	t.Parallel()
+	th := startHub(t, func(o *Options) { o.RowBudget = RowBudget{DevicePerDay: 12_000} })
+	secret := th.enroll(t, "VH-1", "pc1")
+	refused := 0
+	for i := range 8 {
+		status, _, _ := th.do(t, signedRequest{device: "pc1", secret: secret, gzip: true,
+			body: rowsPush(t, "VH-1", "pc1", "2026-11-20", i*wire.MaxSnapshotsPerPush, wire.MaxSnapshotsPerPush, int64(i+1))})
+		if status == http.StatusTooManyRequests {
+			refused++
+		}
+	}
+	if n := th.counterRows(t); n != 10_000 || refused != 6 {
+		t.Errorf("%d rows held, %d pushes refused; want 10000 and 6", n, refused)
+	}
+}
+
+// Past its capacity the hub answers 503 busy with Retry-After at once; under a burst
+// far above it every push gets an answer, either stored or shed, none lost in between.
+func TestOverloadIsShed(t *testing.T) {
+	t.Parallel()
+	forEachBackend(t, func(t *testing.T) {
+		th := startHub(t, func(o *Options) { o.MaxPushesInFlight = 4 })
+		secret := th.enroll(t, "VH-1", "pc1")
+		push := func(rev int64) (*http.Response, error) {
+			body := pushBody(t, "VH-1", "pc1", snap("2026-11-20", vocab.TicketsIssued, rev, rev, "service", fmt.Sprint(rev)))
+			req, _ := http.NewRequest(http.MethodPost, th.srv.URL+wire.PushPath, bytes.NewReader(body))
+			if err := wire.Sign(req, "pc1", secret, body, th.now); err != nil {
+				t.Fatal(err)
+			}
+			return (&http.Client{Timeout: 20 * time.Second}).Do(req)
+		}
+		// The hub's places all taken: the push is shed with a Retry-After.
+		for range 4 {
+			th.load.admit()
+		}
+		resp, err := push(1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusServiceUnavailable || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("at capacity: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+		for range 4 {
+			th.load.leave()
+		}
+		// A burst of 200 at once: every one answered, 200 or 503 busy, and every 200 stored.
+		var wg sync.WaitGroup
+		var mu sync.Mutex
+		answers := map[int]int{}
+		for i := range 200 {
+			wg.Go(func() {
+				resp, err := push(int64(2 + i))
+				mu.Lock()
+				defer mu.Unlock()
+				if err != nil {
+					answers[-1]++
+					return
+				}
+				resp.Body.Close()
+				if resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") == "" {
+					answers[-2]++
+				}
+				answers[resp.StatusCode]++
+			})
+		}
+		wg.Wait()
+		if answers[-1] != 0 || answers[-2] != 0 || answers[200]+answers[503] != 200 || answers[200] == 0 {
+			t.Fatalf("answers: %v (-1: no answer, -2: 503 without Retry-After)", answers)
+		}
+		if n := th.counterRows(t); n != answers[200] {
+			t.Fatalf("%d rows stored for %d pushes answered 200", n, answers[200])
+		}
+		t.Logf("burst of 200 with 4 places: %v", answers)
+	})
+}

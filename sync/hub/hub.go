@@ -47,6 +47,13 @@ type Options struct {
 	// BodyBudget and BodyBudgetPerAddress cap the bytes of push bodies being received
 	// before they can be authenticated (DefaultBodyBudget, DefaultBodyBudgetPerAddress).
 	BodyBudget, BodyBudgetPerAddress int64
+	// MaxPushesInFlight and QueueWait shed load: past MaxPushesInFlight pushes at once a
+	// push is answered 503 busy with Retry-After at once, and an admitted push waits at
+	// most QueueWait for the writer (DefaultMaxPushesInFlight, DefaultQueueWait).
+	MaxPushesInFlight int
+	QueueWait         time.Duration
+	// RowBudget caps the distinct rows a device and a site may hold (DefaultRowBudget).
+	RowBudget RowBudget
 	// StaleAfter is how long a site may stay silent before the page flags it
 	// (DefaultStaleAfter).
 	StaleAfter time.Duration
@@ -67,11 +74,13 @@ type Hub struct {
 	bodies  *bodyBudget
 	// decoy is the secret an unknown device's push is checked against: no signature
 	// matches it, and the push is read and refused as one with a wrong secret.
-	decoy    []byte
-	refusals refusalLog
-	box      *secretBox
-	fleet    bool // the fleet may be shown to whoever passes the readers' check
-	stale    time.Duration
+	decoy     []byte
+	rowBudget RowBudget
+	load      *loadShedder
+	refusals  refusalLog
+	box       *secretBox
+	fleet     bool // the fleet may be shown to whoever passes the readers' check
+	stale     time.Duration
 }
 
 func sqliteDSN(path string) string {
@@ -180,6 +189,8 @@ func Open(db string, opts Options) (*Hub, error) {
 	}
 	h.metrics = newHubMetrics()
 	h.bodies = newBodyBudget(opts.BodyBudget, opts.BodyBudgetPerAddress)
+	h.rowBudget = opts.RowBudget.withDefaults()
+	h.load = newLoadShedder(opts.MaxPushesInFlight, opts.QueueWait)
 	h.decoy = make([]byte, 32)
 	rand.Read(h.decoy)
 	h.fleet = opts.OpenFleet || opts.ReportToken != ""

@@ -82,7 +82,7 @@ func describeHub(he *HubError) (string, string) {
 	case wire.CodeWrongSite:
 		return fmt.Sprintf("the hub has this device at another site (%s): fix sync.site or re-enroll", he.Message),
 			"Mã điểm trong cấu hình không khớp với đăng ký trên máy chủ tỉnh."
-	case wire.CodeInvalid, wire.CodeSchema, wire.CodeMalformed, wire.CodeTooLarge:
+	case wire.CodeInvalid, wire.CodeSchema, wire.CodeMalformed, wire.CodeTooLarge, wire.CodeOverBudget:
 		return fmt.Sprintf("the hub refused the data (%s: %s): the data is kept and retried; report this to the provincial IT team, an update may be needed", he.Code, he.Message),
 			"Máy chủ tỉnh không chấp nhận dữ liệu gửi lên; số liệu được giữ lại. Báo bộ phận CNTT tỉnh."
 	}

@@ -48,7 +48,7 @@ func BenchmarkFleetLoad(b *testing.B) {
 		{"sqlite", 1, false, []int{500, 1000, 1400, 1700}, 200},
 		{"postgres", 1, true, []int{500, 1000, 1400, 1700}, 200},
 		{"postgres-2hubs", 2, true, []int{500, 1000, 1400, 1700}, 200},
-		{"overload", 1, false, []int{1000, 2000, 3000, 4500}, 0},
+		{"overload", 1, false, []int{1000, 1500, 2200, 3000, 4500}, 0},
 	} {
 		b.Run(cfg.name, func(b *testing.B) {
 			db := filepath.Join(b.TempDir(), "hub.db")

@@ -16,10 +16,10 @@ import (
 // admitted push waits at most QueueWait for a place in the writer's queue. A refusal
 // costs the hub the read of a body, no signature check, no decoding.
 
-// DefaultMaxPushesInFlight bounds the pushes the hub works on at once: about a quarter
+// DefaultMaxPushesInFlight bounds the pushes the hub works on at once: about a fifth
 // of a second of its capacity on the 2-core machine (see the README's overload table),
 // so an admitted push is answered well within a second when the writer keeps up.
-const DefaultMaxPushesInFlight = 512
+const DefaultMaxPushesInFlight = 256
 
 // DefaultQueueWait is how long an admitted push may wait for the writer's queue.
 const DefaultQueueWait = 2 * time.Second

@@ -30,27 +30,34 @@ const maxDigitRun = 8
 // name its sites and communes.
 func checkPlacement(push *wire.PushRequest, kind string) error {
 	for i := range push.Snapshots {
-		s := &push.Snapshots[i]
-		allowed, ok := vocab.PushDims(s.Metric)
-		if !ok {
-			return fmt.Errorf("snapshot %d: metric %q is not in this hub's vocabulary", i, s.Metric)
+		if err := checkRow(push.Snapshots[i].Metric, push.Snapshots[i].Dims, kind); err != nil {
+			return fmt.Errorf("snapshot %d: %w", i, err)
 		}
-		for k, v := range s.Dims {
-			placement := slices.Contains(vocab.Placement, k)
-			switch {
-			case placement && kind == KindHub:
-				if err := checkPlaceValue(k, v); err != nil {
-					return fmt.Errorf("snapshot %d: %w", i, err)
-				}
-				continue
-			case slices.Contains(vocab.Reserved, k):
-				return fmt.Errorf("snapshot %d: dimension %q is the hub's own (it comes from the enrollment, never from a push)", i, k)
-			case !slices.Contains(allowed, k):
-				return fmt.Errorf("snapshot %d: metric %q has no dimension %q", i, s.Metric, k)
+	}
+	return nil
+}
+
+// checkRow is checkPlacement for one row.
+func checkRow(metric string, dims map[string]string, kind string) error {
+	allowed, ok := vocab.PushDims(metric)
+	if !ok {
+		return fmt.Errorf("metric %q is not in this hub's vocabulary", metric)
+	}
+	for k, v := range dims {
+		placement := slices.Contains(vocab.Placement, k)
+		switch {
+		case placement && kind == KindHub:
+			if err := checkPlaceValue(k, v); err != nil {
+				return err
 			}
-			if err := checkCode(k, v); err != nil {
-				return fmt.Errorf("snapshot %d: %w", i, err)
-			}
+			continue
+		case slices.Contains(vocab.Reserved, k):
+			return fmt.Errorf("dimension %q is the hub's own (it comes from the enrollment, never from a push)", k)
+		case !slices.Contains(allowed, k):
+			return fmt.Errorf("metric %q has no dimension %q", metric, k)
+		}
+		if err := checkCode(k, v); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -66,7 +73,7 @@ func checkCode(k, v string) error {
 }
 
 // checkPlaceValue accepts a site code, or a commune's name as a province enrolled it
-// (letters with diacritics, spaces and a little punctuation), never ID-shaped.
+// (letters with diacritics, digits, spaces and punctuation), never ID-shaped.
 func checkPlaceValue(k, v string) error {
 	if k == vocab.DimSite {
 		if !wire.ValidName(v) {
@@ -78,7 +85,7 @@ func checkPlaceValue(k, v string) error {
 		return fmt.Errorf("dimension %s: the value is not a commune's name", k)
 	}
 	for _, r := range v {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.Is(unicode.Mn, r) && !slices.Contains([]rune(" .,-'()/"), r) {
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) && !unicode.IsPunct(r) && r != ' ' {
 			return fmt.Errorf("dimension %s: the value is not a commune's name", k)
 		}
 	}

@@ -588,6 +588,12 @@ func TestUpstreamLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 		key, _ := wire.ParseSecret(secret)
+		// A row stored before the hub checked dims, which the national hub refuses: left
+		// out, it must not hold back the province's other rows.
+		if _, err := prov.db.Exec(`INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
+			VALUES('S1-a', '2026-11-20', ?, '{"note":"Nguyễn Văn Tèo"}', '', 1000, 1)`, vocab.TicketsIssued); err != nil {
+			t.Fatal(err)
+		}
 		src := newMemSource()
 		src.add("2026-11-20", vocab.TicketsIssued, map[string]string{vocab.DimService: "1.001"}, 42)
 		agent, err := upload.NewClient(upload.ClientConfig{HubURL: psrv.URL, Site: "S1", Device: "S1-a", Secret: key, Clock: fedClock{clock}}, src)

@@ -166,6 +166,7 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	if err := checkPlacement(&push, dev.kind); err != nil {
 		return nil, refuse(http.StatusUnprocessableEntity, wire.CodeInvalid, "%v", err)
 	}
+	maskDigitRuns(push.Heartbeat)
 	res := h.writer.submit(ctx, h.load.queueWait, &ingestJob{device: auth.Device, site: dev.site, nonce: auth.Nonce, push: &push})
 	if errors.Is(res.err, errQueueFull) {
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub is storing as many pushes as it can; retry later")

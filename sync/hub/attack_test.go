@@ -3,6 +3,7 @@ package hub
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net"
@@ -419,4 +420,32 @@ func TestOverloadIsShed(t *testing.T) {
 		}
 		t.Logf("burst of 200 with 4 places: %v", answers)
 	})
+}
+
+// An ID number in a device's state text never reaches the fleet view; the push with it
+// is stored.
+func TestFleetViewMasksIDNumbers(t *testing.T) {
+	t.Parallel()
+	th := startHub(t, func(o *Options) { o.OpenFleet = true })
+	secret := th.enroll(t, "VH-1", "pc1")
+	body, err := json.Marshal(wire.PushRequest{Schema: wire.SchemaVersion, Site: "VH-1", Device: "pc1",
+		Snapshots: []wire.Snapshot{snap("2026-11-20", vocab.TicketsIssued, 1, 1)},
+		Heartbeat: &wire.Heartbeat{Version: "1.0.0", Devices: []wire.DeviceState{{Name: "reader", Kind: "pcsc", State: "fault",
+			Detail: "card 079203004599 stuck, port 8607"}}}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, er, _ := th.do(t, signedRequest{device: "pc1", secret: secret, body: body}); status != http.StatusOK {
+		t.Fatalf("push: %d %+v", status, er)
+	}
+	fleet, err := th.Fleet(context.Background(), Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fleet[0].Devices[0].Detail; got != "card # stuck, port 8607" {
+		t.Fatalf("fleet shows %q", got)
+	}
+	if page := getPage(t, th, ""); strings.Contains(page, "079203004599") {
+		t.Fatal("the page shows the ID number")
+	}
 }

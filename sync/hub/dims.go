@@ -8,7 +8,9 @@ package hub
 
 import (
 	"fmt"
+	"regexp"
 	"slices"
+	"strconv"
 	"unicode"
 	"unicode/utf8"
 
@@ -105,3 +107,23 @@ func checkDigitRun(k, v string) error {
 	}
 	return nil
 }
+
+// maskDigitRuns replaces every run of more than maxDigitRun digits in a heartbeat's
+// texts with "#": a device's state is shown on the fleet page, and an ID number typed
+// or read into a device's error text must not be. The heartbeat is not refused for it:
+// it would hold back the counters it travels with.
+func maskDigitRuns(hb *wire.Heartbeat) {
+	if hb == nil {
+		return
+	}
+	hb.Version = maskText(hb.Version)
+	for i := range hb.Devices {
+		d := &hb.Devices[i]
+		d.Name, d.Kind, d.State, d.Detail = maskText(d.Name), maskText(d.Kind), maskText(d.State), maskText(d.Detail)
+	}
+}
+
+// idShaped is a run of digits longer than maxDigitRun.
+var idShaped = regexp.MustCompile(`[0-9]{` + strconv.Itoa(maxDigitRun+1) + `,}`)
+
+func maskText(s string) string { return idShaped.ReplaceAllString(s, "#") }

@@ -217,3 +217,35 @@ var EssentialServices = []Service{
 	{24, "Liên thông đăng ký khai sinh – đăng ký thường trú – cấp thẻ BHYT cho trẻ em dưới 6 tuổi", ""},
 	{25, "Liên thông đăng ký khai tử – xóa đăng ký thường trú – trợ cấp mai táng phí", ""},
 }
+
+// What a hub accepts in a push. The dims that place a row in the administration
+// (site, commune, province, device) come from the enrollment and are never taken
+// from a device's push; only a provincial hub pushing to the national hub names its
+// own sites and communes, in Placement dims.
+const (
+	DimChannel = "channel" // how a dossier came in: "online", or the counter
+	DimSite    = "site"    // the site's code at the province (a provincial hub's rows)
+	DimCommune = "commune" // the commune as the province enrolled it (a provincial hub's rows)
+)
+
+// Reserved are the dimension keys a hub derives itself; a device's push may not name them.
+var Reserved = []string{DimSite, DimCommune, "province", "device", "district", "ward"}
+
+// Placement are the reserved dims an upstream-enrolled provincial hub gives its rows.
+var Placement = []string{DimSite, DimCommune}
+
+// pushDims are the dims a hub accepts beyond a metric's own: the counter a row was
+// counted at (the hub's drill-down to the counter) on every metric, and the channel of
+// a received dossier (the report's "online" column).
+var pushDims = map[string][]string{DossiersReceived: {DimChannel}}
+
+// PushDims are the dimension keys a hub accepts on a metric from a device: its own,
+// the counter, and the extras above. ok is false for a metric not in the vocabulary.
+func PushDims(metric string) (dims []string, ok bool) {
+	d, ok := byName[metric]
+	if !ok {
+		return nil, false
+	}
+	out := append(slices.Clone(d.Dims), DimCounter)
+	return append(out, pushDims[metric]...), true
+}

@@ -77,9 +77,9 @@ func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 	resp, perr := h.push(w, r)
 	if perr != nil {
 		h.metrics.push(perr.code)
-		h.log.Info("push refused", "code", perr.code, "reason", perr.msg, "device", r.Header.Get(wire.HeaderDevice), "remote", r.RemoteAddr)
+		h.refusals.note(h.log, perr, clientAddress(r))
 		if perr.status == http.StatusServiceUnavailable {
-			w.Header().Set("Retry-After", "30")
+			w.Header().Set("Retry-After", retryAfter(perr.code))
 		}
 		if perr.closeConn {
 			w.Header().Set("Connection", "close") // the body was not read: the connection cannot serve another request
@@ -95,10 +95,11 @@ func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 }
 
 // push authenticates, decodes, validates and stores one push. Nothing is stored unless
-// every step passes. Everything the headers alone can refuse (their shape, the time,
-// an unknown or revoked device, a missing or too large declared size) is refused before
-// a byte of the body is read; the body is then read within a deadline proportional to
-// its size and only while the hub's budget for unauthenticated bodies allows.
+// every step passes. Everything the headers alone can refuse (their shape, the time, a
+// missing or too large declared size) is refused before a byte of the body is read; the
+// body is then read within a deadline proportional to its size and only while the
+// hub's budget for unauthenticated bodies allows; past the hub's capacity the push is
+// shed (shed.go).
 func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, *pushError) {
 	ctx := r.Context()
 	auth, err := wire.ParseSignedHeaders(r.Header)
@@ -116,41 +117,37 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	case r.ContentLength > wire.MaxBodyBytes:
 		return nil, early(refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "body larger than %d bytes", wire.MaxBodyBytes))
 	}
+	// The body is read first, its bytes counted as they arrive, so that a client which
+	// sends nothing holds neither bytes nor a place among the pushes being worked on.
+	body, release, perr := h.readBody(w, r, auth.Device)
+	if perr != nil {
+		return nil, perr
+	}
+	defer release()
+	if !h.load.admit() {
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub is at capacity; retry after the time in Retry-After")
+	}
+	defer h.load.leave()
 	dev, used, err := h.lookupPush(ctx, auth.Device, auth.Nonce)
 	if errors.Is(err, ErrUnknownDevice) {
-		return nil, early(refuse(http.StatusUnauthorized, wire.CodeUnknownDevice, "device %q is not enrolled at this hub", auth.Device))
+		// Answered as a bad signature, like any other push: the answer must not tell
+		// which device names are enrolled.
+		dev, used, err = deviceRecord{unknown: true, secret: h.decoy}, false, nil
 	}
 	if err != nil {
 		h.log.Error("push: device lookup", "err", err)
-		return nil, early(refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later"))
-	}
-	if dev.revoked {
-		return nil, early(refuse(http.StatusForbidden, wire.CodeRevoked, "device %q was revoked at this hub", auth.Device))
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later")
 	}
 	if used {
-		// A captured request sent again: refused before its body (the writer checks again
-		// in the transaction that stores, for two copies arriving together).
-		return nil, early(refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed"))
+		// A captured request sent again (the writer checks again in the transaction
+		// that stores, for two copies arriving together).
+		return nil, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
 	}
-	release, ok := h.bodies.acquire(clientAddress(r), r.ContentLength)
-	if !ok {
-		return nil, early(refuse(http.StatusServiceUnavailable, wire.CodeBusy, "too many pushes being received; retry later"))
+	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) || dev.unknown {
+		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "unknown device, or the signature does not match its secret (wrong secret or altered request)")
 	}
-	defer release()
-	rc := http.NewResponseController(w)
-	if err := rc.SetReadDeadline(time.Now().Add(bodyDeadline(r.ContentLength))); err != nil {
-		h.log.Debug("push: set body deadline", "err", err)
-	}
-	body := make([]byte, r.ContentLength)
-	if _, err := io.ReadFull(r.Body, body); err != nil {
-		return nil, early(refuse(http.StatusBadRequest, wire.CodeMalformed, "read body: %v", err))
-	}
-	if n, _ := r.Body.Read(make([]byte, 1)); n > 0 {
-		return nil, early(refuse(http.StatusBadRequest, wire.CodeMalformed, "body longer than its Content-Length"))
-	}
-	rc.SetReadDeadline(time.Time{})
-	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) {
-		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "signature does not match the device secret (wrong secret or altered request)")
+	if dev.revoked {
+		return nil, refuse(http.StatusForbidden, wire.CodeRevoked, "this device was revoked at this hub")
 	}
 	var push wire.PushRequest
 	if perr := decodePush(r.Header.Get("Content-Encoding"), body, &push); perr != nil {
@@ -163,14 +160,22 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		return nil, refuse(http.StatusUnprocessableEntity, wire.CodeInvalid, "%v", err)
 	}
 	if push.Device != auth.Device || push.Site != dev.site {
+		// The device is authenticated: it may learn its own enrollment.
 		return nil, refuse(http.StatusForbidden, wire.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
 			push.Device, push.Site, dev.site)
 	}
+	if err := checkPlacement(&push, dev.kind); err != nil {
+		return nil, refuse(http.StatusUnprocessableEntity, wire.CodeInvalid, "%v", err)
+	}
+	maskDigitRuns(push.Heartbeat)
 	if err := h.storeNames(ctx, dev.site, push.Names); err != nil {
 		h.log.Warn("push: store names", "device", auth.Device, "err", err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
 	}
-	res := h.writer.submit(ctx, &ingestJob{device: auth.Device, nonce: auth.Nonce, push: &push})
+	res := h.writer.submit(ctx, h.load.queueWait, &ingestJob{device: auth.Device, site: dev.site, nonce: auth.Nonce, push: &push})
+	if errors.Is(res.err, errQueueFull) {
+		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub is storing as many pushes as it can; retry later")
+	}
 	if res.err != nil && retryable(res.err) {
 		h.log.Warn("push: store: conflicts with other writers persisted", "err", res.err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
@@ -181,6 +186,9 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	}
 	if res.replay {
 		return nil, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
+	}
+	if res.overBudget {
+		return nil, overBudgetRefusal()
 	}
 	return &wire.PushResponse{
 		Schema:      wire.SchemaVersion,

@@ -15,7 +15,11 @@ import (
 )
 
 func epochSnap(day, metric, epoch string, value, rev int64) wire.Snapshot {
-	return wire.Snapshot{Day: day, Metric: metric, Dims: map[string]string{vocab.DimService: "13"}, Value: value, Revision: rev, Epoch: epoch}
+	dims := map[string]string{vocab.DimService: "13"}
+	if metric == vocab.GatePeakOccupancy {
+		dims = map[string]string{vocab.DimHour: "09"}
+	}
+	return wire.Snapshot{Day: day, Metric: metric, Dims: dims, Value: value, Revision: rev, Epoch: epoch}
 }
 
 // A record replaced after 7 tickets, whose new epoch counts 5 more the same day at

@@ -160,7 +160,7 @@ func TestFederation(t *testing.T) {
 		var provinces []*fedProvince
 		for i, name := range names {
 			p := &fedProvince{code: fmt.Sprintf("P%d", i+1), name: name}
-			secret, err := national.Enroll(ctx, Site{Code: p.code, Province: name}, "hub-"+p.code)
+			secret, err := national.EnrollUpstream(ctx, Site{Code: p.code, Province: name}, "hub-"+p.code)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -423,7 +423,7 @@ func TestUpstreamLease(t *testing.T) {
 	forEachBackend(t, func(t *testing.T) {
 		clock := testkit.NewClock(time.Date(2026, 11, 9, 3, 0, 0, 0, time.UTC))
 		national, nsrv := openFedHub(t, "national", clock)
-		secret, err := national.Enroll(context.Background(), Site{Code: "P1", Province: "Tỉnh Nghệ An"}, "hub-P1")
+		secret, err := national.EnrollUpstream(context.Background(), Site{Code: "P1", Province: "Tỉnh Nghệ An"}, "hub-P1")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -528,7 +528,7 @@ func TestUpstreamSendsHistory(t *testing.T) {
 		if _, err := prov.db.Exec(`DELETE FROM upstream_dirty`); err != nil {
 			t.Fatal(err)
 		}
-		secret, err = national.Enroll(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
+		secret, err = national.EnrollUpstream(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -571,7 +571,7 @@ func TestUpstreamLoop(t *testing.T) {
 		clock := testkit.NewClock(time.Date(2026, 11, 20, 3, 0, 0, 0, time.UTC))
 		national, nsrv := openFedHub(t, "national", clock)
 		prov, psrv := openFedHub(t, "prov", clock)
-		secret, err := national.Enroll(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
+		secret, err := national.EnrollUpstream(ctx, Site{Code: "P40", Province: "Tỉnh Nghệ An"}, "hub-P40")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -588,6 +588,12 @@ func TestUpstreamLoop(t *testing.T) {
 			t.Fatal(err)
 		}
 		key, _ := wire.ParseSecret(secret)
+		// A row stored before the hub checked dims, which the national hub refuses: left
+		// out, it must not hold back the province's other rows.
+		if _, err := prov.db.Exec(`INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
+			VALUES('S1-a', '2026-11-20', ?, '{"note":"Nguyễn Văn Tèo"}', '', 1000, 1)`, vocab.TicketsIssued); err != nil {
+			t.Fatal(err)
+		}
 		src := newMemSource()
 		src.add("2026-11-20", vocab.TicketsIssued, map[string]string{vocab.DimService: "1.001"}, 42)
 		agent, err := upload.NewClient(upload.ClientConfig{HubURL: psrv.URL, Site: "S1", Device: "S1-a", Secret: key, Clock: fedClock{clock}}, src)

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
@@ -27,15 +29,27 @@ import (
 // answer), p50/p99 answer time in ms measured from each push's scheduled time (a
 // queue in the generator counts), and CPU ms per push of the hub processes and, on
 // PostgreSQL, of the database server (also shown alone).
+//
+// "overload" offers SQLite rates up to and past its capacity with one connection per
+// push at most (as 2,000 PCs would open), so the hub, not the generator's connection
+// pool, is where pushes wait: it reports besides the goodput the pushes shed (503 busy
+// with Retry-After), those left without an answer or failed otherwise, and the p99 and
+// the longest time to any answer (shed ones included).
 func BenchmarkFleetLoad(b *testing.B) {
-	rates := []int{500, 1000, 1400, 1700}
 	const devices = 2000
 	const window = 3 * time.Second
 	for _, cfg := range []struct {
-		name string
-		hubs int
-		pg   bool
-	}{{"sqlite", 1, false}, {"postgres", 1, true}, {"postgres-2hubs", 2, true}} {
+		name  string
+		hubs  int
+		pg    bool
+		rates []int
+		conns int
+	}{
+		{"sqlite", 1, false, []int{500, 1000, 1400, 1700}, 200},
+		{"postgres", 1, true, []int{500, 1000, 1400, 1700}, 200},
+		{"postgres-2hubs", 2, true, []int{500, 1000, 1400, 1700}, 200},
+		{"overload", 1, false, []int{1000, 1500, 2200, 3000, 4500}, 0},
+	} {
 		b.Run(cfg.name, func(b *testing.B) {
 			db := filepath.Join(b.TempDir(), "hub.db")
 			if cfg.pg {
@@ -46,7 +60,7 @@ func BenchmarkFleetLoad(b *testing.B) {
 			procs := make([]*hubProcess, cfg.hubs)
 			for i := range procs {
 				procs[i] = &hubProcess{env: []string{hubChildEnv + "=1", "MOTCUA_HUB_CHILD_DB=" + db,
-					"MOTCUA_HUB_CHILD_KEY=" + key, "MOTCUA_HUB_CHILD_QUIET=1"}, addr: freeAddr(b), seen: func(string) {}}
+					"MOTCUA_HUB_CHILD_KEY=" + key, "MOTCUA_HUB_CHILD_QUIET=1", "MOTCUA_HUB_CHILD_CONNS=8000"}, addr: freeAddr(b), seen: func(string) {}}
 				procs[i].child = testkit.StartChild(b, append(procs[i].env, "MOTCUA_HUB_CHILD_ADDR="+procs[i].addr), "serving")
 			}
 			defer func() {
@@ -63,19 +77,22 @@ func BenchmarkFleetLoad(b *testing.B) {
 				}
 				return hubs, db
 			}
-			for _, rate := range rates {
+			for _, rate := range cfg.rates {
 				b.Run("rate="+strconv.Itoa(rate), func(b *testing.B) {
 					targets := make([]string, len(procs))
 					for i, p := range procs {
 						targets[i] = "http://" + p.addr + wire.PushPath
 					}
-					r := fleet.offer(b, targets, rate, window, cpu)
+					r := fleet.offer(b, targets, rate, window, cfg.conns, cpu)
 					b.ReportMetric(r.perSecond, "pushes/s")
 					b.ReportMetric(testkit.Ms(testkit.Percentile(r.latencies, 50)), "p50_ms")
 					b.ReportMetric(testkit.Ms(testkit.Percentile(r.latencies, 99)), "p99_ms")
 					b.ReportMetric(r.cpuPerPush, "cpu_ms/push")
 					b.ReportMetric(r.dbCPU, "db_cpu_ms/push")
 					b.ReportMetric(float64(r.failed), "failed")
+					b.ReportMetric(float64(r.shed), "shed")
+					b.ReportMetric(testkit.Ms(testkit.Percentile(r.answers, 99)), "p99_any_ms")
+					b.ReportMetric(testkit.Ms(slices.Max(r.answers)), "max_any_ms")
 				})
 			}
 		})
@@ -135,15 +152,17 @@ func enrollFleet(b *testing.B, db, key string, n int) *simFleet {
 type loadResult struct {
 	perSecond  float64
 	latencies  []time.Duration
-	cpuPerPush float64 // hubs and database server together
-	dbCPU      float64 // the database server's part
-	failed     int
+	cpuPerPush float64         // hubs and database server together
+	dbCPU      float64         // the database server's part
+	failed     int             // not stored: shed, or no answer, or another answer
+	shed       int             // answered 503 busy with Retry-After
+	answers    []time.Duration // every push's time to an answer of any kind (or to its error)
 }
 
 // offer pushes at rate per second for window, round robin over the devices and the
 // targets (a device goes to the other hub on its next round), and waits for every
 // answer.
-func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.Duration, cpu func() (hubs, db time.Duration)) loadResult {
+func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.Duration, conns int, cpu func() (hubs, db time.Duration)) loadResult {
 	b.Helper()
 	total := int(float64(rate) * window.Seconds())
 	type push struct {
@@ -168,9 +187,10 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 		}
 		pushes[i] = push{dev: d, body: body}
 	}
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxConnsPerHost: 200, MaxIdleConnsPerHost: 200}}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{MaxConnsPerHost: conns, MaxIdleConnsPerHost: max(conns, 2000)}}
 	lat := make([]time.Duration, total)
 	ok := make([]bool, total)
+	shed := make([]bool, total)
 	var wg sync.WaitGroup
 	hubs0, db0 := cpu()
 	start := time.Now()
@@ -189,6 +209,8 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 			lat[i] = time.Since(due)
 			if err == nil {
 				ok[i] = resp.StatusCode == http.StatusOK
+				shed[i] = resp.StatusCode == http.StatusServiceUnavailable && resp.Header.Get("Retry-After") != ""
+				io.Copy(io.Discard, resp.Body)
 				resp.Body.Close()
 			}
 		})
@@ -197,8 +219,11 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 	elapsed := time.Since(start)
 	hubs1, db1 := cpu()
 	client.CloseIdleConnections()
-	var r loadResult
+	r := loadResult{answers: lat}
 	for i := range ok {
+		if shed[i] {
+			r.shed++
+		}
 		if ok[i] {
 			r.latencies = append(r.latencies, lat[i])
 		} else {

@@ -11,6 +11,7 @@ package hub
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -46,6 +47,13 @@ type Options struct {
 	// BodyBudget and BodyBudgetPerAddress cap the bytes of push bodies being received
 	// before they can be authenticated (DefaultBodyBudget, DefaultBodyBudgetPerAddress).
 	BodyBudget, BodyBudgetPerAddress int64
+	// MaxPushesInFlight and QueueWait shed load: past MaxPushesInFlight pushes at once a
+	// push is answered 503 busy with Retry-After at once, and an admitted push waits at
+	// most QueueWait for the writer (DefaultMaxPushesInFlight, DefaultQueueWait).
+	MaxPushesInFlight int
+	QueueWait         time.Duration
+	// RowBudget caps the distinct rows a device and a site may hold (DefaultRowBudget).
+	RowBudget RowBudget
 	// StaleAfter is how long a site may stay silent before the page flags it
 	// (DefaultStaleAfter).
 	StaleAfter time.Duration
@@ -64,9 +72,15 @@ type Hub struct {
 	writer  *writer
 	metrics *hubMetrics
 	bodies  *bodyBudget
-	box     *secretBox
-	fleet   bool // the fleet may be shown to whoever passes the readers' check
-	stale   time.Duration
+	// decoy is the secret an unknown device's push is checked against: no signature
+	// matches it, and the push is read and refused as one with a wrong secret.
+	decoy     []byte
+	rowBudget RowBudget
+	load      *loadShedder
+	refusals  refusalLog
+	box       *secretBox
+	fleet     bool // the fleet may be shown to whoever passes the readers' check
+	stale     time.Duration
 }
 
 func sqliteDSN(path string) string {
@@ -175,6 +189,10 @@ func Open(db string, opts Options) (*Hub, error) {
 	}
 	h.metrics = newHubMetrics()
 	h.bodies = newBodyBudget(opts.BodyBudget, opts.BodyBudgetPerAddress)
+	h.rowBudget = opts.RowBudget.withDefaults()
+	h.load = newLoadShedder(opts.MaxPushesInFlight, opts.QueueWait)
+	h.decoy = make([]byte, 32)
+	rand.Read(h.decoy)
 	h.fleet = opts.OpenFleet || opts.ReportToken != ""
 	h.stale = cmp.Or(opts.StaleAfter, DefaultStaleAfter)
 	h.writer = startWriter(h)
@@ -198,10 +216,27 @@ type Site struct {
 // ErrAlreadyEnrolled means the device has a live secret; revoke it first to re-enroll.
 var ErrAlreadyEnrolled = errors.New("device already enrolled")
 
+// Device kinds recorded at enrollment.
+const (
+	KindAgent = "agent" // a counter PC: writes only its own site's rows
+	KindHub   = "hub"   // a provincial hub at the national hub: names its sites and communes
+)
+
 // Enroll creates a device with a fresh secret and returns the secret. Site details that
 // are non-empty update the site's record. A revoked device may be enrolled again; it
 // gets a new secret.
 func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, error) {
+	return h.enroll(ctx, site, device, KindAgent)
+}
+
+// EnrollUpstream enrolls a provincial hub at this (national) hub: site is the province.
+// Its rows may name the province's sites and communes (dims site, commune), which an
+// agent's may not; the province itself still comes from the enrollment.
+func (h *Hub) EnrollUpstream(ctx context.Context, province Site, device string) (string, error) {
+	return h.enroll(ctx, province, device, KindHub)
+}
+
+func (h *Hub) enroll(ctx context.Context, site Site, device, kind string) (string, error) {
 	if !wire.ValidName(site.Code) || !wire.ValidName(device) {
 		return "", fmt.Errorf("enroll: site and device must be short names of letters, digits, '.', '_', ':', '-'")
 	}
@@ -229,11 +264,11 @@ func (h *Hub) Enroll(ctx context.Context, site Site, device string) (string, err
 	}
 	// Only a new or revoked device takes the secret, in the one statement: two hubs
 	// enrolling the same device at once cannot both succeed.
-	res, err := tx.ExecContext(ctx, `INSERT INTO devices(device, site, secret, enrolled_at) VALUES(?, ?, ?, ?)
+	res, err := tx.ExecContext(ctx, `INSERT INTO devices(device, site, secret, enrolled_at, kind) VALUES(?, ?, ?, ?, ?)
 		ON CONFLICT(device) DO UPDATE SET site = excluded.site, secret = excluded.secret,
-			enrolled_at = excluded.enrolled_at, revoked_at = NULL
+			enrolled_at = excluded.enrolled_at, revoked_at = NULL, kind = excluded.kind
 		WHERE devices.revoked_at IS NOT NULL`,
-		device, site.Code, sealed, h.now().UTC().Format(time.RFC3339))
+		device, site.Code, sealed, h.now().UTC().Format(time.RFC3339), kind)
 	if err != nil {
 		return "", fmt.Errorf("enroll %s: save device: %w", device, err)
 	}
@@ -267,8 +302,10 @@ func (h *Hub) Revoke(ctx context.Context, device string) error {
 
 type deviceRecord struct {
 	site    string
+	kind    string
 	secret  []byte
 	revoked bool
+	unknown bool // not enrolled: secret is a random key no signature matches
 }
 
 func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, error) {
@@ -281,10 +318,10 @@ func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, er
 func (h *Hub) lookupPush(ctx context.Context, device, nonce string) (rec deviceRecord, used bool, err error) {
 	var secret string
 	var revoked sql.NullString
-	err = h.rdb.QueryRowContext(ctx, `SELECT d.site, d.secret, d.revoked_at,
+	err = h.rdb.QueryRowContext(ctx, `SELECT d.site, d.kind, d.secret, d.revoked_at,
 			EXISTS(SELECT 1 FROM nonces n WHERE n.device = d.device AND n.nonce = ?)
 		FROM devices d WHERE d.device = ?`, nonce, device).
-		Scan(&rec.site, &secret, &revoked, &used)
+		Scan(&rec.site, &rec.kind, &secret, &revoked, &used)
 	if errors.Is(err, sql.ErrNoRows) {
 		return rec, false, ErrUnknownDevice
 	}

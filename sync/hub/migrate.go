@@ -155,6 +155,27 @@ CREATE FUNCTION json_extract(doc TEXT, path TEXT) RETURNS TEXT
 		version: 5, name: "names of the codes sites send beside their counters",
 		sql: namesSchema,
 	},
+	{
+		// A provincial hub enrolled at the national hub is kind 'hub': only its pushes may
+		// name sites and communes (the reserved dims); an agent's never do.
+		version: 6, name: "device kinds (an agent, or a provincial hub enrolled upstream)",
+		sql: `ALTER TABLE devices ADD COLUMN kind TEXT NOT NULL DEFAULT 'agent';`,
+	},
+	{
+		// The row budgets' counts (rowbudget.go), from the rows already held, and the
+		// fleet's count of pushes refused past them.
+		version: 7, name: "row budgets (distinct rows per device and site)",
+		sql: `CREATE TABLE IF NOT EXISTS row_counts(
+	owner TEXT NOT NULL,
+	day TEXT NOT NULL,
+	rows BIGINT NOT NULL,
+	PRIMARY KEY(owner, day)
+);
+INSERT INTO row_counts(owner, day, rows) SELECT 'device:' || device, day, count(*) FROM counters GROUP BY device, day;
+INSERT INTO row_counts(owner, day, rows) SELECT 'device:' || device, '', count(*) FROM counters GROUP BY device;
+INSERT INTO row_counts(owner, day, rows) SELECT 'site:' || d.site, c.day, count(*) FROM counters c JOIN devices d ON d.device = c.device GROUP BY d.site, c.day;
+ALTER TABLE fleet ADD COLUMN over_budget BIGINT NOT NULL DEFAULT 0;`,
+	},
 }
 
 // migrationLock is the PostgreSQL advisory lock the hubs of one database take to

@@ -54,7 +54,11 @@ func runHubChild() int {
 			fmt.Printf("ok %s %s\n", r.Header.Get(wire.HeaderDevice), r.Header.Get(wire.HeaderNonce))
 		}
 	})
-	gl := Listen(ln, srv, netguard.Limits{})
+	lim := netguard.Limits{}
+	if n, err := strconv.Atoi(os.Getenv("MOTCUA_HUB_CHILD_CONNS")); err == nil {
+		lim.PerAddress = n // a load generator on one address plays many PCs
+	}
+	gl := Listen(ln, srv, lim)
 	fmt.Println("serving")
 	return exitCode(srv.Serve(gl))
 }

@@ -199,7 +199,7 @@ func BenchmarkNationalDay(b *testing.B) {
 	var ps []prov
 	for i := range provinces {
 		code := fmt.Sprintf("P%02d", i+1)
-		secret, err := national.Enroll(ctx, Site{Code: code, Province: "Tỉnh " + code}, "hub-"+code)
+		secret, err := national.EnrollUpstream(ctx, Site{Code: code, Province: "Tỉnh " + code}, "hub-"+code)
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -294,6 +294,7 @@ type FleetAgent struct {
 	Backlog       int64              `json:"backlog"`
 	Watermark     int64              `json:"watermark"`
 	Pushes        int64              `json:"pushes"`
+	OverBudget    int64              `json:"over_budget"` // pushes refused past a row budget
 	Devices       []wire.DeviceState `json:"devices"`
 }
 
@@ -313,7 +314,8 @@ func (h *Hub) Fleet(ctx context.Context, f Filter) ([]FleetAgent, error) {
 	}
 	rows, err := h.rdb.QueryContext(ctx, `SELECT d.device, d.site, coalesce(s.name, ''), coalesce(s.province, ''), coalesce(s.commune, ''),
 			d.revoked_at IS NOT NULL, coalesce(f.version, ''), f.last_contact, coalesce(f.clock_offset_ms, 0),
-			coalesce(f.backlog, 0), coalesce(f.watermark, 0), coalesce(f.pushes, 0), coalesce(f.devices, '[]')
+			coalesce(f.backlog, 0), coalesce(f.watermark, 0), coalesce(f.pushes, 0), coalesce(f.devices, '[]'),
+			coalesce(f.over_budget, 0)
 		FROM devices d LEFT JOIN sites s ON s.site = d.site LEFT JOIN fleet f ON f.device = d.device`+cond+`
 		ORDER BY s.province, s.commune, d.site, d.device`, args...)
 	if err != nil {
@@ -326,7 +328,7 @@ func (h *Hub) Fleet(ctx context.Context, f Filter) ([]FleetAgent, error) {
 		var contact *string
 		var devices string
 		if err := rows.Scan(&a.Device, &a.Site, &a.SiteName, &a.Province, &a.Commune, &a.Revoked, &a.Version, &contact,
-			&a.ClockOffsetMS, &a.Backlog, &a.Watermark, &a.Pushes, &devices); err != nil {
+			&a.ClockOffsetMS, &a.Backlog, &a.Watermark, &a.Pushes, &devices, &a.OverBudget); err != nil {
 			return nil, fmt.Errorf("fleet row: %w", err)
 		}
 		if contact != nil {

@@ -614,9 +614,13 @@ func (s *upstreamSource) refreshSome(ctx context.Context) (changed int, more boo
 		if _, err := tx.ExecContext(ctx, `DELETE FROM upstream_dirty WHERE day = ?`, day); err != nil {
 			return 0, false, fmt.Errorf("take dirty day %s: %w", day, err)
 		}
-		n, err := refreshDay(ctx, tx, day, &rev)
+		n, leftOut, err := refreshDay(ctx, tx, day, &rev)
 		if err != nil {
 			return 0, false, fmt.Errorf("recompute day %s: %w", day, err)
+		}
+		if leftOut > 0 {
+			s.h.log.Warn("upstream: rows the national hub would refuse left out (dims outside the vocabulary, kept from before the hub checked them)",
+				"day", day, "rows", leftOut)
 		}
 		changed += n
 	}
@@ -653,12 +657,12 @@ func queryStrings(ctx context.Context, tx *sqlTx, q string, args ...any) ([]stri
 // device's epochs already folded by device_counters), so the national hub's total for a
 // site, a commune or the province equals the provincial hub's own report. A `site` or
 // `commune` already in the dims (a hub below this one) is kept, as groupExpr reads it.
-func refreshDay(ctx context.Context, tx *sqlTx, day string, rev *int64) (int, error) {
+func refreshDay(ctx context.Context, tx *sqlTx, day string, rev *int64) (changed, leftOut int, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT c.metric, c.dims, d.site, coalesce(s.commune, ''), sum(c.value)
 		FROM device_counters c JOIN devices d ON d.device = c.device LEFT JOIN sites s ON s.site = d.site
 		WHERE c.day = ? GROUP BY c.metric, c.dims, d.site, s.commune`, day)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	type key struct{ metric, dims string }
 	fresh := map[key]int64{}
@@ -667,12 +671,12 @@ func refreshDay(ctx context.Context, tx *sqlTx, day string, rev *int64) (int, er
 		var value int64
 		if err := rows.Scan(&metric, &rawDims, &site, &commune, &value); err != nil {
 			rows.Close()
-			return 0, err
+			return 0, 0, err
 		}
 		dims := map[string]string{}
 		if err := json.Unmarshal([]byte(rawDims), &dims); err != nil {
 			rows.Close()
-			return 0, fmt.Errorf("dims %q of %s: %w", rawDims, metric, err)
+			return 0, 0, fmt.Errorf("dims %q of %s: %w", rawDims, metric, err)
 		}
 		if dims[DimSite] == "" {
 			dims[DimSite] = site
@@ -685,29 +689,35 @@ func refreshDay(ctx context.Context, tx *sqlTx, day string, rev *int64) (int, er
 				delete(dims, DimCommune)
 			}
 		}
+		if err := checkRow(metric, dims, KindHub); err != nil {
+			// A row the national hub would refuse (kept from before the hub checked
+			// dims) would hold back every other row of the province: left out.
+			leftOut++
+			continue
+		}
 		fresh[key{metric, wire.CanonicalDims(dims)}] += value
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	held := map[key]int64{}
 	rows, err = tx.QueryContext(ctx, `SELECT metric, dims, value FROM upstream_rows WHERE day = ?`, day)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	for rows.Next() {
 		var k key
 		var v int64
 		if err := rows.Scan(&k.metric, &k.dims, &v); err != nil {
 			rows.Close()
-			return 0, err
+			return 0, 0, err
 		}
 		held[k] = v
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	// A row held but no longer computed (it cannot happen while counters are never
 	// deleted, but a restored hub database could) goes to zero rather than stay stale.
@@ -730,21 +740,21 @@ func refreshDay(ctx context.Context, tx *sqlTx, day string, rev *int64) (int, er
 		return keys[i].dims < keys[j].dims
 	})
 	if len(keys) == 0 {
-		return 0, nil
+		return 0, leftOut, nil
 	}
 	upsert, err := tx.PrepareContext(ctx, `INSERT INTO upstream_rows(day, metric, dims, value, revision) VALUES(?, ?, ?, ?, ?)
 		ON CONFLICT(day, metric, dims) DO UPDATE SET value = excluded.value, revision = excluded.revision`)
 	if err != nil {
-		return 0, err
+		return 0, 0, err
 	}
 	defer upsert.Close()
 	for _, k := range keys {
 		*rev++
 		if _, err := upsert.ExecContext(ctx, day, k.metric, k.dims, fresh[k], *rev); err != nil {
-			return 0, err
+			return 0, 0, err
 		}
 	}
-	return len(keys), nil
+	return len(keys), leftOut, nil
 }
 
 // CountersChangedSince implements upload.Source.

@@ -17,6 +17,7 @@ import (
 // ingestJob is one authenticated, validated push waiting for its commit.
 type ingestJob struct {
 	device string
+	site   string // the device's enrolled site
 	nonce  string
 	push   *wire.PushRequest
 	done   chan ingestResult
@@ -26,6 +27,7 @@ type ingestResult struct {
 	accepted, ignored int
 	maxRevision       int64 // the device's highest revision held, after this push
 	replay            bool
+	overBudget        bool // refused: past a row budget (rowbudget.go)
 	err               error
 }
 
@@ -55,11 +57,18 @@ func (w *writer) stop() {
 	w.loops.Wait()
 }
 
-// submit queues a push and waits for its commit.
-func (w *writer) submit(ctx context.Context, j *ingestJob) ingestResult {
+// errQueueFull means a push found no place in the writer's queue within the wait.
+var errQueueFull = fmt.Errorf("the writer's queue stayed full")
+
+// submit queues a push, waiting at most wait for a place, and waits for its commit.
+func (w *writer) submit(ctx context.Context, wait time.Duration, j *ingestJob) ingestResult {
 	j.done = make(chan ingestResult, 1)
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
 	select {
 	case w.jobs <- j:
+	case <-timer.C:
+		return ingestResult{err: errQueueFull}
 	case <-ctx.Done():
 		return ingestResult{err: ctx.Err()}
 	case <-w.quit:
@@ -159,6 +168,12 @@ func (w *writer) commitOnce(group []*ingestJob, now time.Time) ([]ingestResult, 
 		} else {
 			results[i].replay = true
 		}
+	}
+	if stored, err = enforceRowBudgets(ctx, tx, w.h.rowBudget, group, stored, results); err != nil {
+		return nil, err
+	}
+	if err := countOverBudget(ctx, tx, group, results, now.UTC().Format(time.RFC3339Nano)); err != nil {
+		return nil, err
 	}
 	if len(stored) == 0 {
 		return results, tx.Commit()

@@ -82,12 +82,12 @@ func busySiteMonth(rng *rand.Rand) [][]sqlsource.Change {
 						{Day: day, Metric: "tickets.served", Dims: map[string]string{"counter": c, "service": s}, Delta: 1},
 						{Day: day, Metric: "dossiers.received", Dims: map[string]string{"counter": c, "service": s, "channel": channel}, Delta: 1},
 						{Day: day, Metric: "dossiers.digitized", Dims: map[string]string{"counter": c, "service": s}, Delta: 1},
-						{Day: day, Metric: "identity.verifications", Dims: map[string]string{"counter": c, "kind": "chip", "outcome": outcome}, Delta: 1},
+						{Day: day, Metric: "identity.verifications", Dims: map[string]string{"counter": c, "method": "pace", "outcome": outcome}, Delta: 1},
 						{Day: day, Metric: "checkins", Dims: map[string]string{"counter": c, "kind": "qr", "outcome": outcome}, Delta: 1},
 					})
 				}
 			}
-			events = append(events, []sqlsource.Change{{Day: day, Metric: "tickets.no_show", Dims: map[string]string{"counter": c}, Delta: 1}})
+			events = append(events, []sqlsource.Change{{Day: day, Metric: "tickets.noshow", Dims: map[string]string{"counter": c}, Delta: 1}})
 		}
 	}
 	return events

@@ -23,6 +23,7 @@ import (
 	"net/url"
 	"os"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 )
@@ -337,6 +338,11 @@ func (c *Client) Run(ctx context.Context) error {
 		wait := c.cfg.Interval
 		if err != nil {
 			wait = c.backoff(c.Status().Failures)
+			// A hub shedding load says when to come back; never sooner, and never later
+			// than the cap.
+			if he := (*HubError)(nil); errors.As(err, &he) && he.RetryAfter > wait {
+				wait = min(he.RetryAfter, c.cfg.MaxBackoff)
+			}
 		}
 		c.mu.Lock()
 		c.status.NextAttempt = c.cfg.Clock.Now().Add(wait)
@@ -545,6 +551,9 @@ type HubError struct {
 	Code    string
 	Message string
 	HubTime time.Time
+	// RetryAfter is the hub's Retry-After (seconds form), when it gave one: the client
+	// does not ask again sooner.
+	RetryAfter time.Duration
 }
 
 func (e *HubError) Error() string {
@@ -675,6 +684,9 @@ func (c *Client) post(ctx context.Context, body []byte) (*wire.PushResponse, err
 		return &pr, nil
 	}
 	he := &HubError{Status: resp.StatusCode}
+	if secs, err := strconv.Atoi(strings.TrimSpace(resp.Header.Get("Retry-After"))); err == nil && secs > 0 {
+		he.RetryAfter = time.Duration(min(secs, 24*3600)) * time.Second
+	}
 	var er wire.ErrorResponse
 	if json.Unmarshal(raw, &er) == nil && er.Code != "" {
 		he.Code, he.Message, he.HubTime = er.Code, er.Message, er.HubTime

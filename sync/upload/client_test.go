@@ -8,12 +8,14 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"net"
+	"net/http"
 	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -115,11 +117,18 @@ var metrics = []string{"tickets.issued", "checkins", "dossiers.received", "dossi
 
 // randomChange is one event's worth of counting at a busy counter.
 func randomChange(rng *rand.Rand, day string) sqlsource.Change {
-	dims := map[string]string{"service": strconv.Itoa(1 + rng.IntN(25)), "counter": "Q" + strconv.Itoa(1+rng.IntN(3))}
-	if rng.IntN(2) == 0 {
-		dims["outcome"] = "ok"
+	// The dims each metric has in the vocabulary (the hub refuses others).
+	metric := metrics[rng.IntN(len(metrics))]
+	dims := map[string]string{"counter": "Q" + strconv.Itoa(1+rng.IntN(3))}
+	switch metric {
+	case "checkins", "identity.verifications":
+		if rng.IntN(2) == 0 {
+			dims["outcome"] = "ok"
+		}
+	default:
+		dims["service"] = strconv.Itoa(1 + rng.IntN(25))
 	}
-	return sqlsource.Change{Day: day, Metric: metrics[rng.IntN(len(metrics))], Dims: dims, Delta: 1 + rng.Int64N(3)}
+	return sqlsource.Change{Day: day, Metric: metric, Dims: dims, Delta: 1 + rng.Int64N(3)}
 }
 
 func newClient(t testing.TB, cfg upload.ClientConfig, src upload.Source) *upload.Client {
@@ -324,7 +333,7 @@ func TestThirtyDaysOffline(t *testing.T) {
 			lastDay = day
 			for range 200 {
 				ch := randomChange(rng, day)
-				ch.Dims = map[string]string{"service": strconv.Itoa(1 + rng.IntN(4))}
+				ch.Metric, ch.Dims = "tickets.issued", map[string]string{"service": strconv.Itoa(1 + rng.IntN(4))}
 				if err := src.Apply(ctx, ch); err != nil {
 					t.Fatal(err)
 				}
@@ -521,7 +530,7 @@ func TestStatusExplainsAndSurvivesRestart(t *testing.T) {
 	src := openSource(t, dbPath)
 	ctx := context.Background()
 	for i := range 30 {
-		src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Dims: map[string]string{"service": strconv.Itoa(i)}, Delta: 1})
+		src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "tickets.issued", Dims: map[string]string{"service": strconv.Itoa(i)}, Delta: 1})
 	}
 	cases := []struct {
 		device string
@@ -626,5 +635,35 @@ func TestHubDownIsExplained(t *testing.T) {
 	}
 	if st := c.Status(); !strings.Contains(st.LastError, "refused the connection") || !strings.Contains(st.LastErrorVi, "không nhận kết nối") {
 		t.Fatalf("hub down explained as %q / %q", st.LastError, st.LastErrorVi)
+	}
+}
+
+// A hub that sheds load says when to come back: the client waits at least that long,
+// not its own shorter backoff.
+func TestHonoursRetryAfter(t *testing.T) {
+	var asked atomic.Int32
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		asked.Add(1)
+		w.Header().Set("Retry-After", "40")
+		w.WriteHeader(http.StatusServiceUnavailable)
+		fmt.Fprint(w, `{"error":"busy","message":"at capacity","hub_time":"2026-11-23T09:00:00Z"}`)
+	}))
+	defer srv.Close()
+	clock := newFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
+	src.Apply(context.Background(), sqlsource.Change{Day: "2026-11-20", Metric: "tickets.issued", Delta: 1})
+	c := newClient(t, upload.ClientConfig{HubURL: srv.URL, Site: "S1", Device: "pc1", Secret: make([]byte, 32), Clock: clock,
+		MinBackoff: time.Second, MaxBackoff: 10 * time.Minute}, src)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go c.Run(ctx)
+	for i := range 3 {
+		if d := clock.nextSleep(t); d < 40*time.Second || d > 10*time.Minute {
+			t.Fatalf("attempt %d: the client waits %s, the hub asked for 40s", i+1, d)
+		}
+		clock.Advance(40 * time.Second)
+	}
+	if n := asked.Load(); n < 3 {
+		t.Fatalf("asked %d times", n)
 	}
 }

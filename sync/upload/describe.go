@@ -71,8 +71,8 @@ func describeHub(he *HubError) (string, string) {
 		return "the hub does not know this device: enroll it with `motcua-hub enroll` on the hub and copy the printed lines into this agent's config",
 			"Máy chủ tỉnh chưa đăng ký máy trạm này: cần đăng ký (hub enroll) và cập nhật cấu hình."
 	case wire.CodeBadSignature:
-		return "the hub rejected this device's secret: check that sync.secret (or the secret file) is exactly what `hub enroll` printed",
-			"Máy chủ tỉnh từ chối khóa bí mật của máy trạm: kiểm tra lại sync.secret."
+		return "the hub rejected this device's identity: check that site.device_id is enrolled at the hub and sync.secret (or the secret file) is exactly what `motcua-hub enroll` printed",
+			"Máy chủ tỉnh từ chối xác thực máy trạm: kiểm tra máy trạm đã được đăng ký và khóa bí mật (sync.secret) đúng như lúc đăng ký."
 	case wire.CodeRevoked:
 		return "this device was revoked at the hub: ask the provincial IT team to enroll it again; data is kept until then",
 			"Máy trạm đã bị thu hồi trên máy chủ tỉnh: liên hệ bộ phận CNTT tỉnh; số liệu vẫn được giữ."
@@ -82,7 +82,7 @@ func describeHub(he *HubError) (string, string) {
 	case wire.CodeWrongSite:
 		return fmt.Sprintf("the hub has this device at another site (%s): fix sync.site or re-enroll", he.Message),
 			"Mã điểm trong cấu hình không khớp với đăng ký trên máy chủ tỉnh."
-	case wire.CodeInvalid, wire.CodeSchema, wire.CodeMalformed, wire.CodeTooLarge:
+	case wire.CodeInvalid, wire.CodeSchema, wire.CodeMalformed, wire.CodeTooLarge, wire.CodeOverBudget:
 		return fmt.Sprintf("the hub refused the data (%s: %s): the data is kept and retried; report this to the provincial IT team, an update may be needed", he.Code, he.Message),
 			"Máy chủ tỉnh không chấp nhận dữ liệu gửi lên; số liệu được giữ lại. Báo bộ phận CNTT tỉnh."
 	}

@@ -174,15 +174,18 @@ const (
 	CodeMissingAuth   = "missing_auth"
 	CodeUnknownDevice = "unknown_device"
 	CodeBadSignature  = "bad_signature"
-	CodeClockSkew     = "clock_skew"
-	CodeReplay        = "replay"
-	CodeRevoked       = "revoked"
-	CodeMalformed     = "malformed"
-	CodeTooLarge      = "too_large"
-	CodeSchema        = "unsupported_schema"
-	CodeInvalid       = "invalid"
-	CodeWrongSite     = "wrong_site"
-	CodeInternal      = "internal"
+	// CodeOverBudget (429): the device or its site holds as many distinct rows as the
+	// hub allows; nothing of the push was stored.
+	CodeOverBudget = "over_budget"
+	CodeClockSkew  = "clock_skew"
+	CodeReplay     = "replay"
+	CodeRevoked    = "revoked"
+	CodeMalformed  = "malformed"
+	CodeTooLarge   = "too_large"
+	CodeSchema     = "unsupported_schema"
+	CodeInvalid    = "invalid"
+	CodeWrongSite  = "wrong_site"
+	CodeInternal   = "internal"
 	// CodeBusy (503, with Retry-After): the hub is receiving as many pushes as it takes
 	// at once; retry later.
 	CodeBusy = "busy"

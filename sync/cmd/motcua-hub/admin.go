@@ -30,6 +30,7 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) int
 	commune := f.fs.String("commune", "", "commune or ward name, for the reports")
 	name := f.fs.String("name", "", "site name, for the reports")
 	hubURL := f.fs.String("url", "", "the hub's URL as agents reach it, printed in the config lines")
+	upstream := f.fs.Bool("upstream", false, "at the national hub: the device is a provincial hub (site = the province), whose rows name its sites and communes")
 	s, err := f.parse(args)
 	if err != nil {
 		return fail(stderr, "enroll", err, 2)
@@ -42,7 +43,11 @@ func cmdEnroll(ctx context.Context, args []string, stdout, stderr io.Writer) int
 		return fail(stderr, "enroll", err, 1)
 	}
 	defer h.Close()
-	secret, err := h.Enroll(ctx, hub.Site{Code: *site, Name: *name, Province: *province, Commune: *commune}, *device)
+	enroll := h.Enroll
+	if *upstream {
+		enroll = h.EnrollUpstream
+	}
+	secret, err := enroll(ctx, hub.Site{Code: *site, Name: *name, Province: *province, Commune: *commune}, *device)
 	if err != nil {
 		if errors.Is(err, hub.ErrAlreadyEnrolled) {
 			return fail(stderr, "enroll", err, 3)

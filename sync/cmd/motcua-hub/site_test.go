@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -54,5 +55,38 @@ func TestHubSiteSet(t *testing.T) {
 	if err != nil || before != after || after.Province != "Nghệ An" || after.Commune != "Phường Vinh Hưng" ||
 		after.Name != "Trung tâm phục vụ hành chính công phường Vinh Hưng" {
 		t.Fatalf("stored site = %+v, %v", after, err)
+	}
+}
+
+// `enroll --upstream` records a provincial hub at the national hub as such (its rows
+// may name its sites and communes); a plain enroll records an agent.
+func TestEnrollUpstreamRecordsTheKind(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	db := filepath.Join(dir, "national.db")
+	if out, code := runHub(t, "enroll", "--db", db, "--upstream", "--site", "40", "--device", "hub-40", "--province", "Tỉnh Nghệ An"); code != 0 {
+		t.Fatalf("enroll --upstream: %d\n%s", code, out)
+	}
+	if out, code := runHub(t, "enroll", "--db", db, "--site", "HN-1", "--device", "pc1"); code != 0 {
+		t.Fatalf("enroll: %d\n%s", code, out)
+	}
+	sdb, err := sql.Open("sqlite3", db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	kinds := map[string]string{}
+	rows, err := sdb.Query(`SELECT device, kind FROM devices`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var d, k string
+		rows.Scan(&d, &k)
+		kinds[d] = k
+	}
+	if kinds["hub-40"] != hub.KindHub || kinds["pc1"] != hub.KindAgent {
+		t.Fatalf("kinds: %v", kinds)
 	}
 }

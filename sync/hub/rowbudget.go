@@ -1,0 +1,236 @@
+package hub
+
+// Row budgets: how many distinct rows (day, metric, dims, epoch) one device, and one
+// site, may hold at the hub. Whatever it signs, a device cannot make the hub's database,
+// its page and its reports grow without bound: a push that would take a device or its
+// site past a budget is refused whole (429 over_budget), stores nothing, and is counted
+// on the fleet page.
+//
+// The counts live in row_counts(owner, day, rows), kept in the ingest transaction:
+// owner is "device:NAME" or "site:CODE", day '' is the owner's rows in all. Several hubs
+// on one PostgreSQL database read the counts concurrently, so together they may pass a
+// budget by at most one group of pushes each.
+
+import (
+	"context"
+	"fmt"
+	"maps"
+	"net/http"
+	"slices"
+	"strings"
+
+	"motcua-agent/sync/wire"
+)
+
+// RowBudget caps the distinct rows a device and a site hold. Zero fields take the
+// defaults.
+type RowBudget struct {
+	DevicePerDay int64 // one device, one day
+	DeviceInAll  int64 // one device, every day
+	SitePerDay   int64 // every device of one site, one day
+}
+
+// DefaultRowBudget is sized from the vocabulary for a PC that does everything at a
+// busy office: 25 services × 10 counters on each of the queue's and the dossiers'
+// metrics (about 2,000 rows), a gate's 4 lanes × 24 hours × 5 kinds on its five lane
+// metrics (about 2,000), the rest a few hundred: about 4,500 rows a day, times a few
+// epochs when the agent restarts during the day. A real counter PC writes a few
+// hundred. In all: about 3 years of the busiest day. A site: 4 such PCs.
+var DefaultRowBudget = RowBudget{DevicePerDay: 20_000, DeviceInAll: 5_000_000, SitePerDay: 80_000}
+
+func (b RowBudget) withDefaults() RowBudget {
+	if b.DevicePerDay <= 0 {
+		b.DevicePerDay = DefaultRowBudget.DevicePerDay
+	}
+	if b.DeviceInAll <= 0 {
+		b.DeviceInAll = DefaultRowBudget.DeviceInAll
+	}
+	if b.SitePerDay <= 0 {
+		b.SitePerDay = DefaultRowBudget.SitePerDay
+	}
+	return b
+}
+
+type budgetKey struct{ owner, day string }
+
+// enforceRowBudgets finds the rows the stored jobs would add, refuses (marks
+// overBudget, drops from the returned list) every job that would take its device or
+// site past a budget, in the group's order, and counts the others' new rows.
+func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ingestJob, stored []int, results []ingestResult) ([]int, error) {
+	var keys []counterKey
+	seen := map[counterKey]bool{}
+	for _, i := range stored {
+		j := group[i]
+		for k := range j.push.Snapshots {
+			s := &j.push.Snapshots[k]
+			key := counterKey{j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Epoch}
+			if !seen[key] {
+				seen[key] = true
+				keys = append(keys, key)
+			}
+		}
+	}
+	held, err := existingRows(ctx, tx, keys)
+	if err != nil {
+		return nil, err
+	}
+	counts := map[budgetKey]int64{}
+	var owners []budgetKey
+	for _, i := range stored {
+		j := group[i]
+		for k := range j.push.Snapshots {
+			day := j.push.Snapshots[k].Day
+			for _, o := range []budgetKey{{"device:" + j.device, day}, {"device:" + j.device, ""}, {"site:" + j.site, day}} {
+				if _, ok := counts[o]; !ok {
+					counts[o] = 0
+					owners = append(owners, o)
+				}
+			}
+		}
+	}
+	if err := readRowCounts(ctx, tx, owners, counts); err != nil {
+		return nil, err
+	}
+	added := map[budgetKey]int64{}
+	var kept []int
+	for _, i := range stored {
+		j := group[i]
+		fresh := map[budgetKey]int64{}
+		var newKeys []counterKey
+		for k := range j.push.Snapshots {
+			s := &j.push.Snapshots[k]
+			key := counterKey{j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Epoch}
+			if held[key] || slices.Contains(newKeys, key) {
+				continue
+			}
+			newKeys = append(newKeys, key)
+			fresh[budgetKey{"device:" + j.device, s.Day}]++
+			fresh[budgetKey{"device:" + j.device, ""}]++
+			fresh[budgetKey{"site:" + j.site, s.Day}]++
+		}
+		over := false
+		for o, n := range fresh {
+			limit := b.DevicePerDay
+			switch {
+			case strings.HasPrefix(o.owner, "site:"):
+				limit = b.SitePerDay
+			case o.day == "":
+				limit = b.DeviceInAll
+			}
+			if counts[o]+n > limit {
+				over = true
+			}
+		}
+		if over {
+			results[i].overBudget = true
+			continue
+		}
+		for o, n := range fresh {
+			counts[o] += n
+			added[o] += n
+		}
+		for _, k := range newKeys {
+			held[k] = true
+		}
+		kept = append(kept, i)
+	}
+	slices.SortFunc(owners, func(a, b budgetKey) int {
+		if c := strings.Compare(a.owner, b.owner); c != 0 {
+			return c
+		}
+		return strings.Compare(a.day, b.day)
+	})
+	for _, o := range owners {
+		if added[o] == 0 {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO row_counts(owner, day, rows) VALUES(?, ?, ?)
+			ON CONFLICT(owner, day) DO UPDATE SET rows = row_counts.rows + excluded.rows`, o.owner, o.day, added[o]); err != nil {
+			return nil, fmt.Errorf("count rows of %s: %w", o.owner, err)
+		}
+	}
+	return kept, nil
+}
+
+// existingRows says which of keys the counters hold already.
+func existingRows(ctx context.Context, tx *sqlTx, keys []counterKey) (map[counterKey]bool, error) {
+	held := map[counterKey]bool{}
+	done := 0
+	for _, size := range chunkSizes(len(keys), maxUpsertRows) {
+		args := make([]any, 0, 5*size)
+		for _, k := range keys[done : done+size] {
+			args = append(args, k.device, k.day, k.metric, k.dims, k.epoch)
+		}
+		done += size
+		rows, err := tx.QueryContext(ctx, `SELECT device, day, metric, dims, epoch FROM counters
+			WHERE (device, day, metric, dims, epoch) IN (VALUES `+valuesSQL(size, 5)+`)`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("read held rows: %w", err)
+		}
+		for rows.Next() {
+			var k counterKey
+			if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch); err != nil {
+				rows.Close()
+				return nil, fmt.Errorf("read held rows: %w", err)
+			}
+			held[k] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, fmt.Errorf("read held rows: %w", err)
+		}
+	}
+	return held, nil
+}
+
+func readRowCounts(ctx context.Context, tx *sqlTx, owners []budgetKey, counts map[budgetKey]int64) error {
+	done := 0
+	for _, size := range chunkSizes(len(owners), maxUpsertRows) {
+		args := make([]any, 0, 2*size)
+		for _, o := range owners[done : done+size] {
+			args = append(args, o.owner, o.day)
+		}
+		done += size
+		rows, err := tx.QueryContext(ctx, `SELECT owner, day, rows FROM row_counts WHERE (owner, day) IN (VALUES `+valuesSQL(size, 2)+`)`, args...)
+		if err != nil {
+			return fmt.Errorf("read row counts: %w", err)
+		}
+		for rows.Next() {
+			var o budgetKey
+			var n int64
+			if err := rows.Scan(&o.owner, &o.day, &n); err != nil {
+				rows.Close()
+				return fmt.Errorf("read row counts: %w", err)
+			}
+			counts[o] = n
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("read row counts: %w", err)
+		}
+	}
+	return nil
+}
+
+// countOverBudget adds the refused pushes to their devices' fleet rows.
+func countOverBudget(ctx context.Context, tx *sqlTx, group []*ingestJob, results []ingestResult, now string) error {
+	per := map[string]int64{}
+	for i, j := range group {
+		if results[i].overBudget {
+			per[j.device]++
+		}
+	}
+	for _, d := range slices.Sorted(maps.Keys(per)) {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet(device, last_contact, over_budget) VALUES(?, ?, ?)
+			ON CONFLICT(device) DO UPDATE SET over_budget = fleet.over_budget + excluded.over_budget`, d, now, per[d]); err != nil {
+			return fmt.Errorf("count refusals of %s: %w", d, err)
+		}
+	}
+	return nil
+}
+
+// overBudgetRefusal is the answer to a push past a row budget.
+func overBudgetRefusal() *pushError {
+	return refuse(http.StatusTooManyRequests, wire.CodeOverBudget,
+		"this device or its site holds as many distinct rows as the hub allows; the push was not stored (ask the provincial IT team)")
+}

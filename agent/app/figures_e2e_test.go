@@ -202,7 +202,7 @@ func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
 	}
 	nsrv := httptest.NewServer(national.Handler())
 	t.Cleanup(func() { nsrv.Close(); national.Close() })
-	provSecret, err := national.Enroll(ctx, hub.Site{Code: "NA", Name: "Tỉnh Nghệ An", Province: province}, "hub-NA")
+	provSecret, err := national.EnrollUpstream(ctx, hub.Site{Code: "NA", Name: "Tỉnh Nghệ An", Province: province}, "hub-NA")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -34,7 +34,7 @@ type command struct {
 
 var commands = []command{
 	{"serve", "receive the agents' pushes and serve the page, reports and exports",
-		"serve [--config FILE] [--listen ADDR] [--db DB] [--key-file F] [--tls-cert F --tls-key F] [--report-token-file F] [--catalogue CSV] [--upstream FILE] [--stale-after D] [--open-fleet]",
+		"serve [--config FILE] [--listen ADDR] [--db DB] [--key-file F] [--tls-cert F --tls-key F] [--report-token-file F] [--catalogue CSV] [--upstream FILE] [--releases DIR] [--stale-after D] [--open-fleet]",
 		cmdServe},
 	{"enroll", "enroll a device (an agent, or a provincial hub at the national hub) and print its config lines",
 		"enroll [--config FILE] [--db DB] --site SITE --device DEVICE [--province P] [--commune C] [--name N] [--url HUB_URL]",

@@ -7,10 +7,13 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
+	"path/filepath"
 	"time"
 
 	"motcua-agent/sync/hub"
+	"motcua-agent/sync/release"
 )
 
 // fail reports err for command name and returns its exit code: 2 for a usage or
@@ -75,6 +78,31 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "serve", err, 1)
 	}
 	srv := h.Server()
+	if s.Releases != "" {
+		// Everything under /releases/ is signed metadata and signed targets: read-only,
+		// no token. Refreshed now and hourly, so a hub that runs keeps the fleet current.
+		if err := release.Refresh(s.Releases, time.Now()); err != nil {
+			return fail(stderr, "serve", err, 2)
+		}
+		mux := http.NewServeMux()
+		mux.Handle("/releases/", http.StripPrefix("/releases", release.Handler(filepath.Join(s.Releases, release.RepositoryDir))))
+		mux.Handle("/", srv.Handler)
+		srv.Handler = mux
+		go func() {
+			t := time.NewTicker(time.Hour)
+			defer t.Stop()
+			for {
+				select {
+				case <-ctx.Done():
+					return
+				case now := <-t.C:
+					if err := release.Refresh(s.Releases, now); err != nil {
+						log.Error("releases: refresh failed; the agents will refuse the metadata once it expires", "err", err)
+					}
+				}
+			}
+		}()
+	}
 	gl := hub.Listen(ln, srv, hub.DefaultConnLimits)
 	scheme := "http"
 	if s.TLSCert != "" {

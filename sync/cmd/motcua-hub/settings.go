@@ -35,6 +35,10 @@ type settings struct {
 	StaleAfter      duration `yaml:"stale_after"`
 	Catalogue       string   `yaml:"catalogue"`
 	Upstream        string   `yaml:"upstream"`
+	// Releases is the folder of the province's signed releases on this hub (hub.key and
+	// repository/, from `motcua-hub release`): served read-only under /releases/ and
+	// re-signed every hour, so the agents' metadata never expires while the hub runs.
+	Releases string `yaml:"releases"`
 }
 
 // duration is a time.Duration written as "72h" in the file.
@@ -94,6 +98,8 @@ func newFlags(name string, stderr io.Writer, which ...string) *flags {
 				func(s *settings) *string { return &s.Catalogue })
 			str("upstream", "push this hub's totals to a national hub: `FILE` holds the lines \"motcua-hub enroll\" printed there",
 				func(s *settings) *string { return &s.Upstream })
+			str("releases", "serve the signed releases of `DIR` (hub.key and repository/) under /releases/, re-signed hourly",
+				func(s *settings) *string { return &s.Releases })
 		}
 	}
 	return f
@@ -151,7 +157,7 @@ func loadSettings(path string) (settings, error) {
 		return settings{}, fmt.Errorf("settings %s: %w", path, err)
 	}
 	dir := filepath.Dir(path)
-	for _, p := range []*string{&s.DBPasswordFile, &s.KeyFile, &s.TLSCert, &s.TLSKey, &s.ReportTokenFile, &s.Catalogue, &s.Upstream} {
+	for _, p := range []*string{&s.DBPasswordFile, &s.KeyFile, &s.TLSCert, &s.TLSKey, &s.ReportTokenFile, &s.Catalogue, &s.Upstream, &s.Releases} {
 		if *p != "" && !filepath.IsAbs(*p) {
 			*p = filepath.Join(dir, *p)
 		}

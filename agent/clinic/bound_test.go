@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"motcua-agent/agent/store"
+	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/bhyt"
 )
 
@@ -195,6 +196,10 @@ func TestOtherAgencyRule(t *testing.T) {
 	if r.counter(MetricSuccesses, nil) != 1 || r.counter(MetricFailures, map[string]string{"reason": "other-agency"}) != 1 ||
 		r.counter(MetricOtherAgency, nil) != 2 || r.counter(MetricLookups, nil) != 2 {
 		t.Fatal("other-agency counts")
+	}
+	// The one counted as a success is counted apart too: the hub states the rule by it.
+	if n := r.counter(vocab.BHYTLookupsOtherAgencyOK, nil); n != 1 {
+		t.Fatalf("other-agency answers counted as successes: %d, want 1", n)
 	}
 	evs, err := r.st.Events(context.Background(), store.EventFilter{Kinds: []string{KindLookup}})
 	if err != nil || len(evs) != 2 || evs[0].Attrs["success_rule"] != RuleStrict || evs[1].Attrs["success_rule"] != RuleOtherAgency {

@@ -614,6 +614,9 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 	}
 	if otherAgency {
 		counts = append(counts, store.Count{Metric: MetricOtherAgency, Dims: map[string]string{"station": station}, Value: 1})
+		if f.cfg.OtherAgencySuccess {
+			counts = append(counts, store.Count{Metric: vocab.BHYTLookupsOtherAgencyOK, Dims: map[string]string{"station": station}, Value: 1})
+		}
 	}
 	attrs := map[string]any{"lookup": l.id, "station": station, "source": l.req.Source, "outcome": outcome,
 		"reason": reason, "attempts": attempts, "queued": queued, "operator": l.account, "wire": bhyt.WireVersion,

@@ -62,6 +62,10 @@ const (
 	// Answers 001/002 (defence or police social insurance), whatever the province's
 	// success rule: with it a report says how many of its successes or failures they are.
 	BHYTLookupsOtherAgency = "bhyt.lookups_other_agency"
+	// BHYTLookupsOtherAgencyOK counts the 001/002 answers a site counted as successes
+	// (clinic.other_agency_success): beside BHYTLookupsOtherAgency it states the rule
+	// the province's report applied.
+	BHYTLookupsOtherAgencyOK = "bhyt.lookups_other_agency_ok"
 	// The night's lodging list at hospital wards (agent/lodging): people put on it,
 	// notified by the nurse before the deadline, and not notified by it.
 	LodgingListed   = "lodging.listed"
@@ -124,6 +128,7 @@ var defs = []Def{
 	{BHYTLookupsOK, Add, []string{DimStation}, "Lượt tra cứu thẻ BHYT thành công"},
 	{BHYTLookupFailures, Add, []string{DimStation, DimReason}, "Lượt tra cứu thẻ BHYT không thành công"},
 	{BHYTLookupsOtherAgency, Add, []string{DimStation}, "Lượt tra cứu ra thẻ do BHXH Bộ Quốc phòng, Bộ Công an quản lý"},
+	{BHYTLookupsOtherAgencyOK, Add, []string{DimStation}, "Trong đó được tính là thành công (quy tắc của tỉnh)"},
 	{LodgingListed, Add, []string{DimWard, DimSource}, "Người lưu trú qua đêm được lập danh sách"},
 	{LodgingNotified, Add, []string{DimWard}, "Người lưu trú đã thông báo lưu trú"},
 	{LodgingMissed, Add, []string{DimWard}, "Người lưu trú chưa thông báo khi hết hạn"},

@@ -103,6 +103,9 @@ func serviceSheet(t ServiceTable, scope string, bhyt bhytSummary) xlsxSheet {
 		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupsOK), styleNormal), {Ignore: true}, numCell(float64(bhyt.OK), styleNormal)},
 		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupFailures), styleNormal), {Ignore: true}, numCell(float64(bhyt.Failures), styleNormal)},
 		[]xlsxCell{{Ignore: true}, textCell("Tỷ lệ tra cứu thành công (%)", styleNormal), {Ignore: true}, numCell(bhyt.Share, stylePercent)},
+		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupsOtherAgency), styleNormal), {Ignore: true}, numCell(float64(bhyt.OtherAgency), styleNormal)},
+		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupsOtherAgencyOK), styleNormal), {Ignore: true}, numCell(float64(bhyt.OtherAgencyOK), styleNormal)},
+		[]xlsxCell{{Ignore: true}, textCell(bhyt.Rule, styleNormal)},
 	)
 	return s
 }
@@ -131,8 +134,27 @@ func (h *Hub) periodSums(ctx context.Context, p Period, f Filter) (figures, erro
 
 // bhytOf is the clinics' look-ups among a period's sums.
 func bhytOf(all figures) bhytSummary {
-	return bhytSummary{Lookups: all[vocab.BHYTLookups], OK: all[vocab.BHYTLookupsOK], Failures: all[vocab.BHYTLookupFailures],
-		Share: share(vocab.FigureBHYTShare, all)}
+	b := bhytSummary{Lookups: all[vocab.BHYTLookups], OK: all[vocab.BHYTLookupsOK], Failures: all[vocab.BHYTLookupFailures],
+		Share: share(vocab.FigureBHYTShare, all), OtherAgency: all[vocab.BHYTLookupsOtherAgency], OtherAgencyOK: all[vocab.BHYTLookupsOtherAgencyOK]}
+	b.Rule = bhytRule(b.OtherAgency, b.OtherAgencyOK)
+	return b
+}
+
+// bhytRule states which success rule the period's look-ups were counted by: whether
+// the answers 001/002 were counted as successes (a province's choice, set on each
+// agent as clinic.other_agency_success), as the counts show it.
+func bhytRule(other, counted int64) string {
+	const strict = "thành công là mã 000, 003, 004"
+	switch {
+	case other == 0:
+		return "Quy tắc: " + strict + "; trong kỳ không có lượt nào ra mã 001, 002."
+	case counted == 0:
+		return "Quy tắc: " + strict + "; mã 001, 002 (thẻ do BHXH Bộ Quốc phòng, Bộ Công an quản lý) không được tính là thành công."
+	case counted == other:
+		return "Quy tắc: " + strict + " và cả mã 001, 002 (thẻ do BHXH Bộ Quốc phòng, Bộ Công an quản lý)."
+	}
+	return fmt.Sprintf("Các điểm không cùng một quy tắc: %s lượt mã 001, 002 được tính là thành công, %s lượt không.",
+		vocab.Number(counted), vocab.Number(other-counted))
 }
 
 // FigureReport is every figure of a period and place: the page's table "Tất cả chỉ số

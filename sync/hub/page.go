@@ -83,6 +83,11 @@ type staleSite struct{ Label, Commune, Province, Note string }
 type bhytSummary struct {
 	Lookups, OK, Failures int64
 	Share                 float64 // OK / Lookups in percent
+	// OtherAgency are the answers 001/002 (cards of the Ministry of Defence's and the
+	// Police's social insurance), OtherAgencyOK those the sites counted as successes;
+	// Rule says in words which rule the figures above applied.
+	OtherAgency, OtherAgencyOK int64
+	Rule                       string
 }
 
 type pageData struct {

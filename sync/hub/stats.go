@@ -172,7 +172,7 @@ var metricOrder = []string{
 	vocab.TicketsIssued, vocab.TicketsFirstCalls, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsCancelled,
 	vocab.TicketsTransferred, vocab.TicketsRecalls, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
 	vocab.TicketsUnprinted,
-	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures, vocab.BHYTLookupsOtherAgency,
+	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures, vocab.BHYTLookupsOtherAgency, vocab.BHYTLookupsOtherAgencyOK,
 	vocab.LodgingListed, vocab.LodgingNotified, vocab.LodgingMissed,
 	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,
 	vocab.GateRefusals, vocab.GateReconciled, vocab.GateManualOpens,

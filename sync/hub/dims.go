@@ -31,6 +31,13 @@ const maxDigitRun = 8
 // is not a short code. kind is the sender's enrolled kind: a provincial hub may also
 // name its sites and communes.
 func checkPlacement(push *wire.PushRequest, kind string) error {
+	// Names of another site's codes come only from a provincial hub naming its sites;
+	// an agent names its own (and a site it does not hold would grow the table for free).
+	for i, n := range push.Names {
+		if n.Site != "" && n.Site != push.Site && kind != KindHub {
+			return fmt.Errorf("name %d: names site %q: a device names its own site's codes only", i, n.Site)
+		}
+	}
 	for i := range push.Snapshots {
 		if err := checkRow(push.Snapshots[i].Metric, push.Snapshots[i].Dims, kind); err != nil {
 			return fmt.Errorf("snapshot %d: %w", i, err)

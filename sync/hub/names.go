@@ -29,10 +29,17 @@ const namesSchema = `CREATE TABLE IF NOT EXISTS site_names(
 // codes; it may name another site's only when that site is not enrolled here (a
 // provincial hub naming its communes' sites to the national hub), so no agent can
 // rename what another enrolled site shows.
+// maxNamesPerSite bounds the names the hub keeps for one site (see storeNames).
+const maxNamesPerSite = 4000
+
 func (h *Hub) storeNames(ctx context.Context, site string, names []wire.Name) error {
 	if len(names) == 0 {
 		return nil
 	}
+	// A site's names are its services, counters, stations, lanes and wards: a few
+	// hundred. Past maxNamesPerSite only names already held are updated, so a device
+	// cannot grow the table by sending new codes push after push.
+	held := map[string]int{}
 	enrolled := map[string]bool{}
 	for _, n := range names {
 		if n.Site == "" || n.Site == site {
@@ -59,10 +66,28 @@ func (h *Hub) storeNames(ctx context.Context, site string, names []wire.Name) er
 		if target != site && enrolled[target] {
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO site_names(site, kind, code, name, updated_at) VALUES(?, ?, ?, ?, ?)
-			ON CONFLICT(site, kind, code) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at`,
-			target, n.Kind, n.Code, n.Name, now); err != nil {
+		if _, ok := held[target]; !ok {
+			var c int
+			if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM site_names WHERE site = ?`, target).Scan(&c); err != nil {
+				return fmt.Errorf("names: count: %w", err)
+			}
+			held[target] = c
+		}
+		q := `INSERT INTO site_names(site, kind, code, name, updated_at) VALUES(?, ?, ?, ?, ?)
+			ON CONFLICT(site, kind, code) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at`
+		args := []any{target, n.Kind, n.Code, n.Name, now}
+		if held[target] >= maxNamesPerSite {
+			q, args = `UPDATE site_names SET name = ?, updated_at = ? WHERE site = ? AND kind = ? AND code = ?`,
+				[]any{n.Name, now, target, n.Kind, n.Code}
+		}
+		res, err := tx.ExecContext(ctx, q, args...)
+		if err != nil {
 			return fmt.Errorf("names: store: %w", err)
+		}
+		if held[target] < maxNamesPerSite {
+			if n, _ := res.RowsAffected(); n > 0 {
+				held[target]++ // an update counts too: an upper bound is enough
+			}
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -3,6 +3,7 @@ package hub
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -47,8 +48,13 @@ func TestNamesTravelBesideCounters(t *testing.T) {
 		if status, er := push("pc1", k1, wire.NamesSchema, names[:2]); status != 200 {
 			t.Fatalf("renamed: %d %+v", status, er)
 		}
-		if status, er := push("pc2", k2, wire.NamesSchema, names[2:]); status != 200 {
-			t.Fatalf("S2 naming S1's counter: %d %+v (ignored, not refused)", status, er)
+		// An agent names only its own site's codes: another site's, enrolled or not, is
+		// refused whole (only a provincial hub names its sites).
+		for _, other := range []string{"S1", "S9"} {
+			n := wire.Name{Site: other, Kind: wire.NameCounter, Code: "1", Name: "bị đổi tên"}
+			if status, er := push("pc2", k2, wire.NamesSchema, []wire.Name{n}); status != 422 || er.Code != wire.CodeInvalid {
+				t.Fatalf("S2 naming %s's counter: %d %+v, want 422", other, status, er)
+			}
 		}
 		page = getPage(t, th, "period=day&at=2026-11-23&site=S1")
 		if !strings.Contains(page, ">Quầy tiếp nhận hồ sơ</a> <small>1</small>") || strings.Contains(page, "bị đổi tên") {
@@ -73,6 +79,20 @@ func TestNamesTravelBesideCounters(t *testing.T) {
 		}
 		if status, _ := push("pc1", k1, wire.PlainSchema, names[:1]); status != 422 {
 			t.Errorf("names in a schema 2 body: %d, want 422", status)
+		}
+		// New codes push after push: the site's names stop growing at maxNamesPerSite.
+		for batch := range 3 {
+			var many []wire.Name
+			for i := range 2000 {
+				many = append(many, wire.Name{Kind: wire.NameCounter, Code: fmt.Sprintf("c%d-%d", batch, i), Name: "Quầy"})
+			}
+			if status, er := push("pc2", k2, wire.NamesSchema, many); status != 200 {
+				t.Fatalf("batch %d: %d %+v", batch, status, er)
+			}
+		}
+		var held int
+		if err := th.rdb.QueryRow(`SELECT count(*) FROM site_names WHERE site = 'S2'`).Scan(&held); err != nil || held != maxNamesPerSite {
+			t.Errorf("S2 holds %d names (%v), want the cap %d", held, err, maxNamesPerSite)
 		}
 	})
 }

@@ -15,6 +15,7 @@ import (
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/drivers/keyboard"
+	"motcua-agent/internal/xlsx"
 )
 
 //go:embed pages/ward.html
@@ -263,7 +264,7 @@ func (l *List) Register(w *web.Server) {
 			if err == nil && format == "csv" {
 				b, err = CSV(rows)
 			} else if err == nil {
-				b, err = xlsx(textPageTitle, rows)
+				b, err = workbook(rows)
 			}
 			if err != nil {
 				web.WriteFailure(rw, err, http.StatusInternalServerError, "Không xuất được danh sách.")
@@ -330,4 +331,24 @@ func (l *List) dashboardBlock(ctx context.Context) any {
 	rows["Đang trong danh sách"] = len(es)
 	rows["Đã thông báo (chờ xóa)"] = notified
 	return map[string]any{"title": textDashTitle, "rows": rows, "warn": len(ws) > 0}
+}
+
+// workbook is the list as a one-sheet workbook (the header bold): every cell text, so
+// ID numbers keep their leading zeros.
+func workbook(rows [][]string) ([]byte, error) {
+	sh := xlsx.Sheet{Name: textPageTitle}
+	for i, row := range rows {
+		st := xlsx.Normal
+		if i == 0 {
+			st = xlsx.Bold
+		}
+		cells := make([]xlsx.Cell, len(row))
+		for j, v := range row {
+			cells[j] = xlsx.Text(v, st)
+		}
+		sh.Rows = append(sh.Rows, cells)
+	}
+	var b bytes.Buffer
+	err := xlsx.Write(&b, sh)
+	return b.Bytes(), err
 }

@@ -432,15 +432,6 @@ func readXLSX(t *testing.T, b []byte) [][]string {
 	return out
 }
 
-func TestColumn(t *testing.T) {
-	t.Parallel()
-	for i, want := range map[int]string{0: "A", 11: "L", 25: "Z", 26: "AA", 27: "AB", 701: "ZZ", 702: "AAA"} {
-		if got := column(i); got != want {
-			t.Errorf("column(%d) = %s, want %s", i, got, want)
-		}
-	}
-}
-
 // TestListSurvivesARestart: the list is in the record, so an agent restarted in the
 // evening shows it again; an agent that was off over the deadline erases it at start
 // and counts those not notified as missed, once.

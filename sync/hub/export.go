@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/xlsx"
 )
 
 // The monthly report as the province files it: the table of essential services under
@@ -67,45 +68,45 @@ func (h *Hub) scopeVI(ctx context.Context, f Filter) string {
 
 // serviceSheet lays out the monthly table in the report's shape: title, period and
 // scope, the header, one row per service, the total, then the clinics' look-ups.
-func serviceSheet(t ServiceTable, scope string, bhyt bhytSummary) xlsxSheet {
-	s := xlsxSheet{Name: "Dịch vụ công thiết yếu", Widths: []float64{6, 70, 9, 14, 14, 14, 12}}
+func serviceSheet(t ServiceTable, scope string, bhyt bhytSummary) xlsx.Sheet {
+	s := xlsx.Sheet{Name: "Dịch vụ công thiết yếu", Widths: []float64{6, 70, 9, 14, 14, 14, 12}}
 	s.Rows = append(s.Rows,
-		[]xlsxCell{textCell("BÁO CÁO KẾT QUẢ TIẾP NHẬN, SỐ HÓA HỒ SƠ DỊCH VỤ CÔNG THIẾT YẾU", styleTitle)},
-		[]xlsxCell{textCell("Kỳ báo cáo: "+periodVI(t.Period)+" (từ "+vocab.Day(t.Period.From)+" đến "+vocab.Day(t.Period.To)+")", styleNormal)},
-		[]xlsxCell{textCell("Phạm vi: "+scope, styleNormal)},
+		[]xlsx.Cell{xlsx.Text("BÁO CÁO KẾT QUẢ TIẾP NHẬN, SỐ HÓA HỒ SƠ DỊCH VỤ CÔNG THIẾT YẾU", xlsx.Title)},
+		[]xlsx.Cell{xlsx.Text("Kỳ báo cáo: "+periodVI(t.Period)+" (từ "+vocab.Day(t.Period.From)+" đến "+vocab.Day(t.Period.To)+")", xlsx.Normal)},
+		[]xlsx.Cell{xlsx.Text("Phạm vi: "+scope, xlsx.Normal)},
 		nil,
 	)
-	var header []xlsxCell
+	var header []xlsx.Cell
 	for _, hd := range serviceHeader() {
-		header = append(header, textCell(hd, styleBold))
+		header = append(header, xlsx.Text(hd, xlsx.Bold))
 	}
 	s.Rows = append(s.Rows, header)
 	for i, r := range append(append([]ServiceRow{}, t.Rows...), t.Total) {
-		st, name := styleNormal, styleWrap
+		st, name := xlsx.Normal, xlsx.Wrap
 		if i == len(t.Rows) {
-			st, name = styleBold, styleBold
+			st, name = xlsx.Bold, xlsx.Bold
 		}
-		no := xlsxCell{Ignore: true}
+		no := xlsx.Cell{Ignore: true}
 		if r.No > 0 {
-			no = numCell(float64(r.No), st)
+			no = xlsx.Num(float64(r.No), st)
 		}
-		level := xlsxCell{Ignore: true}
+		level := xlsx.Cell{Ignore: true}
 		if r.Level != "" {
-			level = textCell(r.Level, st)
+			level = xlsx.Text(r.Level, st)
 		}
-		s.Rows = append(s.Rows, []xlsxCell{no, textCell(r.Name, name), level,
-			numCell(float64(r.Received), st), numCell(float64(r.Online), st), numCell(float64(r.Digitized), st),
-			numCell(r.Share, stylePercent)})
+		s.Rows = append(s.Rows, []xlsx.Cell{no, xlsx.Text(r.Name, name), level,
+			xlsx.Num(float64(r.Received), st), xlsx.Num(float64(r.Online), st), xlsx.Num(float64(r.Digitized), st),
+			xlsx.Num(r.Share, xlsx.Percent)})
 	}
 	s.Rows = append(s.Rows, nil,
-		[]xlsxCell{{Ignore: true}, textCell("Tra cứu thẻ bảo hiểm y tế bằng căn cước tại nơi khám chữa bệnh", styleBold)},
-		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookups), styleNormal), {Ignore: true}, numCell(float64(bhyt.Lookups), styleNormal)},
-		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupsOK), styleNormal), {Ignore: true}, numCell(float64(bhyt.OK), styleNormal)},
-		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupFailures), styleNormal), {Ignore: true}, numCell(float64(bhyt.Failures), styleNormal)},
-		[]xlsxCell{{Ignore: true}, textCell("Tỷ lệ tra cứu thành công (%)", styleNormal), {Ignore: true}, numCell(bhyt.Share, stylePercent)},
-		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupsOtherAgency), styleNormal), {Ignore: true}, numCell(float64(bhyt.OtherAgency), styleNormal)},
-		[]xlsxCell{{Ignore: true}, textCell(metricName(vocab.BHYTLookupsOtherAgencyOK), styleNormal), {Ignore: true}, numCell(float64(bhyt.OtherAgencyOK), styleNormal)},
-		[]xlsxCell{{Ignore: true}, textCell(bhyt.Rule, styleNormal)},
+		[]xlsx.Cell{{Ignore: true}, xlsx.Text("Tra cứu thẻ bảo hiểm y tế bằng căn cước tại nơi khám chữa bệnh", xlsx.Bold)},
+		[]xlsx.Cell{{Ignore: true}, xlsx.Text(metricName(vocab.BHYTLookups), xlsx.Normal), {Ignore: true}, xlsx.Num(float64(bhyt.Lookups), xlsx.Normal)},
+		[]xlsx.Cell{{Ignore: true}, xlsx.Text(metricName(vocab.BHYTLookupsOK), xlsx.Normal), {Ignore: true}, xlsx.Num(float64(bhyt.OK), xlsx.Normal)},
+		[]xlsx.Cell{{Ignore: true}, xlsx.Text(metricName(vocab.BHYTLookupFailures), xlsx.Normal), {Ignore: true}, xlsx.Num(float64(bhyt.Failures), xlsx.Normal)},
+		[]xlsx.Cell{{Ignore: true}, xlsx.Text("Tỷ lệ tra cứu thành công (%)", xlsx.Normal), {Ignore: true}, xlsx.Num(bhyt.Share, xlsx.Percent)},
+		[]xlsx.Cell{{Ignore: true}, xlsx.Text(metricName(vocab.BHYTLookupsOtherAgency), xlsx.Normal), {Ignore: true}, xlsx.Num(float64(bhyt.OtherAgency), xlsx.Normal)},
+		[]xlsx.Cell{{Ignore: true}, xlsx.Text(metricName(vocab.BHYTLookupsOtherAgencyOK), xlsx.Normal), {Ignore: true}, xlsx.Num(float64(bhyt.OtherAgencyOK), xlsx.Normal)},
+		[]xlsx.Cell{{Ignore: true}, xlsx.Text(bhyt.Rule, xlsx.Normal)},
 	)
 	return s
 }
@@ -199,26 +200,26 @@ func (h *Hub) serveFigureReport(w http.ResponseWriter, r *http.Request) {
 		}
 		writeCSV(w, name+".csv", []string{"Chỉ số", "Giá trị", "Đơn vị", "Cách đọc", "Mã chỉ số"}, records)
 	case "xlsx":
-		s := xlsxSheet{Name: "Chỉ số", Widths: []float64{60, 14, 8, 24}}
+		s := xlsx.Sheet{Name: "Chỉ số", Widths: []float64{60, 14, 8, 24}}
 		s.Rows = append(s.Rows,
-			[]xlsxCell{textCell("CÁC CHỈ SỐ TRONG KỲ", styleTitle)},
-			[]xlsxCell{textCell("Kỳ báo cáo: "+periodVI(p)+" (từ "+vocab.Day(p.From)+" đến "+vocab.Day(p.To)+")", styleNormal)},
-			[]xlsxCell{textCell("Phạm vi: "+rep.Scope, styleNormal)},
+			[]xlsx.Cell{xlsx.Text("CÁC CHỈ SỐ TRONG KỲ", xlsx.Title)},
+			[]xlsx.Cell{xlsx.Text("Kỳ báo cáo: "+periodVI(p)+" (từ "+vocab.Day(p.From)+" đến "+vocab.Day(p.To)+")", xlsx.Normal)},
+			[]xlsx.Cell{xlsx.Text("Phạm vi: "+rep.Scope, xlsx.Normal)},
 			nil,
-			[]xlsxCell{textCell("Chỉ số", styleBold), textCell("Giá trị", styleBold), textCell("Đơn vị", styleBold), textCell("Cách đọc", styleBold)})
+			[]xlsx.Cell{xlsx.Text("Chỉ số", xlsx.Bold), xlsx.Text("Giá trị", xlsx.Bold), xlsx.Text("Đơn vị", xlsx.Bold), xlsx.Text("Cách đọc", xlsx.Bold)})
 		for _, fv := range rep.Figures {
-			v := xlsxCell{Ignore: true}
+			v := xlsx.Cell{Ignore: true}
 			if fv.Value != nil {
-				st := styleNormal
+				st := xlsx.Normal
 				if fv.Computed {
-					st = stylePercent // one decimal
+					st = xlsx.Percent // one decimal
 				}
-				v = numCell(*fv.Value, st)
+				v = xlsx.Num(*fv.Value, st)
 			}
-			s.Rows = append(s.Rows, []xlsxCell{textCell(fv.Label, styleWrap), v, textCell(unitVI[fv.Unit], styleNormal), textCell(fv.Text, styleNormal)})
+			s.Rows = append(s.Rows, []xlsx.Cell{xlsx.Text(fv.Label, xlsx.Wrap), v, xlsx.Text(unitVI[fv.Unit], xlsx.Normal), xlsx.Text(fv.Text, xlsx.Normal)})
 		}
 		var buf bytes.Buffer
-		if err := writeXLSX(&buf, s); err != nil {
+		if err := xlsx.Write(&buf, s); err != nil {
 			h.badRequest(w, err)
 			return
 		}
@@ -239,7 +240,7 @@ func (h *Hub) serveServicesXLSX(w http.ResponseWriter, r *http.Request, t Servic
 	}
 	b := bhytOf(all)
 	var buf bytes.Buffer
-	if err := writeXLSX(&buf, serviceSheet(t, h.scopeVI(r.Context(), t.Filter), b)); err != nil {
+	if err := xlsx.Write(&buf, serviceSheet(t, h.scopeVI(r.Context(), t.Filter), b)); err != nil {
 		h.badRequest(w, err)
 		return
 	}

@@ -18,6 +18,7 @@ import (
 
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/testkit"
+	"motcua-agent/internal/xlsx"
 	"motcua-agent/sync/wire"
 )
 
@@ -322,7 +323,7 @@ func TestServicesXLSX(t *testing.T) {
 				cells[c.Ref] = c
 			}
 		}
-		if c := cells["A1"]; !strings.HasPrefix(c.T, "BÁO CÁO KẾT QUẢ") || c.Style != int(styleTitle) {
+		if c := cells["A1"]; !strings.HasPrefix(c.T, "BÁO CÁO KẾT QUẢ") || c.Style != int(xlsx.Title) {
 			t.Errorf("title = %+v", c)
 		}
 		if c := cells["A2"]; c.T != "Kỳ báo cáo: tháng 11/2026 (từ 01/11/2026 đến 30/11/2026)" {
@@ -331,16 +332,16 @@ func TestServicesXLSX(t *testing.T) {
 		if c := cells["A3"]; c.T != "Phạm vi: Nghệ An" {
 			t.Errorf("scope = %+v", c)
 		}
-		if c := cells["B5"]; c.T != "Tên thủ tục hành chính" || c.Style != int(styleBold) || c.Type != "inlineStr" {
+		if c := cells["B5"]; c.T != "Tên thủ tục hành chính" || c.Style != int(xlsx.Bold) || c.Type != "inlineStr" {
 			t.Errorf("header = %+v", c)
 		}
 		// Row 5 is the header, so service n is row 5+n. Service 13 (khai sinh): 30 received,
 		// 24 digitised in Nghệ An.
 		if n, name, rec, dig, share := cells["A18"], cells["B18"], cells["D18"], cells["F18"], cells["G18"]; n.V != "13" || n.Type != "" ||
-			name.T != "Đăng ký khai sinh" || rec.V != "30" || rec.Type != "" || dig.V != "24" || share.V != "80" || share.Style != int(stylePercent) {
+			name.T != "Đăng ký khai sinh" || rec.V != "30" || rec.Type != "" || dig.V != "24" || share.V != "80" || share.Style != int(xlsx.Percent) {
 			t.Errorf("row of service 13: %+v %+v %+v %+v %+v", n, name, rec, dig, share)
 		}
-		if total, rec := cells["B31"], cells["D31"]; total.T != "Tổng cộng" || total.Style != int(styleBold) || rec.V != "35" {
+		if total, rec := cells["B31"], cells["D31"]; total.T != "Tổng cộng" || total.Style != int(xlsx.Bold) || rec.V != "35" {
 			t.Errorf("total row: %+v %+v", total, rec)
 		}
 		if c, v := cells["B34"], cells["D34"]; c.T != vocab.Label(vocab.BHYTLookups) || v.V != "8" {
@@ -368,25 +369,6 @@ func TestServicesXLSX(t *testing.T) {
 			t.Errorf("libreoffice read: %v\n%s", err, csvText)
 		}
 	})
-}
-
-func TestXLSXCellsAndNames(t *testing.T) {
-	t.Parallel()
-	for i, want := range map[int]string{0: "A", 6: "G", 25: "Z", 26: "AA", 27: "AB", 701: "ZZ", 702: "AAA"} {
-		if got := colName(i); got != want {
-			t.Errorf("colName(%d) = %q, want %q", i, got, want)
-		}
-	}
-	if got := sheetName("a/b[c]:d*e?f\\g and a very long tail of words"); strings.ContainsAny(got, `/[]:*?\`) || len([]rune(got)) > 31 {
-		t.Errorf("sheetName = %q", got)
-	}
-	x := xlsxSheet{Rows: [][]xlsxCell{{textCell("=1+1", styleNormal), textCell("a\x00b<&>", styleNormal), numCell(-7, styleNormal)}}}.xml()
-	if !strings.Contains(x, `t="inlineStr"><is><t xml:space="preserve">=1+1</t>`) || strings.Contains(x, "<f>") {
-		t.Errorf("a text that looks like a formula is not kept as text: %s", x)
-	}
-	if !strings.Contains(x, "ab&lt;&amp;&gt;") || !strings.Contains(x, "<v>-7</v>") {
-		t.Errorf("escaping or numbers: %s", x)
-	}
 }
 
 // readWithOpenpyxl reads the workbook with Python's openpyxl, when some python3 on this

@@ -1,4 +1,8 @@
-package hub
+// Package xlsx is the one spreadsheet writer of the tree, for the hub's reports and
+// the agent's exports: a minimal Office Open XML workbook of one sheet, inline strings
+// (never read as formulas), numbers as numbers, a few fixed styles and column widths.
+// Enough for a table to open in Excel and LibreOffice as a table, not as text.
+package xlsx
 
 import (
 	"archive/zip"
@@ -9,43 +13,39 @@ import (
 	"strings"
 )
 
-// A minimal Office Open XML spreadsheet writer: one workbook, one sheet, inline
-// strings, numbers as numbers, a few fixed styles and column widths. Enough for the
-// province's tables to open in Excel and LibreOffice as tables, not as text.
-
-// xlsxStyle indexes the cellXfs of xlsxStylesXML.
-type xlsxStyle int
+// Style indexes the cellXfs of stylesXML.
+type Style int
 
 const (
-	styleNormal  xlsxStyle = iota
-	styleBold              // header and total rows
-	styleWrap              // long text (service names)
-	stylePercent           // a number with one decimal
-	styleTitle             // the report's title, bold and larger
+	Normal  Style = iota
+	Bold          // header and total rows
+	Wrap          // long text (service names)
+	Percent       // a number with one decimal
+	Title         // the report's title, bold and larger
 )
 
-// xlsxCell is text or a number. Text is never read as a formula: it is written as an
+// Cell is text or a number. Text is never read as a formula: it is written as an
 // inline string, whatever it starts with.
-type xlsxCell struct {
+type Cell struct {
 	Text   string
 	Num    float64
 	IsNum  bool
-	Style  xlsxStyle
+	Style  Style
 	Ignore bool // an empty cell
 }
 
-func textCell(s string, st xlsxStyle) xlsxCell { return xlsxCell{Text: s, Style: st} }
-func numCell(v float64, st xlsxStyle) xlsxCell { return xlsxCell{Num: v, IsNum: true, Style: st} }
+func Text(s string, st Style) Cell { return Cell{Text: s, Style: st} }
+func Num(v float64, st Style) Cell { return Cell{Num: v, IsNum: true, Style: st} }
 
-// xlsxSheet is one sheet: its name, the widths of its columns (in characters) and rows.
-type xlsxSheet struct {
+// Sheet is one sheet: its name, the widths of its columns (in characters) and rows.
+type Sheet struct {
 	Name   string
 	Widths []float64
-	Rows   [][]xlsxCell
+	Rows   [][]Cell
 }
 
-// colName is the spreadsheet's column letter for a 0-based index: 0 → A, 26 → AA.
-func colName(i int) string {
+// ColName is the spreadsheet's column letter for a 0-based index: 0 → A, 26 → AA.
+func ColName(i int) string {
 	s := ""
 	for i++; i > 0; i = (i - 1) / 26 {
 		s = string(rune('A'+(i-1)%26)) + s
@@ -67,7 +67,7 @@ func xmlText(s string) string {
 	return b.String()
 }
 
-func (s xlsxSheet) xml() string {
+func (s Sheet) xml() string {
 	var b strings.Builder
 	b.WriteString(xml.Header)
 	b.WriteString(`<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">`)
@@ -85,7 +85,7 @@ func (s xlsxSheet) xml() string {
 			if cell.Ignore {
 				continue
 			}
-			ref := colName(c) + strconv.Itoa(r+1)
+			ref := ColName(c) + strconv.Itoa(r+1)
 			if cell.IsNum {
 				fmt.Fprintf(&b, `<c r="%s" s="%d"><v>%s</v></c>`, ref, cell.Style, strconv.FormatFloat(cell.Num, 'f', -1, 64))
 				continue
@@ -115,9 +115,9 @@ const xlsxWorkbookRels = xml.Header + `<Relationships xmlns="http://schemas.open
 	`<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/styles" Target="styles.xml"/>` +
 	`</Relationships>`
 
-// xlsxStylesXML: fonts 0 normal, 1 bold, 2 bold 14pt; number format 164 is "0.0".
-// The cellXfs follow xlsxStyle's order.
-const xlsxStylesXML = xml.Header + `<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
+// stylesXML: fonts 0 normal, 1 bold, 2 bold 14pt; number format 164 is "0.0".
+// The cellXfs follow Style's order.
+const stylesXML = xml.Header + `<styleSheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main">` +
 	`<numFmts count="1"><numFmt numFmtId="164" formatCode="0.0"/></numFmts>` +
 	`<fonts count="3"><font><sz val="11"/><name val="Arial"/></font><font><b/><sz val="11"/><name val="Arial"/></font><font><b/><sz val="14"/><name val="Arial"/></font></fonts>` +
 	`<fills count="2"><fill><patternFill patternType="none"/></fill><fill><patternFill patternType="gray125"/></fill></fills>` +
@@ -150,8 +150,8 @@ func sheetName(s string) string {
 	return s
 }
 
-// writeXLSX writes the workbook of one sheet to w.
-func writeXLSX(w io.Writer, s xlsxSheet) error {
+// Write writes the workbook of one sheet to w.
+func Write(w io.Writer, s Sheet) error {
 	zw := zip.NewWriter(w)
 	workbook := xml.Header + `<workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" ` +
 		`xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">` +
@@ -161,7 +161,7 @@ func writeXLSX(w io.Writer, s xlsxSheet) error {
 		{"_rels/.rels", xlsxRootRels},
 		{"xl/workbook.xml", workbook},
 		{"xl/_rels/workbook.xml.rels", xlsxWorkbookRels},
-		{"xl/styles.xml", xlsxStylesXML},
+		{"xl/styles.xml", stylesXML},
 		{"xl/worksheets/sheet1.xml", s.xml()},
 	} {
 		f, err := zw.Create(part.name)

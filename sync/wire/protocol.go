@@ -19,9 +19,13 @@ import (
 
 // SchemaVersion is the newest push body a hub speaks (and says in its answers).
 // Version 2 added the snapshot's epoch and the response's max_rev; version 3 the names
-// catalogue. A hub still accepts MinSchemaVersion and up, so agents can be upgraded
+// catalogue; version 4 fleet steering (the heartbeat's config and update states, the
+// answer's config and release offers). A hub still accepts MinSchemaVersion and up, so agents can be upgraded
 // after their hub; an agent sends version 3 only to a hub that answered with 3 or more.
-const SchemaVersion = 3
+const SchemaVersion = 4
+
+// SteeringSchema is the first push body that may carry config and update states.
+const SteeringSchema = 4
 
 // NamesSchema is the first push body that may carry names.
 const NamesSchema = 3
@@ -91,6 +95,40 @@ type Heartbeat struct {
 	Clock   time.Time     `json:"clock"`   // the agent's own clock, uncorrected
 	Backlog int64         `json:"backlog"` // counter rows still waiting once this push is acknowledged
 	Devices []DeviceState `json:"devices,omitempty"`
+	// Config (schema 4) is the configuration the agent runs and what became of the last
+	// one the hub offered it.
+	Config *ConfigState `json:"config,omitempty"`
+	// Update (schema 4) is where the agent's self-update stands.
+	Update *UpdateState `json:"update,omitempty"`
+}
+
+// ConfigState is the heartbeat's account of the agent's configuration (schema 4).
+type ConfigState struct {
+	// Version is the hub-published configuration version the agent runs; empty when it
+	// runs only its local file.
+	Version string `json:"version,omitempty"`
+	// Source says which configuration wins at this PC: "hub" (the published one is
+	// applied) or "local" (a technician's edit of the local file wins, and the hub's
+	// offers are held back until the edit is handed back).
+	Source string `json:"source"`
+	// Refused is the last offered version the agent refused, and Reason why (English,
+	// for the fleet page: the check's first problem, or "not healthy within 2m").
+	Refused string `json:"refused,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// UpdateState is the heartbeat's account of the agent's self-update (schema 4).
+type UpdateState struct {
+	// Running is the version serving now; Trial the version on trial (not yet
+	// committed), if any.
+	Running string `json:"running"`
+	Trial   string `json:"trial,omitempty"`
+	// Outcome of the last attempt: "", "committed", "rolled_back", "refused" (the
+	// release failed its verification) or "failed" (download or apply failed), with the
+	// version it concerned and why (English).
+	Outcome string `json:"outcome,omitempty"`
+	Version string `json:"version,omitempty"`
+	Reason  string `json:"reason,omitempty"`
 }
 
 // PushRequest is the body of POST /api/v1/push.
@@ -160,6 +198,28 @@ type PushResponse struct {
 	// over every epoch. An agent whose record's last revision is below it is running
 	// on a record that went back in time (restored from an older copy, or replaced).
 	MaxRevision int64 `json:"max_rev,omitempty"`
+	// Config (schema 4) offers a configuration published for this device's site,
+	// commune or the whole province, when it differs from the one its heartbeat said it
+	// runs.
+	Config *ConfigOffer `json:"config,omitempty"`
+	// Release (schema 4) names the release this device should run, when a rollout
+	// includes it and its heartbeat said it runs another.
+	Release *ReleaseOffer `json:"release,omitempty"`
+}
+
+// ConfigOffer is a published configuration the agent should check and apply.
+type ConfigOffer struct {
+	Version string `json:"version"`
+	// SHA256 is the hex digest of the configuration's bytes, fetched apart (see
+	// PROTOCOL.md, "Steering"), so a push answer stays small.
+	SHA256 string `json:"sha256"`
+}
+
+// ReleaseOffer is the release a rollout assigns to the device.
+type ReleaseOffer struct {
+	Version string `json:"version"`
+	// Rollout names the rollout (and its stage) that assigned it, for the agent's log.
+	Rollout string `json:"rollout,omitempty"`
 }
 
 // ErrorResponse is the body of every 4xx/5xx the hub sends.
@@ -313,6 +373,24 @@ func (h *Heartbeat) validate(today time.Time) error {
 		if len(d.Name) > MaxBeatTextLen || len(d.Kind) > MaxBeatTextLen ||
 			len(d.State) > MaxBeatTextLen || len(d.Detail) > MaxBeatTextLen {
 			return fmt.Errorf("device %.40q: a field is longer than %d bytes", d.Name, MaxBeatTextLen)
+		}
+	}
+	if c := h.Config; c != nil {
+		if c.Source != "hub" && c.Source != "local" {
+			return fmt.Errorf("config source %.40q is not hub or local", c.Source)
+		}
+		if len(c.Version) > MaxBeatTextLen || len(c.Refused) > MaxBeatTextLen || len(c.Reason) > MaxBeatTextLen {
+			return fmt.Errorf("config: a field is longer than %d bytes", MaxBeatTextLen)
+		}
+	}
+	if u := h.Update; u != nil {
+		switch u.Outcome {
+		case "", "committed", "rolled_back", "refused", "failed":
+		default:
+			return fmt.Errorf("update outcome %.40q is not one of committed, rolled_back, refused, failed", u.Outcome)
+		}
+		if len(u.Running) > MaxBeatTextLen || len(u.Trial) > MaxBeatTextLen || len(u.Version) > MaxBeatTextLen || len(u.Reason) > MaxBeatTextLen {
+			return fmt.Errorf("update: a field is longer than %d bytes", MaxBeatTextLen)
 		}
 	}
 	return nil

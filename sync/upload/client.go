@@ -107,6 +107,12 @@ type ClientConfig struct {
 	Transport http.RoundTripper // overrides the TLS transport (tests)
 	// OnAttempt, if set, is called with the status after every attempt (health, metrics).
 	OnAttempt func(Status)
+	// Steering, if set, gives the heartbeat's config and update states (either may be
+	// nil), sent to a hub that speaks wire.SteeringSchema (PROTOCOL.md, "Steering").
+	Steering func() (*wire.ConfigState, *wire.UpdateState)
+	// OnSteer, if set, is called with the offers of every accepted push's answer that
+	// carries one (either may be nil). It must not block: the sync loop waits for it.
+	OnSteer func(*wire.ConfigOffer, *wire.ReleaseOffer)
 }
 
 func (c *ClientConfig) setDefaults() {
@@ -578,6 +584,15 @@ func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*wire
 			hb.Devices = hb.Devices[:wire.MaxDevicesInBeat]
 		}
 	}
+	c.mu.Lock()
+	hubSchema := c.hubSchema
+	c.mu.Unlock()
+	if c.cfg.Steering != nil && hubSchema >= wire.SteeringSchema {
+		hb.Config, hb.Update = c.cfg.Steering()
+		if hb.Config != nil || hb.Update != nil {
+			push.Schema = wire.SteeringSchema
+		}
+	}
 	push.Heartbeat = &hb
 	body, err := EncodePush(&push, !c.cfg.NoGzip)
 	if err != nil {
@@ -596,6 +611,9 @@ func (c *Client) send(ctx context.Context, rows []Counter, backlog int64) (*wire
 				c.namesSent = namesKey
 			}
 			c.mu.Unlock()
+			if c.cfg.OnSteer != nil && (resp.Config != nil || resp.Release != nil) {
+				c.cfg.OnSteer(resp.Config, resp.Release)
+			}
 		}
 		return resp, err
 	}

@@ -304,6 +304,9 @@ func (p *PushRequest) Validate(today time.Time) error {
 			return fmt.Errorf("%w: heartbeat: %w", ErrInvalid, err)
 		}
 	}
+	if p.Heartbeat != nil && (p.Heartbeat.Config != nil || p.Heartbeat.Update != nil) && p.Schema < SteeringSchema {
+		return fmt.Errorf("%w: config and update states need schema %d", ErrInvalid, SteeringSchema)
+	}
 	if len(p.Names) > 0 && p.Schema < NamesSchema {
 		return fmt.Errorf("%w: names need schema %d", ErrInvalid, NamesSchema)
 	}

@@ -197,6 +197,7 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		Ack:         push.MaxRevision(),
 		HubTime:     h.now().UTC(),
 		MaxRevision: res.maxRevision,
+		Release:     res.release,
 	}, nil
 }
 

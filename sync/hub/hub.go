@@ -18,6 +18,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	_ "github.com/mattn/go-sqlite3" // SQLite driver
@@ -57,6 +58,9 @@ type Options struct {
 	// StaleAfter is how long a site may stay silent before the page flags it
 	// (DefaultStaleAfter).
 	StaleAfter time.Duration
+	// Releases is the folder of the province's signed releases (serve --releases): a
+	// rollout offers only a version its repository signs. No rollout offers without it.
+	Releases string
 }
 
 // Hub is one provincial receiver over one SQLite file or one PostgreSQL database (which
@@ -81,6 +85,10 @@ type Hub struct {
 	box       *secretBox
 	fleet     bool // the fleet may be shown to whoever passes the readers' check
 	stale     time.Duration
+	// releases are the versions a rollout may offer (rollout.go); rolloutWarn says once
+	// that a rollout's release is not among them.
+	releases    *publishedReleases
+	rolloutWarn sync.Once
 }
 
 func sqliteDSN(path string) string {
@@ -195,6 +203,9 @@ func Open(db string, opts Options) (*Hub, error) {
 	rand.Read(h.decoy)
 	h.fleet = opts.OpenFleet || opts.ReportToken != ""
 	h.stale = cmp.Or(opts.StaleAfter, DefaultStaleAfter)
+	if opts.Releases != "" {
+		h.SetReleases(opts.Releases)
+	}
 	h.writer = startWriter(h)
 	return h, nil
 }

@@ -176,6 +176,12 @@ INSERT INTO row_counts(owner, day, rows) SELECT 'device:' || device, '', count(*
 INSERT INTO row_counts(owner, day, rows) SELECT 'site:' || d.site, c.day, count(*) FROM counters c JOIN devices d ON d.device = c.device GROUP BY d.site, c.day;
 ALTER TABLE fleet ADD COLUMN over_budget BIGINT NOT NULL DEFAULT 0;`,
 	},
+	{
+		// Staged rollouts of signed releases (rollout.go): each rollout, its stages, and
+		// what became of the update at each device it was offered to.
+		version: 9, name: "staged rollouts of signed releases",
+		sql: rolloutSchema,
+	},
 }
 
 // migrationLock is the PostgreSQL advisory lock the hubs of one database take to

@@ -27,7 +27,8 @@ type ingestResult struct {
 	accepted, ignored int
 	maxRevision       int64 // the device's highest revision held, after this push
 	replay            bool
-	overBudget        bool // refused: past a row budget (rowbudget.go)
+	overBudget        bool               // refused: past a row budget (rowbudget.go)
+	release           *wire.ReleaseOffer // what the current rollout offers the device (rollout.go)
 	err               error
 }
 
@@ -185,6 +186,9 @@ func (w *writer) commitOnce(group []*ingestJob, now time.Time) ([]ingestResult, 
 		return nil, err
 	}
 	if err := saveContacts(ctx, tx, group, stored, now); err != nil {
+		return nil, err
+	}
+	if err := recordRollout(ctx, tx, w.h, group, stored, results, now); err != nil {
 		return nil, err
 	}
 	// Last, in day order: the days the national tier's uploader must look at again.

@@ -3,10 +3,13 @@ package release
 import (
 	"errors"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/theupdateframework/go-tuf/v2/metadata"
@@ -17,6 +20,11 @@ import (
 // ErrNotNewer says the newest verified release is not newer than the running version:
 // nothing to do (an older one is never offered, whatever the hub serves).
 var ErrNotNewer = errors.New("no release newer than the running version")
+
+// ErrRefused says the hub's metadata or file failed its verification (a signature, an
+// expiry, a version going back, a hash): the release is not applied, and the fleet
+// page should know. Other errors of Check are the hub being out of reach.
+var ErrRefused = errors.New("release refused by its verification")
 
 // Client is the agent's view of the hub's release repository.
 type Client struct {
@@ -93,7 +101,10 @@ func (c Client) CheckFor(kind Kind, running, want string) (Found, error) {
 		up.UnsafeSetRefTime(c.Now())
 	}
 	if err := up.Refresh(); err != nil {
-		return Found{}, fmt.Errorf("release check: the hub's release metadata was refused (%w); nothing is applied, ask the province to run 'motcua-hub release refresh' or check the hub's clock", err)
+		if unreachable(err) {
+			return Found{}, fmt.Errorf("release check: the hub's release metadata could not be fetched: %w; nothing is applied, it is tried again later", err)
+		}
+		return Found{}, fmt.Errorf("release check: %w: the hub's release metadata (%w); nothing is applied, ask the province to run 'motcua-hub release refresh' or check the hub's clock", ErrRefused, err)
 	}
 	var best *metadata.TargetFiles
 	var bestC custom
@@ -117,9 +128,26 @@ func (c Client) CheckFor(kind Kind, running, want string) (Found, error) {
 	}
 	_, data, err := up.DownloadTarget(best, "", "")
 	if err != nil {
-		return Found{}, fmt.Errorf("release check: download %s: %w; nothing is applied", best.Path, err)
+		if unreachable(err) {
+			return Found{}, fmt.Errorf("release check: download %s: %w; nothing is applied, it is tried again later", best.Path, err)
+		}
+		return Found{}, fmt.Errorf("release check: %w: download %s: %w; nothing is applied", ErrRefused, best.Path, err)
 	}
 	return Found{Version: bestC.Version, Kind: kind, Name: filepath.Base(best.Path), Data: data}, nil
+}
+
+// unreachable says a fetch failed for the network's sake (no answer, a 5xx, a cut
+// transfer), not because what came failed its verification.
+func unreachable(err error) bool {
+	var he *metadata.ErrDownloadHTTP
+	if errors.As(err, &he) {
+		return he.StatusCode >= 500 || he.StatusCode == http.StatusTooManyRequests
+	}
+	var ne net.Error
+	if errors.As(err, &ne) {
+		return true
+	}
+	return errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, syscall.ECONNREFUSED) || errors.Is(err, syscall.ECONNRESET)
 }
 
 // Handler serves a repository folder read-only (GET and HEAD only): the metadata files

@@ -343,3 +343,31 @@ func CompareVersions(a, b string) int {
 	}
 	return 0
 }
+
+// Published is the versions a repository folder's targets.json signs, each with its
+// kinds of file, after checking targets.json against the folder's root.json (the
+// release key's signature, its expiry): what the hub may offer. A targets.json that
+// does not verify publishes nothing.
+func Published(repoDir string, now time.Time) (map[string][]Kind, error) {
+	root, err := metadata.Root().FromFile(filepath.Join(repoDir, "root.json"))
+	if err != nil {
+		return nil, fmt.Errorf("published releases: read root.json: %w", err)
+	}
+	targets, err := metadata.Targets().FromFile(filepath.Join(repoDir, "targets.json"))
+	if err != nil {
+		return nil, fmt.Errorf("published releases: read targets.json: %w", err)
+	}
+	if err := root.VerifyDelegate(metadata.TARGETS, targets); err != nil {
+		return nil, fmt.Errorf("published releases: targets.json is not signed by the release key of root.json: %w", err)
+	}
+	if targets.Signed.IsExpired(now) {
+		return nil, fmt.Errorf("published releases: targets.json expired on %s; sign it again on the offline machine (release publish)", targets.Signed.Expires.Format(time.DateOnly))
+	}
+	out := map[string][]Kind{}
+	for _, tf := range targets.Signed.Targets {
+		if c, ok := customOf(tf); ok {
+			out[c.Version] = append(out[c.Version], c.Kind)
+		}
+	}
+	return out, nil
+}

@@ -135,9 +135,10 @@ type Rollout struct {
 }
 
 // StageName is the stage in words for logs and the offer: "canary" or "10%".
-func (r *Rollout) StageName() string { return stageName(r.Percent) }
+func (r *Rollout) StageName() string { return StageNameOf(r.Percent) }
 
-func stageName(p float64) string {
+// StageNameOf is a stage in words: "canary" for 0, else "10%".
+func StageNameOf(p float64) string {
 	if p == 0 {
 		return "canary"
 	}

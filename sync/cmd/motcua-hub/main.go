@@ -51,6 +51,10 @@ var commands = []command{
 	{"release", "signed agent releases: make the keys, sign a version, re-sign the hub's timestamp",
 		"release init --dir DIR | publish --dir DIR --version V [--exe FILE] [--deb FILE] [--linux FILE] | refresh --dir DIR",
 		cmdRelease},
+	{"rollout", "roll a signed release out in stages: canary sites, then a growing share of the devices; halts by itself on failures",
+		"rollout start --release V --percent P [--sites S1,S2] [--canary S3,S4] [--halt-at 0.05] [--min-sample 20] [--releases DIR]\n" +
+			"       rollout advance --percent P | halt [--reason TEXT] | resume [--halt-at F] | status [--json]",
+		cmdRollout},
 	{"version", "print the version", "version", cmdVersion},
 }
 

@@ -49,7 +49,8 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return fail(stderr, "serve", err, 2)
 	}
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	opts := hub.Options{Log: log, ReportToken: token, OpenFleet: s.OpenFleet, KeyFile: s.KeyFile, StaleAfter: time.Duration(s.StaleAfter)}
+	opts := hub.Options{Log: log, ReportToken: token, OpenFleet: s.OpenFleet, KeyFile: s.KeyFile, StaleAfter: time.Duration(s.StaleAfter),
+		Releases: s.Releases}
 	if s.Catalogue != "" {
 		fh, err := os.Open(s.Catalogue)
 		if err != nil {

@@ -113,7 +113,7 @@ type simDevice struct {
 
 // enrollFleet enrolls n devices over 100 sites in one transaction (Enroll one by one
 // would take minutes of fsyncs) and closes the database.
-func enrollFleet(b *testing.B, db, key string, n int) *simFleet {
+func enrollFleet(b testing.TB, db, key string, n int) *simFleet {
 	b.Helper()
 	h, err := Open(db, Options{KeyFile: key})
 	if err != nil {

@@ -42,11 +42,14 @@ func releaseFolder(t testing.TB, versions ...string) string {
 // in-memory record, whose self-update is a state machine. An offer of a newer version
 // is taken at the next step (fail says how it ends: "" commits, "rolled_back" goes on
 // trial first and comes back, "refused" and "failed" never switch), and a trial ends
-// at the step after.
+// at the step after. A switch of version restarts the client, as the service manager
+// restarts the agent: its first push after is a plain one again.
 type simAgent struct {
 	site, device string
+	cfg          upload.ClientConfig
+	src          *memSource
 	client       *upload.Client
-	fail         func(version string) string
+	fail         func(device, version string) string
 
 	mu                            sync.Mutex
 	running, trial, offered, prev string
@@ -55,15 +58,20 @@ type simAgent struct {
 	offersTouched                 int
 }
 
-func newSimAgent(t testing.TB, hubURL string, h *Hub, site, device string, tr http.RoundTripper) *simAgent {
+func enrollSim(t testing.TB, h *Hub, site, device string) []byte {
 	t.Helper()
 	secret, err := h.Enroll(context.Background(), Site{Code: site, Province: "Nghệ An", Commune: "Xã " + site}, device)
 	if err != nil {
 		t.Fatal(err)
 	}
 	key, _ := wire.ParseSecret(secret)
-	a := &simAgent{site: site, device: device, running: "1.0.0", refusedHere: map[string]bool{}}
-	c, err := upload.NewClient(upload.ClientConfig{HubURL: hubURL, Site: site, Device: device, Secret: key, Version: "1.0.0",
+	return key
+}
+
+func newSimAgent(t testing.TB, hubURL, site, device string, key []byte, tr http.RoundTripper) *simAgent {
+	t.Helper()
+	a := &simAgent{site: site, device: device, running: "1.0.0", refusedHere: map[string]bool{}, src: newMemSource()}
+	a.cfg = upload.ClientConfig{HubURL: hubURL, Site: site, Device: device, Secret: key, Version: "1.0.0",
 		Transport: tr, MinBackoff: 10 * time.Millisecond, MaxBackoff: 50 * time.Millisecond,
 		Steering: func() (*wire.ConfigState, *wire.UpdateState) {
 			a.mu.Lock()
@@ -78,32 +86,42 @@ func newSimAgent(t testing.TB, hubURL string, h *Hub, site, device string, tr ht
 				a.mu.Unlock()
 			}
 		},
-	}, newMemSource())
+	}
+	a.restart(t)
+	return a
+}
+
+// restart starts the agent's process again, running a.running.
+func (a *simAgent) restart(t testing.TB) {
+	cfg := a.cfg
+	cfg.Version = a.running
+	c, err := upload.NewClient(cfg, a.src)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a.client = c
-	return a
 }
 
 // push is one push; the offer it brings (if any) is kept for step.
 func (a *simAgent) push(ctx context.Context) error {
 	a.mu.Lock()
 	a.offered = ""
+	c := a.client
 	a.mu.Unlock()
-	return a.client.PushNow(ctx)
+	return c.PushNow(ctx)
 }
 
 // step is what the agent does between pushes: finish a trial, or take the offer.
-func (a *simAgent) step() {
+func (a *simAgent) step(t testing.TB) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if a.trial != "" {
 		v := a.trial
 		a.trial = ""
-		if a.fail != nil && a.fail(v) == "rolled_back" {
+		if a.fail != nil && a.fail(a.device, v) == "rolled_back" {
 			a.running, a.outcome, a.version, a.reason = a.prev, "rolled_back", v, "not healthy within 10m0s"
 			a.refusedHere[v] = true
+			a.restart(t)
 			return
 		}
 		a.outcome, a.version, a.reason = "committed", v, ""
@@ -115,7 +133,7 @@ func (a *simAgent) step() {
 	v := a.offered
 	how := ""
 	if a.fail != nil {
-		how = a.fail(v)
+		how = a.fail(a.device, v)
 	}
 	switch how {
 	case "refused", "failed":
@@ -124,6 +142,7 @@ func (a *simAgent) step() {
 	}
 	a.prev = a.running
 	a.running, a.trial = v, v
+	a.restart(t)
 }
 
 func (a *simAgent) state() (running, trial string) {
@@ -161,7 +180,7 @@ func (f *simFleetRollout) round(t testing.TB, conc int) {
 				mu.Unlock()
 				return
 			}
-			a.step()
+			a.step(t)
 		}()
 	}
 	wg.Wait()
@@ -190,7 +209,8 @@ func startRolloutHub(t *testing.T, releases string) (*testHub, *simFleetRollout)
 	th := startHub(t, func(o *Options) { o.Now, o.Releases = time.Now, releases })
 	f := &simFleetRollout{}
 	for i := range 200 {
-		f.agents = append(f.agents, newSimAgent(t, th.srv.URL, th.Hub, fmt.Sprintf("xa-%02d", i%10), fmt.Sprintf("pc-%03d", i), nil))
+		site, device := fmt.Sprintf("xa-%02d", i%10), fmt.Sprintf("pc-%03d", i)
+		f.agents = append(f.agents, newSimAgent(t, th.srv.URL, site, device, enrollSim(t, th.Hub, site, device), nil))
 	}
 	return th, f
 }
@@ -204,6 +224,7 @@ func TestRolloutStagesAndOffers(t *testing.T) {
 		}
 		// One PC already runs a newer version: it is never offered an older one.
 		f.agents[5].running = "3.0.0"
+		f.agents[5].restart(t)
 		f.round(t, 16) // the first answer says the hub speaks schema 4
 		f.round(t, 16)
 		if got := f.running()["2.0.0"]; got != 0 {
@@ -280,7 +301,7 @@ func TestRolloutHaltsOnFailures(t *testing.T) {
 		// A third of the PCs cannot run 2.0.0: its trial rolls back.
 		for i, a := range f.agents {
 			if i%3 == 0 {
-				a.fail = func(string) string { return "rolled_back" }
+				a.fail = func(string, string) string { return "rolled_back" }
 			}
 		}
 		f.round(t, 16)
@@ -334,7 +355,7 @@ func TestRolloutOffersOnlyWhatTheRepositorySigns(t *testing.T) {
 	ctx := context.Background()
 	dir := releaseFolder(t, "2.0.0")
 	th := startHub(t, func(o *Options) { o.Now, o.Releases = time.Now, dir })
-	a := newSimAgent(t, th.srv.URL, th.Hub, "xa-00", "pc-000", nil)
+	a := newSimAgent(t, th.srv.URL, "xa-00", "pc-000", enrollSim(t, th.Hub, "xa-00", "pc-000"), nil)
 	f := &simFleetRollout{agents: []*simAgent{a}}
 	f.round(t, 1)
 	if _, err := th.StartRollout(ctx, RolloutSpec{Release: "2.0.0", Canary: []string{"xa-00"}}); err != nil {

@@ -57,6 +57,7 @@ type Config struct {
 	Gate     Gate      `yaml:"gate"`
 	Clinic   Clinic    `yaml:"clinic"`
 	Lodging  Lodging   `yaml:"lodging"`
+	Update   Update    `yaml:"update"`
 
 	// path is the file the config came from ("" for the embedded demo); relative paths
 	// in the file are resolved against its folder, never the working directory.
@@ -311,6 +312,8 @@ func (c *Config) setDefaults() {
 	c.Printer.setDefaults()
 	c.Display.setDefaults()
 	c.Sync.setDefaults()
+	c.Update.setDefaults()
+	c.Update.RootFile = c.Resolve(c.Update.RootFile)
 	c.Gate.setDefaults()
 	c.setClinicDefaults()
 	c.setLodgingDefaults()
@@ -410,6 +413,7 @@ func (c *Config) validate(p *Problems) {
 	c.Printer.validate(p, "printer")
 	c.Display.validate(p, "display")
 	c.Sync.validate(p, "sync")
+	c.Update.validate(p, "update", &c.Sync)
 	c.Gate.validate(p, "gate")
 	c.Clinic.validate(p, "clinic")
 	c.Lodging.validate(p, "lodging")

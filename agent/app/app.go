@@ -39,8 +39,13 @@ type App struct {
 	Ready   func()
 	Now     func() time.Time
 	Version string
+	// Serving, when set (by the queue), says a ticket is being served: no update is
+	// applied meanwhile.
+	Serving func() bool
 
-	wg sync.WaitGroup
+	wg     sync.WaitGroup
+	update *selfUpdate             // part_update.go
+	stop   context.CancelCauseFunc // ends Run; a cause wrapping ErrRestart is returned by it
 }
 
 // Go runs f as a goroutine the shutdown waits for; f must return when the run's
@@ -126,8 +131,10 @@ func LoadTokens(cfg *config.Config) (map[web.Role]string, error) {
 // ctx ends; then it stops the parts, waits for them and returns. The caller closes the
 // store.
 func (a *App) Run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
+	ctx, stop := context.WithCancelCause(ctx)
+	cancel := func() { stop(nil) }
 	defer cancel()
+	a.stop = stop
 	for _, p := range Parts {
 		if err := p.Start(ctx, a); err != nil {
 			cancel()
@@ -151,6 +158,9 @@ func (a *App) Run(ctx context.Context) error {
 	defer scancel()
 	_ = a.Web.Shutdown(sctx)
 	a.wait(5 * time.Second)
+	if err := context.Cause(ctx); errors.Is(err, ErrRestart) {
+		return err
+	}
 	return nil
 }
 

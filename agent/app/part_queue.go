@@ -32,6 +32,7 @@ func startQueue(ctx context.Context, a *App) error {
 	if err != nil {
 		return err
 	}
+	a.Serving = func() bool { return len(q.Snapshot().Current) > 0 } // no update is applied meanwhile
 	api := &queue.API{Q: q, Office: cfg.Site.Name, PublicURL: cfg.HTTP.PublicURL,
 		PrintTimeout: time.Duration(cfg.Printer.TimeoutMS) * time.Millisecond}
 	api.PrinterProblem = func() string {

@@ -100,6 +100,9 @@ func NewSyncClient(cfg *config.Config, src upload.Source, a *App) (*upload.Clien
 				lastSuccess.Set(float64(st.LastSuccess.Unix()))
 			}
 		}
+		if a.update != nil {
+			a.update.hookSync(&cc)
+		}
 	}
 	return upload.NewClient(cc, src)
 }

@@ -25,5 +25,6 @@ var Parts = []Part{
 	{"scan", startScan},                      // QR scanners and the dossier scan folder
 	{"card", startCard},                      // chip ID card reader (or the simulated card)
 	{"queue", startQueue},                    // tickets, printer, displays, keypad, voice
+	{"update", startUpdate},                  // proves a new version on trial; applies the hub's rollouts (before sync, which carries its state)
 	{"sync", startSync},                      // pushes counters to the provincial hub
 }

@@ -193,7 +193,7 @@ func TestGoodUpdateCommitsAndKeepsTwoVersions(t *testing.T) {
 	s.kill(syscall.SIGTERM) // the agent exits after Apply; the supervisor restarts it
 	s.waitRunning("2.0.0")
 	st := waitState(t, u, func(st State) bool { return st.Trial != nil && st.Trial.Healthy })
-	if st.Current != "2.0.0" || st.Previous != "1.0.0" {
+	if st.Current != "2.0.0" || st.Previous != "1.0.0" || st.Last == nil || st.Last.Outcome != OutcomeCommitted || st.Last.Version != "2.0.0" {
 		t.Fatalf("after commit: %+v", st)
 	}
 	applyFile(t, u, build(t, "3.0.0", "good"), "3.0.0")
@@ -214,7 +214,8 @@ func TestCrashAtStartRollsBackAfterMaxStarts(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.Current != "1.0.0" || st.Trial != nil || len(st.Refused) != 1 || st.Refused[0] != "2.0.0" || !strings.Contains(st.Reason, "started 4 times") {
+	if st.Current != "1.0.0" || st.Trial != nil || len(st.Refused) != 1 || st.Refused[0] != "2.0.0" || !strings.Contains(st.Reason, "started 4 times") ||
+		st.Last == nil || st.Last.Outcome != OutcomeRolledBack || st.Last.Version != "2.0.0" || !strings.Contains(st.Last.Reason, "started 4 times") {
 		t.Fatalf("after crash loop: %+v", st)
 	}
 	s.mu.Lock()

@@ -79,7 +79,27 @@ type State struct {
 	Trial    *Trial   `json:"trial,omitempty"`
 	Refused  []string `json:"refused,omitempty"` // versions rolled back: never re-applied by CheckAndApply
 	Reason   string   `json:"reason,omitempty"`  // why the last rollback happened
+	// Last is what became of the last update tried here, for the hub's rollout counts:
+	// kept across the restarts (and the supervisor's boot) that separate its steps.
+	Last *Outcome `json:"last,omitempty"`
 }
+
+// Outcome is the end of one update: OutcomeCommitted, OutcomeRolledBack, or one the
+// caller records (OutcomeRefused, OutcomeFailed), with the version and why.
+type Outcome struct {
+	Outcome string    `json:"outcome"`
+	Version string    `json:"version"`
+	Reason  string    `json:"reason,omitempty"`
+	At      time.Time `json:"at"`
+}
+
+// Outcomes, as the heartbeat names them (wire.UpdateState).
+const (
+	OutcomeCommitted  = "committed"
+	OutcomeRolledBack = "rolled_back"
+	OutcomeRefused    = "refused" // the release failed its verification
+	OutcomeFailed     = "failed"  // it could not be fetched, staged or switched
+)
 
 // Trial is a version proving itself after a switch.
 type Trial struct {
@@ -384,6 +404,7 @@ func (u *Updater) rollback(st State, reason string) error {
 	st.Current, st.Previous, st.Trial = st.Previous, "", nil
 	st.Refused = append(without(st.Refused, bad), bad)
 	st.Reason = fmt.Sprintf("%s: %s", bad, reason)
+	st.Last = &Outcome{Outcome: OutcomeRolledBack, Version: bad, Reason: reason, At: u.now().UTC()}
 	if err := u.save(st); err != nil {
 		return err
 	}
@@ -448,6 +469,7 @@ func (u *Updater) confirmOnce(running string, healthy func() bool) (bool, error)
 	if healthy() {
 		u.prune(st) // before the commit is recorded, so a recorded commit has pruned
 		st.Trial.Healthy = true
+		st.Last = &Outcome{Outcome: OutcomeCommitted, Version: running, At: u.now().UTC()}
 		return true, u.save(st)
 	}
 	if u.now().Sub(st.Trial.Since) > u.healthWindow() {
@@ -490,6 +512,22 @@ func (u *Updater) CheckAndApply(c release.Client, kind release.Kind, running, wa
 		}
 	}
 	return found.Version, u.Apply(found.Version, found.Data)
+}
+
+// Record keeps the outcome of an update that never switched (refused by its
+// verification, or failed to fetch or stage), so the hub learns of it.
+func (u *Updater) Record(outcome, version, reason string) error {
+	unlock, err := u.lock()
+	if err != nil {
+		return err
+	}
+	defer unlock()
+	st, err := u.Status()
+	if err != nil {
+		return err
+	}
+	st.Last = &Outcome{Outcome: outcome, Version: version, Reason: reason, At: u.now().UTC()}
+	return u.save(st)
 }
 
 func without(list []string, v string) []string {

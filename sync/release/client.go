@@ -26,6 +26,10 @@ var ErrNotNewer = errors.New("no release newer than the running version")
 // page should know. Other errors of Check are the hub being out of reach.
 var ErrRefused = errors.New("release refused by its verification")
 
+// ErrUnreachable says the hub's repository could not be fetched (no answer, a 5xx, a
+// cut transfer): nothing was verified or applied; try again later.
+var ErrUnreachable = errors.New("release repository out of reach")
+
 // Client is the agent's view of the hub's release repository.
 type Client struct {
 	// TrustedRoot is root.json as shipped with the agent (or its installer): the only
@@ -102,7 +106,7 @@ func (c Client) CheckFor(kind Kind, running, want string) (Found, error) {
 	}
 	if err := up.Refresh(); err != nil {
 		if unreachable(err) {
-			return Found{}, fmt.Errorf("release check: the hub's release metadata could not be fetched: %w; nothing is applied, it is tried again later", err)
+			return Found{}, fmt.Errorf("release check: %w: the hub's release metadata could not be fetched: %w; nothing is applied, it is tried again later", ErrUnreachable, err)
 		}
 		return Found{}, fmt.Errorf("release check: %w: the hub's release metadata (%w); nothing is applied, ask the province to run 'motcua-hub release refresh' or check the hub's clock", ErrRefused, err)
 	}
@@ -129,7 +133,7 @@ func (c Client) CheckFor(kind Kind, running, want string) (Found, error) {
 	_, data, err := up.DownloadTarget(best, "", "")
 	if err != nil {
 		if unreachable(err) {
-			return Found{}, fmt.Errorf("release check: download %s: %w; nothing is applied, it is tried again later", best.Path, err)
+			return Found{}, fmt.Errorf("release check: %w: download %s: %w; nothing is applied, it is tried again later", ErrUnreachable, best.Path, err)
 		}
 		return Found{}, fmt.Errorf("release check: %w: download %s: %w; nothing is applied", ErrRefused, best.Path, err)
 	}

@@ -107,6 +107,7 @@ type pageData struct {
 	Services  ServiceTable
 	BHYT      bhytSummary
 	Fleet     []FleetAgent
+	Rollouts  []rolloutView // the last staged updates (rollout.go)
 	FleetShut bool // no report token: the fleet is not shown
 	Upstream  *upstreamView
 	Provinces []string
@@ -214,6 +215,9 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 	d.FleetShut = !h.fleet
 	if h.fleet {
 		if d.Fleet, err = h.Fleet(ctx, Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}); err != nil {
+			return err
+		}
+		if d.Rollouts, err = h.rolloutViews(ctx); err != nil {
 			return err
 		}
 		if st, ok, err := h.UpstreamStatus(ctx); err != nil {

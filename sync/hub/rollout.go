@@ -641,3 +641,67 @@ func recordRollout(ctx context.Context, tx *sqlTx, h *Hub, group []*ingestJob, s
 	}
 	return nil
 }
+
+// rolloutView is one rollout as the fleet page shows it, in Vietnamese.
+type rolloutView struct {
+	ID                 int64
+	Release, StateText string
+	StateClass         string // ok, warn, off
+	Stage, Scope       string
+	Stages             []string
+	Why                string
+	Counts             struct{ Offered, Waiting, Trial, Committed, RolledBack, Refused, Failed int64 }
+}
+
+// rolloutViews are the last rollouts for the fleet page.
+func (h *Hub) rolloutViews(ctx context.Context) ([]rolloutView, error) {
+	rs, err := h.Rollouts(ctx, 5)
+	if err != nil {
+		return nil, err
+	}
+	stageVI := func(p float64) string {
+		if p == 0 {
+			return "thí điểm"
+		}
+		return strings.Replace(strconv.FormatFloat(p, 'f', -1, 64), ".", ",", 1) + "% máy trạm"
+	}
+	out := make([]rolloutView, 0, len(rs))
+	for _, r := range rs {
+		v := rolloutView{ID: r.ID, Release: r.Release, Stage: stageVI(r.Percent)}
+		c := r.Counts
+		v.Counts.Offered, v.Counts.Waiting, v.Counts.Trial, v.Counts.Committed = int64(c.Offered), int64(c.Waiting), int64(c.Trial), int64(c.Committed)
+		v.Counts.RolledBack, v.Counts.Refused, v.Counts.Failed = int64(c.RolledBack), int64(c.Refused), int64(c.Failed)
+		switch r.State {
+		case RolloutRunning:
+			v.StateText, v.StateClass = "Đang triển khai", "ok"
+		case RolloutHalted:
+			v.StateText, v.StateClass = "Đã dừng", "warn"
+		default:
+			v.StateText, v.StateClass = "Đã thay bằng đợt sau", "off"
+		}
+		switch {
+		case len(r.Canary) > 0 && len(r.Sites) > 0:
+			v.Scope = "Thí điểm tại " + strings.Join(r.Canary, ", ") + "; sau đó chỉ các điểm " + strings.Join(r.Sites, ", ")
+		case len(r.Canary) > 0:
+			v.Scope = "Thí điểm tại " + strings.Join(r.Canary, ", ") + "; sau đó mọi điểm"
+		case len(r.Sites) > 0:
+			v.Scope = "Chỉ các điểm " + strings.Join(r.Sites, ", ")
+		default:
+			v.Scope = "Mọi điểm"
+		}
+		for _, st := range r.Stages {
+			v.Stages = append(v.Stages, stageVI(st.Percent)+" từ "+st.At.In(h.loc).Format("15:04 02/01/2006"))
+		}
+		if r.State == RolloutHalted {
+			threshold := strings.Replace(strconv.FormatFloat(r.HaltAt*100, 'f', -1, 64), ".", ",", 1) + "%"
+			if strings.HasPrefix(r.Reason, "halted by the hub") {
+				v.Why = fmt.Sprintf("Máy chủ tự dừng: %d trong %d máy đã cập nhật xong bị lỗi, vượt ngưỡng %s. Máy đã cập nhật được giữ nguyên; không máy nào được đề nghị thêm.",
+					r.Counts.Failures(), r.Counts.Finished(), threshold)
+			} else {
+				v.Why = "Tỉnh đã dừng đợt này: " + r.Reason + ". Máy đã cập nhật được giữ nguyên; không máy nào được đề nghị thêm."
+			}
+		}
+		out = append(out, v)
+	}
+	return out, nil
+}

@@ -87,5 +87,12 @@ func cmdUpdate(ctx context.Context, args []string) int {
 	if st.Reason != "" {
 		fmt.Printf("last rollback: %s\n", st.Reason)
 	}
+	if l := st.Last; l != nil {
+		fmt.Printf("last update:  %s %s at %s", l.Outcome, l.Version, l.At.Local().Format("2006-01-02 15:04:05"))
+		if l.Reason != "" {
+			fmt.Printf(" (%s)", l.Reason)
+		}
+		fmt.Println()
+	}
 	return 0
 }

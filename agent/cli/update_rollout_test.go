@@ -167,7 +167,7 @@ func TestRolloutThroughTheHubUnderTheSupervisor(t *testing.T) {
 		return healthz() == "2.0.0" && rs[0].Counts.Committed == 1
 	}, "2.0.0 applied, committed and counted")
 	out, _ = runCmd(t, exec.Command(v1, "update", "status", "--data", data))
-	if !strings.Contains(out, "current:  2.0.0") || !strings.Contains(out, "previous: 1.0.0") {
+	if !strings.Contains(out, "current:  2.0.0") || !strings.Contains(out, "previous: 1.0.0") || !strings.Contains(out, "last update:  committed 2.0.0") {
 		t.Fatalf("update status after the commit:\n%s", out)
 	}
 
@@ -201,7 +201,7 @@ func TestRolloutThroughTheHubUnderTheSupervisor(t *testing.T) {
 		t.Fatalf("rollout status:\n%s", out)
 	}
 	out, _ = runCmd(t, exec.Command(v1, "update", "status", "--data", data))
-	if !strings.Contains(out, "current:  2.0.0") || !strings.Contains(out, "2.1.0: started 4 times") {
+	if !strings.Contains(out, "current:  2.0.0") || !strings.Contains(out, "2.1.0: started 4 times") || !strings.Contains(out, "last update:  rolled_back 2.1.0") {
 		t.Fatalf("update status after the rollback:\n%s", out)
 	}
 }

@@ -107,7 +107,7 @@ type pageData struct {
 	Services  ServiceTable
 	BHYT      bhytSummary
 	Fleet     []FleetAgent
-	Rollouts  []rolloutView // the last staged updates (rollout.go)
+	Rollouts  []rolloutView
 	FleetShut bool // no report token: the fleet is not shown
 	Upstream  *upstreamView
 	Provinces []string

@@ -355,7 +355,7 @@ func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
 	for _, r := range block.Rows {
 		rows[fmt.Sprint(r[0])] = fmt.Sprint(r[1])
 	}
-	for label, v := range map[string]string{"Số vé đã phát": "9", "Đã phục vụ": "4", "Vắng mặt": "0", "Đã hủy": "2",
+	for label, v := range map[string]string{"Số phiếu đã phát": "9", "Đã phục vụ": "4", "Vắng mặt": "0", "Đã hủy": "2",
 		"Đã chuyển dịch vụ hoặc quầy (lượt)": "1", "Gọi lại (lần)": "2", "Đang chờ": "1", avgLabel: wantAvgText} {
 		if rows[label] != v {
 			t.Errorf("agent dashboard: %q = %q, want %q", label, rows[label], v)
@@ -482,7 +482,7 @@ func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
 	browsertest.Do(t, bctx, "agent dashboard", chromedp.EmulateViewport(1280, 900), chromedp.Navigate(base+"/?token="+tokens["admin"]),
 		browsertest.Poll(`document.querySelectorAll("#counters small.code").length > 0 && document.getElementById("status").textContent.includes("Hàng chờ")`))
 	counters := browsertest.Eval[string](t, bctx, `document.getElementById("counters").innerText`)
-	for _, want := range []string{"Dịch vụ: Chứng thực, hộ tịch A", "Quầy: Quầy 3 (Tầng 1, bên phải) 3", "Số vé đã được gọi"} {
+	for _, want := range []string{"Dịch vụ: Chứng thực, hộ tịch A", "Quầy: Quầy 3 (Tầng 1, bên phải) 3", "Số phiếu đã được gọi"} {
 		if !strings.Contains(counters, want) {
 			t.Errorf("agent dashboard's counters lack %q: %q", want, counters)
 		}

@@ -13,7 +13,7 @@ import (
 // The morning an official and a citizen have when things go right and when the
 // agent's PC goes away: each console action says what it did; with the agent gone the
 // console says the connection is lost (not "Failed to fetch", not "cannot load the
-// queue") and the kiosk's buttons stop looking usable; the ticket's own page heads
+// queue") and the kiosk's buttons stop looking usable, its stale waiting counts hidden; the ticket's own page heads
 // with the office and shows "go to counter N" as the thing not to miss.
 func TestPagesSayWhatHappened(t *testing.T) {
 	a, base, stop := startStoppableDemoAgent(t)
@@ -56,5 +56,12 @@ func TestPagesSayWhatHappened(t *testing.T) {
 	}
 	browsertest.Eval[bool](t, k, `(load(), true)`)
 	browsertest.Do(t, k, "kiosk sees the agent gone", browsertest.Poll(`document.body.classList.contains("offline") && document.querySelector('button[data-service="A"]').disabled`))
+	// The waiting counts it last heard are stale: none is shown under the notice.
+	if shown := browsertest.Eval[int](t, k, `[...document.querySelectorAll(".k-wait")].filter(e => e.offsetParent !== null).length`); shown != 0 {
+		t.Errorf("the kiosk with the agent gone still shows %d waiting counts", shown)
+	}
+	if got := browsertest.Eval[string](t, k, `document.getElementById("services").innerText`); strings.Contains(got, "đang chờ") {
+		t.Errorf("the kiosk with the agent gone says %q", got)
+	}
 	browsertest.Screenshot(t, k, "kiosk-agent-gone")
 }

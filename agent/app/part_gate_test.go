@@ -23,19 +23,7 @@ func TestGateSimulationEndToEnd(t *testing.T) {
 		t.Skip("socat is not installed")
 	}
 	dir := t.TempDir()
-	text := `profile: gate
-site: {province_code: "40", commune_code: "17866", id: kim-lien, name: Khu di tích Kim Liên, device_id: cong-1}
-http:
-  listen: LISTEN
-  tokens: {admin: admin-token-0123456789, counter: counter-token-0123456789, display: display-token-012345678, kiosk: kiosk-token-0123456789}
-simulate: true
-gate:
-  enabled: true
-  capacity: 10
-  lanes:
-    - {name: vao, title: Cổng vào, direction: entry}
-    - {name: ra, title: Cổng ra, direction: exit, relay: {board: lcus}}
-`
+	text := gateSite
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -93,15 +93,15 @@ func printTickets(a *App, q *queue.Queue, p *escpos.Printer, pcfg config.Printer
 // the day's alert history.
 func setPrinterHealth(a *App, q *queue.Queue, err error) {
 	before, _ := a.Health.Get("printer")
-	d := health.Device{Name: "printer", Kind: "printer", State: health.OK, Message: "Máy in vé sẵn sàng"}
+	d := health.Device{Name: "printer", Kind: "printer", State: health.OK, Message: "Máy in phiếu sẵn sàng"}
 	switch {
 	case err == nil:
 	case errors.Is(err, escpos.ErrPaperOut):
-		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé hết giấy"
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in phiếu hết giấy"
 	case errors.Is(err, escpos.ErrUnplugged):
-		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé chưa được kết nối"
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in phiếu chưa được kết nối"
 	default:
-		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in vé gặp sự cố"
+		d.State, d.Detail, d.Message = health.Fault, err.Error(), "Máy in phiếu gặp sự cố"
 	}
 	a.Health.Set(d)
 	if d.State == health.Fault && (before.State != health.Fault || before.Message != d.Message) {

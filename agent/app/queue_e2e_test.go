@@ -231,12 +231,12 @@ func TestQueueEndToEnd(t *testing.T) {
 	browsertest.Do(t, kctx, "kiosk without paper", chromedp.Click(chromedp.CSS(`button[data-service="B"]`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
 	notice, number2 := browsertest.TextContent(t, kctx, "#notice"), browsertest.TextContent(t, kctx, "#ticket-number")
 	browsertest.FullScreenshot(t, kctx, "kiosk-printer-fault")
-	if number2 != "2001" || !strings.Contains(notice, "Máy in vé") {
+	if number2 != "2001" || !strings.Contains(notice, "Máy in phiếu") {
 		t.Fatalf("kiosk without paper: %q %q", number2, notice)
 	}
 	// The next citizen is told before touching anything.
 	browsertest.Do(t, kctx, "printer notice before the tap", chromedp.Click(chromedp.CSS("#slip-done")), browsertest.Poll(`!!document.querySelector("#printer .k-printer")`))
-	if got := browsertest.TextContent(t, kctx, "#printer"); !strings.Contains(got, "Máy in vé hết giấy") {
+	if got := browsertest.TextContent(t, kctx, "#printer"); !strings.Contains(got, "Máy in phiếu hết giấy") {
 		t.Fatalf("kiosk printer notice: %q", got)
 	}
 	browsertest.FullScreenshot(t, kctx, "kiosk-printer-notice")
@@ -257,7 +257,7 @@ func TestQueueEndToEnd(t *testing.T) {
 	json.NewDecoder(resp.Body).Decode(&dash)
 	fault := false
 	for _, d := range dash.Devices {
-		fault = fault || (d.Name == "printer" && d.State == "fault" && d.Message == "Máy in vé hết giấy")
+		fault = fault || (d.Name == "printer" && d.State == "fault" && d.Message == "Máy in phiếu hết giấy")
 	}
 	counts := map[string]int64{}
 	for _, c := range dash.Counters {
@@ -276,8 +276,8 @@ func TestQueueEndToEnd(t *testing.T) {
 	var rep struct{ Alerts []string }
 	json.NewDecoder(rresp.Body).Decode(&rep)
 	rresp.Body.Close()
-	if alerts := strings.Join(rep.Alerts, "\n"); !strings.Contains(alerts, " · Máy in vé hết giấy") ||
-		!strings.Contains(alerts, " · Máy in vé không in được vé số 2001") {
+	if alerts := strings.Join(rep.Alerts, "\n"); !strings.Contains(alerts, " · Máy in phiếu hết giấy") ||
+		!strings.Contains(alerts, " · Máy in phiếu không in được phiếu số 2001") {
 		t.Fatalf("alert history: %q", rep.Alerts)
 	}
 	// An ID card tapped at kiosk station "kiosk-1" whose holder is 80: that station's next
@@ -316,6 +316,6 @@ func TestQueueEndToEnd(t *testing.T) {
 
 	adm := browsertest.Tab(t, bctx)
 	browsertest.Do(t, adm, "dashboard", chromedp.Navigate(base+"/?token="+tok["admin"]),
-		browsertest.Poll(`document.getElementById("devices").textContent.includes("Máy in vé hết giấy")`))
+		browsertest.Poll(`document.getElementById("devices").textContent.includes("Máy in phiếu hết giấy")`))
 	browsertest.FullScreenshot(t, adm, "dashboard-printer-fault")
 }

@@ -519,17 +519,17 @@ type LaneDecision struct {
 func message(d Decision) string {
 	switch {
 	case d.Outcome == Allow && d.Direction == DirEntry:
-		return "Xin mời vào. Chúc quý khách tham quan vui vẻ!"
+		return "Xin mời vào. Chúc ông/bà tham quan vui vẻ!"
 	case d.Outcome == Allow:
-		return "Cảm ơn quý khách. Hẹn gặp lại!"
+		return "Cảm ơn ông/bà. Hẹn gặp lại!"
 	}
 	switch d.Reason {
 	case ReasonAlreadyInside:
 		return "Mã này đã được dùng để vào khu. Khi rời khu, vui lòng quét ở cổng ra."
 	case ReasonFull:
-		return "Khu tham quan đã đủ số khách cho phép. Xin quý khách vui lòng chờ."
+		return "Khu tham quan đã đủ số khách cho phép. Xin ông/bà vui lòng chờ."
 	case ReasonClosed:
-		return "Khu tham quan đã đóng cửa. Hẹn gặp quý khách lần sau."
+		return "Khu tham quan đã đóng cửa. Hẹn gặp lại ông/bà lần sau."
 	case ReasonUnreadable:
 		return "Không đọc được mã. Vui lòng quét lại mã QR trên thẻ căn cước hoặc ứng dụng VNeID."
 	case ReasonNotAllowed:

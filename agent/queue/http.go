@@ -136,7 +136,7 @@ func (a *API) dashboard(ctx context.Context) any {
 		return map[string]any{"title": "Hàng chờ", "rows": [][2]any{{"Số liệu", "Không đọc được số liệu hàng chờ."}}}
 	}
 	rows := [][2]any{
-		{"Số vé đã phát", st.Total.Issued},
+		{"Số phiếu đã phát", st.Total.Issued},
 		{"Đã phục vụ", st.Total.Served},
 		{"Vắng mặt", st.Total.NoShows},
 		{"Đã hủy", st.Total.Cancelled},
@@ -322,7 +322,7 @@ func (a *API) reprint(w http.ResponseWriter, r *http.Request) {
 	}
 	t, _, err := a.Q.Ticket(n)
 	if err == nil && t.State != Waiting && t.State != Called {
-		err = refuse(http.StatusConflict, "Chỉ in lại được vé đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
+		err = refuse(http.StatusConflict, "Chỉ in lại được phiếu của số đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
 	}
 	if err != nil {
 		writeErr(w, err)
@@ -360,7 +360,7 @@ func (a *API) print(ctx context.Context, s Slip) (bool, string) {
 	if aerr != nil {
 		a.Q.log.Warn("queue: record print failure", "err", aerr)
 	}
-	return false, "Máy in vé đang gặp sự cố nên chưa in được vé. Mời ông/bà ghi nhớ số thứ tự hoặc chụp lại màn hình."
+	return false, "Máy in phiếu đang gặp sự cố nên chưa in được phiếu. Mời ông/bà ghi nhớ số thứ tự hoặc chụp lại màn hình."
 }
 
 // MetricUnprinted counts tickets issued while the printer could not print them.
@@ -398,7 +398,7 @@ func (a *API) ticket(w http.ResponseWriter, r *http.Request) {
 	}
 	t, _, err := a.Q.Ticket(n)
 	if err == nil && r.URL.Query().Get("d") != "" && r.URL.Query().Get("d") != t.Day {
-		err = &Error{Status: http.StatusGone, En: "that ticket was for another day", Vi: "Vé này của ngày khác, đã hết hiệu lực."}
+		err = &Error{Status: http.StatusGone, En: "that ticket was for another day", Vi: "Số thứ tự này của ngày khác, đã hết hiệu lực."}
 	}
 	if err != nil {
 		writeErr(w, err)

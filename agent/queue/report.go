@@ -23,7 +23,7 @@ type Report struct {
 	Day    string   `json:"day"`    // YYYY-MM-DD (the last day for a 30-day report)
 	Title  string   `json:"title"`  // Vietnamese, dates as dd/mm/yyyy
 	Charts []Chart  `json:"charts"` // in reading order
-	Alerts []string `json:"alerts"` // "10:12 · Máy in vé không in được vé số 1023"
+	Alerts []string `json:"alerts"` // "10:12 · Máy in phiếu không in được phiếu số 1023"
 	CSV    string   `json:"csv,omitempty"`
 }
 
@@ -96,7 +96,7 @@ func (q *Queue) dayReport(ctx context.Context, day string) (Report, error) {
 		waitHour = append(waitHour, avg/60)
 	}
 	rep.Charts = append(rep.Charts,
-		Chart{Title: "Số vé đã phát theo giờ", SVG: barChart(hours, perHour, "giờ", func(v float64) string { return fmt.Sprintf("%.0f", v) })},
+		Chart{Title: "Số phiếu đã phát theo giờ", SVG: barChart(hours, perHour, "giờ", func(v float64) string { return fmt.Sprintf("%.0f", v) })},
 		Chart{Title: "Thời gian chờ trung bình theo giờ lấy số (phút)", SVG: barChart(hours, waitHour, "giờ", vocab.Decimal)})
 	rows, err := q.st.Counters(ctx, day)
 	if err != nil {
@@ -152,7 +152,7 @@ func (q *Queue) monthReport(ctx context.Context, day string) (Report, error) {
 	from := end.AddDate(0, 0, -29).Format("2006-01-02")
 	return Report{Day: day, Title: "30 ngày, từ " + vocab.Day(from) + " đến " + vocab.Day(day), Alerts: []string{},
 		Charts: []Chart{
-			{Title: "Số vé đã phát mỗi ngày", SVG: barChart(labels, issued, "ngày", func(v float64) string { return fmt.Sprintf("%.0f", v) })},
+			{Title: "Số phiếu đã phát mỗi ngày", SVG: barChart(labels, issued, "ngày", func(v float64) string { return fmt.Sprintf("%.0f", v) })},
 			{Title: "Thời gian chờ trung bình mỗi ngày (phút)", SVG: barChart(labels, wait, "ngày", vocab.Decimal)},
 		}}, nil
 }
@@ -179,7 +179,7 @@ func (q *Queue) bookOf(ctx context.Context, day string) (*book, error) {
 }
 
 // KindAlert is a fault of the office's devices worth a line in the day's alert history
-// ("Máy in vé hết giấy"); its message is Vietnamese and never personal.
+// ("Máy in phiếu hết giấy"); its message is Vietnamese and never personal.
 const KindAlert = "queue.alert"
 
 // Alert records a device fault for the alert history.
@@ -204,7 +204,7 @@ func (q *Queue) alerts(ctx context.Context, day string) ([]string, error) {
 		what := attrString(e.Attrs, "message")
 		if e.Kind != KindAlert {
 			n, _ := attrInt(e.Attrs, "number")
-			what = "Máy in vé không in được vé số " + fmt.Sprint(n)
+			what = "Máy in phiếu không in được phiếu số " + fmt.Sprint(n)
 		}
 		out = append(out, e.Time.In(q.st.Location()).Format("15:04")+" · "+what)
 	}

@@ -43,7 +43,7 @@ func TestDayReportAndCSV(t *testing.T) {
 			}
 		}
 	}
-	if err := s.q.Alert(ctx, "Máy in vé hết giấy"); err != nil { // at 10:00
+	if err := s.q.Alert(ctx, "Máy in phiếu hết giấy"); err != nil { // at 10:00
 		t.Fatal(err)
 	}
 	s.clk.Add(4 * time.Minute)
@@ -70,7 +70,7 @@ func TestDayReportAndCSV(t *testing.T) {
 	if got["08"] != "3" || got["09"] != "1" || got["10"] != "2" || got["11"] != "0" || len(bars) != 11 {
 		t.Fatalf("tickets per hour %v (%d bars)", got, len(bars))
 	}
-	if len(rep.Alerts) != 2 || rep.Alerts[0] != "09:30 · Máy in vé không in được vé số 1004" || rep.Alerts[1] != "10:00 · Máy in vé hết giấy" {
+	if len(rep.Alerts) != 2 || rep.Alerts[0] != "09:30 · Máy in phiếu không in được phiếu số 1004" || rep.Alerts[1] != "10:00 · Máy in phiếu hết giấy" {
 		t.Fatalf("alerts %q", rep.Alerts)
 	}
 

@@ -24,9 +24,25 @@ var skipDirs = map[string]bool{".git": true, "testdata": true, "demo-data": true
 
 var textExt = map[string]bool{".go": true, ".html": true, ".js": true, ".css": true, ".md": true, ".yaml": true, ".yml": true, ".sh": true, ".nsi": true, ".tsv": true, ".csv": true}
 
+// ticketWord matches "vé" standing alone. A queue's paper is a "phiếu" (phiếu số thứ (vistyle:ignore)
+// tự) and its number a "số thứ tự", as the guide says; "vé" is kept for what a (vistyle:ignore)
+// tourist site sells and checks at its gate (vé điện tử, vé tham quan, cổng soát vé).
+var ticketWord = regexp.MustCompile(`(?i)(^|[^\p{L}])(soát |)vé( điện tử| tham quan| vào cổng|)($|[^\p{L}])`) // vistyle:ignore
+
+// queueTicket reports a "vé" that names a queue's ticket: any but the gate's phrases. (vistyle:ignore)
+func queueTicket(line string) bool {
+	for _, m := range ticketWord.FindAllStringSubmatch(line, -1) {
+		if m[2] == "" && m[3] == "" {
+			return true
+		}
+	}
+	return false
+}
+
 // TestOneVietnameseStyle walks the repository: no syllable in the new tone-mark style
-// (a line that lists them on purpose says "vistyle:ignore"), and every file NFC-normalised, so a search,
-// a comparison or a test of a page's text finds what a reader sees.
+// (a line that lists them on purpose says "vistyle:ignore"), no queue ticket called
+// "vé", and every file NFC-normalised, so a search, a comparison or a test of a page's (vistyle:ignore)
+// text finds what a reader sees.
 func TestOneVietnameseStyle(t *testing.T) {
 	root, err := filepath.Abs(filepath.Join("..", ".."))
 	if err != nil {
@@ -66,6 +82,9 @@ func TestOneVietnameseStyle(t *testing.T) {
 				word := strings.TrimSpace(strings.Trim(m[0], " \t\"'`.,;:!?()[]{}<>/\\|*_-=+&#%@~^$"))
 				t.Errorf("%s:%d: %q: write the tone mark on the first vowel (hóa, hòa, xóa, khóa, hủy, thủy, khỏe)", rel, n, word)
 			}
+			if queueTicket(line) {
+				t.Errorf("%s:%d: a queue's ticket is a \"phiếu\" and its number a \"số thứ tự\"; \"vé\" only for a gate's (vé điện tử, vé tham quan, soát vé): %s", rel, n, strings.TrimSpace(line)) // vistyle:ignore
+			}
 		}
 		return nil
 	})
@@ -74,6 +93,20 @@ func TestOneVietnameseStyle(t *testing.T) {
 	}
 	if files < 100 {
 		t.Fatalf("read only %d files under %s: the walk missed the tree", files, root)
+	}
+}
+
+// The ticket rule: a queue's "vé" flagged, a gate's left. (vistyle:ignore)
+func TestTicketWordRule(t *testing.T) {
+	for _, bad := range []string{"Vé ưu tiên", "Máy in vé", "nhận vé in bên dưới", "số vé đã phát"} { // vistyle:ignore
+		if !queueTicket(bad) {
+			t.Errorf("%q not flagged", bad)
+		}
+	}
+	for _, good := range []string{"Phiếu số thứ tự", "vé điện tử", "cổng soát vé của điểm tham quan", "Vé tham quan", "về quầy", "véc-tơ"} {
+		if queueTicket(good) {
+			t.Errorf("%q flagged", good)
+		}
 	}
 }
 

@@ -18,7 +18,7 @@ func TestNiceCeil(t *testing.T) {
 func TestChartLayout(t *testing.T) {
 	t.Parallel()
 	start := time.Date(2026, 11, 16, 0, 0, 0, 0, time.UTC) // a Monday
-	c := buildChart("c", "Số vé đã phát", start, []int64{0, 5, 10, 0, 3, 0, 0, 8})
+	c := buildChart("c", "Số phiếu đã phát", start, []int64{0, 5, 10, 0, 3, 0, 0, 8})
 	if c.Empty || c.Max != 10 || len(c.Bars) != 8 {
 		t.Fatalf("chart = %+v", c)
 	}
@@ -47,7 +47,7 @@ func TestChartLayout(t *testing.T) {
 		t.Errorf("date axis = %+v", c.XTicks)
 	}
 	svg := string(c.SVG())
-	for _, want := range []string{`role="img"`, "<title id=\"c-t\">Số vé đã phát</title>", "tổng 26, cao nhất 10 ngày 18/11/2026", "lượt mỗi ngày", "18/11/2026: 10"} {
+	for _, want := range []string{`role="img"`, "<title id=\"c-t\">Số phiếu đã phát</title>", "tổng 26, cao nhất 10 ngày 18/11/2026", "lượt mỗi ngày", "18/11/2026: 10"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("svg lacks %q", want)
 		}

@@ -534,5 +534,8 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 		writeErr(w, err)
 		return
 	}
+	if web.RoleOf(r) != web.RoleAdmin {
+		st.withoutRatings()
+	}
 	web.WriteJSON(w, http.StatusOK, st)
 }

@@ -33,10 +33,12 @@ type GroupStats struct {
 	P90ServiceSec float64 `json:"p90_service_s"`
 	// Ratings are the citizens' ratings by canonical level ("1".."5"); the shares are
 	// the vocabulary's figures (in percent), absent when there is nothing to divide.
-	Ratings         map[string]int `json:"ratings_by_level"`
-	RatingsTotal    int            `json:"ratings"`
-	SatisfactionPct *float64       `json:"satisfaction_pct"`
-	ResponseRatePct *float64       `json:"response_rate_pct"`
+	// Only the office head (admin) is given them: a console asks for the statistics
+	// after every action, and a rating must never reach the officer live.
+	Ratings         map[string]int `json:"ratings_by_level,omitempty"`
+	RatingsTotal    int            `json:"ratings,omitempty"`
+	SatisfactionPct *float64       `json:"satisfaction_pct,omitempty"`
+	ResponseRatePct *float64       `json:"response_rate_pct,omitempty"`
 	// Values are the group's queue metrics, summed (what the figures are computed from).
 	Values         map[string]int64 `json:"-"`
 	waits, serving []float64
@@ -207,6 +209,20 @@ func (q *Queue) statsOf(b *book, rows []store.CounterRow, today bool) Stats {
 	order(out.Services, "s")
 	order(out.Counters, "c")
 	return out
+}
+
+// withoutRatings drops the rating figures, for every role but admin.
+func (s *Stats) withoutRatings() {
+	strip := func(g *GroupStats) {
+		g.Ratings, g.RatingsTotal, g.SatisfactionPct, g.ResponseRatePct = nil, 0, nil, nil
+	}
+	strip(&s.Total)
+	for i := range s.Services {
+		strip(&s.Services[i])
+	}
+	for i := range s.Counters {
+		strip(&s.Counters[i])
+	}
 }
 
 // figure is a vocabulary figure of values, nil when there is nothing to divide.

@@ -54,7 +54,9 @@ func (k StaffKey) mac(parts ...string) string {
 }
 
 // IDHash is the keyed hash of an ID card number (spaces ignored).
-func (k StaffKey) IDHash(id string) string { return k.mac("staff-id", strings.Join(strings.Fields(id), "")) }
+func (k StaffKey) IDHash(id string) string {
+	return k.mac("staff-id", strings.Join(strings.Fields(id), ""))
+}
 
 // PINHash is the keyed hash of an officer's PIN, bound to the officer's id so two
 // officers with the same PIN have different hashes.

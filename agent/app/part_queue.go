@@ -80,7 +80,7 @@ func startQueue(ctx context.Context, a *App) (err error) {
 	for _, c := range cfg.Queue.Counters {
 		po.Counters = append(po.Counters, c.ID)
 	}
-	po.Ratings = cfg.Queue.Rating.Enabled
+	po.Ratings, po.Officers = cfg.Queue.Rating.Enabled, len(cfg.Staff.Officers) > 0
 	queue.RegisterPages(a.Web, po)
 	return nil
 }

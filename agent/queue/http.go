@@ -126,6 +126,7 @@ func (a *API) Register(s *web.Server) {
 	s.AddStatus("queue", a.dashboard)
 	a.RegisterReports(s)
 	a.registerStaffAndRatings(s)
+	a.registerOfficers(s)
 }
 
 // dashboard is the queue's block on the dashboard: today's figures in Vietnamese, as

@@ -2,6 +2,8 @@ package queue
 
 import (
 	"context"
+	"io"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -255,3 +257,77 @@ func TestRatingsOverHTTP(t *testing.T) {
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }
+
+// The officers' report: one officer's morning, figure by figure, and its CSV.
+func TestOfficersReport(t *testing.T) {
+	t.Parallel()
+	s := startServer(t, nil)
+	withStaffAndRatings(s.q)
+	ctx := context.Background()
+	at := func(hhmm string) {
+		t.Helper()
+		d, _ := time.ParseInLocation("2006-01-02 15:04", "2026-03-02 "+hhmm, ict)
+		if d.Before(s.clk.Now()) {
+			t.Fatalf("time goes back to %s", hhmm)
+		}
+		s.clk.Set(d)
+	}
+	if _, err := s.q.SignInPIN(ctx, "1", "lan", "2468"); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		must(t)(s.q.Issue(ctx, "A", false))
+	}
+	a := must(t)(s.q.Next(ctx, "1", CloseAuto))
+	at("08:04")
+	must(t)(s.q.Finish(ctx, a.Number)) // 4 minutes of service
+	at("08:05")
+	if _, err := s.q.Rate(ctx, RatingRequest{Number: a.Number, Level: 2, Channel: ChannelTablet}); err != nil {
+		t.Fatal(err)
+	}
+	at("08:10") // 6 minutes with nothing open
+	b := must(t)(s.q.Next(ctx, "1", CloseAuto))
+	at("08:12")
+	must(t)(s.q.Recall(ctx, b.Number))
+	must(t)(s.q.Recall(ctx, b.Number))
+	must(t)(s.q.NoShow(ctx, b.Number))
+	c := must(t)(s.q.Next(ctx, "1", CloseAuto))
+	at("08:20")
+	must(t)(s.q.Finish(ctx, c.Number)) // 8 minutes
+	at("08:21")
+	if _, err := s.q.RateLast(ctx, "1", 5, ChannelKeypad); err != nil {
+		t.Fatal(err)
+	}
+	at("08:30")
+	if err := s.q.SignOut(ctx, "1"); err != nil {
+		t.Fatal(err)
+	}
+	at("09:00")
+	var rep OfficersReport
+	if code := s.do(t, "GET", "/api/v1/queue/officers?day=2026-03-02", web.RoleCounter, nil, nil); code != 403 {
+		t.Fatalf("a counter's token read the officers' report: %d", code)
+	}
+	if code := s.do(t, "GET", "/api/v1/queue/officers?day=2026-03-02", web.RoleAdmin, nil, &rep); code != 200 || len(rep.Officers) != 1 {
+		t.Fatalf("report: %d %+v", code, rep)
+	}
+	o := rep.Officers[0]
+	if o.ID != "lan" || o.Name != "Nguyễn Thị Lan" || o.Served != 2 || o.AvgServiceSec == nil || *o.AvgServiceSec != 360 ||
+		o.P90ServiceSec != 480 || o.SignedInSec != 1800 || o.IdleSec != 960 || o.NoShows != 1 || o.Transfers != 0 ||
+		o.RatingsTotal != 2 || o.Ratings["2"] != 1 || o.Ratings["5"] != 1 ||
+		o.Satisfaction == nil || *o.Satisfaction != 50 || o.ResponseRate == nil || *o.ResponseRate != 100 {
+		t.Errorf("lan's morning: %+v", o)
+	}
+	req, _ := http.NewRequest("GET", s.base+"/api/v1/queue/officers.csv?day=2026-03-02&days=7", nil)
+	req.Header.Set("Authorization", "Bearer "+testTokens[web.RoleAdmin])
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	lines := strings.Split(strings.TrimSpace(string(body)), "\n")
+	if len(lines) != 2 || !strings.HasPrefix(lines[0], "\ufeffMã cán bộ,Họ và tên") ||
+		strings.TrimSpace(lines[1]) != "lan,Nguyễn Thị Lan,24/02/2026,02/03/2026,2,\"6,0\",\"8,0\",\"30,0\",\"16,0\",1,0,2,0,1,0,0,1,\"50,0\",\"100,0\"" {
+		t.Errorf("CSV:\n%s", body)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -362,12 +363,35 @@ func TestRatingsMorning(t *testing.T) {
 	q := url.Values{"period": {"day"}, "at": {day}, "province": {province}, "commune": {commune}, "site": {"vinh-phu"}}
 	provFigures := waitForFigures(t, chain.province.URL, "tinh", q, want)
 	chain.upstream.Trigger()
-	natFigures := waitForFigures(t, chain.nation.URL, "quoc-gia", url.Values{"period": {"day"}, "at": {day}, "province": {province}}, want)
+	nq := url.Values{"period": {"day"}, "at": {day}, "province": {province}}
+	natFigures := waitForFigures(t, chain.nation.URL, "quoc-gia", nq, want)
 	for where, figs := range map[string]map[string]hub.FigureValue{"province": provFigures, "nation": natFigures} {
 		for name, agent := range map[string]*float64{vocab.FigureSatisfaction: g.SatisfactionPct, vocab.FigureResponseRate: g.ResponseRatePct} {
 			f := figs[name]
 			if f.Value == nil || *f.Value != *agent || f.Text != vocab.LookupFigure(name).Format(*agent) {
 				t.Errorf("%s: %s = %+v, the agent says %v", where, name, f, *agent)
+			}
+		}
+	}
+	// The province's page and workbook, and the nation's page, in the same words.
+	for where, at := range map[string]struct {
+		url, token string
+		q          url.Values
+	}{"province": {chain.province.URL, "tinh", q}, "nation": {chain.nation.URL, "quoc-gia", nq}} {
+		qq := url.Values{"token": {at.token}}
+		for k, v := range at.q {
+			qq[k] = v
+		}
+		page := pageFigures(t, string(httpGet(t, at.url+"/?"+qq.Encode())))
+		qq.Set("format", "xlsx")
+		cells := xlsxLabelled(t, httpGet(t, at.url+"/api/v1/report/figures?"+qq.Encode()))
+		for name, agent := range map[string]float64{vocab.FigureSatisfaction: *g.SatisfactionPct, vocab.FigureResponseRate: *g.ResponseRatePct} {
+			f := vocab.LookupFigure(name)
+			if page[f.Label] != f.Format(agent) {
+				t.Errorf("%s page: %s = %q, want %q", where, f.Label, page[f.Label], f.Format(agent))
+			}
+			if where == "province" && cells[f.Label] != strconv.FormatFloat(agent, 'f', -1, 64) {
+				t.Errorf("%s workbook: %s = %q, want %v", where, f.Label, cells[f.Label], agent)
 			}
 		}
 	}

@@ -298,6 +298,12 @@ func TestOfficersReport(t *testing.T) {
 	if _, err := s.q.RateLast(ctx, "1", 5, ChannelKeypad); err != nil {
 		t.Fatal(err)
 	}
+	if _, err := s.q.RateLast(ctx, "1", 1, ChannelKeypad); status(err) != 409 {
+		t.Fatalf("a second press on the keypad: %v", err)
+	}
+	if _, err := s.q.RateLast(ctx, "2", 4, ChannelKeypad); status(err) != 404 {
+		t.Fatalf("a keypad at a counter that finished nothing: %v", err)
+	}
 	at("08:30")
 	if err := s.q.SignOut(ctx, "1"); err != nil {
 		t.Fatal(err)

@@ -58,6 +58,7 @@ type Config struct {
 	Clinic   Clinic    `yaml:"clinic"`
 	Lodging  Lodging   `yaml:"lodging"`
 	Update   Update    `yaml:"update"`
+	Staff    Staff     `yaml:"staff"`
 
 	// path is the file the config came from ("" for the embedded demo); relative paths
 	// in the file are resolved against its folder, never the working directory.
@@ -124,12 +125,15 @@ func ParseClientAddress(s string) (netip.Prefix, error) {
 	return netip.PrefixFrom(a.Unmap(), a.Unmap().BitLen()), nil
 }
 
-// Tokens are the bearer tokens of the four roles.
+// Tokens are the bearer tokens of the roles.
 type Tokens struct {
 	Kiosk   string `yaml:"kiosk"`
 	Counter string `yaml:"counter"`
 	Display string `yaml:"display"`
 	Admin   string `yaml:"admin"`
+	// Rating is the role of the counters' rating tablets and keypads: it may only rate
+	// a finished ticket and see which one a counter just finished.
+	Rating string `yaml:"rating"`
 }
 
 // Privacy bounds what the store keeps.
@@ -317,6 +321,7 @@ func (c *Config) setDefaults() {
 	c.Gate.setDefaults()
 	c.setClinicDefaults()
 	c.setLodgingDefaults()
+	c.Staff.setDefaults(c)
 }
 
 var (
@@ -373,7 +378,7 @@ func (c *Config) validate(p *Problems) {
 	}
 	for i, r := range c.HTTP.PersonalDataRoles {
 		switch {
-		case r == "kiosk" || r == "display":
+		case r == "kiosk" || r == "display" || r == "rating":
 			// A board or kiosk screen faces the waiting room: what it gets, everyone sees.
 			p.Add(fmt.Sprintf("http.personal_data_roles[%d]", i), "role %q may not receive personal data: its screen faces the public (a board or kiosk would show a citizen's or patient's name, ID number, birth date and insurance card); only counter and admin may", r)
 		case !validRole(r):
@@ -386,7 +391,7 @@ func (c *Config) validate(p *Problems) {
 		}
 	}
 	roleOf := map[string]string{}
-	for _, role := range []string{"kiosk", "counter", "display", "admin"} { // a fixed order: the same message each time
+	for _, role := range []string{"kiosk", "counter", "display", "admin", "rating"} { // a fixed order: the same message each time
 		tok := c.HTTP.Tokens.Map()[role]
 		if tok != "" && len(tok) < 16 {
 			p.Add("http.tokens."+role, "too short: use at least 16 characters, or leave it empty to have one generated")
@@ -417,6 +422,7 @@ func (c *Config) validate(p *Problems) {
 	c.Gate.validate(p, "gate")
 	c.Clinic.validate(p, "clinic")
 	c.Lodging.validate(p, "lodging")
+	c.Staff.validate(p, "staff")
 }
 
 var originRe = regexp.MustCompile(`^https?://[A-Za-z0-9.\-\[\]:]+(:[0-9]{1,5})?$`)
@@ -434,7 +440,7 @@ var hostNameRe = regexp.MustCompile(`^(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z
 
 // Map lists the tokens by role name.
 func (t Tokens) Map() map[string]string {
-	return map[string]string{"kiosk": t.Kiosk, "counter": t.Counter, "display": t.Display, "admin": t.Admin}
+	return map[string]string{"kiosk": t.Kiosk, "counter": t.Counter, "display": t.Display, "admin": t.Admin, "rating": t.Rating}
 }
 
 // Redacted returns a copy safe to print: tokens and secrets masked.
@@ -447,7 +453,7 @@ func (c *Config) Redacted() *Config {
 		return "********"
 	}
 	r.HTTP.Tokens = Tokens{Kiosk: mask(c.HTTP.Tokens.Kiosk), Counter: mask(c.HTTP.Tokens.Counter),
-		Display: mask(c.HTTP.Tokens.Display), Admin: mask(c.HTTP.Tokens.Admin)}
+		Display: mask(c.HTTP.Tokens.Display), Admin: mask(c.HTTP.Tokens.Admin), Rating: mask(c.HTTP.Tokens.Rating)}
 	r.Sync = c.Sync.redacted()
 	return &r
 }

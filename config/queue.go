@@ -27,6 +27,8 @@ type Queue struct {
 	// Notices are short lines the display board shows in turn at its foot (Vietnamese:
 	// opening hours, documents to bring …).
 	Notices []string `yaml:"notices"`
+	// Rating is the citizens' satisfaction rating of a finished ticket.
+	Rating Rating `yaml:"rating"`
 }
 
 // QueueService is one service on the kiosk.
@@ -68,6 +70,7 @@ func (q *Queue) setDefaults() {
 	if q.AverageServiceMinutes == 0 {
 		q.AverageServiceMinutes = 5
 	}
+	q.Rating.setDefaults()
 	for i := range q.Services {
 		if q.Services[i].Weight == 0 {
 			q.Services[i].Weight = 1
@@ -137,6 +140,7 @@ func (q *Queue) validate(p *Problems, path string) {
 	checkRange(p, path+".no_show_after_recalls", q.NoShowAfterRecalls, 0, 10)
 	checkRange(p, path+".priority_age", q.PriorityAge, 50, 120)
 	checkRange(p, path+".average_service_minutes", q.AverageServiceMinutes, 1, 240)
+	q.Rating.validate(p, path+".rating")
 }
 
 // Printer is the ticket printer.
@@ -238,6 +242,10 @@ type Display struct {
 	// "3 NOSHOW", "3 CALL 1023".
 	Keypad     string `yaml:"keypad"`
 	KeypadBaud int    `yaml:"keypad_baud"`
+	// RatingKeypad is the serial port of the counters' rating keypads ("" for none):
+	// each press is a line "COUNTER RATE LEVEL" ("3 RATE 4", level on the canonical
+	// scale 1..5), rating the ticket that counter finished last.
+	RatingKeypad string `yaml:"rating_keypad"`
 }
 
 func (x *Display) setDefaults() {

@@ -191,39 +191,11 @@ func (m *figuresMorning) act(min, n int, action string, body any) {
 // the province's page and its JSON, CSV and XLSX; the nation's page and JSON. Every
 // one says what the test itself saw.
 func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
-	ctx := context.Background()
 	dir := t.TempDir()
 	const province, commune = "Nghệ An", "Phường Vinh Phú"
 
-	// The national hub, and the provincial hub enrolled there as the province.
-	national, err := hub.Open(filepath.Join(dir, "national.db"), hub.Options{ReportToken: "quoc-gia"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	nsrv := httptest.NewServer(national.Handler())
-	t.Cleanup(func() { nsrv.Close(); national.Close() })
-	provSecret, err := national.EnrollUpstream(ctx, hub.Site{Code: "NA", Name: "Tỉnh Nghệ An", Province: province}, "hub-NA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	provKey, _ := wire.ParseSecret(provSecret)
-	prov, err := hub.Open(filepath.Join(dir, "province.db"), hub.Options{ReportToken: "tinh"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	psrv := httptest.NewServer(prov.Handler())
-	t.Cleanup(func() { psrv.Close(); prov.Close() })
-	up, err := prov.StartUpstream(hub.UpstreamConfig{URL: nsrv.URL, Site: "NA", Device: "hub-NA", Secret: provKey,
-		Interval: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(up.Close)
-	agentSecret, err := prov.Enroll(ctx, hub.Site{Code: "vinh-phu", Name: "Trung tâm Phục vụ hành chính công phường Vinh Phú",
-		Province: province, Commune: commune}, "vinh-phu-pc1")
-	if err != nil {
-		t.Fatal(err)
-	}
+	chain := startHubChain(t, dir, province, commune)
+	psrv, nsrv, up, agentSecret := chain.province, chain.nation, chain.upstream, chain.agentSecret
 
 	// The agent, its office clock at 08:00 today in Vietnam.
 	addr := freeAddr(t)
@@ -232,29 +204,8 @@ func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	loc := cfg.Location()
-	now := time.Now().In(loc)
-	clock := testkit.NewClock(time.Date(now.Year(), now.Month(), now.Day(), 8, 0, 0, 0, loc))
+	a, base, clock := runAtEight(t, cfg)
 	day := clock.Now().Format(time.DateOnly)
-	actx, cancel := context.WithCancel(ctx)
-	a, err := Open(actx, cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	a.Now = clock.Now
-	done := make(chan struct{})
-	go func() { a.Run(actx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; a.Close() })
-	base := "http://" + addr
-	for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if r, err := http.Get(base + "/healthz"); err == nil {
-			r.Body.Close()
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("agent did not start")
-		}
-	}
 
 	tokens := map[string]string{}
 	for role, tok := range a.Tokens {
@@ -629,4 +580,77 @@ func xlsxLabelled(t *testing.T, b []byte) map[string]string {
 		out[vals["A"]] = vals["B"]
 	}
 	return out
+}
+
+// hubChain is a provincial hub pushing to a national one, with the Vinh Phú counter PC
+// (site vinh-phu, device vinh-phu-pc1) enrolled at the province.
+type hubChain struct {
+	province, nation *httptest.Server
+	upstream         *hub.Upstream
+	agentSecret      string
+}
+
+// startHubChain starts the national hub, and the provincial hub enrolled there as the
+// province, with report tokens "quoc-gia" and "tinh".
+func startHubChain(t *testing.T, dir, province, commune string) hubChain {
+	t.Helper()
+	ctx := context.Background()
+	national, err := hub.Open(filepath.Join(dir, "national.db"), hub.Options{ReportToken: "quoc-gia"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	nsrv := httptest.NewServer(national.Handler())
+	t.Cleanup(func() { nsrv.Close(); national.Close() })
+	provSecret, err := national.EnrollUpstream(ctx, hub.Site{Code: "NA", Name: "Tỉnh Nghệ An", Province: province}, "hub-NA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	provKey, _ := wire.ParseSecret(provSecret)
+	prov, err := hub.Open(filepath.Join(dir, "province.db"), hub.Options{ReportToken: "tinh"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	psrv := httptest.NewServer(prov.Handler())
+	t.Cleanup(func() { psrv.Close(); prov.Close() })
+	up, err := prov.StartUpstream(hub.UpstreamConfig{URL: nsrv.URL, Site: "NA", Device: "hub-NA", Secret: provKey,
+		Interval: 100 * time.Millisecond, MinBackoff: 50 * time.Millisecond, MaxBackoff: 200 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(up.Close)
+	agentSecret, err := prov.Enroll(ctx, hub.Site{Code: "vinh-phu", Name: "Trung tâm Phục vụ hành chính công phường Vinh Phú",
+		Province: province, Commune: commune}, "vinh-phu-pc1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return hubChain{province: psrv, nation: nsrv, upstream: up, agentSecret: agentSecret}
+}
+
+// runAtEight runs an agent on cfg, its office clock at 08:00 today in the site's zone,
+// and waits until it answers.
+func runAtEight(t *testing.T, cfg *config.Config) (*App, string, *testkit.Clock) {
+	t.Helper()
+	ctx := context.Background()
+	addr := cfg.HTTP.Listen
+	loc := cfg.Location()
+	now := time.Now().In(loc)
+	clock := testkit.NewClock(time.Date(now.Year(), now.Month(), now.Day(), 8, 0, 0, 0, loc))
+	actx, cancel := context.WithCancel(ctx)
+	a, err := Open(actx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a.Now = clock.Now
+	done := make(chan struct{})
+	go func() { a.Run(actx); close(done) }()
+	t.Cleanup(func() { cancel(); <-done; a.Close() })
+	base := "http://" + addr
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		r, err := http.Get(base + "/healthz")
+		if err == nil {
+			r.Body.Close()
+		}
+		return err == nil
+	}, "the agent answers at %s", base)
+	return a, base, clock
 }

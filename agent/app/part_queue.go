@@ -23,12 +23,19 @@ import (
 // startQueue opens the queue, its printer and call display, and registers the API and
 // pages. With simulate on and no printer configured, a simulated printer on a pty pair
 // prints (decodes) every ticket into the data folder.
-func startQueue(ctx context.Context, a *App) error {
+func startQueue(ctx context.Context, a *App) (err error) {
 	cfg := a.Config
 	if !cfg.Queue.Enabled {
 		return nil
 	}
-	q, err := queue.Open(ctx, queue.Options{Config: &cfg.Queue, Store: a.Store, Bus: a.Bus, Log: a.Log, Now: a.Now, Site: cfg.Site.ID})
+	var staffKey queue.StaffKey
+	if len(cfg.Staff.Officers) > 0 {
+		if staffKey, err = queue.LoadStaffKey(cfg.Staff.KeyFile); err != nil {
+			a.Log.Warn("queue: officers cannot sign in", "err", err)
+		}
+	}
+	q, err := queue.Open(ctx, queue.Options{Config: &cfg.Queue, Store: a.Store, Bus: a.Bus, Log: a.Log, Now: a.Now, Site: cfg.Site.ID,
+		Staff: &cfg.Staff, StaffKey: staffKey, Sign: a.IDs.Hash})
 	if err != nil {
 		return err
 	}
@@ -64,12 +71,17 @@ func startQueue(ctx context.Context, a *App) error {
 	if err := startKeypad(ctx, a, q); err != nil {
 		a.Log.Warn("queue: call keypad not started", "err", err)
 	}
+	if err := startRatingKeypad(ctx, a, q); err != nil {
+		a.Log.Warn("queue: rating keypad not started", "err", err)
+	}
 	watchCards(ctx, a, api)
+	watchOfficerCards(ctx, a, q)
 	api.Register(a.Web)
 	po := queue.PageOptions{Voice: *cfg.Display.Voice, Health: a.Health, Now: a.Now}
 	for _, c := range cfg.Queue.Counters {
 		po.Counters = append(po.Counters, c.ID)
 	}
+	po.Ratings, po.Officers = cfg.Queue.Rating.Enabled, len(cfg.Staff.Officers) > 0
 	queue.RegisterPages(a.Web, po)
 	return nil
 }
@@ -295,6 +307,74 @@ func watchCards(ctx context.Context, a *App, api *queue.API) {
 		}
 		api.MarkCardPriority(station, queue.Age(born, a.Now().In(a.Config.Location())) >= a.Config.Queue.PriorityAge)
 	})
+}
+
+// watchOfficerCards signs an officer in when their own ID card is verified on a
+// counter's reader. The number from the chip is compared as the staff key's hash and
+// dropped; a citizen's card changes nothing. Neither number nor name is logged.
+func watchOfficerCards(ctx context.Context, a *App, q *queue.Queue) {
+	if len(a.Config.Staff.Officers) == 0 {
+		return
+	}
+	onBus(ctx, a, identity.TopicIdentity, func(m bus.Message) {
+		st, _ := m.Public.(identity.Status)
+		holder, _ := m.Personal.(identity.Person)
+		if st.State != "done" || st.Outcome != identity.OutcomeOK || holder.ID == "" {
+			return
+		}
+		if _, ok, err := q.SignInCard(ctx, st.Counter, holder.ID); err != nil {
+			a.Log.Warn("queue: officer's card sign-in not recorded", "counter", st.Counter, "err", err)
+		} else if ok {
+			a.Log.Info("queue: officer signed in by card", "counter", st.Counter)
+		}
+	})
+}
+
+// startRatingKeypad reads the counters' rating keypads ("3 RATE 4": rate the ticket
+// counter 3 finished last). With simulate on, ratings on and none configured, it is a
+// pty pair: write "3 RATE 5" to <data>/display-sim/rating-keypad.host.
+func startRatingKeypad(ctx context.Context, a *App, q *queue.Queue) error {
+	dev := a.Config.Display.RatingKeypad
+	if dev == "" && a.Config.Simulate && a.Config.Queue.Rating.Enabled {
+		pair, _, err := simulatedLine(ctx, a, "display-sim", "rating-keypad")
+		if err != nil {
+			return err
+		}
+		a.Log.Info("simulated rating keypad: write lines like \"3 RATE 5\" to its device", "device", pair.Host)
+		dev = pair.Device
+	}
+	if dev == "" {
+		return nil
+	}
+	f, err := os.OpenFile(dev, os.O_RDONLY, 0)
+	if err != nil {
+		a.Health.Set(health.Device{Name: "rating-keypad", Kind: "display", State: health.Fault, Detail: err.Error(),
+			Message: "Bàn phím đánh giá chưa được kết nối"})
+		return err
+	}
+	a.Health.Set(health.Device{Name: "rating-keypad", Kind: "display", State: health.OK, Message: "Bàn phím đánh giá sẵn sàng"})
+	a.Go(func() {
+		go func() { <-ctx.Done(); f.Close() }()
+		err := display.ReadKeypad(ctx, f, func(c display.KeypadCommand) {
+			if c.Action != "rate" {
+				// The citizen's keypad never calls or finishes a ticket.
+				a.Log.Info("rating keypad: key refused", "counter", c.Counter, "key", c.Action)
+				return
+			}
+			rt, err := q.RateLast(ctx, c.Counter, c.Level, queue.ChannelKeypad)
+			if err != nil {
+				a.Log.Info("rating keypad: rating refused", "counter", c.Counter, "err", err)
+				return
+			}
+			a.Log.Info("rating keypad: ticket rated", "counter", c.Counter, "number", rt.Number)
+		}, func(err error) { a.Log.Warn("rating keypad: unreadable line", "err", err) })
+		if ctx.Err() == nil {
+			a.Log.Warn("rating keypad: line closed", "err", err)
+			a.Health.Set(health.Device{Name: "rating-keypad", Kind: "display", State: health.Fault, Detail: fmt.Sprint(err),
+				Message: "Bàn phím đánh giá bị ngắt kết nối"})
+		}
+	})
+	return nil
 }
 
 // onBus calls fn with each message of a topic until ctx ends.

@@ -26,7 +26,7 @@ type command struct {
 var commands = index(
 	[]command{{Name: "version", Summary: "print the version", Usage: "version", Run: cmdVersion}},
 	runCommands, serviceCommands, devicesCommands, cardCommands, scanCommands,
-	queueCommands, recordCommands, storeCommands, syncCommands, updateCommands,
+	queueCommands, recordCommands, storeCommands, syncCommands, updateCommands, staffCommands,
 )
 
 func index(groups ...[]command) map[string]command {

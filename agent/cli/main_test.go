@@ -191,7 +191,7 @@ func TestTokensGeneratedOnFirstRun(t *testing.T) {
 		t.Fatal(err)
 	}
 	b, _ := app.LoadTokens(cfg)
-	if len(a) != 4 || a["admin"] == "" || a["admin"] != b["admin"] || a["admin"] == a["kiosk"] {
+	if len(a) != 5 || a["admin"] == "" || a["admin"] != b["admin"] || a["admin"] == a["kiosk"] || a["rating"] == "" {
 		t.Fatalf("tokens %v then %v", a, b)
 	}
 	fi, _ := os.Stat(filepath.Join(dir, "tokens", "admin"))

@@ -107,7 +107,7 @@ func demoBanner(cfg *config.Config, pages []web.Page, tokens map[web.Role]string
 	var b strings.Builder
 	b.WriteString("\n  motcua-agent (demo) is running. Its pages, each with its token:\n\n")
 	// The order people meet them: the dashboard, the kiosk, the counters, the boards.
-	rank := map[web.Role]int{web.RoleAdmin: 0, web.RoleKiosk: 1, web.RoleCounter: 2, web.RoleDisplay: 3}
+	rank := map[web.Role]int{web.RoleAdmin: 0, web.RoleKiosk: 1, web.RoleCounter: 2, web.RoleDisplay: 3, web.RoleRating: 4}
 	sort.SliceStable(pages, func(i, j int) bool { return rank[pages[i].Role] < rank[pages[j].Role] })
 	for _, p := range pages {
 		sep := "?"

@@ -377,8 +377,13 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 			attrs["purpose"] = keep.Purpose
 		}
 	}
-	counts := []store.Count{{Metric: vocab.IdentityVerifications, Op: store.OpAdd, Value: 1,
-		Dims: map[string]string{"outcome": v.Outcome, "reason": v.Reason, "method": method}}}
+	// A verified card has no reason: an empty dim value is no code, and the hub refuses
+	// a push that carries one.
+	dims := map[string]string{"outcome": v.Outcome, "method": method}
+	if v.Reason != "" {
+		dims["reason"] = v.Reason
+	}
+	counts := []store.Count{{Metric: vocab.IdentityVerifications, Op: store.OpAdd, Value: 1, Dims: dims}}
 	if v.Outcome == OutcomeOK {
 		counts = append(counts, store.Count{Metric: vocab.Checkins, Op: store.OpAdd, Value: 1, Dims: map[string]string{"kind": "chip"}})
 		if id, ok := attrs["id_hash"].(string); ok {

@@ -125,6 +125,8 @@ func (a *API) Register(s *web.Server) {
 	s.HandleFunc("GET /api/v1/queue/stats", a.stats, web.RoleCounter, web.RoleDisplay)
 	s.AddStatus("queue", a.dashboard)
 	a.RegisterReports(s)
+	a.registerStaffAndRatings(s)
+	a.registerOfficers(s)
 }
 
 // dashboard is the queue's block on the dashboard: today's figures in Vietnamese, as
@@ -199,9 +201,14 @@ func (a *API) services(w http.ResponseWriter, r *http.Request) {
 		"printer_problem": printer})
 }
 
-// StatusURL is the page a ticket's QR points to.
+// StatusURL is the page a ticket's QR points to; with ratings on it carries the
+// ticket's rating key (k), so its holder can rate it from that page once served.
 func (a *API) StatusURL(t Ticket) string {
-	return fmt.Sprintf("%s/ticket?n=%d&d=%s", a.PublicURL, t.Number, url.QueryEscape(t.Day))
+	u := fmt.Sprintf("%s/ticket?n=%d&d=%s", a.PublicURL, t.Number, url.QueryEscape(t.Day))
+	if k := a.Q.RatingKey(t.Day, t.Number); k != "" {
+		u += "&k=" + k
+	}
+	return u
 }
 
 func (a *API) issue(w http.ResponseWriter, r *http.Request) {
@@ -527,6 +534,9 @@ func (a *API) stats(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		writeErr(w, err)
 		return
+	}
+	if web.RoleOf(r) != web.RoleAdmin {
+		st.withoutRatings()
 	}
 	web.WriteJSON(w, http.StatusOK, st)
 }

@@ -22,7 +22,7 @@ import (
 
 var testTokens = map[web.Role]string{
 	web.RoleKiosk: "kiosk-token-0000001", web.RoleCounter: "counter-token-00001",
-	web.RoleDisplay: "display-token-00001", web.RoleAdmin: "admin-token-0000001",
+	web.RoleDisplay: "display-token-00001", web.RoleAdmin: "admin-token-0000001", web.RoleRating: "rating-token-000001",
 }
 
 type testServer struct {

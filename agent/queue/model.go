@@ -34,10 +34,16 @@ const (
 	// A counter's pause and its end (the official stepped away); no ticket number.
 	KindPaused  = "queue.counter.paused"
 	KindResumed = "queue.counter.resumed"
+	// An officer's sign-in at a counter and its end (staff.go); the officer's staff id
+	// in attribute "staff", never a name or an ID number.
+	KindSignedIn  = "queue.counter.signed_in"
+	KindSignedOut = "queue.counter.signed_out"
+	// A citizen's satisfaction rating of a finished ticket (rating.go).
+	KindRated = "queue.ticket.rated"
 )
 
 var allKinds = []string{KindIssued, KindCalled, KindRecalled, KindTransferred, KindStarted, KindFinished, KindNoShow, KindCancelled,
-	KindPaused, KindResumed}
+	KindPaused, KindResumed, KindSignedIn, KindSignedOut, KindRated}
 
 // Metrics (daily counters) the queue keeps.
 const (
@@ -90,6 +96,11 @@ type Ticket struct {
 	// firstService and firstCounter place its wait, as the counters did at its first
 	// call (a later transfer moves the ticket, not its wait).
 	firstService, firstCounter string
+	// finishedBy is the officer signed in at the counter that finished it (staff id);
+	// rating is its citizen's rating (0: none). Neither is in the ticket's JSON: a
+	// console never shows a rating, nor a page the officer.
+	finishedBy string
+	rating     int
 }
 
 // book is one day of the queue, rebuilt from the day's events.
@@ -99,10 +110,14 @@ type book struct {
 	last    map[string]int // service code → highest number issued today
 	order   []int          // numbers in issue order
 	paused  map[string]bool
+	// officer is who is signed in at each counter (staff ids); a new day starts with
+	// nobody, which is the day-end sign-out.
+	officer map[string]string
 }
 
 func newBook(day string) *book {
-	return &book{day: day, tickets: map[int]*Ticket{}, last: map[string]int{}, paused: map[string]bool{}}
+	return &book{day: day, tickets: map[int]*Ticket{}, last: map[string]int{}, paused: map[string]bool{},
+		officer: map[string]string{}}
 }
 
 func attrInt(a map[string]any, k string) (int, bool) {
@@ -131,6 +146,18 @@ func (b *book) apply(e store.Event) error {
 		return nil
 	case KindResumed:
 		delete(b.paused, e.Counter)
+		return nil
+	case KindSignedIn:
+		id := attrString(e.Attrs, "staff")
+		for c, o := range b.officer {
+			if o == id {
+				delete(b.officer, c) // one counter at a time
+			}
+		}
+		b.officer[e.Counter] = id
+		return nil
+	case KindSignedOut:
+		delete(b.officer, e.Counter)
 		return nil
 	}
 	n, ok := attrInt(e.Attrs, "number")
@@ -173,6 +200,10 @@ func (b *book) apply(e store.Event) error {
 		t.State, t.StartedAt = Serving, e.Time
 	case KindFinished:
 		t.State, t.FinishedAt, t.ServedBy = Done, e.Time, e.Counter
+		t.finishedBy = attrString(e.Attrs, "staff")
+	case KindRated:
+		level, _ := attrInt(e.Attrs, "level")
+		t.rating = level
 	case KindNoShow:
 		t.State, t.FinishedAt = NoShow, e.Time
 	case KindCancelled:

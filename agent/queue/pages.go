@@ -23,6 +23,10 @@ type PageOptions struct {
 	// Health gets the display boards' sound state (the dashboard's "board-sound").
 	Health *health.Registry
 	Now    func() time.Time
+	// Ratings lists each counter's rating tablet page in the menu.
+	Ratings bool
+	// Officers lists the officers' report in the menu (the site has a staff list).
+	Officers bool
 }
 
 // RegisterPages adds the kiosk, counter console, display board and ticket status pages
@@ -30,7 +34,7 @@ type PageOptions struct {
 // the role token given once in their address (?token=…).
 func RegisterPages(s *web.Server, o PageOptions) {
 	for path, file := range map[string]string{"/kiosk": "kiosk.html", "/counter": "counter.html",
-		"/display": "display.html", "/ticket": "ticket.html", "/queue/queue.css": "queue.css", "/queue/queue.js": "queue.js"} {
+		"/display": "display.html", "/ticket": "ticket.html", "/rate": "rate.html", "/officers": "officers.html", "/queue/queue.css": "queue.css", "/queue/queue.js": "queue.js"} {
 		s.HandleFunc("GET "+path, web.ServeFile(pageFS, "pages/"+file))
 	}
 	s.HandleFunc("GET /voice/{clip}", func(w http.ResponseWriter, r *http.Request) {
@@ -58,4 +62,12 @@ func RegisterPages(s *web.Server, o PageOptions) {
 		s.AddPage(web.Page{Path: "/counter?counter=" + url.QueryEscape(c), Title: "Quầy " + c + ": gọi số", Role: web.RoleCounter})
 	}
 	s.AddPage(web.Page{Path: "/display", Title: "Màn hình gọi số", Role: web.RoleDisplay})
+	if o.Officers {
+		s.AddPage(web.Page{Path: "/officers", Title: "Báo cáo theo cán bộ", Role: web.RoleAdmin})
+	}
+	if o.Ratings {
+		for _, c := range o.Counters {
+			s.AddPage(web.Page{Path: "/rate?counter=" + url.QueryEscape(c), Title: "Quầy " + c + ": đánh giá hài lòng", Role: web.RoleRating})
+		}
+	}
 }

@@ -54,6 +54,13 @@ type Options struct {
 	Log    *slog.Logger
 	Now    func() time.Time
 	Site   string
+	// Staff are the officers who may sign in at the counters, and StaffKey the site's
+	// key their hashes were made with (nil: nobody can sign in).
+	Staff    *config.Staff
+	StaffKey StaffKey
+	// Sign makes a keyed hash of a text (the site's ID-hash secret): a ticket's rating
+	// link carries one, so only the ticket's holder can rate it. nil: no rating links.
+	Sign func(string) string
 }
 
 // Queue is the running queue of one office.
@@ -75,6 +82,14 @@ type Queue struct {
 	// notice is said on the dashboard when today's numbering had to continue in a fresh
 	// range after the record was reset (empty otherwise).
 	notice string
+
+	staff    *config.Staff
+	staffKey StaffKey
+	sign     func(string) string
+	// pinMu guards the wrong-PIN counts per counter and how long each is held back.
+	pinMu     sync.Mutex
+	pinFails  map[string]int
+	pinLocked map[string]time.Time
 }
 
 // Change is a message on Topic: a ticket's new state, or (Action "card") a kiosk
@@ -105,7 +120,8 @@ func Open(ctx context.Context, o Options) (*Queue, error) {
 	}
 	q := &Queue{cfg: o.Config, st: o.Store, bus: o.Bus, log: o.Log, now: o.Now, site: o.Site,
 		services: map[string]config.QueueService{}, counters: map[string]config.QueueCounter{},
-		routing: Routing{Serves: map[string]map[string]bool{}, Weight: map[string]int{}}}
+		routing: Routing{Serves: map[string]map[string]bool{}, Weight: map[string]int{}},
+		staff:   o.Staff, staffKey: o.StaffKey, sign: o.Sign, pinFails: map[string]int{}, pinLocked: map[string]time.Time{}}
 	for _, s := range o.Config.Services {
 		q.services[s.Code] = s
 		q.routing.Weight[s.Code] = s.Weight
@@ -199,9 +215,14 @@ func (q *Queue) today(now time.Time) *book {
 	return q.book
 }
 
-// commit makes one state change durable and applies it. Called with mu held.
+// commit makes one state change durable and applies it. Called with mu held. A
+// ticket's call, finish, transfer or no-show (any change made at a counter) carries the
+// officer signed in there.
 func (q *Queue) commit(ctx context.Context, b *book, e store.Event) (Ticket, error) {
 	e.Site = q.site
+	if id := b.officer[e.Counter]; id != "" && e.Counter != "" && e.Kind != KindIssued && e.Kind != KindRated {
+		e.Attrs["staff"] = id
+	}
 	e, err := q.st.Append(ctx, e)
 	if err != nil {
 		return Ticket{}, fmt.Errorf("queue: record %s: %w", e.Kind, err)

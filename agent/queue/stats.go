@@ -31,6 +31,14 @@ type GroupStats struct {
 	P90WaitSec    float64 `json:"p90_wait_s"`
 	AvgServiceSec float64 `json:"avg_service_s"`
 	P90ServiceSec float64 `json:"p90_service_s"`
+	// Ratings are the citizens' ratings by canonical level ("1".."5"); the shares are
+	// the vocabulary's figures (in percent), absent when there is nothing to divide.
+	// Only the office head (admin) is given them: a console asks for the statistics
+	// after every action, and a rating must never reach the officer live.
+	Ratings         map[string]int `json:"ratings_by_level,omitempty"`
+	RatingsTotal    int            `json:"ratings,omitempty"`
+	SatisfactionPct *float64       `json:"satisfaction_pct,omitempty"`
+	ResponseRatePct *float64       `json:"response_rate_pct,omitempty"`
 	// Values are the group's queue metrics, summed (what the figures are computed from).
 	Values         map[string]int64 `json:"-"`
 	waits, serving []float64
@@ -79,11 +87,13 @@ func (q *Queue) Stats(ctx context.Context, day string) (Stats, error) {
 }
 
 // queueMetric is a metric the queue counts.
-func queueMetric(m string) bool { return strings.HasPrefix(m, "tickets.") }
+func queueMetric(m string) bool {
+	return strings.HasPrefix(m, "tickets.") || m == vocab.Ratings || m == vocab.RatingsSatisfied
+}
 
 func (q *Queue) statsOf(b *book, rows []store.CounterRow, today bool) Stats {
 	newGroup := func(key, name string) *GroupStats {
-		return &GroupStats{Key: key, Name: name, Values: map[string]int64{}}
+		return &GroupStats{Key: key, Name: name, Values: map[string]int64{}, Ratings: map[string]int{}}
 	}
 	total := newGroup("total", "")
 	svc := map[string]*GroupStats{}
@@ -123,6 +133,9 @@ func (q *Queue) statsOf(b *book, rows []store.CounterRow, today bool) Stats {
 		cancelsCounted = cancelsCounted || r.Metric == vocab.TicketsCancelled
 		for _, g := range groups(r.Dims[vocab.DimService], r.Dims[vocab.DimCounter]) {
 			g.Values[r.Metric] += r.Value
+			if r.Metric == vocab.Ratings {
+				g.Ratings[r.Dims[vocab.DimLevel]] += int(r.Value)
+			}
 		}
 	}
 	for _, t := range b.tickets {
@@ -161,6 +174,9 @@ func (q *Queue) statsOf(b *book, rows []store.CounterRow, today bool) Stats {
 		g.AvgWaitSec, _ = vocab.LookupFigure(vocab.FigureAvgWait).Compute(v)
 		g.AvgServiceSec, _ = vocab.LookupFigure(vocab.FigureAvgService).Compute(v)
 		g.P90WaitSec, g.P90ServiceSec = p90(g.waits), p90(g.serving)
+		g.RatingsTotal = int(v[vocab.Ratings])
+		g.SatisfactionPct = figure(vocab.FigureSatisfaction, v)
+		g.ResponseRatePct = figure(vocab.FigureResponseRate, v)
 		return *g
 	}
 	out.Total = finish(total)
@@ -193,6 +209,29 @@ func (q *Queue) statsOf(b *book, rows []store.CounterRow, today bool) Stats {
 	order(out.Services, "s")
 	order(out.Counters, "c")
 	return out
+}
+
+// withoutRatings drops the rating figures, for every role but admin.
+func (s *Stats) withoutRatings() {
+	strip := func(g *GroupStats) {
+		g.Ratings, g.RatingsTotal, g.SatisfactionPct, g.ResponseRatePct = nil, 0, nil, nil
+	}
+	strip(&s.Total)
+	for i := range s.Services {
+		strip(&s.Services[i])
+	}
+	for i := range s.Counters {
+		strip(&s.Counters[i])
+	}
+}
+
+// figure is a vocabulary figure of values, nil when there is nothing to divide.
+func figure(name string, values map[string]int64) *float64 {
+	v, ok := vocab.LookupFigure(name).Compute(values)
+	if !ok {
+		return nil
+	}
+	return &v
 }
 
 // p90 is the 90th percentile (nearest rank) of whole seconds.

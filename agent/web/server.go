@@ -41,6 +41,9 @@ const (
 	RoleCounter Role = "counter"
 	RoleDisplay Role = "display"
 	RoleAdmin   Role = "admin"
+	// RoleRating is a counter's rating tablet or keypad: it may rate a finished ticket
+	// and learn which ticket its counter just finished, nothing else.
+	RoleRating Role = "rating"
 )
 
 // Options build a Server.
@@ -121,7 +124,7 @@ func New(o Options) *Server {
 	for _, r := range o.Config.HTTP.PersonalDataRoles {
 		// A kiosk's or board's screen faces the public: config check refuses them, and
 		// a config built some other way does not get them either.
-		if Role(r) != RoleKiosk && Role(r) != RoleDisplay {
+		if !anonymousRole(Role(r)) {
 			s.personal[Role(r)] = true
 		}
 	}

@@ -3,9 +3,9 @@ package web
 import "encoding/json"
 
 // anonymousRole is a role whose screens stand in public view (the kiosk, the display
-// board): it gets nothing that could link one person's visits, whatever the config
-// says about personal data.
-func anonymousRole(r Role) bool { return r == RoleKiosk || r == RoleDisplay }
+// board, a counter's rating tablet): it gets nothing that could link one person's
+// visits, whatever the config says about personal data.
+func anonymousRole(r Role) bool { return r == RoleKiosk || r == RoleDisplay || r == RoleRating }
 
 // linkableFields are the public fields that are stable per person or per dossier: a
 // keyed hash of an ID number is the same pseudonym at every visit, and a dossier code

@@ -22,6 +22,10 @@ const (
 	FigureAvgService     = "tickets.avg_service"
 	FigureDigitizedShare = "dossiers.digitized_share"
 	FigureBHYTShare      = "bhyt.lookups_ok_share"
+	// The satisfaction criterion of the service index (Decision 766/QĐ-TTg): the share
+	// of ratings in the top two levels, and how many of the served gave a rating.
+	FigureSatisfaction = "ratings.satisfied_share"
+	FigureResponseRate = "ratings.response_rate"
 )
 
 // Figure is a ratio of two metrics' sums over the same days and places.
@@ -45,6 +49,10 @@ var figureDefs = []Figure{
 	{FigureAvgService, "Thời gian phục vụ trung bình", TicketsServiceSeconds, TicketsServed, nil, UnitSeconds},
 	{FigureDigitizedShare, "Tỷ lệ hồ sơ được số hóa (%)", DossiersDigitized, DossiersReceived, nil, UnitPercent},
 	{FigureBHYTShare, "Tỷ lệ tra cứu thẻ BHYT thành công (%)", BHYTLookupsOK, BHYTLookups, nil, UnitPercent},
+	{FigureSatisfaction, "Tỷ lệ người dân hài lòng (%)", RatingsSatisfied, Ratings, nil, UnitPercent},
+	// A ticket is rated only after it is finished, and at most once: the served are
+	// exactly the tickets that could have been rated.
+	{FigureResponseRate, "Tỷ lệ lượt phục vụ được đánh giá (%)", Ratings, TicketsServed, nil, UnitPercent},
 }
 
 // Figures lists every figure, in the order pages show them.

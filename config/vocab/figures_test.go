@@ -59,3 +59,24 @@ func TestSumDaysAcrossAnUpgrade(t *testing.T) {
 		t.Errorf("older days only: %s", got)
 	}
 }
+
+// The satisfaction criterion: the top two levels over the ratings, and the ratings over
+// the tickets served (a ticket is rated at most once, and only once served).
+func TestSatisfactionFigures(t *testing.T) {
+	v := map[string]int64{TicketsServed: 8, Ratings: 6, RatingsSatisfied: 5}
+	if got := LookupFigure(FigureSatisfaction).Say(v); got != "83,3%" {
+		t.Errorf("satisfaction: %s", got)
+	}
+	if got := LookupFigure(FigureResponseRate).Say(v); got != "75,0%" {
+		t.Errorf("response rate: %s", got)
+	}
+	if got := LookupFigure(FigureSatisfaction).Say(map[string]int64{TicketsServed: 3}); got != "–" {
+		t.Errorf("satisfaction with no rating: %s", got)
+	}
+	if err := Check(Ratings, Add, map[string]string{DimService: "A", DimCounter: "1", DimLevel: "4"}); err != nil {
+		t.Error(err)
+	}
+	if err := Check(RatingsSatisfied, Add, map[string]string{DimLevel: "4"}); err == nil {
+		t.Error("ratings.satisfied took a level")
+	}
+}

@@ -46,6 +46,11 @@ const (
 	TicketsRecalls     = "tickets.recalls"     // each press of "gọi lại"
 	TicketsTransferred = "tickets.transferred" // each transfer, under the service it left
 	TicketsCancelled   = "tickets.cancelled"
+	// Satisfaction ratings (agent/queue): one per finished ticket at most, on the
+	// canonical scale 1..5 (DimLevel), under the service and counter that finished it;
+	// Satisfied counts the top two levels, so a share is a ratio of two metrics.
+	Ratings          = "ratings"
+	RatingsSatisfied = "ratings.satisfied"
 	// Gates (agent/gate).
 	GateEntries        = "gate.entries"
 	GateExits          = "gate.exits"
@@ -87,6 +92,7 @@ const (
 	DimStation = "station" // a clinic's reception station
 	DimSource  = "source"  // how a look-up was asked: qr, chip, typed
 	DimWard    = "ward"    // a hospital ward's desk keeping a lodging list
+	DimLevel   = "level"   // a satisfaction rating on the canonical scale, "1".."5"
 )
 
 // Def describes one metric.
@@ -116,6 +122,8 @@ var defs = []Def{
 	{TicketsRecalls, Add, []string{DimService, DimCounter}, "Số lần gọi lại"},
 	{TicketsTransferred, Add, []string{DimService, DimCounter}, "Số lượt chuyển dịch vụ hoặc quầy"},
 	{TicketsCancelled, Add, []string{DimService, DimCounter}, "Số phiếu đã hủy"},
+	{Ratings, Add, []string{DimService, DimCounter, DimLevel}, "Lượt đánh giá mức độ hài lòng"},
+	{RatingsSatisfied, Add, []string{DimService, DimCounter}, "Lượt đánh giá hài lòng hoặc rất hài lòng"},
 	{GateEntries, Add, []string{DimLane, DimHour, DimKind}, "Lượt vào cổng"},
 	{GateExits, Add, []string{DimLane, DimHour, DimKind}, "Lượt ra cổng"},
 	{GateExitsUnmatched, Add, []string{DimLane, DimHour, DimKind}, "Lượt ra không có lượt vào"},

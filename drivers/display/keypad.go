@@ -10,27 +10,31 @@ import (
 	"strings"
 )
 
-// KeypadCommand is one key press of a serial call keypad.
+// KeypadCommand is one key press of a serial call keypad or rating keypad.
 type KeypadCommand struct {
 	Counter string
-	// Action is next, recall, start, finish, noshow or call.
+	// Action is next, recall, start, finish, noshow, call, or rate (a rating keypad).
 	Action string
 	// Number is the ticket for call.
 	Number int
+	// Level is the rating for rate, 1 (worst) to 5.
+	Level int
 }
 
 // maxKeypadLine bounds one keypad line; longer input is refused, not buffered.
 const maxKeypadLine = 64
 
 var keypadActions = map[string]string{"NEXT": "next", "RECALL": "recall", "START": "start",
-	"FINISH": "finish", "NOSHOW": "noshow", "CALL": "call"}
+	"FINISH": "finish", "NOSHOW": "noshow", "CALL": "call", "RATE": "rate"}
 
 // ParseKeypadLine reads one line of the keypad protocol: the counter, a key and, for
-// CALL, a number, separated by spaces and ended by CR and/or LF:
+// CALL, a number (for RATE, a level 1..5), separated by spaces and ended by CR and/or
+// LF:
 //
 //	3 NEXT
 //	3 RECALL
 //	3 CALL 1023
+//	3 RATE 4
 func ParseKeypadLine(line string) (KeypadCommand, error) {
 	if len(line) > maxKeypadLine {
 		return KeypadCommand{}, errors.New("keypad: line too long")
@@ -59,6 +63,11 @@ func ParseKeypadLine(line string) (KeypadCommand, error) {
 			return KeypadCommand{}, fmt.Errorf("keypad: bad number %q", f[2])
 		}
 		c.Number = n
+	case act == "rate":
+		if len(f) != 3 || len(f[2]) != 1 || f[2][0] < '1' || f[2][0] > '5' {
+			return KeypadCommand{}, fmt.Errorf("keypad: RATE needs a level 1 to 5, got %q", line)
+		}
+		c.Level = int(f[2][0] - '0')
 	case len(f) != 2:
 		return KeypadCommand{}, fmt.Errorf("keypad: unexpected %q", line)
 	}

@@ -17,6 +17,14 @@ func TestParseKeypadLine(t *testing.T) {
 		{"12 CALL 1023", KeypadCommand{Counter: "12", Action: "call", Number: 1023}, false},
 		{"2 RECALL", KeypadCommand{Counter: "2", Action: "recall"}, false},
 		{"2 NOSHOW", KeypadCommand{Counter: "2", Action: "noshow"}, false},
+		{"3 RATE 4", KeypadCommand{Counter: "3", Action: "rate", Level: 4}, false},
+		{"A2 rate 1\r", KeypadCommand{Counter: "A2", Action: "rate", Level: 1}, false},
+		{"3 RATE", KeypadCommand{}, true},
+		{"3 RATE 0", KeypadCommand{}, true},
+		{"3 RATE 6", KeypadCommand{}, true},
+		{"3 RATE 45", KeypadCommand{}, true},
+		{"3 RATE +4", KeypadCommand{}, true},
+		{"3 RATE 4 4", KeypadCommand{}, true},
 		{"3 CALL", KeypadCommand{Counter: "3", Action: "call"}, true},
 		{"3 CALL 99999", KeypadCommand{}, true},
 		{"3 NEXT 4", KeypadCommand{}, true},
@@ -47,9 +55,11 @@ func TestReadKeypad(t *testing.T) {
 func FuzzParseKeypadLine(f *testing.F) {
 	f.Add("3 CALL 1023")
 	f.Add("1 NEXT\r\n")
+	f.Add("3 RATE 4")
 	f.Fuzz(func(t *testing.T, s string) {
 		c, err := ParseKeypadLine(s)
-		if err == nil && (c.Counter == "" || c.Action == "" || (c.Action == "call") != (c.Number > 0)) {
+		if err == nil && (c.Counter == "" || c.Action == "" || (c.Action == "call") != (c.Number > 0) ||
+			(c.Action == "rate") != (c.Level >= 1 && c.Level <= 5) || (c.Action != "rate" && c.Level != 0)) {
 			t.Fatalf("%q parsed to %+v", s, c)
 		}
 	})

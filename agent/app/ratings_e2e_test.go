@@ -302,7 +302,7 @@ func TestRatingsMorning(t *testing.T) {
 	// Refusals through the API: another ticket's key, an unknown ticket, after the window.
 	ratingPath := "/api/v1/tickets/%d/rating?d=" + day + "&k=" + status.Query().Get("k")
 	if code, out := m.call("POST", "", fmt.Sprintf(ratingPath, a2), map[string]any{"level": 5, "channel": "qr"}); code != 403 ||
-		out["message"] != "Đường dẫn đánh giá không đúng. Mời ông/bà quét lại mã QR trên vé." {
+		out["message"] != "Đường dẫn đánh giá không đúng. Mời ông/bà quét lại mã QR trên phiếu." {
 		t.Errorf("another ticket's key: %d %v", code, out)
 	}
 	if code, _ := m.call("POST", "rating", "/api/v1/tickets/1500/rating", map[string]any{"level": 5, "channel": "tablet"}); code != 404 {

@@ -114,11 +114,11 @@ func (a *API) mayRate(w http.ResponseWriter, r *http.Request, n int) bool {
 	}
 	day := r.URL.Query().Get("d")
 	if today := a.Q.st.Day(a.Q.now()); day != "" && day != today {
-		writeErr(w, refuse(http.StatusGone, "Vé này của ngày khác, đã hết thời gian đánh giá.", "the ticket was for another day"))
+		writeErr(w, refuse(http.StatusGone, "Phiếu này của ngày khác, đã hết thời gian đánh giá.", "the ticket was for another day"))
 		return false
 	}
 	if !a.Q.checkRatingKey(a.Q.st.Day(a.Q.now()), n, r.URL.Query().Get("k")) {
-		writeErr(w, refuse(http.StatusForbidden, "Đường dẫn đánh giá không đúng. Mời ông/bà quét lại mã QR trên vé.", "missing or wrong rating key"))
+		writeErr(w, refuse(http.StatusForbidden, "Đường dẫn đánh giá không đúng. Mời ông/bà quét lại mã QR trên phiếu.", "missing or wrong rating key"))
 		return false
 	}
 	return true

@@ -176,6 +176,13 @@ INSERT INTO row_counts(owner, day, rows) SELECT 'device:' || device, '', count(*
 INSERT INTO row_counts(owner, day, rows) SELECT 'site:' || d.site, c.day, count(*) FROM counters c JOIN devices d ON d.device = c.device GROUP BY d.site, c.day;
 ALTER TABLE fleet ADD COLUMN over_budget BIGINT NOT NULL DEFAULT 0;`,
 	},
+	{
+		// The page and the reports read summaries, not rows a device may hold by the
+		// million (summary.go); the highest revision of each device kept in the fleet.
+		version: 10, name: "summaries by place and service; devices' highest revisions",
+		sql:      summaryMigration(false),
+		postgres: summaryMigration(true),
+	},
 }
 
 // migrationLock is the PostgreSQL advisory lock the hubs of one database take to

@@ -32,9 +32,9 @@ import (
 // queue in the generator counts), and CPU ms per push of the hub processes and, on
 // PostgreSQL, of the database server (also shown alone).
 //
-// "overload" offers SQLite rates up to and past its capacity with one connection per
-// push at most (as 2,000 PCs would open), so the hub, not the generator's connection
-// pool, is where pushes wait: it reports besides the goodput the pushes shed (503 busy
+// "overload" and "overload-postgres" offer rates up to and past the hub's capacity
+// with one connection per push at most (as 2,000 PCs would open), so the hub, not the
+// generator's connection pool, is where pushes wait: it reports besides the goodput the pushes shed (503 busy
 // with Retry-After), those left without an answer or failed otherwise, and the p99 and
 // the longest time to any answer (shed ones included).
 func BenchmarkFleetLoad(b *testing.B) {
@@ -51,6 +51,7 @@ func BenchmarkFleetLoad(b *testing.B) {
 		{"postgres", 1, true, []int{500, 1000, 1400, 1700}, 200},
 		{"postgres-2hubs", 2, true, []int{500, 1000, 1400, 1700}, 200},
 		{"overload", 1, false, []int{1000, 1500, 2200, 3000, 4500}, 0},
+		{"overload-postgres", 1, true, []int{500, 1000, 1500, 2200, 3000}, 0},
 	} {
 		b.Run(cfg.name, func(b *testing.B) {
 			db := filepath.Join(b.TempDir(), "hub.db")

@@ -2,6 +2,7 @@ package hub
 
 import (
 	"math/rand/v2"
+	"net/http"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -11,10 +12,18 @@ import (
 
 // Shedding: past its capacity the hub answers 503 busy with Retry-After at once,
 // instead of letting every push wait behind the others until none is answered in time.
-// A push whose body has arrived is admitted when fewer than MaxPushesInFlight are
-// between their body and their answer (a client that sends no body holds no place); an
-// admitted push waits at most QueueWait for a place in the writer's queue. A refusal
-// costs the hub the read of a body, no signature check, no decoding.
+//
+// A push is refused before its body is read when the hub is full: a refusal then costs
+// the headers' parse and a short answer (the connection is closed, its body unread),
+// not the body, the signature, the decompression and the decoding of a push that would
+// be thrown away. A push whose body has arrived is admitted while fewer than
+// MaxPushesInFlight are between their body and their answer (a client that sends no
+// body holds no place), and while the hub keeps its pace: when no admitted push has
+// been answered within slowAfter for slowFor, the queue stands longer than a push
+// should wait, and new pushes are shed (past a floor of minPlaces, so that a hub whose
+// database is merely slow still works) until one is answered in time again; this bounds
+// the wait by the measured service rate, whatever it is, rather than by a count sized
+// on one machine. An admitted push waits at most QueueWait for the writer's queue.
 
 // DefaultMaxPushesInFlight bounds the pushes the hub works on at once: about a fifth
 // of a second of its capacity on the 2-core machine (see the README's overload table),
@@ -24,10 +33,18 @@ const DefaultMaxPushesInFlight = 256
 // DefaultQueueWait is how long an admitted push may wait for the writer's queue.
 const DefaultQueueWait = 2 * time.Second
 
+const (
+	slowAfter = time.Second // an answer later than this is late
+	slowFor   = time.Second // how long only late answers mean the queue stands
+	minPlaces = 32          // pushes admitted however late the answers
+)
+
 type loadShedder struct {
-	inFlight  atomic.Int64
-	max       int64
-	queueWait time.Duration
+	inFlight   atomic.Int64
+	max        int64
+	queueWait  time.Duration
+	lastOnTime atomic.Int64 // Unix nanoseconds: the last answer within slowAfter
+	now        func() time.Time
 }
 
 func newLoadShedder(max int, queueWait time.Duration) *loadShedder {
@@ -37,18 +54,43 @@ func newLoadShedder(max int, queueWait time.Duration) *loadShedder {
 	if queueWait <= 0 {
 		queueWait = DefaultQueueWait
 	}
-	return &loadShedder{max: int64(max), queueWait: queueWait}
+	l := &loadShedder{max: int64(max), queueWait: queueWait, now: time.Now}
+	l.lastOnTime.Store(time.Now().UnixNano())
+	return l
+}
+
+// behind says whether the answers have been late for slowFor with more than minPlaces
+// pushes in flight.
+func (l *loadShedder) behind(n int64) bool {
+	return n > minPlaces && l.now().Sub(time.Unix(0, l.lastOnTime.Load())) > slowFor
+}
+
+// full says whether a push arriving now would be shed: checked before its body is read.
+func (l *loadShedder) full() bool {
+	n := l.inFlight.Load()
+	return n >= l.max || l.behind(n+1)
 }
 
 func (l *loadShedder) admit() bool {
-	if l.inFlight.Add(1) > l.max {
+	if n := l.inFlight.Add(1); n > l.max || l.behind(n) {
 		l.inFlight.Add(-1)
 		return false
 	}
 	return true
 }
 
-func (l *loadShedder) leave() { l.inFlight.Add(-1) }
+// leave ends a push admitted at admitted.
+func (l *loadShedder) leave(admitted time.Time) {
+	l.inFlight.Add(-1)
+	if now := l.now(); now.Sub(admitted) < slowAfter {
+		l.lastOnTime.Store(now.UnixNano())
+	}
+}
+
+// busyRefusal is the answer to a push shed past capacity.
+func busyRefusal() *pushError {
+	return refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub is at capacity; retry after the time in Retry-After")
+}
 
 // retryAfter is the Retry-After of a 503: a few seconds, spread, when busy (agents that
 // were shed together do not come back together); half a minute when the database failed.

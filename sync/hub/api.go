@@ -131,8 +131,7 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	if !h.load.admit() {
 		return nil, busyRefusal()
 	}
-	admitted := h.load.now()
-	defer h.load.leave(admitted)
+	defer h.load.leave()
 	dev, used, err := h.lookupPush(ctx, auth.Device, auth.Nonce)
 	if errors.Is(err, ErrUnknownDevice) {
 		// Answered as a bad signature, like any other push: the answer must not tell

@@ -389,7 +389,7 @@ func TestOverloadIsShed(t *testing.T) {
 			t.Fatalf("at capacity: %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
 		}
 		for range 4 {
-			th.load.leave(time.Now())
+			th.load.leave()
 		}
 		// A burst of 200 at once: every one answered, 200 or 503 busy, and every 200 stored.
 		var wg sync.WaitGroup

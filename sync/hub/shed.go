@@ -18,12 +18,13 @@ import (
 // not the body, the signature, the decompression and the decoding of a push that would
 // be thrown away. A push whose body has arrived is admitted while fewer than
 // MaxPushesInFlight are between their body and their answer (a client that sends no
-// body holds no place), and while the hub keeps its pace: when no admitted push has
-// been answered within slowAfter for slowFor, the queue stands longer than a push
-// should wait, and new pushes are shed (past a floor of minPlaces, so that a hub whose
-// database is merely slow still works) until one is answered in time again; this bounds
-// the wait by the measured service rate, whatever it is, rather than by a count sized
-// on one machine. An admitted push waits at most QueueWait for the writer's queue.
+// body holds no place), and while the writer keeps pace: when no push has waited less
+// than slowAfter in the writer's queue for slowFor, a queue stands in front of the
+// database, and new pushes are shed (past a floor of minPlaces, so that a hub whose
+// database is merely slow still works) until one waits less again (CoDel's idea: the
+// time waited, not the count waiting, says the hub is behind); this bounds the wait by
+// the measured service rate, whatever it is, rather than by a count sized on one
+// machine. An admitted push waits at most QueueWait for the writer's queue.
 
 // DefaultMaxPushesInFlight bounds the pushes the hub works on at once: about a fifth
 // of a second of its capacity on the 2-core machine (see the README's overload table),
@@ -34,16 +35,16 @@ const DefaultMaxPushesInFlight = 256
 const DefaultQueueWait = 2 * time.Second
 
 const (
-	slowAfter = time.Second // an answer later than this is late
-	slowFor   = time.Second // how long only late answers mean the queue stands
-	minPlaces = 32          // pushes admitted however late the answers
+	slowAfter = 500 * time.Millisecond // a wait in the writer's queue longer than this is late
+	slowFor   = time.Second            // how long only late pushes mean the queue stands
+	minPlaces = 32                     // pushes admitted however late
 )
 
 type loadShedder struct {
 	inFlight   atomic.Int64
 	max        int64
 	queueWait  time.Duration
-	lastOnTime atomic.Int64 // Unix nanoseconds: the last answer within slowAfter
+	lastOnTime atomic.Int64 // Unix nanoseconds: the last push that waited less than slowAfter for the writer
 	now        func() time.Time
 }
 
@@ -59,8 +60,8 @@ func newLoadShedder(max int, queueWait time.Duration) *loadShedder {
 	return l
 }
 
-// behind says whether the answers have been late for slowFor with more than minPlaces
-// pushes in flight.
+// behind says whether pushes have waited late for slowFor, with n (more than
+// minPlaces) pushes in flight.
 func (l *loadShedder) behind(n int64) bool {
 	return n > minPlaces && l.now().Sub(time.Unix(0, l.lastOnTime.Load())) > slowFor
 }
@@ -79,11 +80,12 @@ func (l *loadShedder) admit() bool {
 	return true
 }
 
-// leave ends a push admitted at admitted.
-func (l *loadShedder) leave(admitted time.Time) {
-	l.inFlight.Add(-1)
-	if now := l.now(); now.Sub(admitted) < slowAfter {
-		l.lastOnTime.Store(now.UnixNano())
+func (l *loadShedder) leave() { l.inFlight.Add(-1) }
+
+// waited notes how long a push waited in the writer's queue.
+func (l *loadShedder) waited(d time.Duration) {
+	if d < slowAfter {
+		l.lastOnTime.Store(l.now().UnixNano())
 	}
 }
 

@@ -7,28 +7,27 @@ import (
 	"motcua-agent/internal/testkit"
 )
 
-// When answers have been late for a while the hub admits no more than its floor of
-// pushes, whatever its count of places allows, and admits again once one is answered
-// in time: the queue is bounded by how fast the hub is, not by a count.
+// When pushes have waited long for the writer for a while the hub admits no more than
+// its floor of pushes, whatever its count of places allows, and admits again once one
+// waits less: the queue is bounded by how fast the hub is, not by a count.
 func TestShedWhenAnswersAreLate(t *testing.T) {
 	t.Parallel()
 	clock := testkit.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	l := newLoadShedder(256, time.Second)
 	l.now = clock.Now
 	l.lastOnTime.Store(clock.Now().UnixNano())
-	start := clock.Now()
 	for range 100 {
 		if !l.admit() {
 			t.Fatal("refused under its places while answers are on time")
 		}
 	}
 	clock.Add(slowFor + slowAfter)
-	l.leave(start) // answered late: the queue stands
+	l.waited(2 * slowAfter) // late: the queue stands
 	if !l.full() || l.admit() {
 		t.Fatalf("admits with %d in flight and every answer late", l.inFlight.Load())
 	}
 	for l.inFlight.Load() >= minPlaces {
-		l.leave(start)
+		l.leave()
 	}
 	if l.full() || !l.admit() {
 		t.Fatal("refuses under its floor of places")
@@ -39,7 +38,7 @@ func TestShedWhenAnswersAreLate(t *testing.T) {
 	if l.admit() {
 		t.Fatal("admits past the floor while late")
 	}
-	l.leave(clock.Now()) // one answered in time
+	l.waited(slowAfter / 2) // one in time
 	if l.full() || !l.admit() {
 		t.Fatal("still refuses after an answer in time")
 	}

@@ -24,6 +24,7 @@ type ingestJob struct {
 	nonce  string
 	push   *wire.PushRequest
 	done   chan ingestResult
+	queued time.Time // when it entered the writer's queue
 }
 
 type ingestResult struct {
@@ -72,6 +73,7 @@ var errQueueFull = fmt.Errorf("the writer's queue stayed full")
 // submit queues a push, waiting at most wait for a place, and waits for its commit.
 func (w *writer) submit(ctx context.Context, wait time.Duration, j *ingestJob) ingestResult {
 	j.done = make(chan ingestResult, 1)
+	j.queued = time.Now()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
@@ -108,6 +110,10 @@ func (w *writer) loop(pruner bool, shard int64) {
 			default:
 				break more
 			}
+		}
+		picked := time.Now()
+		for _, j := range group {
+			w.h.load.waited(picked.Sub(j.queued))
 		}
 		now := w.h.now()
 		results, err := w.commitIn(group, now, shard)

@@ -20,8 +20,9 @@ import (
 // MaxPushesInFlight are between their body and their answer (a client that sends no
 // body holds no place), and while the writer keeps pace: when no push has waited less
 // than slowAfter in the writer's queue for slowFor, a queue stands in front of the
-// database, and new pushes are shed (past a floor of minPlaces, so that a hub whose
-// database is merely slow still works) until one waits less again (CoDel's idea: the
+// database, and new pushes are shed past a floor of minPlaces (a full group waiting for
+// the writer, so that it never idles and a hub whose database is merely slow still
+// works) until one waits less again (CoDel's idea: the
 // time waited, not the count waiting, says the hub is behind); this bounds the wait by
 // the measured service rate, whatever it is, rather than by a count sized on one
 // machine. An admitted push waits at most QueueWait for the writer's queue.
@@ -37,7 +38,7 @@ const DefaultQueueWait = 2 * time.Second
 const (
 	slowAfter = 500 * time.Millisecond // a wait in the writer's queue longer than this is late
 	slowFor   = time.Second            // how long only late pushes mean the queue stands
-	minPlaces = 32                     // pushes admitted however late
+	minPlaces = maxGroup               // pushes admitted however late: a full group for the writer
 )
 
 type loadShedder struct {

@@ -16,7 +16,7 @@ func TestShedWhenAnswersAreLate(t *testing.T) {
 	l := newLoadShedder(256, time.Second)
 	l.now = clock.Now
 	l.lastOnTime.Store(clock.Now().UnixNano())
-	for range 100 {
+	for range minPlaces + 50 {
 		if !l.admit() {
 			t.Fatal("refused under its places while answers are on time")
 		}

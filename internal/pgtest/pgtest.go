@@ -163,6 +163,11 @@ func startPrivate() (*server, error) {
 	args := []string{"-c", script, "pgtest", dir, filepath.Join(bin, "postgres"), "-D", data, "-p", strconv.Itoa(port),
 		"-c", "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + dir,
 		"-c", "max_connections=400", "-c", "log_min_messages=fatal"}
+	// MOTCUA_PGTEST_SETTINGS adds server settings (space-separated name=value), e.g.
+	// shared_preload_libraries=pg_stat_statements to see where a benchmark's time goes.
+	for _, kv := range strings.Fields(os.Getenv("MOTCUA_PGTEST_SETTINGS")) {
+		args = append(args, "-c", kv)
+	}
 	cmd := command(asUser, "sh", args...)
 	stdin, err := cmd.StdinPipe()
 	if err != nil {

@@ -117,6 +117,10 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	case r.ContentLength > wire.MaxBodyBytes:
 		return nil, early(refuse(http.StatusRequestEntityTooLarge, wire.CodeTooLarge, "body larger than %d bytes", wire.MaxBodyBytes))
 	}
+	// Past capacity the push is shed before a byte of its body is read (shed.go).
+	if h.load.full() {
+		return nil, early(busyRefusal())
+	}
 	// The body is read first, its bytes counted as they arrive, so that a client which
 	// sends nothing holds neither bytes nor a place among the pushes being worked on.
 	body, release, perr := h.readBody(w, r, auth.Device)
@@ -125,7 +129,7 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	}
 	defer release()
 	if !h.load.admit() {
-		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub is at capacity; retry after the time in Retry-After")
+		return nil, busyRefusal()
 	}
 	defer h.load.leave()
 	dev, used, err := h.lookupPush(ctx, auth.Device, auth.Nonce)

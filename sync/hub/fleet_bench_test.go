@@ -3,9 +3,11 @@ package hub
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -30,9 +32,9 @@ import (
 // queue in the generator counts), and CPU ms per push of the hub processes and, on
 // PostgreSQL, of the database server (also shown alone).
 //
-// "overload" offers SQLite rates up to and past its capacity with one connection per
-// push at most (as 2,000 PCs would open), so the hub, not the generator's connection
-// pool, is where pushes wait: it reports besides the goodput the pushes shed (503 busy
+// "overload" and "overload-postgres" offer rates up to and past the hub's capacity
+// with one connection per push at most (as 2,000 PCs would open), so the hub, not the
+// generator's connection pool, is where pushes wait: it reports besides the goodput the pushes shed (503 busy
 // with Retry-After), those left without an answer or failed otherwise, and the p99 and
 // the longest time to any answer (shed ones included).
 func BenchmarkFleetLoad(b *testing.B) {
@@ -49,6 +51,7 @@ func BenchmarkFleetLoad(b *testing.B) {
 		{"postgres", 1, true, []int{500, 1000, 1400, 1700}, 200},
 		{"postgres-2hubs", 2, true, []int{500, 1000, 1400, 1700}, 200},
 		{"overload", 1, false, []int{1000, 1500, 2200, 3000, 4500}, 0},
+		{"overload-postgres", 1, true, []int{500, 1000, 1500, 2200, 3000}, 0},
 	} {
 		b.Run(cfg.name, func(b *testing.B) {
 			db := filepath.Join(b.TempDir(), "hub.db")
@@ -83,7 +86,13 @@ func BenchmarkFleetLoad(b *testing.B) {
 					for i, p := range procs {
 						targets[i] = "http://" + p.addr + wire.PushPath
 					}
+					if cfg.pg {
+						pgStatReset(b, db)
+					}
 					r := fleet.offer(b, targets, rate, window, cfg.conns, cpu)
+					if cfg.pg {
+						pgStatDump(b, db, fmt.Sprintf("%s rate=%d: %d pushes stored", cfg.name, rate, len(r.latencies)))
+					}
 					b.ReportMetric(r.perSecond, "pushes/s")
 					b.ReportMetric(testkit.Ms(testkit.Percentile(r.latencies, 50)), "p50_ms")
 					b.ReportMetric(testkit.Ms(testkit.Percentile(r.latencies, 99)), "p99_ms")
@@ -237,4 +246,57 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 		r.dbCPU = testkit.Ms(db1-db0) / float64(n)
 	}
 	return r
+}
+
+// pgStatReset and pgStatDump show where the database's time goes during one rate: with
+// MOTCUA_BENCH_PGSTAT=FILE, and the server started with pg_stat_statements
+// (MOTCUA_PGTEST_SETTINGS=shared_preload_libraries=pg_stat_statements), the statements
+// that took the most time, their calls, rows and buffers, are appended to FILE.
+func pgStatReset(b *testing.B, dsn string) {
+	if os.Getenv("MOTCUA_BENCH_PGSTAT") == "" {
+		return
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.Exec(`CREATE EXTENSION IF NOT EXISTS pg_stat_statements`); err != nil {
+		b.Fatalf("pg_stat_statements (start the server with MOTCUA_PGTEST_SETTINGS=shared_preload_libraries=pg_stat_statements): %v", err)
+	}
+	db.Exec(`SELECT pg_stat_statements_reset()`)
+}
+
+func pgStatDump(b *testing.B, dsn, title string) {
+	path := os.Getenv("MOTCUA_BENCH_PGSTAT")
+	if path == "" {
+		return
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	f, err := os.OpenFile(path, os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer f.Close()
+	fmt.Fprintf(f, "== %s\n%8s %10s %10s %10s  %s\n", title, "calls", "total_ms", "rows", "buffers", "statement")
+	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 1)::text, rows, shared_blks_hit + shared_blks_read,
+		left(regexp_replace(query, '\s+', ' ', 'g'), 120) FROM pg_stat_statements
+		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
+		ORDER BY total_exec_time DESC LIMIT 15`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var calls, n, blocks int64
+		var total, q string
+		if err := rows.Scan(&calls, &total, &n, &blocks, &q); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Fprintf(f, "%8d %10s %10d %10d  %s\n", calls, total, n, blocks, q)
+	}
 }

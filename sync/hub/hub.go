@@ -21,6 +21,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/jackc/pgx/v5/stdlib"
 	_ "github.com/mattn/go-sqlite3" // SQLite driver
 
 	"motcua-agent/sync/wire"
@@ -85,6 +86,7 @@ type Hub struct {
 	box       *secretBox
 	fleet     bool // the fleet may be shown to whoever passes the readers' check
 	stale     time.Duration
+	summary   *summaries
 	// releases are the versions a rollout may offer (rollout.go); rolloutWarn says once
 	// that a rollout's release is not among them.
 	releases    *publishedReleases
@@ -103,15 +105,11 @@ var ErrKeyFileRequired = errors.New("a hub on PostgreSQL needs a key file (--key
 // openDatabase opens the writer's and the readers' pools of the database db names.
 func openDatabase(db string) (w, r *sqlDB, err error) {
 	if IsPostgres(db) {
-		wdb, err := sql.Open("pgx", db)
+		cfg, err := postgresConfig(db)
 		if err != nil {
 			return nil, nil, err
 		}
-		rdb, err := sql.Open("pgx", db)
-		if err != nil {
-			wdb.Close()
-			return nil, nil, err
-		}
+		wdb, rdb := stdlib.OpenDB(*cfg), stdlib.OpenDB(*cfg)
 		// One connection per writer loop; enroll and revoke take one more.
 		wdb.SetMaxOpenConns(postgresWriters + 1)
 		wdb.SetMaxIdleConns(postgresWriters + 1)
@@ -194,6 +192,10 @@ func Open(db string, opts Options) (*Hub, error) {
 		return fail(fmt.Errorf("seal device secrets in %s: %w", name, err))
 	} else if n > 0 {
 		h.log.Info("sealed device secrets kept in plain text", "devices", n, "key", keyFile)
+	}
+	h.summary = newSummaries(h.catalog)
+	if err := h.summary.sync(ctx, wdb); err != nil {
+		return fail(fmt.Errorf("hub database %s: %w", name, err))
 	}
 	h.metrics = newHubMetrics()
 	h.bodies = newBodyBudget(opts.BodyBudget, opts.BodyBudgetPerAddress)

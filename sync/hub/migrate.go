@@ -182,6 +182,13 @@ ALTER TABLE fleet ADD COLUMN over_budget BIGINT NOT NULL DEFAULT 0;`,
 		version: 9, name: "staged rollouts of signed releases",
 		sql: rolloutSchema,
 	},
+	{
+		// The page and the reports read summaries, not rows a device may hold by the
+		// million (summary.go); the highest revision of each device kept in the fleet.
+		version: 10, name: "summaries by place and service; devices' highest revisions",
+		sql:      summaryMigration(false),
+		postgres: summaryMigration(true),
+	},
 }
 
 // migrationLock is the PostgreSQL advisory lock the hubs of one database take to

@@ -330,6 +330,8 @@ func TestTwoHubsOnePostgresExactUnderKills(t *testing.T) {
 			t.Errorf("%s: hubs hold %d, no agent has the row", k, v)
 		}
 	}
+	// The summaries both hubs kept, their writers side by side, add up to the raw rows.
+	checkSummaries(t, admin, Period{From: "2000-01-01", To: "2100-01-01"})
 	twice := 0
 	for k, n := range accepted {
 		if n > 1 {

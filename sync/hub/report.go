@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -157,8 +158,13 @@ func filterSQL(f Filter) (string, []any) {
 	return " AND " + strings.Join(where, " AND "), args
 }
 
-// Totals sums every agent's counters over the query's period, grouped as asked.
-func (h *Hub) Totals(ctx context.Context, q Query) (Report, error) {
+// Totals sums every agent's counters over the query's period, grouped as asked: from
+// the summaries when they can answer (summary.go), else from the raw rows.
+func (h *Hub) Totals(ctx context.Context, q Query) (Report, error) { return h.totals(ctx, q, false) }
+
+// totals is Totals; raw reads the raw rows whatever the query (the summaries' tests
+// compare the two).
+func (h *Hub) totals(ctx context.Context, q Query, raw bool) (Report, error) {
 	if len(q.By) == 0 {
 		q.By = []string{"metric"}
 	}
@@ -173,14 +179,19 @@ func (h *Hub) Totals(ctx context.Context, q Query) (Report, error) {
 		}
 		exprs[i] = e
 	}
-	where, args := filterSQL(q.Filter)
-	keys := strings.Join(exprs, ", ")
-	query := `SELECT ` + keys + `, sum(c.value) FROM device_counters c
+	query, args, ok := summaryQuery(q, slices.Clone(exprs))
+	if !ok || raw {
+		// By counter, service, device or dims: the raw rows.
+		where, fargs := filterSQL(q.Filter)
+		keys := strings.Join(exprs, ", ")
+		query = `SELECT ` + keys + `, sum(c.value) FROM device_counters c
 		JOIN devices d ON d.device = c.device
 		LEFT JOIN sites s ON s.site = d.site
 		WHERE c.day >= ? AND c.day <= ?` + where + `
 		GROUP BY ` + keys + ` ORDER BY ` + keys
-	rows, err := h.rdb.QueryContext(ctx, query, append([]any{q.Period.From, q.Period.To}, args...)...)
+		args = append([]any{q.Period.From, q.Period.To}, fargs...)
+	}
+	rows, err := h.rdb.QueryContext(ctx, query, args...)
 	if err != nil {
 		return Report{}, fmt.Errorf("report query: %w", err)
 	}
@@ -226,10 +237,24 @@ type ServiceTable struct {
 
 // Services builds the table of essential services for a period.
 func (h *Hub) Services(ctx context.Context, p Period, f Filter) (ServiceTable, error) {
+	return h.services(ctx, p, f, false)
+}
+
+// services is Services; raw reads the raw rows, not service_totals.
+func (h *Hub) services(ctx context.Context, p Period, f Filter, raw bool) (ServiceTable, error) {
 	f.Metric, f.Service = "", ""
-	rep, err := h.Totals(ctx, Query{Period: p, By: []string{"service", "metric", "dim.channel"}, Filter: f})
-	if err != nil {
-		return ServiceTable{}, err
+	rep := Report{}
+	ok := false
+	var err error
+	if !raw {
+		if rep.Rows, ok, err = h.serviceTotals(ctx, p, f); err != nil {
+			return ServiceTable{}, err
+		}
+	}
+	if !ok {
+		if rep, err = h.totals(ctx, Query{Period: p, By: []string{"service", "metric", "dim.channel"}, Filter: f}, true); err != nil {
+			return ServiceTable{}, err
+		}
 	}
 	t := ServiceTable{Period: p, Filter: f, Rows: make([]ServiceRow, len(h.catalog))}
 	byCode := map[string]int{}

@@ -53,26 +53,14 @@ func (b RowBudget) withDefaults() RowBudget {
 
 type budgetKey struct{ owner, day string }
 
-// enforceRowBudgets finds the rows the stored jobs would add, refuses (marks
+// enforceRowBudgets finds the rows the stored jobs would add (those not among rows,
+// the ones held), refuses (marks
 // overBudget, drops from the returned list) every job that would take its device or
 // site past a budget, in the group's order, and counts the others' new rows.
-func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ingestJob, stored []int, results []ingestResult) ([]int, error) {
-	var keys []counterKey
-	seen := map[counterKey]bool{}
-	for _, i := range stored {
-		j := group[i]
-		for k := range j.push.Snapshots {
-			s := &j.push.Snapshots[k]
-			key := counterKey{j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Epoch}
-			if !seen[key] {
-				seen[key] = true
-				keys = append(keys, key)
-			}
-		}
-	}
-	held, err := existingRows(ctx, tx, keys)
-	if err != nil {
-		return nil, err
+func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ingestJob, stored []int, results []ingestResult, rows map[counterKey]heldRow) ([]int, error) {
+	held := make(map[counterKey]bool, len(rows))
+	for k := range rows {
+		held[k] = true
 	}
 	counts := map[budgetKey]int64{}
 	var owners []budgetKey
@@ -140,47 +128,27 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 		}
 		return strings.Compare(a.day, b.day)
 	})
+	var grown []budgetKey
 	for _, o := range owners {
-		if added[o] == 0 {
-			continue
+		if added[o] != 0 {
+			grown = append(grown, o)
 		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO row_counts(owner, day, rows) VALUES(?, ?, ?)
-			ON CONFLICT(owner, day) DO UPDATE SET rows = row_counts.rows + excluded.rows`, o.owner, o.day, added[o]); err != nil {
-			return nil, fmt.Errorf("count rows of %s: %w", o.owner, err)
+	}
+	// One statement for the group (it was one per owner: three per device on its
+	// first push of a day).
+	for done, size := range chunkStarts(len(grown), maxUpsertRows) {
+		part := grown[done : done+size]
+		cte, args := tx.d.rowsCTE("k", rowCountColumns, size, func(row, col int) any {
+			o := part[row]
+			return [...]any{o.owner, o.day, added[o]}[col]
+		})
+		if _, err := tx.ExecContext(ctx, `WITH `+cte+`
+			INSERT INTO row_counts(owner, day, rows) SELECT owner, day, rows FROM k WHERE true ORDER BY owner, day
+			ON CONFLICT(owner, day) DO UPDATE SET rows = row_counts.rows + excluded.rows`, args...); err != nil {
+			return nil, fmt.Errorf("count rows: %w", err)
 		}
 	}
 	return kept, nil
-}
-
-// existingRows says which of keys the counters hold already.
-func existingRows(ctx context.Context, tx *sqlTx, keys []counterKey) (map[counterKey]bool, error) {
-	held := map[counterKey]bool{}
-	done := 0
-	for _, size := range chunkSizes(len(keys), maxUpsertRows) {
-		args := make([]any, 0, 5*size)
-		for _, k := range keys[done : done+size] {
-			args = append(args, k.device, k.day, k.metric, k.dims, k.epoch)
-		}
-		done += size
-		rows, err := tx.QueryContext(ctx, `SELECT device, day, metric, dims, epoch FROM counters
-			WHERE (device, day, metric, dims, epoch) IN (VALUES `+valuesSQL(size, 5)+`)`, args...)
-		if err != nil {
-			return nil, fmt.Errorf("read held rows: %w", err)
-		}
-		for rows.Next() {
-			var k counterKey
-			if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch); err != nil {
-				rows.Close()
-				return nil, fmt.Errorf("read held rows: %w", err)
-			}
-			held[k] = true
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return nil, fmt.Errorf("read held rows: %w", err)
-		}
-	}
-	return held, nil
 }
 
 func readRowCounts(ctx context.Context, tx *sqlTx, owners []budgetKey, counts map[budgetKey]int64) error {
@@ -211,6 +179,8 @@ func readRowCounts(ctx context.Context, tx *sqlTx, owners []budgetKey, counts ma
 	}
 	return nil
 }
+
+var rowCountColumns = []column{{name: "owner"}, {name: "day"}, {name: "rows", bigint: true}}
 
 // countOverBudget adds the refused pushes to their devices' fleet rows.
 func countOverBudget(ctx context.Context, tx *sqlTx, group []*ingestJob, results []ingestResult, now string) error {

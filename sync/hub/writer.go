@@ -3,9 +3,12 @@ package hub
 import (
 	"cmp"
 	"context"
+	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -21,6 +24,7 @@ type ingestJob struct {
 	nonce  string
 	push   *wire.PushRequest
 	done   chan ingestResult
+	queued time.Time // when it entered the writer's queue
 }
 
 type ingestResult struct {
@@ -41,14 +45,20 @@ type writer struct {
 	jobs  chan *ingestJob
 	quit  chan struct{}
 	loops sync.WaitGroup
+	// shards is the summary shard of this hub's first writer loop (the others follow).
+	shards int64
 }
 
 const maxGroup = 128
 
 func startWriter(h *Hub) *writer {
 	w := &writer{h: h, jobs: make(chan *ingestJob, 4*maxGroup), quit: make(chan struct{})}
+	// Each loop adds to summary rows of its own shard, so two loops' transactions never
+	// wait for each other's commit on a hot total; another hub's loops take other
+	// shards, most likely.
+	w.shards = rand.Int64N(summaryShards)
 	for i := range h.db.d.writers() {
-		w.loops.Go(func() { w.loop(i == 0) })
+		w.loops.Go(func() { w.loop(i == 0, (w.shards+int64(i))%summaryShards) })
 	}
 	return w
 }
@@ -64,6 +74,7 @@ var errQueueFull = fmt.Errorf("the writer's queue stayed full")
 // submit queues a push, waiting at most wait for a place, and waits for its commit.
 func (w *writer) submit(ctx context.Context, wait time.Duration, j *ingestJob) ingestResult {
 	j.done = make(chan ingestResult, 1)
+	j.queued = time.Now()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
 	select {
@@ -81,7 +92,7 @@ func (w *writer) submit(ctx context.Context, wait time.Duration, j *ingestJob) i
 }
 
 // loop commits groups until stop; the pruner also forgets old nonces now and then.
-func (w *writer) loop(pruner bool) {
+func (w *writer) loop(pruner bool, shard int64) {
 	lastPrune := time.Time{}
 	for {
 		var group []*ingestJob
@@ -101,8 +112,12 @@ func (w *writer) loop(pruner bool) {
 				break more
 			}
 		}
+		picked := time.Now()
+		for _, j := range group {
+			w.h.load.waited(picked.Sub(j.queued))
+		}
 		now := w.h.now()
-		results, err := w.commit(group, now)
+		results, err := w.commitIn(group, now, shard)
 		for i, j := range group {
 			if err != nil {
 				j.done <- ingestResult{err: err}
@@ -135,8 +150,13 @@ func (w *writer) failPending() {
 const commitAttempts = 5
 
 func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, error) {
+	return w.commitIn(group, now, w.shards)
+}
+
+// commitIn is commit by the writer loop that adds to summary rows of shard.
+func (w *writer) commitIn(group []*ingestJob, now time.Time, shard int64) ([]ingestResult, error) {
 	for attempt := 1; ; attempt++ {
-		results, err := w.commitOnce(group, now)
+		results, err := w.commitOnce(group, now, shard)
 		if err == nil || !retryable(err) || attempt == commitAttempts {
 			return results, err
 		}
@@ -150,7 +170,7 @@ func (w *writer) commit(group []*ingestJob, now time.Time) ([]ingestResult, erro
 // highest revisions, their contacts. Every statement takes its rows in one order
 // (device, then key), the same in every hub, so two hubs committing groups that share
 // rows wait for each other rather than deadlock.
-func (w *writer) commitOnce(group []*ingestJob, now time.Time) ([]ingestResult, error) {
+func (w *writer) commitOnce(group []*ingestJob, now time.Time, shard int64) ([]ingestResult, error) {
 	ctx := context.Background()
 	tx, err := w.h.db.BeginTx(ctx, nil)
 	if err != nil {
@@ -170,7 +190,13 @@ func (w *writer) commitOnce(group []*ingestJob, now time.Time) ([]ingestResult, 
 			results[i].replay = true
 		}
 	}
-	if stored, err = enforceRowBudgets(ctx, tx, w.h.rowBudget, group, stored, results); err != nil {
+	// The rows the group touches as held before it, every epoch of each, locked until
+	// commit: the row budgets count the new ones, the summaries add the differences.
+	held, err := heldRows(ctx, tx, group, stored)
+	if err != nil {
+		return nil, err
+	}
+	if stored, err = enforceRowBudgets(ctx, tx, w.h.rowBudget, group, stored, results, held); err != nil {
 		return nil, err
 	}
 	if err := countOverBudget(ctx, tx, group, results, now.UTC().Format(time.RFC3339Nano)); err != nil {
@@ -179,13 +205,14 @@ func (w *writer) commitOnce(group []*ingestJob, now time.Time) ([]ingestResult, 
 	if len(stored) == 0 {
 		return results, tx.Commit()
 	}
-	if err := storeCounters(ctx, tx, group, stored, results); err != nil {
+	after, err := storeCounters(ctx, tx, group, stored, results, held)
+	if err != nil {
 		return nil, err
 	}
-	if err := readMaxRevisions(ctx, tx, group, stored, results); err != nil {
+	if err := addToSummaries(ctx, tx, w.h.summary, shard, group, stored, held, after); err != nil {
 		return nil, err
 	}
-	if err := saveContacts(ctx, tx, group, stored, now); err != nil {
+	if err := saveContacts(ctx, tx, group, stored, results, after, now); err != nil {
 		return nil, err
 	}
 	if err := recordRollout(ctx, tx, w.h, group, stored, results, now); err != nil {
@@ -327,8 +354,10 @@ func counterBatches(group []*ingestJob, stored []int) [][]counterRow {
 }
 
 // storeCounters upserts the snapshots, each only over an older revision of itself, and
-// counts per job the snapshots stored (returned by the statement) and ignored.
-func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult) error {
+// counts per job the snapshots stored (returned by the statement) and ignored. It
+// returns the rows the group wrote, with their values and revisions after it.
+func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult, held map[counterKey]heldRow) (map[counterKey]heldRow, error) {
+	after := map[counterKey]heldRow{}
 	for _, batch := range counterBatches(group, stored) {
 		owner := make(map[counterKey]int, len(batch))
 		for _, r := range batch {
@@ -337,25 +366,39 @@ func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []
 		}
 		done := 0
 		for _, size := range chunkSizes(len(batch), maxUpsertRows) {
-			args := make([]any, 0, 7*size)
-			for _, r := range batch[done : done+size] {
-				args = append(args, r.device, r.day, r.metric, r.dims, r.ep, r.value, r.revision)
-			}
+			part := batch[done : done+size]
 			done += size
-			rows, err := tx.QueryContext(ctx, `INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
-				VALUES `+valuesSQL(size, 7)+`
+			cte, args := tx.d.rowsCTE("k", counterColumns, size, func(row, col int) any {
+				r := &part[row]
+				return [...]any{r.device, r.day, r.metric, r.dims, r.ep, r.value, r.revision}[col]
+			})
+			rows, err := tx.QueryContext(ctx, `WITH `+cte+`
+				INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
+				SELECT device, day, metric, dims, epoch, value, revision FROM k WHERE true
+				ORDER BY device, day, metric, dims, epoch
 				ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
 				WHERE excluded.revision > counters.revision
-				RETURNING device, day, metric, dims, epoch`, args...)
+				RETURNING device, day, metric, dims, epoch, value, revision, `+tx.d.insertedExpr(), args...)
 			if err != nil {
-				return fmt.Errorf("store counters: %w", err)
+				return nil, fmt.Errorf("store counters: %w", err)
 			}
 			for rows.Next() {
 				var k counterKey
-				if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch); err != nil {
+				var v heldRow
+				var inserted bool
+				if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch, &v.value, &v.revision, &inserted); err != nil {
 					rows.Close()
-					return fmt.Errorf("store counters: %w", err)
+					return nil, fmt.Errorf("store counters: %w", err)
 				}
+				_, had := held[k]
+				if _, wrote := after[k]; !had && !wrote && !inserted {
+					// Another hub's transaction inserted the row since heldRows looked: its
+					// value before this one is unknown here. Rolled back and run again, the
+					// group finds it held (and locked).
+					rows.Close()
+					return nil, errRowAppeared
+				}
+				after[k] = v
 				if i, ok := owner[k]; ok {
 					results[i].accepted++
 					results[i].ignored--
@@ -363,52 +406,78 @@ func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []
 			}
 			rows.Close()
 			if err := rows.Err(); err != nil {
-				return fmt.Errorf("store counters: %w", err)
+				return nil, fmt.Errorf("store counters: %w", err)
 			}
 		}
 	}
-	return nil
+	return after, nil
 }
 
-// readMaxRevisions reads each device's highest revision held, after the group.
-func readMaxRevisions(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult) error {
-	var devices []string
+// counterColumns are a counters row's columns, for rowsCTE.
+var counterColumns = []column{{name: "device"}, {name: "day"}, {name: "metric"}, {name: "dims"}, {name: "epoch"},
+	{name: "value", bigint: true}, {name: "revision", bigint: true}}
+
+// errRowAppeared is a conflict with another writer's insert (storeCounters): retryable.
+var errRowAppeared = errors.New("a counter row appeared under the transaction: another writer inserted it")
+
+// heldRow is a counter row's value and revision.
+type heldRow struct{ value, revision int64 }
+
+// heldRows reads the counters the stored jobs' snapshots name, every epoch of each
+// (device, day, metric, dims) (a peak's total is the largest of its epochs), and on
+// PostgreSQL locks them in key order until the transaction ends, so that no other
+// writer changes them between this read and the group's upsert: the summaries add the
+// difference between the two.
+func heldRows(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) (map[counterKey]heldRow, error) {
+	type groupKey struct{ device, day, metric, dims string }
+	var keys []groupKey
+	seen := map[groupKey]bool{}
 	for _, i := range stored {
-		devices = append(devices, group[i].device)
-	}
-	slices.Sort(devices)
-	devices = slices.Compact(devices)
-	max := map[string]int64{}
-	done := 0
-	for _, size := range chunkSizes(len(devices), maxGroup) {
-		args := make([]any, size)
-		for k, d := range devices[done : done+size] {
-			args[k] = d
+		j := group[i]
+		for k := range j.push.Snapshots {
+			s := &j.push.Snapshots[k]
+			key := groupKey{j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims)}
+			if !seen[key] {
+				seen[key] = true
+				keys = append(keys, key)
+			}
 		}
+	}
+	slices.SortFunc(keys, func(a, b groupKey) int {
+		return cmp.Or(strings.Compare(a.device, b.device), strings.Compare(a.day, b.day), strings.Compare(a.metric, b.metric),
+			strings.Compare(a.dims, b.dims))
+	})
+	held := map[counterKey]heldRow{}
+	done := 0
+	for _, size := range chunkSizes(len(keys), maxUpsertRows) {
+		part := keys[done : done+size]
 		done += size
-		rows, err := tx.QueryContext(ctx, `SELECT device, max(revision) FROM counters WHERE device IN (`+
-			strings.TrimSuffix(strings.Repeat("?, ", size), ", ")+`) GROUP BY device`, args...)
+		cte, args := tx.d.rowsCTE("k", counterColumns[:4], size, func(row, col int) any {
+			k := &part[row]
+			return [...]string{k.device, k.day, k.metric, k.dims}[col]
+		})
+		rows, err := tx.QueryContext(ctx, `WITH `+cte+`
+			SELECT c.device, c.day, c.metric, c.dims, c.epoch, c.value, c.revision
+			FROM `+tx.d.lockedLookup("k", "counters", "c", "c.device = k.device AND c.day = k.day AND c.metric = k.metric AND c.dims = k.dims")+`
+			ORDER BY c.device, c.day, c.metric, c.dims, c.epoch`, args...)
 		if err != nil {
-			return fmt.Errorf("read max revisions: %w", err)
+			return nil, fmt.Errorf("read held rows: %w", err)
 		}
 		for rows.Next() {
-			var d string
-			var v int64
-			if err := rows.Scan(&d, &v); err != nil {
+			var k counterKey
+			var v heldRow
+			if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch, &v.value, &v.revision); err != nil {
 				rows.Close()
-				return fmt.Errorf("read max revisions: %w", err)
+				return nil, fmt.Errorf("read held rows: %w", err)
 			}
-			max[d] = v
+			held[k] = v
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return fmt.Errorf("read max revisions: %w", err)
+			return nil, fmt.Errorf("read held rows: %w", err)
 		}
 	}
-	for _, i := range stored {
-		results[i].maxRevision = max[group[i].device]
-	}
-	return nil
+	return held, nil
 }
 
 // contact is what a group's pushes tell of one device for the fleet table.
@@ -417,11 +486,14 @@ type contact struct {
 	heartbeat *wire.Heartbeat // the last push's with one; nil when none had one
 	ack       int64           // the highest revision acknowledged
 	pushes    int
+	stored    int64 // the highest revision the group stored
 }
 
 // saveContacts records the pushes in the fleet table: last contact always, the
-// heartbeat when there is one.
-func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, now time.Time) error {
+// heartbeat when there is one, and the device's highest revision held (max_revision:
+// the rows' revisions only grow, so it is the largest ever stored), which it gives each
+// job as its answer's MaxRevision.
+func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult, after map[counterKey]heldRow, now time.Time) error {
 	byDevice := map[string]*contact{}
 	for _, i := range stored {
 		j := group[i]
@@ -436,6 +508,30 @@ func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []i
 			c.heartbeat = j.push.Heartbeat
 		}
 	}
+	for k, v := range after {
+		if c := byDevice[k.device]; c != nil {
+			c.stored = max(c.stored, v.revision)
+		}
+	}
+	held := map[string]int64{}
+	saved := func(rows *sql.Rows, err error) error {
+		if err != nil {
+			return fmt.Errorf("record contacts: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var d string
+			var v int64
+			if err := rows.Scan(&d, &v); err != nil {
+				return fmt.Errorf("record contacts: %w", err)
+			}
+			held[d] = v
+		}
+		if err := rows.Err(); err != nil {
+			return fmt.Errorf("record contacts: %w", err)
+		}
+		return nil
+	}
 	var beats, plain []*contact
 	for _, d := range slices.Sorted(maps.Keys(byDevice)) {
 		if c := byDevice[d]; c.heartbeat != nil {
@@ -447,7 +543,7 @@ func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []i
 	at := now.UTC().Format(time.RFC3339Nano)
 	done := 0
 	for _, size := range chunkSizes(len(beats), maxGroup) {
-		args := make([]any, 0, 8*size)
+		args := make([]any, 0, 9*size)
 		for _, c := range beats[done : done+size] {
 			hb := c.heartbeat
 			devices, _ := json.Marshal(hb.Devices)
@@ -458,31 +554,38 @@ func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []i
 			if !hb.Clock.IsZero() {
 				offset = hb.Clock.Sub(now).Milliseconds()
 			}
-			args = append(args, c.device, hb.Version, at, offset, hb.Backlog, string(devices), c.ack, c.pushes)
+			args = append(args, c.device, hb.Version, at, offset, hb.Backlog, string(devices), c.ack, c.pushes, c.stored)
 		}
 		done += size
-		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet(device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes)
-			VALUES `+valuesSQL(size, 8)+`
+		if err := saved(tx.QueryContext(ctx, `INSERT INTO fleet(device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes, max_revision)
+			VALUES `+valuesSQL(size, 9)+`
 			ON CONFLICT(device) DO UPDATE SET version = excluded.version, last_contact = excluded.last_contact,
 				clock_offset_ms = excluded.clock_offset_ms, backlog = excluded.backlog, devices = excluded.devices,
 				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END,
-				pushes = fleet.pushes + excluded.pushes`, args...); err != nil {
-			return fmt.Errorf("record contacts: %w", err)
+				pushes = fleet.pushes + excluded.pushes,
+				max_revision = CASE WHEN excluded.max_revision > fleet.max_revision THEN excluded.max_revision ELSE fleet.max_revision END
+			RETURNING device, max_revision`, args...)); err != nil {
+			return err
 		}
 	}
 	done = 0
 	for _, size := range chunkSizes(len(plain), maxGroup) {
-		args := make([]any, 0, 4*size)
+		args := make([]any, 0, 5*size)
 		for _, c := range plain[done : done+size] {
-			args = append(args, c.device, at, c.ack, c.pushes)
+			args = append(args, c.device, at, c.ack, c.pushes, c.stored)
 		}
 		done += size
-		if _, err := tx.ExecContext(ctx, `INSERT INTO fleet(device, last_contact, watermark, pushes) VALUES `+valuesSQL(size, 4)+`
+		if err := saved(tx.QueryContext(ctx, `INSERT INTO fleet(device, last_contact, watermark, pushes, max_revision) VALUES `+valuesSQL(size, 5)+`
 			ON CONFLICT(device) DO UPDATE SET last_contact = excluded.last_contact,
 				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END,
-				pushes = fleet.pushes + excluded.pushes`, args...); err != nil {
-			return fmt.Errorf("record contacts: %w", err)
+				pushes = fleet.pushes + excluded.pushes,
+				max_revision = CASE WHEN excluded.max_revision > fleet.max_revision THEN excluded.max_revision ELSE fleet.max_revision END
+			RETURNING device, max_revision`, args...)); err != nil {
+			return err
 		}
+	}
+	for _, i := range stored {
+		results[i].maxRevision = held[group[i].device]
 	}
 	return nil
 }

@@ -171,7 +171,7 @@ var metricOrder = []string{
 	vocab.DossiersReceived, vocab.DossiersDigitized, vocab.DossiersPages,
 	vocab.TicketsIssued, vocab.TicketsFirstCalls, vocab.TicketsServed, vocab.TicketsNoShow, vocab.TicketsCancelled,
 	vocab.TicketsTransferred, vocab.TicketsRecalls, vocab.TicketsWaitSeconds, vocab.TicketsServiceSeconds,
-	vocab.TicketsUnprinted,
+	vocab.TicketsUnprinted, vocab.Ratings, vocab.RatingsSatisfied,
 	vocab.BHYTLookups, vocab.BHYTLookupsOK, vocab.BHYTLookupFailures, vocab.BHYTLookupsOtherAgency, vocab.BHYTLookupsOtherAgencyOK,
 	vocab.LodgingListed, vocab.LodgingNotified, vocab.LodgingMissed,
 	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,

@@ -295,11 +295,13 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 		t.Fatalf("operator not changed: %+v", st)
 	}
 	code, dash := call("GET", "/api/v1/dashboard", counterToken, "")
-	status, _ := dash["status"].(map[string]any)
-	block, _ := status["clinic"].(map[string]any)
-	rows, _ := block["rows"].(map[string]any)
-	if code != http.StatusOK || rows["Lượt tra cứu hôm nay"] != float64(1) || rows["Tra cứu thành công"] != float64(1) {
-		t.Fatalf("dashboard block %v", block)
+	var block web.Block
+	b, _ := json.Marshal(dash["status"].(map[string]any)["clinic"])
+	json.Unmarshal(b, &block)
+	lookups, _ := block.Value("Lượt tra cứu hôm nay")
+	ok, _ := block.Value("Tra cứu thành công")
+	if code != http.StatusOK || lookups != "1" || ok != "1" || block.State != web.BlockOK {
+		t.Fatalf("dashboard block %+v", block)
 	}
 }
 

@@ -152,15 +152,22 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return ri < rj
 	})
 	s.mu.Lock()
-	fns := make(map[string]func(context.Context) any, len(s.status))
+	fns := make(map[string]StatusFunc, len(s.status))
 	for k, f := range s.status {
 		fns[k] = f
 	}
 	pages := append([]Page(nil), s.pages...)
 	s.mu.Unlock()
-	status := map[string]any{}
+	status := make(map[string]Block, len(fns))
 	for k, f := range fns {
-		status[k] = f(r.Context())
+		b := f(r.Context())
+		if b.Rows == nil {
+			b.Rows = []Row{}
+		}
+		if b.State == "" {
+			b.State = BlockOK
+		}
+		status[k] = b
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{
 		"site":     s.opts.Config.Site,

@@ -252,6 +252,9 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 			if err != nil {
 				t.Fatalf("stream for %s: %v", name, err)
 			}
+			if name == "display" && (strings.Contains(line, p.ID) || strings.Contains(line, p.Name) || strings.Contains(line, `"personal"`)) {
+				t.Fatalf("the display's stream carries the patient: %s", line)
+			}
 			var m map[string]any
 			if data, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(data), &m) == nil {
 				if d, _ := m["data"].(map[string]any); d["state"] == StateDone {

@@ -210,8 +210,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, evs)
 }
 
-// stream sends bus messages as server-sent events. Personal fields go only to roles
-// the config allows.
+// stream sends bus messages as server-sent events. A message's personal part goes only
+// to roles the config allows, its linkable part never to a screen facing the public.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -257,7 +257,7 @@ func writeEvent(w http.ResponseWriter, m bus.Message, personal, linkable bool) {
 		m.Personal = nil
 	}
 	if !linkable {
-		m.Public = Unlinkable(m.Public)
+		m.Linkable = nil
 	}
 	b, _ := json.Marshal(m)
 	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.Topic, b)

@@ -82,23 +82,12 @@ type Today struct {
 
 // Today reads the day's counters.
 func (f *Flow) Today(ctx context.Context) (Today, error) {
-	day := f.d.Store.Day(f.d.Now())
-	rows, err := f.d.Store.Counters(ctx, day)
+	day, err := f.d.Store.TallyDay(ctx, f.d.Now())
 	if err != nil {
 		return Today{}, err
 	}
-	t := Today{Day: day, Failures: map[string]int64{}}
-	for _, r := range rows {
-		switch r.Metric {
-		case MetricLookups:
-			t.Lookups += r.Value
-		case MetricSuccesses:
-			t.Successes += r.Value
-		case MetricFailures:
-			t.Failures[r.Dims["reason"]] += r.Value
-		}
-	}
-	return t, nil
+	return Today{Day: day.Day, Lookups: day.Total(MetricLookups), Successes: day.Total(MetricSuccesses),
+		Failures: day.By("reason", MetricFailures)}, nil
 }
 
 // Register adds the reception page, the look-up API, the dashboard block and the

@@ -281,38 +281,18 @@ type Status struct {
 
 // Today sums today's counters per service.
 func (f *Flow) Today(ctx context.Context) (Status, error) {
-	day := f.Store.Day(f.Now())
-	rows, err := f.Store.Counters(ctx, day)
+	day, err := f.Store.TallyDay(ctx, f.Now())
 	if err != nil {
 		return Status{}, err
 	}
-	per := map[string]*ServiceDay{}
-	for _, r := range rows {
-		svc := r.Dims["service"]
-		get := func() *ServiceDay {
-			if per[svc] == nil {
-				name := "Chưa rõ dịch vụ"
-				if s, ok := f.byCode[svc]; ok {
-					name = s.Name
-				}
-				per[svc] = &ServiceDay{Code: svc, Name: name}
-			}
-			return per[svc]
+	received, digitized, pages := day.By("service", MetricReceived), day.By("service", MetricDigitized), day.By("service", MetricPages)
+	st := Status{Day: day.Day, Received: day.Total(MetricReceived), Digitized: day.Total(MetricDigitized), Services: []ServiceDay{}}
+	for svc := range day.By("service", MetricReceived, MetricDigitized, MetricPages) {
+		name := "Chưa rõ dịch vụ"
+		if s, ok := f.byCode[svc]; ok {
+			name = s.Name
 		}
-		switch r.Metric {
-		case MetricReceived:
-			get().Received += r.Value
-		case MetricDigitized:
-			get().Digitized += r.Value
-		case MetricPages:
-			get().Pages += r.Value
-		}
-	}
-	st := Status{Day: day, Services: []ServiceDay{}}
-	for _, s := range per {
-		st.Received += s.Received
-		st.Digitized += s.Digitized
-		st.Services = append(st.Services, *s)
+		st.Services = append(st.Services, ServiceDay{Code: svc, Name: name, Received: received[svc], Digitized: digitized[svc], Pages: pages[svc]})
 	}
 	sort.Slice(st.Services, func(i, j int) bool { return serviceLess(st.Services[i].Code, st.Services[j].Code) })
 	// The share as the province computes it (config/vocab), so the two agree.

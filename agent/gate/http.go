@@ -72,31 +72,15 @@ func (g *Gate) Status(ctx context.Context) (Status, error) {
 			}
 		}
 	}
-	day := g.st.Day(g.now())
-	rows, err := g.st.Counters(ctx, day)
+	day, err := g.st.TallyDay(ctx, g.now())
 	if err != nil {
 		return s, err
 	}
-	t := Today{Day: day, Refusals: map[string]int64{}, EntriesByHour: map[string]int64{}, ExitsByHour: map[string]int64{}}
-	for _, r := range rows {
-		switch r.Metric {
-		case MetricEntries:
-			t.Entries += r.Value
-			t.EntriesByHour[r.Dims["hour"]] += r.Value
-		case MetricExits, MetricExitsUnmatched:
-			t.Exits += r.Value
-			t.ExitsByHour[r.Dims["hour"]] += r.Value
-		case MetricUniqueVisitors:
-			t.Unique += r.Value
-		case MetricPeakOccupancy:
-			t.Peak = max(t.Peak, r.Value)
-		case MetricReconciled:
-			t.Reconciled += r.Value
-		case MetricRefusals:
-			t.Refusals[r.Dims["reason"]] += r.Value
-		}
-	}
-	s.Today = t
+	s.Today = Today{Day: day.Day,
+		Entries: day.Total(MetricEntries), EntriesByHour: day.By("hour", MetricEntries),
+		Exits: day.Total(MetricExits, MetricExitsUnmatched), ExitsByHour: day.By("hour", MetricExits, MetricExitsUnmatched),
+		Unique: day.Total(MetricUniqueVisitors), Peak: day.Peak(MetricPeakOccupancy),
+		Reconciled: day.Total(MetricReconciled), Refusals: day.By("reason", MetricRefusals)}
 	return s, nil
 }
 

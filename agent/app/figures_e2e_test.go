@@ -22,6 +22,7 @@ import (
 
 	"github.com/chromedp/chromedp"
 
+	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/browsertest"
@@ -298,13 +299,13 @@ func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
 	if fmt.Sprint(perService) != fmt.Sprint(wantIssued) {
 		t.Errorf("agent dashboard: issued per service %v, want %v", perService, wantIssued)
 	}
-	var block struct{ Rows [][2]any }
+	var block web.Block
 	if err := json.Unmarshal(dash.Status["queue"], &block); err != nil {
 		t.Fatal(err)
 	}
 	rows := map[string]string{}
 	for _, r := range block.Rows {
-		rows[fmt.Sprint(r[0])] = fmt.Sprint(r[1])
+		rows[r.Label] = r.Value
 	}
 	for label, v := range map[string]string{"Số phiếu đã phát": "9", "Đã phục vụ": "4", "Vắng mặt": "0", "Đã hủy": "2",
 		"Đã chuyển dịch vụ hoặc quầy (lượt)": "1", "Gọi lại (lần)": "2", "Đang chờ": "1", avgLabel: wantAvgText} {

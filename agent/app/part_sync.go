@@ -165,37 +165,39 @@ func clockOffsetVI(offset time.Duration) string {
 }
 
 // SyncStatusBlock is the dashboard's sync card, in Vietnamese.
-func SyncStatusBlock(st upload.Status) map[string]any {
+func SyncStatusBlock(st upload.Status) web.Block {
 	when := func(t time.Time) string {
 		if t.IsZero() {
 			return "chưa có"
 		}
 		return t.Local().Format("15:04:05 02/01/2006")
 	}
-	rows := map[string]any{
-		"Máy chủ tỉnh":             st.Hub,
-		"Số dòng chờ gửi":          st.Backlog,
-		"Gửi thành công lần cuối":  when(st.LastSuccess),
-		"Lần thử gần nhất":         when(st.LastAttempt),
-		"Lệch đồng hồ với máy chủ": clockOffsetVI(time.Duration(st.ClockOffsetMS) * time.Millisecond),
-	}
+	b := web.Block{Title: textSyncTitle}
+	b.Add("Máy chủ tỉnh", st.Hub)
+	b.AddNumber("Số dòng chờ gửi", st.Backlog)
+	b.Add("Gửi thành công lần cuối", when(st.LastSuccess))
+	b.Add("Lần thử gần nhất", when(st.LastAttempt))
+	b.Add("Lệch đồng hồ với máy chủ", clockOffsetVI(time.Duration(st.ClockOffsetMS)*time.Millisecond))
 	if st.LastErrorVi != "" {
-		rows["Lỗi gần nhất"] = st.LastErrorVi
-		rows["Số lần lỗi liên tiếp"] = st.Failures
+		b.Add("Lỗi gần nhất", st.LastErrorVi)
+		b.AddNumber("Số lần lỗi liên tiếp", int64(st.Failures))
+		b.Warn()
 	} else {
-		rows["Tình trạng"] = "Bình thường"
+		b.Add("Tình trạng", "Bình thường")
 	}
 	if st.Rewound != "" {
-		rows["Sổ ghi đã bị thay hoặc khôi phục từ bản cũ"] = "Máy chủ tỉnh đã nhận số liệu mới hơn sổ ghi này. Số liệu từ nay được cộng thêm, không bị tính trùng."
+		b.Add("Sổ ghi đã bị thay hoặc khôi phục từ bản cũ", "Máy chủ tỉnh đã nhận số liệu mới hơn sổ ghi này. Số liệu từ nay được cộng thêm, không bị tính trùng.")
 	}
-	return map[string]any{"title": "Đồng bộ lên máy chủ tỉnh", "rows": rows}
+	return b
 }
+
+const textSyncTitle = "Đồng bộ lên máy chủ tỉnh"
 
 // startSync pushes the day's counters to the provincial hub, when one is configured.
 func startSync(ctx context.Context, a *App) error {
 	if !a.Config.Sync.Enabled() {
-		a.Web.AddStatus("sync", func(context.Context) any {
-			return map[string]any{"title": "Đồng bộ lên máy chủ tỉnh", "rows": map[string]any{"Tình trạng": "Chưa cấu hình máy chủ tỉnh (sync.url)"}}
+		a.Web.AddStatus("sync", func(context.Context) web.Block {
+			return web.Block{Title: textSyncTitle, Rows: []web.Row{{Label: "Tình trạng", Value: "Chưa cấu hình máy chủ tỉnh (sync.url)"}}}
 		})
 		return nil
 	}
@@ -203,7 +205,7 @@ func startSync(ctx context.Context, a *App) error {
 	if err != nil {
 		return err
 	}
-	a.Web.AddStatus("sync", func(context.Context) any { return SyncStatusBlock(c.Status()) })
+	a.Web.AddStatus("sync", func(context.Context) web.Block { return SyncStatusBlock(c.Status()) })
 	a.Web.HandleFunc("GET /api/v1/sync/status", func(w http.ResponseWriter, r *http.Request) {
 		writeSyncJSON(w, http.StatusOK, c.Status())
 	}, web.RoleAdmin)

@@ -2,10 +2,12 @@
 // a scan, a verified identity, a called ticket. Publishing never blocks: a subscriber that
 // falls behind loses messages (counted), never the publisher's time.
 //
-// Each topic's publisher defines the types of its messages: a public part (what every
-// subscriber and the event stream may see) and, separately, a personal part (a
-// person's data), so whoever forwards a message drops the personal part for a receiver
-// that may not see it by leaving out a field, never by picking keys.
+// Each topic's publisher defines the types of its messages in three parts: a public
+// part (what every subscriber and the event stream may see), a linkable part (the
+// pseudonyms that are the same for one person or dossier at every visit) and a
+// personal part (a person's data). Whoever forwards a message drops a part a receiver
+// may not see by leaving out its field, never by picking keys: so a publisher must
+// never put a pseudonym or a person's data in the public part.
 package bus
 
 import (
@@ -17,13 +19,24 @@ import (
 
 // Message is one published fact. Public and Personal hold the topic's own types
 // (checkin.Scan and checkin.ScanPersonal on "scan", identity.Status and
-// identity.Holder on "identity", queue.Change on "queue" …); Personal is nil when the
-// fact carries no personal data.
+// identity.Person on "identity", clinic.View and clinic.Patient on "clinic",
+// queue.Change on "queue" …); Linkable and Personal are nil when the fact carries
+// neither.
 type Message struct {
 	Topic    string    `json:"topic"`
 	Time     time.Time `json:"time"`
 	Public   any       `json:"data"`
+	Linkable *Linkable `json:"linkable,omitempty"`
 	Personal any       `json:"personal,omitempty"`
+}
+
+// Linkable holds a message's pseudonyms: not personal data by themselves, but stable
+// per person or per dossier, so whoever sees them can link one person's visits (a
+// keyed hash of an ID number is the same at every visit; a dossier code finds its
+// applicant on the public look-up portal). Screens that face the public never get it.
+type Linkable struct {
+	IDHash  string `json:"id_hash,omitempty"` // keyed hash of an ID number (store.IDHasher)
+	Dossier string `json:"dossier,omitempty"` // a receipt's dossier code
 }
 
 // Bus fans messages out to subscribers.

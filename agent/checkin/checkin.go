@@ -202,8 +202,6 @@ type Scan struct {
 	Outcome string `json:"outcome"`
 	Seq     int64  `json:"seq"`
 	Reason  string `json:"reason,omitempty"`
-	IDHash  string `json:"id_hash,omitempty"` // keyed hash of the card's ID number
-	Dossier string `json:"dossier,omitempty"` // a receipt's dossier code
 	Service string `json:"service,omitempty"` // a receipt's service code
 }
 
@@ -226,19 +224,23 @@ func (f *Flow) publish(s scanner.Scan, r Result) {
 		pub.Reason = reason
 	}
 	var personal *ScanPersonal
+	var link *bus.Linkable
 	switch {
 	case r.Payload.Card != nil:
 		q := r.Payload.Card
 		personal = &ScanPersonal{ID: q.ID, Name: q.Name, OldID: q.OldID, Birth: q.Birth.String(),
 			Sex: q.Sex, Residence: q.Residence, Issued: q.Issued.String(), Payload: r.Payload.Text}
-		pub.IDHash, _ = r.Event.Attrs["id_hash"].(string)
+		if h, _ := r.Event.Attrs["id_hash"].(string); h != "" {
+			link = &bus.Linkable{IDHash: h}
+		}
 	case r.Payload.Receipt != nil:
-		pub.Dossier, pub.Service = r.Payload.Receipt.Code, r.Payload.Receipt.Service
+		pub.Service = r.Payload.Receipt.Service
+		link = &bus.Linkable{Dossier: r.Payload.Receipt.Code}
 	case r.Payload.Text != "":
 		personal = &ScanPersonal{Payload: r.Payload.Text}
 	}
 	if f.Bus != nil {
-		m := bus.Message{Topic: Topic, Public: pub}
+		m := bus.Message{Topic: Topic, Public: pub, Linkable: link}
 		if personal != nil {
 			m.Personal = *personal
 		}

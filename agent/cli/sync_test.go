@@ -20,6 +20,7 @@ import (
 
 	"motcua-agent/agent/app"
 	"motcua-agent/agent/store"
+	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/testkit"
@@ -146,7 +147,7 @@ sync: {url: %q, secret: %q, batch_size: 13}`, srv.URL, secret)), filepath.Join(d
 		t.Fatalf("restarted client sent %d rows (watermark was %d); want only the changed ones", sent, wmBefore)
 	}
 	equalRows(t, storeRows(t, st), hubRows(t, h, "quay-1"))
-	if block := app.SyncStatusBlock(c2.Status()); block["rows"].(map[string]any)["Tình trạng"] != "Bình thường" {
+	if block := app.SyncStatusBlock(c2.Status()); block.Rows[len(block.Rows)-1] != (web.Row{Label: "Tình trạng", Value: "Bình thường"}) {
 		t.Fatalf("dashboard block %v", block)
 	}
 }

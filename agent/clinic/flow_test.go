@@ -12,6 +12,7 @@ import (
 	"motcua-agent/agent/identity"
 	"motcua-agent/agent/store"
 	"motcua-agent/drivers/bhyt"
+	"motcua-agent/internal/testkit"
 )
 
 // TestLookupsThroughScanner scans ID-card QRs at two stations through the pty scanner
@@ -398,17 +399,10 @@ func TestQueuedGivesUp(t *testing.T) {
 		t.Fatal("a given-up look-up is not counted once")
 	}
 	r.advance(onScreen)
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		st, _ := r.flow.Station("tiep-don-1", true)
-		if st.Latest == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the patient stays in memory after the look-up left the screen")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return st.Latest == nil
+	}, "the patient to leave memory once the look-up left the screen")
 }
 
 // TestFacilityFallback: a station whose operator has no account of their own cannot

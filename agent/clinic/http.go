@@ -1,6 +1,7 @@
 package clinic
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"motcua-agent/agent/web"
+	"motcua-agent/config/vocab"
 	"motcua-agent/drivers/bhyt"
 )
 
@@ -80,23 +82,12 @@ type Today struct {
 
 // Today reads the day's counters.
 func (f *Flow) Today(ctx context.Context) (Today, error) {
-	day := f.d.Store.Day(f.d.Now())
-	rows, err := f.d.Store.Counters(ctx, day)
+	day, err := f.d.Store.TallyDay(ctx, f.d.Now())
 	if err != nil {
 		return Today{}, err
 	}
-	t := Today{Day: day, Failures: map[string]int64{}}
-	for _, r := range rows {
-		switch r.Metric {
-		case MetricLookups:
-			t.Lookups += r.Value
-		case MetricSuccesses:
-			t.Successes += r.Value
-		case MetricFailures:
-			t.Failures[r.Dims["reason"]] += r.Value
-		}
-	}
-	return t, nil
+	return Today{Day: day.Day, Lookups: day.Total(MetricLookups), Successes: day.Total(MetricSuccesses),
+		Failures: day.By("reason", MetricFailures)}, nil
 }
 
 // Register adds the reception page, the look-up API, the dashboard block and the
@@ -162,14 +153,15 @@ func (f *Flow) Register(w *web.Server) {
 }
 
 // dashboardBlock is the clinic's block on the dashboard, in Vietnamese.
-func (f *Flow) dashboardBlock(ctx context.Context) any {
+func (f *Flow) dashboardBlock(ctx context.Context) web.Block {
 	t, err := f.Today(ctx)
 	if err != nil {
-		return map[string]any{"title": textDashTitle, "rows": map[string]any{"Lỗi": "Không đọc được số liệu tra cứu."}}
+		f.d.Log.Warn("clinic: dashboard figures", "err", err)
+		return web.FaultBlock(textDashTitle, "Không đọc được số liệu tra cứu.")
 	}
 	var fails []string
 	for r, n := range t.Failures {
-		fails = append(fails, fmt.Sprintf("%s: %d", reasonTexts[r].headline, n))
+		fails = append(fails, fmt.Sprintf("%s: %s", reasonTexts[r].headline, vocab.Number(n)))
 	}
 	sort.Strings(fails)
 	f.mu.Lock()
@@ -180,20 +172,24 @@ func (f *Flow) dashboardBlock(ctx context.Context) any {
 		}
 	}
 	f.mu.Unlock()
-	gw := textGatewayOK
-	if !reachable {
-		gw = textGatewayDown
+	b := web.Block{Title: textDashTitle}
+	b.AddNumber("Lượt tra cứu hôm nay", t.Lookups)
+	b.AddNumber("Tra cứu thành công", t.Successes)
+	b.Add("Không thành công (theo lý do)", cmp.Or(strings.Join(fails, "; "), "không có"))
+	b.Add("Lượt đang chờ cổng giám định", fmt.Sprintf("%s (tối đa %s)", vocab.Number(int64(queued)), vocab.Number(int64(f.cfg.MaxPending))))
+	if queued > 0 {
+		b.Warn()
+	}
+	if reachable {
+		b.Add("Cổng giám định BHYT", textGatewayOK)
+	} else {
+		b.Add("Cổng giám định BHYT", textGatewayDown)
+		b.Warn() // look-ups wait in line and go when it answers
 	}
 	rule := textRuleStrict
 	if f.cfg.OtherAgencySuccess {
 		rule = textRuleOtherAgency
 	}
-	return map[string]any{"title": textDashTitle, "rows": map[string]any{
-		"Lượt tra cứu hôm nay":          t.Lookups,
-		"Tra cứu thành công":            t.Successes,
-		"Không thành công (theo lý do)": strings.Join(fails, "; "),
-		"Lượt đang chờ cổng giám định":  fmt.Sprintf("%d (tối đa %d)", queued, f.cfg.MaxPending),
-		"Cổng giám định BHYT":           gw,
-		"Cách tính thành công":          rule,
-	}}
+	b.Add("Cách tính thành công", rule)
+	return b
 }

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"net/http/httputil"
@@ -17,6 +18,7 @@ import (
 	"motcua-agent/agent/web"
 	"motcua-agent/internal/browsertest"
 	"motcua-agent/internal/metrics"
+	"motcua-agent/internal/testkit"
 )
 
 const (
@@ -56,14 +58,10 @@ func startProxy(t *testing.T, target, addr string) *proxy {
 	rp.FlushInterval = -1 // server-sent events pass at once
 	var ln net.Listener
 	var err error
-	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-		if ln, err = net.Listen("tcp", addr); err == nil || time.Now().After(deadline) {
-			break
-		}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
+	testkit.Eventually(t, 5*time.Second, func() bool {
+		ln, err = net.Listen("tcp", addr)
+		return err == nil
+	}, "listening again on %s: %v", addr, func() string { return fmt.Sprint(err) })
 	p := &proxy{addr: ln.Addr().String(), srv: &http.Server{Handler: rp}}
 	go p.srv.Serve(ln)
 	t.Cleanup(p.close)
@@ -202,14 +200,10 @@ func TestReceptionPageInChromium(t *testing.T) {
 
 	// Half an hour later the agent forgets the patient, and the screen does too.
 	r.advance(onScreen + time.Minute)
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
-		if st, _ := r.flow.Station("tiep-don-1", true); st.Latest == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("the agent keeps the patient")
-		}
-	}
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		st, _ := r.flow.Station("tiep-don-1", true)
+		return st.Latest == nil
+	}, "the agent to forget the patient")
 	run("refresh", chromedp.Evaluate[chromedp.Void](`load()`))
 	poll("screen cleared", `document.getElementById("headline").textContent.startsWith("Mời quét mã QR") &&
 		document.getElementById("name").textContent === "–" && document.getElementById("cardnumber").textContent === "–"`)
@@ -251,6 +245,9 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 			line, err := rd.ReadString('\n')
 			if err != nil {
 				t.Fatalf("stream for %s: %v", name, err)
+			}
+			if name == "display" && (strings.Contains(line, p.ID) || strings.Contains(line, p.Name) || strings.Contains(line, `"personal"`)) {
+				t.Fatalf("the display's stream carries the patient: %s", line)
 			}
 			var m map[string]any
 			if data, ok := strings.CutPrefix(line, "data: "); ok && json.Unmarshal([]byte(data), &m) == nil {
@@ -295,11 +292,13 @@ func TestAPIRolesAndPersonalData(t *testing.T) {
 		t.Fatalf("operator not changed: %+v", st)
 	}
 	code, dash := call("GET", "/api/v1/dashboard", counterToken, "")
-	status, _ := dash["status"].(map[string]any)
-	block, _ := status["clinic"].(map[string]any)
-	rows, _ := block["rows"].(map[string]any)
-	if code != http.StatusOK || rows["Lượt tra cứu hôm nay"] != float64(1) || rows["Tra cứu thành công"] != float64(1) {
-		t.Fatalf("dashboard block %v", block)
+	var block web.Block
+	b, _ := json.Marshal(dash["status"].(map[string]any)["clinic"])
+	json.Unmarshal(b, &block)
+	lookups, _ := block.Value("Lượt tra cứu hôm nay")
+	ok, _ := block.Value("Tra cứu thành công")
+	if code != http.StatusOK || lookups != "1" || ok != "1" || block.State != web.BlockOK {
+		t.Fatalf("dashboard block %+v", block)
 	}
 }
 

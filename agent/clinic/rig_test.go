@@ -163,17 +163,11 @@ func (r *rig) startScanners() {
 			r.hl.Set(health.Device{Name: name, Kind: "scanner", State: st})
 		})
 	}()
-	deadline := time.Now().Add(15 * time.Second)
 	for _, c := range cfgs {
-		for {
-			if d, ok := r.hl.Get(c.Name); ok && d.State == health.OK {
-				break
-			}
-			if time.Now().After(deadline) {
-				r.t.Fatalf("scanner %s never opened", c.Name)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testkit.Eventually(r.t, 15*time.Second, func() bool {
+			d, ok := r.hl.Get(c.Name)
+			return ok && d.State == health.OK
+		}, "scanner %s to open", c.Name)
 	}
 }
 
@@ -206,17 +200,13 @@ func (r *rig) advance(d time.Duration) {
 // waiting just before it joins the queue).
 func (r *rig) waitQueue(n int) {
 	r.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+	got := 0
+	testkit.Eventually(r.t, 10*time.Second, func() bool {
 		r.flow.mu.Lock()
-		got := len(r.flow.queue)
+		got = len(r.flow.queue)
 		r.flow.mu.Unlock()
-		if got == n {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%d look-ups in the retry queue, want %d", got, n)
-		}
-	}
+		return got == n
+	}, "%d look-ups in the retry queue (%d there)", n, func() string { return fmt.Sprint(got) })
 }
 
 // stopFlow stops the clinic flow as a shutdown of the agent does.

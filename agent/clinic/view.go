@@ -1,7 +1,6 @@
 package clinic
 
 import (
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -90,21 +89,16 @@ func (f *Flow) view(l *lookup, personal bool) View {
 	return v
 }
 
-// publish sends a view on the bus, the patient in the personal part.
+// publish sends a view on the bus: the view without its patient as the public part
+// (a View), the patient as the personal part (a Patient), absent when there is none.
 func (f *Flow) publish(v View) {
-	personal := toMap(v.Patient)
-	v.Patient = nil
-	f.d.Bus.Publish(bus.Message{Topic: Topic, Public: toMap(v), Personal: personal})
-}
-
-func toMap(v any) map[string]any {
-	b, err := json.Marshal(v)
-	if err != nil || string(b) == "null" {
-		return nil
+	m := bus.Message{Topic: Topic}
+	if v.Patient != nil {
+		m.Personal = *v.Patient
 	}
-	var m map[string]any
-	json.Unmarshal(b, &m)
-	return m
+	v.Patient = nil
+	m.Public = v
+	f.d.Bus.Publish(m)
 }
 
 // requestOf reads a look-up request from a scan or a verified chip card published at a

@@ -257,13 +257,7 @@ func (f *Flow) Routes(s *web.Server) {
 	s.HandleFunc("GET /api/v1/dossiers/services", func(w http.ResponseWriter, r *http.Request) {
 		web.WriteJSON(w, http.StatusOK, f.catalogue)
 	}, web.RoleCounter, web.RoleKiosk, web.RoleDisplay)
-	s.AddStatus("dossiers", func(ctx context.Context) any {
-		st, err := f.Today(ctx)
-		if err != nil {
-			return map[string]string{"error": err.Error()}
-		}
-		return st
-	})
+	s.AddStatus("dossiers", f.dashboardBlock)
 }
 
 // ServiceDay is one service's figures for a day.
@@ -283,63 +277,52 @@ type Status struct {
 	// Share is digitised over received, in percent (0 when nothing was received).
 	Share    float64      `json:"share_digitized_percent"`
 	Services []ServiceDay `json:"services"`
-	Title    string       `json:"title"`
-	// Rows is the block as the dashboard shows it (Vietnamese labels, in key order).
-	Rows map[string]string `json:"rows"`
 }
 
 // Today sums today's counters per service.
 func (f *Flow) Today(ctx context.Context) (Status, error) {
-	day := f.Store.Day(f.Now())
-	rows, err := f.Store.Counters(ctx, day)
+	day, err := f.Store.TallyDay(ctx, f.Now())
 	if err != nil {
 		return Status{}, err
 	}
-	per := map[string]*ServiceDay{}
-	for _, r := range rows {
-		svc := r.Dims["service"]
-		get := func() *ServiceDay {
-			if per[svc] == nil {
-				name := "Chưa rõ dịch vụ"
-				if s, ok := f.byCode[svc]; ok {
-					name = s.Name
-				}
-				per[svc] = &ServiceDay{Code: svc, Name: name}
-			}
-			return per[svc]
+	received, digitized, pages := day.By("service", MetricReceived), day.By("service", MetricDigitized), day.By("service", MetricPages)
+	st := Status{Day: day.Day, Received: day.Total(MetricReceived), Digitized: day.Total(MetricDigitized), Services: []ServiceDay{}}
+	for svc := range day.By("service", MetricReceived, MetricDigitized, MetricPages) {
+		name := "Chưa rõ dịch vụ"
+		if s, ok := f.byCode[svc]; ok {
+			name = s.Name
 		}
-		switch r.Metric {
-		case MetricReceived:
-			get().Received += r.Value
-		case MetricDigitized:
-			get().Digitized += r.Value
-		case MetricPages:
-			get().Pages += r.Value
-		}
-	}
-	st := Status{Day: day, Title: "Hồ sơ hôm nay theo dịch vụ công thiết yếu", Services: []ServiceDay{}}
-	for _, s := range per {
-		st.Received += s.Received
-		st.Digitized += s.Digitized
-		st.Services = append(st.Services, *s)
+		st.Services = append(st.Services, ServiceDay{Code: svc, Name: name, Received: received[svc], Digitized: digitized[svc], Pages: pages[svc]})
 	}
 	sort.Slice(st.Services, func(i, j int) bool { return serviceLess(st.Services[i].Code, st.Services[j].Code) })
 	// The share as the province computes it (config/vocab), so the two agree.
 	st.Share, _ = vocab.LookupFigure(vocab.FigureDigitizedShare).Compute(map[string]int64{
 		vocab.DossiersDigitized: st.Digitized, vocab.DossiersReceived: st.Received})
-	st.Rows = map[string]string{
-		"1. Hồ sơ tiếp nhận":  strconv.FormatInt(st.Received, 10),
-		"2. Hồ sơ đã số hóa":  strconv.FormatInt(st.Digitized, 10),
-		"3. Tỷ lệ số hóa (%)": vocab.Decimal(st.Share),
+	return st, nil
+}
+
+// dashboardBlock is today's dossiers on the dashboard: the totals, the share
+// digitised, then each service in code order.
+func (f *Flow) dashboardBlock(ctx context.Context) web.Block {
+	const title = "Hồ sơ hôm nay theo dịch vụ công thiết yếu"
+	st, err := f.Today(ctx)
+	if err != nil {
+		f.Log.Warn("dossier: dashboard figures", "err", err)
+		return web.FaultBlock(title, "Không đọc được số liệu hồ sơ.")
 	}
+	b := web.Block{Title: title}
+	b.AddNumber("Hồ sơ tiếp nhận", st.Received)
+	b.AddNumber("Hồ sơ đã số hóa", st.Digitized)
+	b.Add("Tỷ lệ số hóa (%)", vocab.Decimal(st.Share))
 	for _, s := range st.Services {
 		key := "Dịch vụ " + s.Code
 		if n, err := strconv.Atoi(s.Code); err == nil {
 			key = fmt.Sprintf("Dịch vụ %02d", n)
 		}
-		st.Rows[key+" – "+s.Name] = fmt.Sprintf("tiếp nhận %d, số hóa %d (%d trang)", s.Received, s.Digitized, s.Pages)
+		b.Add(key+" – "+s.Name, fmt.Sprintf("tiếp nhận %s, số hóa %s (%s trang)",
+			vocab.Number(s.Received), vocab.Number(s.Digitized), vocab.Number(s.Pages)))
 	}
-	return st, nil
+	return b
 }
 
 // serviceLess orders numeric codes numerically ("2" before "10"), then the rest.

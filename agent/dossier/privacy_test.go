@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -129,23 +130,17 @@ func TestNoPersonalDataThroughSideDoors(t *testing.T) {
 	wctx, wcancel := context.WithCancel(ctx)
 	wdone := make(chan struct{})
 	go func() { w.Run(wctx); close(wdone) }()
-	deadline := time.Now().Add(30 * time.Second)
-	for {
+	n := 0
+	testkit.Eventually(t, 30*time.Second, func() bool {
 		evs, _ := st.Events(ctx, store.EventFilter{Limit: 1000})
-		n := 0
+		n = 0
 		for _, e := range evs {
 			if strings.HasPrefix(e.Kind, "dossier.") {
 				n++
 			}
 		}
-		if n >= inputs-len(people)*3*2-len(people)*4 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("scan folder: %d dossier events", n)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return n >= inputs-len(people)*3*2-len(people)*4
+	}, "the scan folder's dossier events (%s so far)", func() string { return fmt.Sprint(n) })
 	wcancel()
 	<-wdone
 	time.Sleep(200 * time.Millisecond) // the last stream messages

@@ -1,6 +1,7 @@
 package gate
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -11,6 +12,7 @@ import (
 	"strings"
 
 	"motcua-agent/agent/web"
+	"motcua-agent/config/vocab"
 )
 
 //go:embed static/lane.html
@@ -70,31 +72,15 @@ func (g *Gate) Status(ctx context.Context) (Status, error) {
 			}
 		}
 	}
-	day := g.st.Day(g.now())
-	rows, err := g.st.Counters(ctx, day)
+	day, err := g.st.TallyDay(ctx, g.now())
 	if err != nil {
 		return s, err
 	}
-	t := Today{Day: day, Refusals: map[string]int64{}, EntriesByHour: map[string]int64{}, ExitsByHour: map[string]int64{}}
-	for _, r := range rows {
-		switch r.Metric {
-		case MetricEntries:
-			t.Entries += r.Value
-			t.EntriesByHour[r.Dims["hour"]] += r.Value
-		case MetricExits, MetricExitsUnmatched:
-			t.Exits += r.Value
-			t.ExitsByHour[r.Dims["hour"]] += r.Value
-		case MetricUniqueVisitors:
-			t.Unique += r.Value
-		case MetricPeakOccupancy:
-			t.Peak = max(t.Peak, r.Value)
-		case MetricReconciled:
-			t.Reconciled += r.Value
-		case MetricRefusals:
-			t.Refusals[r.Dims["reason"]] += r.Value
-		}
-	}
-	s.Today = t
+	s.Today = Today{Day: day.Day,
+		Entries: day.Total(MetricEntries), EntriesByHour: day.By("hour", MetricEntries),
+		Exits: day.Total(MetricExits, MetricExitsUnmatched), ExitsByHour: day.By("hour", MetricExits, MetricExitsUnmatched),
+		Unique: day.Total(MetricUniqueVisitors), Peak: day.Peak(MetricPeakOccupancy),
+		Reconciled: day.Total(MetricReconciled), Refusals: day.By("reason", MetricRefusals)}
 	return s, nil
 }
 
@@ -105,38 +91,46 @@ var reasonVI = map[string]string{ReasonAlreadyInside: "đã ở trong khu", Reas
 	ReasonStoreFault: "lỗi hệ thống"}
 
 // dashboardBlock is the gate's block on the dashboard, in Vietnamese.
-func (g *Gate) dashboardBlock(ctx context.Context) any {
+func (g *Gate) dashboardBlock(ctx context.Context) web.Block {
 	s, err := g.Status(ctx)
 	if err != nil {
-		return map[string]any{"title": "Cổng tham quan", "rows": map[string]any{"Lỗi": "Không đọc được số liệu cổng."}}
+		g.log.Warn("gate: dashboard figures", "err", err)
+		return web.FaultBlock(textDashTitle, "Không đọc được số liệu cổng.")
 	}
-	occ := fmt.Sprint(s.Occupancy)
+	b := web.Block{Title: textDashTitle}
+	occ := vocab.Number(int64(s.Occupancy))
 	if s.Capacity > 0 {
-		occ += fmt.Sprintf(" / %d (dừng quét ở %d)", s.Capacity, s.Capacity-s.Reserve)
+		occ += fmt.Sprintf(" / %s (dừng quét ở %s)", vocab.Number(int64(s.Capacity)), vocab.Number(int64(s.Capacity-s.Reserve)))
 	}
-	rows := map[string]any{
-		"Khách đang trong khu":           occ,
-		"Trạng thái khu":                 siteStateVI[s.SiteState],
-		"Lượt vào hôm nay":               s.Today.Entries,
-		"Lượt ra hôm nay":                s.Today.Exits,
-		"Khách (không trùng) hôm nay":    s.Today.Unique,
-		"Đông nhất hôm nay":              s.Today.Peak,
-		"Chốt cuối ngày (không quét ra)": s.Today.Reconciled,
-		"Lượt vào theo giờ":              byHour(s.Today.EntriesByHour),
-		"Lượt ra theo giờ":               byHour(s.Today.ExitsByHour),
+	b.Add("Khách đang trong khu", occ)
+	b.Add("Trạng thái khu", siteStateVI[s.SiteState])
+	if s.SiteState != SiteOpen {
+		b.Warn()
 	}
+	b.AddNumber("Lượt vào hôm nay", s.Today.Entries)
+	b.AddNumber("Lượt ra hôm nay", s.Today.Exits)
+	b.AddNumber("Khách (không trùng) hôm nay", s.Today.Unique)
+	b.AddNumber("Đông nhất hôm nay", s.Today.Peak)
+	b.AddNumber("Chốt cuối ngày (không quét ra)", s.Today.Reconciled)
+	b.Add("Lượt vào theo giờ", cmp.Or(byHour(s.Today.EntriesByHour), "không có"))
+	b.Add("Lượt ra theo giờ", cmp.Or(byHour(s.Today.ExitsByHour), "không có"))
 	var refusals []string
 	for r, n := range s.Today.Refusals {
-		refusals = append(refusals, fmt.Sprintf("%s: %d", reasonVI[r], n))
+		refusals = append(refusals, fmt.Sprintf("%s: %s", reasonVI[r], vocab.Number(n)))
 	}
 	sort.Strings(refusals)
-	rows["Từ chối hôm nay"] = strings.Join(refusals, ", ")
+	b.Add("Từ chối hôm nay", cmp.Or(strings.Join(refusals, ", "), "không có"))
 	for _, l := range s.Lanes {
-		state := map[string]string{"ok": "rơ-le hoạt động tốt", "fault": "RƠ-LE LỖI: lối đang từ chối khách", "none": "không có rơ-le"}[l.Relay]
-		rows[l.Title] = state
+		b.Add(l.Title, map[string]string{"ok": "rơ-le hoạt động tốt", "fault": "RƠ-LE LỖI: lối đang từ chối khách", "none": "không có rơ-le"}[l.Relay])
+		if l.Relay == "fault" {
+			b.Fault()
+		}
 	}
-	return map[string]any{"title": "Cổng tham quan", "rows": rows}
+	return b
 }
+
+// textDashTitle is the gate's card title on the dashboard.
+const textDashTitle = "Cổng tham quan"
 
 func byHour(m map[string]int64) string {
 	hours := make([]string, 0, len(m))

@@ -12,6 +12,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/internal/browsertest"
 	"motcua-agent/internal/metrics"
+	"motcua-agent/internal/testkit"
 )
 
 // TestLanePageInChromium opens the lane's screen in headless Chromium and checks it
@@ -38,18 +39,14 @@ func TestLanePageInChromium(t *testing.T) {
 	browsertest.Do(t, ctx, "open the lane page", chromedp.Navigate(url))
 	browsertest.Do(t, ctx, "lane page did not load its lane", browsertest.Poll(`document.getElementById("title").textContent === "Lối vao"`))
 	// The page listens on the event stream; scan until its subscription is live.
-	deadline := time.Now().Add(30 * time.Second)
-	for i := 0; ; i++ {
+	i := 0
+	testkit.Eventually(t, 30*time.Second, func() bool {
 		r.scan("vao", cardQR(100+i))
+		i++
 		_, err := browsertest.Run(ctx, browsertest.Poll(`document.getElementById("panel").className === "allow"`,
 			chromedp.WithPollingTimeout(2*time.Second)))
-		if err == nil {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("the page never showed a decision: %v", err)
-		}
-	}
+		return err == nil
+	}, "the page to show a decision")
 	headline, message, occ := browsertest.Text(t, ctx, "#headline"), browsertest.Text(t, ctx, "#message"), browsertest.Text(t, ctx, "#occ")
 	if headline != "Mời vào" || !strings.Contains(message, "Xin mời vào") || !strings.Contains(occ, "/ 50") {
 		t.Fatalf("page shows %q / %q / %q", headline, message, occ)

@@ -349,10 +349,11 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 		}
 	}
 	var personal *Person
+	var link *bus.Linkable
 	if h := v.Holder; h != nil {
 		public.AgeBand = h.AgeBand(now)
 		if h.ID != "" {
-			public.IDHash = f.d.IDs.Hash(h.ID)
+			link = &bus.Linkable{IDHash: f.d.IDs.Hash(h.ID)}
 		}
 		personal = &Person{ID: h.ID, Name: h.Name, Birth: h.Birth, Sex: h.Sex, Nationality: h.Nationality,
 			Ethnicity: h.Ethnicity, Religion: h.Religion, Origin: h.Origin, Residence: h.Residence, Issued: h.Issued,
@@ -362,6 +363,9 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 		}
 	}
 	attrs := public.attrs()
+	if link != nil {
+		attrs["id_hash"] = link.IDHash
+	}
 	if h := v.Holder; h != nil {
 		keep := f.d.Card.Keep
 		if keep.Name {
@@ -395,7 +399,7 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 		m.Histogram("motcua_identity_read_seconds", "Wall time of one chip card read.", nil).Observe(v.Elapsed.Seconds())
 	}
 	_, err := f.d.Store.Append(ctx, store.Event{Time: now, Kind: EventVerified, Site: f.d.Site, Counter: counter, Attrs: attrs, Counts: counts})
-	msg := bus.Message{Topic: TopicIdentity, Time: now, Public: public}
+	msg := bus.Message{Topic: TopicIdentity, Time: now, Public: public, Linkable: link}
 	if personal != nil {
 		msg.Personal = *personal
 	}

@@ -136,8 +136,18 @@ func TestFlowQRThenCard(t *testing.T) {
 	if testkit.Fields(m.Personal)["name"] != c.DG13.Name || testkit.Fields(m.Personal)["spouse"] != c.DG13.Spouse {
 		t.Fatalf("personal %v", m.Personal)
 	}
-	if testkit.Fields(m.Public)["id_hash"] != r.ids.Hash(c.DG13.ID) || testkit.Fields(m.Public)["age_band"] != "40-59" {
-		t.Fatalf("hash/age band %v %v", testkit.Fields(m.Public)["id_hash"], testkit.Fields(m.Public)["age_band"])
+	// Typed parts: the pseudonym in the linkable part only, the holder in a Person.
+	if _, ok := m.Public.(Status); !ok {
+		t.Fatalf("public part is a %T, want identity.Status", m.Public)
+	}
+	if p, ok := m.Personal.(Person); !ok || p.ID != c.DG13.ID {
+		t.Fatalf("personal part is a %T %v, want identity.Person", m.Personal, m.Personal)
+	}
+	if _, leaked := testkit.Fields(m.Public)["id_hash"]; leaked {
+		t.Fatal("the ID hash in the public part")
+	}
+	if m.Linkable == nil || m.Linkable.IDHash != r.ids.Hash(c.DG13.ID) || testkit.Fields(m.Public)["age_band"] != "40-59" {
+		t.Fatalf("hash/age band %+v %v", m.Linkable, testkit.Fields(m.Public)["age_band"])
 	}
 	if n := r.flow.d.Metrics.Counter("motcua_identity_verifications_total", "", "outcome=ok").Value(); n != 1 {
 		t.Fatalf("metric verifications ok = %d", n)

@@ -3,8 +3,8 @@ package identity
 import "motcua-agent/drivers/emrtd"
 
 // Status is the public part of a message on TopicIdentity: where a card read stands at
-// a counter and, when done, how it verified. No personal data: the holder's ID number
-// only as a keyed hash.
+// a counter and, when done, how it verified. No personal data and nothing linkable: the
+// holder's keyed ID hash travels in the message's bus.Linkable part.
 type Status struct {
 	Counter   string        `json:"counter"`
 	State     string        `json:"state"` // waiting-for-keys, reading, done
@@ -18,7 +18,6 @@ type Status struct {
 	KeyLabel  string        `json:"key_label,omitempty"`
 	Checks    *StatusChecks `json:"checks,omitempty"`
 	AgeBand   string        `json:"age_band,omitempty"`
-	IDHash    string        `json:"id_hash,omitempty"`
 }
 
 // StatusChecks are the verification's individual results.
@@ -45,9 +44,6 @@ func (s Status) attrs() map[string]any {
 	}
 	if s.AgeBand != "" {
 		a["age_band"] = s.AgeBand
-	}
-	if s.IDHash != "" {
-		a["id_hash"] = s.IDHash
 	}
 	return a
 }

@@ -29,6 +29,7 @@ import (
 	"motcua-agent/drivers/pcsc/vpcd"
 	"motcua-agent/drivers/ptypair"
 	"motcua-agent/internal/browsertest"
+	"motcua-agent/internal/testkit"
 )
 
 // panelAgent is the whole agent on the demo config with the real card reader (pcscd +
@@ -100,17 +101,13 @@ func startPanelAgent(t *testing.T, edit func(*config.Config)) *panelAgent {
 	go func() { a.Run(runCtx); close(done) }()
 	t.Cleanup(func() { stop(); <-done; a.Close(); logFile.Close() })
 	base := "http://" + cfg.HTTP.Listen
-	for {
+	testkit.Eventually(t, 30*time.Second, func() bool {
 		r, err := http.Get(base + "/healthz")
 		if err == nil {
 			r.Body.Close()
-			break
 		}
-		if ctx.Err() != nil {
-			t.Fatal("agent did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		return err == nil
+	}, "the agent to start")
 	return &panelAgent{app: a, base: base, token: cfg.HTTP.Tokens.Counter, scanner: pair, logPath: logPath, ctx: ctx}
 }
 

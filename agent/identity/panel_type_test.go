@@ -20,6 +20,7 @@ import (
 	"motcua-agent/drivers/cccd/simcard"
 	"motcua-agent/drivers/keyboard/xvfbtest"
 	"motcua-agent/internal/browsertest"
+	"motcua-agent/internal/testkit"
 )
 
 const typingForm = `<!doctype html><html lang="vi"><meta charset="utf-8"><title>Dịch vụ công</title><body>
@@ -90,13 +91,10 @@ func TestTypeIntoFocusedField(t *testing.T) {
 	// The hotkey's typing is recorded once the keys are out: wait for its event.
 	var evs []store.Event
 	var err error
-	for {
+	testkit.Eventually(t, time.Minute, func() bool {
 		evs, err = p.app.Store.Events(p.ctx, store.EventFilter{Kinds: []string{identity.EventTyped}})
-		if err != nil || len(evs) >= 2 || p.ctx.Err() != nil {
-			break
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return err != nil || len(evs) >= 2
+	}, "the typed events")
 	if err != nil || len(evs) != 2 {
 		t.Fatalf("typed events %v %v", evs, err)
 	}
@@ -145,28 +143,24 @@ func (p *panelAgent) post(t *testing.T, path, body string) (int, string) {
 // waitPanel waits until the panel of counter shows a finished read with outcome.
 func (p *panelAgent) waitPanel(t *testing.T, counter, outcome string) identity.PanelView {
 	t.Helper()
-	for {
+	var v identity.PanelView
+	testkit.Eventually(t, time.Minute, func() bool {
 		req, _ := http.NewRequest(http.MethodGet, p.base+"/api/v1/identity/panel?counter="+counter, nil)
 		req.Header.Set("Authorization", "Bearer "+p.token)
 		resp, err := http.DefaultClient.Do(req)
 		if err != nil {
 			t.Fatal(err)
 		}
-		var v identity.PanelView
+		v = identity.PanelView{}
 		err = json.NewDecoder(resp.Body).Decode(&v)
 		resp.Body.Close()
 		if err != nil {
 			t.Fatal(err)
 		}
-		if v.State == "done" && v.Outcome == outcome {
-			return v
-		}
-		if v.State == "done" {
+		if v.State == "done" && v.Outcome != outcome {
 			t.Fatalf("panel of counter %s: outcome %s, want %s: %+v", counter, v.Outcome, outcome, v.Facts)
 		}
-		if p.ctx.Err() != nil {
-			t.Fatalf("panel of counter %s never showed outcome %s (last %+v)", counter, outcome, v.Facts)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return v.State == "done"
+	}, "the panel of counter %s to show outcome %s (last %s)", counter, outcome, func() string { return fmt.Sprintf("%+v", v.Facts) })
+	return v
 }

@@ -305,21 +305,22 @@ func (l *List) fail(rw http.ResponseWriter, err error) {
 }
 
 // dashboardBlock is the list's block on the dashboard: the warnings, and today's counts.
-func (l *List) dashboardBlock(ctx context.Context) any {
+func (l *List) dashboardBlock(ctx context.Context) web.Block {
 	ws, err := l.Warnings(ctx)
 	if err != nil {
-		return map[string]any{"title": textDashTitle, "rows": map[string]any{"Lỗi": "Không đọc được danh sách lưu trú."}}
+		return web.FaultBlock(textDashTitle, "Không đọc được danh sách lưu trú.")
 	}
-	rows := map[string]any{}
+	b := web.Block{Title: textDashTitle}
 	for _, w := range ws {
 		title := w.Ward
 		if ward, ok := l.cfg.Ward(w.Ward); ok {
 			title = ward.Title
 		}
-		rows[title] = w.Message
+		b.Add(title, w.Message)
+		b.Warn()
 	}
 	if len(ws) == 0 {
-		rows["Cảnh báo"] = textNoWarning
+		b.Add("Cảnh báo", textNoWarning)
 	}
 	es, _ := l.Entries(ctx, "")
 	notified := 0
@@ -328,9 +329,9 @@ func (l *List) dashboardBlock(ctx context.Context) any {
 			notified++
 		}
 	}
-	rows["Đang trong danh sách"] = len(es)
-	rows["Đã thông báo (chờ xóa)"] = notified
-	return map[string]any{"title": textDashTitle, "rows": rows, "warn": len(ws) > 0}
+	b.AddNumber("Đang trong danh sách", int64(len(es)))
+	b.AddNumber("Đã thông báo (chờ xóa)", int64(notified))
+	return b
 }
 
 // workbook is the list as a one-sheet workbook (the header bold): every cell text, so

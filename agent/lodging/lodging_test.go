@@ -288,7 +288,8 @@ func TestNightList(t *testing.T) {
 	}
 	// The dashboard, as its page reads it.
 	code, block := r.call("GET", "/api/v1/dashboard", nil)
-	if code != http.StatusOK || !strings.Contains(string(block), `"Khoa Nội":"Còn 3 người chưa thông báo lưu trú, hạn 23:00 hôm nay (còn 50 phút)."`) ||
+	if code != http.StatusOK || !strings.Contains(string(block), `{"label":"Khoa Nội","value":"Còn 3 người chưa thông báo lưu trú, hạn 23:00 hôm nay (còn 50 phút)."}`) ||
+		!strings.Contains(string(block), `"state":"warn"`) ||
 		strings.Contains(string(block), an.name) {
 		t.Fatalf("dashboard: %d %s", code, block)
 	}

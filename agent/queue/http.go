@@ -131,36 +131,36 @@ func (a *API) Register(s *web.Server) {
 
 // dashboard is the queue's block on the dashboard: today's figures in Vietnamese, as
 // rows in a deliberate order (totals, then services in config order).
-func (a *API) dashboard(ctx context.Context) any {
+func (a *API) dashboard(ctx context.Context) web.Block {
 	st, err := a.Q.Stats(ctx, "")
 	if err != nil {
 		a.Q.log.Warn("queue: dashboard figures", "err", err)
-		return map[string]any{"title": "Hàng chờ", "rows": [][2]any{{"Số liệu", "Không đọc được số liệu hàng chờ."}}}
+		return web.FaultBlock("Hàng chờ", "Không đọc được số liệu hàng chờ.")
 	}
-	rows := [][2]any{
-		{"Số phiếu đã phát", st.Total.Issued},
-		{"Đã phục vụ", st.Total.Served},
-		{"Vắng mặt", st.Total.NoShows},
-		{"Đã hủy", st.Total.Cancelled},
-		{"Đã chuyển dịch vụ hoặc quầy (lượt)", st.Total.Transferred},
-		{"Gọi lại (lần)", st.Total.Recalls},
-		{"Đang chờ", st.Total.WaitingNow},
-		{vocab.LookupFigure(vocab.FigureAvgWait).Label, st.Total.Say(vocab.FigureAvgWait)},
-		{"9 trên 10 người chờ không quá", vocab.Seconds(st.Total.P90WaitSec)},
-		{vocab.LookupFigure(vocab.FigureAvgService).Label, st.Total.Say(vocab.FigureAvgService)},
-	}
+	b := web.Block{Title: "Hàng chờ hôm nay (" + vocab.Day(st.Day) + ")"}
+	b.AddNumber("Số phiếu đã phát", int64(st.Total.Issued))
+	b.AddNumber("Đã phục vụ", int64(st.Total.Served))
+	b.AddNumber("Vắng mặt", int64(st.Total.NoShows))
+	b.AddNumber("Đã hủy", int64(st.Total.Cancelled))
+	b.AddNumber("Đã chuyển dịch vụ hoặc quầy (lượt)", int64(st.Total.Transferred))
+	b.AddNumber("Gọi lại (lần)", int64(st.Total.Recalls))
+	b.AddNumber("Đang chờ", int64(st.Total.WaitingNow))
+	b.Add(vocab.LookupFigure(vocab.FigureAvgWait).Label, st.Total.Say(vocab.FigureAvgWait))
+	b.Add("9 trên 10 người chờ không quá", vocab.Seconds(st.Total.P90WaitSec))
+	b.Add(vocab.LookupFigure(vocab.FigureAvgService).Label, st.Total.Say(vocab.FigureAvgService))
 	if n := a.Q.Notice(); n != "" {
-		rows = append(rows, [2]any{"Lưu ý về số thứ tự", n})
+		b.Add("Lưu ý về số thứ tự", n)
+		b.Warn()
 	}
 	for _, g := range st.Services {
 		name := g.Name
 		if name == "" {
 			name = "Dịch vụ đã bỏ khỏi cấu hình"
 		}
-		rows = append(rows, [2]any{name, fmt.Sprintf("đã phát %d · đã phục vụ %d · vắng mặt %d · đang chờ %d · chờ trung bình %s",
-			g.Issued, g.Served, g.NoShows, g.WaitingNow, g.Say(vocab.FigureAvgWait))})
+		b.Add(name, fmt.Sprintf("đã phát %s · đã phục vụ %s · vắng mặt %s · đang chờ %s · chờ trung bình %s",
+			vocab.Number(int64(g.Issued)), vocab.Number(int64(g.Served)), vocab.Number(int64(g.NoShows)), vocab.Number(int64(g.WaitingNow)), g.Say(vocab.FigureAvgWait)))
 	}
-	return map[string]any{"title": "Hàng chờ hôm nay (" + vocab.Day(st.Day) + ")", "rows": rows}
+	return b
 }
 
 func writeErr(w http.ResponseWriter, err error) {

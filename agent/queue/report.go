@@ -4,15 +4,13 @@ import (
 	"context"
 	"encoding/csv"
 	"fmt"
-	"html"
-	"math"
 	"net/http"
-	"strings"
 	"time"
 
 	"motcua-agent/agent/store"
 	"motcua-agent/agent/web"
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/chart"
 )
 
 // Report is what the office head reads on the dashboard: one day (tickets per hour,
@@ -96,8 +94,8 @@ func (q *Queue) dayReport(ctx context.Context, day string) (Report, error) {
 		waitHour = append(waitHour, avg/60)
 	}
 	rep.Charts = append(rep.Charts,
-		Chart{Title: "Số phiếu đã phát theo giờ", SVG: barChart(hours, perHour, "giờ", func(v float64) string { return fmt.Sprintf("%.0f", v) })},
-		Chart{Title: "Thời gian chờ trung bình theo giờ lấy số (phút)", SVG: barChart(hours, waitHour, "giờ", vocab.Decimal)})
+		Chart{Title: "Số phiếu đã phát theo giờ", SVG: barChart("q-issued-hour", "Số phiếu đã phát theo giờ", hours, perHour, "giờ", 0)},
+		Chart{Title: "Thời gian chờ trung bình theo giờ lấy số (phút)", SVG: barChart("q-wait-hour", "Thời gian chờ trung bình theo giờ lấy số (phút)", hours, waitHour, "giờ", 1)})
 	rows, err := q.st.Counters(ctx, day)
 	if err != nil {
 		return Report{}, fmt.Errorf("queue: report %s: %w", day, err)
@@ -117,7 +115,7 @@ func (q *Queue) dayReport(ctx context.Context, day string) (Report, error) {
 		}
 	}
 	if len(names) > 0 {
-		rep.Charts = append(rep.Charts, Chart{Title: "Hồ sơ đã số hóa theo dịch vụ", SVG: hbarChart(names, digitised)})
+		rep.Charts = append(rep.Charts, Chart{Title: "Hồ sơ đã số hóa theo dịch vụ", SVG: hbarChart("q-digitized-service", "Hồ sơ đã số hóa theo dịch vụ", names, digitised)})
 	}
 	alerts, err := q.alerts(ctx, day)
 	if err != nil {
@@ -152,8 +150,8 @@ func (q *Queue) monthReport(ctx context.Context, day string) (Report, error) {
 	from := end.AddDate(0, 0, -29).Format("2006-01-02")
 	return Report{Day: day, Title: "30 ngày, từ " + vocab.Day(from) + " đến " + vocab.Day(day), Alerts: []string{},
 		Charts: []Chart{
-			{Title: "Số phiếu đã phát mỗi ngày", SVG: barChart(labels, issued, "ngày", func(v float64) string { return fmt.Sprintf("%.0f", v) })},
-			{Title: "Thời gian chờ trung bình mỗi ngày (phút)", SVG: barChart(labels, wait, "ngày", vocab.Decimal)},
+			{Title: "Số phiếu đã phát mỗi ngày", SVG: barChart("q-issued-day", "Số phiếu đã phát mỗi ngày", labels, issued, "ngày", 0)},
+			{Title: "Thời gian chờ trung bình mỗi ngày (phút)", SVG: barChart("q-wait-day", "Thời gian chờ trung bình mỗi ngày (phút)", labels, wait, "ngày", 1)},
 		}}, nil
 }
 
@@ -261,58 +259,25 @@ func (a *API) exportCSV(w http.ResponseWriter, r *http.Request) {
 var stateVI = map[State]string{Waiting: "đang chờ", Called: "đang được gọi", Serving: "đang phục vụ", Done: "đã xong",
 	NoShow: "vắng mặt", Cancelled: "đã hủy"}
 
-// barChart draws vertical bars, one per label, with the value over each bar.
-func barChart(labels []string, values []float64, axis string, format func(float64) string) string {
-	const w, h, top, bottom, left = 760.0, 240.0, 24.0, 34.0, 10.0
-	peak := 0.0
-	for _, v := range values {
-		peak = math.Max(peak, v)
+// barChart draws vertical bars, one per label, with the value over each bar
+// (internal/chart: the drawer the hub's page uses too). decimals is 0 for counts, 1
+// for averages; counts are summed in the chart's summary.
+func barChart(id, title string, labels []string, values []float64, axis string, decimals int) string {
+	c := chart.Bars{ID: id, Title: title, Unit: "phiếu", Decimals: decimals, Total: decimals == 0, Values: true}
+	if decimals > 0 {
+		c.Unit = "phút"
 	}
-	if peak == 0 {
-		peak = 1
-	}
-	n := float64(max(len(values), 1))
-	slot := (w - 2*left) / n
-	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" class="chart">`, w, h)
-	fmt.Fprintf(&sb, `<line x1="%.0f" y1="%.0f" x2="%.0f" y2="%.0f" stroke="#9aa5b1"/>`, left, h-bottom, w-left, h-bottom)
-	every := int(math.Ceil(n / 16)) // at most 16 labels under the axis
 	for i, v := range values {
-		x := left + float64(i)*slot
-		bh := (h - top - bottom) * v / peak
-		fmt.Fprintf(&sb, `<rect x="%.1f" y="%.1f" width="%.1f" height="%.1f" fill="#0b4f9c"><title>%s %s: %s</title></rect>`,
-			x+slot*0.15, h-bottom-bh, slot*0.7, bh, html.EscapeString(axis), html.EscapeString(labels[i]), html.EscapeString(format(v)))
-		if v > 0 && slot >= 22 {
-			fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="middle" fill="#1b1f24">%s</text>`, x+slot/2, h-bottom-bh-4, html.EscapeString(format(v)))
-		}
-		if i%every == 0 {
-			fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="12" text-anchor="middle" fill="#555">%s</text>`, x+slot/2, h-bottom+16, html.EscapeString(labels[i]))
-		}
+		c.Bars = append(c.Bars, chart.Bar{Label: labels[i], Name: axis + " " + labels[i], Value: v})
 	}
-	sb.WriteString(`</svg>`)
-	return sb.String()
+	return c.SVG()
 }
 
 // hbarChart draws horizontal bars with their names (services have long names).
-func hbarChart(names []string, values []float64) string {
-	const w, row, label = 760.0, 28.0, 330.0
-	peak := 1.0
-	for _, v := range values {
-		peak = math.Max(peak, v)
+func hbarChart(id, title string, names []string, values []float64) string {
+	c := chart.Rows{ID: id, Title: title}
+	for i, n := range names {
+		c.Rows = append(c.Rows, chart.Bar{Name: n, Value: values[i]})
 	}
-	h := row*float64(len(names)) + 8
-	var sb strings.Builder
-	fmt.Fprintf(&sb, `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 %.0f %.0f" role="img" class="chart">`, w, h)
-	for i, name := range names {
-		y := 4 + float64(i)*row
-		bw := (w - label - 60) * values[i] / peak
-		if r := []rune(name); len(r) > 44 {
-			name = string(r[:43]) + "…"
-		}
-		fmt.Fprintf(&sb, `<text x="%.0f" y="%.1f" font-size="13" text-anchor="end" fill="#1b1f24">%s</text>`, label-8, y+row/2+4, html.EscapeString(name))
-		fmt.Fprintf(&sb, `<rect x="%.0f" y="%.1f" width="%.1f" height="%.1f" fill="#2e7d32"/>`, label, y+4, bw, row-8)
-		fmt.Fprintf(&sb, `<text x="%.1f" y="%.1f" font-size="12" fill="#1b1f24">%.0f</text>`, label+bw+6, y+row/2+4, values[i])
-	}
-	sb.WriteString(`</svg>`)
-	return sb.String()
+	return c.SVG()
 }

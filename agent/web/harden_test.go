@@ -98,16 +98,6 @@ func TestReadJSONIsTheHubsStrictReader(t *testing.T) {
 	}
 }
 
-// scanLike has the shape of the scan topic's public part: a pseudonym and a dossier
-// code among plain facts.
-type scanLike struct {
-	Counter string `json:"counter"`
-	IDHash  string `json:"id_hash,omitempty"`
-	Inner   struct {
-		Dossier string `json:"dossier,omitempty"`
-	} `json:"inner"`
-}
-
 func TestKioskAndDisplayGetNothingLinkable(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t)
@@ -125,22 +115,23 @@ func TestKioskAndDisplayGetNothingLinkable(t *testing.T) {
 		return r
 	}
 	kiosk, display, counter := open(RoleKiosk), open(RoleDisplay), open(RoleCounter)
-	pub := scanLike{Counter: "Q1", IDHash: "9f86d081884c7d65"}
-	pub.Inner.Dossier = "000.00.31.H40-231201-0001"
-	f.bus.Publish(bus.Message{Topic: "scan", Public: pub, Personal: map[string]string{"name": "Nguyễn Văn An"}})
+	type person struct{ Name string }
+	f.bus.Publish(bus.Message{Topic: "scan", Public: struct{ Counter string }{"Q1"},
+		Linkable: &bus.Linkable{IDHash: "9f86d081884c7d65", Dossier: "000.00.31.H40-231201-0001"},
+		Personal: person{"Nguyễn Văn An"}})
 	for role, r := range map[Role]*bufio.Reader{RoleKiosk: kiosk, RoleDisplay: display} {
 		m := readEvent(t, r)
 		data, _ := m["data"].(map[string]any)
-		if data["counter"] != "Q1" {
+		if data["Counter"] != "Q1" {
 			t.Errorf("%s lost the public facts: %v", role, m)
 		}
-		if _, ok := data["id_hash"]; ok || m["personal"] != nil || data["inner"].(map[string]any)["dossier"] != nil {
-			t.Errorf("%s got something linkable: %v", role, m)
+		if m["linkable"] != nil || m["personal"] != nil {
+			t.Errorf("%s got something linkable or personal: %v", role, m)
 		}
 	}
 	c := readEvent(t, counter)
-	if c["data"].(map[string]any)["id_hash"] != "9f86d081884c7d65" || c["personal"] == nil {
-		t.Errorf("counter should get the pseudonym and personal part: %v", c)
+	if link, _ := c["linkable"].(map[string]any); link["id_hash"] != "9f86d081884c7d65" || link["dossier"] == nil || c["personal"] == nil {
+		t.Errorf("counter should get the pseudonyms and the personal part: %v", c)
 	}
 }
 

@@ -152,15 +152,22 @@ func (s *Server) dashboard(w http.ResponseWriter, r *http.Request) {
 		return ri < rj
 	})
 	s.mu.Lock()
-	fns := make(map[string]func(context.Context) any, len(s.status))
+	fns := make(map[string]StatusFunc, len(s.status))
 	for k, f := range s.status {
 		fns[k] = f
 	}
 	pages := append([]Page(nil), s.pages...)
 	s.mu.Unlock()
-	status := map[string]any{}
+	status := make(map[string]Block, len(fns))
 	for k, f := range fns {
-		status[k] = f(r.Context())
+		b := f(r.Context())
+		if b.Rows == nil {
+			b.Rows = []Row{}
+		}
+		if b.State == "" {
+			b.State = BlockOK
+		}
+		status[k] = b
 	}
 	WriteJSON(w, http.StatusOK, map[string]any{
 		"site":     s.opts.Config.Site,
@@ -203,8 +210,8 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request) {
 	WriteJSON(w, http.StatusOK, evs)
 }
 
-// stream sends bus messages as server-sent events. Personal fields go only to roles
-// the config allows.
+// stream sends bus messages as server-sent events. A message's personal part goes only
+// to roles the config allows, its linkable part never to a screen facing the public.
 func (s *Server) stream(w http.ResponseWriter, r *http.Request) {
 	fl, ok := w.(http.Flusher)
 	if !ok {
@@ -250,7 +257,7 @@ func writeEvent(w http.ResponseWriter, m bus.Message, personal, linkable bool) {
 		m.Personal = nil
 	}
 	if !linkable {
-		m.Public = Unlinkable(m.Public)
+		m.Linkable = nil
 	}
 	b, _ := json.Marshal(m)
 	fmt.Fprintf(w, "event: %s\ndata: %s\n\n", m.Topic, b)

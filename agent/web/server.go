@@ -83,7 +83,7 @@ type Server struct {
 	ownIPs   map[string]bool
 
 	mu     sync.Mutex
-	status map[string]func(context.Context) any
+	status map[string]StatusFunc
 	pages  []Page
 
 	office []netip.Prefix // http.office_devices
@@ -107,7 +107,7 @@ func New(o Options) *Server {
 	}
 	s := &Server{
 		opts: o, mux: http.NewServeMux(), byToken: map[string]Role{}, origins: map[string]bool{},
-		personal: map[Role]bool{RoleAdmin: true}, started: o.Now(), status: map[string]func(context.Context) any{},
+		personal: map[Role]bool{RoleAdmin: true}, started: o.Now(), status: map[string]StatusFunc{},
 		requests: o.Metrics.Counter("motcua_http_requests_total", "HTTP requests served."),
 		denied:   o.Metrics.Counter("motcua_http_denied_total", "HTTP requests refused for a missing or wrong token or origin."),
 		limited:  o.Metrics.Counter("motcua_http_rate_limited_total", "HTTP requests refused (429) for coming faster than their route allows."),
@@ -145,8 +145,8 @@ func (s *Server) HandleFunc(pattern string, h func(http.ResponseWriter, *http.Re
 	s.Handle(pattern, http.HandlerFunc(h), roles...)
 }
 
-// AddStatus adds a named block to the dashboard's JSON (sync state, queue summary …).
-func (s *Server) AddStatus(name string, fn func(context.Context) any) {
+// AddStatus adds a flow's named block to the dashboard (sync state, queue summary …).
+func (s *Server) AddStatus(name string, fn StatusFunc) {
 	s.mu.Lock()
 	s.status[name] = fn
 	s.mu.Unlock()

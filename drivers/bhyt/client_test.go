@@ -10,27 +10,16 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/text/unicode/norm"
+
+	"motcua-agent/internal/testkit"
 )
 
-type testClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *testClock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
-func (c *testClock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 // startSim runs a simulator on a free loopback port for the test.
-func startSim(t *testing.T, clock *testClock) *Simulator {
+func startSim(t *testing.T, clock *testkit.Clock) *Simulator {
 	t.Helper()
 	s := NewSimulator()
 	if clock != nil {
@@ -49,7 +38,7 @@ func nurse() Account {
 	return NewAccount("dd-lan", a.Username, a.Password, a.OperatorName, a.OperatorID)
 }
 
-func client(s *Simulator, clock *testClock) *Client {
+func client(s *Simulator, clock *testkit.Clock) *Client {
 	c := &Client{BaseURL: s.URL(), Account: nurse(), Timeout: 5 * time.Second}
 	if clock != nil {
 		c.Now = clock.Now
@@ -164,7 +153,7 @@ func TestEveryResultCode(t *testing.T) {
 // before the old one runs out, without a refused check.
 func TestTokenRenewedBeforeExpiry(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{t: time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC))
 	s := startSim(t, clock)
 	c := client(s, clock)
 	card := s.Cards()[0]

@@ -16,6 +16,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 // documentedAnswerFields are the fields of a card check's answer as CV 1923/BHXH-CNTT
@@ -120,7 +122,7 @@ func rawPost(t *testing.T, u, ctype, body string) (int, map[string]any) {
 // request, the documented answer fields, both account modes, mm/yyyy birth dates.
 func TestSimulatorAnswersAsTheGateway(t *testing.T) {
 	t.Parallel()
-	clock := &testClock{t: time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC)}
+	clock := testkit.NewClock(time.Date(2026, 12, 2, 1, 0, 0, 0, time.UTC))
 	s := startSim(t, clock)
 	lan, facility := SimAccounts()[0], SimAccounts()[2]
 	lower := strings.ToLower(PasswordMD5(lan.Password))

@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 	"unsafe"
+
+	"motcua-agent/internal/testkit"
 )
 
 var (
@@ -74,15 +76,13 @@ func TestSendInputIntoEdit(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := ""
-	for end := time.Now().Add(10 * time.Second); time.Now().Before(end) && got != want; {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		pump(50 * time.Millisecond)
 		buf := make([]uint16, 256)
 		n, _, _ := procGetWindowTextW.Call(hwnd, uintptr(unsafe.Pointer(&buf[0])), uintptr(len(buf)))
 		got = syscall.UTF16ToString(buf[:n])
-	}
-	if got != want {
-		t.Fatalf("typed %q, the edit control holds %q", want, got)
-	}
+		return got == want
+	}, "the edit control to hold %q (it holds %q)", want, func() string { return got })
 }
 
 // The INPUT array is laid out as Windows expects: one key-down and one key-up per

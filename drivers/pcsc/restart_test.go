@@ -15,6 +15,7 @@ import (
 	"motcua-agent/drivers/pcsc"
 	"motcua-agent/drivers/pcsc/pcsctest"
 	"motcua-agent/drivers/pcsc/vpcd"
+	"motcua-agent/internal/testkit"
 )
 
 // TestWatchSurvivesServiceRestart stops pcscd under a running Watch, starts it again
@@ -56,9 +57,7 @@ func TestWatchSurvivesServiceRestart(t *testing.T) {
 	if e := wait(pcsc.ServiceLost); e.Err == nil {
 		t.Fatal("service lost without a reason")
 	}
-	for syscall.Kill(pid, 0) == nil {
-		time.Sleep(50 * time.Millisecond)
-	}
+	testkit.Eventually(t, 30*time.Second, func() bool { return syscall.Kill(pid, 0) != nil }, "pcscd %d to stop", pid)
 	if _, err := pcsc.ListReaders(ctx); err == nil {
 		t.Fatal("ListReaders works with pcscd stopped")
 	}

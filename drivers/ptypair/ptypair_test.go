@@ -78,14 +78,8 @@ func TestSocatDiesWithItsParent(t *testing.T) {
 		}
 	}
 	child.Kill9(t)
-	end := time.Now().Add(10 * time.Second)
 	for _, pid := range pids {
-		for alive(pid) {
-			if time.Now().After(end) {
-				t.Fatalf("socat %d still running 10 s after its parent was killed", pid)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		testkit.Eventually(t, 10*time.Second, func() bool { return !alive(pid) }, "socat %d to end after its parent was killed", pid)
 	}
 }
 

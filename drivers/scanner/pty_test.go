@@ -5,6 +5,7 @@ package scanner
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os/exec"
 	"strings"
 	"sync/atomic"
@@ -15,6 +16,7 @@ import (
 	"motcua-agent/drivers/ptypair"
 	"motcua-agent/drivers/qrtext"
 	"motcua-agent/drivers/serialport/serialporttest"
+	"motcua-agent/internal/testkit"
 )
 
 const vietCard = "001099012345|123456789|Nguyễn Văn Bình|15031990|Nam|Số 1 Phố Huế, Hà Nội|20042021"
@@ -100,13 +102,8 @@ func (r *rig) write(s string) {
 // cannot race the bytes still in socat.
 func (r *rig) drained() {
 	r.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for r.read.Load() < r.written.Load() {
-		if time.Now().After(deadline) {
-			r.t.Fatalf("reader got %d of %d bytes in 10 s", r.read.Load(), r.written.Load())
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testkit.Eventually(r.t, 10*time.Second, func() bool { return r.read.Load() >= r.written.Load() },
+		"the reader to get every byte written (%s)", func() string { return fmt.Sprintf("%d of %d", r.read.Load(), r.written.Load()) })
 }
 
 func (r *rig) next() Scan {

@@ -1,6 +1,7 @@
 package netguard
 
 import (
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"motcua-agent/internal/netguard/netguardtest"
+	"motcua-agent/internal/testkit"
 )
 
 func serve(t *testing.T, lim Limits) (*Listener, string) {
@@ -43,17 +45,12 @@ func closedByServer(c net.Conn) bool {
 
 func waitStats(t *testing.T, gl *Listener, ok func(Stats) bool) Stats {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		s := gl.Stats()
-		if ok(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("stats never reached the expected state: %+v", s)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	var s Stats
+	testkit.Eventually(t, 5*time.Second, func() bool {
+		s = gl.Stats()
+		return ok(s)
+	}, "the listener's stats to reach the expected state (%s)", func() string { return fmt.Sprintf("%+v", s) })
+	return s
 }
 
 func TestBusyConnectionsCappedIdleOnesGiveWay(t *testing.T) {

@@ -89,6 +89,32 @@ func (tm *Timer) Stop() bool {
 	return true
 }
 
+// After is time.After on the clock: the channel receives the clock's reading once the
+// clock has been moved d or more (a Clock stands in for an interface with
+// Now and After, as the upload client's).
+func (c *Clock) After(d time.Duration) <-chan time.Time {
+	ch := make(chan time.Time, 1)
+	c.AfterFunc(d, func() { ch <- c.Now() })
+	return ch
+}
+
+// Next is how far the clock must move for its earliest waiting timer to be due: what
+// the code under test asked to wait (false when no timer waits).
+func (c *Clock) Next() (time.Duration, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.timers) == 0 {
+		return 0, false
+	}
+	at := c.timers[0].at
+	for _, tm := range c.timers[1:] {
+		if tm.at.Before(at) {
+			at = tm.at
+		}
+	}
+	return at.Sub(c.t), true
+}
+
 // Timers is how many timers wait for the clock to move.
 func (c *Clock) Timers() int { c.mu.Lock(); defer c.mu.Unlock(); return len(c.timers) }
 

@@ -62,3 +62,35 @@ func TestClockTimers(t *testing.T) {
 		t.Fatalf("fired %v", fired)
 	}
 }
+
+// After stands in for time.After: its channel fills when the clock is moved far
+// enough, and Next says how far that is.
+func TestClockAfterAndNext(t *testing.T) {
+	t.Parallel()
+	t0 := time.Date(2026, 12, 1, 8, 0, 0, 0, time.UTC)
+	c := NewClock(t0)
+	if _, ok := c.Next(); ok {
+		t.Fatal("Next with no timer")
+	}
+	ch := c.After(90 * time.Second)
+	c.After(5 * time.Minute)
+	if d, ok := c.Next(); !ok || d != 90*time.Second {
+		t.Fatalf("Next = %s %v", d, ok)
+	}
+	c.Add(time.Minute)
+	if d, _ := c.Next(); d != 30*time.Second {
+		t.Fatalf("Next after a minute = %s", d)
+	}
+	select {
+	case <-ch:
+		t.Fatal("After fired early")
+	default:
+	}
+	c.Add(30 * time.Second)
+	if at := <-ch; !at.Equal(t0.Add(90 * time.Second)) {
+		t.Fatalf("After delivered %s", at)
+	}
+	if d, _ := c.Next(); d != 3*time.Minute+30*time.Second {
+		t.Fatalf("Next after the first fired = %s", d)
+	}
+}

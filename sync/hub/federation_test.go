@@ -24,12 +24,6 @@ import (
 	"motcua-agent/sync/wire"
 )
 
-// fedClock is the settable test clock as the upload client's clock. Nothing in these
-// tests waits on After: every push is driven by PushNow.
-type fedClock struct{ *testkit.Clock }
-
-func (fedClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // memSource is an agent's record in memory: absolute values per (day, metric, dims),
 // each change with the next revision of one sequence, as the agent's store does.
 type memSource struct {
@@ -169,7 +163,7 @@ func TestFederation(t *testing.T) {
 			p.proxy = faultproxy.Start(nsrv.URL, faultproxy.Faults{DropBefore: 0.1, Late: 0.05, DropAfter: 0.15, Duplicate: 0.15}, uint64(i+7))
 			t.Cleanup(p.proxy.Close)
 			p.up, err = p.hub.newUpstream(UpstreamConfig{URL: p.proxy.URL, Site: p.code, Device: "hub-" + p.code, Secret: key,
-				Clock: fedClock{clock}, BatchSize: 150})
+				Clock: clock, BatchSize: 150})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -185,7 +179,7 @@ func TestFederation(t *testing.T) {
 				key, _ := wire.ParseSecret(secret)
 				ag := &fedAgent{province: p.code, site: site, commune: commune, src: newMemSource()}
 				ag.client, err = upload.NewClient(upload.ClientConfig{HubURL: p.srv.URL, Site: site, Device: device, Secret: key,
-					Clock: fedClock{clock}}, ag.src)
+					Clock: clock}, ag.src)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -436,7 +430,7 @@ func TestUpstreamLease(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { h.Close() })
-			u, err := h.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P1", Device: "hub-P1", Secret: key, Clock: fedClock{clock}, Holder: holder})
+			u, err := h.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P1", Device: "hub-P1", Secret: key, Clock: clock, Holder: holder})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -518,7 +512,7 @@ func TestUpstreamSendsHistory(t *testing.T) {
 			src.add(time.Date(2026, 10, 20+d, 0, 0, 0, 0, time.UTC).Format(time.DateOnly), vocab.TicketsIssued,
 				map[string]string{vocab.DimService: "1.001"}, int64(d+1))
 		}
-		agent, err := upload.NewClient(upload.ClientConfig{HubURL: psrv.URL, Site: "S1", Device: "S1-a", Secret: key, Clock: fedClock{clock}}, src)
+		agent, err := upload.NewClient(upload.ClientConfig{HubURL: psrv.URL, Site: "S1", Device: "S1-a", Secret: key, Clock: clock}, src)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -533,7 +527,7 @@ func TestUpstreamSendsHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		key, _ = wire.ParseSecret(secret)
-		up, err := prov.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P40", Device: "hub-P40", Secret: key, Clock: fedClock{clock}})
+		up, err := prov.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P40", Device: "hub-P40", Secret: key, Clock: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -596,7 +590,7 @@ func TestUpstreamLoop(t *testing.T) {
 		}
 		src := newMemSource()
 		src.add("2026-11-20", vocab.TicketsIssued, map[string]string{vocab.DimService: "1.001"}, 42)
-		agent, err := upload.NewClient(upload.ClientConfig{HubURL: psrv.URL, Site: "S1", Device: "S1-a", Secret: key, Clock: fedClock{clock}}, src)
+		agent, err := upload.NewClient(upload.ClientConfig{HubURL: psrv.URL, Site: "S1", Device: "S1-a", Secret: key, Clock: clock}, src)
 		if err != nil {
 			t.Fatal(err)
 		}

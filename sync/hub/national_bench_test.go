@@ -210,7 +210,7 @@ func BenchmarkNationalDay(b *testing.B) {
 		}
 		defer h.Close()
 		up, err := h.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: code, Device: "hub-" + code, Secret: key,
-			Clock: fedClock{clock}, Transport: wireBytes})
+			Clock: clock, Transport: wireBytes})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -101,7 +101,7 @@ type pageData struct {
 	Crumbs    []crumb
 	Drill     drill
 	Columns   []string
-	Charts    []chart
+	Charts    []dayChart
 	Stale     []staleSite
 	Figures   []figureRow
 	Services  ServiceTable

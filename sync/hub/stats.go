@@ -466,7 +466,7 @@ const chartWeeks = 8
 
 // buildCharts draws the daily totals of chartMetrics over the last chartWeeks weeks
 // up to today, for the filter.
-func (h *Hub) buildCharts(ctx context.Context, f Filter) ([]chart, error) {
+func (h *Hub) buildCharts(ctx context.Context, f Filter) ([]dayChart, error) {
 	end := h.today()
 	start := end.AddDate(0, 0, -7*chartWeeks+1)
 	p := Period{Kind: "day", From: start.Format(time.DateOnly), To: end.Format(time.DateOnly)}
@@ -491,7 +491,7 @@ func (h *Hub) buildCharts(ctx context.Context, f Filter) ([]chart, error) {
 			s[i] += r.Value
 		}
 	}
-	out := make([]chart, 0, len(chartMetrics))
+	out := make([]dayChart, 0, len(chartMetrics))
 	for i, m := range chartMetrics {
 		out = append(out, buildChart(fmt.Sprintf("chart-%d", i+1), metricName(m), start, series[m]))
 	}

@@ -232,67 +232,20 @@ func TestExactlyOnceUnderFaultsAndKills(t *testing.T) {
 
 // --- thirty days offline ---
 
-type fakeClock struct {
-	mu     sync.Mutex
-	now    time.Time
-	timers []fakeTimer
-	sleeps chan time.Duration
-}
-
-type fakeTimer struct {
-	at time.Time
-	ch chan time.Time
-}
-
-func newFakeClock(start time.Time) *fakeClock {
-	return &fakeClock{now: start, sleeps: make(chan time.Duration, 16)}
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *fakeClock) After(d time.Duration) <-chan time.Time {
-	ch := make(chan time.Time, 1)
-	c.mu.Lock()
-	c.timers = append(c.timers, fakeTimer{c.now.Add(d), ch})
-	c.mu.Unlock()
-	c.sleeps <- d
-	return ch
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-	kept := c.timers[:0]
-	for _, t := range c.timers {
-		if !t.at.After(c.now) {
-			t.ch <- c.now
-		} else {
-			kept = append(kept, t)
-		}
-	}
-	c.timers = kept
-}
-
-func (c *fakeClock) nextSleep(t *testing.T) time.Duration {
+// nextSleep is how long the client asked to wait: its next timer on the clock.
+func nextSleep(t *testing.T, clock *testkit.Clock) time.Duration {
 	t.Helper()
-	select {
-	case d := <-c.sleeps:
-		return d
-	case <-time.After(30 * time.Second):
+	if !clock.WaitTimers(1, 30*time.Second) {
 		t.Fatal("the client stopped asking to sleep")
-		return 0
 	}
+	d, _ := clock.Next()
+	return d
 }
 
 func TestThirtyDaysOffline(t *testing.T) {
 	t.Parallel()
 	ict := time.FixedZone("ICT", 7*3600)
-	clock := newFakeClock(time.Date(2026, 10, 20, 8, 0, 0, 0, ict))
+	clock := testkit.NewClock(time.Date(2026, 10, 20, 8, 0, 0, 0, ict))
 	h := startHub(t, clock.Now)
 	secret := h.enroll(t, "S1", "pc1")
 	proxy := faultproxy.Start(h.URL, faultproxy.Faults{}, 1)
@@ -313,7 +266,7 @@ func TestThirtyDaysOffline(t *testing.T) {
 	events, attempts, largest := 0, 0, time.Duration(0)
 	var maxBacklog int64
 	for clock.Now().Sub(start) < 30*24*time.Hour {
-		d := clock.nextSleep(t)
+		d := nextSleep(t, clock)
 		attempts++
 		largest = max(largest, d)
 		if d > maxBackoff {
@@ -327,7 +280,7 @@ func TestThirtyDaysOffline(t *testing.T) {
 		if st.LastSuccess.IsZero() == false || st.Failures != attempts || !strings.Contains(st.LastError, "was cut") {
 			t.Fatalf("attempt %d: status %+v", attempts, st)
 		}
-		clock.Advance(d)
+		clock.Add(d)
 		// A working day at the counter: 200 events on a few services, on the agent's own day.
 		if day := clock.Now().In(ict).Format(time.DateOnly); day != lastDay {
 			lastDay = day
@@ -348,8 +301,8 @@ func TestThirtyDaysOffline(t *testing.T) {
 	t.Logf("30 days: %d attempts, longest wait %s, %d events in %d rows, largest backlog %d", attempts, largest, events, len(all), maxBacklog)
 
 	proxy.SetDown(false) // the hub is back
-	clock.Advance(clock.nextSleep(t))
-	if d := clock.nextSleep(t); d != time.Minute {
+	clock.Add(nextSleep(t, clock))
+	if d := nextSleep(t, clock); d != time.Minute {
 		t.Fatalf("after the hub came back the client waits %s, want the interval", d)
 	}
 	st := c.Status()
@@ -436,7 +389,7 @@ func TestClockFarBehindIsCorrected(t *testing.T) {
 	h := startHub(t, nil)
 	secret := h.enroll(t, "S1", "pc1")
 	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
-	clock := newFakeClock(time.Now().Add(-3*24*time.Hour - 5*time.Hour))
+	clock := testkit.NewClock(time.Now().Add(-3*24*time.Hour - 5*time.Hour))
 	c := newClient(t, upload.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret, Clock: clock}, src)
 	ctx := context.Background()
 	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Delta: 3})
@@ -649,7 +602,7 @@ func TestHonoursRetryAfter(t *testing.T) {
 		fmt.Fprint(w, `{"error":"busy","message":"at capacity","hub_time":"2026-11-23T09:00:00Z"}`)
 	}))
 	defer srv.Close()
-	clock := newFakeClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
+	clock := testkit.NewClock(time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC))
 	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
 	src.Apply(context.Background(), sqlsource.Change{Day: "2026-11-20", Metric: "tickets.issued", Delta: 1})
 	c := newClient(t, upload.ClientConfig{HubURL: srv.URL, Site: "S1", Device: "pc1", Secret: make([]byte, 32), Clock: clock,
@@ -658,10 +611,10 @@ func TestHonoursRetryAfter(t *testing.T) {
 	defer cancel()
 	go c.Run(ctx)
 	for i := range 3 {
-		if d := clock.nextSleep(t); d < 40*time.Second || d > 10*time.Minute {
+		if d := nextSleep(t, clock); d < 40*time.Second || d > 10*time.Minute {
 			t.Fatalf("attempt %d: the client waits %s, the hub asked for 40s", i+1, d)
 		}
-		clock.Advance(40 * time.Second)
+		clock.Add(40 * time.Second)
 	}
 	if n := asked.Load(); n < 3 {
 		t.Fatalf("asked %d times", n)

@@ -40,7 +40,8 @@ type App struct {
 	Now     func() time.Time
 	Version string
 
-	wg sync.WaitGroup
+	steer *steerer // the hub's configuration (part_config.go); nil outside RunSteered
+	wg    sync.WaitGroup
 }
 
 // Go runs f as a goroutine the shutdown waits for; f must return when the run's

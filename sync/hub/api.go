@@ -20,6 +20,7 @@ import (
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+wire.PushPath, h.servePush)
+	mux.HandleFunc("GET "+wire.ConfigPath, h.serveConfig)
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.HandleFunc("GET /metrics", h.serveMetrics)
 	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
@@ -190,14 +191,18 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	if res.overBudget {
 		return nil, overBudgetRefusal()
 	}
-	return &wire.PushResponse{
+	resp := &wire.PushResponse{
 		Schema:      wire.SchemaVersion,
 		Accepted:    res.accepted,
 		Ignored:     res.ignored,
 		Ack:         push.MaxRevision(),
 		HubTime:     h.now().UTC(),
 		MaxRevision: res.maxRevision,
-	}, nil
+	}
+	if hb := push.Heartbeat; hb != nil && hb.Config != nil && dev.kind == KindAgent {
+		resp.Config = h.configOffer(ctx, auth.Device, dev.site, hb.Config)
+	}
+	return resp, nil
 }
 
 // early marks a refusal given before the body was read in full.

@@ -81,6 +81,7 @@ type Hub struct {
 	box       *secretBox
 	fleet     bool // the fleet may be shown to whoever passes the readers' check
 	stale     time.Duration
+	steering  *configSteer // configurations from the hub (configs.go)
 }
 
 func sqliteDSN(path string) string {
@@ -195,6 +196,7 @@ func Open(db string, opts Options) (*Hub, error) {
 	rand.Read(h.decoy)
 	h.fleet = opts.OpenFleet || opts.ReportToken != ""
 	h.stale = cmp.Or(opts.StaleAfter, DefaultStaleAfter)
+	h.steering = newConfigSteer()
 	h.writer = startWriter(h)
 	return h, nil
 }

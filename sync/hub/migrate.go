@@ -176,6 +176,12 @@ INSERT INTO row_counts(owner, day, rows) SELECT 'device:' || device, '', count(*
 INSERT INTO row_counts(owner, day, rows) SELECT 'site:' || d.site, c.day, count(*) FROM counters c JOIN devices d ON d.device = c.device GROUP BY d.site, c.day;
 ALTER TABLE fleet ADD COLUMN over_budget BIGINT NOT NULL DEFAULT 0;`,
 	},
+	{
+		// Configurations published for the province, a commune or a site (sealed), and
+		// what each device reports of its own (configs.go).
+		version: 8, name: "configuration from the hub (published layers, devices' states)",
+		sql: configsSchema,
+	},
 }
 
 // migrationLock is the PostgreSQL advisory lock the hubs of one database take to

@@ -51,6 +51,9 @@ var commands = []command{
 	{"release", "signed agent releases: make the keys, sign a version, re-sign the hub's timestamp",
 		"release init --dir DIR | publish --dir DIR --version V [--exe FILE] [--deb FILE] [--linux FILE] | refresh --dir DIR",
 		cmdRelease},
+	{"config", "publish a configuration (or a part of one) to a site, a commune or the province; list what runs where",
+		"config publish [--config FILE] [--db DB] --site SITE|--commune C|--all [--version V] FILE | config list [--json]",
+		cmdConfig},
 	{"version", "print the version", "version", cmdVersion},
 }
 

@@ -41,7 +41,7 @@ func CheckLayer(layer []byte) ([]string, error) {
 	if len(layer) > MaxLayerBytes {
 		return nil, fmt.Errorf("layer is %d bytes, more than %d", len(layer), MaxLayerBytes)
 	}
-	root, err := decodeLayer(layer)
+	root, err := decodeLayer(layer, true)
 	if err != nil {
 		return nil, err
 	}
@@ -66,8 +66,9 @@ func CheckLayer(layer []byte) ([]string, error) {
 	return sections, nil
 }
 
-// decodeLayer reads a layer's mapping (nil for an empty document).
-func decodeLayer(text []byte) (*yaml.Node, error) {
+// decodeLayer reads a layer's mapping (nil for an empty document); plain refuses
+// anchors, aliases and merge keys (a site file may use them, a layer may not).
+func decodeLayer(text []byte, plain bool) (*yaml.Node, error) {
 	var doc yaml.Node
 	if err := yaml.NewDecoder(bytes.NewReader(text)).Decode(&doc); err != nil {
 		if errors.Is(err, io.EOF) {
@@ -85,8 +86,10 @@ func decodeLayer(text []byte) (*yaml.Node, error) {
 	if root.Kind != yaml.MappingNode {
 		return nil, errors.New("must be a YAML mapping of sections (services:, queue:, sync:, …)")
 	}
-	if err := plainNodes(root); err != nil {
-		return nil, err
+	if plain {
+		if err := plainNodes(root); err != nil {
+			return nil, err
+		}
 	}
 	return root, nil
 }
@@ -151,20 +154,22 @@ func sortedKeys(m map[string]bool) []string {
 // commune, site), into one layer. A null in a later layer stays a null, so it still
 // removes the key from the PC's own file.
 func ComposeLayers(layers ...[]byte) ([]byte, error) {
-	return mergeTexts(layers, true)
+	return mergeTexts(layers, true, true)
 }
 
 // MergeLayer lays a layer over a site file's text and returns the merged text (the
 // file's comments kept where the layer does not replace them). A null in the layer
 // removes the key.
 func MergeLayer(local, layer []byte) ([]byte, error) {
-	return mergeTexts([][]byte{local, layer}, false)
+	return mergeTexts([][]byte{local, layer}, false, false)
 }
 
-func mergeTexts(texts [][]byte, keepNulls bool) ([]byte, error) {
+// mergeTexts lays each text over the ones before it; plainFirst holds the first to a
+// layer's rules too (when it is a layer, not the site file).
+func mergeTexts(texts [][]byte, keepNulls, plainFirst bool) ([]byte, error) {
 	var out *yaml.Node
 	for i, t := range texts {
-		n, err := decodeLayer(t)
+		n, err := decodeLayer(t, i > 0 || plainFirst)
 		if err != nil {
 			return nil, fmt.Errorf("layer %d: %w", i+1, err)
 		}

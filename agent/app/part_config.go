@@ -106,9 +106,7 @@ func (l *HubLayer) sitePath() string {
 // LocallyEdited reports whether the site file changed since the hub's layer was
 // applied over it (then the file wins).
 func (l *HubLayer) LocallyEdited() bool {
-	l.mu.Lock()
-	st := l.st
-	l.mu.Unlock()
+	st := l.state()
 	if st.Version == "" {
 		return false
 	}
@@ -124,9 +122,7 @@ func (l *HubLayer) Load(ov config.Overrides, log *slog.Logger) (cfg *config.Conf
 	if err != nil {
 		return nil, "", err
 	}
-	l.mu.Lock()
-	st := l.st
-	l.mu.Unlock()
+	st := l.state()
 	if st.Trial != "" {
 		layer, err := os.ReadFile(filepath.Join(l.dir, "trial.yaml"))
 		if err == nil {
@@ -168,6 +164,7 @@ func (l *HubLayer) UseHub() (string, error) {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.reloadLocked()
 	l.st.LocalSHA256 = config.Digest(local)
 	return l.st.Version, l.save()
 }
@@ -182,6 +179,7 @@ func (l *HubLayer) startTrial(version string, layer []byte) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.reloadLocked()
 	l.st.Trial = version
 	return l.save()
 }
@@ -194,6 +192,7 @@ func (l *HubLayer) commit(version string) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.reloadLocked()
 	if l.st.Trial != version {
 		return nil
 	}
@@ -211,6 +210,7 @@ func (l *HubLayer) refuse(version, reason string) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.reloadLocked()
 	if l.st.Trial == version {
 		l.st.Trial = ""
 		os.Remove(filepath.Join(l.dir, "trial.yaml"))
@@ -219,10 +219,22 @@ func (l *HubLayer) refuse(version, reason string) error {
 	return l.save()
 }
 
+// state is the kept state, read again from its file: `motcua-agent config use-hub`,
+// another process, changes it under the running agent.
 func (l *HubLayer) state() hubLayerState {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	l.reloadLocked()
 	return l.st
+}
+
+func (l *HubLayer) reloadLocked() {
+	if b, err := os.ReadFile(filepath.Join(l.dir, "state.json")); err == nil {
+		var st hubLayerState
+		if json.Unmarshal(b, &st) == nil {
+			l.st = st
+		}
+	}
 }
 
 // steerer runs the agent under the hub's configuration: it is what the sync client's

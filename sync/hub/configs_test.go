@@ -83,7 +83,9 @@ func (th *testHub) fetchReq(t *testing.T, req, again *http.Request) (int, string
 func TestConfigPublishedOfferedAndFetched(t *testing.T) {
 	forEachBackend(t, func(t *testing.T) {
 		var logs bytes.Buffer
-		th := startHub(t, func(o *Options) { o.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})) })
+		th := startHub(t, func(o *Options) {
+			o.Log = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		})
 		ctx := context.Background()
 		s1 := th.enroll(t, "vinh-hung", "quay-1") // commune Phường Vinh Hưng
 		raw2, err := th.Enroll(ctx, Site{Code: "cua-lo", Commune: "Phường Cửa Lò"}, "quay-9")

@@ -247,7 +247,11 @@ func TestConfigFromTheHub(t *testing.T) {
 		t.Fatalf("the dashboard does not say the edit holds the hub's configuration back: %.600s", dash)
 	}
 	browsertest.Do(t, tab, "fleet page, local edit", chromedp.Navigate(sa.srv.URL+"/?token="+sa.token),
-		browsertest.Poll(`document.querySelector("#fleet .local-edit") !== null`))
+		browsertest.Poll(`document.querySelector("#fleet .local-edit") !== null`), chromedp.ScrollIntoView("#fleet-section"))
+	if cell := browsertest.TextContent(t, tab, "#fleet td.config"); !strings.Contains(cell, "Kỹ thuật viên đã sửa cấu hình tại máy") ||
+		!strings.Contains(cell, "Chờ áp dụng bản site@4") {
+		t.Fatalf("fleet page's config cell with a local edit: %q", cell)
+	}
 	browsertest.Screenshot(t, tab, "hub-fleet-config-local")
 
 	// `config use-hub` hands the file back: the next offer applies over the edit.

@@ -226,10 +226,19 @@ type DeviceConfig struct {
 type configSteer struct {
 	mu     sync.Mutex
 	bySite map[string]cachedConfig
-	states map[string]wire.ConfigState
+	states map[string]savedState
 	// fetches is when each device last fetched, and by address: the endpoint's bounds.
 	fetches map[string]time.Time
 }
+
+// savedState is a device's state as this hub last wrote it; written again when it
+// changes, or after stateRewrite (another hub of the database may have written since).
+type savedState struct {
+	st wire.ConfigState
+	at time.Time
+}
+
+const stateRewrite = 10 * time.Minute
 
 type cachedConfig struct {
 	cfg *DeviceConfig // nil: nothing published for the site
@@ -245,7 +254,7 @@ const (
 )
 
 func newConfigSteer() *configSteer {
-	return &configSteer{bySite: map[string]cachedConfig{}, states: map[string]wire.ConfigState{}, fetches: map[string]time.Time{}}
+	return &configSteer{bySite: map[string]cachedConfig{}, states: map[string]savedState{}, fetches: map[string]time.Time{}}
 }
 
 func (h *Hub) steer() *configSteer { return h.steering }
@@ -331,21 +340,22 @@ func (h *Hub) configOffer(ctx context.Context, device, site string, st *wire.Con
 
 func (h *Hub) saveConfigState(ctx context.Context, device string, st wire.ConfigState) error {
 	s := h.steer()
+	now := h.now()
 	s.mu.Lock()
-	same := s.states[device] == st
+	saved, ok := s.states[device]
 	s.mu.Unlock()
-	if same {
+	if ok && saved.st == st && now.Sub(saved.at) < stateRewrite && now.Sub(saved.at) >= 0 {
 		return nil
 	}
 	if _, err := h.db.ExecContext(ctx, `INSERT INTO config_states(device, version, source, refused, reason, reported_at)
 		VALUES(?, ?, ?, ?, ?, ?)
 		ON CONFLICT(device) DO UPDATE SET version = excluded.version, source = excluded.source,
 			refused = excluded.refused, reason = excluded.reason, reported_at = excluded.reported_at`,
-		device, st.Version, st.Source, st.Refused, st.Reason, h.now().UTC().Format(time.RFC3339)); err != nil {
+		device, st.Version, st.Source, st.Refused, st.Reason, now.UTC().Format(time.RFC3339)); err != nil {
 		return err
 	}
 	s.mu.Lock()
-	s.states[device] = st
+	s.states[device] = savedState{st: st, at: now}
 	s.mu.Unlock()
 	return nil
 }
@@ -378,22 +388,40 @@ func (h *Hub) addConfigStates(ctx context.Context, agents []FleetAgent) error {
 	if err := rows.Err(); err != nil {
 		return err
 	}
+	// What each site should run, by name only: the published versions (no layer is
+	// opened or composed for the page).
+	published := map[string]string{}
+	vrows, err := h.rdb.QueryContext(ctx, `SELECT target, version FROM configs`)
+	if err != nil {
+		return fmt.Errorf("fleet configs: %w", err)
+	}
+	defer vrows.Close()
+	for vrows.Next() {
+		var target, version string
+		if err := vrows.Scan(&target, &version); err != nil {
+			return fmt.Errorf("fleet configs: %w", err)
+		}
+		published[target] = version
+	}
+	if err := vrows.Err(); err != nil {
+		return err
+	}
 	for i := range agents {
 		a := &agents[i]
-		dc, err := h.ConfigFor(ctx, a.Site)
-		if err != nil {
-			return err
+		var parts []string
+		for _, target := range []string{"all", "commune:" + a.Commune, "site:" + a.Site} {
+			if v, ok := published[target]; ok && target != "commune:" {
+				parts = append(parts, scope(target)+"@"+v)
+			}
 		}
 		c := states[a.Device]
-		if c == nil && dc == nil {
+		if c == nil && len(parts) == 0 {
 			continue
 		}
 		if c == nil {
 			c = &FleetConfig{}
 		}
-		if dc != nil {
-			c.Published = dc.Version
-		}
+		c.Published = strings.Join(parts, "+")
 		a.Config = c
 	}
 	return nil

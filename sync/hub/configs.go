@@ -472,22 +472,9 @@ func (h *Hub) fetchConfig(r *http.Request) (*DeviceConfig, *pushError) {
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub is at capacity; retry later")
 	}
 	defer h.load.leave()
-	dev, used, err := h.lookupPush(ctx, auth.Device, auth.Nonce)
-	if errors.Is(err, ErrUnknownDevice) {
-		dev, used, err = deviceRecord{unknown: true, secret: h.decoy}, false, nil
-	}
-	if err != nil {
-		h.log.Error("config fetch: device lookup", "err", err)
-		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later")
-	}
-	if used {
-		return nil, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
-	}
-	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), nil) || dev.unknown {
-		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "unknown device, or the signature does not match its secret (wrong secret or altered request)")
-	}
-	if dev.revoked {
-		return nil, refuse(http.StatusForbidden, wire.CodeRevoked, "this device was revoked at this hub")
+	dev, perr := h.authenticate(r, auth, nil)
+	if perr != nil {
+		return nil, perr
 	}
 	if !h.steer().allowFetch("device:"+auth.Device, now, configFetchEvery) {
 		return nil, refuse(http.StatusTooManyRequests, wire.CodeBusy, "this device fetched its configuration moments ago; retry later")

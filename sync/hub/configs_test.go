@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"motcua-agent/config"
 	"motcua-agent/sync/wire"
 )
 
@@ -253,5 +254,13 @@ func TestVersionOrder(t *testing.T) {
 		if got := versionLess(c.a, c.b); got != c.less {
 			t.Errorf("versionLess(%q, %q) = %v, want %v", c.a, c.b, got, c.less)
 		}
+	}
+}
+
+// The agent reads no more than the hub publishes: one bound, said twice because the
+// wire package imports nothing of ours.
+func TestConfigBoundsAgree(t *testing.T) {
+	if wire.MaxConfigBytes != config.MaxLayerBytes {
+		t.Fatalf("wire.MaxConfigBytes %d, config.MaxLayerBytes %d", wire.MaxConfigBytes, config.MaxLayerBytes)
 	}
 }

@@ -71,7 +71,7 @@ func OpenHubLayer(dataDir, sitePath string) (*HubLayer, error) {
 	l := &HubLayer{dir: filepath.Join(dataDir, "hub-config"), path: sitePath}
 	b, err := os.ReadFile(filepath.Join(l.dir, "state.json"))
 	if err != nil && !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("hub configuration state: %w", err)
+		return nil, fmt.Errorf("data folder %s: hub configuration state: %w", dataDir, err)
 	}
 	if err == nil {
 		if err := json.Unmarshal(b, &l.st); err != nil {
@@ -323,7 +323,10 @@ func RunSteered(ctx context.Context, so SteerOptions) error {
 		s.mu.Unlock()
 		cerr := a.Close()
 		if ctx.Err() != nil {
-			return cerr
+			if err == nil && cerr == nil {
+				a.Log.Info("stopped cleanly")
+			}
+			return errors.Join(err, cerr)
 		}
 		if err != nil && trial != "" && layer.state().Trial == trial {
 			s.refuse(trial, err.Error())

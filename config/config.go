@@ -60,6 +60,8 @@ type Config struct {
 	Update   Update    `yaml:"update"`
 	Staff    Staff     `yaml:"staff"`
 
+	// hubVersion names the hub's layer laid over the file (ParseLayered), "" if none.
+	hubVersion string
 	// path is the file the config came from ("" for the embedded demo); relative paths
 	// in the file are resolved against its folder, never the working directory.
 	path string

@@ -46,6 +46,7 @@ type App struct {
 	wg     sync.WaitGroup
 	update *selfUpdate             // part_update.go
 	stop   context.CancelCauseFunc // ends Run; a cause wrapping ErrRestart is returned by it
+	steer  *steerer                // the hub's configuration (part_config.go); nil outside RunSteered
 }
 
 // Go runs f as a goroutine the shutdown waits for; f must return when the run's

@@ -84,6 +84,8 @@ func NewSyncClient(cfg *config.Config, src upload.Source, a *App) (*upload.Clien
 		MaxBackoff: cfg.Sync.MaxBackoff, Timeout: cfg.Sync.Timeout, Version: Version,
 	}
 	cc.Names = func() []wire.Name { return siteNames(cfg) }
+	var client *upload.Client
+	steerHooks(a, &cc, &client)
 	if a != nil {
 		cc.Log = a.Log.With("component", "sync")
 		cc.Devices = func() []wire.DeviceState { return deviceStates(a.Health) }
@@ -104,7 +106,8 @@ func NewSyncClient(cfg *config.Config, src upload.Source, a *App) (*upload.Clien
 			a.update.hookSync(&cc)
 		}
 	}
-	return upload.NewClient(cc, src)
+	client, err = upload.NewClient(cc, src)
+	return client, err
 }
 
 // siteNames are the config's names for the site's codes, as the push carries them

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"os"
 	"runtime"
 	"sort"
@@ -31,17 +32,34 @@ func (c *configFlags) register(fs *flag.FlagSet, withListen bool) {
 	}
 }
 
-// load reads the config, or the embedded demo (data in ./demo-data) without --config.
+func (c *configFlags) overrides() config.Overrides {
+	return config.Overrides{DataDir: c.data, Listen: c.listen, SyncURL: c.hub, SyncSecretFile: c.hubSecretFile}
+}
+
+// load reads the config, or the embedded demo (data in ./demo-data) without --config,
+// with the hub's configuration over it when this PC applied one (as the agent runs it).
 func (c *configFlags) load() (*config.Config, error) {
-	ov := config.Overrides{DataDir: c.data, Listen: c.listen, SyncURL: c.hub, SyncSecretFile: c.hubSecretFile}
+	ov := c.overrides()
+	var cfg *config.Config
+	var err error
 	if c.path == "" {
-		wd, err := os.Getwd()
-		if err != nil {
-			return nil, err
+		wd, werr := os.Getwd()
+		if werr != nil {
+			return nil, werr
 		}
-		return config.Demo(wd, ov)
+		cfg, err = config.Demo(wd, ov)
+	} else {
+		cfg, err = config.Load(c.path, ov)
 	}
-	return config.Load(c.path, ov)
+	if err != nil {
+		return nil, err
+	}
+	layer, err := app.OpenHubLayer(cfg.DataDir, c.path)
+	if err != nil {
+		return nil, err
+	}
+	cfg, _, err = layer.Load(ov, slog.New(slog.DiscardHandler))
+	return cfg, err
 }
 
 func printConfigError(err error) int {
@@ -61,7 +79,7 @@ var runCommands = []command{
 	{Name: "run", Summary: "run the agent in the foreground",
 		Usage: "run [--config FILE] [--data DIR] [--listen ADDR]", Run: cmdRun},
 	{Name: "config", Summary: "check a config file, or print an example",
-		Usage: "config check [FILE] | config example [counter|clinic|gate|demo]", Run: cmdConfig},
+		Usage: "config check [FILE] | config example [counter|clinic|gate|demo] | config use-hub [--config FILE]", Run: cmdConfig},
 }
 
 func cmdRun(ctx context.Context, args []string) int {
@@ -71,33 +89,27 @@ func cmdRun(ctx context.Context, args []string) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	cfg, err := cf.load()
-	if err != nil {
+	if _, err := cf.load(); err != nil {
 		return printConfigError(err)
 	}
-	return runAgent(ctx, cfg)
+	return runAgent(ctx, cf.path, cf.overrides())
 }
 
-// runAgent is `run` and the service's body.
-func runAgent(ctx context.Context, cfg *config.Config) int {
-	a, err := app.Open(ctx, cfg)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "motcua-agent: cannot start:", err)
+// runAgent is `run` and the service's body: the site file with the hub's
+// configuration over it, applied as the hub publishes it (app.RunSteered).
+func runAgent(ctx context.Context, path string, ov config.Overrides) int {
+	so := app.SteerOptions{Path: path, Overrides: ov}
+	bannerShown := false
+	so.Ready = func(a *app.App) {
+		if a.Config.Profile == config.ProfileDemo && !bannerShown {
+			bannerShown = true
+			fmt.Fprint(os.Stderr, demoBanner(a.Config, a.Web.Pages(), a.Tokens))
+		}
+	}
+	if err := app.RunSteered(ctx, so); err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent: stopped:", err)
 		return 1
 	}
-	defer a.Close()
-	if cfg.Profile == config.ProfileDemo {
-		a.Ready = func() { fmt.Fprint(os.Stderr, demoBanner(cfg, a.Web.Pages(), a.Tokens)) }
-	}
-	if err := a.Run(ctx); err != nil {
-		a.Log.Error("agent stopped", "err", err)
-		return 1
-	}
-	if err := a.Close(); err != nil {
-		a.Log.Error("closing the store", "err", err)
-		return 1
-	}
-	a.Log.Info("stopped cleanly")
 	return 0
 }
 
@@ -126,7 +138,7 @@ func demoBanner(cfg *config.Config, pages []web.Page, tokens map[web.Role]string
 
 func cmdConfig(ctx context.Context, args []string) int {
 	if len(args) == 0 {
-		fmt.Fprintln(os.Stderr, "usage: motcua-agent config check [FILE] | config example [PROFILE]")
+		fmt.Fprintln(os.Stderr, "usage: motcua-agent config check [FILE] | config example [PROFILE] | config use-hub [--config FILE]")
 		return 2
 	}
 	switch args[0] {
@@ -142,9 +154,15 @@ func cmdConfig(ctx context.Context, args []string) int {
 		for _, w := range cfg.Warnings() {
 			fmt.Fprintf(os.Stderr, "# warning: %s: %s\n", w.Path, w.Msg)
 		}
-		fmt.Printf("# effective config (%s): OK\n", nameOr(cf.path, "embedded demo"))
+		via := ""
+		if v := cfg.HubVersion(); v != "" {
+			via = ", with the hub's configuration " + v + " over it"
+		}
+		fmt.Printf("# effective config (%s%s): OK\n", nameOr(cf.path, "embedded demo"), via)
 		os.Stdout.Write(cfg.Redacted().YAML())
 		return 0
+	case "use-hub":
+		return cmdConfigUseHub(args[1:])
 	case "example":
 		fs := flag.NewFlagSet("config example", flag.ContinueOnError)
 		goos := fs.String("os", runtime.GOOS, "linux or windows: that system's paths, ports and printer transport")
@@ -172,4 +190,49 @@ func nameOr(s, def string) string {
 		return def
 	}
 	return s
+}
+
+// cmdConfigUseHub hands an edited site file back to the hub: the hub's configuration
+// applies over it again, from the agent's next push.
+func cmdConfigUseHub(args []string) int {
+	fs := flag.NewFlagSet("config use-hub", flag.ContinueOnError)
+	var cf configFlags
+	cf.register(fs, false)
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "config use-hub: unexpected %q (give the site file with --config)\n", fs.Arg(0))
+		return 2
+	}
+	ov := cf.overrides()
+	var cfg *config.Config
+	var err error
+	if cf.path == "" {
+		wd, _ := os.Getwd()
+		cfg, err = config.Demo(wd, ov)
+	} else {
+		cfg, err = config.Load(cf.path, ov)
+	}
+	if err != nil {
+		return printConfigError(err)
+	}
+	layer, err := app.OpenHubLayer(cfg.DataDir, cf.path)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent:", err)
+		return 1
+	}
+	wasEdited := layer.LocallyEdited()
+	v, err := layer.UseHub()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "motcua-agent: config use-hub:", err)
+		return 1
+	}
+	switch {
+	case !wasEdited:
+		fmt.Println("The hub's configuration already applies here; nothing to hand back.")
+	default:
+		fmt.Printf("The site file as it is now is the base the hub's configuration applies over; the running agent takes the hub's configuration (%s) again with its next push.\n", nameOr(v, "none applied yet"))
+	}
+	return 0
 }

@@ -103,13 +103,10 @@ func cmdService(ctx context.Context, args []string) int {
 		fmt.Fprintln(os.Stderr, "motcua-agent: service "+verb+" needs --config FILE (the site's config)")
 		return 2
 	}
-	var cfg *config.Config
 	if *cfgPath != "" {
-		c, err := config.Load(*cfgPath, config.Overrides{})
-		if err != nil {
+		if _, err := config.Load(*cfgPath, config.Overrides{}); err != nil {
 			return printConfigError(err)
 		}
-		cfg = c
 	}
 	sc, err := serviceConfig(*cfgPath)
 	if err != nil {
@@ -127,7 +124,7 @@ func cmdService(ctx context.Context, args []string) int {
 		// "am I a service?" check fails under wine); under systemd or on a console it
 		// simply runs until SIGTERM/Ctrl-C, and a failure to start, or a stop on an
 		// error, exits non-zero at once so Restart= and the recovery actions fire.
-		run := func(ctx context.Context) int { return runAgent(ctx, cfg) }
+		run := func(ctx context.Context) int { return runAgent(ctx, *cfgPath, config.Overrides{}) }
 		if code, asService := winservice.Run(serviceName, run); asService {
 			return code
 		}

@@ -90,16 +90,17 @@ func (s *Server) healthz(w http.ResponseWriter, r *http.Request) {
 				"; bản cũ được giữ lại để gửi phần còn đọc được lên tỉnh."}
 	}
 	WriteJSON(w, code, map[string]any{
-		"status":        status,
-		"version":       s.opts.Version,
-		"site":          s.opts.Config.Site.ID,
-		"device":        s.opts.Config.Site.DeviceID,
-		"uptime_s":      int64(s.opts.Now().Sub(s.started).Seconds()),
-		"store":         storeState,
-		"store_message": storeMessage,
-		"store_reset":   reset,
-		"last_seq":      last,
-		"devices":       s.opts.Health.List(),
+		"status":         status,
+		"version":        s.opts.Version,
+		"config_version": s.opts.Config.HubVersion(), // the hub's configuration over the site file ("" none)
+		"site":           s.opts.Config.Site.ID,
+		"device":         s.opts.Config.Site.DeviceID,
+		"uptime_s":       int64(s.opts.Now().Sub(s.started).Seconds()),
+		"store":          storeState,
+		"store_message":  storeMessage,
+		"store_reset":    reset,
+		"last_seq":       last,
+		"devices":        s.opts.Health.List(),
 	})
 }
 

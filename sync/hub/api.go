@@ -20,6 +20,7 @@ import (
 func (h *Hub) Handler() http.Handler {
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST "+wire.PushPath, h.servePush)
+	mux.HandleFunc("GET "+wire.ConfigPath, h.serveConfig)
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.HandleFunc("GET /metrics", h.serveMetrics)
 	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
@@ -132,26 +133,9 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		return nil, busyRefusal()
 	}
 	defer h.load.leave()
-	dev, used, err := h.lookupPush(ctx, auth.Device, auth.Nonce)
-	if errors.Is(err, ErrUnknownDevice) {
-		// Answered as a bad signature, like any other push: the answer must not tell
-		// which device names are enrolled.
-		dev, used, err = deviceRecord{unknown: true, secret: h.decoy}, false, nil
-	}
-	if err != nil {
-		h.log.Error("push: device lookup", "err", err)
-		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later")
-	}
-	if used {
-		// A captured request sent again (the writer checks again in the transaction
-		// that stores, for two copies arriving together).
-		return nil, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
-	}
-	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) || dev.unknown {
-		return nil, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "unknown device, or the signature does not match its secret (wrong secret or altered request)")
-	}
-	if dev.revoked {
-		return nil, refuse(http.StatusForbidden, wire.CodeRevoked, "this device was revoked at this hub")
+	dev, perr := h.authenticate(r, auth, body)
+	if perr != nil {
+		return nil, perr
 	}
 	var push wire.PushRequest
 	if perr := decodePush(r.Header.Get("Content-Encoding"), body, &push); perr != nil {
@@ -194,7 +178,7 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 	if res.overBudget {
 		return nil, overBudgetRefusal()
 	}
-	return &wire.PushResponse{
+	resp := &wire.PushResponse{
 		Schema:      wire.SchemaVersion,
 		Accepted:    res.accepted,
 		Ignored:     res.ignored,
@@ -202,7 +186,37 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		HubTime:     h.now().UTC(),
 		MaxRevision: res.maxRevision,
 		Release:     res.release,
-	}, nil
+	}
+	if hb := push.Heartbeat; hb != nil && hb.Config != nil && dev.kind == KindAgent {
+		resp.Config = h.configOffer(ctx, auth.Device, dev.site, hb.Config)
+	}
+	return resp, nil
+}
+
+// authenticate checks a signed request's device, nonce and signature (a push, a
+// configuration fetch). An unknown device is answered as a bad signature, like any
+// other: the answer must not tell which device names are enrolled. A nonce already
+// used is a captured request sent again (the push's writer checks again in the
+// transaction that stores, for two copies arriving together).
+func (h *Hub) authenticate(r *http.Request, auth wire.SignedHeaders, body []byte) (deviceRecord, *pushError) {
+	dev, used, err := h.lookupPush(r.Context(), auth.Device, auth.Nonce)
+	if errors.Is(err, ErrUnknownDevice) {
+		dev, used, err = deviceRecord{unknown: true, secret: h.decoy}, false, nil
+	}
+	if err != nil {
+		h.log.Error("device lookup", "path", r.URL.Path, "err", err)
+		return dev, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "device lookup failed; retry later")
+	}
+	if used {
+		return dev, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
+	}
+	if !auth.Verify(dev.secret, r.Method, r.URL.RequestURI(), body) || dev.unknown {
+		return dev, refuse(http.StatusUnauthorized, wire.CodeBadSignature, "unknown device, or the signature does not match its secret (wrong secret or altered request)")
+	}
+	if dev.revoked {
+		return dev, refuse(http.StatusForbidden, wire.CodeRevoked, "this device was revoked at this hub")
+	}
+	return dev, nil
 }
 
 // early marks a refusal given before the body was read in full.

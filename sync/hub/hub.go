@@ -91,6 +91,7 @@ type Hub struct {
 	// that a rollout's release is not among them.
 	releases    *publishedReleases
 	rolloutWarn sync.Once
+	steering    *configSteer // configurations from the hub (configs.go)
 }
 
 func sqliteDSN(path string) string {
@@ -208,6 +209,7 @@ func Open(db string, opts Options) (*Hub, error) {
 	if opts.Releases != "" {
 		h.SetReleases(opts.Releases)
 	}
+	h.steering = newConfigSteer()
 	h.writer = startWriter(h)
 	return h, nil
 }

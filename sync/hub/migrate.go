@@ -177,6 +177,12 @@ INSERT INTO row_counts(owner, day, rows) SELECT 'site:' || d.site, c.day, count(
 ALTER TABLE fleet ADD COLUMN over_budget BIGINT NOT NULL DEFAULT 0;`,
 	},
 	{
+		// Configurations published for the province, a commune or a site (sealed), and
+		// what each device reports of its own (configs.go).
+		version: 8, name: "configuration from the hub (published layers, devices' states)",
+		sql: configsSchema,
+	},
+	{
 		// Staged rollouts of signed releases (rollout.go): each rollout, its stages, and
 		// what became of the update at each device it was offered to.
 		version: 9, name: "staged rollouts of signed releases",

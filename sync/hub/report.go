@@ -321,6 +321,7 @@ type FleetAgent struct {
 	Pushes        int64              `json:"pushes"`
 	OverBudget    int64              `json:"over_budget"` // pushes refused past a row budget
 	Devices       []wire.DeviceState `json:"devices"`
+	Config        *FleetConfig       `json:"config,omitempty"` // configuration from the hub (configs.go)
 }
 
 // Fleet lists every enrolled agent, the ones never heard from included.
@@ -366,7 +367,10 @@ func (h *Hub) Fleet(ctx context.Context, f Filter) ([]FleetAgent, error) {
 		}
 		out = append(out, a)
 	}
-	return out, rows.Err()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	return out, h.addConfigStates(ctx, out)
 }
 
 // --- HTTP ---

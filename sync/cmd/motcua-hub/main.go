@@ -55,6 +55,9 @@ var commands = []command{
 		"rollout start --release V --percent P [--sites S1,S2] [--canary S3,S4] [--halt-at 0.05] [--min-sample 20] [--releases DIR]\n" +
 			"       rollout advance --percent P | halt [--reason TEXT] | resume [--halt-at F] | status [--json]",
 		cmdRollout},
+	{"config", "publish a configuration (or a part of one) to a site, a commune or the province; list what runs where",
+		"config publish [--config FILE] [--db DB] --site SITE|--commune C|--all [--version V] FILE | config list [--json]",
+		cmdConfig},
 	{"version", "print the version", "version", cmdVersion},
 }
 

@@ -103,7 +103,7 @@ gate:
 			t.Fatalf("the dashboard has no %s block: %+v", name, dash.Status)
 		}
 	}
-	if v, _ := dash.Status["queue"].Value("Số vé đã phát"); v != "2" {
+	if v, _ := dash.Status["queue"].Value("Số phiếu đã phát"); v != "2" {
 		t.Errorf("queue block: issued %q, want 2", v)
 	}
 	if g := dash.Status["gate"]; g.State != web.BlockWarn {

@@ -28,7 +28,7 @@ func days(values ...float64) []Bar {
 
 func TestLayout(t *testing.T) {
 	t.Parallel()
-	c := Bars{ID: "c", Title: "Số vé đã phát", Unit: "lượt mỗi ngày", Bars: days(0, 5, 10, 0, 3, 0, 0, 8), Total: true}
+	c := Bars{ID: "c", Title: "Số phiếu đã phát", Unit: "lượt mỗi ngày", Bars: days(0, 5, 10, 0, 3, 0, 0, 8), Total: true}
 	l := c.Layout()
 	if l.Empty || l.Max != 10 || len(l.Rects) != 8 {
 		t.Fatalf("layout = %+v", l)
@@ -59,7 +59,7 @@ func TestLayout(t *testing.T) {
 		}
 	}
 	svg := c.SVG()
-	for _, want := range []string{`role="img"`, `aria-labelledby="c-t c-d"`, `<title id="c-t">Số vé đã phát</title>`,
+	for _, want := range []string{`role="img"`, `aria-labelledby="c-t c-d"`, `<title id="c-t">Số phiếu đã phát</title>`,
 		"Từ ngày 16/11/2026 đến ngày 23/11/2026: tổng 26, cao nhất 10 vào ngày 18/11/2026.", "lượt mỗi ngày", "<title>ngày 18/11/2026: 10</title>"} {
 		if !strings.Contains(svg, want) {
 			t.Errorf("svg lacks %q", want)

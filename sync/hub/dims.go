@@ -9,22 +9,16 @@ package hub
 import (
 	"fmt"
 	"regexp"
-	"slices"
 	"strconv"
-	"unicode"
-	"unicode/utf8"
 
-	"motcua-agent/config/vocab"
 	"motcua-agent/sync/wire"
 )
 
-// MaxDimCodeLen is the longest dim value a device may give (a service code, a counter, a
-// lane, an hour, a reason: none comes near it).
-const MaxDimCodeLen = 32
+// MaxDimCodeLen is the longest dim value a device may give (wire.MaxDimCodeLen).
+const MaxDimCodeLen = wire.MaxDimCodeLen
 
-// maxDigitRun is the longest run of digits a dim value may hold: a CMND has 9 digits, a
-// CCCD 12, a health-insurance card 13 after its letters; a service code or an hour a few.
-const maxDigitRun = 8
+// maxDigitRun is the longest run of digits a dim value may hold (wire.MaxDigitRun).
+const maxDigitRun = wire.MaxDigitRun
 
 // checkPlacement says why a push writes outside its sender's place: a metric outside the
 // vocabulary, a dim the metric does not have (a reserved one above all), or a value that
@@ -46,73 +40,11 @@ func checkPlacement(push *wire.PushRequest, kind string) error {
 	return nil
 }
 
-// checkRow is checkPlacement for one row.
+// checkRow is checkPlacement for one row (wire.CheckRow, the check the agent's sync
+// client also applies before it sends, so a row the hub would refuse never holds back
+// the rows sent with it).
 func checkRow(metric string, dims map[string]string, kind string) error {
-	allowed, ok := vocab.PushDims(metric)
-	if !ok {
-		return fmt.Errorf("metric %q is not in this hub's vocabulary", metric)
-	}
-	for k, v := range dims {
-		placement := slices.Contains(vocab.Placement, k)
-		switch {
-		case placement && kind == KindHub:
-			if err := checkPlaceValue(k, v); err != nil {
-				return err
-			}
-			continue
-		case slices.Contains(vocab.Reserved, k):
-			return fmt.Errorf("dimension %q is the hub's own (it comes from the enrollment, never from a push)", k)
-		case !slices.Contains(allowed, k):
-			return fmt.Errorf("metric %q has no dimension %q", metric, k)
-		}
-		if err := checkCode(k, v); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-// checkCode accepts a short code: letters, digits, '.', '_', ':', '-' (ASCII), no long
-// run of digits. It never echoes the value: it may be what it must not be.
-func checkCode(k, v string) error {
-	if len(v) > MaxDimCodeLen || !wire.ValidName(v) {
-		return fmt.Errorf("dimension %s: the value is not a short code (at most %d letters, digits, '.', '_', ':', '-')", k, MaxDimCodeLen)
-	}
-	return checkDigitRun(k, v)
-}
-
-// checkPlaceValue accepts a site code, or a commune's name as a province enrolled it
-// (letters with diacritics, digits, spaces and punctuation), never ID-shaped.
-func checkPlaceValue(k, v string) error {
-	if k == vocab.DimSite {
-		if !wire.ValidName(v) {
-			return fmt.Errorf("dimension %s: the value is not a site code", k)
-		}
-		return checkDigitRun(k, v)
-	}
-	if v == "" || len(v) > wire.MaxDimValueLen || !utf8.ValidString(v) {
-		return fmt.Errorf("dimension %s: the value is not a commune's name", k)
-	}
-	for _, r := range v {
-		if !unicode.IsLetter(r) && !unicode.IsDigit(r) && !unicode.IsMark(r) && !unicode.IsPunct(r) && r != ' ' {
-			return fmt.Errorf("dimension %s: the value is not a commune's name", k)
-		}
-	}
-	return checkDigitRun(k, v)
-}
-
-func checkDigitRun(k, v string) error {
-	run := 0
-	for _, r := range v {
-		if r >= '0' && r <= '9' {
-			if run++; run > maxDigitRun {
-				return fmt.Errorf("dimension %s: the value has more than %d digits in a row (an ID number is never a dimension)", k, maxDigitRun)
-			}
-		} else {
-			run = 0
-		}
-	}
-	return nil
+	return wire.CheckRow(metric, dims, kind == KindHub)
 }
 
 // maskDigitRuns replaces every run of more than maxDigitRun digits in a heartbeat's
@@ -127,6 +59,12 @@ func maskDigitRuns(hb *wire.Heartbeat) {
 	for i := range hb.Devices {
 		d := &hb.Devices[i]
 		d.Name, d.Kind, d.State, d.Detail = maskText(d.Name), maskText(d.Kind), maskText(d.State), maskText(d.Detail)
+	}
+	if c := hb.Config; c != nil {
+		c.Version, c.Refused, c.Reason = maskText(c.Version), maskText(c.Refused), maskText(c.Reason)
+	}
+	if u := hb.Update; u != nil {
+		u.Running, u.Trial, u.Version, u.Reason = maskText(u.Running), maskText(u.Trial), maskText(u.Version), maskText(u.Reason)
 	}
 }
 

@@ -326,6 +326,7 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 		Devices:   u.agentsBeat,
 		Names:     h.upstreamNames,
 		OnAttempt: u.noteAttempt,
+		FromHub:   true,
 	}
 	ccfg.Transport = cfg.Transport
 	u.client, err = upload.NewClient(ccfg, src)

@@ -17,11 +17,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"math/rand/v2"
 	"motcua-agent/sync/wire"
 	"net/http"
 	"net/url"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -107,6 +109,9 @@ type ClientConfig struct {
 	Transport http.RoundTripper // overrides the TLS transport (tests)
 	// OnAttempt, if set, is called with the status after every attempt (health, metrics).
 	OnAttempt func(Status)
+	// FromHub: the sender is a provincial hub pushing to the national tier (its rows
+	// carry their site and commune); rows are checked as the upper hub checks them.
+	FromHub bool
 	// Steering, if set, gives the heartbeat's config and update states (either may be
 	// nil), sent to a hub that speaks wire.SteeringSchema (PROTOCOL.md, "Steering").
 	Steering func() (*wire.ConfigState, *wire.UpdateState)
@@ -531,8 +536,16 @@ func (c *Client) dropUnsendable(rows []Counter) []Counter {
 	out := rows[:0:0]
 	for _, r := range rows {
 		snap := wire.Snapshot{Day: r.Day, Metric: r.Metric, Dims: r.Dims, Value: r.Value, Revision: r.Revision, Epoch: r.Epoch}
-		if err := snap.Validate(earliest, latest); err != nil {
-			problem := fmt.Sprintf("counter %s %s %s cannot be sent: %v", r.Day, r.Metric, wire.CanonicalDims(r.Dims), err)
+		err := snap.Validate(earliest, latest)
+		if err == nil {
+			// The hub refuses a whole push holding a row it may not store (a dim outside
+			// the vocabulary, a value not a short code): left in, one such row kept in a
+			// record would stop every push after it.
+			err = wire.CheckRow(r.Metric, r.Dims, c.cfg.FromHub)
+		}
+		if err != nil {
+			// The dims by name only: a value refused may be what must not be logged.
+			problem := fmt.Sprintf("counter %s %s (dims %s) cannot be sent: %v", r.Day, r.Metric, strings.Join(slices.Sorted(maps.Keys(r.Dims)), ","), err)
 			c.cfg.Log.Error("sync: counter left out", "problem", problem)
 			c.mu.Lock()
 			c.status.Unsendable++

@@ -6,6 +6,7 @@ import (
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -571,6 +572,37 @@ func TestUnsendableRowDoesNotBlockTheRest(t *testing.T) {
 	got := h.agentTotals(t, "pc1")
 	want := map[string]int64{"2026-11-20|checkins|{}": 3, "2026-11-20|tickets.issued|{}": 1, "2026-11-21|checkins|{}": 4}
 	sameCounters(t, "valid rows", want, got)
+}
+
+// A row the hub would refuse for its dims (an empty reason an older agent counted, a
+// dim the metric does not have, an ID-shaped value) is left out before sending: kept
+// in, it would have the whole push refused, and every push after it. Its value is
+// never logged.
+func TestRowTheHubRefusesIsLeftOut(t *testing.T) {
+	t.Parallel()
+	h := startHub(t, nil)
+	secret := h.enroll(t, "S1", "pc1")
+	src := openSource(t, filepath.Join(t.TempDir(), "agent.db"))
+	ctx := context.Background()
+	src.Apply(ctx, sqlsource.Change{Day: "2026-11-20", Metric: "checkins", Delta: 3},
+		sqlsource.Change{Day: "2026-11-20", Metric: "identity.verifications", Dims: map[string]string{"outcome": "ok", "reason": ""}, Delta: 1},
+		sqlsource.Change{Day: "2026-11-20", Metric: "tickets.served", Dims: map[string]string{"service": "1", "counter": "079203004599"}, Delta: 1},
+		sqlsource.Change{Day: "2026-11-20", Metric: "tickets.issued", Dims: map[string]string{"service": "1", "site": "S2"}, Delta: 1},
+		sqlsource.Change{Day: "2026-11-20", Metric: "identity.verifications", Dims: map[string]string{"outcome": "ok"}, Delta: 2})
+	var logs strings.Builder
+	c := newClient(t, upload.ClientConfig{HubURL: h.URL, Site: "S1", Device: "pc1", Secret: secret,
+		Log: slog.New(slog.NewTextHandler(&logs, nil))}, src)
+	if err := c.PushNow(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if st := c.Status(); st.Unsendable != 3 || st.Backlog != 0 {
+		t.Fatalf("status %+v", st)
+	}
+	want := map[string]int64{"2026-11-20|checkins|{}": 3, `2026-11-20|identity.verifications|{"outcome":"ok"}`: 2}
+	sameCounters(t, "rows the hub stores", want, h.agentTotals(t, "pc1"))
+	if strings.Contains(logs.String(), "079203004599") || !strings.Contains(logs.String(), "counter left out") {
+		t.Fatalf("log:\n%s", logs.String())
+	}
 }
 
 func TestHubDownIsExplained(t *testing.T) {

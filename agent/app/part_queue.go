@@ -290,22 +290,13 @@ func startKeypad(ctx context.Context, a *App, q *queue.Queue) error {
 	return nil
 }
 
-// watchCards turns an ID card read at a kiosk into a priority ticket when its holder
-// has reached queue.priority_age. The birth date is compared here, in memory, and
-// dropped; only "this station's next ticket is priority" is kept, for two minutes.
+// watchCards hands an ID card read at a kiosk to the queue's priority rule
+// (queue.API.CardRead): the birth date goes no further than the queue's comparison.
 func watchCards(ctx context.Context, a *App, api *queue.API) {
 	onBus(ctx, a, identity.TopicIdentity, func(m bus.Message) {
 		st, _ := m.Public.(identity.Status)
 		holder, _ := m.Personal.(identity.Person)
-		station, birth := st.Counter, holder.Birth
-		if station == "" || birth == "" {
-			return
-		}
-		born, err := time.ParseInLocation("02/01/2006", birth, a.Config.Location())
-		if err != nil {
-			return
-		}
-		api.MarkCardPriority(station, queue.Age(born, a.Now().In(a.Config.Location())) >= a.Config.Queue.PriorityAge)
+		api.CardRead(st.Counter, holder.Birth)
 	})
 }
 

@@ -60,6 +60,24 @@ type API struct {
 // cardPriorityFor is how long a card's priority waits for the ticket it is for.
 const cardPriorityFor = 2 * time.Minute
 
+// CardRead applies the priority rule to an ID card read at a kiosk station: a holder
+// who has reached queue.priority_age (on the site's calendar) makes the station's next
+// ticket priority; any other card takes that back. birth is the chip's "dd/mm/yyyy";
+// it is compared here, in memory, and dropped. It reports whether the holder qualifies.
+func (a *API) CardRead(station, birth string) bool {
+	if station == "" || birth == "" {
+		return false
+	}
+	loc := a.Q.st.Location()
+	born, err := time.ParseInLocation("02/01/2006", birth, loc)
+	if err != nil {
+		return false
+	}
+	eligible := Age(born, a.Q.now().In(loc)) >= a.Q.cfg.PriorityAge
+	a.MarkCardPriority(station, eligible)
+	return eligible
+}
+
 // MarkCardPriority notes that an ID card was read at a kiosk station: eligible makes
 // that station's next ticket (within two minutes) a priority one. The kiosk page is
 // told so it can say so.

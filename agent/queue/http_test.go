@@ -166,9 +166,16 @@ func TestHTTPFlow(t *testing.T) {
 			t.Fatalf("born %s: %d priority %v", tc.born, c, r.Ticket.Priority)
 		}
 	}
-	// An ID card read at kiosk station k1 shows an old enough holder: its next ticket
-	// (only) is priority; another station's is not.
-	s.api.MarkCardPriority("k1", true)
+	// An ID card read at kiosk station k1 shows a holder 75 today: its next ticket
+	// (only) is priority; a card a day short of it, or a garbled date, at k2 is not.
+	for _, tc := range []struct {
+		station, birth string
+		want           bool
+	}{{"k2", "03/03/1951", false}, {"k2", "1951-03-01", false}, {"k1", "02/03/1951", true}} {
+		if got := s.api.CardRead(tc.station, tc.birth); got != tc.want {
+			t.Fatalf("card born %s at %s: priority %v", tc.birth, tc.station, got)
+		}
+	}
 	for i, tc := range []struct {
 		station string
 		prio    bool

@@ -59,7 +59,7 @@ func OpenReadOnly(ctx context.Context, path string, loc *time.Location) (*Store,
 		appends: reg.Counter("appends", ""), appendErrs: reg.Counter("append_errors", "")}
 	close(s.done)
 	switch {
-	case v > len(migrations):
+	case v > len(migrations) && newerUsable(ctx, db, v) != nil:
 		db.Close()
 		return nil, fmt.Errorf("%w: %s has schema version %d, this agent knows up to %d: use the newer motcua-agent to read it",
 			ErrNewerSchema, path, v, len(migrations))

@@ -7,7 +7,10 @@ import (
 )
 
 // migrations are applied in order; PRAGMA user_version records how many ran. Never
-// edit one that has shipped: add a new one.
+// edit one that has shipped: add a new one, additive (CREATE TABLE, CREATE INDEX, ALTER
+// TABLE … ADD COLUMN with a default), so that the version before it, which an update
+// rolls back to when the new one fails, still opens the record and works in it
+// (TestMigrationsAfterTheFloorAreAdditive). One that is not goes in breaking.
 var migrations = []string{
 	`CREATE TABLE events(
 		seq INTEGER PRIMARY KEY AUTOINCREMENT, -- AUTOINCREMENT: seqs never reused after pruning
@@ -58,14 +61,48 @@ var migrations = []string{
 	CREATE INDEX counters_revision ON counters(revision);`,
 }
 
+// breaking are the migrations (numbered from 1) after which an agent that predates
+// them cannot use the record: 2 rebuilt the counters' key. Every later one is additive.
+var breaking = map[int]bool{1: true, 2: true}
+
+// metaReadableFrom is the meta key holding the fewest migrations an agent must know to
+// use the record: the last breaking one it went through. An older agent (one rolled
+// back to after an update) reads it to know whether the newer schema is still its own.
+const metaReadableFrom = "schema_readable_from"
+
+// readableFrom is metaReadableFrom for a record migrated through n migrations.
+func readableFrom(n int) int {
+	floor := 0
+	for i := 1; i <= n; i++ {
+		if breaking[i] {
+			floor = i
+		}
+	}
+	return floor
+}
+
+// newerUsable reports whether a record a newer agent migrated to version v (above what
+// this agent knows) is still usable here: every migration it has beyond ours is
+// additive, as that agent wrote down.
+func newerUsable(ctx context.Context, db *sql.DB, v int) error {
+	var floor int
+	err := db.QueryRowContext(ctx, `SELECT CAST(value AS INTEGER) FROM meta WHERE key = ?`, metaReadableFrom).Scan(&floor)
+	if err == nil && floor <= len(migrations) {
+		return nil
+	}
+	return fmt.Errorf("%w: schema version %d, this agent knows up to %d: install the newer motcua-agent again (a downgrade cannot use this record; it was left untouched)",
+		ErrNewerSchema, v, len(migrations))
+}
+
 func migrate(ctx context.Context, db *sql.DB) error {
 	var v int
 	if err := db.QueryRowContext(ctx, `PRAGMA user_version`).Scan(&v); err != nil {
 		return fmt.Errorf("schema version: %w", err)
 	}
 	if v > len(migrations) {
-		return fmt.Errorf("%w: schema version %d, this agent knows up to %d: install the newer motcua-agent again (a downgrade cannot use this record; it was left untouched)",
-			ErrNewerSchema, v, len(migrations))
+		// An update added migrations and was rolled back: additive ones leave the record
+		// ours (the newer version's tables and columns are left as they are).
+		return newerUsable(ctx, db, v)
 	}
 	for i := v; i < len(migrations); i++ {
 		tx, err := db.BeginTx(ctx, nil)
@@ -77,6 +114,11 @@ func migrate(ctx context.Context, db *sql.DB) error {
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}
 		if _, err := tx.Exec(fmt.Sprintf(`PRAGMA user_version = %d`, i+1)); err != nil {
+			tx.Rollback()
+			return fmt.Errorf("migration %d: %w", i+1, err)
+		}
+		if _, err := tx.Exec(`INSERT INTO meta(key, value) VALUES(?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value`,
+			metaReadableFrom, fmt.Sprint(readableFrom(i+1))); err != nil {
 			tx.Rollback()
 			return fmt.Errorf("migration %d: %w", i+1, err)
 		}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -11,6 +12,8 @@ import (
 
 	"github.com/kardianos/service"
 
+	"motcua-agent/agent/app"
+	"motcua-agent/agent/update"
 	"motcua-agent/config"
 	"motcua-agent/internal/winservice"
 )
@@ -69,6 +72,32 @@ func serviceConfig(cfgPath string) (*service.Config, error) {
 	}, nil
 }
 
+// bootTrial is the service's own start count on Windows, where no ExecStartPre runs
+// `update boot`: while a version is on trial each start is counted, and a trial that
+// crash-loops (or was never healthy) is rolled back, its previous version switched back
+// in through the service manager; the caller then exits non-zero so the recovery
+// actions start that version. Without a trial nothing is done. stop: exit with code.
+func bootTrial(u *update.Updater, version string) (code int, stop bool) {
+	st, err := u.Status()
+	if err != nil || st.Trial == nil {
+		return 0, false
+	}
+	self, err := os.Executable()
+	if err != nil {
+		return 0, false
+	}
+	exe, err := u.Boot(self, version)
+	if errors.Is(err, update.ErrRolledBack) {
+		fmt.Fprintf(os.Stderr, "motcua-agent: %v; the service restarts into %s\n", err, exe)
+		return 1, true
+	}
+	if err != nil {
+		// Never block the start: the version the service started still runs.
+		fmt.Fprintln(os.Stderr, "motcua-agent: update boot:", err)
+	}
+	return 0, false
+}
+
 // program is what the service library controls for install, start, stop, status and
 // uninstall; running is `service run`, which does not go through it.
 type program struct{}
@@ -125,6 +154,14 @@ func cmdService(ctx context.Context, args []string) int {
 		// simply runs until SIGTERM/Ctrl-C, and a failure to start, or a stop on an
 		// error, exits non-zero at once so Restart= and the recovery actions fire.
 		run := func(ctx context.Context) int { return runAgent(ctx, *cfgPath, config.Overrides{}) }
+		if runtime.GOOS == "windows" {
+			// No ExecStartPre there: the start of a version on trial is counted here.
+			if cfg, err := config.Load(*cfgPath, config.Overrides{}); err == nil {
+				if code, stop := bootTrial(update.ForData(cfg.DataDir), app.Version); stop {
+					return code
+				}
+			}
+		}
 		if code, asService := winservice.Run(serviceName, run); asService {
 			return code
 		}

@@ -255,7 +255,7 @@ func TestConfigFromTheHub(t *testing.T) {
 	browsertest.Screenshot(t, tab, "hub-fleet-config-local")
 	browsertest.Do(t, tab, "the agent's dashboard, local edit", chromedp.Navigate(sa.base+"/?token="+sa.cur.Tokens[web.RoleAdmin]),
 		browsertest.Poll(`document.body.textContent.includes("Tệp cấu hình tại máy đã được sửa")`))
-	browsertest.Eval[bool](t, tab, `(() => { const e = [...document.querySelectorAll("*")].find(e => e.children.length === 0 && e.textContent.includes("Cấu hình từ máy chủ tỉnh")); e.scrollIntoView(); return true })()`)
+	browsertest.Eval[bool](t, tab, `(() => { const e = [...document.querySelectorAll("*")].find(e => [...e.childNodes].some(n => n.nodeType === 3 && n.textContent.includes("Cấu hình từ máy chủ tỉnh"))); e.scrollIntoView(); return true })()`)
 	browsertest.Screenshot(t, tab, "agent-dashboard-config-local")
 
 	// `config use-hub` hands the file back: the next offer applies over the edit.

@@ -534,7 +534,7 @@ func (s *steerer) statusBlock(context.Context) web.Block {
 		b.Add("Đang thử", "bản "+st.Trial+" (tự quay về bản trước nếu máy không hoạt động tốt)")
 	}
 	if st.Refused != "" {
-		b.Add("Đã từ chối", "bản "+st.Refused+", giữ bản trước (lý do: "+st.Reason+")")
+		b.Add("Đã từ chối", "bản "+st.Refused+", giữ bản trước. Lý do (ghi cho kỹ thuật viên): "+st.Reason)
 		b.Warn()
 	}
 	return b

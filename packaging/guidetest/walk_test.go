@@ -71,6 +71,9 @@ func newSandbox(t *testing.T) *sandbox {
 	if os.Geteuid() != 0 {
 		t.Skip("the guide's sandbox (mount and network namespaces, overlays) needs root")
 	}
+	// The sandbox's /var is an overlay of this host's: no package may be half installed
+	// on the host (packaging/installtest) while the guide's apt reads it.
+	testkit.HostLock(t, "dpkg")
 	for _, tool := range []string{"unshare", "nsenter", "runuser", "dpkg-deb", "apt-get", "useradd", "curl", "ip"} {
 		if _, err := exec.LookPath(tool); err != nil {
 			t.Skipf("%s not found (Debian packages util-linux, dpkg, apt, passwd, curl, iproute2)", tool)

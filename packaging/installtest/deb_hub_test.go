@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 // The hub's Debian package, installed with dpkg: its settings file and a report token
@@ -38,6 +40,8 @@ func TestDebHubInstallRunRemove(t *testing.T) {
 		t.Fatalf("the hub's package carries the agent:\n%s", listing)
 	}
 
+	// Installed on this host: not while the guide test overlays its /var.
+	testkit.HostLock(t, "dpkg")
 	t.Cleanup(func() { exec.Command("dpkg", "--purge", "motcua-hub").Run() })
 	if out, code := run(t, 2*time.Minute, exec.Command("dpkg", "-i", deb)); code != 0 {
 		t.Fatalf("dpkg -i: exit %d:\n%s", code, out)

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 // The Debian package, installed with dpkg on this machine: the binary runs from its
@@ -38,6 +40,8 @@ func TestDebInstallRunRemove(t *testing.T) {
 		}
 	}
 
+	// Installed on this host: not while the guide test overlays its /var.
+	testkit.HostLock(t, "dpkg")
 	t.Cleanup(func() { exec.Command("dpkg", "--purge", "motcua-agent").Run() })
 	if out, code := run(t, 2*time.Minute, exec.Command("dpkg", "-i", deb)); code != 0 {
 		t.Fatalf("dpkg -i: exit %d:\n%s", code, out)

@@ -350,7 +350,18 @@ func TestTwoHundredAgents(t *testing.T) {
 						return
 					}
 				}
-				if err := a.c.PushNow(ctx); err != nil {
+				// 200 at once may find the hub shedding (503 busy): an agent asks again
+				// after the Retry-After it was given, as its sync loop does.
+				err := a.c.PushNow(ctx)
+				for try := 0; try < 20 && err != nil; try++ {
+					var he *upload.HubError
+					if !errors.As(err, &he) || he.Code != wire.CodeBusy {
+						break
+					}
+					time.Sleep(max(he.RetryAfter, 100*time.Millisecond))
+					err = a.c.PushNow(ctx)
+				}
+				if err != nil {
 					errs <- fmt.Errorf("agent %d round %d: %w", i, round, err)
 					return
 				}

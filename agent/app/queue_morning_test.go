@@ -100,7 +100,10 @@ func (m *morning) take(service string, button, card bool) int {
 	if button {
 		browsertest.Do(t, m.kiosk, "priority button", chromedp.Click(chromedp.CSS("#prio")), browsertest.Poll(`document.getElementById("prio").getAttribute("aria-pressed") === "true"`))
 	}
-	browsertest.Do(t, m.kiosk, "take a number "+service, chromedp.Click(chromedp.CSS(`button[data-service="`+service+`"]`)), chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
+	// Clicked in the page: the kiosk redraws its buttons as the queue changes, and a node
+	// found first and clicked after may be gone by then.
+	browsertest.Eval[bool](t, m.kiosk, `(() => { document.querySelector('button[data-service="`+service+`"]').click(); return true })()`)
+	browsertest.Do(t, m.kiosk, "take a number "+service, chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
 	var n int
 	fmt.Sscan(browsertest.TextContent(t, m.kiosk, "#ticket-number"), &n)
 	prio := browsertest.Eval[bool](t, m.kiosk, `!!document.getElementById("ticket-prio")`)

@@ -2,7 +2,6 @@ package app
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
 	"net/http"
 	"os/exec"
@@ -16,7 +15,6 @@ import (
 	"motcua-agent/agent/web"
 	"motcua-agent/config"
 	"motcua-agent/internal/browsertest"
-	"motcua-agent/internal/testkit"
 )
 
 // TestDashboardShowsEveryFlowsBlock runs the demo agent with a gate beside its queue,
@@ -46,23 +44,8 @@ gate:
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := Open(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; a.Close() })
+	a, _ := serveApp(t, cfg, nil)
 	base := "http://" + cfg.HTTP.Listen
-	testkit.Eventually(t, 20*time.Second, func() bool {
-		r, err := http.Get(base + "/healthz")
-		if err == nil {
-			r.Body.Close()
-		}
-		return err == nil
-	}, "the agent to listen")
 
 	call := func(method, path string, body any, out any) int {
 		t.Helper()

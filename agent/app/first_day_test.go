@@ -225,24 +225,8 @@ func TestFirstDayGateAtClosing(t *testing.T) {
 	}
 	loc := cfg.Location()
 	clock := testkit.NewClock(time.Date(2026, 7, 4, 17, 29, 0, 0, loc))
-	ctx, cancel := context.WithCancel(context.Background())
-	a, err := Open(ctx, cfg)
-	if err != nil {
-		cancel()
-		t.Fatal(err)
-	}
-	a.Now = clock.Now
-	done := make(chan struct{})
-	go func() { a.Run(ctx); close(done) }()
-	t.Cleanup(func() { cancel(); <-done; a.Close() })
+	serveApp(t, cfg, func(a *App) { a.Now = clock.Now })
 	base := "http://" + cfg.HTTP.Listen
-	testkit.Eventually(t, 20*time.Second, func() bool {
-		r, err := http.Get(base + "/healthz")
-		if err == nil {
-			r.Body.Close()
-		}
-		return err == nil
-	}, "the gate agent does not answer")
 
 	scan := func(n int) {
 		t.Helper()

@@ -25,6 +25,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/drivers/display"
 	"motcua-agent/internal/browsertest"
+	"motcua-agent/internal/testkit"
 )
 
 func freeAddr(t *testing.T) string {
@@ -64,30 +65,37 @@ func startStoppableDemoAgent(t *testing.T, edits ...func(*config.Config)) (*App,
 	for _, e := range edits {
 		e(cfg)
 	}
+	a, stop := serveApp(t, cfg, nil)
+	base := cfg.HTTP.PublicURL
+	return a, base, stop
+}
+
+// serveApp opens an agent on cfg, lets setup change it before it runs (a clock), runs
+// it until the test ends (or stop), and returns once its web server answers /healthz.
+func serveApp(t *testing.T, cfg *config.Config, setup func(*App)) (*App, func()) {
+	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	a, err := Open(ctx, cfg)
 	if err != nil {
+		cancel()
 		t.Fatal(err)
+	}
+	if setup != nil {
+		setup(a)
 	}
 	done := make(chan struct{})
 	go func() { a.Run(ctx); close(done) }()
 	var once sync.Once
 	stop := func() { once.Do(func() { cancel(); <-done; a.Close() }) }
 	t.Cleanup(stop)
-	base := cfg.HTTP.PublicURL
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		r, err := http.Get(base + "/healthz")
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		r, err := http.Get("http://" + cfg.HTTP.Listen + "/healthz")
 		if err == nil {
 			r.Body.Close()
-			break
 		}
-		if time.Now().After(deadline) {
-			t.Fatal("agent did not start")
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
-	return a, base, stop
+		return err == nil
+	}, "the agent at %s to answer", cfg.HTTP.Listen)
+	return a, stop
 }
 
 // browser starts headless Chromium as the hall's screens run it: a 1280x900 window,

@@ -262,7 +262,7 @@ func TestFirstDayGateAtClosing(t *testing.T) {
 		}
 	}
 	open("lane at 17:29")
-	browsertest.Do(t, lane, "open at 17:29", browsertest.Poll(`document.getElementById("headline").textContent === "Mời quét mã"`))
+	browsertest.Do(t, lane, "open at 17:29", browsertest.Poll(`document.getElementById("headline").textContent === "Mời quét mã" && document.body.dataset.live === "1"`))
 	decision(1, "allow")
 	browsertest.Screenshot(t, lane, "gate-1729-allowed")
 

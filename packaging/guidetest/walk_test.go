@@ -90,7 +90,8 @@ func newSandbox(t *testing.T) *sandbox {
 	script := strings.Join(mounts, " && ") +
 		// No systemd here: the maintainer scripts see none and leave starting to the test.
 		` && { [ ! -d /run/systemd ] || mount -t tmpfs tmpfs /run/systemd; }` +
-		` && ip link set lo up && useradd --create-home --home-dir ` + filepath.Join(top, "home") + ` kythuat && echo ready && exec sleep 86400`
+		` && ip link set lo up && useradd --create-home --home-dir ` + filepath.Join(top, "home") + ` kythuat` +
+		` && install -d -o kythuat -m 0700 ` + filepath.Join(top, "home", "tmp") + ` && echo ready && exec sleep 86400`
 	s := &sandbox{t: t, dir: filepath.Join(top, "work"), home: filepath.Join(top, "home")}
 	os.MkdirAll(s.dir, 0o755)
 	s.holder = exec.Command("unshare", "--mount", "--net", "--propagation", "private", "--", "sh", "-c", script)
@@ -115,6 +116,16 @@ func (s *sandbox) close() {
 		syscall.Kill(-p.Process.Pid, syscall.SIGTERM) // its whole process group
 		p.Wait()
 	}
+	// Whatever the technician's account still runs (the board's Chromium and its
+	// helpers, which may have left the group) ends before the folders are removed: a
+	// browser still writing its profile makes the removal fail.
+	if st, err := os.Stat(s.home); err == nil {
+		uid := fmt.Sprint(st.Sys().(*syscall.Stat_t).Uid)
+		testkit.Eventually(s.t, 30*time.Second, func() bool {
+			exec.Command("pkill", "-KILL", "-U", uid).Run()
+			return exec.Command("pgrep", "-U", uid).Run() != nil
+		}, "the technician's processes (uid %s) never ended", uid)
+	}
 	s.holder.Process.Kill()
 	s.holder.Wait()
 }
@@ -129,6 +140,16 @@ func (s *sandbox) enter(argv ...string) *exec.Cmd {
 	return cmd
 }
 
+// technician is a command run inside the namespaces as the technician's own account.
+func (s *sandbox) technician(argv ...string) *exec.Cmd {
+	cmd := s.enter(append([]string{"runuser", "-u", "kythuat", "--"}, argv...)...)
+	// A Debian /tmp is open to every account (1777); this host's may not be (a
+	// container's is often 0755, where xvfb-run's mktemp fails): the technician's
+	// temporary files go to a folder of their own instead.
+	cmd.Env = append(cmd.Env, "TMPDIR="+filepath.Join(s.home, "tmp"))
+	return cmd
+}
+
 // shell runs one line of the guide as the technician would type it: a line that
 // starts with sudo as root, any other as the technician's own account (kythuat).
 func (s *sandbox) shell(line string) (string, error) {
@@ -136,7 +157,7 @@ func (s *sandbox) shell(line string) (string, error) {
 	if rest, ok := strings.CutPrefix(line, "sudo "); ok {
 		cmd = s.enter("bash", "-c", rest)
 	} else {
-		cmd = s.enter("runuser", "-u", "kythuat", "--", "bash", "-c", line)
+		cmd = s.technician("bash", "-c", line)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
@@ -354,7 +375,20 @@ func TestGuideAsWritten(t *testing.T) {
 		}
 		return strings.TrimSpace(out)
 	}
-	browser := s.enter("runuser", "-u", "kythuat", "--", "xvfb-run", "-a", "bash", "-c", strings.Replace(board, "token=MA", "token="+token("display"), 1))
+	// The technician's desktop: a screen started by root (on a host whose /tmp is not
+	// open to every account, Xvfb as the technician could not write its lock file there).
+	screen := s.enter("Xvfb", "-displayfd", "1", "-nolisten", "tcp", "-screen", "0", "1280x800x24")
+	screenOut, _ := screen.StdoutPipe()
+	if err := screen.Start(); err != nil {
+		t.Fatalf("Xvfb: %v", err)
+	}
+	s.procs = append(s.procs, screen)
+	display, err := bufio.NewReader(screenOut).ReadString('\n')
+	if err != nil {
+		t.Fatalf("Xvfb never said its display: %v", err)
+	}
+	browser := s.technician("bash", "-c", strings.Replace(board, "token=MA", "token="+token("display"), 1))
+	browser.Env = append(browser.Env, "DISPLAY=:"+strings.TrimSpace(display))
 	browserLog, _ := os.Create(filepath.Join(s.dir, "board.log"))
 	browser.Stdout, browser.Stderr = browserLog, browserLog
 	if err := browser.Start(); err != nil {
@@ -363,16 +397,13 @@ func TestGuideAsWritten(t *testing.T) {
 	s.procs = append(s.procs, browser)
 	ran++
 	admin := token("admin")
-	for deadline := time.Now().Add(60 * time.Second); ; time.Sleep(500 * time.Millisecond) {
-		dashboard, _ := s.enter("curl", "-sf", "-H", "Authorization: Bearer "+admin, "http://127.0.0.1:8606/api/v1/dashboard").Output()
-		if bytes.Contains(dashboard, []byte("Loa của 1 màn hình gọi số đã bật")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			log, _ := os.ReadFile(filepath.Join(s.dir, "board.log"))
-			t.Fatalf("the board opened by the guide's command never reported its sound on:\n%s\nits browser's log:\n%s", dashboard, log)
-		}
-	}
+	var dashboard []byte
+	testkit.Eventually(t, 60*time.Second, func() bool {
+		dashboard, _ = s.enter("curl", "-sf", "-H", "Authorization: Bearer "+admin, "http://127.0.0.1:8606/api/v1/dashboard").Output()
+		return bytes.Contains(dashboard, []byte("Loa của 1 màn hình gọi số đã bật"))
+	}, "the board opened by the guide's command never reported its sound on:\n%s\nits browser's log:\n%s",
+		func() string { return string(dashboard) },
+		func() string { log, _ := os.ReadFile(filepath.Join(s.dir, "board.log")); return string(log) })
 	t.Logf("%d commands of the guide run as written, %d not run here", ran, len(skipped))
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -179,8 +180,10 @@ func TestQueueEndToEnd(t *testing.T) {
 	// The ticket's bytes reached the printer's pty and decode to that number.
 	printed := filepath.Join(a.Config.DataDir, "printer-sim", "ticket-0001.png")
 	waitFile(t, printed)
-	if got, want := scanQR(t, printed), fmt.Sprintf("%s/ticket?n=1001&d=%s", base, day); got != want {
-		t.Fatalf("printed QR %q, want %q", got, want)
+	// The demo takes ratings: the link carries the ticket's own key (the citizen's
+	// right to rate this one ticket).
+	if got, want := scanQR(t, printed), regexp.MustCompile("^"+regexp.QuoteMeta(fmt.Sprintf("%s/ticket?n=1001&d=%s&k=", base, day))+"[0-9a-f]{24}$"); !want.MatchString(got) {
+		t.Fatalf("printed QR %q, want it to match %s", got, want)
 	}
 
 	// Counter 2 calls it from the console.

@@ -302,6 +302,17 @@ func (d *dialect) lockedLookup(keys, table, alias, on string) string {
 	return keys + " JOIN " + table + " " + alias + " ON " + on
 }
 
+// sharedLock ends a SELECT so that the rows it reads are locked shared until the
+// transaction ends (PostgreSQL: FOR SHARE; a writer that would delete or update them
+// waits, other shared lockers do not). SQLite: nothing (its one writer holds the whole
+// database already).
+func (d *dialect) sharedLock() string {
+	if d.postgres {
+		return " FOR SHARE"
+	}
+	return ""
+}
+
 // insertedExpr is true, in an upsert's RETURNING, for a row the statement inserted
 // rather than updated (PostgreSQL: a new row has no xmax); on SQLite, whose one writer
 // cannot meet another's insert, always true.

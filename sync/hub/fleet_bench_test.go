@@ -250,7 +250,7 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 
 // pgStatReset and pgStatDump show where the database's time goes during one rate: with
 // MOTCUA_BENCH_PGSTAT=FILE, and the server started with pg_stat_statements
-// (MOTCUA_PGTEST_SETTINGS=shared_preload_libraries=pg_stat_statements), the statements
+// (MOTCUA_PGTEST_SETTINGS="shared_preload_libraries=pg_stat_statements pg_stat_statements.track_planning=on"), the statements
 // that took the most time, their calls, rows and buffers, are appended to FILE.
 func pgStatReset(b *testing.B, dsn string) {
 	if os.Getenv("MOTCUA_BENCH_PGSTAT") == "" {
@@ -282,21 +282,21 @@ func pgStatDump(b *testing.B, dsn, title string) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "== %s\n%8s %10s %10s %10s  %s\n", title, "calls", "total_ms", "rows", "buffers", "statement")
-	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 1)::text, rows, shared_blks_hit + shared_blks_read,
+	fmt.Fprintf(f, "== %s\n%8s %10s %10s %10s %10s  %s\n", title, "calls", "total_ms", "plan_ms", "rows", "buffers", "statement")
+	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 1)::text, round(total_plan_time::numeric, 1)::text, rows, shared_blks_hit + shared_blks_read,
 		left(regexp_replace(query, '\s+', ' ', 'g'), 120) FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-		ORDER BY total_exec_time DESC LIMIT 15`)
+		ORDER BY total_exec_time + total_plan_time DESC LIMIT 15`)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var calls, n, blocks int64
-		var total, q string
-		if err := rows.Scan(&calls, &total, &n, &blocks, &q); err != nil {
+		var total, plan, q string
+		if err := rows.Scan(&calls, &total, &plan, &n, &blocks, &q); err != nil {
 			b.Fatal(err)
 		}
-		fmt.Fprintf(f, "%8d %10s %10d %10d  %s\n", calls, total, n, blocks, q)
+		fmt.Fprintf(f, "%8d %10s %10s %10d %10d  %s\n", calls, total, plan, n, blocks, q)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"slices"
 	"strconv"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -30,7 +31,8 @@ import (
 // Reported per rate: pushes/s sustained (answered 200 over the time until the last
 // answer), p50/p99 answer time in ms measured from each push's scheduled time (a
 // queue in the generator counts), and CPU ms per push of the hub processes and, on
-// PostgreSQL, of the database server (also shown alone).
+// PostgreSQL, of the database server (also shown alone); apart, the load generator's
+// CPU per push (signing, sending, reading answers), which shares the same cores.
 //
 // "overload" and "overload-postgres" offer rates up to and past the hub's capacity
 // with one connection per push at most (as 2,000 PCs would open), so the hub, not the
@@ -98,6 +100,7 @@ func BenchmarkFleetLoad(b *testing.B) {
 					b.ReportMetric(testkit.Ms(testkit.Percentile(r.latencies, 99)), "p99_ms")
 					b.ReportMetric(r.cpuPerPush, "cpu_ms/push")
 					b.ReportMetric(r.dbCPU, "db_cpu_ms/push")
+					b.ReportMetric(r.genCPU, "gen_cpu_ms/push")
 					b.ReportMetric(float64(r.failed), "failed")
 					b.ReportMetric(float64(r.shed), "shed")
 					b.ReportMetric(testkit.Ms(testkit.Percentile(r.answers, 99)), "p99_any_ms")
@@ -163,6 +166,7 @@ type loadResult struct {
 	latencies  []time.Duration
 	cpuPerPush float64         // hubs and database server together
 	dbCPU      float64         // the database server's part
+	genCPU     float64         // the load generator's (this process), not in cpuPerPush
 	failed     int             // not stored: shed, or no answer, or another answer
 	shed       int             // answered 503 busy with Retry-After
 	answers    []time.Duration // every push's time to an answer of any kind (or to its error)
@@ -202,6 +206,7 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 	shed := make([]bool, total)
 	var wg sync.WaitGroup
 	hubs0, db0 := cpu()
+	gen0 := selfCPU()
 	start := time.Now()
 	interval := time.Second / time.Duration(rate)
 	for i := range pushes {
@@ -227,6 +232,7 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 	wg.Wait()
 	elapsed := time.Since(start)
 	hubs1, db1 := cpu()
+	gen1 := selfCPU()
 	client.CloseIdleConnections()
 	r := loadResult{answers: lat}
 	for i := range ok {
@@ -244,13 +250,14 @@ func (f *simFleet) offer(b *testing.B, targets []string, rate int, window time.D
 	if n > 0 {
 		r.cpuPerPush = testkit.Ms(hubs1-hubs0+db1-db0) / float64(n)
 		r.dbCPU = testkit.Ms(db1-db0) / float64(n)
+		r.genCPU = testkit.Ms(gen1-gen0) / float64(n)
 	}
 	return r
 }
 
 // pgStatReset and pgStatDump show where the database's time goes during one rate: with
 // MOTCUA_BENCH_PGSTAT=FILE, and the server started with pg_stat_statements
-// (MOTCUA_PGTEST_SETTINGS=shared_preload_libraries=pg_stat_statements), the statements
+// (MOTCUA_PGTEST_SETTINGS="shared_preload_libraries=pg_stat_statements pg_stat_statements.track_planning=on"), the statements
 // that took the most time, their calls, rows and buffers, are appended to FILE.
 func pgStatReset(b *testing.B, dsn string) {
 	if os.Getenv("MOTCUA_BENCH_PGSTAT") == "" {
@@ -282,21 +289,30 @@ func pgStatDump(b *testing.B, dsn, title string) {
 		b.Fatal(err)
 	}
 	defer f.Close()
-	fmt.Fprintf(f, "== %s\n%8s %10s %10s %10s  %s\n", title, "calls", "total_ms", "rows", "buffers", "statement")
-	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 1)::text, rows, shared_blks_hit + shared_blks_read,
+	fmt.Fprintf(f, "== %s\n%8s %10s %10s %10s %10s  %s\n", title, "calls", "total_ms", "plan_ms", "rows", "buffers", "statement")
+	rows, err := db.Query(`SELECT calls, round(total_exec_time::numeric, 1)::text, round(total_plan_time::numeric, 1)::text, rows, shared_blks_hit + shared_blks_read,
 		left(regexp_replace(query, '\s+', ' ', 'g'), 120) FROM pg_stat_statements
 		WHERE dbid = (SELECT oid FROM pg_database WHERE datname = current_database())
-		ORDER BY total_exec_time DESC LIMIT 15`)
+		ORDER BY total_exec_time + total_plan_time DESC LIMIT 15`)
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var calls, n, blocks int64
-		var total, q string
-		if err := rows.Scan(&calls, &total, &n, &blocks, &q); err != nil {
+		var total, plan, q string
+		if err := rows.Scan(&calls, &total, &plan, &n, &blocks, &q); err != nil {
 			b.Fatal(err)
 		}
-		fmt.Fprintf(f, "%8d %10s %10d %10d  %s\n", calls, total, n, blocks, q)
+		fmt.Fprintf(f, "%8d %10s %10s %10d %10d  %s\n", calls, total, plan, n, blocks, q)
 	}
+}
+
+// selfCPU is the user and system CPU time of this process (the load generator) so far.
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -69,6 +69,7 @@ type Options struct {
 type Hub struct {
 	db      *sqlDB // the writer's pool (one connection on SQLite)
 	rdb     *sqlDB // readers
+	adb     *sqlDB // the pushes' device look-ups (lookups.go): rdb on SQLite
 	now     func() time.Time
 	log     *slog.Logger
 	loc     *time.Location
@@ -97,7 +98,7 @@ type Hub struct {
 func sqliteDSN(path string) string {
 	// Pragmas go in the DSN so every pooled connection gets them.
 	return "file:" + url.PathEscape(path) +
-		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"
+		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_stmt_cache_size=256"
 }
 
 // ErrKeyFileRequired means a hub on PostgreSQL was opened without Options.KeyFile.
@@ -156,9 +157,18 @@ func Open(db string, opts Options) (*Hub, error) {
 	if err != nil {
 		return nil, fmt.Errorf("open hub database %s: %w", name, err)
 	}
+	adb, err := openLookups(db, rdb)
+	if err != nil {
+		wdb.Close()
+		rdb.Close()
+		return nil, fmt.Errorf("open hub database %s: %w", name, err)
+	}
 	fail := func(err error) (*Hub, error) {
 		wdb.Close()
 		rdb.Close()
+		if adb != rdb {
+			adb.Close()
+		}
 		return nil, err
 	}
 	ctx := context.Background()
@@ -176,7 +186,7 @@ func Open(db string, opts Options) (*Hub, error) {
 	if err := checkKey(ctx, wdb, box, keyFile); err != nil {
 		return fail(err)
 	}
-	h := &Hub{db: wdb, rdb: rdb, box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
+	h := &Hub{db: wdb, rdb: rdb, adb: adb, box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -217,7 +227,11 @@ func Open(db string, opts Options) (*Hub, error) {
 // Close stops the writer and closes the database.
 func (h *Hub) Close() error {
 	h.writer.stop()
-	return errors.Join(h.rdb.Close(), h.db.Close())
+	var lookups error
+	if h.adb != h.rdb {
+		lookups = h.adb.Close()
+	}
+	return errors.Join(h.rdb.Close(), lookups, h.db.Close())
 }
 
 // Site describes where a device stands in the two-tier administration.
@@ -333,7 +347,7 @@ func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, er
 func (h *Hub) lookupPush(ctx context.Context, device, nonce string) (rec deviceRecord, used bool, err error) {
 	var secret string
 	var revoked sql.NullString
-	err = h.rdb.QueryRowContext(ctx, `SELECT d.site, d.kind, d.secret, d.revoked_at,
+	err = h.adb.QueryRowContext(ctx, `SELECT d.site, d.kind, d.secret, d.revoked_at,
 			EXISTS(SELECT 1 FROM nonces n WHERE n.device = d.device AND n.nonce = ?)
 		FROM devices d WHERE d.device = ?`, nonce, device).
 		Scan(&rec.site, &rec.kind, &secret, &revoked, &used)

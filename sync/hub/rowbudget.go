@@ -87,7 +87,7 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 		var newKeys []counterKey
 		for k := range j.push.Snapshots {
 			s := &j.push.Snapshots[k]
-			key := counterKey{j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims), s.Epoch}
+			key := counterKey{j.device, s.Day, s.Metric, j.snapshotDims(k), s.Epoch}
 			if held[key] || slices.Contains(newKeys, key) {
 				continue
 			}

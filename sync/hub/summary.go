@@ -36,7 +36,6 @@ import (
 	"strings"
 
 	"motcua-agent/config/vocab"
-	"motcua-agent/sync/wire"
 )
 
 // summaryShards is how many shards each summary row is split into.
@@ -203,7 +202,7 @@ func addToSummaries(ctx context.Context, tx *sqlTx, s *summaries, shard int64, g
 		j := group[i]
 		for k := range j.push.Snapshots {
 			sn := &j.push.Snapshots[k]
-			t := total{j.device, sn.Day, sn.Metric, wire.CanonicalDims(sn.Dims)}
+			t := total{j.device, sn.Day, sn.Metric, j.snapshotDims(k)}
 			if _, ok := place[t]; ok {
 				continue
 			}

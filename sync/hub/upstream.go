@@ -26,6 +26,7 @@ import (
 	"net/http"
 	"os"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -89,13 +90,18 @@ const (
 // touched. Every hub marks them, with or without an upstream: it costs one row per
 // distinct day, and a hub given --upstream later finds its history already marked.
 //
-// The mark is written with DO UPDATE, not DO NOTHING, so that it locks the row even
-// when the day is already marked. On PostgreSQL (read committed) DO NOTHING would take
-// no lock: a refresh could delete the old mark and read the day before this transaction
-// commits, and the change would be left without a mark. With the lock the refresh's
-// DELETE waits for this commit and its next statement reads the day with this change.
-// Days are marked in sorted order, the order the refresh takes them, so the two never
-// wait on each other in a cycle. On SQLite one writer at a time makes all this moot.
+// The mark must be held, not merely present, until this transaction commits: on
+// PostgreSQL (read committed) a refresh could otherwise delete the old mark and read the
+// day before this commit, and the change would be left without a mark. A mark already
+// there is locked shared (FOR SHARE): the refresh's DELETE waits for this commit and
+// its next statement reads the day with this change, while the other ingest
+// transactions, which lock it shared too, do not wait for each other (an exclusive lock,
+// DO UPDATE, made every writer loop of every hub queue behind the previous one's commit
+// and its WAL flush: the day's mark is one row). A missing mark is inserted, which holds
+// it the same way; one that another transaction inserted or deleted meanwhile is looked
+// at again. Days are taken in sorted order, the order the refresh takes them, so the two
+// never wait on each other in a cycle. On SQLite one writer at a time makes all this
+// moot.
 func markUpstreamDirty(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) error {
 	seen := map[string]bool{}
 	var days []string
@@ -108,10 +114,33 @@ func markUpstreamDirty(ctx context.Context, tx *sqlTx, group []*ingestJob, store
 		}
 	}
 	sort.Strings(days)
-	for _, day := range days {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO upstream_dirty(day) VALUES(?) ON CONFLICT(day) DO UPDATE SET day = excluded.day`, day); err != nil {
-			return fmt.Errorf("mark day %s for the upstream: %w", day, err)
+	for attempt := 0; len(days) > 0; attempt++ {
+		if attempt == commitAttempts {
+			return fmt.Errorf("mark days %v for the upstream: %w", days, errRowAppeared)
 		}
+		list := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(days)), ", ") + ")"
+		args := make([]any, len(days))
+		for i, d := range days {
+			args[i] = d
+		}
+		held, err := queryStrings(ctx, tx, `SELECT day FROM upstream_dirty WHERE day IN `+list+` ORDER BY day`+tx.d.sharedLock(), args...)
+		if err != nil {
+			return fmt.Errorf("mark days for the upstream: %w", err)
+		}
+		days = slices.DeleteFunc(days, func(d string) bool { return slices.Contains(held, d) })
+		if len(days) == 0 {
+			return nil
+		}
+		args = args[:0]
+		for _, d := range days {
+			args = append(args, d)
+		}
+		added, err := queryStrings(ctx, tx, `INSERT INTO upstream_dirty(day) VALUES `+valuesSQL(len(days), 1)+`
+			ON CONFLICT(day) DO NOTHING RETURNING day`, args...)
+		if err != nil {
+			return fmt.Errorf("mark days for the upstream: %w", err)
+		}
+		days = slices.DeleteFunc(days, func(d string) bool { return slices.Contains(added, d) })
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ type ingestJob struct {
 	push   *wire.PushRequest
 	done   chan ingestResult
 	queued time.Time // when it entered the writer's queue
+	dims   []string  // each snapshot's canonical dims (snapshotDims)
 }
 
 type ingestResult struct {
@@ -74,6 +75,9 @@ var errQueueFull = fmt.Errorf("the writer's queue stayed full")
 // submit queues a push, waiting at most wait for a place, and waits for its commit.
 func (w *writer) submit(ctx context.Context, wait time.Duration, j *ingestJob) ingestResult {
 	j.done = make(chan ingestResult, 1)
+	if len(j.push.Snapshots) > 0 {
+		j.snapshotDims(0)
+	}
 	j.queued = time.Now()
 	timer := time.NewTimer(wait)
 	defer timer.Stop()
@@ -333,7 +337,7 @@ func counterBatches(group []*ingestJob, stored []int) [][]counterRow {
 		j := group[i]
 		for k := range j.push.Snapshots {
 			s := &j.push.Snapshots[k]
-			r := counterRow{job: i, device: j.device, day: s.Day, metric: s.Metric, dims: wire.CanonicalDims(s.Dims), ep: s.Epoch,
+			r := counterRow{job: i, device: j.device, day: s.Day, metric: s.Metric, dims: j.snapshotDims(k), ep: s.Epoch,
 				value: s.Value, revision: s.Revision}
 			if seen[r.key()] {
 				batches = append(batches, cur)
@@ -436,7 +440,7 @@ func heldRows(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) 
 		j := group[i]
 		for k := range j.push.Snapshots {
 			s := &j.push.Snapshots[k]
-			key := groupKey{j.device, s.Day, s.Metric, wire.CanonicalDims(s.Dims)}
+			key := groupKey{j.device, s.Day, s.Metric, j.snapshotDims(k)}
 			if !seen[key] {
 				seen[key] = true
 				keys = append(keys, key)

@@ -146,7 +146,8 @@ func TestOfficialReceiptsCountedOnceAcrossRestart(t *testing.T) {
 	evs, _ := st.Events(context.Background(), store.EventFilter{})
 	units := 0
 	for _, e := range evs {
-		if e.Attrs["unit"] == "000.00.31.H40" && e.Attrs["received_on"] == "2023-12-01" {
+		var a DossierAttrs
+		if e.Attrs.Decode(&a) == nil && a.Unit == "000.00.31.H40" && a.ReceivedOn == "2023-12-01" {
 			units++
 		}
 	}

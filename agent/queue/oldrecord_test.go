@@ -106,6 +106,20 @@ func openPlayed(t *testing.T, path string) (*Queue, *testkit.Clock, *store.Store
 	return q, clk, st
 }
 
+// copyOfOldRecord is a fresh copy of oldRecord to open (opening may write to it).
+func copyOfOldRecord(t testing.TB) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "agent.db")
+	b, err := os.ReadFile(oldRecord)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
 // A record an older agent kept (its attributes in the map shape of the time) rebuilds
 // the same day as the same day played now: the tickets with their states, times,
 // counters, transfers, officers and ratings, the counters' officers and pauses, the
@@ -121,15 +135,7 @@ func TestOlderAgentsDayRebuildsTheSame(t *testing.T) {
 	}
 	t.Parallel()
 	ctx := context.Background()
-	oldPath := filepath.Join(t.TempDir(), "agent.db")
-	b, err := os.ReadFile(oldRecord)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(oldPath, b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	oldQ, _, oldSt := openPlayed(t, oldPath)
+	oldQ, _, oldSt := openPlayed(t, copyOfOldRecord(t))
 	defer oldSt.Close()
 
 	newQ, clk, newSt := openPlayed(t, filepath.Join(t.TempDir(), "agent.db"))
@@ -220,4 +226,38 @@ func TestOlderAgentsDayRebuildsTheSame(t *testing.T) {
 	if !strings.Contains(string(oldJSON), `"replaced":""`) || strings.Contains(string(newJSON), "replaced") {
 		t.Errorf("first sign-in: older record %s, new %s: want the older shape in the older record", oldJSON, newJSON)
 	}
+}
+
+// BenchmarkReplayOlderDay rebuilds the older agent's day from its record (open the
+// events, read each kind's struct, apply) against, in the same run, reading the same
+// rows' attributes into maps as the store did for every event before they were typed:
+// ratio = typed rebuild / map decode of the same rows.
+func BenchmarkReplayOlderDay(b *testing.B) {
+	ctx := context.Background()
+	clk := testkit.NewClock(playedDay)
+	st := openStore(b, copyOfOldRecord(b), clk.Now)
+	defer st.Close()
+	q := openQueue(b, st, clk.Now)
+	day := st.Day(playedDay)
+	evs, err := st.Events(ctx, store.EventFilter{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	var typed, maps time.Duration
+	for b.Loop() {
+		t0 := time.Now()
+		if _, err := q.replay(ctx, day); err != nil {
+			b.Fatal(err)
+		}
+		t1 := time.Now()
+		if _, err := st.Events(ctx, store.EventFilter{Kinds: allKinds}); err != nil {
+			b.Fatal(err)
+		}
+		for _, e := range evs {
+			var m map[string]any
+			_ = json.Unmarshal([]byte(e.Attrs.String()), &m)
+		}
+		typed, maps = typed+t1.Sub(t0), maps+time.Since(t1)
+	}
+	b.ReportMetric(float64(typed)/float64(maps), "typed/map-decode")
 }

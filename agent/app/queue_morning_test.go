@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -146,8 +147,19 @@ func (m *morning) press(counter, id string) {
 	if answered {
 		return
 	}
-	// The console has caught up (it refreshes on the stream).
-	time.Sleep(50 * time.Millisecond)
+	// The console has caught up (it refreshes on the stream): it shows the counter's
+	// ticket and pause as the queue has them, so the next press acts on them.
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		s := m.snapshot()
+		cur, pause := "—", "Tạm dừng"
+		if c, ok := s.Current[counter]; ok {
+			cur = strconv.Itoa(c.Number)
+		}
+		if s.Paused[counter] {
+			pause = "Tiếp tục"
+		}
+		return browsertest.Eval[bool](t, ctx, fmt.Sprintf(`document.getElementById("current").textContent === %q && document.getElementById("pause").textContent === %q`, cur, pause))
+	}, "counter %s's console to show the queue's state", counter)
 }
 
 // visit is one thing an official does at a counter, chosen by the ticket open there.

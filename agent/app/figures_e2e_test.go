@@ -459,13 +459,12 @@ func TestEveryFigureAgreesFromCounterToNation(t *testing.T) {
 func waitForPage(t *testing.T, u, want string) {
 	t.Helper()
 	var page string
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
-		if page = string(httpGet(t, u)); strings.Contains(page, want) {
-			return
-		}
-	}
-	i := strings.Index(page, `<table class="drill">`)
-	t.Fatalf("%s never showed %s; its drill-down: %.1500s", u, want, page[max(i, 0):])
+	testkit.Eventually(t, 30*time.Second, func() bool {
+		page = string(httpGet(t, u))
+		return strings.Contains(page, want)
+	}, "%s to show %s; its drill-down: %.1500s", u, want, func() string {
+		return page[max(strings.Index(page, `<table class="drill">`), 0):]
+	})
 }
 
 // svgTitles are the bars' titles of charts ("giờ 08: 11,6"), the ones with a value.
@@ -505,7 +504,7 @@ func waitForFigures(t *testing.T, base, token string, q url.Values, want map[str
 		qq[k] = v
 	}
 	var last map[string]hub.FigureValue
-	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(100 * time.Millisecond) {
+	testkit.Eventually(t, 30*time.Second, func() bool {
 		var rep hub.FigureReport
 		if err := json.Unmarshal(httpGet(t, base+"/api/v1/report/figures?"+qq.Encode()), &rep); err != nil {
 			t.Fatal(err)
@@ -514,18 +513,14 @@ func waitForFigures(t *testing.T, base, token string, q url.Values, want map[str
 		for _, f := range rep.Figures {
 			last[f.Name] = f
 		}
-		ok := true
 		for metric, v := range want {
 			if f, found := last[metric]; !found || f.Value == nil || *f.Value != float64(v) {
-				ok = false
+				return false
 			}
 		}
-		if ok {
-			return last
-		}
-	}
-	t.Fatalf("%s: the figures never arrived: %+v", base, last)
-	return nil
+		return true
+	}, "%s: the figures to arrive: %+v", base, func() string { return fmt.Sprintf("%+v", last) })
+	return last
 }
 
 func checkFigureValues(t *testing.T, where string, figs map[string]hub.FigureValue, want map[string]int64, wantAvg float64) {

@@ -250,16 +250,11 @@ func TestFirstDayGateAtClosing(t *testing.T) {
 	// The page listens on the event stream: scan until its subscription shows the decision.
 	decision := func(n int, class string) {
 		t.Helper()
-		deadline := time.Now().Add(30 * time.Second)
-		for {
+		testkit.Eventually(t, 30*time.Second, func() bool {
 			scan(n)
-			if _, err := browsertest.Run(lane, browsertest.Poll(`document.getElementById("panel").className === "`+class+`"`, chromedp.WithPollingTimeout(2*time.Second))); err == nil {
-				return
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("the lane's screen never showed %s", class)
-			}
-		}
+			_, err := browsertest.Run(lane, browsertest.Poll(`document.getElementById("panel").className === "`+class+`"`, chromedp.WithPollingTimeout(2*time.Second)))
+			return err == nil
+		}, "the lane's screen to show %s", class)
 	}
 	open("lane at 17:29")
 	browsertest.Do(t, lane, "open at 17:29", browsertest.Poll(`document.getElementById("headline").textContent === "Mời quét mã" && document.body.dataset.live === "1"`))

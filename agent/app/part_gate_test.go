@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
 	"net"
 	"net/http"
 	"os/exec"
@@ -13,6 +14,7 @@ import (
 	"time"
 
 	"motcua-agent/config"
+	"motcua-agent/internal/testkit"
 )
 
 // TestGateSimulationEndToEnd runs the agent on a gate config with simulate: true: a
@@ -45,16 +47,13 @@ func TestGateSimulationEndToEnd(t *testing.T) {
 	done := make(chan error, 1)
 	go func() { done <- a.Run(ctx) }()
 	base := "http://" + addr
-	up := false
-	for deadline := time.Now().Add(15 * time.Second); !up && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if resp, err := http.Get(base + "/healthz"); err == nil {
+	testkit.Eventually(t, 15*time.Second, func() bool {
+		resp, err := http.Get(base + "/healthz")
+		if err == nil {
 			resp.Body.Close()
-			up = true
 		}
-	}
-	if !up {
-		t.Fatal("the agent did not start listening")
-	}
+		return err == nil
+	}, "the agent at %s to answer", addr)
 	call := func(method, path, token string, body any, out any) int {
 		t.Helper()
 		var rd *bytes.Reader
@@ -88,11 +87,9 @@ func TestGateSimulationEndToEnd(t *testing.T) {
 		Lanes     []struct{ Name, Relay string }
 		Today     struct{ Entries, Unique_visitors int64 }
 	}
-	for deadline := time.Now().Add(15 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
-		if call("GET", "/api/v1/gate", "display-token-012345678", nil, &st) == 200 && st.Today.Entries == 1 {
-			break
-		}
-	}
+	testkit.Eventually(t, 15*time.Second, func() bool {
+		return call("GET", "/api/v1/gate", "display-token-012345678", nil, &st) == 200 && st.Today.Entries == 1
+	}, "the simulated entry to be counted: %+v", func() string { return fmt.Sprintf("%+v", st) })
 	if st.Occupancy != 1 || st.Today.Entries != 1 || len(st.Lanes) != 2 || st.Lanes[0].Relay != "ok" {
 		t.Fatalf("gate status after one entry: %+v", st)
 	}

@@ -108,19 +108,14 @@ func browser(t *testing.T, extra ...chromedp.ExecAllocatorOption) context.Contex
 }
 
 // waitFile waits for a file to appear and be complete (its size stops changing).
+// waitFile waits for the simulated printer's picture at path (written aside and
+// renamed: once there, it is whole).
 func waitFile(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	last := int64(-1)
-	for time.Now().Before(deadline) {
-		if fi, err := os.Stat(path); err == nil && fi.Size() > 0 && fi.Size() == last {
-			return
-		} else if err == nil {
-			last = fi.Size()
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-	t.Fatalf("%s did not appear", path)
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		fi, err := os.Stat(path)
+		return err == nil && fi.Size() > 0
+	}, "%s to appear", path)
 }
 
 func scanQR(t *testing.T, path string) string {
@@ -202,19 +197,9 @@ func TestQueueEndToEnd(t *testing.T) {
 	}
 	want, _ := display.CallClips(1001, "2")
 	browsertest.Do(t, dctx, "clips played", browsertest.Poll(fmt.Sprintf(`window.playedClips.length >= %d`, len(want))))
-	deadline := time.Now().Add(20 * time.Second)
-	for {
-		mu.Lock()
-		got := strings.Join(clips, " ")
-		mu.Unlock()
-		if strings.Contains(got, strings.Join(want, " ")) {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("display requested clips %q, want %q", got, strings.Join(want, " "))
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	requested := func() string { mu.Lock(); defer mu.Unlock(); return strings.Join(clips, " ") }
+	testkit.Eventually(t, 20*time.Second, func() bool { return strings.Contains(requested(), strings.Join(want, " ")) },
+		"display requested clips %q, want %q", requested, strings.Join(want, " "))
 	browsertest.FullScreenshot(t, dctx, "display-board")
 
 	// The call keypad of counter 2 recalls it (a key press is a line on its serial port).
@@ -297,8 +282,7 @@ func TestQueueEndToEnd(t *testing.T) {
 	born := time.Now().AddDate(-80, 0, 0).Format("02/01/2006")
 	a.Bus.Publish(bus.Message{Topic: identity.TopicIdentity, Public: identity.Status{Counter: "kiosk-1", Outcome: "ok"},
 		Personal: identity.Person{Birth: born}})
-	deadline = time.Now().Add(10 * time.Second)
-	for {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		body := strings.NewReader(`{"service": "A", "station": "kiosk-1"}`)
 		req, _ := http.NewRequest("POST", base+"/api/v1/tickets", body)
 		req.Header.Set("Authorization", "Bearer "+tok["kiosk"])
@@ -309,14 +293,8 @@ func TestQueueEndToEnd(t *testing.T) {
 		var r struct{ Ticket struct{ Priority bool } }
 		json.NewDecoder(resp.Body).Decode(&r)
 		resp.Body.Close()
-		if r.Ticket.Priority {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("a card of an 80-year-old did not make the kiosk's ticket priority")
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return r.Ticket.Priority
+	}, "a card of an 80-year-old to make the kiosk's ticket priority")
 
 	// The kiosk on a tablet held upright: the services stack in one column, all visible.
 	tab := browsertest.Tab(t, bctx)

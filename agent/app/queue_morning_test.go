@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -19,6 +20,7 @@ import (
 	"motcua-agent/config"
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/browsertest"
+	"motcua-agent/internal/testkit"
 )
 
 // morning is a whole morning at the office driven through the real pages in headless
@@ -131,19 +133,33 @@ func (m *morning) press(counter, id string) {
 	before := m.lastSeq()
 	ctx := m.desks[counter]
 	browsertest.Do(t, ctx, "counter "+counter+" "+id, chromedp.Click(chromedp.CSS("#"+id)))
-	deadline := time.Now().Add(20 * time.Second)
-	for m.lastSeq() == before {
-		if id == "next" && browsertest.Eval[bool](t, ctx, `!document.getElementById("choice").hidden || !!document.querySelector("#msg .error")`) {
-			return
+	answered := false // "next" with a choice to make, or nobody waiting
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		if m.lastSeq() != before {
+			return true
 		}
-		if time.Now().After(deadline) {
-			browsertest.FullScreenshot(t, ctx, "failed-press-"+counter+"-"+id)
-			t.Fatalf("counter %s: %s recorded nothing", counter, id)
-		}
-		time.Sleep(30 * time.Millisecond)
+		answered = id == "next" && browsertest.Eval[bool](t, ctx, `!document.getElementById("choice").hidden || !!document.querySelector("#msg .error")`)
+		return answered
+	}, "counter %s: %s to record something%s", counter, id, func() string {
+		browsertest.FullScreenshot(t, ctx, "failed-press-"+counter+"-"+id)
+		return ""
+	})
+	if answered {
+		return
 	}
-	// The console has caught up (it refreshes on the stream).
-	time.Sleep(50 * time.Millisecond)
+	// The console has caught up (it refreshes on the stream): it shows the counter's
+	// ticket and pause as the queue has them, so the next press acts on them.
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		s := m.snapshot()
+		cur, pause := "—", "Tạm dừng"
+		if c, ok := s.Current[counter]; ok {
+			cur = strconv.Itoa(c.Number)
+		}
+		if s.Paused[counter] {
+			pause = "Tiếp tục"
+		}
+		return browsertest.Eval[bool](t, ctx, fmt.Sprintf(`document.getElementById("current").textContent === %q && document.getElementById("pause").textContent === %q`, cur, pause))
+	}, "counter %s's console to show the queue's state", counter)
 }
 
 // visit is one thing an official does at a counter, chosen by the ticket open there.
@@ -159,11 +175,7 @@ func (m *morning) visit(counter string, round int) {
 		m.press(counter, "pause")
 		// press returns at the first new event, which may be the demo scanner's scan:
 		// wait for the pause itself.
-		for deadline := time.Now().Add(10 * time.Second); !m.snapshot().Paused["3"]; time.Sleep(30 * time.Millisecond) {
-			if time.Now().After(deadline) {
-				t.Fatal("counter 3 did not pause")
-			}
-		}
+		testkit.Eventually(t, 10*time.Second, func() bool { return m.snapshot().Paused["3"] }, "counter 3 to pause")
 		return
 	}
 	if !open {

@@ -116,16 +116,13 @@ func counts(purpose string, kind qrpayload.Kind, outcome, idHash string) []store
 // it on the bus. Gate scans are published at once: the gate records its decision.
 func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
 	var r Result
-	attrs := map[string]any{"scanner": s.Scanner, "purpose": s.Purpose, "bytes": s.Bytes}
-	if s.ByIdle {
-		attrs["by_idle"] = true
-	}
+	attrs := ScanAttrs{Scanner: s.Scanner, Purpose: s.Purpose, Bytes: s.Bytes, ByIdle: s.ByIdle}
 	idHash := ""
 	kindName := "checkin.qr"
 	switch {
 	case s.Err != nil:
 		r.Kind, r.Outcome = "unreadable", OutcomeUnreadable
-		attrs["reason"] = reason(s.Err)
+		attrs.Reason = reason(s.Err)
 		kindName = "scan.rejected"
 	default:
 		r.Payload = f.Classifier.ClassifyText(s.Text)
@@ -134,47 +131,48 @@ func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
 		case qrpayload.KindCCCD2021, qrpayload.KindCCCD2024:
 			r.Outcome = OutcomeOK
 			idHash = f.IDs.Hash(r.Payload.Card.ID)
-			attrs["id_hash"] = idHash
+			attrs.IDHash = idHash
 		case qrpayload.KindVNeID:
 			r.Outcome = OutcomeOK
 			idHash = f.IDs.Hash("vneid:" + s.Text)
-			attrs["code_hash"] = idHash
+			attrs.CodeHash = idHash
 			kindName = "checkin.vneid"
 		case qrpayload.KindCCCDInvalid:
 			r.Outcome = OutcomeInvalid
-			attrs["problem"] = "card QR fields invalid"
+			attrs.Problem = "card QR fields invalid"
 		case qrpayload.KindDossier:
 			r.Outcome = OutcomeOK
-			attrs["dossier"] = r.Payload.Receipt.Code
+			attrs.Dossier = r.Payload.Receipt.Code
 			kindName = "scan.dossier"
 		default:
 			r.Outcome = OutcomeUnrecognised
 			kindName = "scan.unknown"
 		}
 	}
-	attrs["qr_kind"] = string(r.Kind)
-	attrs["outcome"] = r.Outcome
+	attrs.QRKind = string(r.Kind)
+	attrs.Outcome = r.Outcome
 	if s.Purpose == config.ScanForGate {
 		// The lane's decision is the durable record of a gate scan, with its own counts;
 		// a durable write here too would put every lane behind a second fsync.
-		r.Event = store.Event{Kind: "scan.gate", Counter: s.Tag, Attrs: attrs}
-		f.publish(s, r)
+		r.Event = store.Event{Kind: "scan.gate", Counter: s.Tag, Attrs: store.AttrsOf(attrs)}
+		f.publish(s, r, attrs)
 		return r, nil
 	}
-	ev := store.Event{Kind: kindName, Site: f.Site, Counter: s.Tag, Attrs: attrs,
+	ev := store.Event{Kind: kindName, Site: f.Site, Counter: s.Tag,
 		Counts: counts(s.Purpose, r.Kind, r.Outcome, idHash)}
 	if r.Payload.Receipt != nil {
 		ev.Service = r.Payload.Receipt.Service
 		if f.Receipt != nil {
 			svc, cs, err := f.Receipt(r.Payload.Receipt.Code, r.Payload.Receipt.Service)
 			if err != nil {
-				attrs["dossier_problem"] = err.Error()
+				attrs.DossierProblem = err.Error()
 			} else {
 				ev.Service = svc
 				ev.Counts = append(ev.Counts, cs...)
 			}
 		}
 	}
+	ev.Attrs = store.AttrsOf(attrs)
 	var err error
 	r.Event, err = f.Store.Append(ctx, ev)
 	if err != nil {
@@ -183,10 +181,10 @@ func (f *Flow) Handle(ctx context.Context, s scanner.Scan) (Result, error) {
 	if !s.Received.IsZero() {
 		f.latency.Observe(time.Since(s.Received).Seconds())
 	}
-	f.publish(s, r)
+	f.publish(s, r, attrs)
 	args := []any{"scanner", s.Scanner, "counter", s.Tag, "kind", r.Kind, "outcome", r.Outcome, "seq", r.Event.Seq}
-	if why, ok := attrs["reason"]; ok {
-		args = append(args, "reason", why)
+	if attrs.Reason != "" {
+		args = append(args, "reason", attrs.Reason)
 	}
 	f.Log.Info("scan", args...)
 	return r, nil
@@ -218,11 +216,9 @@ type ScanPersonal struct {
 	Issued    string `json:"issued,omitempty"`
 }
 
-func (f *Flow) publish(s scanner.Scan, r Result) {
-	pub := Scan{Scanner: s.Scanner, Counter: s.Tag, Purpose: s.Purpose, Kind: string(r.Kind), Outcome: r.Outcome, Seq: r.Event.Seq}
-	if reason, ok := r.Event.Attrs["reason"].(string); ok {
-		pub.Reason = reason
-	}
+func (f *Flow) publish(s scanner.Scan, r Result, a ScanAttrs) {
+	pub := Scan{Scanner: s.Scanner, Counter: s.Tag, Purpose: s.Purpose, Kind: string(r.Kind), Outcome: r.Outcome, Seq: r.Event.Seq,
+		Reason: a.Reason}
 	var personal *ScanPersonal
 	var link *bus.Linkable
 	switch {
@@ -230,8 +226,8 @@ func (f *Flow) publish(s scanner.Scan, r Result) {
 		q := r.Payload.Card
 		personal = &ScanPersonal{ID: q.ID, Name: q.Name, OldID: q.OldID, Birth: q.Birth.String(),
 			Sex: q.Sex, Residence: q.Residence, Issued: q.Issued.String(), Payload: r.Payload.Text}
-		if h, _ := r.Event.Attrs["id_hash"].(string); h != "" {
-			link = &bus.Linkable{IDHash: h}
+		if a.IDHash != "" {
+			link = &bus.Linkable{IDHash: a.IDHash}
 		}
 	case r.Payload.Receipt != nil:
 		pub.Service = r.Payload.Receipt.Service

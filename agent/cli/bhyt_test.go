@@ -33,14 +33,12 @@ func TestSimAndCheckCommands(t *testing.T) {
 	}()
 	addrRe := regexp.MustCompile(`on (http://127\.0\.0\.1:[0-9]+)`)
 	var gateway string
-	for deadline := time.Now().Add(10 * time.Second); gateway == ""; time.Sleep(10 * time.Millisecond) {
+	testkit.Eventually(t, 10*time.Second, func() bool {
 		if m := addrRe.FindStringSubmatch(simOut.String()); m != nil && strings.Contains(simOut.String(), "cards") {
 			gateway = m[1]
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("sim bhyt did not start: %s %s", simOut.String(), simErr.String())
-		}
-	}
+		return gateway != ""
+	}, "sim bhyt to start: %s %s", simOut.String, simErr.String)
 	for _, c := range bhyt.SimCards() {
 		if !strings.Contains(simOut.String(), c.ID+" | "+c.Name) {
 			t.Fatalf("sim bhyt does not list card %s", c.Code)

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"motcua-agent/agent/app"
+	"motcua-agent/agent/queue"
 	"motcua-agent/agent/store"
 	"motcua-agent/config"
 )
@@ -281,11 +282,19 @@ func TestEventsAndCountersReadTheRecord(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.Append(context.Background(), store.Event{Kind: "queue.ticket.issued", Counts: []store.Count{{Metric: "tickets.issued", Dims: map[string]string{"service": "A"}, Value: 2}}})
+	st.Append(context.Background(), store.Event{Kind: "queue.ticket.issued", Counts: []store.Count{{Metric: "tickets.issued", Dims: map[string]string{"service": "A"}, Value: 2}},
+		Attrs: store.AttrsOf(queue.IssuedAttrs{TicketAttrs: queue.TicketAttrs{Number: 1001}, Priority: true})})
+	st.Append(context.Background(), store.Event{Kind: "queue.counter.paused", Counter: "2"})
 	st.Close()
 	out, code := runBin(t, "events", "--data", dir, "--json")
-	if code != 0 || !strings.Contains(out, `"kind":"queue.ticket.issued"`) {
+	if code != 0 || !strings.Contains(out, `"kind":"queue.ticket.issued"`) || !strings.Contains(out, `"attrs":{"number":1001,"priority":true}`) ||
+		strings.Count(out, `"attrs"`) != 1 {
 		t.Fatalf("events: exit %d %s", code, out)
+	}
+	out, code = runBin(t, "events", "--data", dir)
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); code != 0 || len(lines) != 3 ||
+		!strings.HasSuffix(lines[1], `{"number":1001,"priority":true}`) || !strings.HasSuffix(lines[2], "queue.counter.paused  2") {
+		t.Fatalf("events as a table: exit %d %s", code, out)
 	}
 	out, code = runBin(t, "counters", "--data", dir, "--day", "all", "--json")
 	if code != 0 || !strings.Contains(out, `"metric": "tickets.issued"`) || !strings.Contains(out, `"value": 2`) {

@@ -75,11 +75,7 @@ func cmdEvents(ctx context.Context, args []string) int {
 	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "SEQ\tTIME\tKIND\tCOUNTER\tSERVICE\tATTRIBUTES")
 	for _, e := range evs {
-		attrs, _ := json.Marshal(e.Attrs)
-		if e.Attrs == nil {
-			attrs = nil
-		}
-		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.In(st.Location()).Format("02/01/2006 15:04:05"), e.Kind, e.Counter, e.Service, attrs)
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\n", e.Seq, e.Time.In(st.Location()).Format("02/01/2006 15:04:05"), e.Kind, e.Counter, e.Service, e.Attrs)
 	}
 	tw.Flush()
 	return 0

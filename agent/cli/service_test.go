@@ -78,14 +78,9 @@ func TestServiceRunExitsOnFailure(t *testing.T) {
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(60 * time.Second)
-		for !strings.Contains(out.String(), "agent running") {
-			if time.Now().After(deadline) {
-				cmd.Process.Kill()
-				t.Fatalf("never started:\n%s", out.String())
-			}
-			time.Sleep(100 * time.Millisecond)
-		}
+		t.Cleanup(func() { cmd.Process.Kill() }) // when it never starts
+		testkit.Eventually(t, 60*time.Second, func() bool { return strings.Contains(out.String(), "agent running") },
+			"the service to start:\n%s", out.String)
 		cmd.Process.Signal(syscall.SIGTERM)
 		if err := cmd.Wait(); err != nil {
 			t.Fatalf("stopped on request: %v\n%s", err, out.String())

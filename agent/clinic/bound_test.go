@@ -202,7 +202,7 @@ func TestOtherAgencyRule(t *testing.T) {
 		t.Fatalf("other-agency answers counted as successes: %d, want 1", n)
 	}
 	evs, err := r.st.Events(context.Background(), store.EventFilter{Kinds: []string{KindLookup}})
-	if err != nil || len(evs) != 2 || evs[0].Attrs["success_rule"] != RuleStrict || evs[1].Attrs["success_rule"] != RuleOtherAgency {
+	if err != nil || len(evs) != 2 || lookupOf(t, evs[0]).SuccessRule != RuleStrict || lookupOf(t, evs[1]).SuccessRule != RuleOtherAgency {
 		t.Fatalf("events %+v %v", evs, err)
 	}
 	r.checkRecord([]bhyt.SimCard{defence, police})
@@ -222,7 +222,7 @@ func TestFacilityAccountNamesTheNurse(t *testing.T) {
 		t.Fatalf("via the facility account: %v", got.pub)
 	}
 	evs, _ := r.st.Events(context.Background(), store.EventFilter{Kinds: []string{KindLookup}})
-	if len(evs) != 1 || evs[0].Attrs["operator"] != "dd-thu" {
+	if len(evs) != 1 || lookupOf(t, evs[0]).Operator != "dd-thu" {
 		t.Fatalf("events %+v", evs)
 	}
 	r.checkRecord([]bhyt.SimCard{p})

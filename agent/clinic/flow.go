@@ -499,8 +499,8 @@ func (f *Flow) persistQueued(ctx context.Context, l *lookup) {
 	l.persisted = true
 	f.mu.Unlock()
 	_, err := f.d.Store.Append(context.WithoutCancel(ctx), store.Event{Kind: KindQueued, Site: f.site, Counter: l.req.Station, Time: f.d.Now(),
-		Attrs: map[string]any{"lookup": l.id, "station": l.req.Station, "source": l.req.Source,
-			"requested": l.requested.UTC().Format(time.RFC3339Nano)}})
+		Attrs: store.AttrsOf(QueuedAttrs{Lookup: l.id, Station: l.req.Station, Source: l.req.Source,
+			Requested: l.requested.UTC().Format(time.RFC3339Nano)})})
 	if err != nil {
 		f.d.Log.Error("clinic: cannot record a waiting look-up", "station", l.req.Station, "err", err)
 	}
@@ -618,16 +618,13 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 			counts = append(counts, store.Count{Metric: vocab.BHYTLookupsOtherAgencyOK, Dims: map[string]string{"station": station}, Value: 1})
 		}
 	}
-	attrs := map[string]any{"lookup": l.id, "station": station, "source": l.req.Source, "outcome": outcome,
-		"reason": reason, "attempts": attempts, "queued": queued, "operator": l.account, "wire": bhyt.WireVersion,
-		"success_rule": f.successRule()}
-	if code != "" {
-		attrs["code"] = code
-	}
+	attrs := LookupAttrs{Lookup: l.id, Station: station, Source: l.req.Source, Outcome: outcome,
+		Reason: reason, Attempts: attempts, Queued: queued, Operator: l.account, Wire: bhyt.WireVersion,
+		SuccessRule: f.successRule(), Code: code}
 	// The day of the counts is the day the patient came, even when the gateway answered
 	// after midnight.
 	ev, err := f.d.Store.Append(context.WithoutCancel(ctx), store.Event{Kind: KindLookup, Site: f.site, Counter: station,
-		Time: l.requested, Attrs: attrs, Counts: counts})
+		Time: l.requested, Attrs: store.AttrsOf(attrs), Counts: counts})
 	if err != nil {
 		f.d.Log.Error("clinic: cannot record a look-up", "station", station, "err", err)
 	}
@@ -657,7 +654,8 @@ func (f *Flow) finish(ctx context.Context, l *lookup, a *bhyt.Answer, reason str
 // never finished: their data was only in that run's memory.
 func (f *Flow) countLost(ctx context.Context) error {
 	since := f.d.Now().Add(-f.cfg.RetryFor - 48*time.Hour)
-	waiting := map[string]store.Event{}
+	waiting := map[string]QueuedAttrs{}
+	at := map[string]time.Time{}
 	var order []string
 	after := int64(0)
 	for {
@@ -670,34 +668,42 @@ func (f *Flow) countLost(ctx context.Context) error {
 		}
 		for _, e := range evs {
 			after = e.Seq
-			id, _ := e.Attrs["lookup"].(string)
 			switch {
 			case e.Kind == KindQueued && e.Time.After(since):
-				if _, seen := waiting[id]; !seen {
-					order = append(order, id)
+				var a QueuedAttrs
+				if err := e.Attrs.Decode(&a); err != nil {
+					f.d.Log.Warn("clinic: skipped an unreadable waiting look-up", "seq", e.Seq, "err", err)
+					continue
 				}
-				waiting[id] = e
+				if _, seen := waiting[a.Lookup]; !seen {
+					order = append(order, a.Lookup)
+				}
+				waiting[a.Lookup], at[a.Lookup] = a, e.Time
 			case e.Kind == KindLookup:
-				delete(waiting, id)
+				var a LookupAttrs
+				if err := e.Attrs.Decode(&a); err != nil {
+					f.d.Log.Warn("clinic: skipped an unreadable look-up", "seq", e.Seq, "err", err)
+					continue
+				}
+				delete(waiting, a.Lookup)
 			}
 		}
 	}
 	for _, id := range order {
-		e, ok := waiting[id]
+		a, ok := waiting[id]
 		if !ok {
 			continue
 		}
-		station, _ := e.Attrs["station"].(string)
-		source, _ := e.Attrs["source"].(string)
-		requested := e.Time
-		if s, _ := e.Attrs["requested"].(string); s != "" {
-			if t, err := time.Parse(time.RFC3339Nano, s); err == nil {
+		station, source := a.Station, a.Source
+		requested := at[id]
+		if a.Requested != "" {
+			if t, err := time.Parse(time.RFC3339Nano, a.Requested); err == nil {
 				requested = t
 			}
 		}
 		_, err := f.d.Store.Append(ctx, store.Event{Kind: KindLookup, Site: f.site, Counter: station, Time: requested,
-			Attrs: map[string]any{"lookup": id, "station": station, "source": source, "outcome": OutcomeFailed,
-				"reason": ReasonLost, "queued": true, "wire": bhyt.WireVersion},
+			Attrs: store.AttrsOf(LookupAttrs{Lookup: id, Station: station, Source: source, Outcome: OutcomeFailed,
+				Reason: ReasonLost, Queued: true, Wire: bhyt.WireVersion}),
 			Counts: []store.Count{
 				{Metric: MetricLookups, Dims: map[string]string{"station": station, "source": source}, Value: 1},
 				{Metric: MetricFailures, Dims: map[string]string{"station": station, "reason": ReasonLost}, Value: 1}}})

@@ -427,11 +427,21 @@ func TestFacilityFallback(t *testing.T) {
 		t.Fatalf("with the facility account: %v", got.pub)
 	}
 	evs, err := r.st.Events(context.Background(), store.EventFilter{Kinds: []string{KindLookup}})
-	if err != nil || len(evs) != 2 || evs[0].Attrs["operator"] != "" || evs[1].Attrs["operator"] != "co-so" {
+	if err != nil || len(evs) != 2 || lookupOf(t, evs[0]).Operator != "" || lookupOf(t, evs[1]).Operator != "co-so" {
 		t.Fatalf("look-up events %+v %v", evs, err)
 	}
 	if r.counter(MetricFailures, map[string]string{"reason": ReasonNoAccount}) != 1 || r.counter(MetricSuccesses, nil) != 1 {
 		t.Fatal("counts")
 	}
 	r.checkRecord([]bhyt.SimCard{p})
+}
+
+// lookupOf reads a look-up event's attributes.
+func lookupOf(t *testing.T, e store.Event) LookupAttrs {
+	t.Helper()
+	var a LookupAttrs
+	if err := e.Attrs.Decode(&a); err != nil || a.Lookup == "" {
+		t.Fatalf("look-up event %d: attributes %s: %v", e.Seq, e.Attrs, err)
+	}
+	return a
 }

@@ -147,12 +147,12 @@ func (f *Flow) service(code string, strict bool) (string, error) {
 
 // Received records that a dossier was received (source: scan, api).
 func (f *Flow) Received(ctx context.Context, code, service, counter, source string, strict bool) (store.Event, error) {
-	return f.record(ctx, "dossier.received", code, service, counter, source, strict, 0, 0)
+	return f.record(ctx, KindReceived, code, service, counter, source, strict, 0, 0)
 }
 
 // Digitized records that a dossier's pages were digitised.
 func (f *Flow) Digitized(ctx context.Context, code, service, counter, source string, strict bool, pages, files int) (store.Event, error) {
-	return f.record(ctx, "dossier.digitized", code, service, counter, source, strict, pages, files)
+	return f.record(ctx, KindDigitized, code, service, counter, source, strict, pages, files)
 }
 
 func (f *Flow) record(ctx context.Context, kind, code, service, counter, source string, strict bool, pages, files int) (store.Event, error) {
@@ -172,20 +172,21 @@ func (f *Flow) record(ctx context.Context, kind, code, service, counter, source 
 		return store.Event{}, fmt.Errorf("%s: pages and files must be 0-10000", kind)
 	}
 	dims := map[string]string{"service": svc}
-	attrs := map[string]any{"dossier": code, "source": source}
+	d := DossierAttrs{Dossier: code, Source: source}
 	if dc, err := qrpayload.ParseDossierCode(code); err == nil {
 		// The official shape names the receiving unit and the day it received the dossier.
-		attrs["unit"], attrs["received_on"] = dc.Unit, dc.Received.Format(time.DateOnly)
+		d.Unit, d.ReceivedOn = dc.Unit, dc.Received.Format(time.DateOnly)
 	}
 	var counts []store.Count
-	if kind == "dossier.received" {
+	attrs := store.AttrsOf(d)
+	if kind == KindReceived {
 		counts = receivedCounts(code, svc)
 	} else {
 		counts = []store.Count{{Metric: MetricDigitized, Dims: dims, Op: store.OpUnique, Key: code}}
 		if pages > 0 {
 			counts = append(counts, store.Count{Metric: MetricPages, Dims: dims, Value: int64(pages)})
 		}
-		attrs["pages"], attrs["files"] = pages, files
+		attrs = store.AttrsOf(DigitizedAttrs{d, pages, files})
 	}
 	ev, err := f.Store.Append(ctx, store.Event{Kind: kind, Site: f.Site, Counter: counter, Service: svc, Attrs: attrs, Counts: counts})
 	if err != nil {

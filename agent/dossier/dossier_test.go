@@ -173,7 +173,8 @@ func TestAPIReadsOfficialCodesAndRefusesIDNumbers(t *testing.T) {
 		t.Fatalf("ID number as a code: %d %v", code, out)
 	}
 	evs, _ := st.Events(context.Background(), store.EventFilter{})
-	if len(evs) != 1 || evs[0].Attrs["unit"] != "000.00.31.H40" || evs[0].Attrs["received_on"] != "2023-12-01" {
+	var a DossierAttrs
+	if len(evs) != 1 || evs[0].Attrs.Decode(&a) != nil || a.Unit != "000.00.31.H40" || a.ReceivedOn != "2023-12-01" {
 		t.Fatalf("events: %+v", evs)
 	}
 }

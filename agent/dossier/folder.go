@@ -90,16 +90,14 @@ func (p *Pages) Handle(ctx context.Context, page qrimage.Page) error {
 		found = &p.current
 	}
 	if found == nil {
-		attrs := map[string]any{"page": ref, "ext": strings.ToLower(filepath.Ext(page.Name)), "codes": len(page.Codes)}
-		if refusals > 0 {
-			attrs["refused_codes"] = refusals
-		}
+		attrs := PageUnmatchedAttrs{Page: ref, Ext: strings.ToLower(filepath.Ext(page.Name)), Codes: len(page.Codes), RefusedCodes: refusals}
 		var why string
 		if page.Err != nil {
 			why = scrubNames(page.Err.Error(), map[string]string{page.Name: ref, page.Path: ref})
-			attrs["error"] = why
+			attrs.Error = why
 		}
-		_, err := p.Flow.Store.Append(ctx, store.Event{Kind: "dossier.page.unmatched", Site: p.Flow.Site, Counter: p.Counter, Attrs: attrs})
+		_, err := p.Flow.Store.Append(ctx, store.Event{Kind: KindPageUnmatched, Site: p.Flow.Site, Counter: p.Counter,
+			Attrs: store.AttrsOf(attrs)})
 		p.Flow.Log.Warn("scanned page has no dossier receipt code", "page", ref, "codes", len(page.Codes), "err", why)
 		return err
 	}

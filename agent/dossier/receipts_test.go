@@ -47,17 +47,15 @@ func watchFolder(t *testing.T, dbPath, dir string, n int, logs *testkit.Buffer) 
 		ticks <- clock.Now()
 		ticks <- clock.Now()
 	}
-	for i := 0; ; i++ {
+	var got int
+	testkit.Eventually(t, 20*time.Second, func() bool {
 		evs, _ := st.Events(context.Background(), store.EventFilter{})
-		if len(evs) >= n {
-			break
+		if got = len(evs); got >= n {
+			return true
 		}
-		if i == 2000 {
-			t.Fatalf("%d of %d events after 2000 settle periods", len(evs), n)
-		}
-		step()
-		time.Sleep(5 * time.Millisecond) // let file events arrive
-	}
+		step() // a settle period; the file events arrive meanwhile
+		return false
+	}, "%d events (%s so far)", n, func() string { return fmt.Sprint(got) })
 	for range 20 { // many more settle periods: a wrong re-count would happen here
 		step()
 	}
@@ -146,7 +144,8 @@ func TestOfficialReceiptsCountedOnceAcrossRestart(t *testing.T) {
 	evs, _ := st.Events(context.Background(), store.EventFilter{})
 	units := 0
 	for _, e := range evs {
-		if e.Attrs["unit"] == "000.00.31.H40" && e.Attrs["received_on"] == "2023-12-01" {
+		var a DossierAttrs
+		if e.Attrs.Decode(&a) == nil && a.Unit == "000.00.31.H40" && a.ReceivedOn == "2023-12-01" {
 			units++
 		}
 	}

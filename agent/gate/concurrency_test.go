@@ -134,12 +134,19 @@ func countInside(t *testing.T, st *store.Store) int {
 	}
 	inside := map[string]bool{}
 	for _, e := range evs {
-		v, _ := e.Attrs["visitor"].(string)
 		switch e.Kind {
 		case KindEntry:
-			inside[v] = true
+			var a EntryAttrs
+			if err := e.Attrs.Decode(&a); err != nil {
+				t.Fatal(err)
+			}
+			inside[a.Visitor] = true
 		case KindExit:
-			delete(inside, v)
+			var a ExitAttrs
+			if err := e.Attrs.Decode(&a); err != nil {
+				t.Fatal(err)
+			}
+			delete(inside, a.Visitor)
 		case KindReconciled:
 			inside = map[string]bool{}
 		}

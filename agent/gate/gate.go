@@ -229,37 +229,63 @@ func (g *Gate) fold(ctx context.Context) error {
 	return nil
 }
 
-// apply folds one recorded event into the state (g.mu held, or during New).
+// apply folds one recorded event into the state (g.mu held, or during New). An event
+// whose attributes do not read is logged and left out.
 func (g *Gate) apply(e store.Event) {
-	str := func(k string) string { s, _ := e.Attrs[k].(string); return s }
-	who, ln := str("visitor"), str("lane")
+	if err := g.applyAttrs(e); err != nil {
+		g.log.Warn("gate: replay: skipped an event", "seq", e.Seq, "kind", e.Kind, "err", err)
+	}
+}
+
+func (g *Gate) applyAttrs(e store.Event) error {
 	switch e.Kind {
 	case KindEntry:
-		g.inside[who] = visitor{lane: ln, at: e.Time}
-		g.lastSeen[ln+"\x00"+who] = e.Time
+		var a EntryAttrs
+		if err := e.Attrs.Decode(&a); err != nil {
+			return err
+		}
+		g.inside[a.Visitor] = visitor{lane: a.Lane, at: e.Time}
+		g.lastSeen[a.Lane+"\x00"+a.Visitor] = e.Time
 	case KindExit:
-		delete(g.inside, who)
-		g.lastSeen[ln+"\x00"+who] = e.Time
+		var a ExitAttrs
+		if err := e.Attrs.Decode(&a); err != nil {
+			return err
+		}
+		delete(g.inside, a.Visitor)
+		g.lastSeen[a.Lane+"\x00"+a.Visitor] = e.Time
 	case KindVoided:
-		if str("direction") == DirEntry {
-			delete(g.inside, who)
-		} else if el := str("entry_lane"); el != "" {
-			g.inside[who] = visitor{lane: el, at: e.Time}
+		var a VoidedAttrs
+		if err := e.Attrs.Decode(&a); err != nil {
+			return err
+		}
+		if a.Direction == DirEntry {
+			delete(g.inside, a.Visitor)
+		} else if a.EntryLane != "" {
+			g.inside[a.Visitor] = visitor{lane: a.EntryLane, at: e.Time}
 		}
 	case KindReconciled:
+		var a ReconciledAttrs
+		if err := e.Attrs.Decode(&a); err != nil {
+			return err
+		}
 		g.inside = map[string]visitor{}
 		g.lastReconciled = e.Time
-		if s := str("site_state"); s != "" {
-			g.siteState = s
+		if a.SiteState != "" {
+			g.siteState = a.SiteState
 		}
 	case KindSiteState:
-		if s := str("state"); s != "" {
-			g.siteState = s
-			if s == SiteOpen {
+		var a SiteStateAttrs
+		if err := e.Attrs.Decode(&a); err != nil {
+			return err
+		}
+		if a.State != "" {
+			g.siteState = a.State
+			if a.State == SiteOpen {
 				g.openedByHand = e.Time
 			}
 		}
 	}
+	return nil
 }
 
 // Occupancy is how many visitors are inside now.
@@ -357,7 +383,7 @@ func (g *Gate) OnScan(ctx context.Context, s Scan) (Decision, error) {
 			d.Outcome = Staff
 		}
 		d.Direction = ""
-		ev = store.Event{Kind: KindRefused, Attrs: map[string]any{"lane": s.Lane, "kind": code.Kind, "reason": d.Reason},
+		ev = store.Event{Kind: KindRefused, Attrs: store.AttrsOf(RefusedAttrs{Lane: s.Lane, Kind: code.Kind, Reason: d.Reason}),
 			Counts: []store.Count{{Metric: MetricRefusals, Dims: map[string]string{"reason": d.Reason, "lane": s.Lane, "hour": hr}, Value: 1}}}
 		d.Occupancy = len(g.inside)
 		if key != "" {
@@ -368,7 +394,7 @@ func (g *Gate) OnScan(ctx context.Context, s Scan) (Decision, error) {
 		dims := map[string]string{"lane": s.Lane, "hour": hr, "kind": code.Kind}
 		if d.Direction == DirEntry {
 			g.inside[key] = visitor{lane: s.Lane, at: now}
-			ev = store.Event{Kind: KindEntry, Attrs: map[string]any{"lane": s.Lane, "kind": code.Kind, "visitor": key},
+			ev = store.Event{Kind: KindEntry, Attrs: store.AttrsOf(EntryAttrs{Lane: s.Lane, Kind: code.Kind, Visitor: key}),
 				Counts: []store.Count{
 					{Metric: MetricEntries, Dims: dims, Value: 1},
 					{Metric: MetricUniqueVisitors, Op: store.OpUnique, Key: key},
@@ -381,8 +407,8 @@ func (g *Gate) OnScan(ctx context.Context, s Scan) (Decision, error) {
 				entryLane = prev.lane
 				delete(g.inside, key)
 			}
-			ev = store.Event{Kind: KindExit, Attrs: map[string]any{"lane": s.Lane, "kind": code.Kind, "visitor": key,
-				"matched": isInside, "entry_lane": entryLane},
+			ev = store.Event{Kind: KindExit, Attrs: store.AttrsOf(ExitAttrs{Lane: s.Lane, Kind: code.Kind, Visitor: key,
+				Matched: isInside, EntryLane: entryLane}),
 				Counts: []store.Count{{Metric: metric, Dims: dims, Value: 1}}}
 		}
 		d.Occupancy = len(g.inside)
@@ -453,8 +479,8 @@ func (g *Gate) void(ctx context.Context, l *lane, d Decision, key, entryLane str
 		}
 	}
 	ev := store.Event{Kind: KindVoided, Site: g.site, Time: d.At,
-		Attrs: map[string]any{"lane": l.cfg.Name, "visitor": key, "direction": d.Direction, "entry_lane": entryLane,
-			"voids": d.Seq, "reason": ReasonLaneFault},
+		Attrs: store.AttrsOf(VoidedAttrs{Lane: l.cfg.Name, Visitor: key, Direction: d.Direction, EntryLane: entryLane,
+			Voids: d.Seq, Reason: ReasonLaneFault}),
 		Counts: []store.Count{
 			{Metric: metric, Dims: map[string]string{"lane": l.cfg.Name, "hour": hr, "kind": d.Kind}, Value: -1},
 			{Metric: MetricRefusals, Dims: map[string]string{"reason": ReasonLaneFault, "lane": l.cfg.Name, "hour": hr}, Value: 1},
@@ -557,7 +583,7 @@ func (g *Gate) OpenLane(ctx context.Context, laneName, who, why string) error {
 	}
 	now := g.now()
 	ev := store.Event{Kind: KindManualOpen, Site: g.site, Time: now,
-		Attrs:  map[string]any{"lane": laneName, "who": who, "why": why},
+		Attrs:  store.AttrsOf(ManualOpenAttrs{Lane: laneName, Who: who, Why: why}),
 		Counts: []store.Count{{Metric: MetricManualOpens, Dims: map[string]string{"lane": laneName, "hour": hour(now, g.st.Location())}, Value: 1}}}
 	if _, err := g.st.Append(ctx, ev); err != nil {
 		return fmt.Errorf("gate: record manual open: %w", err)
@@ -584,7 +610,7 @@ func (g *Gate) SetSite(ctx context.Context, state, who, why string) error {
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	ev := store.Event{Kind: KindSiteState, Site: g.site, Time: g.now(),
-		Attrs: map[string]any{"state": state, "who": who, "why": why}}
+		Attrs: store.AttrsOf(SiteStateAttrs{State: state, Who: who, Why: why})}
 	if _, err := g.st.Append(ctx, ev); err != nil {
 		return fmt.Errorf("gate: record site state: %w", err)
 	}
@@ -654,7 +680,7 @@ func (g *Gate) CheckClosing(ctx context.Context) (int, error) {
 		state = SiteOpen // a new day is not full
 	}
 	ev := store.Event{Kind: KindReconciled, Site: g.site, Time: closing, Counts: counts,
-		Attrs: map[string]any{"closed": len(g.inside), "site_state": state, "at": now.UTC().Format(time.RFC3339)}}
+		Attrs: store.AttrsOf(ReconciledAttrs{Closed: len(g.inside), SiteState: state, At: now.UTC().Format(time.RFC3339)})}
 	rec, err := g.st.Append(ctx, ev)
 	if err != nil {
 		return 0, fmt.Errorf("gate: reconcile: %w", err)

@@ -55,8 +55,9 @@ func TestEntryAndExitOpenTheRelays(t *testing.T) {
 		if e.Kind != KindEntry && e.Kind != KindExit {
 			continue
 		}
-		if v, _ := e.Attrs["visitor"].(string); len(v) != 64 {
-			t.Fatalf("event %s visitor attr %q is not a keyed hash", e.Kind, v)
+		var a ExitAttrs // an entry's are a part of an exit's
+		if err := e.Attrs.Decode(&a); err != nil || len(a.Visitor) != 64 {
+			t.Fatalf("event %s visitor attr %q is not a keyed hash (%v)", e.Kind, a.Visitor, err)
 		}
 	}
 }
@@ -286,7 +287,8 @@ func TestStaffOpenLaneIsRecorded(t *testing.T) {
 	evs, _ := r.st.Events(context.Background(), eventsAll)
 	var found bool
 	for _, e := range evs {
-		if e.Kind == KindManualOpen && e.Attrs["who"] == "Lê Văn Bảo" && e.Attrs["why"] == "khách đi xe lăn" {
+		var a ManualOpenAttrs
+		if e.Kind == KindManualOpen && e.Attrs.Decode(&a) == nil && a == (ManualOpenAttrs{Lane: a.Lane, Who: "Lê Văn Bảo", Why: "khách đi xe lăn"}) {
 			found = true
 		}
 	}

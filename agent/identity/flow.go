@@ -364,21 +364,21 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 	}
 	attrs := public.attrs()
 	if link != nil {
-		attrs["id_hash"] = link.IDHash
+		attrs.IDHash = link.IDHash
 	}
 	if h := v.Holder; h != nil {
 		keep := f.d.Card.Keep
+		if keep.Name || keep.Address || keep.Photo {
+			attrs.Kept = &Kept{Purpose: keep.Purpose}
+		}
 		if keep.Name {
-			attrs["name"] = h.Name
+			attrs.Kept.Name = h.Name
 		}
 		if keep.Address {
-			attrs["residence"] = h.Residence
+			attrs.Kept.Residence = h.Residence
 		}
 		if keep.Photo && len(v.PhotoJPEG) > 0 {
-			attrs["photo_jpeg_base64"] = base64.StdEncoding.EncodeToString(v.PhotoJPEG)
-		}
-		if keep.Name || keep.Address || keep.Photo {
-			attrs["purpose"] = keep.Purpose
+			attrs.Kept.PhotoJPEGBase64 = base64.StdEncoding.EncodeToString(v.PhotoJPEG)
 		}
 	}
 	// A verified card has no reason: an empty dim value is no code, and the hub refuses
@@ -390,15 +390,15 @@ func (f *Flow) Record(ctx context.Context, counter, source string, v *Verificati
 	counts := []store.Count{{Metric: vocab.IdentityVerifications, Op: store.OpAdd, Value: 1, Dims: dims}}
 	if v.Outcome == OutcomeOK {
 		counts = append(counts, store.Count{Metric: vocab.Checkins, Op: store.OpAdd, Value: 1, Dims: map[string]string{"kind": "chip"}})
-		if id, ok := attrs["id_hash"].(string); ok {
-			counts = append(counts, store.Count{Metric: vocab.IdentityPeople, Op: store.OpUnique, Value: 1, Key: id})
+		if attrs.IDHash != "" {
+			counts = append(counts, store.Count{Metric: vocab.IdentityPeople, Op: store.OpUnique, Value: 1, Key: attrs.IDHash})
 		}
 	}
 	if m := f.d.Metrics; m != nil {
 		m.Counter("motcua_identity_verifications_total", "Chip card verifications by outcome.", "outcome="+v.Outcome).Inc()
 		m.Histogram("motcua_identity_read_seconds", "Wall time of one chip card read.", nil).Observe(v.Elapsed.Seconds())
 	}
-	_, err := f.d.Store.Append(ctx, store.Event{Time: now, Kind: EventVerified, Site: f.d.Site, Counter: counter, Attrs: attrs, Counts: counts})
+	_, err := f.d.Store.Append(ctx, store.Event{Time: now, Kind: EventVerified, Site: f.d.Site, Counter: counter, Attrs: store.AttrsOf(attrs), Counts: counts})
 	msg := bus.Message{Topic: TopicIdentity, Time: now, Public: public, Linkable: link}
 	if personal != nil {
 		msg.Personal = *personal

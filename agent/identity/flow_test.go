@@ -163,7 +163,8 @@ func TestFlowQRThenCard(t *testing.T) {
 			t.Fatalf("event keeps personal data %q: %s", secret, raw)
 		}
 	}
-	if ev.Counter != "2" || ev.Attrs["id_hash"] != r.ids.Hash(c.DG13.ID) || ev.Attrs["outcome"] != OutcomeOK {
+	var a VerifiedAttrs
+	if err := ev.Attrs.Decode(&a); err != nil || ev.Counter != "2" || a.IDHash != r.ids.Hash(c.DG13.ID) || a.Outcome != OutcomeOK || a.Kept != nil {
 		t.Fatalf("event %s", raw)
 	}
 	rows, err := r.st.Counters(r.ctx, r.st.Day(r.clock.Now()))

@@ -31,21 +31,38 @@ type StatusChecks struct {
 	QRAgreement  emrtd.CheckStatus `json:"qr_agreement"`
 }
 
+// VerifiedAttrs are the attributes of EventVerified in the record: the facts of a
+// finished read. Their JSON names are the keys the flow has always written.
+type VerifiedAttrs struct {
+	Outcome   string        `json:"outcome"`
+	Reason    string        `json:"reason"`
+	Method    string        `json:"method"`
+	KeySource string        `json:"key_source"`
+	ElapsedMS int64         `json:"elapsed_ms"`
+	APDUs     int           `json:"apdus"`
+	KeyLabel  string        `json:"key_label,omitempty"`
+	Checks    *StatusChecks `json:"checks,omitempty"`
+	AgeBand   string        `json:"age_band,omitempty"`
+	// IDHash is the holder's ID number as a keyed hash (a card that yielded one).
+	IDHash string `json:"id_hash,omitempty"`
+	// Kept is the holder's data the settings keep in the record for their stated
+	// purpose (identity.card.keep), nil when they keep none: the one personal part,
+	// in its own field.
+	*Kept
+}
+
+// Kept is the personal data identity.card.keep asks the record to hold.
+type Kept struct {
+	Name            string `json:"name,omitempty"`
+	Residence       string `json:"residence,omitempty"`
+	PhotoJPEGBase64 string `json:"photo_jpeg_base64,omitempty"`
+	Purpose         string `json:"purpose"`
+}
+
 // attrs are the facts of a finished read the record keeps (the event's attributes).
-func (s Status) attrs() map[string]any {
-	a := map[string]any{"outcome": s.Outcome, "reason": s.Reason, "method": s.Method, "key_source": s.KeySource,
-		"elapsed_ms": s.ElapsedMS, "apdus": s.APDUs}
-	if s.KeyLabel != "" {
-		a["key_label"] = s.KeyLabel
-	}
-	if c := s.Checks; c != nil {
-		a["checks"] = map[string]any{"data_groups": c.DataGroups, "sod_signature": c.SODSignature, "chain": c.Chain,
-			"active_auth": c.ActiveAuth, "chip_auth": c.ChipAuth, "dg13": c.DG13, "qr_agreement": c.QRAgreement}
-	}
-	if s.AgeBand != "" {
-		a["age_band"] = s.AgeBand
-	}
-	return a
+func (s Status) attrs() VerifiedAttrs {
+	return VerifiedAttrs{Outcome: s.Outcome, Reason: s.Reason, Method: s.Method, KeySource: s.KeySource,
+		ElapsedMS: s.ElapsedMS, APDUs: s.APDUs, KeyLabel: s.KeyLabel, Checks: s.Checks, AgeBand: s.AgeBand}
 }
 
 // Person is the personal part of a finished read: the holder's data from the chip.

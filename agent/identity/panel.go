@@ -21,6 +21,14 @@ import (
 // fields: how many, at which counter, never what.
 const EventTyped = "identity.typed"
 
+// TypedAttrs are EventTyped's attributes: how much was typed, never what.
+type TypedAttrs struct {
+	Fields  int    `json:"fields"` // holder fields typed
+	Keys    int    `json:"keys"`   // the other strokes (Tab, Enter)
+	Chars   int    `json:"chars"`
+	Trigger string `json:"trigger"`
+}
+
 // panel keeps the last read of each counter in memory for the identity panel (the
 // counter console, the reception page, /identity/panel): the facts for everyone with
 // the counter role, the holder's fields only for roles that may see personal data. It
@@ -470,7 +478,7 @@ func (p *panel) typeLast(ctx context.Context, counter, trigger string) typeResul
 	}
 	keys := len(strokes) - holder
 	ev := store.Event{Time: p.d.Now(), Kind: EventTyped, Site: p.d.Site, Counter: counter,
-		Attrs: map[string]any{"fields": holder, "keys": keys, "chars": keyboard.Count(strokes), "trigger": trigger}}
+		Attrs: store.AttrsOf(TypedAttrs{Fields: holder, Keys: keys, Chars: keyboard.Count(strokes), Trigger: trigger})}
 	if _, err := p.d.Store.Append(ctx, ev); err != nil {
 		return typeResult{status: http.StatusInternalServerError, err: err, vi: "Đã gõ nhưng không ghi được nhật ký."}
 	}

@@ -99,8 +99,8 @@ func TestTypeIntoFocusedField(t *testing.T) {
 		t.Fatalf("typed events %v %v", evs, err)
 	}
 	for i, trigger := range []string{"button", "hotkey"} {
-		if ev := evs[i]; ev.Counter != "2" || fmt.Sprint(ev.Attrs["fields"]) != "4" || fmt.Sprint(ev.Attrs["keys"]) != "3" ||
-			ev.Attrs["trigger"] != trigger {
+		var a identity.TypedAttrs
+		if ev := evs[i]; ev.Attrs.Decode(&a) != nil || ev.Counter != "2" || a.Fields != 4 || a.Keys != 3 || a.Trigger != trigger {
 			t.Errorf("typed event %+v", ev)
 		}
 	}

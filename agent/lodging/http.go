@@ -138,7 +138,7 @@ func (l *List) Type(ctx context.Context, id string) (int, error) {
 		return 0, err
 	}
 	_, err = l.d.Store.Append(ctx, store.Event{Kind: KindTyped, Site: l.d.Config.Site.ID, Counter: e.Ward, Time: l.d.Now(),
-		Attrs: map[string]any{"entry": id, "fields": fields, "chars": keyboard.Count(strokes)}})
+		Attrs: store.AttrsOf(TypedAttrs{Entry: id, Fields: fields, Chars: keyboard.Count(strokes)})})
 	return fields, err
 }
 
@@ -280,7 +280,7 @@ func (l *List) Register(w *web.Server) {
 			rw.Header().Set("Cache-Control", "no-store")
 			rw.Write(b)
 			l.d.Store.Append(r.Context(), store.Event{Kind: KindExported, Site: l.d.Config.Site.ID, Counter: ward, Time: l.d.Now(),
-				Attrs: map[string]any{"ward": ward, "rows": n, "format": format}})
+				Attrs: store.AttrsOf(ExportedAttrs{Ward: ward, Rows: n, Format: format})})
 		}
 	}
 	w.HandleFunc("GET /api/v1/lodging/wards/{ward}/export.csv", export("csv"), web.RoleCounter)

@@ -334,7 +334,7 @@ func (l *List) Add(ctx context.Context, ward, source string, p Person) (Entry, e
 	plain, _ := json.Marshal(p)
 	sealed := l.seal.seal(e.ID, plain)
 	ev := store.Event{Kind: KindListed, Site: l.d.Config.Site.ID, Counter: ward, Time: now,
-		Attrs:  map[string]any{"entry": e.ID, "ward": ward, "source": source, "deadline": e.Deadline.UTC().Format(time.RFC3339)},
+		Attrs:  store.AttrsOf(ListedAttrs{Entry: e.ID, Ward: ward, Source: source, Deadline: e.Deadline.UTC().Format(time.RFC3339)}),
 		Counts: []store.Count{{Metric: vocab.LodgingListed, Dims: map[string]string{vocab.DimWard: ward, vocab.DimSource: source}, Value: 1}}}
 	err = l.d.Store.Write(ctx, func(tx *sql.Tx) error {
 		_, err := tx.Exec(`INSERT INTO lodging_entries(id, ward, source, added_ns, deadline_ns, erase_ns, sealed) VALUES(?,?,?,?,?,?,?)`,
@@ -412,7 +412,7 @@ func (l *List) Notified(ctx context.Context, id string) (Entry, error) {
 	if changed == 1 {
 		late := now.After(e.Deadline)
 		_, err := l.d.Store.Append(ctx, store.Event{Kind: KindNotified, Site: l.d.Config.Site.ID, Counter: e.Ward, Time: now,
-			Attrs:  map[string]any{"entry": id, "ward": e.Ward, "late": late},
+			Attrs:  store.AttrsOf(NotifiedAttrs{Entry: id, Ward: e.Ward, Late: late}),
 			Counts: []store.Count{{Metric: vocab.LodgingNotified, Dims: map[string]string{vocab.DimWard: e.Ward}, Value: 1}}})
 		if err != nil {
 			l.d.Log.Error("lodging: cannot record a notice", "ward", e.Ward, "err", err)
@@ -519,7 +519,7 @@ func (l *List) Sweep(ctx context.Context) error {
 	}
 	for _, d := range gone {
 		ev := store.Event{Kind: KindErased, Site: l.d.Config.Site.ID, Counter: d.ward, Time: now,
-			Attrs: map[string]any{"entry": d.id, "ward": d.ward, "notified": d.notified}}
+			Attrs: store.AttrsOf(ErasedAttrs{Entry: d.id, Ward: d.ward, Notified: d.notified})}
 		if !d.notified {
 			ev.Counts = []store.Count{{Metric: vocab.LodgingMissed, Dims: map[string]string{vocab.DimWard: d.ward}, Value: 1}}
 		}

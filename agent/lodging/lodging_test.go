@@ -129,33 +129,25 @@ func (r *rig) ward(id string) WardStatus {
 // waitEntries waits until the ward lists n people.
 func (r *rig) waitEntries(ward string, n int) WardStatus {
 	r.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
-		s := r.ward(ward)
-		if len(s.Entries) == n {
-			return s
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("ward %s lists %d people, want %d", ward, len(s.Entries), n)
-		}
-	}
+	var s WardStatus
+	testkit.Eventually(r.t, 10*time.Second, func() bool { s = r.ward(ward); return len(s.Entries) == n },
+		"ward %s to list %d people (%s)", ward, n, func() string { return fmt.Sprintf("%d listed", len(s.Entries)) })
+	return s
 }
 
 // waitErased waits until n erasures are recorded: each is recorded once its rows are
 // overwritten and the log truncated.
 func (r *rig) waitErased(n int) {
 	r.t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(5 * time.Millisecond) {
+	var got int
+	testkit.Eventually(r.t, 10*time.Second, func() bool {
 		evs, err := r.st.Events(context.Background(), store.EventFilter{Kinds: []string{KindErased}})
 		if err != nil {
 			r.t.Fatal(err)
 		}
-		if len(evs) >= n {
-			return
-		}
-		if time.Now().After(deadline) {
-			r.t.Fatalf("%d erasures recorded, want %d", len(evs), n)
-		}
-	}
+		got = len(evs)
+		return got >= n
+	}, "%d erasures to be recorded (%s)", n, func() string { return fmt.Sprint(got) })
 }
 
 // recordBytes is every byte of the record's files: the database and its write-ahead log.

@@ -19,16 +19,16 @@ func TestOlderRecordKeepsReading(t *testing.T) {
 	q, c, st := newTestQueue(t)
 	at := func(min int) time.Time { return time.Date(2026, 3, 1, 8, min, 0, 0, ict) }
 	for _, e := range []store.Event{
-		{Kind: KindIssued, Time: at(0), Service: "A", Attrs: map[string]any{"number": 1001},
+		{Kind: KindIssued, Time: at(0), Service: "A", Attrs: store.AttrsOf(map[string]any{"number": 1001}),
 			Counts: []store.Count{{Metric: MetricIssued, Dims: map[string]string{"service": "A"}, Value: 1}}},
-		{Kind: KindIssued, Time: at(1), Service: "A", Attrs: map[string]any{"number": 1002},
+		{Kind: KindIssued, Time: at(1), Service: "A", Attrs: store.AttrsOf(map[string]any{"number": 1002}),
 			Counts: []store.Count{{Metric: MetricIssued, Dims: map[string]string{"service": "A"}, Value: 1}}},
-		{Kind: KindCalled, Time: at(3), Service: "A", Counter: "1", Attrs: map[string]any{"number": 1001},
+		{Kind: KindCalled, Time: at(3), Service: "A", Counter: "1", Attrs: store.AttrsOf(map[string]any{"number": 1001}),
 			Counts: []store.Count{{Metric: MetricWaitSeconds, Dims: map[string]string{"service": "A"}, Value: 180}}},
-		{Kind: KindFinished, Time: at(8), Service: "A", Counter: "1", Attrs: map[string]any{"number": 1001},
+		{Kind: KindFinished, Time: at(8), Service: "A", Counter: "1", Attrs: store.AttrsOf(map[string]any{"number": 1001}),
 			Counts: []store.Count{{Metric: MetricServed, Dims: map[string]string{"service": "A", "counter": "1"}, Value: 1},
 				{Metric: MetricServiceSeconds, Dims: map[string]string{"service": "A", "counter": "1"}, Value: 300}}},
-		{Kind: KindCancelled, Time: at(9), Service: "A", Attrs: map[string]any{"number": 1002}},
+		{Kind: KindCancelled, Time: at(9), Service: "A", Attrs: store.AttrsOf(map[string]any{"number": 1002})},
 	} {
 		e.Site = "test"
 		if _, err := st.Append(ctx, e); err != nil {

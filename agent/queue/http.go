@@ -355,8 +355,8 @@ func (a *API) reprint(w http.ResponseWriter, r *http.Request) {
 	}
 	resp := a.describe(t)
 	resp.Printed, resp.Notice = a.print(r.Context(), a.slip(t, resp))
-	if _, err := a.Q.st.Append(context.WithoutCancel(r.Context()), store.Event{Kind: "queue.ticket.reprinted", Site: a.Q.site,
-		Service: t.Service, Attrs: map[string]any{"number": t.Number, "printed": resp.Printed}}); err != nil {
+	if _, err := a.Q.st.Append(context.WithoutCancel(r.Context()), store.Event{Kind: KindReprinted, Site: a.Q.site,
+		Service: t.Service, Attrs: store.AttrsOf(PrintAttrs{Number: t.Number, Printed: resp.Printed})}); err != nil {
 		a.Q.log.Warn("queue: record reprint", "err", err)
 	}
 	web.WriteJSON(w, http.StatusOK, resp)
@@ -379,8 +379,8 @@ func (a *API) print(ctx context.Context, s Slip) (bool, string) {
 		return true, ""
 	}
 	a.Q.log.Warn("queue: ticket not printed", "number", s.Number, "err", err)
-	_, aerr := a.Q.st.Append(context.WithoutCancel(ctx), store.Event{Kind: "queue.ticket.print_failed", Site: a.Q.site,
-		Service: s.ServiceCode, Attrs: map[string]any{"number": s.Number, "error": err.Error()},
+	_, aerr := a.Q.st.Append(context.WithoutCancel(ctx), store.Event{Kind: KindPrintFailed, Site: a.Q.site,
+		Service: s.ServiceCode, Attrs: store.AttrsOf(PrintAttrs{Number: s.Number, Error: err.Error()}),
 		Counts: []store.Count{{Metric: MetricUnprinted, Dims: map[string]string{"service": s.ServiceCode}, Value: 1}}})
 	if aerr != nil {
 		a.Q.log.Warn("queue: record print failure", "err", aerr)

@@ -120,23 +120,6 @@ func newBook(day string) *book {
 		officer: map[string]string{}}
 }
 
-func attrInt(a map[string]any, k string) (int, bool) {
-	switch v := a[k].(type) {
-	case int:
-		return v, true
-	case int64:
-		return int(v), true
-	case float64:
-		return int(v), true
-	}
-	return 0, false
-}
-
-func attrString(a map[string]any, k string) string {
-	s, _ := a[k].(string)
-	return s
-}
-
 // apply folds one durable event into the book. It is the only way state changes, both
 // live and when the day is replayed at start, so the two can never disagree.
 func (b *book) apply(e store.Event) error {
@@ -148,7 +131,11 @@ func (b *book) apply(e store.Event) error {
 		delete(b.paused, e.Counter)
 		return nil
 	case KindSignedIn:
-		id := attrString(e.Attrs, "staff")
+		var a SignInAttrs
+		if err := e.Attrs.Decode(&a); err != nil {
+			return fmt.Errorf("event %d (%s): %w", e.Seq, e.Kind, err)
+		}
+		id := a.Staff
 		for c, o := range b.officer {
 			if o == id {
 				delete(b.officer, c) // one counter at a time
@@ -160,16 +147,19 @@ func (b *book) apply(e store.Event) error {
 		delete(b.officer, e.Counter)
 		return nil
 	}
-	n, ok := attrInt(e.Attrs, "number")
-	if !ok {
+	a, err := ticketAttrsOf(e)
+	if err != nil {
+		return fmt.Errorf("event %d (%s): %w", e.Seq, e.Kind, err)
+	}
+	n := a.ticket().Number
+	if n == 0 {
 		return fmt.Errorf("event %d (%s): no ticket number", e.Seq, e.Kind)
 	}
-	if e.Kind == KindIssued {
+	if a, ok := a.(*IssuedAttrs); ok {
 		if _, dup := b.tickets[n]; dup {
 			return fmt.Errorf("event %d: number %d issued twice", e.Seq, n)
 		}
-		pr, _ := e.Attrs["priority"].(bool)
-		t := &Ticket{Day: b.day, Number: n, Service: e.Service, Priority: pr, State: Waiting,
+		t := &Ticket{Day: b.day, Number: n, Service: e.Service, Priority: a.Priority, State: Waiting,
 			IssuedAt: e.Time, QueuedAt: e.Time}
 		b.tickets[n] = t
 		b.order = append(b.order, n)
@@ -194,24 +184,41 @@ func (b *book) apply(e store.Event) error {
 	case KindTransferred:
 		t.State, t.QueuedAt, t.Recalls = Waiting, e.Time, 0
 		t.Service = e.Service
-		t.TargetCounter = attrString(e.Attrs, "to_counter")
+		t.TargetCounter = a.(*TransferredAttrs).ToCounter
 		t.StartedAt = time.Time{}
 	case KindStarted:
 		t.State, t.StartedAt = Serving, e.Time
 	case KindFinished:
 		t.State, t.FinishedAt, t.ServedBy = Done, e.Time, e.Counter
-		t.finishedBy = attrString(e.Attrs, "staff")
+		t.finishedBy = a.ticket().Staff
 	case KindRated:
-		level, _ := attrInt(e.Attrs, "level")
-		t.rating = level
+		t.rating = a.(*RatedAttrs).Level
 	case KindNoShow:
 		t.State, t.FinishedAt = NoShow, e.Time
 	case KindCancelled:
 		t.State, t.FinishedAt = Cancelled, e.Time
-	default:
-		return fmt.Errorf("event %d: unknown kind %s", e.Seq, e.Kind)
 	}
 	return nil
+}
+
+// ticketAttrsOf reads a ticket event's attributes into its kind's struct.
+func ticketAttrsOf(e store.Event) (ticketEvent, error) {
+	var a ticketEvent
+	switch e.Kind {
+	case KindIssued:
+		a = &IssuedAttrs{}
+	case KindFinished, KindNoShow:
+		a = &ClosedAttrs{}
+	case KindTransferred:
+		a = &TransferredAttrs{}
+	case KindRated:
+		a = &RatedAttrs{}
+	case KindCalled, KindRecalled, KindStarted, KindCancelled:
+		a = &TicketAttrs{}
+	default:
+		return nil, fmt.Errorf("unknown kind %s", e.Kind)
+	}
+	return a, e.Attrs.Decode(a)
 }
 
 // open lists the tickets a counter has called and not closed, oldest call first. The

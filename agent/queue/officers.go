@@ -153,8 +153,11 @@ func (q *Queue) officersDay(ctx context.Context, day time.Time, get func(string)
 			if e.Day != dayName {
 				continue
 			}
-			staff := attrString(e.Attrs, "staff")
-			n, _ := attrInt(e.Attrs, "number")
+			staff, n, level, err := officerFacts(e)
+			if err != nil {
+				q.log.Warn("queue: officers' report: skipped an event", "err", err)
+				continue
+			}
 			switch e.Kind {
 			case KindSignedIn:
 				end(e.Counter, e.Time)
@@ -198,7 +201,6 @@ func (q *Queue) officersDay(ctx context.Context, day time.Time, get func(string)
 			case KindTransferred:
 				o.Transfers++
 			case KindRated:
-				level, _ := attrInt(e.Attrs, "level")
 				o.values[vocab.Ratings]++
 				o.Ratings[strconv.Itoa(level)]++
 				if satisfied(level) {
@@ -293,4 +295,24 @@ func (a *API) officersCSV(w http.ResponseWriter, r *http.Request) {
 		cw.Write(append(row, pct(o.Satisfaction), pct(o.ResponseRate)))
 	}
 	cw.Flush()
+}
+
+// officerFacts are what the officers' report reads of one event: the officer (staff
+// id), the ticket's number and a rating's level.
+func officerFacts(e store.Event) (staff string, number, level int, err error) {
+	if e.Kind == KindSignedIn || e.Kind == KindSignedOut {
+		var a SignInAttrs
+		if err := e.Attrs.Decode(&a); err != nil {
+			return "", 0, 0, fmt.Errorf("event %d (%s): %w", e.Seq, e.Kind, err)
+		}
+		return a.Staff, 0, 0, nil
+	}
+	a, err := ticketAttrsOf(e)
+	if err != nil {
+		return "", 0, 0, fmt.Errorf("event %d (%s): %w", e.Seq, e.Kind, err)
+	}
+	if r, ok := a.(*RatedAttrs); ok {
+		level = r.Level
+	}
+	return a.ticket().Staff, a.ticket().Number, level, nil
 }

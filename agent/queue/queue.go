@@ -215,14 +215,23 @@ func (q *Queue) today(now time.Time) *book {
 	return q.book
 }
 
+// record is a ticket event before it is durable: its attributes stay typed until
+// commit encodes them.
+type record struct {
+	store.Event
+	attrs ticketEvent
+}
+
 // commit makes one state change durable and applies it. Called with mu held. A
 // ticket's call, finish, transfer or no-show (any change made at a counter) carries the
 // officer signed in there.
-func (q *Queue) commit(ctx context.Context, b *book, e store.Event) (Ticket, error) {
+func (q *Queue) commit(ctx context.Context, b *book, r record) (Ticket, error) {
+	e := r.Event
 	e.Site = q.site
 	if id := b.officer[e.Counter]; id != "" && e.Counter != "" && e.Kind != KindIssued && e.Kind != KindRated {
-		e.Attrs["staff"] = id
+		r.attrs.ticket().Staff = id
 	}
+	e.Attrs = store.AttrsOf(r.attrs)
 	e, err := q.st.Append(ctx, e)
 	if err != nil {
 		return Ticket{}, fmt.Errorf("queue: record %s: %w", e.Kind, err)
@@ -230,8 +239,7 @@ func (q *Queue) commit(ctx context.Context, b *book, e store.Event) (Ticket, err
 	if err := b.apply(e); err != nil {
 		return Ticket{}, fmt.Errorf("queue: apply %s: %w", e.Kind, err)
 	}
-	n, _ := attrInt(e.Attrs, "number")
-	return *b.tickets[n], nil
+	return *b.tickets[r.attrs.ticket().Number], nil
 }
 
 func (q *Queue) publish(action string, t Ticket) {
@@ -268,9 +276,9 @@ func (q *Queue) Issue(ctx context.Context, service string, priority bool) (Ticke
 		return Ticket{}, refuse(http.StatusConflict, "Đã hết số thứ tự của dịch vụ này trong ngày.",
 			"service %s: all numbers %d..%d used today", service, svc.First, svc.Last)
 	}
-	t, err := q.commit(ctx, b, store.Event{Kind: KindIssued, Time: now, Service: service,
-		Attrs:  map[string]any{"number": n, "priority": priority},
-		Counts: []store.Count{{Metric: MetricIssued, Dims: map[string]string{"service": service}, Value: 1}}})
+	t, err := q.commit(ctx, b, record{store.Event{Kind: KindIssued, Time: now, Service: service,
+		Counts: []store.Count{{Metric: MetricIssued, Dims: map[string]string{"service": service}, Value: 1}}},
+		&IssuedAttrs{TicketAttrs{Number: n}, priority}})
 	q.mu.Unlock()
 	if err == nil {
 		q.publish("issued", t)
@@ -321,9 +329,9 @@ type change struct {
 func (q *Queue) closeOpenLocked(ctx context.Context, b *book, counter string, how Close, now time.Time) ([]change, error) {
 	open := b.open(counter)
 	// Decide for every open ticket first, so a refusal changes nothing.
-	evs := make([]store.Event, 0, len(open))
+	evs := make([]record, 0, len(open))
 	for _, t := range open {
-		var ev store.Event
+		var ev record
 		var err error
 		switch {
 		case how == CloseFinish || (how == CloseAuto && t.State == Serving):
@@ -346,8 +354,8 @@ func (q *Queue) closeOpenLocked(ctx context.Context, b *book, counter string, ho
 			return nil, err
 		}
 		ev.Time, ev.Service = now, t.Service
-		ev.Attrs["number"] = t.Number
-		ev.Attrs["by"] = "next"
+		ev.attrs.ticket().Number = t.Number
+		ev.attrs.(*ClosedAttrs).By = "next"
 		evs = append(evs, ev)
 	}
 	var out []change
@@ -371,25 +379,25 @@ func actionOf(kind string) string {
 	return kind
 }
 
-func (q *Queue) finishEvent(t *Ticket, now time.Time) store.Event {
+func (q *Queue) finishEvent(t *Ticket, now time.Time) record {
 	from := t.StartedAt
 	if from.IsZero() {
 		from = t.CalledAt
 	}
 	dims := map[string]string{"service": t.Service, "counter": t.Counter}
-	return store.Event{Kind: KindFinished, Counter: t.Counter, Attrs: map[string]any{},
+	return record{store.Event{Kind: KindFinished, Counter: t.Counter,
 		Counts: []store.Count{{Metric: MetricServed, Dims: dims, Value: 1},
-			{Metric: MetricServiceSeconds, Dims: dims, Value: int64(now.Sub(from) / time.Second)}}}
+			{Metric: MetricServiceSeconds, Dims: dims, Value: int64(now.Sub(from) / time.Second)}}}, &ClosedAttrs{}}
 }
 
-func (q *Queue) noShowEvent(t *Ticket) (store.Event, error) {
+func (q *Queue) noShowEvent(t *Ticket) (record, error) {
 	if t.Recalls < q.cfg.NoShowAfterRecalls {
-		return store.Event{}, refuse(http.StatusConflict,
+		return record{}, refuse(http.StatusConflict,
 			fmt.Sprintf("Cần gọi lại ít nhất %d lần trước khi đánh dấu vắng mặt (đã gọi lại %d lần).", q.cfg.NoShowAfterRecalls, t.Recalls),
 			"ticket %d recalled %d times, %d needed before no-show", t.Number, t.Recalls, q.cfg.NoShowAfterRecalls)
 	}
-	return store.Event{Kind: KindNoShow, Counter: t.Counter, Attrs: map[string]any{},
-		Counts: []store.Count{{Metric: MetricNoShow, Dims: map[string]string{"service": t.Service, "counter": t.Counter}, Value: 1}}}, nil
+	return record{store.Event{Kind: KindNoShow, Counter: t.Counter,
+		Counts: []store.Count{{Metric: MetricNoShow, Dims: map[string]string{"service": t.Service, "counter": t.Counter}, Value: 1}}}, &ClosedAttrs{}}, nil
 }
 
 func (q *Queue) announce(cs []change) {
@@ -474,7 +482,7 @@ func (q *Queue) pauseLocked(ctx context.Context, b *book, counter string, pause 
 	if pause {
 		kind = KindPaused
 	}
-	e, err := q.st.Append(ctx, store.Event{Kind: kind, Time: now, Site: q.site, Counter: counter, Attrs: map[string]any{}})
+	e, err := q.st.Append(ctx, store.Event{Kind: kind, Time: now, Site: q.site, Counter: counter})
 	if err != nil {
 		return fmt.Errorf("queue: record %s: %w", kind, err)
 	}
@@ -482,8 +490,8 @@ func (q *Queue) pauseLocked(ctx context.Context, b *book, counter string, pause 
 }
 
 func (q *Queue) callLocked(ctx context.Context, b *book, t *Ticket, counter string, now time.Time) (Ticket, error) {
-	ev := store.Event{Kind: KindCalled, Time: now, Service: t.Service, Counter: counter,
-		Attrs: map[string]any{"number": t.Number}}
+	ev := record{store.Event{Kind: KindCalled, Time: now, Service: t.Service, Counter: counter},
+		&TicketAttrs{Number: t.Number}}
 	if t.FirstCalledAt.IsZero() {
 		// The wait and the ticket it belongs to, counted together (FigureAvgWait).
 		d := ticketDims(t.Service, counter)
@@ -546,20 +554,20 @@ func (b *book) find(number int) (*Ticket, error) {
 
 // change runs one decision about an existing ticket under the lock: decide returns the
 // event to record (Time, Service and the number are filled in here).
-func (q *Queue) change(ctx context.Context, number int, action string, decide func(t *Ticket, now time.Time) (store.Event, error)) (Ticket, error) {
+func (q *Queue) change(ctx context.Context, number int, action string, decide func(t *Ticket, now time.Time) (record, error)) (Ticket, error) {
 	q.mu.Lock()
 	now := q.now()
 	b := q.today(now)
 	var out Ticket
 	t, err := b.find(number)
 	if err == nil {
-		var ev store.Event
+		var ev record
 		if ev, err = decide(t, now); err == nil {
 			ev.Time, ev.Service = now, t.Service
-			if to, ok := ev.Attrs["to_service"].(string); ok {
-				ev.Service = to
+			if tr, ok := ev.attrs.(*TransferredAttrs); ok {
+				ev.Service = tr.ToService
 			}
-			ev.Attrs["number"] = t.Number
+			ev.attrs.ticket().Number = t.Number
 			out, err = q.commit(ctx, b, ev)
 		}
 	}
@@ -572,20 +580,20 @@ func (q *Queue) change(ctx context.Context, number int, action string, decide fu
 
 // Recall calls a called ticket again (the display repeats it).
 func (q *Queue) Recall(ctx context.Context, number int) (Ticket, error) {
-	return q.change(ctx, number, "recalled", func(t *Ticket, now time.Time) (store.Event, error) {
+	return q.change(ctx, number, "recalled", func(t *Ticket, now time.Time) (record, error) {
 		if t.State != Called {
-			return store.Event{}, refuse(http.StatusConflict, "Chỉ gọi lại được số đang được gọi.", "ticket %d is %s, not called", t.Number, t.State)
+			return record{}, refuse(http.StatusConflict, "Chỉ gọi lại được số đang được gọi.", "ticket %d is %s, not called", t.Number, t.State)
 		}
-		return store.Event{Kind: KindRecalled, Counter: t.Counter, Attrs: map[string]any{},
-			Counts: []store.Count{{Metric: vocab.TicketsRecalls, Dims: ticketDims(t.Service, t.Counter), Value: 1}}}, nil
+		return record{store.Event{Kind: KindRecalled, Counter: t.Counter,
+			Counts: []store.Count{{Metric: vocab.TicketsRecalls, Dims: ticketDims(t.Service, t.Counter), Value: 1}}}, &TicketAttrs{}}, nil
 	})
 }
 
 // NoShow marks a called ticket absent, once it has been recalled enough times.
 func (q *Queue) NoShow(ctx context.Context, number int) (Ticket, error) {
-	return q.change(ctx, number, "noshow", func(t *Ticket, now time.Time) (store.Event, error) {
+	return q.change(ctx, number, "noshow", func(t *Ticket, now time.Time) (record, error) {
 		if t.State != Called {
-			return store.Event{}, refuse(http.StatusConflict, "Chỉ đánh dấu vắng mặt được số đang được gọi.", "ticket %d is %s, not called", t.Number, t.State)
+			return record{}, refuse(http.StatusConflict, "Chỉ đánh dấu vắng mặt được số đang được gọi.", "ticket %d is %s, not called", t.Number, t.State)
 		}
 		return q.noShowEvent(t)
 	})
@@ -593,19 +601,19 @@ func (q *Queue) NoShow(ctx context.Context, number int) (Ticket, error) {
 
 // Start marks that the citizen of a called ticket sat down.
 func (q *Queue) Start(ctx context.Context, number int) (Ticket, error) {
-	return q.change(ctx, number, "started", func(t *Ticket, now time.Time) (store.Event, error) {
+	return q.change(ctx, number, "started", func(t *Ticket, now time.Time) (record, error) {
 		if t.State != Called {
-			return store.Event{}, refuse(http.StatusConflict, "Chỉ bắt đầu phục vụ được số đang được gọi.", "ticket %d is %s, not called", t.Number, t.State)
+			return record{}, refuse(http.StatusConflict, "Chỉ bắt đầu phục vụ được số đang được gọi.", "ticket %d is %s, not called", t.Number, t.State)
 		}
-		return store.Event{Kind: KindStarted, Counter: t.Counter, Attrs: map[string]any{}}, nil
+		return record{store.Event{Kind: KindStarted, Counter: t.Counter}, &TicketAttrs{}}, nil
 	})
 }
 
 // Finish ends the service of a ticket.
 func (q *Queue) Finish(ctx context.Context, number int) (Ticket, error) {
-	return q.change(ctx, number, "finished", func(t *Ticket, now time.Time) (store.Event, error) {
+	return q.change(ctx, number, "finished", func(t *Ticket, now time.Time) (record, error) {
 		if t.State != Called && t.State != Serving {
-			return store.Event{}, refuse(http.StatusConflict, "Số này chưa được gọi hoặc đã kết thúc.", "ticket %d is %s", t.Number, t.State)
+			return record{}, refuse(http.StatusConflict, "Số này chưa được gọi hoặc đã kết thúc.", "ticket %d is %s", t.Number, t.State)
 		}
 		return q.finishEvent(t, now), nil
 	})
@@ -613,12 +621,12 @@ func (q *Queue) Finish(ctx context.Context, number int) (Ticket, error) {
 
 // Cancel withdraws a ticket that is waiting or called.
 func (q *Queue) Cancel(ctx context.Context, number int) (Ticket, error) {
-	return q.change(ctx, number, "cancelled", func(t *Ticket, now time.Time) (store.Event, error) {
+	return q.change(ctx, number, "cancelled", func(t *Ticket, now time.Time) (record, error) {
 		if t.State != Waiting && t.State != Called {
-			return store.Event{}, refuse(http.StatusConflict, "Chỉ hủy được số đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
+			return record{}, refuse(http.StatusConflict, "Chỉ hủy được số đang chờ hoặc đang được gọi.", "ticket %d is %s", t.Number, t.State)
 		}
-		return store.Event{Kind: KindCancelled, Counter: t.Counter, Attrs: map[string]any{},
-			Counts: []store.Count{{Metric: vocab.TicketsCancelled, Dims: ticketDims(t.Service, t.Counter), Value: 1}}}, nil
+		return record{store.Event{Kind: KindCancelled, Counter: t.Counter,
+			Counts: []store.Count{{Metric: vocab.TicketsCancelled, Dims: ticketDims(t.Service, t.Counter), Value: 1}}}, &TicketAttrs{}}, nil
 	})
 }
 
@@ -637,17 +645,17 @@ func (q *Queue) Transfer(ctx context.Context, number int, toService, toCounter s
 	if toService == "" && toCounter == "" {
 		return Ticket{}, refuse(http.StatusBadRequest, "Chọn dịch vụ hoặc quầy để chuyển đến.", "transfer needs a service or a counter")
 	}
-	return q.change(ctx, number, "transferred", func(t *Ticket, now time.Time) (store.Event, error) {
+	return q.change(ctx, number, "transferred", func(t *Ticket, now time.Time) (record, error) {
 		if t.State != Called && t.State != Serving && t.State != Waiting {
-			return store.Event{}, refuse(http.StatusConflict, "Số này đã kết thúc, không chuyển được.", "ticket %d is %s", t.Number, t.State)
+			return record{}, refuse(http.StatusConflict, "Số này đã kết thúc, không chuyển được.", "ticket %d is %s", t.Number, t.State)
 		}
 		svc := toService
 		if svc == "" {
 			svc = t.Service
 		}
-		return store.Event{Kind: KindTransferred, Counter: t.Counter,
-			Attrs:  map[string]any{"to_service": svc, "to_counter": toCounter, "from_service": t.Service},
-			Counts: []store.Count{{Metric: vocab.TicketsTransferred, Dims: ticketDims(t.Service, t.Counter), Value: 1}}}, nil
+		return record{store.Event{Kind: KindTransferred, Counter: t.Counter,
+			Counts: []store.Count{{Metric: vocab.TicketsTransferred, Dims: ticketDims(t.Service, t.Counter), Value: 1}}},
+			&TransferredAttrs{ToService: svc, ToCounter: toCounter, FromService: t.Service}}, nil
 	})
 }
 

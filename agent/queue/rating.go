@@ -147,16 +147,9 @@ func (q *Queue) rateLocked(ctx context.Context, b *book, t *Ticket, r RatingRequ
 	if satisfied(r.Level) {
 		counts = append(counts, store.Count{Metric: vocab.RatingsSatisfied, Dims: dims, Value: 1})
 	}
-	reasons := make([]any, 0, len(r.Reasons))
-	for _, why := range r.Reasons {
-		reasons = append(reasons, why)
-	}
-	attrs := map[string]any{"number": t.Number, "level": r.Level, "channel": r.Channel, "reasons": reasons}
-	if t.finishedBy != "" {
-		attrs["staff"] = t.finishedBy
-	}
-	if _, err := q.commit(ctx, b, store.Event{Kind: KindRated, Time: now, Service: t.Service, Counter: t.ServedBy,
-		Attrs: attrs, Counts: counts}); err != nil {
+	attrs := &RatedAttrs{TicketAttrs{Number: t.Number, Staff: t.finishedBy}, r.Level, r.Channel, append([]string{}, r.Reasons...)}
+	if _, err := q.commit(ctx, b, record{store.Event{Kind: KindRated, Time: now, Service: t.Service, Counter: t.ServedBy,
+		Counts: counts}, attrs}); err != nil {
 		return Rating{}, err
 	}
 	return Rating{Number: t.Number, Level: r.Level, Channel: r.Channel}, nil

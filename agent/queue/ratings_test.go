@@ -42,7 +42,11 @@ func staffOf(t *testing.T, st *store.Store, kind string) []string {
 	}
 	var out []string
 	for _, e := range evs {
-		out = append(out, attrString(e.Attrs, "staff"))
+		staff, _, _, err := officerFacts(e)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, staff)
 	}
 	return out
 }

@@ -182,7 +182,7 @@ const KindAlert = "queue.alert"
 
 // Alert records a device fault for the alert history.
 func (q *Queue) Alert(ctx context.Context, message string) error {
-	_, err := q.st.Append(ctx, store.Event{Kind: KindAlert, Time: q.now(), Site: q.site, Attrs: map[string]any{"message": message}})
+	_, err := q.st.Append(ctx, store.Event{Kind: KindAlert, Time: q.now(), Site: q.site, Attrs: store.AttrsOf(AlertAttrs{Message: message})})
 	if err != nil {
 		return fmt.Errorf("queue: record alert: %w", err)
 	}
@@ -192,17 +192,26 @@ func (q *Queue) Alert(ctx context.Context, message string) error {
 // alerts lists the day's faults a person should know of, oldest first.
 func (q *Queue) alerts(ctx context.Context, day string) ([]string, error) {
 	start, _ := time.ParseInLocation("2006-01-02", day, q.st.Location())
-	evs, err := q.st.Events(ctx, store.EventFilter{Kinds: []string{KindAlert, "queue.ticket.print_failed"},
+	evs, err := q.st.Events(ctx, store.EventFilter{Kinds: []string{KindAlert, KindPrintFailed},
 		Since: start, Until: start.AddDate(0, 0, 1), Limit: 500})
 	if err != nil {
 		return nil, fmt.Errorf("queue: alerts %s: %w", day, err)
 	}
 	out := []string{}
 	for _, e := range evs {
-		what := attrString(e.Attrs, "message")
-		if e.Kind != KindAlert {
-			n, _ := attrInt(e.Attrs, "number")
-			what = "Máy in phiếu không in được phiếu số " + fmt.Sprint(n)
+		var what string
+		if e.Kind == KindAlert {
+			var a AlertAttrs
+			if err := e.Attrs.Decode(&a); err != nil {
+				return nil, fmt.Errorf("queue: alerts %s: event %d: %w", day, e.Seq, err)
+			}
+			what = a.Message
+		} else {
+			var a PrintAttrs
+			if err := e.Attrs.Decode(&a); err != nil {
+				return nil, fmt.Errorf("queue: alerts %s: event %d: %w", day, e.Seq, err)
+			}
+			what = "Máy in phiếu không in được phiếu số " + fmt.Sprint(a.Number)
 		}
 		out = append(out, e.Time.In(q.st.Location()).Format("15:04")+" · "+what)
 	}

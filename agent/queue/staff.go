@@ -175,7 +175,7 @@ func (q *Queue) signIn(ctx context.Context, counter string, o config.Officer, ho
 	if b.officer[counter] != o.ID {
 		var e store.Event
 		e, err = q.st.Append(ctx, store.Event{Kind: KindSignedIn, Time: now, Site: q.site, Counter: counter,
-			Attrs: map[string]any{"staff": o.ID, "how": how, "replaced": b.officer[counter]}})
+			Attrs: store.AttrsOf(SignInAttrs{Staff: o.ID, How: how, Replaced: b.officer[counter]})})
 		if err == nil {
 			err = b.apply(e)
 		} else {
@@ -202,7 +202,7 @@ func (q *Queue) SignOut(ctx context.Context, counter string) error {
 	if id := b.officer[counter]; id != "" {
 		var e store.Event
 		if e, err = q.st.Append(ctx, store.Event{Kind: KindSignedOut, Time: now, Site: q.site, Counter: counter,
-			Attrs: map[string]any{"staff": id}}); err == nil {
+			Attrs: store.AttrsOf(SignInAttrs{Staff: id})}); err == nil {
 			err = b.apply(e)
 		}
 	}

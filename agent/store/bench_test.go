@@ -44,7 +44,7 @@ func appendRun(b *testing.B, maxBatch, workers, n int) (float64, []time.Duration
 	ctx := context.Background()
 	return drive(b, workers, n, func(w, i int) error {
 		_, err := s.Append(ctx, Event{Kind: "queue.ticket.issued", Counter: fmt.Sprint(w), Service: "A",
-			Attrs:  map[string]any{"number": i},
+			Attrs:  AttrsOf(map[string]any{"number": i}),
 			Counts: []Count{{Metric: "tickets.issued", Dims: map[string]string{"service": "A"}, Value: 1}}})
 		return err
 	})

@@ -16,7 +16,7 @@ func fillUntilFull(t *testing.T, s *Store) (acked int64, err error) {
 	ctx := context.Background()
 	blob := strings.Repeat("x", 2000)
 	for i := 0; i < 100000; i++ {
-		_, err = s.Append(ctx, Event{Kind: "fill", Attrs: map[string]any{"blob": blob}, Counts: []Count{{Metric: "fill", Value: 1}}})
+		_, err = s.Append(ctx, Event{Kind: "fill", Attrs: AttrsOf(map[string]any{"blob": blob}), Counts: []Count{{Metric: "fill", Value: 1}}})
 		if err != nil {
 			return acked, err
 		}

@@ -21,7 +21,7 @@ func newRecord(t *testing.T, path string) {
 		t.Fatal(err)
 	}
 	for i := range 200 {
-		if _, err := s.Append(context.Background(), Event{Kind: "t", Attrs: map[string]any{"i": i, "pad": strings.Repeat("p", 300)},
+		if _, err := s.Append(context.Background(), Event{Kind: "t", Attrs: AttrsOf(map[string]any{"i": i, "pad": strings.Repeat("p", 300)}),
 			Counts: []Count{{Metric: "n", Value: 1}}}); err != nil {
 			t.Fatal(err)
 		}

@@ -56,16 +56,16 @@ type Count struct {
 // Event is one fact in the record. Seq, Time and Boot are filled in by Append when
 // zero; Day is derived from Time in the site's time zone.
 type Event struct {
-	Seq     int64          `json:"seq"`
-	Time    time.Time      `json:"time"`
-	Day     string         `json:"day"`
-	Boot    string         `json:"boot"`
-	Kind    string         `json:"kind"`
-	Site    string         `json:"site"`
-	Counter string         `json:"counter,omitempty"`
-	Service string         `json:"service,omitempty"`
-	Attrs   map[string]any `json:"attrs,omitempty"`
-	Counts  []Count        `json:"counts,omitempty"`
+	Seq     int64     `json:"seq"`
+	Time    time.Time `json:"time"`
+	Day     string    `json:"day"`
+	Boot    string    `json:"boot"`
+	Kind    string    `json:"kind"`
+	Site    string    `json:"site"`
+	Counter string    `json:"counter,omitempty"`
+	Service string    `json:"service,omitempty"`
+	Attrs   Attrs     `json:"attrs,omitzero"`
+	Counts  []Count   `json:"counts,omitempty"`
 }
 
 // CounterRow is one daily counter. Revision is the seq of the last event that changed
@@ -351,11 +351,10 @@ func (s *Store) Append(ctx context.Context, e Event) (Event, error) {
 	}
 	req := writeReq{ev: &e, start: time.Now(), done: make(chan error, 1)}
 	var err error
-	if len(e.Attrs) > 0 {
-		if req.attrs, err = json.Marshal(e.Attrs); err != nil {
-			return e, fmt.Errorf("store: append %s: attributes: %w", e.Kind, err)
-		}
+	if e.Attrs.err != nil {
+		return e, fmt.Errorf("store: append %s: attributes: %w", e.Kind, e.Attrs.err)
 	}
+	req.attrs = e.Attrs.raw
 	if len(e.Counts) > 0 {
 		if req.cnts, err = json.Marshal(e.Counts); err != nil {
 			return e, fmt.Errorf("store: append %s: counts: %w", e.Kind, err)
@@ -625,7 +624,7 @@ func (s *Store) Events(ctx context.Context, f EventFilter) ([]Event, error) {
 		}
 		e.Time = time.Unix(0, ns).In(s.loc)
 		if attrs.Valid {
-			_ = json.Unmarshal([]byte(attrs.String), &e.Attrs)
+			e.Attrs = attrsFrom([]byte(attrs.String))
 		}
 		if counts.Valid {
 			_ = json.Unmarshal([]byte(counts.String), &e.Counts)

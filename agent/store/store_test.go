@@ -97,7 +97,8 @@ func TestAppendRejectsBadEvents(t *testing.T) {
 		{Kind: "x", Counts: []Count{{Value: 1}}},
 		{Kind: "x", Counts: []Count{{Metric: "m", Op: OpUnique}}},
 		{Kind: "x", Counts: []Count{{Metric: "m", Op: "mul"}}},
-		{Kind: "x", Attrs: map[string]any{"bad": make(chan int)}},
+		{Kind: "x", Attrs: AttrsOf(map[string]any{"bad": make(chan int)})},
+		{Kind: "x", Attrs: AttrsOf([]int{1})},
 	}
 	for i, e := range cases {
 		if _, err := s.Append(ctx, e); err == nil {

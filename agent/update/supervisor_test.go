@@ -3,6 +3,7 @@ package update
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 // build compiles testdata/fakeagent once per version and mode, as a release build would.
@@ -149,17 +152,13 @@ func newFleetPC(t *testing.T, healthWindow time.Duration) (*supervisor, *Updater
 
 func waitState(t *testing.T, u *Updater, ok func(State) bool) State {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for {
-		st, err := u.Status()
-		if err == nil && ok(st) {
-			return st
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("state never reached: %+v (%v)", st, err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	var st State
+	var err error
+	testkit.Eventually(t, 10*time.Second, func() bool {
+		st, err = u.Status()
+		return err == nil && ok(st)
+	}, "the state to be reached: %s", func() string { return fmt.Sprintf("%+v (%v)", st, err) })
+	return st
 }
 
 func versionsOnDisk(t *testing.T, dir string) []string {

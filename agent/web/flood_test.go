@@ -11,6 +11,7 @@ import (
 
 	"motcua-agent/internal/netguard"
 	"motcua-agent/internal/netguard/netguardtest"
+	"motcua-agent/internal/testkit"
 )
 
 // TestServesThroughAFloodOfIdleAndSlowConnections holds hundreds of idle keep-alive
@@ -46,9 +47,8 @@ func TestServesThroughAFloodOfIdleAndSlowConnections(t *testing.T) {
 	// The keep-alive flood's requests are answered (the connections go idle, and may
 	// give way) before the real client comes: until then its own address's slots are
 	// all busy with requests, which nothing may cut.
-	for deadline := time.Now().Add(5 * time.Second); f.srv.Connections().Idle < 2*lim.PerAddress && time.Now().Before(deadline); {
-		time.Sleep(10 * time.Millisecond)
-	}
+	testkit.Eventually(t, 10*time.Second, func() bool { return f.srv.Connections().Idle >= 2*lim.PerAddress },
+		"the keep-alive floods' requests to be answered: %s", func() string { return fmt.Sprintf("%+v", f.srv.Connections()) })
 	held := f.srv.Connections()
 	during := netguardtest.MemInUse()
 
@@ -76,9 +76,8 @@ func TestServesThroughAFloodOfIdleAndSlowConnections(t *testing.T) {
 	if open := floods[0].OpenAtMost(lim.PerAddress, 5*time.Second); open > lim.PerAddress {
 		t.Errorf("idle flood holds %d connections, over the per-address cap", open)
 	}
-	// The half-sent requests are cut by the header timeout.
-	time.Sleep(6 * time.Second)
-	if open := floods[1].OpenAtMost(0, 5*time.Second); open != 0 {
+	// The half-sent requests are cut by the header timeout (5 s after they came).
+	if open := floods[1].OpenAtMost(0, 11*time.Second); open != 0 {
 		t.Errorf("%d slow connections still open after the header timeout", open)
 	}
 	grew := int64(during) - int64(before)

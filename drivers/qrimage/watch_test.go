@@ -84,15 +84,15 @@ func (w *watched) step(d time.Duration) {
 // the watcher on their own schedule), at most 200 steps.
 func (w *watched) until(n int) []Page {
 	w.t.Helper()
-	for range 200 {
-		if ps := w.log.snapshot(); len(ps) >= n {
-			return ps
+	var ps []Page
+	testkit.Eventually(w.t, 10*time.Second, func() bool {
+		if ps = w.log.snapshot(); len(ps) >= n {
+			return true
 		}
-		w.step(w.settle)
-		time.Sleep(5 * time.Millisecond) // let file events arrive
-	}
-	w.t.Fatalf("only %d of %d pages handled after 200 settle periods", len(w.log.snapshot()), n)
-	return nil
+		w.step(w.settle) // a settle period; the file events arrive meanwhile
+		return false
+	}, "%d pages to be handled (%s)", n, func() string { return fmt.Sprint(len(ps)) })
+	return ps
 }
 
 // quiet moves the clock through many settle periods: a wrong second read would happen.

@@ -82,7 +82,6 @@ func TestDebHubInstallRunRemove(t *testing.T) {
 	}
 	addr := freeAddr(t)
 	p := start(t, asService("serve", "--config", "/etc/motcua-hub/hub.yaml", "--listen", addr))
-	deadline := time.Now().Add(30 * time.Second)
 	status := func(path string) int {
 		resp, err := http.Get("http://" + addr + path)
 		if err != nil {
@@ -91,17 +90,14 @@ func TestDebHubInstallRunRemove(t *testing.T) {
 		resp.Body.Close()
 		return resp.StatusCode
 	}
-	for status("/healthz") != http.StatusOK {
+	testkit.Eventually(t, 30*time.Second, func() bool {
 		select {
 		case <-p.exited:
 			t.Fatalf("the installed hub exited:\n%s", p.output())
 		default:
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no /healthz from the installed hub:\n%s", p.output())
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
+		return status("/healthz") == http.StatusOK
+	}, "/healthz from the installed hub:\n%s", p.output)
 	if got := status("/"); got != http.StatusUnauthorized {
 		t.Errorf("the page without the token: %d, want 401", got)
 	}

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 // `make run` as a newcomer meets it (packaging/demo/run.sh, which the target runs): a
@@ -96,11 +98,10 @@ collect:
 	}
 	// The demo's counters reach the hub: the fleet shows the demo PC having pushed.
 	token := hubPage[1][strings.Index(hubPage[1], "token=")+len("token="):]
-	var pushes int64
-	for end := time.Now().Add(60 * time.Second); time.Now().Before(end) && pushes == 0; time.Sleep(300 * time.Millisecond) {
+	testkit.Eventually(t, 60*time.Second, func() bool {
 		resp, err := http.Get("http://" + hubAddr + "/api/v1/fleet?token=" + token)
 		if err != nil {
-			continue
+			return false
 		}
 		var fleet []struct {
 			Device string `json:"device"`
@@ -109,14 +110,12 @@ collect:
 		json.NewDecoder(resp.Body).Decode(&fleet)
 		resp.Body.Close()
 		for _, a := range fleet {
-			if a.Device == "demo-pc-1" {
-				pushes = a.Pushes
+			if a.Device == "demo-pc-1" && a.Pushes > 0 {
+				return true
 			}
 		}
-	}
-	if pushes == 0 {
-		t.Fatal("the demo agent never pushed to the demo hub")
-	}
+		return false
+	}, "the demo agent to push to the demo hub")
 	// Ctrl-C: both stop, nothing is left listening.
 	syscall.Kill(-cmd.Process.Pid, syscall.SIGINT)
 	select {

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 const (
@@ -154,15 +156,12 @@ func uninstall(t *testing.T, args ...string) {
 	if out, code := run(t, time.Minute, wine(append([]string{`C:\Program Files\motcua-agent\uninstall.exe`}, args...)...)); code != 0 {
 		t.Fatalf("uninstall: exit %d:\n%s", code, out)
 	}
-	deadline := time.Now().Add(90 * time.Second)
-	for time.Now().Before(deadline) {
-		if _, ok := regQuery(t, uninstallKey); !ok {
-			if _, err := os.Stat(driveC("Program Files/motcua-agent/uninstall.exe")); err != nil {
-				time.Sleep(time.Second) // the last deletions after the registry
-				return
-			}
+	testkit.Eventually(t, 90*time.Second, func() bool {
+		if _, ok := regQuery(t, uninstallKey); ok {
+			return false
 		}
-		time.Sleep(500 * time.Millisecond)
-	}
-	t.Fatal("the uninstaller did not finish within 90 s")
+		_, err := os.Stat(driveC("Program Files/motcua-agent/uninstall.exe"))
+		return err != nil
+	}, "the uninstaller to finish")
+	time.Sleep(time.Second) // the last deletions after the registry
 }

@@ -14,6 +14,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 // mainPackage is the agent's main package, relative to the repository root: the one
@@ -124,23 +126,18 @@ type health struct {
 // early when the process under test has ended.
 func waitHealthy(t *testing.T, addr string, within time.Duration, exited <-chan struct{}) health {
 	t.Helper()
-	deadline := time.Now().Add(within)
+	var h health
 	var last error
-	for time.Now().Before(deadline) {
+	testkit.Eventually(t, within, func() bool {
 		select {
 		case <-exited:
 			t.Fatalf("the agent exited before /healthz answered (last error: %v)", last)
 		default:
 		}
-		h, err := getHealth(addr)
-		if err == nil && h.Store == "ok" {
-			return h
-		}
-		last = err
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("no /healthz with the store ok on %s within %v: %v", addr, within, last)
-	return health{}
+		h, last = getHealth(addr)
+		return last == nil && h.Store == "ok"
+	}, "/healthz with the store ok on %s (%s)", addr, func() string { return fmt.Sprintf("%+v, %v", h, last) })
+	return h
 }
 
 func getHealth(addr string) (health, error) {

@@ -1,11 +1,14 @@
 package installtest
 
 import (
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 // Wine's own service manager starts, stops and sees the failure of a Go service that
@@ -55,13 +58,8 @@ func TestWineServiceManagerWithWinservice(t *testing.T) {
 	waitFile(t, filepath.Join(dir, "started"), "fail")
 	// Wine's service manager does not notice a service process ending (it still says
 	// RUNNING), so the end is seen in the process table.
-	deadline := time.Now().Add(20 * time.Second)
-	for processRunning("-child-mode=fail") {
-		if time.Now().After(deadline) {
-			t.Fatal("the failed service's process is still running after 20 s")
-		}
-		time.Sleep(300 * time.Millisecond)
-	}
+	testkit.Eventually(t, 20*time.Second, func() bool { return !processRunning("-child-mode=fail") },
+		"the failed service's process to end")
 	if _, err := os.Stat(filepath.Join(dir, "stopped")); err == nil {
 		t.Fatal("the failed service returned from Run instead of exiting")
 	}
@@ -70,15 +68,12 @@ func TestWineServiceManagerWithWinservice(t *testing.T) {
 // waitFile waits up to 20 s for a file with the given content.
 func waitFile(t *testing.T, path, want string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for time.Now().Before(deadline) {
-		if b, err := os.ReadFile(path); err == nil && string(b) == want {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	b, _ := os.ReadFile(path)
-	t.Fatalf("%s: %q after 20 s, want %q", filepath.Base(path), b, want)
+	var b []byte
+	testkit.Eventually(t, 20*time.Second, func() bool {
+		var err error
+		b, err = os.ReadFile(path)
+		return err == nil && string(b) == want
+	}, "%s to hold %q (%s)", filepath.Base(path), want, func() string { return fmt.Sprintf("%q", b) })
 }
 
 // processRunning reports whether a process whose command line contains s is alive.

@@ -4,12 +4,15 @@
 package netguardtest
 
 import (
+	"fmt"
 	"net"
 	"runtime"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"motcua-agent/internal/testkit"
 )
 
 // NeedLoopbackAliases skips t where the machine cannot send from 127.0.0.2 (Linux can
@@ -161,9 +164,6 @@ func MemInUse() uint64 {
 // connection, before the server has seen it.
 func WaitAccepted(t testing.TB, accepted func() int64, n int) {
 	t.Helper()
-	for deadline := time.Now().Add(10 * time.Second); accepted() < int64(n); time.Sleep(10 * time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the server took %d of %d connections in 10 s", accepted(), n)
-		}
-	}
+	testkit.Eventually(t, 10*time.Second, func() bool { return accepted() >= int64(n) },
+		"the server to take %d connections (%s taken)", n, func() string { return fmt.Sprint(accepted()) })
 }

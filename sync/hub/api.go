@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
 
@@ -160,32 +161,32 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		h.log.Warn("push: store names", "device", auth.Device, "err", err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
 	}
-	res := h.writer.submit(ctx, h.load.queueWait, &ingestJob{device: auth.Device, site: dev.site, nonce: auth.Nonce, push: &push})
-	if errors.Is(res.err, errQueueFull) {
+	res := h.store.Submit(ctx, h.load.queueWait, store.NewJob(auth.Device, dev.site, auth.Nonce, &push))
+	if errors.Is(res.Err, store.ErrQueueFull) {
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub is storing as many pushes as it can; retry later")
 	}
-	if res.err != nil && retryable(res.err) {
-		h.log.Warn("push: store: conflicts with other writers persisted", "err", res.err)
+	if res.Err != nil && store.Retryable(res.Err) {
+		h.log.Warn("push: store: conflicts with other writers persisted", "err", res.Err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
 	}
-	if res.err != nil {
-		h.log.Error("push: store", "device", auth.Device, "err", res.err)
+	if res.Err != nil {
+		h.log.Error("push: store", "device", auth.Device, "err", res.Err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "could not store the push; retry later")
 	}
-	if res.replay {
+	if res.Replay {
 		return nil, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
 	}
-	if res.overBudget {
+	if res.OverBudget {
 		return nil, overBudgetRefusal()
 	}
 	resp := &wire.PushResponse{
 		Schema:      wire.SchemaVersion,
-		Accepted:    res.accepted,
-		Ignored:     res.ignored,
+		Accepted:    res.Accepted,
+		Ignored:     res.Ignored,
 		Ack:         push.MaxRevision(),
 		HubTime:     h.now().UTC(),
-		MaxRevision: res.maxRevision,
-		Release:     res.release,
+		MaxRevision: res.MaxRevision,
+		Release:     res.Release,
 	}
 	if hb := push.Heartbeat; hb != nil && hb.Config != nil && dev.kind == KindAgent {
 		resp.Config = h.configOffer(ctx, auth.Device, dev.site, hb.Config)

@@ -15,17 +15,54 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
-	_ "github.com/mattn/go-sqlite3" // SQLite driver
-
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
+
+// The names of the storage and the totals' questions the hub's callers use, kept
+// where they were before the storage became its own package (sync/hub/store).
+type (
+	Period    = store.Period
+	Filter    = store.Filter
+	Query     = store.Query
+	Row       = store.Row
+	Report    = store.Report
+	Service   = store.Service
+	RowBudget = store.RowBudget
+)
+
+// Metric names the service table reads; reserved dimension keys of a provincial hub's
+// rows (store.DimSite).
+const (
+	MetricDossiersReceived  = store.MetricDossiersReceived
+	MetricDossiersDigitized = store.MetricDossiersDigitized
+	DimSite                 = store.DimSite
+	DimCommune              = store.DimCommune
+)
+
+var (
+	// EssentialServices are the 25 rows of the monthly report.
+	EssentialServices = store.EssentialServices
+	// DefaultRowBudget caps a device's and a site's rows (store.DefaultRowBudget).
+	DefaultRowBudget = store.DefaultRowBudget
+)
+
+// ParsePeriod reads "day" 2026-11-23, "week" 2026-W48 (ISO week) or "month" 2026-11.
+func ParsePeriod(kind, at string) (Period, error) { return store.ParsePeriod(kind, at) }
+
+// LoadCatalogue reads a catalogue of essential services (CSV no,code,name,level).
+func LoadCatalogue(r io.Reader) ([]Service, error) { return store.LoadCatalogue(r) }
+
+// IsPostgres reports whether db is a PostgreSQL URL rather than a SQLite path.
+func IsPostgres(db string) bool { return store.IsPostgres(db) }
+
+// Redact is db with any password taken out, for logs and errors.
+func Redact(db string) string { return store.Redact(db) }
 
 // Options tune a hub. Zero values mean the defaults.
 type Options struct {
@@ -67,14 +104,14 @@ type Options struct {
 // Hub is one provincial receiver over one SQLite file or one PostgreSQL database (which
 // other hubs may share).
 type Hub struct {
-	db      *sqlDB // the writer's pool (one connection on SQLite)
-	rdb     *sqlDB // readers
+	store   *store.Store
+	db      *store.DB // the writer's pool (one connection on SQLite): store.Writes()
+	rdb     *store.DB // readers: store.Reads()
 	now     func() time.Time
 	log     *slog.Logger
 	loc     *time.Location
 	catalog []Service
 	token   string
-	writer  *writer
 	metrics *hubMetrics
 	bodies  *bodyBudget
 	// decoy is the secret an unknown device's push is checked against: no signature
@@ -86,7 +123,6 @@ type Hub struct {
 	box       *secretBox
 	fleet     bool // the fleet may be shown to whoever passes the readers' check
 	stale     time.Duration
-	summary   *summaries
 	// releases are the versions a rollout may offer (rollout.go); rolloutWarn says once
 	// that a rollout's release is not among them.
 	releases    *publishedReleases
@@ -94,48 +130,8 @@ type Hub struct {
 	steering    *configSteer // configurations from the hub (configs.go)
 }
 
-func sqliteDSN(path string) string {
-	// Pragmas go in the DSN so every pooled connection gets them.
-	return "file:" + url.PathEscape(path) +
-		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on"
-}
-
 // ErrKeyFileRequired means a hub on PostgreSQL was opened without Options.KeyFile.
 var ErrKeyFileRequired = errors.New("a hub on PostgreSQL needs a key file (--key-file)")
-
-// openDatabase opens the writer's and the readers' pools of the database db names.
-func openDatabase(db string) (w, r *sqlDB, err error) {
-	if IsPostgres(db) {
-		cfg, err := postgresConfig(db)
-		if err != nil {
-			return nil, nil, err
-		}
-		wdb, rdb := stdlib.OpenDB(*cfg), stdlib.OpenDB(*cfg)
-		// One connection per writer loop; enroll and revoke take one more.
-		wdb.SetMaxOpenConns(postgresWriters + 1)
-		wdb.SetMaxIdleConns(postgresWriters + 1)
-		rdb.SetMaxOpenConns(8)
-		rdb.SetMaxIdleConns(8)
-		return &sqlDB{DB: wdb, d: postgresDialect}, &sqlDB{DB: rdb, d: postgresDialect}, nil
-	}
-	// The database holds every device's credential: created 0600, tightened if older.
-	if f, err := os.OpenFile(db, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
-		f.Close()
-		os.Chmod(db, 0o600)
-	}
-	wdb, err := sql.Open("sqlite3", sqliteDSN(db))
-	if err != nil {
-		return nil, nil, err
-	}
-	wdb.SetMaxOpenConns(1)
-	rdb, err := sql.Open("sqlite3", sqliteDSN(db))
-	if err != nil {
-		wdb.Close()
-		return nil, nil, err
-	}
-	rdb.SetMaxOpenConns(4)
-	return &sqlDB{DB: wdb, d: sqliteDialect}, &sqlDB{DB: rdb, d: sqliteDialect}, nil
-}
 
 // Open opens the hub database db, creating and migrating its schema as needed, and
 // starts its writer. db is a SQLite file path, or a postgres:// (postgresql://) URL;
@@ -152,19 +148,19 @@ func Open(db string, opts Options) (*Hub, error) {
 		}
 		keyFile = KeyFile(db)
 	}
-	wdb, rdb, err := openDatabase(db)
+	st, err := store.Open(db)
 	if err != nil {
 		return nil, fmt.Errorf("open hub database %s: %w", name, err)
 	}
 	fail := func(err error) (*Hub, error) {
-		wdb.Close()
-		rdb.Close()
+		st.Close()
 		return nil, err
 	}
 	ctx := context.Background()
-	if err := migrate(ctx, wdb); err != nil {
+	if err := st.Migrate(ctx); err != nil {
 		return fail(fmt.Errorf("migrate hub schema in %s: %w", name, err))
 	}
+	wdb := st.Writes()
 	sealed, err := hasSealed(wdb)
 	if err != nil {
 		return fail(fmt.Errorf("read hub database %s: %w", name, err))
@@ -176,7 +172,7 @@ func Open(db string, opts Options) (*Hub, error) {
 	if err := checkKey(ctx, wdb, box, keyFile); err != nil {
 		return fail(err)
 	}
-	h := &Hub{db: wdb, rdb: rdb, box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
+	h := &Hub{store: st, db: wdb, rdb: st.Reads(), box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -194,13 +190,9 @@ func Open(db string, opts Options) (*Hub, error) {
 	} else if n > 0 {
 		h.log.Info("sealed device secrets kept in plain text", "devices", n, "key", keyFile)
 	}
-	h.summary = newSummaries(h.catalog)
-	if err := h.summary.sync(ctx, wdb); err != nil {
-		return fail(fmt.Errorf("hub database %s: %w", name, err))
-	}
 	h.metrics = newHubMetrics()
 	h.bodies = newBodyBudget(opts.BodyBudget, opts.BodyBudgetPerAddress)
-	h.rowBudget = opts.RowBudget.withDefaults()
+	h.rowBudget = opts.RowBudget.WithDefaults()
 	h.load = newLoadShedder(opts.MaxPushesInFlight, opts.QueueWait)
 	h.decoy = make([]byte, 32)
 	rand.Read(h.decoy)
@@ -210,14 +202,16 @@ func Open(db string, opts Options) (*Hub, error) {
 		h.SetReleases(opts.Releases)
 	}
 	h.steering = newConfigSteer()
-	h.writer = startWriter(h)
+	if err := st.Start(ctx, store.Config{Now: h.now, Log: h.log, RowBudget: h.rowBudget, Catalogue: h.catalog,
+		Commits: h.metrics.commits, Retries: h.metrics.retries, Waited: h.load.waited, AfterStore: h.recordRollout}); err != nil {
+		return fail(fmt.Errorf("hub database %s: %w", name, err))
+	}
 	return h, nil
 }
 
 // Close stops the writer and closes the database.
 func (h *Hub) Close() error {
-	h.writer.stop()
-	return errors.Join(h.rdb.Close(), h.db.Close())
+	return h.store.Close()
 }
 
 // Site describes where a device stands in the two-tier administration.

@@ -15,16 +15,6 @@ import (
 // code as a small second label, and a provincial hub passes its sites' names on to the
 // national hub. Nothing here is personal: they are the office's own words.
 
-// namesSchema is the table of names (migration 5). Portable SQL.
-const namesSchema = `CREATE TABLE IF NOT EXISTS site_names(
-	site TEXT NOT NULL,
-	kind TEXT NOT NULL,
-	code TEXT NOT NULL,
-	name TEXT NOT NULL,
-	updated_at TEXT NOT NULL,
-	PRIMARY KEY(site, kind, code)
-);`
-
 // storeNames keeps a push's names, the latest winning. A device names its own site's
 // codes; it may name another site's only when that site is not enrolled here (a
 // provincial hub naming its communes' sites to the national hub), so no agent can

@@ -17,6 +17,7 @@ import (
 
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/testkit"
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
 
@@ -85,7 +86,7 @@ type baselineRow struct {
 // gzip JSON POST per province, stored with "last write wins" in one transaction, on the
 // same SQLite settings as the hub. No authentication, no replay or ordering guarantees.
 func baselineReceiver(b *testing.B) *httptest.Server {
-	db, err := sql.Open("sqlite3", sqliteDSN(filepath.Join(b.TempDir(), "baseline.db")))
+	db, err := sql.Open("sqlite3", store.SQLiteDSN(filepath.Join(b.TempDir(), "baseline.db")))
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -20,6 +20,7 @@ import (
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/faultproxy"
 	"motcua-agent/internal/testkit"
+	"motcua-agent/sync/hub/federation"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"
 )
@@ -162,7 +163,7 @@ func TestFederation(t *testing.T) {
 			p.hub, p.srv = openFedHub(t, p.code, clock)
 			p.proxy = faultproxy.Start(nsrv.URL, faultproxy.Faults{DropBefore: 0.1, Late: 0.05, DropAfter: 0.15, Duplicate: 0.15}, uint64(i+7))
 			t.Cleanup(p.proxy.Close)
-			p.up, err = p.hub.newUpstream(UpstreamConfig{URL: p.proxy.URL, Site: p.code, Device: "hub-" + p.code, Secret: key,
+			p.up, err = federation.New(p.hub.federation(), UpstreamConfig{URL: p.proxy.URL, Site: p.code, Device: "hub-" + p.code, Secret: key,
 				Clock: clock, BatchSize: 150})
 			if err != nil {
 				t.Fatal(err)
@@ -430,7 +431,7 @@ func TestUpstreamLease(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { h.Close() })
-			u, err := h.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P1", Device: "hub-P1", Secret: key, Clock: clock, Holder: holder})
+			u, err := federation.New(h.federation(), UpstreamConfig{URL: nsrv.URL, Site: "P1", Device: "hub-P1", Secret: key, Clock: clock, Holder: holder})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -440,15 +441,15 @@ func TestUpstreamLease(t *testing.T) {
 		if err := a.PushNow(context.Background()); err != nil {
 			t.Fatalf("first holder: %v", err)
 		}
-		if err := b.PushNow(context.Background()); err != errNotLeader {
-			t.Fatalf("second process while the first holds the lease: %v, want errNotLeader", err)
+		if err := b.PushNow(context.Background()); err != federation.ErrNotLeader {
+			t.Fatalf("second process while the first holds the lease: %v, want federation.ErrNotLeader", err)
 		}
-		clock.Add(leaseTTL + time.Second) // a went silent
+		clock.Add(federation.LeaseTTL + time.Second) // a went silent
 		if err := b.PushNow(context.Background()); err != nil {
 			t.Fatalf("second process after the lease expired: %v", err)
 		}
-		if err := a.PushNow(context.Background()); err != errNotLeader {
-			t.Fatalf("first process after losing the lease: %v, want errNotLeader", err)
+		if err := a.PushNow(context.Background()); err != federation.ErrNotLeader {
+			t.Fatalf("first process after losing the lease: %v, want federation.ErrNotLeader", err)
 		}
 		b.Close() // gives the lease up at once
 		if err := a.PushNow(context.Background()); err != nil {
@@ -527,7 +528,7 @@ func TestUpstreamSendsHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		key, _ = wire.ParseSecret(secret)
-		up, err := prov.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P40", Device: "hub-P40", Secret: key, Clock: clock})
+		up, err := federation.New(prov.federation(), UpstreamConfig{URL: nsrv.URL, Site: "P40", Device: "hub-P40", Secret: key, Clock: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,7 +544,7 @@ func TestUpstreamSendsHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := cutUTF8(long, wire.MaxDimValueLen)
+		want := strings.ToValidUTF8(long[:wire.MaxDimValueLen], "") // the cut, without a split character
 		if len(rep.Rows) != 1 || rep.Rows[0].Value != 30*31/2 || rep.Rows[0].Keys[1] != want || rep.Rows[0].Keys[2] != "S1" {
 			t.Fatalf("national totals: %+v, want commune %q, site S1, 465", rep.Rows, want)
 		}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -600,7 +601,9 @@ func TestUpstreamLoop(t *testing.T) {
 		}
 		day, _ := ParsePeriod("day", "2026-11-20")
 		var got int64
-		for range 500 { // the loop's first pass may have run before the agent's push
+		// The loop's first pass may have run before the agent's push: trigger it again
+		// until the national hub holds the province's total.
+		testkit.Eventually(t, 10*time.Second, func() bool {
 			up.Trigger()
 			rep, err := national.Totals(ctx, Query{Period: day, By: []string{"commune"}})
 			if err != nil {
@@ -608,13 +611,9 @@ func TestUpstreamLoop(t *testing.T) {
 			}
 			if len(rep.Rows) == 1 && rep.Rows[0].Keys[0] == "Xã Hưng Nguyên" {
 				got = rep.Rows[0].Value
-				break
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got != 42 {
-			t.Fatalf("the national hub never received the province's total: %d", got)
-		}
+			return got == 42
+		}, "the national hub never received the province's total: %s", func() string { return strconv.FormatInt(got, 10) })
 		up.Close()
 		var n int
 		if err := prov.rdb.QueryRow(`SELECT count(*) FROM upstream_lease`).Scan(&n); err != nil || n != 0 {

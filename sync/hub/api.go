@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"motcua-agent/sync/hub/store"
+	"motcua-agent/sync/hub/totals"
 	"motcua-agent/sync/wire"
 )
 
@@ -153,11 +154,11 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		return nil, refuse(http.StatusForbidden, wire.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
 			push.Device, push.Site, dev.site)
 	}
-	if err := checkPlacement(&push, dev.kind); err != nil {
+	if err := totals.CheckPlacement(&push, dev.kind); err != nil {
 		return nil, refuse(http.StatusUnprocessableEntity, wire.CodeInvalid, "%v", err)
 	}
-	maskDigitRuns(push.Heartbeat)
-	if err := h.storeNames(ctx, dev.site, push.Names); err != nil {
+	totals.MaskDigitRuns(push.Heartbeat)
+	if err := h.totals.StoreNames(ctx, dev.site, push.Names); err != nil {
 		h.log.Warn("push: store names", "device", auth.Device, "err", err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
 	}

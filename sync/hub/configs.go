@@ -342,15 +342,6 @@ func (h *Hub) saveConfigState(ctx context.Context, device string, st wire.Config
 	return nil
 }
 
-// FleetConfig is what the fleet shows of a device's configuration.
-type FleetConfig struct {
-	Version   string `json:"version,omitempty"`   // what it runs ("" its own file alone)
-	Source    string `json:"source,omitempty"`    // hub, or local: a technician's edit holds the hub's back
-	Published string `json:"published,omitempty"` // what its site should run
-	Refused   string `json:"refused,omitempty"`
-	Reason    string `json:"reason,omitempty"` // English, as the agent said it
-}
-
 // addConfigStates fills the fleet's configuration column.
 func (h *Hub) addConfigStates(ctx context.Context, agents []FleetAgent) error {
 	rows, err := h.rdb.QueryContext(ctx, `SELECT device, version, source, refused, reason FROM config_states`)

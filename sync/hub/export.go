@@ -116,23 +116,6 @@ func serviceHeader() []string {
 	return []string{"STT", "Tên thủ tục hành chính", "Mức độ", "Số hồ sơ tiếp nhận", "Trong đó trực tuyến", "Số hồ sơ được số hóa", "Tỷ lệ số hóa (%)"}
 }
 
-// periodSums sums every metric of a period and place.
-func (h *Hub) periodSums(ctx context.Context, p Period, f Filter) (figures, error) {
-	f.Metric, f.Service = "", ""
-	rep, err := h.Totals(ctx, Query{Period: p, By: []string{"metric"}, Filter: f})
-	if err != nil {
-		return nil, err
-	}
-	all := figures{}
-	for _, r := range rep.Rows {
-		all[r.Keys[0]] += r.Value
-	}
-	if err := h.fillLegacy(ctx, p, f, "", map[string]figures{"": all}); err != nil {
-		return nil, err
-	}
-	return all, nil
-}
-
 // bhytOf is the clinics' look-ups among a period's sums.
 func bhytOf(all figures) bhytSummary {
 	b := bhytSummary{Lookups: all[vocab.BHYTLookups], OK: all[vocab.BHYTLookupsOK], Failures: all[vocab.BHYTLookupFailures],
@@ -177,7 +160,7 @@ func (h *Hub) serveFigureReport(w http.ResponseWriter, r *http.Request) {
 	}
 	f := filterFromForm(r)
 	f.Metric, f.Service = "", ""
-	all, err := h.periodSums(r.Context(), p, f)
+	all, err := h.totals.PeriodSums(r.Context(), p, f)
 	if err != nil {
 		h.badRequest(w, err)
 		return
@@ -233,7 +216,7 @@ func (h *Hub) serveFigureReport(w http.ResponseWriter, r *http.Request) {
 
 // serveServicesXLSX writes the monthly table as a workbook.
 func (h *Hub) serveServicesXLSX(w http.ResponseWriter, r *http.Request, t ServiceTable) {
-	all, err := h.periodSums(r.Context(), t.Period, t.Filter)
+	all, err := h.totals.PeriodSums(r.Context(), t.Period, t.Filter)
 	if err != nil {
 		h.badRequest(w, err)
 		return

@@ -6,6 +6,13 @@
 // It must never store a push it could not authenticate or validate in full, never let
 // an older revision overwrite a newer one, and never hold personal data: it receives
 // counters and device states only.
+//
+// This package is the top room and the one that wires the others: the web face (the
+// agents' API, the guards against a hostile network, the statisticians' page, reports
+// and exports), enrolment and sealed secrets, configurations and rollouts from the hub.
+// Below it, each importing only what is below: sync/hub/totals (validate, fold, ask),
+// sync/hub/federation (the uploader to the national hub) and sync/hub/store (the
+// database, its migrations and the writer) at the bottom.
 package hub
 
 import (
@@ -21,6 +28,7 @@ import (
 	"time"
 
 	"motcua-agent/sync/hub/store"
+	"motcua-agent/sync/hub/totals"
 	"motcua-agent/sync/wire"
 )
 
@@ -105,6 +113,7 @@ type Options struct {
 // other hubs may share).
 type Hub struct {
 	store   *store.Store
+	totals  *totals.Totals
 	db      *store.DB // the writer's pool (one connection on SQLite): store.Writes()
 	rdb     *store.DB // readers: store.Reads()
 	now     func() time.Time
@@ -202,6 +211,7 @@ func Open(db string, opts Options) (*Hub, error) {
 		h.SetReleases(opts.Releases)
 	}
 	h.steering = newConfigSteer()
+	h.totals = totals.New(st, h.catalog, h.log, h.now)
 	if err := st.Start(ctx, store.Config{Now: h.now, Log: h.log, RowBudget: h.rowBudget, Catalogue: h.catalog,
 		Commits: h.metrics.commits, Retries: h.metrics.retries, Waited: h.load.waited, AfterStore: h.recordRollout}); err != nil {
 		return fail(fmt.Errorf("hub database %s: %w", name, err))
@@ -214,22 +224,8 @@ func (h *Hub) Close() error {
 	return h.store.Close()
 }
 
-// Site describes where a device stands in the two-tier administration.
-type Site struct {
-	Code     string
-	Name     string
-	Province string
-	Commune  string
-}
-
 // ErrAlreadyEnrolled means the device has a live secret; revoke it first to re-enroll.
 var ErrAlreadyEnrolled = errors.New("device already enrolled")
-
-// Device kinds recorded at enrollment.
-const (
-	KindAgent = "agent" // a counter PC: writes only its own site's rows
-	KindHub   = "hub"   // a provincial hub at the national hub: names its sites and communes
-)
 
 // Enroll creates a device with a fresh secret and returns the secret. Site details that
 // are non-empty update the site's record. A revoked device may be enrolled again; it

@@ -22,7 +22,7 @@ func LoadUpstreamFile(path string) (UpstreamConfig, error) { return federation.L
 
 func (h *Hub) federation() federation.Hub {
 	return federation.Hub{Store: h.store, Now: h.now, Log: h.log, Metrics: h.metrics.reg,
-		Names: h.upstreamNames, Silent: staleAfter}
+		Names: h.totals.Names, Silent: staleAfter}
 }
 
 // StartUpstream checks cfg, prepares the outbox and starts pushing to the national hub

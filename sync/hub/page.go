@@ -201,7 +201,7 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 	if d.Charts, err = h.buildCharts(ctx, f); err != nil {
 		return err
 	}
-	all, err := h.periodSums(ctx, d.Period, f)
+	all, err := h.totals.PeriodSums(ctx, d.Period, f)
 	if err != nil {
 		return err
 	}

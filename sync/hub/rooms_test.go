@@ -10,16 +10,17 @@ import (
 )
 
 // The hub's rooms depend one way: the storage at the bottom imports no other room,
-// federation only the storage, and the hub package on top (the totals, the web face and
-// the wiring) all of them. Only the web face draws pages and spreadsheets, and every
+// the totals and federation only the storage (not each other), and the hub package on
+// top (the web face and the wiring) all of them. Only the web face draws pages and spreadsheets, and every
 // room says in its doc comment what it owns.
 func TestRoomsDependOneWay(t *testing.T) {
 	const root = "motcua-agent/sync/hub"
 	// Each room and the rooms it may use, directly or not.
 	mayUse := map[string][]string{
 		root + "/store":      {},
+		root + "/totals":     {root + "/store"},
 		root + "/federation": {root + "/store"},
-		root:                 {root + "/store", root + "/federation"},
+		root:                 {root + "/store", root + "/totals", root + "/federation"},
 	}
 	// Only the web face imports these.
 	webOnly := []string{"html/template", "motcua-agent/internal/xlsx", "motcua-agent/internal/chart", "embed"}

@@ -56,11 +56,11 @@ func checkSummaries(t *testing.T, h *Hub, p Period) {
 		}
 	}
 	for _, f := range []Filter{{}, {Site: "S1"}, {Commune: "Xã Hưng Nguyên"}, {Province: "Hà Tĩnh"}} {
-		got, err := h.services(ctx, p, f, false)
+		got, err := h.Services(ctx, p, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := h.services(ctx, p, f, true)
+		want, err := h.totals.RawServices(ctx, p, f)
 		if err != nil {
 			t.Fatal(err)
 		}

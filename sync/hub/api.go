@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -15,6 +14,7 @@ import (
 
 	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/hub/totals"
+	"motcua-agent/sync/hub/web"
 	"motcua-agent/sync/wire"
 )
 
@@ -25,11 +25,11 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("GET "+wire.ConfigPath, h.serveConfig)
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.HandleFunc("GET /metrics", h.serveMetrics)
-	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
-	mux.Handle("GET /api/v1/report/services", h.readers(h.serveServiceReport))
-	mux.Handle("GET /api/v1/report/figures", h.readers(h.serveFigureReport))
-	mux.Handle("GET /api/v1/fleet", h.readers(h.serveFleet))
-	mux.Handle("GET /{$}", h.readers(h.servePage))
+	mux.Handle("GET /api/v1/report", h.readers(h.web.ServeReport))
+	mux.Handle("GET /api/v1/report/services", h.readers(h.web.ServeServiceReport))
+	mux.Handle("GET /api/v1/report/figures", h.readers(h.web.ServeFigureReport))
+	mux.Handle("GET /api/v1/fleet", h.readers(h.web.ServeFleet))
+	mux.Handle("GET /{$}", h.readers(h.web.ServePage))
 	return mux
 }
 
@@ -67,13 +67,7 @@ func refuse(status int, code, format string, args ...any) *pushError {
 	return &pushError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-func (h *Hub) writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		h.log.Debug("write response", "err", err)
-	}
-}
+func (h *Hub) writeJSON(w http.ResponseWriter, status int, v any) { web.WriteJSON(h.log, w, status, v) }
 
 func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()

@@ -29,6 +29,7 @@ import (
 
 	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/hub/totals"
+	"motcua-agent/sync/hub/web"
 	"motcua-agent/sync/wire"
 )
 
@@ -114,6 +115,7 @@ type Options struct {
 type Hub struct {
 	store   *store.Store
 	totals  *totals.Totals
+	web     *web.Face // the statisticians' page and reports
 	db      *store.DB // the writer's pool (one connection on SQLite): store.Writes()
 	rdb     *store.DB // readers: store.Reads()
 	now     func() time.Time
@@ -212,6 +214,7 @@ func Open(db string, opts Options) (*Hub, error) {
 	}
 	h.steering = newConfigSteer()
 	h.totals = totals.New(st, h.catalog, h.log, h.now)
+	h.web = web.New(h, web.Options{Now: h.now, Location: h.loc, Log: h.log, ShowFleet: h.fleet, StaleAfter: h.stale})
 	if err := st.Start(ctx, store.Config{Now: h.now, Log: h.log, RowBudget: h.rowBudget, Catalogue: h.catalog,
 		Commits: h.metrics.commits, Retries: h.metrics.retries, Waited: h.load.waited, AfterStore: h.recordRollout}); err != nil {
 		return fail(fmt.Errorf("hub database %s: %w", name, err))

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"motcua-agent/sync/hub/federation"
+	"motcua-agent/sync/hub/web"
 	"motcua-agent/sync/upload"
 )
 
@@ -22,7 +23,7 @@ func LoadUpstreamFile(path string) (UpstreamConfig, error) { return federation.L
 
 func (h *Hub) federation() federation.Hub {
 	return federation.Hub{Store: h.store, Now: h.now, Log: h.log, Metrics: h.metrics.reg,
-		Names: h.totals.Names, Silent: staleAfter}
+		Names: h.totals.Names, Silent: web.SilentAfter}
 }
 
 // StartUpstream checks cfg, prepares the outbox and starts pushing to the national hub

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"motcua-agent/sync/hub/store"
+	"motcua-agent/sync/hub/web"
 	"motcua-agent/sync/release"
 	"motcua-agent/sync/wire"
 )
@@ -617,19 +618,8 @@ func (h *Hub) recordRollout(ctx context.Context, tx *store.Tx, group []*store.Jo
 	return offers, nil
 }
 
-// rolloutView is one rollout as the fleet page shows it, in Vietnamese.
-type rolloutView struct {
-	ID                 int64
-	Release, StateText string
-	StateClass         string // ok, warn, off
-	Stage, Scope       string
-	Stages             []string
-	Why                string
-	Counts             struct{ Offered, Waiting, Trial, Committed, RolledBack, Refused, Failed int64 }
-}
-
-// rolloutViews are the last rollouts for the fleet page.
-func (h *Hub) rolloutViews(ctx context.Context) ([]rolloutView, error) {
+// RolloutViews are the last rollouts for the fleet page (web.Hub).
+func (h *Hub) RolloutViews(ctx context.Context) ([]web.RolloutView, error) {
 	rs, err := h.Rollouts(ctx, 5)
 	if err != nil {
 		return nil, err
@@ -640,9 +630,9 @@ func (h *Hub) rolloutViews(ctx context.Context) ([]rolloutView, error) {
 		}
 		return strings.Replace(strconv.FormatFloat(p, 'f', -1, 64), ".", ",", 1) + "% máy trạm"
 	}
-	out := make([]rolloutView, 0, len(rs))
+	out := make([]web.RolloutView, 0, len(rs))
 	for _, r := range rs {
-		v := rolloutView{ID: r.ID, Release: r.Release, Stage: stageVI(r.Percent)}
+		v := web.RolloutView{ID: r.ID, Release: r.Release, Stage: stageVI(r.Percent)}
 		c := r.Counts
 		v.Counts.Offered, v.Counts.Waiting, v.Counts.Trial, v.Counts.Committed = int64(c.Offered), int64(c.Waiting), int64(c.Trial), int64(c.Committed)
 		v.Counts.RolledBack, v.Counts.Refused, v.Counts.Failed = int64(c.RolledBack), int64(c.Refused), int64(c.Failed)

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"motcua-agent/sync/hub/totals"
+	"motcua-agent/sync/hub/web"
 )
 
 // The totals are sync/hub/totals; the hub keeps their names for its callers and adds
@@ -35,6 +36,10 @@ var ErrUnknownSite = totals.ErrUnknownSite
 // share is a percentage figure of the vocabulary (totals.Share).
 func share(figure string, all figures) float64 { return totals.Share(figure, all) }
 
+// Totals sums every agent's counters over the query's period, grouped as asked: from
+// the summaries when they can answer, else from the raw rows (store.Store.Totals).
+func (h *Hub) Totals(ctx context.Context, q Query) (Report, error) { return h.totals.Sum(ctx, q) }
+
 // Places lists the enrolled sites with their latest contact, ordered by province,
 // commune and site.
 func (h *Hub) Places(ctx context.Context) ([]Place, error) { return h.totals.Places(ctx) }
@@ -53,6 +58,32 @@ func (h *Hub) Fleet(ctx context.Context, f Filter) ([]FleetAgent, error) {
 	}
 	return out, h.addConfigStates(ctx, out)
 }
+
+// PeriodSums sums every metric of a period and place (web.Hub).
+func (h *Hub) PeriodSums(ctx context.Context, p Period, f Filter) (totals.Figures, error) {
+	return h.totals.PeriodSums(ctx, p, f)
+}
+
+// FillLegacy corrects, per group, the denominators of the figures older agents did not
+// count (web.Hub).
+func (h *Hub) FillLegacy(ctx context.Context, p Period, f Filter, by string, groups map[string]totals.Figures) error {
+	return h.totals.FillLegacy(ctx, p, f, by, groups)
+}
+
+// SiteNames are the names of every site's codes (web.Hub).
+func (h *Hub) SiteNames(ctx context.Context) (totals.CodeNames, error) {
+	return h.totals.SiteNames(ctx)
+}
+
+// FigureValue is one line of the table of every figure (web.FigureValue); FigureReport
+// the table's JSON (web.FigureReport).
+type (
+	FigureValue  = web.FigureValue
+	FigureReport = web.FigureReport
+)
+
+// DefaultStaleAfter is how long a site may stay silent before the page flags it.
+const DefaultStaleAfter = web.DefaultStaleAfter
 
 // SetSite changes a site's name, province or commune (the fields c sets) and returns
 // its record before and after.

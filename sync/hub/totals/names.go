@@ -86,20 +86,20 @@ func (h *Totals) StoreNames(ctx context.Context, site string, names []wire.Name)
 	return nil
 }
 
-// codeNames are names by site, kind and code.
-type codeNames map[string]map[string]map[string]string
+// CodeNames are names by site, kind and code.
+type CodeNames map[string]map[string]map[string]string
 
 // of is the name of a code at a site, "" when it has none.
-func (c codeNames) Of(site, kind, code string) string { return c[site][kind][code] }
+func (c CodeNames) Of(site, kind, code string) string { return c[site][kind][code] }
 
 // SiteNames reads every name the hub keeps.
-func (h *Totals) SiteNames(ctx context.Context) (codeNames, error) {
+func (h *Totals) SiteNames(ctx context.Context) (CodeNames, error) {
 	rows, err := h.rdb.QueryContext(ctx, `SELECT site, kind, code, name FROM site_names`)
 	if err != nil {
 		return nil, fmt.Errorf("names query: %w", err)
 	}
 	defer rows.Close()
-	out := codeNames{}
+	out := CodeNames{}
 	for rows.Next() {
 		var site, kind, code, name string
 		if err := rows.Scan(&site, &kind, &code, &name); err != nil {

@@ -1,7 +1,6 @@
-package hub
+package web
 
 import (
-	"context"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -13,10 +12,6 @@ import (
 	"motcua-agent/sync/wire"
 )
 
-// Totals sums every agent's counters over the query's period, grouped as asked: from
-// the summaries when they can answer, else from the raw rows (store.Store.Totals).
-func (h *Hub) Totals(ctx context.Context, q Query) (Report, error) { return h.totals.Sum(ctx, q) }
-
 // --- HTTP ---
 
 func filterFromForm(r *http.Request) Filter {
@@ -26,7 +21,7 @@ func filterFromForm(r *http.Request) Filter {
 }
 
 // periodFromForm reads period=day|week|month and at=...; the default is this month.
-func (h *Hub) periodFromForm(r *http.Request) (Period, error) {
+func (h *Face) periodFromForm(r *http.Request) (Period, error) {
 	kind := r.URL.Query().Get("period")
 	at := r.URL.Query().Get("at")
 	if choice := r.URL.Query().Get("p"); choice != "" {
@@ -50,11 +45,11 @@ func (h *Hub) periodFromForm(r *http.Request) (Period, error) {
 	return ParsePeriod(kind, at)
 }
 
-func (h *Hub) badRequest(w http.ResponseWriter, err error) {
-	h.writeJSON(w, http.StatusBadRequest, wire.ErrorResponse{Code: wire.CodeInvalid, Message: err.Error(), HubTime: h.now().UTC()})
+func (h *Face) badRequest(w http.ResponseWriter, err error) {
+	WriteJSON(h.log, w, http.StatusBadRequest, wire.ErrorResponse{Code: wire.CodeInvalid, Message: err.Error(), HubTime: h.now().UTC()})
 }
 
-func (h *Hub) serveReport(w http.ResponseWriter, r *http.Request) {
+func (h *Face) ServeReport(w http.ResponseWriter, r *http.Request) {
 	p, err := h.periodFromForm(r)
 	if err != nil {
 		h.badRequest(w, err)
@@ -78,10 +73,10 @@ func (h *Hub) serveReport(w http.ResponseWriter, r *http.Request) {
 		writeCSV(w, fmt.Sprintf("bao-cao-%s-%s.csv", p.Kind, p.Label), header, records)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, rep)
+	WriteJSON(h.log, w, http.StatusOK, rep)
 }
 
-func (h *Hub) serveServiceReport(w http.ResponseWriter, r *http.Request) {
+func (h *Face) ServeServiceReport(w http.ResponseWriter, r *http.Request) {
 	p, err := h.periodFromForm(r)
 	if err != nil {
 		h.badRequest(w, err)
@@ -110,10 +105,10 @@ func (h *Hub) serveServiceReport(w http.ResponseWriter, r *http.Request) {
 		writeCSV(w, fmt.Sprintf("dich-vu-thiet-yeu-%s-%s.csv", p.Kind, p.Label), header, records)
 		return
 	}
-	h.writeJSON(w, http.StatusOK, t)
+	WriteJSON(h.log, w, http.StatusOK, t)
 }
 
-func (h *Hub) serveFleet(w http.ResponseWriter, r *http.Request) {
+func (h *Face) ServeFleet(w http.ResponseWriter, r *http.Request) {
 	if !h.fleet {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.WriteHeader(http.StatusForbidden)
@@ -122,10 +117,10 @@ func (h *Hub) serveFleet(w http.ResponseWriter, r *http.Request) {
 	}
 	fleet, err := h.Fleet(r.Context(), filterFromForm(r))
 	if err != nil {
-		h.writeJSON(w, http.StatusInternalServerError, wire.ErrorResponse{Code: wire.CodeInternal, Message: err.Error(), HubTime: h.now().UTC()})
+		WriteJSON(h.log, w, http.StatusInternalServerError, wire.ErrorResponse{Code: wire.CodeInternal, Message: err.Error(), HubTime: h.now().UTC()})
 		return
 	}
-	h.writeJSON(w, http.StatusOK, fleet)
+	WriteJSON(h.log, w, http.StatusOK, fleet)
 }
 
 // writeCSV writes UTF-8 with a byte-order mark so spreadsheet programs show the

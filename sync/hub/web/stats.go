@@ -1,4 +1,4 @@
-package hub
+package web
 
 import (
 	"context"
@@ -233,7 +233,7 @@ func placeQuery(p Period, f Filter, token string) url.Values {
 
 // buildDrill lists the level below the filter: every known place at that level (so a
 // silent site shows, with zeros) and every group that has counters.
-func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place, link pageLink, stale map[string]string) (drill, error) {
+func (h *Face) buildDrill(ctx context.Context, p Period, f Filter, places []Place, link pageLink, stale map[string]string) (drill, error) {
 	lv := rowsLevel(f)
 	d := drill{Level: lv, Title: levelTitle[lv], Total: drillRow{Label: "Tổng cộng", F: figures{}}}
 	if lv == "" {
@@ -257,7 +257,7 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 	names := map[string]string{}
 	var counterNames map[string]string
 	if lv == levelCounter {
-		all, err := h.totals.SiteNames(ctx)
+		all, err := h.SiteNames(ctx)
 		if err != nil {
 			return d, err
 		}
@@ -286,10 +286,10 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 		byGroup[k] = r.F
 	}
 	within := Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}
-	if err := h.totals.FillLegacy(ctx, p, within, lv, byGroup); err != nil {
+	if err := h.FillLegacy(ctx, p, within, lv, byGroup); err != nil {
 		return d, err
 	}
-	if err := h.totals.FillLegacy(ctx, p, within, "", map[string]figures{"": d.Total.F}); err != nil {
+	if err := h.FillLegacy(ctx, p, within, "", map[string]figures{"": d.Total.F}); err != nil {
 		return d, err
 	}
 	sort.SliceStable(order, func(i, j int) bool {
@@ -370,7 +370,7 @@ const chartWeeks = 8
 
 // buildCharts draws the daily totals of chartMetrics over the last chartWeeks weeks
 // up to today, for the filter.
-func (h *Hub) buildCharts(ctx context.Context, f Filter) ([]dayChart, error) {
+func (h *Face) buildCharts(ctx context.Context, f Filter) ([]dayChart, error) {
 	end := h.today()
 	start := end.AddDate(0, 0, -7*chartWeeks+1)
 	p := Period{Kind: "day", From: start.Format(time.DateOnly), To: end.Format(time.DateOnly)}

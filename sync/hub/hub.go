@@ -7,10 +7,11 @@
 // an older revision overwrite a newer one, and never hold personal data: it receives
 // counters and device states only.
 //
-// This package is the top room and the one that wires the others: the web face (the
-// agents' API, the guards against a hostile network, the statisticians' page, reports
-// and exports), enrolment and sealed secrets, configurations and rollouts from the hub.
-// Below it, each importing only what is below: sync/hub/totals (validate, fold, ask),
+// This package is the top room and the one that wires the others: the agents' API and
+// its guards against a hostile network, enrolment and sealed secrets, configurations
+// and rollouts from the hub. Below it, each importing only what is below:
+// sync/hub/web (the statisticians' page, reports and exports, on this package's
+// exported methods through web.Hub), sync/hub/totals (validate, fold, ask),
 // sync/hub/federation (the uploader to the national hub) and sync/hub/store (the
 // database, its migrations and the writer) at the bottom.
 package hub

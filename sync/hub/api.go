@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"compress/gzip"
 	"crypto/subtle"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -13,6 +12,9 @@ import (
 	"sync"
 	"time"
 
+	"motcua-agent/sync/hub/store"
+	"motcua-agent/sync/hub/totals"
+	"motcua-agent/sync/hub/web"
 	"motcua-agent/sync/wire"
 )
 
@@ -23,11 +25,11 @@ func (h *Hub) Handler() http.Handler {
 	mux.HandleFunc("GET "+wire.ConfigPath, h.serveConfig)
 	mux.HandleFunc("GET /healthz", h.serveHealth)
 	mux.HandleFunc("GET /metrics", h.serveMetrics)
-	mux.Handle("GET /api/v1/report", h.readers(h.serveReport))
-	mux.Handle("GET /api/v1/report/services", h.readers(h.serveServiceReport))
-	mux.Handle("GET /api/v1/report/figures", h.readers(h.serveFigureReport))
-	mux.Handle("GET /api/v1/fleet", h.readers(h.serveFleet))
-	mux.Handle("GET /{$}", h.readers(h.servePage))
+	mux.Handle("GET /api/v1/report", h.readers(h.web.ServeReport))
+	mux.Handle("GET /api/v1/report/services", h.readers(h.web.ServeServiceReport))
+	mux.Handle("GET /api/v1/report/figures", h.readers(h.web.ServeFigureReport))
+	mux.Handle("GET /api/v1/fleet", h.readers(h.web.ServeFleet))
+	mux.Handle("GET /{$}", h.readers(h.web.ServePage))
 	return mux
 }
 
@@ -65,13 +67,7 @@ func refuse(status int, code, format string, args ...any) *pushError {
 	return &pushError{status: status, code: code, msg: fmt.Sprintf(format, args...)}
 }
 
-func (h *Hub) writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=utf-8")
-	w.WriteHeader(status)
-	if err := json.NewEncoder(w).Encode(v); err != nil {
-		h.log.Debug("write response", "err", err)
-	}
-}
+func (h *Hub) writeJSON(w http.ResponseWriter, status int, v any) { web.WriteJSON(h.log, w, status, v) }
 
 func (h *Hub) servePush(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
@@ -152,40 +148,40 @@ func (h *Hub) push(w http.ResponseWriter, r *http.Request) (*wire.PushResponse, 
 		return nil, refuse(http.StatusForbidden, wire.CodeWrongSite, "body names device %q at site %q; this device is enrolled at site %q",
 			push.Device, push.Site, dev.site)
 	}
-	if err := checkPlacement(&push, dev.kind); err != nil {
+	if err := totals.CheckPlacement(&push, dev.kind); err != nil {
 		return nil, refuse(http.StatusUnprocessableEntity, wire.CodeInvalid, "%v", err)
 	}
-	maskDigitRuns(push.Heartbeat)
-	if err := h.storeNames(ctx, dev.site, push.Names); err != nil {
+	totals.MaskDigitRuns(push.Heartbeat)
+	if err := h.totals.StoreNames(ctx, dev.site, push.Names); err != nil {
 		h.log.Warn("push: store names", "device", auth.Device, "err", err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
 	}
-	res := h.writer.submit(ctx, h.load.queueWait, &ingestJob{device: auth.Device, site: dev.site, nonce: auth.Nonce, push: &push})
-	if errors.Is(res.err, errQueueFull) {
+	res := h.store.Submit(ctx, h.load.queueWait, store.NewJob(auth.Device, dev.site, auth.Nonce, &push))
+	if errors.Is(res.Err, store.ErrQueueFull) {
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub is storing as many pushes as it can; retry later")
 	}
-	if res.err != nil && retryable(res.err) {
-		h.log.Warn("push: store: conflicts with other writers persisted", "err", res.err)
+	if res.Err != nil && store.Retryable(res.Err) {
+		h.log.Warn("push: store: conflicts with other writers persisted", "err", res.Err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeBusy, "the hub's database is busy; retry later")
 	}
-	if res.err != nil {
-		h.log.Error("push: store", "device", auth.Device, "err", res.err)
+	if res.Err != nil {
+		h.log.Error("push: store", "device", auth.Device, "err", res.Err)
 		return nil, refuse(http.StatusServiceUnavailable, wire.CodeInternal, "could not store the push; retry later")
 	}
-	if res.replay {
+	if res.Replay {
 		return nil, refuse(http.StatusConflict, wire.CodeReplay, "nonce already used: request replayed")
 	}
-	if res.overBudget {
+	if res.OverBudget {
 		return nil, overBudgetRefusal()
 	}
 	resp := &wire.PushResponse{
 		Schema:      wire.SchemaVersion,
-		Accepted:    res.accepted,
-		Ignored:     res.ignored,
+		Accepted:    res.Accepted,
+		Ignored:     res.Ignored,
 		Ack:         push.MaxRevision(),
 		HubTime:     h.now().UTC(),
-		MaxRevision: res.maxRevision,
-		Release:     res.release,
+		MaxRevision: res.MaxRevision,
+		Release:     res.Release,
 	}
 	if hb := push.Heartbeat; hb != nil && hb.Config != nil && dev.kind == KindAgent {
 		resp.Config = h.configOffer(ctx, auth.Device, dev.site, hb.Config)

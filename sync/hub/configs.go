@@ -25,24 +25,6 @@ import (
 // agent fetches the bytes from ConfigPath, signed like a push. Layers may carry tokens:
 // they are sealed in the database like the device secrets and never logged.
 
-// configsSchema is migration 8.
-const configsSchema = `CREATE TABLE IF NOT EXISTS configs(
-	target TEXT PRIMARY KEY,
-	version TEXT NOT NULL,
-	sha256 TEXT NOT NULL,
-	sections TEXT NOT NULL,
-	body TEXT NOT NULL,
-	published_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS config_states(
-	device TEXT PRIMARY KEY,
-	version TEXT NOT NULL DEFAULT '',
-	source TEXT NOT NULL DEFAULT '',
-	refused TEXT NOT NULL DEFAULT '',
-	reason TEXT NOT NULL DEFAULT '',
-	reported_at TEXT NOT NULL
-);`
-
 // ConfigTarget is whom a published configuration is for: one of Site, Commune, or All.
 type ConfigTarget struct {
 	Site    string
@@ -358,15 +340,6 @@ func (h *Hub) saveConfigState(ctx context.Context, device string, st wire.Config
 	s.states[device] = savedState{st: st, at: now}
 	s.mu.Unlock()
 	return nil
-}
-
-// FleetConfig is what the fleet shows of a device's configuration.
-type FleetConfig struct {
-	Version   string `json:"version,omitempty"`   // what it runs ("" its own file alone)
-	Source    string `json:"source,omitempty"`    // hub, or local: a technician's edit holds the hub's back
-	Published string `json:"published,omitempty"` // what its site should run
-	Refused   string `json:"refused,omitempty"`
-	Reason    string `json:"reason,omitempty"` // English, as the agent said it
 }
 
 // addConfigStates fills the fleet's configuration column.

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"motcua-agent/config/vocab"
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
 
@@ -79,7 +80,7 @@ func TestEpochsAddUp(t *testing.T) {
 func TestHubUpgradeKeepsCounters(t *testing.T) {
 	t.Parallel()
 	path := filepath.Join(t.TempDir(), "hub.db")
-	db, err := sql.Open("sqlite3", sqliteDSN(path))
+	db, err := sql.Open("sqlite3", store.SQLiteDSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -20,6 +21,7 @@ import (
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/faultproxy"
 	"motcua-agent/internal/testkit"
+	"motcua-agent/sync/hub/federation"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"
 )
@@ -162,7 +164,7 @@ func TestFederation(t *testing.T) {
 			p.hub, p.srv = openFedHub(t, p.code, clock)
 			p.proxy = faultproxy.Start(nsrv.URL, faultproxy.Faults{DropBefore: 0.1, Late: 0.05, DropAfter: 0.15, Duplicate: 0.15}, uint64(i+7))
 			t.Cleanup(p.proxy.Close)
-			p.up, err = p.hub.newUpstream(UpstreamConfig{URL: p.proxy.URL, Site: p.code, Device: "hub-" + p.code, Secret: key,
+			p.up, err = federation.New(p.hub.federation(), UpstreamConfig{URL: p.proxy.URL, Site: p.code, Device: "hub-" + p.code, Secret: key,
 				Clock: clock, BatchSize: 150})
 			if err != nil {
 				t.Fatal(err)
@@ -430,7 +432,7 @@ func TestUpstreamLease(t *testing.T) {
 				t.Fatal(err)
 			}
 			t.Cleanup(func() { h.Close() })
-			u, err := h.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P1", Device: "hub-P1", Secret: key, Clock: clock, Holder: holder})
+			u, err := federation.New(h.federation(), UpstreamConfig{URL: nsrv.URL, Site: "P1", Device: "hub-P1", Secret: key, Clock: clock, Holder: holder})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -440,15 +442,15 @@ func TestUpstreamLease(t *testing.T) {
 		if err := a.PushNow(context.Background()); err != nil {
 			t.Fatalf("first holder: %v", err)
 		}
-		if err := b.PushNow(context.Background()); err != errNotLeader {
-			t.Fatalf("second process while the first holds the lease: %v, want errNotLeader", err)
+		if err := b.PushNow(context.Background()); err != federation.ErrNotLeader {
+			t.Fatalf("second process while the first holds the lease: %v, want federation.ErrNotLeader", err)
 		}
-		clock.Add(leaseTTL + time.Second) // a went silent
+		clock.Add(federation.LeaseTTL + time.Second) // a went silent
 		if err := b.PushNow(context.Background()); err != nil {
 			t.Fatalf("second process after the lease expired: %v", err)
 		}
-		if err := a.PushNow(context.Background()); err != errNotLeader {
-			t.Fatalf("first process after losing the lease: %v, want errNotLeader", err)
+		if err := a.PushNow(context.Background()); err != federation.ErrNotLeader {
+			t.Fatalf("first process after losing the lease: %v, want federation.ErrNotLeader", err)
 		}
 		b.Close() // gives the lease up at once
 		if err := a.PushNow(context.Background()); err != nil {
@@ -527,7 +529,7 @@ func TestUpstreamSendsHistory(t *testing.T) {
 			t.Fatal(err)
 		}
 		key, _ = wire.ParseSecret(secret)
-		up, err := prov.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: "P40", Device: "hub-P40", Secret: key, Clock: clock})
+		up, err := federation.New(prov.federation(), UpstreamConfig{URL: nsrv.URL, Site: "P40", Device: "hub-P40", Secret: key, Clock: clock})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -543,7 +545,7 @@ func TestUpstreamSendsHistory(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := cutUTF8(long, wire.MaxDimValueLen)
+		want := strings.ToValidUTF8(long[:wire.MaxDimValueLen], "") // the cut, without a split character
 		if len(rep.Rows) != 1 || rep.Rows[0].Value != 30*31/2 || rep.Rows[0].Keys[1] != want || rep.Rows[0].Keys[2] != "S1" {
 			t.Fatalf("national totals: %+v, want commune %q, site S1, 465", rep.Rows, want)
 		}
@@ -599,7 +601,9 @@ func TestUpstreamLoop(t *testing.T) {
 		}
 		day, _ := ParsePeriod("day", "2026-11-20")
 		var got int64
-		for range 500 { // the loop's first pass may have run before the agent's push
+		// The loop's first pass may have run before the agent's push: trigger it again
+		// until the national hub holds the province's total.
+		testkit.Eventually(t, 10*time.Second, func() bool {
 			up.Trigger()
 			rep, err := national.Totals(ctx, Query{Period: day, By: []string{"commune"}})
 			if err != nil {
@@ -607,13 +611,9 @@ func TestUpstreamLoop(t *testing.T) {
 			}
 			if len(rep.Rows) == 1 && rep.Rows[0].Keys[0] == "Xã Hưng Nguyên" {
 				got = rep.Rows[0].Value
-				break
 			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		if got != 42 {
-			t.Fatalf("the national hub never received the province's total: %d", got)
-		}
+			return got == 42
+		}, "the national hub never received the province's total: %s", func() string { return strconv.FormatInt(got, 10) })
 		up.Close()
 		var n int
 		if err := prov.rdb.QueryRow(`SELECT count(*) FROM upstream_lease`).Scan(&n); err != nil || n != 0 {

@@ -6,6 +6,14 @@
 // It must never store a push it could not authenticate or validate in full, never let
 // an older revision overwrite a newer one, and never hold personal data: it receives
 // counters and device states only.
+//
+// This package is the top room and the one that wires the others: the agents' API and
+// its guards against a hostile network, enrolment and sealed secrets, configurations
+// and rollouts from the hub. Below it, each importing only what is below:
+// sync/hub/web (the statisticians' page, reports and exports, on this package's
+// exported methods through web.Hub), sync/hub/totals (validate, fold, ask),
+// sync/hub/federation (the uploader to the national hub) and sync/hub/store (the
+// database, its migrations and the writer) at the bottom.
 package hub
 
 import (
@@ -15,17 +23,56 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
-	"net/url"
-	"os"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5/stdlib"
-	_ "github.com/mattn/go-sqlite3" // SQLite driver
-
+	"motcua-agent/sync/hub/store"
+	"motcua-agent/sync/hub/totals"
+	"motcua-agent/sync/hub/web"
 	"motcua-agent/sync/wire"
 )
+
+// The names of the storage and the totals' questions the hub's callers use, kept
+// where they were before the storage became its own package (sync/hub/store).
+type (
+	Period    = store.Period
+	Filter    = store.Filter
+	Query     = store.Query
+	Row       = store.Row
+	Report    = store.Report
+	Service   = store.Service
+	RowBudget = store.RowBudget
+)
+
+// Metric names the service table reads; reserved dimension keys of a provincial hub's
+// rows (store.DimSite).
+const (
+	MetricDossiersReceived  = store.MetricDossiersReceived
+	MetricDossiersDigitized = store.MetricDossiersDigitized
+	DimSite                 = store.DimSite
+	DimCommune              = store.DimCommune
+)
+
+var (
+	// EssentialServices are the 25 rows of the monthly report.
+	EssentialServices = store.EssentialServices
+	// DefaultRowBudget caps a device's and a site's rows (store.DefaultRowBudget).
+	DefaultRowBudget = store.DefaultRowBudget
+)
+
+// ParsePeriod reads "day" 2026-11-23, "week" 2026-W48 (ISO week) or "month" 2026-11.
+func ParsePeriod(kind, at string) (Period, error) { return store.ParsePeriod(kind, at) }
+
+// LoadCatalogue reads a catalogue of essential services (CSV no,code,name,level).
+func LoadCatalogue(r io.Reader) ([]Service, error) { return store.LoadCatalogue(r) }
+
+// IsPostgres reports whether db is a PostgreSQL URL rather than a SQLite path.
+func IsPostgres(db string) bool { return store.IsPostgres(db) }
+
+// Redact is db with any password taken out, for logs and errors.
+func Redact(db string) string { return store.Redact(db) }
 
 // Options tune a hub. Zero values mean the defaults.
 type Options struct {
@@ -67,15 +114,16 @@ type Options struct {
 // Hub is one provincial receiver over one SQLite file or one PostgreSQL database (which
 // other hubs may share).
 type Hub struct {
-	db      *sqlDB // the writer's pool (one connection on SQLite)
-	rdb     *sqlDB // readers
-	adb     *sqlDB // the pushes' device look-ups (lookups.go): rdb on SQLite
+	store   *store.Store
+	totals  *totals.Totals
+	web     *web.Face // the statisticians' page and reports
+	db      *store.DB // the writer's pool (one connection on SQLite): store.Writes()
+	rdb     *store.DB // readers: store.Reads()
 	now     func() time.Time
 	log     *slog.Logger
 	loc     *time.Location
 	catalog []Service
 	token   string
-	writer  *writer
 	metrics *hubMetrics
 	bodies  *bodyBudget
 	// decoy is the secret an unknown device's push is checked against: no signature
@@ -87,7 +135,6 @@ type Hub struct {
 	box       *secretBox
 	fleet     bool // the fleet may be shown to whoever passes the readers' check
 	stale     time.Duration
-	summary   *summaries
 	// releases are the versions a rollout may offer (rollout.go); rolloutWarn says once
 	// that a rollout's release is not among them.
 	releases    *publishedReleases
@@ -95,48 +142,8 @@ type Hub struct {
 	steering    *configSteer // configurations from the hub (configs.go)
 }
 
-func sqliteDSN(path string) string {
-	// Pragmas go in the DSN so every pooled connection gets them.
-	return "file:" + url.PathEscape(path) +
-		"?_journal_mode=WAL&_synchronous=FULL&_busy_timeout=10000&_txlock=immediate&_foreign_keys=on&_stmt_cache_size=256"
-}
-
 // ErrKeyFileRequired means a hub on PostgreSQL was opened without Options.KeyFile.
 var ErrKeyFileRequired = errors.New("a hub on PostgreSQL needs a key file (--key-file)")
-
-// openDatabase opens the writer's and the readers' pools of the database db names.
-func openDatabase(db string) (w, r *sqlDB, err error) {
-	if IsPostgres(db) {
-		cfg, err := postgresConfig(db)
-		if err != nil {
-			return nil, nil, err
-		}
-		wdb, rdb := stdlib.OpenDB(*cfg), stdlib.OpenDB(*cfg)
-		// One connection per writer loop; enroll and revoke take one more.
-		wdb.SetMaxOpenConns(postgresWriters + 1)
-		wdb.SetMaxIdleConns(postgresWriters + 1)
-		rdb.SetMaxOpenConns(8)
-		rdb.SetMaxIdleConns(8)
-		return &sqlDB{DB: wdb, d: postgresDialect}, &sqlDB{DB: rdb, d: postgresDialect}, nil
-	}
-	// The database holds every device's credential: created 0600, tightened if older.
-	if f, err := os.OpenFile(db, os.O_RDONLY|os.O_CREATE, 0o600); err == nil {
-		f.Close()
-		os.Chmod(db, 0o600)
-	}
-	wdb, err := sql.Open("sqlite3", sqliteDSN(db))
-	if err != nil {
-		return nil, nil, err
-	}
-	wdb.SetMaxOpenConns(1)
-	rdb, err := sql.Open("sqlite3", sqliteDSN(db))
-	if err != nil {
-		wdb.Close()
-		return nil, nil, err
-	}
-	rdb.SetMaxOpenConns(4)
-	return &sqlDB{DB: wdb, d: sqliteDialect}, &sqlDB{DB: rdb, d: sqliteDialect}, nil
-}
 
 // Open opens the hub database db, creating and migrating its schema as needed, and
 // starts its writer. db is a SQLite file path, or a postgres:// (postgresql://) URL;
@@ -153,28 +160,19 @@ func Open(db string, opts Options) (*Hub, error) {
 		}
 		keyFile = KeyFile(db)
 	}
-	wdb, rdb, err := openDatabase(db)
+	st, err := store.Open(db)
 	if err != nil {
-		return nil, fmt.Errorf("open hub database %s: %w", name, err)
-	}
-	adb, err := openLookups(db, rdb)
-	if err != nil {
-		wdb.Close()
-		rdb.Close()
 		return nil, fmt.Errorf("open hub database %s: %w", name, err)
 	}
 	fail := func(err error) (*Hub, error) {
-		wdb.Close()
-		rdb.Close()
-		if adb != rdb {
-			adb.Close()
-		}
+		st.Close()
 		return nil, err
 	}
 	ctx := context.Background()
-	if err := migrate(ctx, wdb); err != nil {
+	if err := st.Migrate(ctx); err != nil {
 		return fail(fmt.Errorf("migrate hub schema in %s: %w", name, err))
 	}
+	wdb := st.Writes()
 	sealed, err := hasSealed(wdb)
 	if err != nil {
 		return fail(fmt.Errorf("read hub database %s: %w", name, err))
@@ -186,7 +184,7 @@ func Open(db string, opts Options) (*Hub, error) {
 	if err := checkKey(ctx, wdb, box, keyFile); err != nil {
 		return fail(err)
 	}
-	h := &Hub{db: wdb, rdb: rdb, adb: adb, box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
+	h := &Hub{store: st, db: wdb, rdb: st.Reads(), box: box, now: opts.Now, log: opts.Log, loc: opts.Location, catalog: opts.Catalogue, token: opts.ReportToken}
 	if h.now == nil {
 		h.now = time.Now
 	}
@@ -204,13 +202,9 @@ func Open(db string, opts Options) (*Hub, error) {
 	} else if n > 0 {
 		h.log.Info("sealed device secrets kept in plain text", "devices", n, "key", keyFile)
 	}
-	h.summary = newSummaries(h.catalog)
-	if err := h.summary.sync(ctx, wdb); err != nil {
-		return fail(fmt.Errorf("hub database %s: %w", name, err))
-	}
 	h.metrics = newHubMetrics()
 	h.bodies = newBodyBudget(opts.BodyBudget, opts.BodyBudgetPerAddress)
-	h.rowBudget = opts.RowBudget.withDefaults()
+	h.rowBudget = opts.RowBudget.WithDefaults()
 	h.load = newLoadShedder(opts.MaxPushesInFlight, opts.QueueWait)
 	h.decoy = make([]byte, 32)
 	rand.Read(h.decoy)
@@ -220,36 +214,22 @@ func Open(db string, opts Options) (*Hub, error) {
 		h.SetReleases(opts.Releases)
 	}
 	h.steering = newConfigSteer()
-	h.writer = startWriter(h)
+	h.totals = totals.New(st, h.catalog, h.log, h.now)
+	h.web = web.New(h, web.Options{Now: h.now, Location: h.loc, Log: h.log, ShowFleet: h.fleet, StaleAfter: h.stale})
+	if err := st.Start(ctx, store.Config{Now: h.now, Log: h.log, RowBudget: h.rowBudget, Catalogue: h.catalog,
+		Commits: h.metrics.commits, Retries: h.metrics.retries, Waited: h.load.waited, AfterStore: h.recordRollout}); err != nil {
+		return fail(fmt.Errorf("hub database %s: %w", name, err))
+	}
 	return h, nil
 }
 
 // Close stops the writer and closes the database.
 func (h *Hub) Close() error {
-	h.writer.stop()
-	var lookups error
-	if h.adb != h.rdb {
-		lookups = h.adb.Close()
-	}
-	return errors.Join(h.rdb.Close(), lookups, h.db.Close())
-}
-
-// Site describes where a device stands in the two-tier administration.
-type Site struct {
-	Code     string
-	Name     string
-	Province string
-	Commune  string
+	return h.store.Close()
 }
 
 // ErrAlreadyEnrolled means the device has a live secret; revoke it first to re-enroll.
 var ErrAlreadyEnrolled = errors.New("device already enrolled")
-
-// Device kinds recorded at enrollment.
-const (
-	KindAgent = "agent" // a counter PC: writes only its own site's rows
-	KindHub   = "hub"   // a provincial hub at the national hub: names its sites and communes
-)
 
 // Enroll creates a device with a fresh secret and returns the secret. Site details that
 // are non-empty update the site's record. A revoked device may be enrolled again; it
@@ -347,7 +327,7 @@ func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, er
 func (h *Hub) lookupPush(ctx context.Context, device, nonce string) (rec deviceRecord, used bool, err error) {
 	var secret string
 	var revoked sql.NullString
-	err = h.adb.QueryRowContext(ctx, `SELECT d.site, d.kind, d.secret, d.revoked_at,
+	err = h.store.Lookups().QueryRowContext(ctx, `SELECT d.site, d.kind, d.secret, d.revoked_at,
 			EXISTS(SELECT 1 FROM nonces n WHERE n.device = d.device AND n.nonce = ?)
 		FROM devices d WHERE d.device = ?`, nonce, device).
 		Scan(&rec.site, &rec.kind, &secret, &revoked, &used)

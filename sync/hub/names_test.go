@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"motcua-agent/config/vocab"
+	"motcua-agent/sync/hub/totals"
 	"motcua-agent/sync/wire"
 )
 
@@ -80,7 +81,7 @@ func TestNamesTravelBesideCounters(t *testing.T) {
 		if status, _ := push("pc1", k1, wire.PlainSchema, names[:1]); status != 422 {
 			t.Errorf("names in a schema 2 body: %d, want 422", status)
 		}
-		// New codes push after push: the site's names stop growing at maxNamesPerSite.
+		// New codes push after push: the site's names stop growing at totals.MaxNamesPerSite.
 		for batch := range 3 {
 			var many []wire.Name
 			for i := range 2000 {
@@ -91,8 +92,8 @@ func TestNamesTravelBesideCounters(t *testing.T) {
 			}
 		}
 		var held int
-		if err := th.rdb.QueryRow(`SELECT count(*) FROM site_names WHERE site = 'S2'`).Scan(&held); err != nil || held != maxNamesPerSite {
-			t.Errorf("S2 holds %d names (%v), want the cap %d", held, err, maxNamesPerSite)
+		if err := th.rdb.QueryRow(`SELECT count(*) FROM site_names WHERE site = 'S2'`).Scan(&held); err != nil || held != totals.MaxNamesPerSite {
+			t.Errorf("S2 holds %d names (%v), want the cap %d", held, err, totals.MaxNamesPerSite)
 		}
 	})
 }

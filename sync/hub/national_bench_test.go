@@ -17,6 +17,8 @@ import (
 
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/testkit"
+	"motcua-agent/sync/hub/federation"
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
 
@@ -85,7 +87,7 @@ type baselineRow struct {
 // gzip JSON POST per province, stored with "last write wins" in one transaction, on the
 // same SQLite settings as the hub. No authentication, no replay or ordering guarantees.
 func baselineReceiver(b *testing.B) *httptest.Server {
-	db, err := sql.Open("sqlite3", sqliteDSN(filepath.Join(b.TempDir(), "baseline.db")))
+	db, err := sql.Open("sqlite3", store.SQLiteDSN(filepath.Join(b.TempDir(), "baseline.db")))
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -209,7 +211,7 @@ func BenchmarkNationalDay(b *testing.B) {
 			b.Fatal(err)
 		}
 		defer h.Close()
-		up, err := h.newUpstream(UpstreamConfig{URL: nsrv.URL, Site: code, Device: "hub-" + code, Secret: key,
+		up, err := federation.New(h.federation(), UpstreamConfig{URL: nsrv.URL, Site: code, Device: "hub-" + code, Secret: key,
 			Clock: clock, Transport: wireBytes})
 		if err != nil {
 			b.Fatal(err)
@@ -233,7 +235,7 @@ func BenchmarkNationalDay(b *testing.B) {
 		b.StartTimer()
 		t0 := time.Now()
 		for _, p := range ps {
-			c, err := p.up.src.refresh(ctx)
+			c, err := p.up.Refresh(ctx)
 			if err != nil {
 				b.Fatal(err)
 			}
@@ -241,7 +243,7 @@ func BenchmarkNationalDay(b *testing.B) {
 		}
 		t1 := time.Now()
 		for _, p := range ps {
-			if err := p.up.client.PushNow(ctx); err != nil {
+			if err := p.up.Send(ctx); err != nil {
 				b.Fatal(err)
 			}
 		}

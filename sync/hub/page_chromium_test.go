@@ -2,6 +2,7 @@ package hub
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/browsertest"
+	"motcua-agent/internal/testkit"
 )
 
 // TestStatisticsPageInChromium opens the page as a provincial statistician would, in
@@ -48,15 +50,12 @@ func TestStatisticsPageInChromium(t *testing.T) {
 		waitFor := func(what, js string) {
 			t.Helper()
 			js = `(() => document.readyState === "complete" && (` + js + `))()`
-			for deadline := time.Now().Add(20 * time.Second); ; time.Sleep(50 * time.Millisecond) {
-				ok, err := browsertest.Run(ctx, chromedp.Evaluate[bool](js))
-				if err == nil && ok {
-					return
-				}
-				if time.Now().After(deadline) {
-					t.Fatalf("%s: not reached: %v", what, err)
-				}
-			}
+			var err error
+			testkit.Eventually(t, 20*time.Second, func() bool {
+				var ok bool
+				ok, err = browsertest.Run(ctx, chromedp.Evaluate[bool](js))
+				return err == nil && ok
+			}, "%s: not reached: %v", what, func() string { return fmt.Sprint(err) })
 		}
 		// at waits for the page of a level: the breadcrumb's last step names it.
 		at := func(label string) {

@@ -16,6 +16,8 @@ import (
 	"sync"
 	"time"
 
+	"motcua-agent/sync/hub/store"
+	"motcua-agent/sync/hub/web"
 	"motcua-agent/sync/release"
 	"motcua-agent/sync/wire"
 )
@@ -51,35 +53,6 @@ const (
 	DefaultHaltAt    = 0.05 // a share of failed updates above 5 % halts
 	DefaultMinSample = 20   // … once at least 20 offered devices have finished
 )
-
-const rolloutSchema = `CREATE TABLE IF NOT EXISTS rollouts(
-	id BIGINT PRIMARY KEY,
-	release TEXT NOT NULL,
-	sites TEXT NOT NULL DEFAULT '',
-	canary TEXT NOT NULL DEFAULT '',
-	cohort BIGINT NOT NULL,
-	halt_at BIGINT NOT NULL,
-	min_sample BIGINT NOT NULL,
-	state TEXT NOT NULL,
-	reason TEXT NOT NULL DEFAULT '',
-	started_at TEXT NOT NULL,
-	changed_at TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS rollout_stages(
-	rollout BIGINT NOT NULL,
-	seq BIGINT NOT NULL,
-	cohort BIGINT NOT NULL,
-	at TEXT NOT NULL,
-	PRIMARY KEY(rollout, seq)
-);
-CREATE TABLE IF NOT EXISTS rollout_devices(
-	rollout BIGINT NOT NULL,
-	device TEXT NOT NULL,
-	state TEXT NOT NULL,
-	reason TEXT NOT NULL DEFAULT '',
-	at TEXT NOT NULL,
-	PRIMARY KEY(rollout, device)
-);`
 
 // RolloutSpec is what `motcua-hub rollout start` asks for.
 type RolloutSpec struct {
@@ -316,7 +289,7 @@ func (h *Hub) AdvanceRollout(ctx context.Context, percent float64) (*Rollout, er
 	if percent < 0 || percent > 100 {
 		return nil, fmt.Errorf("rollout advance: percent %v is outside 0 … 100", percent)
 	}
-	return h.changeRollout(ctx, "advance", func(tx *sqlTx, r *Rollout, at string) error {
+	return h.changeRollout(ctx, "advance", func(tx *store.Tx, r *Rollout, at string) error {
 		if r.State == RolloutHalted {
 			return fmt.Errorf("%w (%s); resume it first, or start a fixed release", ErrRolloutHalted, r.Reason)
 		}
@@ -335,7 +308,7 @@ func (h *Hub) AdvanceRollout(ctx context.Context, percent float64) (*Rollout, er
 // HaltRollout stops the running rollout's offers; devices that committed keep the
 // release, devices on trial finish their trial.
 func (h *Hub) HaltRollout(ctx context.Context, reason string) (*Rollout, error) {
-	return h.changeRollout(ctx, "halt", func(tx *sqlTx, r *Rollout, at string) error {
+	return h.changeRollout(ctx, "halt", func(tx *store.Tx, r *Rollout, at string) error {
 		if r.State == RolloutHalted {
 			return fmt.Errorf("%w already (%s)", ErrRolloutHalted, r.Reason)
 		}
@@ -351,7 +324,7 @@ func (h *Hub) ResumeRollout(ctx context.Context, haltAt float64) (*Rollout, erro
 	if haltAt < 0 || haltAt >= 1 {
 		return nil, fmt.Errorf("rollout resume: halt-at %v is not a share between 0 and 1", haltAt)
 	}
-	return h.changeRollout(ctx, "resume", func(tx *sqlTx, r *Rollout, at string) error {
+	return h.changeRollout(ctx, "resume", func(tx *store.Tx, r *Rollout, at string) error {
 		if r.State != RolloutHalted {
 			return errors.New("the rollout is not halted")
 		}
@@ -364,7 +337,7 @@ func (h *Hub) ResumeRollout(ctx context.Context, haltAt float64) (*Rollout, erro
 	})
 }
 
-func (h *Hub) changeRollout(ctx context.Context, verb string, change func(tx *sqlTx, r *Rollout, at string) error) (*Rollout, error) {
+func (h *Hub) changeRollout(ctx context.Context, verb string, change func(tx *store.Tx, r *Rollout, at string) error) (*Rollout, error) {
 	tx, err := h.db.BeginTx(ctx, nil)
 	if err != nil {
 		return nil, fmt.Errorf("rollout %s: %w", verb, err)
@@ -528,25 +501,25 @@ func runningVersion(hb *wire.Heartbeat) string {
 
 // recordRollout runs in the writer's transaction of a group of pushes: it keeps what
 // each offered device's heartbeat says of the current rollout's release, halts the
-// rollout when the failures pass its threshold, and puts in each result the offer its
-// answer carries.
-func recordRollout(ctx context.Context, tx *sqlTx, h *Hub, group []*ingestJob, stored []int, results []ingestResult, now time.Time) error {
+// rollout when the failures pass its threshold, and gives each stored job the offer its answer
+// carries (store.AfterStore: offers[i] for group[i]).
+func (h *Hub) recordRollout(ctx context.Context, tx *store.Tx, group []*store.Job, stored []int, now time.Time) (offers map[int]*wire.ReleaseOffer, err error) {
 	r, err := currentRollout(ctx, tx)
 	if err != nil || r == nil {
-		return err
+		return nil, err
 	}
 	var beats []int // stored jobs with a heartbeat from an agent that updates itself
 	for _, i := range stored {
-		if hb := group[i].push.Heartbeat; hb != nil && hb.Update != nil {
+		if hb := group[i].Push().Heartbeat; hb != nil && hb.Update != nil {
 			beats = append(beats, i)
 		}
 	}
 	if len(beats) == 0 {
-		return nil
+		return nil, nil
 	}
 	devices := make([]string, 0, len(beats))
 	for _, i := range beats {
-		devices = append(devices, group[i].device)
+		devices = append(devices, group[i].Device())
 	}
 	slices.Sort(devices)
 	devices = slices.Compact(devices)
@@ -558,29 +531,29 @@ func recordRollout(ctx context.Context, tx *sqlTx, h *Hub, group []*ingestJob, s
 	rows, err := tx.QueryContext(ctx, `SELECT device, state FROM rollout_devices WHERE rollout = ? AND device IN (`+
 		strings.TrimSuffix(strings.Repeat("?, ", len(devices)), ", ")+`)`, args...)
 	if err != nil {
-		return fmt.Errorf("read rollout devices: %w", err)
+		return nil, fmt.Errorf("read rollout devices: %w", err)
 	}
 	for rows.Next() {
 		var d, s string
 		if err := rows.Scan(&d, &s); err != nil {
 			rows.Close()
-			return fmt.Errorf("read rollout devices: %w", err)
+			return nil, fmt.Errorf("read rollout devices: %w", err)
 		}
 		known[d] = s
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
-		return fmt.Errorf("read rollout devices: %w", err)
+		return nil, fmt.Errorf("read rollout devices: %w", err)
 	}
 	at := now.UTC().Format(time.RFC3339Nano)
 	failed := false
 	for _, i := range beats {
 		j := group[i]
-		was, ok := known[j.device]
+		was, ok := known[j.Device()]
 		if !ok {
 			continue // never offered: not counted
 		}
-		state, reason := reported(j.push.Heartbeat, r.Release)
+		state, reason := reported(j.Push().Heartbeat, r.Release)
 		if state == "" || state == was {
 			continue
 		}
@@ -588,16 +561,16 @@ func recordRollout(ctx context.Context, tx *sqlTx, h *Hub, group []*ingestJob, s
 			reason = reason[:wire.MaxBeatTextLen]
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE rollout_devices SET state = ?, reason = ?, at = ? WHERE rollout = ? AND device = ?`,
-			state, reason, at, r.ID, j.device); err != nil {
-			return fmt.Errorf("record rollout device: %w", err)
+			state, reason, at, r.ID, j.Device()); err != nil {
+			return nil, fmt.Errorf("record rollout device: %w", err)
 		}
-		known[j.device] = state
+		known[j.Device()] = state
 		failed = failed || state == DeviceRolledBack || state == DeviceRefused || state == DeviceFailed
 	}
 	if failed && r.State == RolloutRunning {
 		c, err := rolloutCounts(ctx, tx, r.ID)
 		if err != nil {
-			return err
+			return nil, err
 		}
 		if fin := c.Finished(); fin >= r.MinSample && float64(c.Failures()) > r.HaltAt*float64(fin) {
 			r.State = RolloutHalted
@@ -605,56 +578,48 @@ func recordRollout(ctx context.Context, tx *sqlTx, h *Hub, group []*ingestJob, s
 				r.StageName(), c.Failures(), fin, c.RolledBack, c.Refused, c.Failed, strconv.FormatFloat(r.HaltAt*100, 'f', -1, 64)+"%")
 			if _, err := tx.ExecContext(ctx, `UPDATE rollouts SET state = 'halted', reason = ?, changed_at = ? WHERE id = ? AND state = 'running'`,
 				r.Reason, at, r.ID); err != nil {
-				return fmt.Errorf("halt rollout: %w", err)
+				return nil, fmt.Errorf("halt rollout: %w", err)
 			}
 			h.log.Warn("rollout halted", "rollout", r.ID, "release", r.Release, "reason", r.Reason)
 		}
 	}
 	if r.State != RolloutRunning {
-		return nil
+		return nil, nil
 	}
 	published, err := h.releases.has(r.Release, now)
 	if !published {
 		h.rolloutWarn.Do(func() {
 			h.log.Error("rollout: the release is not published in this hub's release folder; nothing is offered", "release", r.Release, "err", err)
 		})
-		return nil
+		return nil, nil
 	}
 	offer := &wire.ReleaseOffer{Version: r.Release, Rollout: fmt.Sprintf("%d/%s", r.ID, r.StageName())}
 	for _, i := range beats {
 		j := group[i]
-		switch known[j.device] {
+		switch known[j.Device()] {
 		case DeviceRolledBack, DeviceRefused, DeviceCommitted:
 			continue // it will not take it again, or has it
 		}
-		if !r.inStage(j.site, j.device) || release.CompareVersions(r.Release, runningVersion(j.push.Heartbeat)) <= 0 {
+		if !r.inStage(j.Site(), j.Device()) || release.CompareVersions(r.Release, runningVersion(j.Push().Heartbeat)) <= 0 {
 			continue
 		}
-		if _, ok := known[j.device]; !ok {
+		if _, ok := known[j.Device()]; !ok {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO rollout_devices(rollout, device, state, reason, at) VALUES(?, ?, 'offered', '', ?)
-				ON CONFLICT(rollout, device) DO NOTHING`, r.ID, j.device, at); err != nil {
-				return fmt.Errorf("record rollout offer: %w", err)
+				ON CONFLICT(rollout, device) DO NOTHING`, r.ID, j.Device(), at); err != nil {
+				return nil, fmt.Errorf("record rollout offer: %w", err)
 			}
-			known[j.device] = DeviceOffered
+			known[j.Device()] = DeviceOffered
 		}
-		results[i].release = offer
+		if offers == nil {
+			offers = map[int]*wire.ReleaseOffer{}
+		}
+		offers[i] = offer
 	}
-	return nil
+	return offers, nil
 }
 
-// rolloutView is one rollout as the fleet page shows it, in Vietnamese.
-type rolloutView struct {
-	ID                 int64
-	Release, StateText string
-	StateClass         string // ok, warn, off
-	Stage, Scope       string
-	Stages             []string
-	Why                string
-	Counts             struct{ Offered, Waiting, Trial, Committed, RolledBack, Refused, Failed int64 }
-}
-
-// rolloutViews are the last rollouts for the fleet page.
-func (h *Hub) rolloutViews(ctx context.Context) ([]rolloutView, error) {
+// RolloutViews are the last rollouts for the fleet page (web.Hub).
+func (h *Hub) RolloutViews(ctx context.Context) ([]web.RolloutView, error) {
 	rs, err := h.Rollouts(ctx, 5)
 	if err != nil {
 		return nil, err
@@ -665,9 +630,9 @@ func (h *Hub) rolloutViews(ctx context.Context) ([]rolloutView, error) {
 		}
 		return strings.Replace(strconv.FormatFloat(p, 'f', -1, 64), ".", ",", 1) + "% máy trạm"
 	}
-	out := make([]rolloutView, 0, len(rs))
+	out := make([]web.RolloutView, 0, len(rs))
 	for _, r := range rs {
-		v := rolloutView{ID: r.ID, Release: r.Release, Stage: stageVI(r.Percent)}
+		v := web.RolloutView{ID: r.ID, Release: r.Release, Stage: stageVI(r.Percent)}
 		c := r.Counts
 		v.Counts.Offered, v.Counts.Waiting, v.Counts.Trial, v.Counts.Committed = int64(c.Offered), int64(c.Waiting), int64(c.Trial), int64(c.Committed)
 		v.Counts.RolledBack, v.Counts.Refused, v.Counts.Failed = int64(c.RolledBack), int64(c.Refused), int64(c.Failed)

@@ -12,6 +12,8 @@ import (
 	"io/fs"
 	"os"
 	"strings"
+
+	"motcua-agent/sync/hub/store"
 )
 
 // Device secrets are kept sealed with AES-256-GCM under a key in a file beside the
@@ -144,7 +146,7 @@ func (h *Hub) sealPlainSecrets() (int, error) {
 }
 
 // hasSealed says whether the database holds sealed secrets, or the check of a key.
-func hasSealed(db *sqlDB) (bool, error) {
+func hasSealed(db *store.DB) (bool, error) {
 	var n, k int
 	if err := db.QueryRow(`SELECT count(*) FROM devices WHERE secret LIKE 'v1:%'`).Scan(&n); err != nil {
 		return false, err
@@ -166,7 +168,7 @@ const (
 var ErrKeyMismatch = errors.New("the key file is not the key of this database's device secrets")
 
 // checkKey records the key's check if the database has none, and otherwise verifies it.
-func checkKey(ctx context.Context, db *sqlDB, b *secretBox, keyFile string) error {
+func checkKey(ctx context.Context, db *store.DB, b *secretBox, keyFile string) error {
 	sealed, err := b.seal(keyCheckAD, keyCheckText)
 	if err != nil {
 		return err

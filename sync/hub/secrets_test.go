@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
 
@@ -79,7 +80,7 @@ func TestPlainSecretsStillAcceptedAndSealed(t *testing.T) {
 	h.Close()
 	os.Remove(KeyFile(path))
 	plain, _ := wire.NewSecret()
-	db, err := sql.Open("sqlite3", sqliteDSN(path))
+	db, err := sql.Open("sqlite3", store.SQLiteDSN(path))
 	if err != nil {
 		t.Fatal(err)
 	}

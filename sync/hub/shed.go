@@ -7,6 +7,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
 
@@ -38,7 +39,7 @@ const DefaultQueueWait = 2 * time.Second
 const (
 	slowAfter = 500 * time.Millisecond // a wait in the writer's queue longer than this is late
 	slowFor   = time.Second            // how long only late pushes mean the queue stands
-	minPlaces = maxGroup               // pushes admitted however late: a full group for the writer
+	minPlaces = store.MaxGroup         // pushes admitted however late: a full group for the writer
 )
 
 type loadShedder struct {
@@ -102,4 +103,10 @@ func retryAfter(code string) string {
 		return strconv.Itoa(2 + rand.IntN(7))
 	}
 	return "30"
+}
+
+// overBudgetRefusal is the answer to a push past a row budget.
+func overBudgetRefusal() *pushError {
+	return refuse(http.StatusTooManyRequests, wire.CodeOverBudget,
+		"this device or its site holds as many distinct rows as the hub allows; the push was not stored (ask the provincial IT team)")
 }

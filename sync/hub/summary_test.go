@@ -15,6 +15,7 @@ import (
 	"testing"
 
 	"motcua-agent/config/vocab"
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
 
@@ -42,11 +43,11 @@ func checkSummaries(t *testing.T, h *Hub, p Period) {
 	ctx := context.Background()
 	for _, q := range summaryQueries {
 		q.Period = p
-		got, err := h.totals(ctx, q, false)
+		got, err := h.Totals(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := h.totals(ctx, q, true)
+		want, err := h.store.RawTotals(ctx, q)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -55,11 +56,11 @@ func checkSummaries(t *testing.T, h *Hub, p Period) {
 		}
 	}
 	for _, f := range []Filter{{}, {Site: "S1"}, {Commune: "Xã Hưng Nguyên"}, {Province: "Hà Tĩnh"}} {
-		got, err := h.services(ctx, p, f, false)
+		got, err := h.Services(ctx, p, f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		want, err := h.services(ctx, p, f, true)
+		want, err := h.totals.RawServices(ctx, p, f)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -134,7 +135,7 @@ func TestSummariesAddUpToRawRows(t *testing.T) {
 		}
 		month, _ := ParsePeriod("month", "2026-11")
 		for g := range 40 {
-			var group []*ingestJob
+			var group []*store.Job
 			for range 1 + rng.IntN(6) {
 				d := devices[rng.IntN(len(devices))]
 				nonce := fmt.Sprintf("n%d-%d", g, len(group))
@@ -152,22 +153,22 @@ func TestSummariesAddUpToRawRows(t *testing.T) {
 					p.Snapshots[len(p.Snapshots)-1].Value++
 					p.Snapshots[len(p.Snapshots)-1].Revision++
 				}
-				group = append(group, &ingestJob{device: d, site: siteOf[d], nonce: nonce, push: p})
+				group = append(group, store.NewJob(d, siteOf[d], nonce, p))
 			}
-			res, err := th.writer.commitIn(group, th.now, int64(rng.IntN(4)))
+			res, err := th.store.CommitShard(group, th.now, int64(rng.IntN(4)))
 			if err != nil {
 				t.Fatal(err)
 			}
 			for i, j := range group {
-				if res[i].replay || res[i].overBudget {
+				if res[i].Replay || res[i].OverBudget {
 					continue
 				}
 				var held int64
-				if err := th.rdb.QueryRow(`SELECT coalesce(max(revision), 0) FROM counters WHERE device = ?`, j.device).Scan(&held); err != nil {
+				if err := th.rdb.QueryRow(`SELECT coalesce(max(revision), 0) FROM counters WHERE device = ?`, j.Device()).Scan(&held); err != nil {
 					t.Fatal(err)
 				}
-				if res[i].maxRevision != held {
-					t.Fatalf("group %d job %d: answer's highest revision %d, the device holds %d", g, i, res[i].maxRevision, held)
+				if res[i].MaxRevision != held {
+					t.Fatalf("group %d job %d: answer's highest revision %d, the device holds %d", g, i, res[i].MaxRevision, held)
 				}
 			}
 			checkSummaries(t, th.Hub, month)
@@ -195,16 +196,16 @@ func TestSummariesBackfilled(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		var group []*ingestJob
+		var group []*store.Job
 		for i, d := range []string{"pc1", "pc2", "pc3", "pc1"} {
-			group = append(group, &ingestJob{device: d, site: "S" + strconv.Itoa(1+(i%3)%2), nonce: "n" + strconv.Itoa(i), push: &wire.PushRequest{
+			group = append(group, store.NewJob(d, "S"+strconv.Itoa(1+(i%3)%2), "n"+strconv.Itoa(i), &wire.PushRequest{
 				Schema: wire.SchemaVersion, Device: d, Snapshots: []wire.Snapshot{
 					snap("2026-11-21", vocab.TicketsIssued, int64(3+i), int64(10+i), vocab.DimService, "1", vocab.DimCounter, "Q"+strconv.Itoa(i%2)),
 					snap("2026-11-22", vocab.DossiersReceived, int64(5+i), int64(20+i), vocab.DimService, strconv.Itoa(i), vocab.DimChannel, "online"),
 					{Day: "2026-11-22", Metric: vocab.GatePeakOccupancy, Epoch: "e" + strconv.Itoa(i), Value: int64(7 * i), Revision: int64(30 + i)},
-				}}})
+				}}))
 		}
-		if _, err := h.writer.commit(group, h.now()); err != nil {
+		if _, err := h.store.Commit(group, h.now()); err != nil {
 			t.Fatal(err)
 		}
 		// Back to schema 9: no summaries, no max_revision, the old index.
@@ -260,10 +261,10 @@ func TestPageCostIgnoresHostileRows(t *testing.T) {
 		}
 		day := th.now.Format("2006-01-02")
 		nonce := 0
-		commit := func(device, site string, snaps []wire.Snapshot) ingestResult {
+		commit := func(device, site string, snaps []wire.Snapshot) store.Result {
 			nonce++
-			res, err := th.writer.commit([]*ingestJob{{device: device, site: site, nonce: "n" + strconv.Itoa(nonce),
-				push: &wire.PushRequest{Schema: wire.SchemaVersion, Device: device, Snapshots: snaps}}}, th.now)
+			res, err := th.store.Commit([]*store.Job{store.NewJob(device, site, "n"+strconv.Itoa(nonce),
+				&wire.PushRequest{Schema: wire.SchemaVersion, Device: device, Snapshots: snaps})}, th.now)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -277,11 +278,11 @@ func TestPageCostIgnoresHostileRows(t *testing.T) {
 		}
 		var mu sync.Mutex
 		var queries []tracedQuery
-		th.rdb.traced = func(q string, args []any) {
+		th.rdb.Trace(func(q string, args []any) {
 			mu.Lock()
 			queries = append(queries, tracedQuery{q, args})
 			mu.Unlock()
-		}
+		})
 		pages := []string{"/?token=tk", "/?token=tk&site=S2", "/?token=tk&province=" + "Ngh%E1%BB%87%20An" + "&commune=X%C3%A3%20B"}
 		cost := func() (int64, []tracedQuery) {
 			mu.Lock()
@@ -317,7 +318,7 @@ func TestPageCostIgnoresHostileRows(t *testing.T) {
 			for i := range 100 {
 				snaps = append(snaps, snap(day, vocab.TicketsIssued, 1_000_000, 1, vocab.DimService, "1", vocab.DimCounter, "X"+strconv.Itoa(k*100+i)))
 			}
-			if res := commit("evil", "EV", snaps); res.overBudget {
+			if res := commit("evil", "EV", snaps); res.OverBudget {
 				break
 			}
 			stored += 100
@@ -360,9 +361,9 @@ type tracedQuery struct {
 // rawReport is the query the page's figures took before the summaries.
 func rawReport(h *Hub, day string) []tracedQuery {
 	var out []tracedQuery
-	h.rdb.traced = func(q string, args []any) { out = append(out, tracedQuery{q, args}) }
-	defer func() { h.rdb.traced = nil }()
-	h.totals(context.Background(), Query{Period: Period{From: day, To: day}, By: []string{"site", "metric"}}, true)
+	h.rdb.Trace(func(q string, args []any) { out = append(out, tracedQuery{q, args}) })
+	defer func() { h.rdb.Trace(nil) }()
+	h.store.RawTotals(context.Background(), Query{Period: Period{From: day, To: day}, By: []string{"site", "metric"}})
 	return out
 }
 
@@ -370,7 +371,7 @@ func rawReport(h *Hub, day string) []tracedQuery {
 // every scan node's rows, times its loops); 0 on SQLite, whose plans do not say.
 func scannedRows(t *testing.T, h *Hub, qs []tracedQuery) int64 {
 	t.Helper()
-	if !h.db.d.postgres {
+	if !h.store.Postgres() {
 		return 0
 	}
 	var total int64

@@ -1,4 +1,10 @@
-package hub
+// Package federation is the national tier's provincial side: a provincial hub's
+// uploader of its totals to the national hub (the outbox refreshed from the province's
+// rows, the lease that lets one hub process of a database upload, the status the page
+// shows). It reads and writes the database through sync/hub/store (whose federation.go
+// holds the outbox's tables and the marks the writer leaves) and pushes with the
+// agents' own client (sync/upload); it knows nothing of the web face or the totals.
+package federation
 
 // The national tier, provincial side: a provincial hub pushes its totals to a national
 // hub exactly as an agent pushes its counters. The national hub enrolls the provincial
@@ -26,7 +32,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -36,153 +41,10 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"motcua-agent/internal/metrics"
+	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/upload"
 	"motcua-agent/sync/wire"
 )
-
-// federationSchema is the provincial side's tables. Portable SQL (SQLite and
-// PostgreSQL): TEXT and BIGINT, no rowid tricks.
-//
-//   - upstream_dirty: days whose totals may have changed since the last refresh; the
-//     ingest transaction marks them, the refresh takes them.
-//   - upstream_rows: the outbox, one row per (day, metric, dims) with its absolute
-//     value and the revision at which it last changed.
-//   - upstream_seq: the hub-wide revision sequence (one row).
-//   - upstream_meta: the upload client's watermark and status, and the epoch.
-//   - upstream_lease: which hub process may refresh and push (several processes may
-//     share one PostgreSQL database; only one uploads at a time).
-const federationSchema = `
-CREATE TABLE IF NOT EXISTS upstream_dirty(
-	day TEXT PRIMARY KEY
-);
-CREATE TABLE IF NOT EXISTS upstream_rows(
-	day TEXT NOT NULL,
-	metric TEXT NOT NULL,
-	dims TEXT NOT NULL,
-	value BIGINT NOT NULL,
-	revision BIGINT NOT NULL,
-	PRIMARY KEY(day, metric, dims)
-);
-CREATE INDEX IF NOT EXISTS upstream_rows_by_revision ON upstream_rows(revision);
-CREATE TABLE IF NOT EXISTS upstream_seq(
-	name TEXT PRIMARY KEY,
-	last BIGINT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS upstream_meta(
-	key TEXT PRIMARY KEY,
-	value TEXT NOT NULL
-);
-CREATE TABLE IF NOT EXISTS upstream_lease(
-	name TEXT PRIMARY KEY,
-	holder TEXT NOT NULL,
-	expires BIGINT NOT NULL
-);
-`
-
-// Reserved dimension keys on the rows a provincial hub pushes: the site's code and its
-// commune as the province recorded it. A national hub's reports read them (groupExpr).
-const (
-	DimSite    = "site"
-	DimCommune = "commune"
-)
-
-// markUpstreamDirty notes, inside the ingest transaction, the days a group of pushes
-// touched. Every hub marks them, with or without an upstream: it costs one row per
-// distinct day, and a hub given --upstream later finds its history already marked.
-//
-// The mark must be held, not merely present, until this transaction commits: on
-// PostgreSQL (read committed) a refresh could otherwise delete the old mark and read the
-// day before this commit, and the change would be left without a mark. A mark already
-// there is locked shared (FOR SHARE): the refresh's DELETE waits for this commit and
-// its next statement reads the day with this change, while the other ingest
-// transactions, which lock it shared too, do not wait for each other (an exclusive lock,
-// DO UPDATE, made every writer loop of every hub queue behind the previous one's commit
-// and its WAL flush: the day's mark is one row). A missing mark is inserted, which holds
-// it the same way; one that another transaction inserted or deleted meanwhile is looked
-// at again. Days are taken in sorted order, the order the refresh takes them, so the two
-// never wait on each other in a cycle. On SQLite one writer at a time makes all this
-// moot.
-func markUpstreamDirty(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) error {
-	seen := map[string]bool{}
-	var days []string
-	for _, i := range stored {
-		for _, s := range group[i].push.Snapshots {
-			if !seen[s.Day] {
-				seen[s.Day] = true
-				days = append(days, s.Day)
-			}
-		}
-	}
-	sort.Strings(days)
-	for attempt := 0; len(days) > 0; attempt++ {
-		if attempt == commitAttempts {
-			return fmt.Errorf("mark days %v for the upstream: %w", days, errRowAppeared)
-		}
-		list := "(" + strings.TrimSuffix(strings.Repeat("?, ", len(days)), ", ") + ")"
-		args := make([]any, len(days))
-		for i, d := range days {
-			args[i] = d
-		}
-		held, err := queryStrings(ctx, tx, `SELECT day FROM upstream_dirty WHERE day IN `+list+` ORDER BY day`+tx.d.sharedLock(), args...)
-		if err != nil {
-			return fmt.Errorf("mark days for the upstream: %w", err)
-		}
-		days = slices.DeleteFunc(days, func(d string) bool { return slices.Contains(held, d) })
-		if len(days) == 0 {
-			return nil
-		}
-		args = args[:0]
-		for _, d := range days {
-			args = append(args, d)
-		}
-		added, err := queryStrings(ctx, tx, `INSERT INTO upstream_dirty(day) VALUES `+valuesSQL(len(days), 1)+`
-			ON CONFLICT(day) DO NOTHING RETURNING day`, args...)
-		if err != nil {
-			return fmt.Errorf("mark days for the upstream: %w", err)
-		}
-		days = slices.DeleteFunc(days, func(d string) bool { return slices.Contains(added, d) })
-	}
-	return nil
-}
-
-// recordReportedPlaces notes, inside the ingest transaction, the (site, commune) pairs
-// that rows from a provincial hub name (at a national hub; an agent's rows name none,
-// and cost a map lookup each). They could be read from the counters' dims, but that is
-// a scan of the nation's rows on every page view; kept here, a page reads a few
-// thousand rows. Taken in sorted order, like every other row of the
-// ingest, so two hubs never wait on each other in a cycle.
-func recordReportedPlaces(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) error {
-	type place struct{ device, site, commune string }
-	seen := map[place]bool{}
-	var places []place
-	for _, i := range stored {
-		j := group[i]
-		for _, s := range j.push.Snapshots {
-			site := s.Dims[DimSite]
-			if site == "" {
-				continue
-			}
-			p := place{j.device, site, s.Dims[DimCommune]}
-			if !seen[p] {
-				seen[p] = true
-				places = append(places, p)
-			}
-		}
-	}
-	sort.Slice(places, func(a, b int) bool {
-		if places[a].device != places[b].device {
-			return places[a].device < places[b].device
-		}
-		return places[a].site < places[b].site
-	})
-	for _, p := range places {
-		if _, err := tx.ExecContext(ctx, `INSERT INTO reported_places(device, site, commune) VALUES(?, ?, ?)
-			ON CONFLICT(device, site) DO UPDATE SET commune = excluded.commune`, p.device, p.site, p.commune); err != nil {
-			return fmt.Errorf("record the place %s of %s: %w", p.site, p.device, err)
-		}
-	}
-	return nil
-}
 
 // UpstreamConfig is where and as whom a provincial hub pushes its totals: the lines
 // `motcua-hub enroll` printed at the national hub.
@@ -255,9 +117,37 @@ func LoadUpstreamFile(path string) (UpstreamConfig, error) {
 	return UpstreamConfig{URL: f.Sync.URL, Site: f.Site.ID, Device: f.Site.DeviceID, Secret: secret, CAFile: f.Sync.CAFile}, nil
 }
 
+// Hub is what the uploader needs of the provincial hub that runs it.
+type Hub struct {
+	Store   *store.Store
+	Now     func() time.Time
+	Log     *slog.Logger
+	Metrics *metrics.Registry // the uploader's gauges go there
+	// Names are the names pushed with the totals (the province's sites, its services,
+	// counters …), read when a push goes.
+	Names func() []wire.Name
+	// Silent is how long without contact an agent counts as silent in the status the
+	// uploader sends up (the fleet view's mark).
+	Silent time.Duration
+}
+
+// hub is Hub as the uploader reads it.
+type hub struct {
+	db, rdb *store.DB
+	now     func() time.Time
+	log     *slog.Logger
+	reg     *metrics.Registry
+	names   func() []wire.Name
+	silent  time.Duration
+}
+
+func (h Hub) hub() *hub {
+	return &hub{db: h.Store.Writes(), rdb: h.Store.Reads(), now: h.Now, log: h.Log, reg: h.Metrics, names: h.Names, silent: h.Silent}
+}
+
 // Upstream pushes a provincial hub's totals to the national hub.
 type Upstream struct {
-	h      *Hub
+	h      *hub
 	cfg    UpstreamConfig
 	src    *upstreamSource
 	client *upload.Client
@@ -275,14 +165,14 @@ type Upstream struct {
 	backlog, lastSuccess, leaderGauge *metrics.Gauge
 }
 
-// leaseTTL is how long a holder keeps the uploader without renewing: a crashed process
+// LeaseTTL is how long a holder keeps the uploader without renewing: a crashed process
 // hands over after this long.
-const leaseTTL = 2 * time.Minute
+const LeaseTTL = 2 * time.Minute
 
-// StartUpstream checks cfg, prepares the outbox (its epoch, and on first use every day
+// Start checks cfg, prepares the outbox (its epoch, and on first use every day
 // already held) and starts pushing in the background until Close.
-func (h *Hub) StartUpstream(cfg UpstreamConfig) (*Upstream, error) {
-	u, err := h.newUpstream(cfg)
+func Start(hb Hub, cfg UpstreamConfig) (*Upstream, error) {
+	u, err := New(hb, cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -292,23 +182,24 @@ func (h *Hub) StartUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	return u, nil
 }
 
-// StartUpstreamFrom starts pushing to the national hub named in the file `motcua-hub enroll`
+// StartFrom starts pushing to the national hub named in the file `motcua-hub enroll`
 // printed there (LoadUpstreamFile).
-func (h *Hub) StartUpstreamFrom(path string) (*Upstream, error) {
+func StartFrom(hb Hub, path string) (*Upstream, error) {
 	cfg, err := LoadUpstreamFile(path)
 	if err != nil {
 		return nil, err
 	}
-	u, err := h.StartUpstream(cfg)
+	u, err := Start(hb, cfg)
 	if err != nil {
 		return nil, err
 	}
-	h.log.Info("pushing totals to the national hub", "url", cfg.URL, "as", cfg.Device, "province", cfg.Site)
+	hb.Log.Info("pushing totals to the national hub", "url", cfg.URL, "as", cfg.Device, "province", cfg.Site)
 	return u, nil
 }
 
-// newUpstream builds the uploader without starting its loop (tests drive PushNow).
-func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
+// New builds the uploader without starting its loop (tests drive PushNow).
+func New(hb Hub, cfg UpstreamConfig) (*Upstream, error) {
+	h := hb.hub()
 	if cfg.Interval <= 0 {
 		cfg.Interval = time.Minute
 	}
@@ -322,7 +213,7 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if cfg.MaxBackoff <= 0 {
 		cfg.MaxBackoff = time.Minute
 	}
-	cfg.MaxBackoff = max(min(cfg.MaxBackoff, leaseTTL/2), cfg.MinBackoff)
+	cfg.MaxBackoff = max(min(cfg.MaxBackoff, LeaseTTL/2), cfg.MinBackoff)
 	if cfg.BatchSize <= 0 {
 		// A provincial hub is a server on a good link: a day of a province (about
 		// 2,000 rows) goes in one push and one commit at the national hub.
@@ -353,7 +244,7 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 		HubURL: cfg.URL, Site: cfg.Site, Device: cfg.Device, Secret: cfg.Secret, TLS: tls,
 		BatchSize: cfg.BatchSize, Version: "motcua-hub", Clock: clock, Log: u.log,
 		Devices:   u.agentsBeat,
-		Names:     h.upstreamNames,
+		Names:     h.names,
 		OnAttempt: u.noteAttempt,
 		FromHub:   true,
 	}
@@ -362,7 +253,7 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 	if err != nil {
 		return nil, fmt.Errorf("upstream: %w", err)
 	}
-	r := h.metrics.reg
+	r := h.reg
 	u.backlog = r.Gauge("motcua_hub_upstream_backlog", "Outbox rows changed since the national hub's last acknowledgement.")
 	u.lastSuccess = r.Gauge("motcua_hub_upstream_last_success_seconds", "Unix time of the last push the national hub acknowledged.")
 	u.leaderGauge = r.Gauge("motcua_hub_upstream_leader", "1 while this process holds the uploader's lease.")
@@ -370,7 +261,7 @@ func (h *Hub) newUpstream(cfg UpstreamConfig) (*Upstream, error) {
 }
 
 // hubClock is the hub's clock as the upload client's.
-type hubClock struct{ h *Hub }
+type hubClock struct{ h *hub }
 
 func (c hubClock) Now() time.Time                         { return c.h.now() }
 func (c hubClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
@@ -404,7 +295,7 @@ func (u *Upstream) run(ctx context.Context) {
 	defer close(u.ended)
 	for {
 		wait := u.cfg.Interval
-		if err := u.PushNow(ctx); err != nil && !errors.Is(err, errNotLeader) {
+		if err := u.PushNow(ctx); err != nil && !errors.Is(err, ErrNotLeader) {
 			wait = u.backoff()
 		}
 		select {
@@ -430,11 +321,11 @@ func (u *Upstream) backoff() time.Duration {
 	return d/2 + time.Duration(time.Now().UnixNano()%int64(d/2+1))
 }
 
-var errNotLeader = errors.New("another hub process holds the uploader's lease")
+var ErrNotLeader = errors.New("another hub process holds the uploader's lease")
 
 // PushNow takes or renews the lease, brings the outbox up to date and pushes everything
 // the national hub has not acknowledged. Without the lease it does nothing and returns
-// errNotLeader.
+// ErrNotLeader.
 func (u *Upstream) PushNow(ctx context.Context) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
@@ -450,7 +341,7 @@ func (u *Upstream) PushNow(ctx context.Context) error {
 	u.leader = leader
 	u.leaderGauge.Set(b2f(leader))
 	if !leader {
-		return errNotLeader
+		return ErrNotLeader
 	}
 	if _, err := u.src.refresh(ctx); err != nil {
 		u.failures++
@@ -471,7 +362,7 @@ func (u *Upstream) takeLease(ctx context.Context) (bool, error) {
 	_, err := u.h.db.ExecContext(ctx, `INSERT INTO upstream_lease(name, holder, expires) VALUES('uploader', ?, ?)
 		ON CONFLICT(name) DO UPDATE SET holder = excluded.holder, expires = excluded.expires
 		WHERE upstream_lease.holder = excluded.holder OR upstream_lease.expires < ?`,
-		u.cfg.Holder, now+leaseTTL.Milliseconds(), now)
+		u.cfg.Holder, now+LeaseTTL.Milliseconds(), now)
 	if err != nil {
 		return false, fmt.Errorf("take the uploader lease: %w", err)
 	}
@@ -487,7 +378,7 @@ func (u *Upstream) takeLease(ctx context.Context) (bool, error) {
 func (u *Upstream) agentsBeat() []wire.DeviceState {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	silentBefore := u.h.now().Add(-staleAfter).UTC().Format(time.RFC3339Nano)
+	silentBefore := u.h.now().Add(-u.h.silent).UTC().Format(time.RFC3339Nano)
 	var enrolled, silent int64
 	err := u.h.rdb.QueryRowContext(ctx, `SELECT count(*),
 			coalesce(sum(CASE WHEN f.last_contact IS NULL OR f.last_contact < ? THEN 1 ELSE 0 END), 0)
@@ -500,7 +391,7 @@ func (u *Upstream) agentsBeat() []wire.DeviceState {
 		state = "degraded"
 	}
 	return []wire.DeviceState{{Name: "agents", Kind: "fleet", State: state,
-		Detail: fmt.Sprintf("%d agents enrolled, %d silent for over %s", enrolled, silent, staleAfter)}}
+		Detail: fmt.Sprintf("%d agents enrolled, %d silent for over %s", enrolled, silent, u.h.silent)}}
 }
 
 func (u *Upstream) noteAttempt(st upload.Status) {
@@ -513,11 +404,11 @@ func (u *Upstream) noteAttempt(st upload.Status) {
 // Status is the upload client's state as this process sees it.
 func (u *Upstream) Status() upload.Status { return u.client.Status() }
 
-// UpstreamStatus is the last state the uploader saved in the database, whichever hub
+// Status is the last state the uploader saved in the database, whichever hub
 // process holds it, with the backlog counted now; ok is false when this hub never
 // pushed upstream. For the page and `hub` status lines.
-func (h *Hub) UpstreamStatus(ctx context.Context) (st upload.Status, ok bool, err error) {
-	src := &upstreamSource{h: h}
+func Status(ctx context.Context, hb Hub) (st upload.Status, ok bool, err error) {
+	src := &upstreamSource{h: hb.hub()}
 	if _, ok, err = src.Meta(ctx, upload.MetaStatus); err != nil || !ok {
 		return st, ok, err
 	}
@@ -551,7 +442,7 @@ func randomID(n int) string {
 
 // upstreamSource is upload.Source over the outbox.
 type upstreamSource struct {
-	h     *Hub
+	h     *hub
 	epoch string
 }
 
@@ -601,6 +492,14 @@ const refreshDays = 16
 
 // refresh recomputes the dirty days' totals and gives the rows whose value changed a
 // new revision. It returns how many rows changed.
+// Send pushes what the outbox holds that the national hub has not acknowledged,
+// without refreshing it or taking the lease (the national-day benchmark).
+func (u *Upstream) Send(ctx context.Context) error { return u.client.PushNow(ctx) }
+
+// Refresh brings the outbox up to date with the province's rows; it returns how many
+// rows changed (the national-day benchmark times it apart from the push).
+func (u *Upstream) Refresh(ctx context.Context) (int, error) { return u.src.refresh(ctx) }
+
 func (s *upstreamSource) refresh(ctx context.Context) (int, error) {
 	total := 0
 	for {
@@ -628,7 +527,7 @@ func (s *upstreamSource) refreshSome(ctx context.Context) (changed int, more boo
 	if err := tx.QueryRowContext(ctx, `SELECT last FROM upstream_seq WHERE name = 'revision'`).Scan(&rev); err != nil {
 		return 0, false, fmt.Errorf("read the revision sequence: %w", err)
 	}
-	days, err := queryStrings(ctx, tx, `SELECT day FROM upstream_dirty ORDER BY day LIMIT ?`, refreshDays+1)
+	days, err := store.QueryStrings(ctx, tx, `SELECT day FROM upstream_dirty ORDER BY day LIMIT ?`, refreshDays+1)
 	if err != nil {
 		return 0, false, fmt.Errorf("read dirty days: %w", err)
 	}
@@ -663,23 +562,6 @@ func (s *upstreamSource) refreshSome(ctx context.Context) (changed int, more boo
 	return changed, more, nil
 }
 
-func queryStrings(ctx context.Context, tx *sqlTx, q string, args ...any) ([]string, error) {
-	rows, err := tx.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			return nil, err
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
 // refreshDay recomputes one day's totals per (metric, dims + site + commune) and writes
 // the rows whose value differs from the outbox's, each with the next revision.
 //
@@ -687,7 +569,7 @@ func queryStrings(ctx context.Context, tx *sqlTx, q string, args ...any) ([]stri
 // device's epochs already folded by device_counters), so the national hub's total for a
 // site, a commune or the province equals the provincial hub's own report. A `site` or
 // `commune` already in the dims (a hub below this one) is kept, as groupExpr reads it.
-func refreshDay(ctx context.Context, tx *sqlTx, day string, rev *int64) (changed, leftOut int, err error) {
+func refreshDay(ctx context.Context, tx *store.Tx, day string, rev *int64) (changed, leftOut int, err error) {
 	rows, err := tx.QueryContext(ctx, `SELECT c.metric, c.dims, d.site, coalesce(s.commune, ''), sum(c.value)
 		FROM device_counters c JOIN devices d ON d.device = c.device LEFT JOIN sites s ON s.site = d.site
 		WHERE c.day = ? GROUP BY c.metric, c.dims, d.site, s.commune`, day)
@@ -708,18 +590,18 @@ func refreshDay(ctx context.Context, tx *sqlTx, day string, rev *int64) (changed
 			rows.Close()
 			return 0, 0, fmt.Errorf("dims %q of %s: %w", rawDims, metric, err)
 		}
-		if dims[DimSite] == "" {
-			dims[DimSite] = site
+		if dims[store.DimSite] == "" {
+			dims[store.DimSite] = site
 		}
-		if dims[DimCommune] == "" {
+		if dims[store.DimCommune] == "" {
 			commune = cutUTF8(commune, wire.MaxDimValueLen) // a long name must not make the row unsendable
 			if commune != "" {
-				dims[DimCommune] = commune
+				dims[store.DimCommune] = commune
 			} else {
-				delete(dims, DimCommune)
+				delete(dims, store.DimCommune)
 			}
 		}
-		if err := checkRow(metric, dims, KindHub); err != nil {
+		if err := wire.CheckRow(metric, dims, true); err != nil {
 			// A row the national hub would refuse (kept from before the hub checked
 			// dims) would hold back every other row of the province: left out.
 			leftOut++

@@ -1,4 +1,4 @@
-package hub
+package web
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/xlsx"
+	"motcua-agent/sync/hub/totals"
 )
 
 // The monthly report as the province files it: the table of essential services under
@@ -39,7 +40,7 @@ func setAttachment(w http.ResponseWriter, ascii, vietnamese string) {
 }
 
 // scopeVI says which places a report covers: "Nghệ An › Phường Vinh Hưng › VH-1".
-func (h *Hub) scopeVI(ctx context.Context, f Filter) string {
+func (h *Face) scopeVI(ctx context.Context, f Filter) string {
 	var parts []string
 	for _, v := range []string{f.Province, f.Commune} {
 		if v != "" {
@@ -116,27 +117,10 @@ func serviceHeader() []string {
 	return []string{"STT", "Tên thủ tục hành chính", "Mức độ", "Số hồ sơ tiếp nhận", "Trong đó trực tuyến", "Số hồ sơ được số hóa", "Tỷ lệ số hóa (%)"}
 }
 
-// periodSums sums every metric of a period and place.
-func (h *Hub) periodSums(ctx context.Context, p Period, f Filter) (figures, error) {
-	f.Metric, f.Service = "", ""
-	rep, err := h.Totals(ctx, Query{Period: p, By: []string{"metric"}, Filter: f})
-	if err != nil {
-		return nil, err
-	}
-	all := figures{}
-	for _, r := range rep.Rows {
-		all[r.Keys[0]] += r.Value
-	}
-	if err := h.fillLegacy(ctx, p, f, "", map[string]figures{"": all}); err != nil {
-		return nil, err
-	}
-	return all, nil
-}
-
 // bhytOf is the clinics' look-ups among a period's sums.
 func bhytOf(all figures) bhytSummary {
 	b := bhytSummary{Lookups: all[vocab.BHYTLookups], OK: all[vocab.BHYTLookupsOK], Failures: all[vocab.BHYTLookupFailures],
-		Share: share(vocab.FigureBHYTShare, all), OtherAgency: all[vocab.BHYTLookupsOtherAgency], OtherAgencyOK: all[vocab.BHYTLookupsOtherAgencyOK]}
+		Share: totals.Share(vocab.FigureBHYTShare, all), OtherAgency: all[vocab.BHYTLookupsOtherAgency], OtherAgencyOK: all[vocab.BHYTLookupsOtherAgencyOK]}
 	b.Rule = bhytRule(b.OtherAgency, b.OtherAgencyOK)
 	return b
 }
@@ -167,9 +151,9 @@ type FigureReport struct {
 	Figures []FigureValue `json:"figures"`
 }
 
-// serveFigureReport sends every figure of a period and place as JSON, CSV (decimal
+// ServeFigureReport sends every figure of a period and place as JSON, CSV (decimal
 // comma, as every other figure the province reads) or XLSX (numbers as numbers).
-func (h *Hub) serveFigureReport(w http.ResponseWriter, r *http.Request) {
+func (h *Face) ServeFigureReport(w http.ResponseWriter, r *http.Request) {
 	p, err := h.periodFromForm(r)
 	if err != nil {
 		h.badRequest(w, err)
@@ -177,7 +161,7 @@ func (h *Hub) serveFigureReport(w http.ResponseWriter, r *http.Request) {
 	}
 	f := filterFromForm(r)
 	f.Metric, f.Service = "", ""
-	all, err := h.periodSums(r.Context(), p, f)
+	all, err := h.PeriodSums(r.Context(), p, f)
 	if err != nil {
 		h.badRequest(w, err)
 		return
@@ -227,13 +211,13 @@ func (h *Hub) serveFigureReport(w http.ResponseWriter, r *http.Request) {
 		setAttachment(w, name+".xlsx", "Chỉ số "+strings.ReplaceAll(periodVI(p), "/", "-")+".xlsx")
 		w.Write(buf.Bytes())
 	default:
-		h.writeJSON(w, http.StatusOK, rep)
+		WriteJSON(h.log, w, http.StatusOK, rep)
 	}
 }
 
 // serveServicesXLSX writes the monthly table as a workbook.
-func (h *Hub) serveServicesXLSX(w http.ResponseWriter, r *http.Request, t ServiceTable) {
-	all, err := h.periodSums(r.Context(), t.Period, t.Filter)
+func (h *Face) serveServicesXLSX(w http.ResponseWriter, r *http.Request, t ServiceTable) {
+	all, err := h.PeriodSums(r.Context(), t.Period, t.Filter)
 	if err != nil {
 		h.badRequest(w, err)
 		return

@@ -1,4 +1,4 @@
-package hub
+package store
 
 import (
 	"context"
@@ -83,5 +83,33 @@ func TestSQLiteBusyIsRetryable(t *testing.T) {
 	_, err = b.Exec(`INSERT INTO t VALUES(1)`)
 	if err == nil || !retryable(err) {
 		t.Fatalf("busy error %v: retryable = false", err)
+	}
+}
+
+func TestRebind(t *testing.T) {
+	for in, want := range map[string]string{
+		`SELECT 1`:                 `SELECT 1`,
+		`a = ? AND b = ?`:          `a = $1 AND b = $2`,
+		`x LIKE 'v1:?%' AND y = ?`: `x LIKE 'v1:?%' AND y = $1`,
+		`"odd?name" = ? OR z = 'it''s ?' OR w IN (?,?)`: `"odd?name" = $1 OR z = 'it''s ?' OR w IN ($2,$3)`,
+	} {
+		if got := postgresDialect.rebind(in); got != want {
+			t.Errorf("rebind(%q) = %q, want %q", in, got, want)
+		}
+		if got := sqliteDialect.rebind(in); got != in {
+			t.Errorf("SQLite rebind changed %q to %q", in, got)
+		}
+	}
+}
+
+func TestRedactHidesThePassword(t *testing.T) {
+	for in, want := range map[string]string{
+		"/var/lib/hub.db": "/var/lib/hub.db",
+		"postgres://hub:s3cret@db.tinh:5432/hub?sslmode=require": "postgres://hub:xxxxx@db.tinh:5432/hub?sslmode=require",
+		"postgresql://db/hub?password=s3cret&user=hub":           "postgresql://db/hub?password=xxxxx&user=hub",
+	} {
+		if got := Redact(in); got != want {
+			t.Errorf("Redact(%q) = %q, want %q", in, got, want)
+		}
 	}
 }

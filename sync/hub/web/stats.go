@@ -1,4 +1,4 @@
-package hub
+package web
 
 import (
 	"context"
@@ -19,95 +19,6 @@ import (
 // before the page flags it. Agents push every minute when they can, but a commune's
 // network may be down for a day; two days without a word needs a phone call.
 const DefaultStaleAfter = 48 * time.Hour
-
-// Place is one site the hub knows, with when its devices last reached the hub.
-type Place struct {
-	Site, Name, Province, Commune string
-	Devices                       int        // enrolled devices not revoked
-	LastContact                   *time.Time // the latest of its devices; nil if none ever pushed
-	// Reported: a site a provincial hub's rows name (at a national hub), not enrolled
-	// here. It has no devices of its own, so it is never flagged as silent: its
-	// province's hub is (in the fleet).
-	Reported bool
-}
-
-// Places lists the enrolled sites with their latest contact, ordered by province,
-// commune and site.
-func (h *Hub) Places(ctx context.Context) ([]Place, error) {
-	rows, err := h.rdb.QueryContext(ctx, `SELECT s.site, s.name, s.province, s.commune, d.revoked_at IS NULL, f.last_contact
-		FROM sites s JOIN devices d ON d.site = s.site LEFT JOIN fleet f ON f.device = d.device
-		ORDER BY s.province, s.commune, s.site`)
-	if err != nil {
-		return nil, fmt.Errorf("places query: %w", err)
-	}
-	defer rows.Close()
-	var out []Place
-	for rows.Next() {
-		var p Place
-		var live bool
-		var contact *string
-		if err := rows.Scan(&p.Site, &p.Name, &p.Province, &p.Commune, &live, &contact); err != nil {
-			return nil, fmt.Errorf("places row: %w", err)
-		}
-		if n := len(out); n == 0 || out[n-1].Site != p.Site {
-			out = append(out, p)
-		}
-		cur := &out[len(out)-1]
-		if live {
-			cur.Devices++
-		}
-		if contact != nil {
-			if t, err := time.Parse(time.RFC3339Nano, *contact); err == nil && (cur.LastContact == nil || t.After(*cur.LastContact)) {
-				cur.LastContact = &t
-			}
-		}
-	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("places rows: %w", err)
-	}
-	if out, err = h.addReportedPlaces(ctx, out); err != nil {
-		return nil, err
-	}
-	// A site enrolled without a name, or one a provincial hub reports, is called what
-	// its own agent (or hub) calls it.
-	names, err := h.siteNames(ctx)
-	if err != nil {
-		return nil, err
-	}
-	for i := range out {
-		if out[i].Name == "" {
-			out[i].Name = names.of(out[i].Site, wire.NameSite, out[i].Site)
-		}
-	}
-	return out, nil
-}
-
-// addReportedPlaces adds, after the enrolled sites, the sites that provincial hubs'
-// rows name, under the province the provincial hub was enrolled for, so a national
-// hub's lists offer communes and sites too.
-func (h *Hub) addReportedPlaces(ctx context.Context, out []Place) ([]Place, error) {
-	rows, err := h.rdb.QueryContext(ctx, `SELECT r.site, r.commune, coalesce(s.province, '')
-		FROM reported_places r JOIN devices d ON d.device = r.device LEFT JOIN sites s ON s.site = d.site
-		WHERE d.revoked_at IS NULL ORDER BY 3, 2, 1`)
-	if err != nil {
-		return nil, fmt.Errorf("reported places query: %w", err)
-	}
-	defer rows.Close()
-	enrolled := make(map[string]bool, len(out))
-	for _, p := range out {
-		enrolled[p.Site] = true
-	}
-	for rows.Next() {
-		p := Place{Reported: true}
-		if err := rows.Scan(&p.Site, &p.Commune, &p.Province); err != nil {
-			return nil, fmt.Errorf("reported places row: %w", err)
-		}
-		if !enrolled[p.Site] {
-			out = append(out, p)
-		}
-	}
-	return out, rows.Err()
-}
 
 // staleNote says why a site is flagged, or "" when it reports: "không gửi số liệu từ
 // 20/11/2026 (3 ngày)" in the province's time zone, or that it never sent anything.
@@ -177,13 +88,6 @@ var metricOrder = []string{
 	vocab.GateEntries, vocab.GateExits, vocab.GateExitsUnmatched, vocab.GateUniqueVisitors, vocab.GatePeakOccupancy,
 	vocab.GateRefusals, vocab.GateReconciled, vocab.GateManualOpens,
 }
-
-// figures is one group's metrics by name.
-type figures map[string]int64
-
-// AvgWait is the vocabulary's average wait of the group ("–" when none), the drill-down's
-// last column.
-func (f figures) AvgWait() string { return vocab.LookupFigure(vocab.FigureAvgWait).Say(f) }
 
 // FigureValue is one line of the table of every figure of a period and place: a
 // metric's sum, or a figure of the vocabulary computed from the sums (Value nil when
@@ -329,7 +233,7 @@ func placeQuery(p Period, f Filter, token string) url.Values {
 
 // buildDrill lists the level below the filter: every known place at that level (so a
 // silent site shows, with zeros) and every group that has counters.
-func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place, link pageLink, stale map[string]string) (drill, error) {
+func (h *Face) buildDrill(ctx context.Context, p Period, f Filter, places []Place, link pageLink, stale map[string]string) (drill, error) {
 	lv := rowsLevel(f)
 	d := drill{Level: lv, Title: levelTitle[lv], Total: drillRow{Label: "Tổng cộng", F: figures{}}}
 	if lv == "" {
@@ -353,7 +257,7 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 	names := map[string]string{}
 	var counterNames map[string]string
 	if lv == levelCounter {
-		all, err := h.siteNames(ctx)
+		all, err := h.SiteNames(ctx)
 		if err != nil {
 			return d, err
 		}
@@ -382,10 +286,10 @@ func (h *Hub) buildDrill(ctx context.Context, p Period, f Filter, places []Place
 		byGroup[k] = r.F
 	}
 	within := Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}
-	if err := h.fillLegacy(ctx, p, within, lv, byGroup); err != nil {
+	if err := h.FillLegacy(ctx, p, within, lv, byGroup); err != nil {
 		return d, err
 	}
-	if err := h.fillLegacy(ctx, p, within, "", map[string]figures{"": d.Total.F}); err != nil {
+	if err := h.FillLegacy(ctx, p, within, "", map[string]figures{"": d.Total.F}); err != nil {
 		return d, err
 	}
 	sort.SliceStable(order, func(i, j int) bool {
@@ -466,7 +370,7 @@ const chartWeeks = 8
 
 // buildCharts draws the daily totals of chartMetrics over the last chartWeeks weeks
 // up to today, for the filter.
-func (h *Hub) buildCharts(ctx context.Context, f Filter) ([]dayChart, error) {
+func (h *Face) buildCharts(ctx context.Context, f Filter) ([]dayChart, error) {
 	end := h.today()
 	start := end.AddDate(0, 0, -7*chartWeeks+1)
 	p := Period{Kind: "day", From: start.Format(time.DateOnly), To: end.Format(time.DateOnly)}

@@ -1,4 +1,4 @@
-package hub
+package totals
 
 import (
 	"context"
@@ -20,7 +20,7 @@ type SiteChange struct {
 // wrongly (or not at all) at enrollment need not be revoked and re-enrolled. It returns
 // the site as it was and as it is now. The counters follow at once: reports group by
 // the site's current names.
-func (h *Hub) SetSite(ctx context.Context, code string, c SiteChange) (before, after Site, err error) {
+func (h *Totals) SetSite(ctx context.Context, code string, c SiteChange) (before, after Site, err error) {
 	tx, err := h.db.BeginTx(ctx, nil)
 	if err != nil {
 		return before, after, fmt.Errorf("set site %s: begin: %w", code, err)

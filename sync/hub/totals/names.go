@@ -1,4 +1,4 @@
-package hub
+package totals
 
 import (
 	"context"
@@ -15,29 +15,19 @@ import (
 // code as a small second label, and a provincial hub passes its sites' names on to the
 // national hub. Nothing here is personal: they are the office's own words.
 
-// namesSchema is the table of names (migration 5). Portable SQL.
-const namesSchema = `CREATE TABLE IF NOT EXISTS site_names(
-	site TEXT NOT NULL,
-	kind TEXT NOT NULL,
-	code TEXT NOT NULL,
-	name TEXT NOT NULL,
-	updated_at TEXT NOT NULL,
-	PRIMARY KEY(site, kind, code)
-);`
-
-// storeNames keeps a push's names, the latest winning. A device names its own site's
+// StoreNames keeps a push's names, the latest winning. A device names its own site's
 // codes; it may name another site's only when that site is not enrolled here (a
 // provincial hub naming its communes' sites to the national hub), so no agent can
 // rename what another enrolled site shows.
-// maxNamesPerSite bounds the names the hub keeps for one site (see storeNames).
-const maxNamesPerSite = 4000
+// MaxNamesPerSite bounds the names the hub keeps for one site (see StoreNames).
+const MaxNamesPerSite = 4000
 
-func (h *Hub) storeNames(ctx context.Context, site string, names []wire.Name) error {
+func (h *Totals) StoreNames(ctx context.Context, site string, names []wire.Name) error {
 	if len(names) == 0 {
 		return nil
 	}
 	// A site's names are its services, counters, stations, lanes and wards: a few
-	// hundred. Past maxNamesPerSite only names already held are updated, so a device
+	// hundred. Past MaxNamesPerSite only names already held are updated, so a device
 	// cannot grow the table by sending new codes push after push.
 	held := map[string]int{}
 	enrolled := map[string]bool{}
@@ -76,7 +66,7 @@ func (h *Hub) storeNames(ctx context.Context, site string, names []wire.Name) er
 		q := `INSERT INTO site_names(site, kind, code, name, updated_at) VALUES(?, ?, ?, ?, ?)
 			ON CONFLICT(site, kind, code) DO UPDATE SET name = excluded.name, updated_at = excluded.updated_at`
 		args := []any{target, n.Kind, n.Code, n.Name, now}
-		if held[target] >= maxNamesPerSite {
+		if held[target] >= MaxNamesPerSite {
 			q, args = `UPDATE site_names SET name = ?, updated_at = ? WHERE site = ? AND kind = ? AND code = ?`,
 				[]any{n.Name, now, target, n.Kind, n.Code}
 		}
@@ -84,7 +74,7 @@ func (h *Hub) storeNames(ctx context.Context, site string, names []wire.Name) er
 		if err != nil {
 			return fmt.Errorf("names: store: %w", err)
 		}
-		if held[target] < maxNamesPerSite {
+		if held[target] < MaxNamesPerSite {
 			if n, _ := res.RowsAffected(); n > 0 {
 				held[target]++ // an update counts too: an upper bound is enough
 			}
@@ -96,20 +86,20 @@ func (h *Hub) storeNames(ctx context.Context, site string, names []wire.Name) er
 	return nil
 }
 
-// codeNames are names by site, kind and code.
-type codeNames map[string]map[string]map[string]string
+// CodeNames are names by site, kind and code.
+type CodeNames map[string]map[string]map[string]string
 
 // of is the name of a code at a site, "" when it has none.
-func (c codeNames) of(site, kind, code string) string { return c[site][kind][code] }
+func (c CodeNames) Of(site, kind, code string) string { return c[site][kind][code] }
 
-// siteNames reads every name the hub keeps.
-func (h *Hub) siteNames(ctx context.Context) (codeNames, error) {
+// SiteNames reads every name the hub keeps.
+func (h *Totals) SiteNames(ctx context.Context) (CodeNames, error) {
 	rows, err := h.rdb.QueryContext(ctx, `SELECT site, kind, code, name FROM site_names`)
 	if err != nil {
 		return nil, fmt.Errorf("names query: %w", err)
 	}
 	defer rows.Close()
-	out := codeNames{}
+	out := CodeNames{}
 	for rows.Next() {
 		var site, kind, code, name string
 		if err := rows.Scan(&site, &kind, &code, &name); err != nil {
@@ -126,13 +116,13 @@ func (h *Hub) siteNames(ctx context.Context) (codeNames, error) {
 	return out, rows.Err()
 }
 
-// upstreamNames are what a provincial hub tells the national hub: each site's name
+// Names are what a provincial hub tells the national hub: each site's name
 // (from its enrollment, else the name its agent gave) and every code's name, at most a
 // push's worth.
-func (h *Hub) upstreamNames() []wire.Name {
+func (h *Totals) Names() []wire.Name {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	names, err := h.siteNames(ctx)
+	names, err := h.SiteNames(ctx)
 	if err != nil {
 		h.log.Warn("upstream: read names", "err", err)
 		return nil

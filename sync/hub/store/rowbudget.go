@@ -1,4 +1,4 @@
-package hub
+package store
 
 // Row budgets: how many distinct rows (day, metric, dims, epoch) one device, and one
 // site, may hold at the hub. Whatever it signs, a device cannot make the hub's database,
@@ -15,11 +15,9 @@ import (
 	"context"
 	"fmt"
 	"maps"
-	"net/http"
 	"slices"
 	"strings"
 
-	"motcua-agent/sync/wire"
 )
 
 // RowBudget caps the distinct rows a device and a site hold. Zero fields take the
@@ -38,7 +36,8 @@ type RowBudget struct {
 // hundred. In all: about 3 years of the busiest day. A site: 4 such PCs.
 var DefaultRowBudget = RowBudget{DevicePerDay: 20_000, DeviceInAll: 5_000_000, SitePerDay: 80_000}
 
-func (b RowBudget) withDefaults() RowBudget {
+// WithDefaults is b with its zero fields set to DefaultRowBudget's.
+func (b RowBudget) WithDefaults() RowBudget {
 	if b.DevicePerDay <= 0 {
 		b.DevicePerDay = DefaultRowBudget.DevicePerDay
 	}
@@ -197,10 +196,4 @@ func countOverBudget(ctx context.Context, tx *sqlTx, group []*ingestJob, results
 		}
 	}
 	return nil
-}
-
-// overBudgetRefusal is the answer to a push past a row budget.
-func overBudgetRefusal() *pushError {
-	return refuse(http.StatusTooManyRequests, wire.CodeOverBudget,
-		"this device or its site holds as many distinct rows as the hub allows; the push was not stored (ask the provincial IT team)")
 }

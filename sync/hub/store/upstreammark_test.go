@@ -1,4 +1,4 @@
-package hub
+package store
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"motcua-agent/internal/pgtest"
 	"motcua-agent/sync/wire"
 )
 
@@ -16,12 +17,15 @@ import (
 // one, so that it reads the day only after their rows are committed.
 func TestUpstreamMarkSharedByIngests(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
-		h, err := newBackend(t).open(Options{})
+		h, err := Open(pgtest.New(t))
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer h.Close()
 		ctx := context.Background()
+		if err := h.Migrate(ctx); err != nil {
+			t.Fatal(err)
+		}
 		const day = "2026-11-23"
 		group := []*ingestJob{{device: "pc1", push: &wire.PushRequest{Snapshots: []wire.Snapshot{{Day: day}}}}}
 		mark := func(tx *sqlTx) {

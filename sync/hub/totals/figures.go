@@ -1,4 +1,4 @@
-package hub
+package totals
 
 import (
 	"context"
@@ -6,13 +6,13 @@ import (
 	"motcua-agent/config/vocab"
 )
 
-// fillLegacy corrects, per group, the denominators of the figures older agents did not
+// FillLegacy corrects, per group, the denominators of the figures older agents did not
 // count (vocab.Figure.Legacy), across a period that spans an agent's upgrade: each
 // site's day that counted the denominator keeps it, each that did not stands in its
 // legacy metrics (vocab.SumDays), so every day's numerator is divided by that day's
 // own count, as the agent's own 30-day chart does. groups are keyed by the by key's
 // value ("" for the whole filter when by is "").
-func (h *Hub) fillLegacy(ctx context.Context, p Period, f Filter, by string, groups map[string]figures) error {
+func (h *Totals) FillLegacy(ctx context.Context, p Period, f Filter, by string, groups map[string]Figures) error {
 	for _, fig := range vocab.Figures() {
 		if len(fig.Legacy) == 0 {
 			continue
@@ -34,7 +34,7 @@ func (h *Hub) fillLegacy(ctx context.Context, p Period, f Filter, by string, gro
 		for _, m := range append([]string{fig.Denominator}, fig.Legacy...) {
 			ff := f
 			ff.Metric = m
-			rep, err := h.Totals(ctx, Query{Period: p, By: keys, Filter: ff})
+			rep, err := h.Sum(ctx, Query{Period: p, By: keys, Filter: ff})
 			if err != nil {
 				return err
 			}

@@ -1,4 +1,4 @@
-package hub
+package store
 
 // Summaries: the page and the reports read totals the writer keeps, not the raw rows.
 // A device may hold up to its row budget of distinct rows (a hostile one, every row of
@@ -424,7 +424,7 @@ func summaryFilter(f Filter) (string, []any) {
 // serviceTotals is Totals by service, metric and dim.channel of the dossiers' metrics
 // from service_totals: the services outside the catalogue as ”, channels other than
 // online as ”. ok is false when a filter needs the raw rows (a counter).
-func (h *Hub) serviceTotals(ctx context.Context, p Period, f Filter) (rows []Row, ok bool, err error) {
+func (h *Store) ServiceTotals(ctx context.Context, p Period, f Filter) (rows []Row, ok bool, err error) {
 	if f.Counter != "" || f.Service != "" || f.Metric != "" {
 		return nil, false, nil
 	}

@@ -1,4 +1,4 @@
-package hub
+package web
 
 import (
 	"cmp"
@@ -107,7 +107,7 @@ type pageData struct {
 	Services  ServiceTable
 	BHYT      bhytSummary
 	Fleet     []FleetAgent
-	Rollouts  []rolloutView
+	Rollouts  []RolloutView
 	FleetShut bool // no report token: the fleet is not shown
 	Upstream  *upstreamView
 	Provinces []string
@@ -123,10 +123,10 @@ type pageData struct {
 	Stalled       func(*time.Time) bool
 }
 
-// servePage renders the statisticians' page: the drill-down from province to counter,
+// ServePage renders the statisticians' page: the drill-down from province to counter,
 // the charts of the last weeks, the sites that stopped reporting, every figure of the
 // period, the monthly table of essential services with its exports, and the fleet.
-func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
+func (h *Face) ServePage(w http.ResponseWriter, r *http.Request) {
 	ctx := r.Context()
 	f := filterFromForm(r)
 	f.Service, f.Metric = "", "" // the page drills by place; the API filters by service and metric
@@ -137,7 +137,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 		}
 		return t.In(h.loc).Format("02/01/2006 15:04") + " (" + agoVI(d.Now.Sub(*t)) + ")"
 	}
-	d.Stalled = func(t *time.Time) bool { return t == nil || d.Now.Sub(*t) > staleAfter }
+	d.Stalled = func(t *time.Time) bool { return t == nil || d.Now.Sub(*t) > SilentAfter }
 	var err error
 	d.Period, err = h.periodFromForm(r)
 	if err != nil {
@@ -157,7 +157,7 @@ func (h *Hub) servePage(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
+func (h *Face) fillPage(ctx context.Context, d *pageData) error {
 	places, err := h.Places(ctx)
 	if err != nil {
 		return err
@@ -201,7 +201,7 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 	if d.Charts, err = h.buildCharts(ctx, f); err != nil {
 		return err
 	}
-	all, err := h.periodSums(ctx, d.Period, f)
+	all, err := h.PeriodSums(ctx, d.Period, f)
 	if err != nil {
 		return err
 	}
@@ -217,7 +217,7 @@ func (h *Hub) fillPage(ctx context.Context, d *pageData) error {
 		if d.Fleet, err = h.Fleet(ctx, Filter{Province: f.Province, Commune: f.Commune, Site: f.Site}); err != nil {
 			return err
 		}
-		if d.Rollouts, err = h.rolloutViews(ctx); err != nil {
+		if d.Rollouts, err = h.RolloutViews(ctx); err != nil {
 			return err
 		}
 		if st, ok, err := h.UpstreamStatus(ctx); err != nil {
@@ -277,9 +277,9 @@ func newUpstreamView(st upload.Status, now time.Time, loc *time.Location) *upstr
 	return v
 }
 
-// staleAfter is how long without contact before the fleet view marks an agent: agents
+// SilentAfter is how long without contact before the fleet view marks an agent: agents
 // push every minute, so a quarter of an hour means the PC or its network is down.
-const staleAfter = 15 * time.Minute
+const SilentAfter = 15 * time.Minute
 
 // periodGroup is the months, the weeks or the days of the period list.
 type periodGroup struct {

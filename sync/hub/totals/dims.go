@@ -1,4 +1,4 @@
-package hub
+package totals
 
 // What a push may write. A device writes only its own site's rows: the dims that place
 // a row (site, commune, province, …) come from the enrollment, never from a push, and
@@ -20,11 +20,11 @@ const MaxDimCodeLen = wire.MaxDimCodeLen
 // maxDigitRun is the longest run of digits a dim value may hold (wire.MaxDigitRun).
 const maxDigitRun = wire.MaxDigitRun
 
-// checkPlacement says why a push writes outside its sender's place: a metric outside the
+// CheckPlacement says why a push writes outside its sender's place: a metric outside the
 // vocabulary, a dim the metric does not have (a reserved one above all), or a value that
 // is not a short code. kind is the sender's enrolled kind: a provincial hub may also
 // name its sites and communes.
-func checkPlacement(push *wire.PushRequest, kind string) error {
+func CheckPlacement(push *wire.PushRequest, kind string) error {
 	// Names of another site's codes come only from a provincial hub naming its sites;
 	// an agent names its own (and a site it does not hold would grow the table for free).
 	for i, n := range push.Names {
@@ -33,25 +33,25 @@ func checkPlacement(push *wire.PushRequest, kind string) error {
 		}
 	}
 	for i := range push.Snapshots {
-		if err := checkRow(push.Snapshots[i].Metric, push.Snapshots[i].Dims, kind); err != nil {
+		if err := CheckRow(push.Snapshots[i].Metric, push.Snapshots[i].Dims, kind); err != nil {
 			return fmt.Errorf("snapshot %d: %w", i, err)
 		}
 	}
 	return nil
 }
 
-// checkRow is checkPlacement for one row (wire.CheckRow, the check the agent's sync
+// CheckRow is CheckPlacement for one row (wire.CheckRow, the check the agent's sync
 // client also applies before it sends, so a row the hub would refuse never holds back
 // the rows sent with it).
-func checkRow(metric string, dims map[string]string, kind string) error {
+func CheckRow(metric string, dims map[string]string, kind string) error {
 	return wire.CheckRow(metric, dims, kind == KindHub)
 }
 
-// maskDigitRuns replaces every run of more than maxDigitRun digits in a heartbeat's
+// MaskDigitRuns replaces every run of more than maxDigitRun digits in a heartbeat's
 // texts with "#": a device's state is shown on the fleet page, and an ID number typed
 // or read into a device's error text must not be. The heartbeat is not refused for it:
 // it would hold back the counters it travels with.
-func maskDigitRuns(hb *wire.Heartbeat) {
+func MaskDigitRuns(hb *wire.Heartbeat) {
 	if hb == nil {
 		return
 	}

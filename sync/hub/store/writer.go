@@ -1,4 +1,4 @@
-package hub
+package store
 
 import (
 	"cmp"
@@ -42,7 +42,7 @@ type ingestResult struct {
 // after its group is durable. SQLite has one writer loop (the file has one write
 // lock); PostgreSQL several, whose transactions run side by side as other hubs' do.
 type writer struct {
-	h     *Hub
+	h     *Store
 	jobs  chan *ingestJob
 	quit  chan struct{}
 	loops sync.WaitGroup
@@ -52,7 +52,7 @@ type writer struct {
 
 const maxGroup = 128
 
-func startWriter(h *Hub) *writer {
+func startWriter(h *Store) *writer {
 	w := &writer{h: h, jobs: make(chan *ingestJob, 4*maxGroup), quit: make(chan struct{})}
 	// Each loop adds to summary rows of its own shard, so two loops' transactions never
 	// wait for each other's commit on a hot total; another hub's loops take other
@@ -219,7 +219,7 @@ func (w *writer) commitOnce(group []*ingestJob, now time.Time, shard int64) ([]i
 	if err := saveContacts(ctx, tx, group, stored, results, after, now); err != nil {
 		return nil, err
 	}
-	if err := recordRollout(ctx, tx, w.h, group, stored, results, now); err != nil {
+	if err := w.h.afterStore(ctx, tx, group, stored, results, now); err != nil {
 		return nil, err
 	}
 	// Last, in day order: the days the national tier's uploader must look at again.

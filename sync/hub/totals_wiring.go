@@ -18,7 +18,6 @@ type (
 	ServiceTable = totals.ServiceTable
 	FleetAgent   = totals.FleetAgent
 	FleetConfig  = totals.FleetConfig
-	figures      = totals.Figures
 )
 
 // Device kinds recorded at enrollment.
@@ -32,9 +31,6 @@ const MaxDimCodeLen = totals.MaxDimCodeLen
 
 // ErrUnknownSite means no device was ever enrolled at the site.
 var ErrUnknownSite = totals.ErrUnknownSite
-
-// share is a percentage figure of the vocabulary (totals.Share).
-func share(figure string, all figures) float64 { return totals.Share(figure, all) }
 
 // Totals sums every agent's counters over the query's period, grouped as asked: from
 // the summaries when they can answer, else from the raw rows (store.Store.Totals).

@@ -70,7 +70,7 @@ func TestFirstDay(t *testing.T) {
 
 	// The citizen takes a number for "Đất đai, xây dựng" (counters 2 and 3).
 	browsertest.Do(t, kiosk, "kiosk", chromedp.EmulateViewport(1280, 1024), chromedp.Navigate(base+"/kiosk?token="+tok["kiosk"]),
-		chromedp.WaitVisible(`button[data-service="B"]`), chromedp.Click(`button[data-service="B"]`), chromedp.WaitVisible("#ticket-number"))
+		browsertest.Click(`button[data-service="B"]`), chromedp.WaitVisible("#ticket-number"))
 	number := browsertest.TextContent(t, kiosk, "#ticket-number")
 	if number != "2001" {
 		t.Fatalf("the first ticket of service B is %q", number)

@@ -21,7 +21,7 @@ func TestPagesSayWhatHappened(t *testing.T) {
 	ctx := browsertest.WithStepTimeout(browsertest.Tab(t, b), 20*time.Second)
 	k := browsertest.Tab(t, b)
 	browsertest.Do(t, k, "kiosk", chromedp.Navigate(base+"/kiosk?token="+a.Tokens["kiosk"]),
-		chromedp.WaitVisible(`button[data-service="A"]`), chromedp.Click(`button[data-service="A"]`), chromedp.WaitVisible("#ticket-number"),
+		browsertest.Click(`button[data-service="A"]`), chromedp.WaitVisible("#ticket-number"),
 		chromedp.Click("#slip-done"), chromedp.WaitNotVisible("#overlay"))
 	number := "1001"
 

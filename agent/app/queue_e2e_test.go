@@ -162,7 +162,7 @@ func TestQueueEndToEnd(t *testing.T) {
 	// A citizen touches a service on the kiosk.
 	kctx := browsertest.Tab(t, bctx)
 	browsertest.Do(t, kctx, "kiosk", chromedp.Navigate(base+"/kiosk?token="+tok["kiosk"]),
-		chromedp.WaitVisible(chromedp.CSS(`button[data-service="A"]`)), chromedp.Click(chromedp.CSS(`button[data-service="A"]`)),
+		browsertest.Click(`button[data-service="A"]`),
 		chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
 	number := browsertest.TextContent(t, kctx, "#ticket-number")
 	browsertest.FullScreenshot(t, kctx, "kiosk-ticket")
@@ -224,7 +224,7 @@ func TestQueueEndToEnd(t *testing.T) {
 	// Out of paper: the ticket is still issued and shown with a notice, counted, and
 	// the fault is on the dashboard.
 	os.WriteFile(filepath.Join(a.Config.DataDir, "printer-sim", "paper-out"), nil, 0o644)
-	browsertest.Do(t, kctx, "kiosk without paper", chromedp.Click(chromedp.CSS(`button[data-service="B"]`)), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	browsertest.Do(t, kctx, "kiosk without paper", browsertest.Click(`button[data-service="B"]`), chromedp.WaitVisible(chromedp.CSS("#notice")))
 	notice, number2 := browsertest.TextContent(t, kctx, "#notice"), browsertest.TextContent(t, kctx, "#ticket-number")
 	browsertest.FullScreenshot(t, kctx, "kiosk-printer-fault")
 	if number2 != "2001" || !strings.Contains(notice, "Máy in phiếu") {

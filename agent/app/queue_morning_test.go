@@ -102,10 +102,7 @@ func (m *morning) take(service string, button, card bool) int {
 	if button {
 		browsertest.Do(t, m.kiosk, "priority button", chromedp.Click(chromedp.CSS("#prio")), browsertest.Poll(`document.getElementById("prio").getAttribute("aria-pressed") === "true"`))
 	}
-	// Clicked in the page: the kiosk redraws its buttons as the queue changes, and a node
-	// found first and clicked after may be gone by then.
-	browsertest.Eval[bool](t, m.kiosk, `(() => { document.querySelector('button[data-service="`+service+`"]').click(); return true })()`)
-	browsertest.Do(t, m.kiosk, "take a number "+service, chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
+	browsertest.Do(t, m.kiosk, "take a number "+service, browsertest.Click(`button[data-service="`+service+`"]`), chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
 	var n int
 	fmt.Sscan(browsertest.TextContent(t, m.kiosk, "#ticket-number"), &n)
 	prio := browsertest.Eval[bool](t, m.kiosk, `!!document.getElementById("ticket-prio")`)
@@ -484,7 +481,7 @@ func TestQueueWholeMorning(t *testing.T) {
 	}
 	checkWords(t, m.kiosk, "kiosk")
 	browsertest.FullScreenshot(t, m.kiosk, "morning-kiosk")
-	browsertest.Do(t, m.kiosk, "kiosk with a ticket", chromedp.Click(chromedp.CSS("#prio")), chromedp.Click(chromedp.CSS(`button[data-service="B"]`)), chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
+	browsertest.Do(t, m.kiosk, "kiosk with a ticket", browsertest.Click("#prio"), browsertest.Click(`button[data-service="B"]`), chromedp.WaitVisible(chromedp.CSS("#ticket-number")))
 	checkWords(t, m.kiosk, "kiosk ticket")
 	browsertest.FullScreenshot(t, m.kiosk, "morning-kiosk-ticket")
 	browsertest.Do(t, m.kiosk, "slip closed", chromedp.Click(chromedp.CSS("#slip-done")), chromedp.Click(chromedp.CSS("#contrast")))

@@ -94,7 +94,7 @@ func TestKioskShowsTheRefusal(t *testing.T) {
 	}
 	ctx := browsertest.Tab(t, browsertest.Headless(t, chromedp.WindowSize(1280, 900)))
 	browsertest.Do(t, ctx, "kiosk", chromedp.Navigate(s.base+"/kiosk?token="+testTokens[web.RoleKiosk]),
-		chromedp.WaitVisible(chromedp.CSS(`button[data-service="A"]`)), chromedp.Click(chromedp.CSS(`button[data-service="A"]`)),
+		browsertest.Click(`button[data-service="A"]`),
 		chromedp.WaitVisible(chromedp.CSS("#issue-error")), chromedp.Sleep(300*time.Millisecond))
 	if got := browsertest.TextContent(t, ctx, "#err"); got != web.TicketRates.Message {
 		browsertest.Screenshot(t, ctx, "failed-kiosk-refusal")

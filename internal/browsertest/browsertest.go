@@ -151,6 +151,15 @@ func Poll(expr string, opts ...chromedp.PollOption) chromedp.Action[chromedp.Voi
 	return chromedp.Poll[chromedp.Void](expr, opts...)
 }
 
+// Click is a step that clicks, once, the first element matching the CSS selector sel,
+// as soon as there is one. The click happens in the page, in the same turn as the
+// look-up: on a page that redraws itself (the kiosk's buttons as the queue changes), a
+// node found in one step and clicked in the next may be gone ("Could not find node
+// with given id").
+func Click(sel string) chromedp.Action[chromedp.Void] {
+	return Poll(fmt.Sprintf(`(() => { const e = document.querySelector(%q); if (!e) return false; e.click(); return true })()`, sel))
+}
+
 // ScreenshotDir is $SCREENSHOT_DIR when set (screenshots to look at), else the
 // test's temporary folder: never the source tree.
 func ScreenshotDir(t testing.TB) string {

@@ -17,7 +17,6 @@ import (
 	"maps"
 	"slices"
 	"strings"
-
 )
 
 // RowBudget caps the distinct rows a device and a site hold. Zero fields take the

@@ -306,6 +306,22 @@ func pgStatDump(b *testing.B, dsn, title string) {
 		}
 		fmt.Fprintf(f, "%8d %10s %10s %10d %10d  %s\n", calls, total, plan, n, blocks, q)
 	}
+	// How many updates stayed on their page (HOT: no index entries written).
+	tables, err := db.Query(`SELECT relname, n_tup_ins, n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables
+		WHERE n_tup_upd > 0 ORDER BY n_tup_upd DESC LIMIT 8`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer tables.Close()
+	fmt.Fprintf(f, "%-20s %10s %10s %10s\n", "table", "inserts", "updates", "hot")
+	for tables.Next() {
+		var name string
+		var ins, upd, hot int64
+		if err := tables.Scan(&name, &ins, &upd, &hot); err != nil {
+			b.Fatal(err)
+		}
+		fmt.Fprintf(f, "%-20s %10d %10d %10d\n", name, ins, upd, hot)
+	}
 }
 
 // selfCPU is the user and system CPU time of this process (the load generator) so far.

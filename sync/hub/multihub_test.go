@@ -34,6 +34,7 @@ import (
 const hubChildEnv = "MOTCUA_HUB_CHILD"
 
 func runHubChild() int {
+	TuneRuntime() // as motcua-hub serve
 	h, err := Open(os.Getenv("MOTCUA_HUB_CHILD_DB"), Options{KeyFile: os.Getenv("MOTCUA_HUB_CHILD_KEY")})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "hub child:", err)

@@ -7,14 +7,17 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"path/filepath"
 	"reflect"
 	"regexp"
 	"strconv"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"motcua-agent/config/vocab"
+	"motcua-agent/internal/pgtest"
 	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/wire"
 )
@@ -97,64 +100,11 @@ func TestSummariesAddUpToRawRows(t *testing.T) {
 		if _, err := th.EnrollUpstream(ctx, Site{Code: "HT", Province: "Hà Tĩnh"}, "hub-ht"); err != nil {
 			t.Fatal(err)
 		}
-		siteOf := map[string]string{"pc1": "S1", "pc2": "S1", "pc3": "S2", "pc4": "S3", "hub-ht": "HT"}
-		devices := []string{"pc1", "pc2", "pc3", "pc4", "hub-ht"}
-		days := []string{"2026-11-20", "2026-11-21", "2026-11-22"}
-		services := []string{"1", "2", "25", "x.9"} // 1, 2, 25 in the catalogue
-		rng := rand.New(rand.NewPCG(7, uint64(len(t.Name()))))
-		revs := map[string]int64{}
-		var nonces []string
-		row := func(device string) wire.Snapshot {
-			day := days[rng.IntN(len(days))]
-			var s wire.Snapshot
-			switch rng.IntN(4) {
-			case 0:
-				s = snap(day, vocab.TicketsIssued, 0, 0, vocab.DimService, services[rng.IntN(4)], vocab.DimCounter, "Q"+strconv.Itoa(rng.IntN(3)))
-			case 1:
-				s = snap(day, vocab.DossiersReceived, 0, 0, vocab.DimService, services[rng.IntN(4)])
-				if rng.IntN(2) == 0 {
-					s.Dims[vocab.DimChannel] = "online"
-				}
-			case 2:
-				s = snap(day, vocab.DossiersDigitized, 0, 0, vocab.DimService, services[rng.IntN(4)])
-			default:
-				s = snap(day, vocab.GatePeakOccupancy, 0, 0, vocab.DimHour, strconv.Itoa(8+rng.IntN(2)))
-			}
-			if device == "hub-ht" {
-				s.Dims[DimSite] = []string{"HT-01", "HT-02"}[rng.IntN(2)]
-				s.Dims[DimCommune] = []string{"Xã Can Lộc", "Xã Thạch Hà"}[rng.IntN(2)]
-			}
-			s.Epoch = []string{"", "e1", "e2"}[rng.IntN(3)]
-			s.Value = int64(rng.IntN(50))
-			revs[device] += int64(1 + rng.IntN(3))
-			s.Revision = revs[device]
-			if rng.IntN(6) == 0 {
-				s.Revision -= int64(1 + rng.IntN(10)) // older than what the hub may hold: ignored then
-			}
-			return s
-		}
+		pushes := newRandomPushes(7, len(t.Name()), "n")
 		month, _ := ParsePeriod("month", "2026-11")
 		for g := range 40 {
-			var group []*store.Job
-			for range 1 + rng.IntN(6) {
-				d := devices[rng.IntN(len(devices))]
-				nonce := fmt.Sprintf("n%d-%d", g, len(group))
-				if len(nonces) > 0 && rng.IntN(8) == 0 {
-					nonce = nonces[rng.IntN(len(nonces))] // a replay, of this device's or another's nonce
-				} else {
-					nonces = append(nonces, nonce)
-				}
-				p := &wire.PushRequest{Schema: wire.SchemaVersion, Site: siteOf[d], Device: d}
-				for range 1 + rng.IntN(8) {
-					p.Snapshots = append(p.Snapshots, row(d))
-				}
-				if rng.IntN(5) == 0 {
-					p.Snapshots = append(p.Snapshots, p.Snapshots[0]) // a counter twice
-					p.Snapshots[len(p.Snapshots)-1].Value++
-					p.Snapshots[len(p.Snapshots)-1].Revision++
-				}
-				group = append(group, store.NewJob(d, siteOf[d], nonce, p))
-			}
+			group := pushes.group(g)
+			rng := pushes.rng
 			res, err := th.store.CommitShard(group, th.now, int64(rng.IntN(4)))
 			if err != nil {
 				t.Fatal(err)
@@ -409,4 +359,127 @@ func (n planNode) scanned() int64 {
 		s += c.scanned()
 	}
 	return s
+}
+
+// randomPushes makes random groups of pushes from the devices of
+// TestSummariesAddUpToRawRows: epochs, older revisions, replays (nonces are
+// prefixed), a counter twice in a push and a peak metric.
+type randomPushes struct {
+	rng    *rand.Rand
+	prefix string
+	revs   map[string]int64
+	nonces []string
+}
+
+var randomSites = map[string]string{"pc1": "S1", "pc2": "S1", "pc3": "S2", "pc4": "S3", "hub-ht": "HT"}
+
+func newRandomPushes(seed, stream int, prefix string) *randomPushes {
+	return &randomPushes{rng: rand.New(rand.NewPCG(uint64(seed), uint64(stream))), prefix: prefix, revs: map[string]int64{}}
+}
+
+func (r *randomPushes) row(device string) wire.Snapshot {
+	rng := r.rng
+	days := []string{"2026-11-20", "2026-11-21", "2026-11-22"}
+	services := []string{"1", "2", "25", "x.9"} // 1, 2, 25 in the catalogue
+	day := days[rng.IntN(len(days))]
+	var s wire.Snapshot
+	switch rng.IntN(4) {
+	case 0:
+		s = snap(day, vocab.TicketsIssued, 0, 0, vocab.DimService, services[rng.IntN(4)], vocab.DimCounter, "Q"+strconv.Itoa(rng.IntN(3)))
+	case 1:
+		s = snap(day, vocab.DossiersReceived, 0, 0, vocab.DimService, services[rng.IntN(4)])
+		if rng.IntN(2) == 0 {
+			s.Dims[vocab.DimChannel] = "online"
+		}
+	case 2:
+		s = snap(day, vocab.DossiersDigitized, 0, 0, vocab.DimService, services[rng.IntN(4)])
+	default:
+		s = snap(day, vocab.GatePeakOccupancy, 0, 0, vocab.DimHour, strconv.Itoa(8+rng.IntN(2)))
+	}
+	if device == "hub-ht" {
+		s.Dims[DimSite] = []string{"HT-01", "HT-02"}[rng.IntN(2)]
+		s.Dims[DimCommune] = []string{"Xã Can Lộc", "Xã Thạch Hà"}[rng.IntN(2)]
+	}
+	s.Epoch = []string{"", "e1", "e2"}[rng.IntN(3)]
+	s.Value = int64(rng.IntN(50))
+	r.revs[device] += int64(1 + rng.IntN(3))
+	s.Revision = r.revs[device]
+	if rng.IntN(6) == 0 {
+		s.Revision -= int64(1 + rng.IntN(10)) // older than what the hub may hold: ignored then
+	}
+	return s
+}
+
+// group is the g-th group: one to six pushes.
+func (r *randomPushes) group(g int) []*store.Job {
+	rng := r.rng
+	devices := []string{"pc1", "pc2", "pc3", "pc4", "hub-ht"}
+	var group []*store.Job
+	for range 1 + rng.IntN(6) {
+		d := devices[rng.IntN(len(devices))]
+		nonce := fmt.Sprintf("%s%d-%d", r.prefix, g, len(group))
+		if len(r.nonces) > 0 && rng.IntN(8) == 0 {
+			nonce = r.nonces[rng.IntN(len(r.nonces))] // a replay, of this device's or another's nonce
+		} else {
+			r.nonces = append(r.nonces, nonce)
+		}
+		p := &wire.PushRequest{Schema: wire.SchemaVersion, Site: randomSites[d], Device: d}
+		for range 1 + rng.IntN(8) {
+			p.Snapshots = append(p.Snapshots, r.row(d))
+		}
+		if rng.IntN(5) == 0 {
+			p.Snapshots = append(p.Snapshots, p.Snapshots[0]) // a counter twice
+			p.Snapshots[len(p.Snapshots)-1].Value++
+			p.Snapshots[len(p.Snapshots)-1].Revision++
+		}
+		group = append(group, store.NewJob(d, randomSites[d], nonce, p))
+	}
+	return group
+}
+
+// Two hubs on one PostgreSQL database commit random groups of the same five devices at
+// the same time, two writer loops each: however their transactions interleave, the
+// summaries give the totals the raw rows give, because a writer reads a device's rows
+// and writes them under the device's lock. Without it (tried: lockDevices taking
+// none) the summaries drift from the rows within a few hundred groups.
+func TestSummariesExactUnderConcurrentWriters(t *testing.T) {
+	t.Parallel()
+	dsn, key := pgtest.New(t), filepath.Join(t.TempDir(), "hub.key")
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	var hubs [2]*Hub
+	for i := range hubs {
+		h, err := Open(dsn, Options{KeyFile: key, Now: func() time.Time { return now }})
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer h.Close()
+		hubs[i] = h
+	}
+	ctx := context.Background()
+	for d, site := range randomSites {
+		var err error
+		if d == "hub-ht" {
+			_, err = hubs[0].EnrollUpstream(ctx, Site{Code: site, Province: "Hà Tĩnh"}, d)
+		} else {
+			_, err = hubs[0].Enroll(ctx, Site{Code: site, Province: "Nghệ An", Commune: "Xã Hưng Nguyên"}, d)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	var wg sync.WaitGroup
+	for w := range 4 {
+		wg.Go(func() {
+			pushes := newRandomPushes(11, w, fmt.Sprintf("w%d-", w))
+			for g := range 150 {
+				if _, err := hubs[w%2].store.CommitShard(pushes.group(g), now, int64(w)); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	month, _ := ParsePeriod("month", "2026-11")
+	checkSummaries(t, hubs[0], month)
 }

@@ -62,6 +62,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 			return fail(stderr, "serve", fmt.Errorf("catalogue: %w", err), 2)
 		}
 	}
+	hub.TuneRuntime()
 	h, err := hub.Open(db, opts)
 	if err != nil {
 		return fail(stderr, "serve", err, 1)

@@ -246,64 +246,81 @@ func (tx *sqlTx) PrepareContext(ctx context.Context, q string) (*sql.Stmt, error
 	return tx.Tx.PrepareContext(ctx, tx.d.rebind(q))
 }
 
-// column is one column of a table of rows a statement takes whole (rowsCTE).
-type column struct {
-	name   string
-	bigint bool // BIGINT; TEXT otherwise
+// col is one column of the rows a statement takes whole (rowsCTE): its name and its
+// values, text, or BIGINT when nums is set.
+type col struct {
+	name string
+	text []string
+	nums []int64
 }
 
-// rowsCTE is the common table expression `name(columns) AS (…)` holding n rows, cell(row,
-// col) each, for a statement to join, insert from or compare with. SQLite gets a VALUES
-// list, a parameter per cell; PostgreSQL one array per column, unnested: one statement
-// text whatever the count (parsed and planned once per connection), and a relation the
-// planner joins row by row through the primary key rather than hashing a scan of the
-// table, which it did with a VALUES list of a few hundred rows.
-func (d *dialect) rowsCTE(name string, cols []column, n int, cell func(row, col int) any) (string, []any) {
+func textCol(name string, v []string) col { return col{name: name, text: v} }
+func numCol(name string, v []int64) col   { return col{name: name, nums: v} }
+
+func (c col) len() int { return max(len(c.text), len(c.nums)) }
+
+// rowsCTE is the common table expression `name(columns) AS (…)` holding the rows whose
+// columns cols are (all of one length), for a statement to join, insert from or
+// compare with. SQLite gets a VALUES list, a parameter per cell; PostgreSQL one array per
+// column, unnested: one statement text whatever the count (parsed and planned once per
+// connection), and a relation the planner joins row by row through the primary key
+// rather than hashing a scan of the table, which it did with a VALUES list of a few
+// hundred rows.
+func (d *dialect) rowsCTE(name string, cols ...col) (string, []any) {
 	names := make([]string, len(cols))
 	for i, c := range cols {
 		names[i] = c.name
 	}
 	head := name + "(" + strings.Join(names, ", ") + ") AS "
+	n := cols[0].len()
 	if !d.postgres {
 		args := make([]any, 0, n*len(cols))
 		for r := range n {
-			for c := range cols {
-				args = append(args, cell(r, c))
+			for _, c := range cols {
+				if c.nums != nil {
+					args = append(args, c.nums[r])
+				} else {
+					args = append(args, c.text[r])
+				}
 			}
 		}
 		return head + "(VALUES " + valuesSQL(n, len(cols)) + ")", args
 	}
 	args := make([]any, len(cols))
 	casts := make([]string, len(cols))
-	for c, col := range cols {
-		if col.bigint {
-			v := make([]int64, n)
-			for r := range n {
-				v[r] = cell(r, c).(int64)
-			}
-			args[c], casts[c] = v, "?::bigint[]"
+	for i, c := range cols {
+		if c.nums != nil {
+			args[i], casts[i] = c.nums, "?::bigint[]"
 		} else {
-			v := make([]string, n)
-			for r := range n {
-				v[r] = cell(r, c).(string)
-			}
-			args[c], casts[c] = v, "?::text[]"
+			args[i], casts[i] = c.text, "?::text[]"
 		}
 	}
 	return head + "(SELECT * FROM unnest(" + strings.Join(casts, ", ") + "))", args
 }
 
-// lockedLookup is a FROM clause that joins each row of keys to the rows of table
-// (named alias) on, through an index, locking them until the transaction ends, in the
-// keys' order. SQLite: a join (its one writer holds the whole database already).
-// PostgreSQL: a lookup per key, locked (FOR UPDATE keeps the subquery from being
-// flattened into a join, which the planner, with a new or growing table's statistics,
-// ran as a hash join over a scan of every row held: 18,000 buffers a group, measured).
-func (d *dialect) lockedLookup(keys, table, alias, on string) string {
+// keyLookup is a FROM clause that joins each row of keys to the rows of table (named
+// alias) on, through an index, in the keys' order; rowRef(alias) is then where each
+// row lies. SQLite: a join. PostgreSQL: a lookup per key (OFFSET 0 keeps the subquery
+// from being flattened into a join, which the planner, with a new or growing table's
+// statistics, ran as a hash join over a scan of every row held: 18,000 buffers a
+// group, measured).
+func (d *dialect) keyLookup(keys, table, alias, on string) string {
 	if d.postgres {
-		return keys + ", LATERAL (SELECT * FROM " + table + " " + alias + " WHERE " + on + " FOR UPDATE) " + alias
+		return keys + ", LATERAL (SELECT " + alias + ".*, " + alias + ".ctid AS row_ref FROM " + table + " " + alias +
+			" WHERE " + on + " OFFSET 0) " + alias
 	}
 	return keys + " JOIN " + table + " " + alias + " ON " + on
+}
+
+// rowRef is, in a keyLookup's select list, where each row lies, as text: its ctid on
+// PostgreSQL (which stays until the row is updated: only by the writer that holds its
+// device's lock, lockDevices); nothing on SQLite, whose tables clustered by their key (WITHOUT ROWID) are
+// reached through it.
+func (d *dialect) rowRef(alias string) string {
+	if d.postgres {
+		return alias + ".row_ref::text"
+	}
+	return "''"
 }
 
 // sharedLock ends a SELECT so that the rows it reads are locked shared until the
@@ -315,14 +332,4 @@ func (d *dialect) sharedLock() string {
 		return " FOR SHARE"
 	}
 	return ""
-}
-
-// insertedExpr is true, in an upsert's RETURNING, for a row the statement inserted
-// rather than updated (PostgreSQL: a new row has no xmax); on SQLite, whose one writer
-// cannot meet another's insert, always true.
-func (d *dialect) insertedExpr() string {
-	if d.postgres {
-		return "(xmax = 0)"
-	}
-	return "1"
 }

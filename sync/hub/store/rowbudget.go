@@ -60,12 +60,18 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 	for k := range rows {
 		held[k] = true
 	}
+	// Only the owners of rows not held yet are read: a group that only updates rows
+	// (most, past a day's first pushes) reads no count and takes no count's lock.
 	counts := map[budgetKey]int64{}
 	var owners []budgetKey
 	for _, i := range stored {
 		j := group[i]
 		for k := range j.push.Snapshots {
-			day := j.push.Snapshots[k].Day
+			s := &j.push.Snapshots[k]
+			if held[counterKey{j.device, s.Day, s.Metric, j.snapshotDims(k), s.Epoch}] {
+				continue
+			}
+			day := s.Day
 			for _, o := range []budgetKey{{"device:" + j.device, day}, {"device:" + j.device, ""}, {"site:" + j.site, day}} {
 				if _, ok := counts[o]; !ok {
 					counts[o] = 0
@@ -73,6 +79,9 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 				}
 			}
 		}
+	}
+	if len(owners) == 0 {
+		return stored, nil
 	}
 	if err := readRowCounts(ctx, tx, owners, counts); err != nil {
 		return nil, err
@@ -135,11 +144,11 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 	// One statement for the group (it was one per owner: three per device on its
 	// first push of a day).
 	for done, size := range chunkStarts(len(grown), maxUpsertRows) {
-		part := grown[done : done+size]
-		cte, args := tx.d.rowsCTE("k", rowCountColumns, size, func(row, col int) any {
-			o := part[row]
-			return [...]any{o.owner, o.day, added[o]}[col]
-		})
+		owners, days, rows := make([]string, size), make([]string, size), make([]int64, size)
+		for r, o := range grown[done : done+size] {
+			owners[r], days[r], rows[r] = o.owner, o.day, added[o]
+		}
+		cte, args := tx.d.rowsCTE("k", textCol("owner", owners), textCol("day", days), numCol("rows", rows))
 		if _, err := tx.ExecContext(ctx, `WITH `+cte+`
 			INSERT INTO row_counts(owner, day, rows) SELECT owner, day, rows FROM k WHERE true ORDER BY owner, day
 			ON CONFLICT(owner, day) DO UPDATE SET rows = row_counts.rows + excluded.rows`, args...); err != nil {
@@ -177,8 +186,6 @@ func readRowCounts(ctx context.Context, tx *sqlTx, owners []budgetKey, counts ma
 	}
 	return nil
 }
-
-var rowCountColumns = []column{{name: "owner"}, {name: "day"}, {name: "rows", bigint: true}}
 
 // countOverBudget adds the refused pushes to their devices' fleet rows.
 func countOverBudget(ctx context.Context, tx *sqlTx, group []*ingestJob, results []ingestResult, now string) error {

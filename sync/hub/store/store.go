@@ -32,9 +32,6 @@ type DB = sqlDB
 // Tx is a transaction of a DB.
 type Tx = sqlTx
 
-// Column is one column of a set of rows passed to a statement (RowsCTE).
-type Column = column
-
 // Job is one authenticated, validated push waiting for the writer (NewJob).
 type Job = ingestJob
 

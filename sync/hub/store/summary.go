@@ -19,8 +19,8 @@ package store
 //     ('online' or ''), for the table of essential services.
 //
 // The writer adds, in the transaction that stores the rows, the difference each row
-// made to its device's total (summary.go's addToSummaries; the rows are read and locked
-// before the upsert, writer.go's heldRows). Each writer loop adds to its own shard, so
+// made to its device's total (summary.go's addToSummaries; the rows are read, their
+// device locked, before they are written: writer.go's lockDevices and heldRows). Each writer loop adds to its own shard, so
 // two transactions never queue behind each other's commit on one hot total; readers
 // sum the shards. Reports the summaries cannot answer (by counter, service, device or
 // dims, or filtered by counter or service) read the raw rows as before: a counter's
@@ -307,23 +307,24 @@ func keyed[K comparable](m map[K]int64, cols func(K) []string) map[string]int64 
 // in the keys' order, the same in every hub.
 func addTotals(ctx context.Context, tx *sqlTx, table string, cols []string, shard int64, diffs map[string]int64) error {
 	keys := slices.Sorted(maps.Keys(diffs))
-	columns := make([]column, 0, len(cols)+2)
-	for _, c := range cols {
-		columns = append(columns, column{name: c})
-	}
-	columns = append(columns, column{name: "shard", bigint: true}, column{name: "value", bigint: true})
 	list := strings.Join(cols, ", ")
 	for done, size := range chunkStarts(len(keys), maxUpsertRows) {
-		part := keys[done : done+size]
-		cte, args := tx.d.rowsCTE("k", columns, size, func(row, col int) any {
-			switch col {
-			case len(cols):
-				return shard
-			case len(cols) + 1:
-				return diffs[part[row]]
+		text := make([][]string, len(cols))
+		for c := range text {
+			text[c] = make([]string, size)
+		}
+		shards, values := make([]int64, size), make([]int64, size)
+		for r, key := range keys[done : done+size] {
+			for c, v := range strings.SplitN(key, "\x00", len(cols)) {
+				text[c][r] = v
 			}
-			return strings.Split(part[row], "\x00")[col]
-		})
+			shards[r], values[r] = shard, diffs[key]
+		}
+		columns := make([]col, 0, len(cols)+2)
+		for c, name := range cols {
+			columns = append(columns, textCol(name, text[c]))
+		}
+		cte, args := tx.d.rowsCTE("k", append(columns, numCol("shard", shards), numCol("value", values))...)
 		if _, err := tx.ExecContext(ctx, `WITH `+cte+`
 			INSERT INTO `+table+`(`+list+`, shard, value) SELECT `+list+`, shard, value FROM k WHERE true
 			ORDER BY `+list+`

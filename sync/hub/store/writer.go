@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"maps"
 	"math/rand/v2"
 	"slices"
@@ -194,8 +195,12 @@ func (w *writer) commitOnce(group []*ingestJob, now time.Time, shard int64) ([]i
 			results[i].replay = true
 		}
 	}
-	// The rows the group touches as held before it, every epoch of each, locked until
-	// commit: the row budgets count the new ones, the summaries add the differences.
+	// No other writer changes the stored devices' rows until this one commits: the rows
+	// the group touches, as held before it, every epoch of each, stay as read until
+	// then. The row budgets count the new ones, the summaries add the differences.
+	if err := lockDevices(ctx, tx, group, stored); err != nil {
+		return nil, err
+	}
 	held, err := heldRows(ctx, tx, group, stored)
 	if err != nil {
 		return nil, err
@@ -309,129 +314,203 @@ func recordNonces(ctx context.Context, tx *sqlTx, group []*ingestJob, now time.T
 // maxUpsertRows caps the rows of one counters statement (7 parameters each).
 const maxUpsertRows = 512
 
-// counterRow is one snapshot of one job; its key is device, day, metric, dims, epoch.
-type counterRow struct {
-	job                           int
-	device, day, metric, dims, ep string
-	value, revision               int64
-}
-
 type counterKey struct{ device, day, metric, dims, epoch string }
 
-func (r *counterRow) key() counterKey { return counterKey{r.device, r.day, r.metric, r.dims, r.ep} }
-
-func compareCounterRows(a, b counterRow) int {
+func compareCounterKeys(a, b counterKey) int {
 	return cmp.Or(strings.Compare(a.device, b.device), strings.Compare(a.day, b.day), strings.Compare(a.metric, b.metric),
-		strings.Compare(a.dims, b.dims), strings.Compare(a.ep, b.ep))
+		strings.Compare(a.dims, b.dims), strings.Compare(a.epoch, b.epoch))
 }
 
-// counterBatches cuts the stored jobs' snapshots into batches of distinct keys, each
-// sorted: PostgreSQL refuses a statement that updates one row twice, and a push (or two
-// pushes of one device in a group) may carry a counter twice. A key seen again starts a
-// new batch, so the copies are applied in the order they came, as one by one.
-func counterBatches(group []*ingestJob, stored []int) [][]counterRow {
-	var batches [][]counterRow
-	var cur []counterRow
-	seen := map[counterKey]bool{}
+// storeCounters stores the stored jobs' snapshots, each only over an older revision of
+// itself, and counts per job the snapshots stored and ignored. The snapshots are
+// applied here in the group's order against the rows held before it (read by
+// heldRows, under their devices' locks) and those earlier snapshots wrote, as one by one, so each row is written
+// once, with the last value it was given: a held row is updated where it lies (its
+// rowRef: no index walked), a new one inserted. It returns the rows the group wrote,
+// with their values and revisions after it.
+func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult, held map[counterKey]heldRow) (map[counterKey]heldRow, error) {
+	after := map[counterKey]heldRow{}
 	for _, i := range stored {
 		j := group[i]
 		for k := range j.push.Snapshots {
 			s := &j.push.Snapshots[k]
-			r := counterRow{job: i, device: j.device, day: s.Day, metric: s.Metric, dims: j.snapshotDims(k), ep: s.Epoch,
-				value: s.Value, revision: s.Revision}
-			if seen[r.key()] {
-				batches = append(batches, cur)
-				cur = nil
-				clear(seen)
+			key := counterKey{j.device, s.Day, s.Metric, j.snapshotDims(k), s.Epoch}
+			cur, ok := after[key]
+			if !ok {
+				cur, ok = held[key]
 			}
-			seen[r.key()] = true
-			cur = append(cur, r)
+			if ok && s.Revision <= cur.revision {
+				results[i].ignored++
+				continue
+			}
+			results[i].accepted++
+			after[key] = heldRow{value: s.Value, revision: s.Revision, ref: cur.ref, held: cur.held}
 		}
 	}
-	if len(cur) > 0 {
-		batches = append(batches, cur)
-	}
-	for _, b := range batches {
-		slices.SortFunc(b, compareCounterRows)
-	}
-	return batches
-}
-
-// storeCounters upserts the snapshots, each only over an older revision of itself, and
-// counts per job the snapshots stored (returned by the statement) and ignored. It
-// returns the rows the group wrote, with their values and revisions after it.
-func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult, held map[counterKey]heldRow) (map[counterKey]heldRow, error) {
-	after := map[counterKey]heldRow{}
-	for _, batch := range counterBatches(group, stored) {
-		owner := make(map[counterKey]int, len(batch))
-		for _, r := range batch {
-			owner[r.key()] = r.job
-			results[r.job].ignored++
+	var updates, inserts []counterKey
+	for k, v := range after {
+		if v.held {
+			updates = append(updates, k)
+		} else {
+			inserts = append(inserts, k)
 		}
-		done := 0
-		for _, size := range chunkSizes(len(batch), maxUpsertRows) {
-			part := batch[done : done+size]
-			done += size
-			cte, args := tx.d.rowsCTE("k", counterColumns, size, func(row, col int) any {
-				r := &part[row]
-				return [...]any{r.device, r.day, r.metric, r.dims, r.ep, r.value, r.revision}[col]
-			})
-			rows, err := tx.QueryContext(ctx, `WITH `+cte+`
-				INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
-				SELECT device, day, metric, dims, epoch, value, revision FROM k WHERE true
-				ORDER BY device, day, metric, dims, epoch
-				ON CONFLICT(device, day, metric, dims, epoch) DO UPDATE SET value = excluded.value, revision = excluded.revision
-				WHERE excluded.revision > counters.revision
-				RETURNING device, day, metric, dims, epoch, value, revision, `+tx.d.insertedExpr(), args...)
-			if err != nil {
-				return nil, fmt.Errorf("store counters: %w", err)
-			}
-			for rows.Next() {
-				var k counterKey
-				var v heldRow
-				var inserted bool
-				if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch, &v.value, &v.revision, &inserted); err != nil {
-					rows.Close()
-					return nil, fmt.Errorf("store counters: %w", err)
-				}
-				_, had := held[k]
-				if _, wrote := after[k]; !had && !wrote && !inserted {
-					// Another hub's transaction inserted the row since heldRows looked: its
-					// value before this one is unknown here. Rolled back and run again, the
-					// group finds it held (and locked).
-					rows.Close()
-					return nil, errRowAppeared
-				}
-				after[k] = v
-				if i, ok := owner[k]; ok {
-					results[i].accepted++
-					results[i].ignored--
-				}
-			}
-			rows.Close()
-			if err := rows.Err(); err != nil {
-				return nil, fmt.Errorf("store counters: %w", err)
-			}
+	}
+	// In key order, the same in every hub.
+	slices.SortFunc(updates, compareCounterKeys)
+	slices.SortFunc(inserts, compareCounterKeys)
+	restore := func() error { return nil }
+	if len(updates) > 0 && tx.d.postgres {
+		var err error
+		if restore, err = nestedLoopsOnly(ctx, tx); err != nil {
+			return nil, err
+		}
+	}
+	for done, size := range chunkStarts(len(updates), maxUpsertRows) {
+		part := updates[done : done+size]
+		values, revisions := make([]int64, size), make([]int64, size)
+		for r, k := range part {
+			values[r], revisions[r] = after[k].value, after[k].revision
+		}
+		cte, args := tx.d.rowsCTE("k", append(heldRowsWhere(tx.d, part, after), numCol("value", values), numCol("revision", revisions))...)
+		res, err := tx.ExecContext(ctx, `WITH `+cte+`
+			UPDATE counters AS c SET value = k.value, revision = k.revision FROM k WHERE `+heldRowMatch(tx.d), args...)
+		if err != nil {
+			return nil, fmt.Errorf("store counters: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(size) {
+			// A held row is not where heldRows found it, not expected under its device's
+			// lock; what it held is unknown then. Rolled back and run again.
+			return nil, fmt.Errorf("store counters: %d of %d held rows updated: %w", n, size, errRowAppeared)
+		}
+	}
+	if err := restore(); err != nil {
+		return nil, fmt.Errorf("plan the update of held rows: %w", err)
+	}
+	for done, size := range chunkStarts(len(inserts), maxUpsertRows) {
+		part := inserts[done : done+size]
+		values, revisions := make([]int64, size), make([]int64, size)
+		for r, k := range part {
+			values[r], revisions[r] = after[k].value, after[k].revision
+		}
+		cte, args := tx.d.rowsCTE("k", append(counterKeyCols(part), numCol("value", values), numCol("revision", revisions))...)
+		res, err := tx.ExecContext(ctx, `WITH `+cte+`
+			INSERT INTO counters(device, day, metric, dims, epoch, value, revision)
+			SELECT device, day, metric, dims, epoch, value, revision FROM k WHERE true
+			ORDER BY device, day, metric, dims, epoch
+			ON CONFLICT(device, day, metric, dims, epoch) DO NOTHING`, args...)
+		if err != nil {
+			return nil, fmt.Errorf("store counters: %w", err)
+		}
+		if n, err := res.RowsAffected(); err != nil || n != int64(size) {
+			// A row was inserted since heldRows looked, not expected under the devices'
+			// locks; its value before this one is unknown here. Rolled back and run
+			// again, the group finds it held.
+			return nil, fmt.Errorf("store counters: %d of %d new rows inserted: %w", n, size, errRowAppeared)
 		}
 	}
 	return after, nil
 }
 
-// counterColumns are a counters row's columns, for rowsCTE.
-var counterColumns = []column{{name: "device"}, {name: "day"}, {name: "metric"}, {name: "dims"}, {name: "epoch"},
-	{name: "value", bigint: true}, {name: "revision", bigint: true}}
+// counterKeyCols are the columns of the counters' keys.
+func counterKeyCols(keys []counterKey) []col {
+	cols := make([][]string, 5)
+	for c := range cols {
+		cols[c] = make([]string, len(keys))
+	}
+	for r, k := range keys {
+		cols[0][r], cols[1][r], cols[2][r], cols[3][r], cols[4][r] = k.device, k.day, k.metric, k.dims, k.epoch
+	}
+	return []col{textCol("device", cols[0]), textCol("day", cols[1]), textCol("metric", cols[2]), textCol("dims", cols[3]),
+		textCol("epoch", cols[4])}
+}
+
+// heldRowsWhere and heldRowMatch name held rows for an update: on PostgreSQL by
+// where they lie (k.ref, a TID scan: no index walked), on SQLite by their key (the
+// table is clustered by it).
+func heldRowsWhere(d *dialect, keys []counterKey, rows map[counterKey]heldRow) []col {
+	if !d.postgres {
+		return counterKeyCols(keys)
+	}
+	refs := make([]string, len(keys))
+	for r, k := range keys {
+		refs[r] = rows[k].ref
+	}
+	return []col{textCol("ref", refs)}
+}
+
+func heldRowMatch(d *dialect) string {
+	if d.postgres {
+		return "c.ctid = k.ref::tid"
+	}
+	return "c.device = k.device AND c.day = k.day AND c.metric = k.metric AND c.dims = k.dims AND c.epoch = k.epoch"
+}
+
+// nestedLoopsOnly keeps PostgreSQL, until restore, from joining by hash or merge: a
+// group's rows are reached one by one, by where they lie. With a count of rows to
+// update in hand, the planner otherwise hashed a scan of the whole counters table, as
+// long as the table was small (measured: 24.8 ms against 7.5 ms for 1,000 rows of
+// 40,000).
+func nestedLoopsOnly(ctx context.Context, tx *sqlTx) (restore func() error, err error) {
+	var hash, merge string
+	if err := tx.QueryRowContext(ctx, `SELECT current_setting('enable_hashjoin'), current_setting('enable_mergejoin'),
+		set_config('enable_hashjoin', 'off', true), set_config('enable_mergejoin', 'off', true)`).Scan(&hash, &merge, new(string), new(string)); err != nil {
+		return nil, fmt.Errorf("plan the update of held rows: %w", err)
+	}
+	return func() error {
+		_, err := tx.ExecContext(ctx, `SELECT set_config('enable_hashjoin', ?, true), set_config('enable_mergejoin', ?, true)`, hash, merge)
+		return err
+	}, nil
+}
 
 // errRowAppeared is a conflict with another writer's insert (storeCounters): retryable.
 var errRowAppeared = errors.New("a counter row appeared under the transaction: another writer inserted it")
 
-// heldRow is a counter row's value and revision.
-type heldRow struct{ value, revision int64 }
+// heldRow is a counter row's value and revision; held, for a row there before the
+// group, and where it lies (rowRef).
+type heldRow struct {
+	value, revision int64
+	held            bool
+	ref             string
+}
+
+// deviceLocks is the first key of the PostgreSQL advisory locks a writer takes on the
+// devices whose pushes it stores ("mc" in ASCII); the second is a hash of the device.
+const deviceLocks = 0x6d63
+
+// lockDevices takes, until the transaction ends, a lock on each device whose pushes the
+// group stores: only the writer that holds it writes the device's counter rows, so
+// what heldRows reads of them stays true until commit, and no other hub inserts one of
+// them meanwhile. On PostgreSQL one advisory lock per device, taken in the order of
+// their keys in every hub (two devices may share a key), so two hubs wait for each
+// other rather than deadlock; it writes nothing, where locking each row held (FOR
+// UPDATE) wrote every row's page and a WAL record for it. SQLite: nothing (its one
+// writer holds the whole database already).
+func lockDevices(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) error {
+	if !tx.d.postgres || len(stored) == 0 {
+		return nil
+	}
+	var keys []int64
+	for _, i := range stored {
+		h := fnv.New32a()
+		h.Write([]byte(group[i].device))
+		keys = append(keys, int64(int32(h.Sum32())))
+	}
+	slices.Sort(keys)
+	keys = slices.Compact(keys)
+	cte, args := tx.d.rowsCTE("k", numCol("key", keys))
+	var n int64
+	if err := tx.QueryRowContext(ctx, `WITH `+cte+` SELECT count(pg_advisory_xact_lock(?, key::integer)) FROM k`,
+		append(args, deviceLocks)...).Scan(&n); err != nil {
+		return fmt.Errorf("lock devices: %w", err)
+	}
+	return nil
+}
 
 // heldRows reads the counters the stored jobs' snapshots name, every epoch of each
-// (device, day, metric, dims) (a peak's total is the largest of its epochs), and on
-// PostgreSQL locks them in key order until the transaction ends, so that no other
-// writer changes them between this read and the group's upsert: the summaries add the
-// difference between the two.
+// (device, day, metric, dims) (a peak's total is the largest of its epochs), with where
+// each lies (rowRef). The devices are locked (lockDevices): no other writer changes
+// them between this read and the group's writes, and the summaries add the difference
+// between the two.
 func heldRows(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) (map[counterKey]heldRow, error) {
 	type groupKey struct{ device, day, metric, dims string }
 	var keys []groupKey
@@ -452,17 +531,18 @@ func heldRows(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) 
 			strings.Compare(a.dims, b.dims))
 	})
 	held := map[counterKey]heldRow{}
-	done := 0
-	for _, size := range chunkSizes(len(keys), maxUpsertRows) {
-		part := keys[done : done+size]
-		done += size
-		cte, args := tx.d.rowsCTE("k", counterColumns[:4], size, func(row, col int) any {
-			k := &part[row]
-			return [...]string{k.device, k.day, k.metric, k.dims}[col]
-		})
+	for done, size := range chunkStarts(len(keys), maxUpsertRows) {
+		cols := make([][]string, 4)
+		for c := range cols {
+			cols[c] = make([]string, size)
+		}
+		for r, k := range keys[done : done+size] {
+			cols[0][r], cols[1][r], cols[2][r], cols[3][r] = k.device, k.day, k.metric, k.dims
+		}
+		cte, args := tx.d.rowsCTE("k", textCol("device", cols[0]), textCol("day", cols[1]), textCol("metric", cols[2]), textCol("dims", cols[3]))
 		rows, err := tx.QueryContext(ctx, `WITH `+cte+`
-			SELECT c.device, c.day, c.metric, c.dims, c.epoch, c.value, c.revision
-			FROM `+tx.d.lockedLookup("k", "counters", "c", "c.device = k.device AND c.day = k.day AND c.metric = k.metric AND c.dims = k.dims")+`
+			SELECT c.device, c.day, c.metric, c.dims, c.epoch, c.value, c.revision, `+tx.d.rowRef("c")+`
+			FROM `+tx.d.keyLookup("k", "counters", "c", "c.device = k.device AND c.day = k.day AND c.metric = k.metric AND c.dims = k.dims")+`
 			ORDER BY c.device, c.day, c.metric, c.dims, c.epoch`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("read held rows: %w", err)
@@ -470,10 +550,11 @@ func heldRows(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) 
 		for rows.Next() {
 			var k counterKey
 			var v heldRow
-			if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch, &v.value, &v.revision); err != nil {
+			if err := rows.Scan(&k.device, &k.day, &k.metric, &k.dims, &k.epoch, &v.value, &v.revision, &v.ref); err != nil {
 				rows.Close()
 				return nil, fmt.Errorf("read held rows: %w", err)
 			}
+			v.held = true
 			held[k] = v
 		}
 		rows.Close()

@@ -322,29 +322,25 @@ func (h *Hub) lookupDevice(ctx context.Context, device string) (deviceRecord, er
 	return rec, err
 }
 
-// lookupPush reads a device's record and whether nonce was used already, in one query
-// (one round trip to PostgreSQL for each push).
+// lookupPush reads a device's record and whether nonce was used already (one query,
+// shared with the pushes that ask at the same moment: store.LookupPush).
 func (h *Hub) lookupPush(ctx context.Context, device, nonce string) (rec deviceRecord, used bool, err error) {
-	var secret string
-	var revoked sql.NullString
-	err = h.store.Lookups().QueryRowContext(ctx, `SELECT d.site, d.kind, d.secret, d.revoked_at,
-			EXISTS(SELECT 1 FROM nonces n WHERE n.device = d.device AND n.nonce = ?)
-		FROM devices d WHERE d.device = ?`, nonce, device).
-		Scan(&rec.site, &rec.kind, &secret, &revoked, &used)
-	if errors.Is(err, sql.ErrNoRows) {
+	dev, used, err := h.store.LookupPush(ctx, device, nonce)
+	if errors.Is(err, store.ErrNoDevice) {
 		return rec, false, ErrUnknownDevice
 	}
 	if err != nil {
 		return rec, false, fmt.Errorf("look up device %s: %w", device, err)
 	}
-	if secret, err = h.box.open(device, secret); err != nil {
+	rec.site, rec.kind, rec.revoked = dev.Site, dev.Kind, dev.Revoked
+	secret, err := h.box.open(device, dev.Secret)
+	if err != nil {
 		return rec, false, fmt.Errorf("device %s: stored secret: %w", device, err)
 	}
 	rec.secret, err = wire.ParseSecret(secret)
 	if err != nil {
 		return rec, false, fmt.Errorf("device %s: stored secret: %w", device, err)
 	}
-	rec.revoked = revoked.Valid
 	return rec, used, nil
 }
 

@@ -56,9 +56,10 @@ type budgetKey struct{ owner, day string }
 // overBudget, drops from the returned list) every job that would take its device or
 // site past a budget, in the group's order, and counts the others' new rows.
 func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ingestJob, stored []int, results []ingestResult, rows map[counterKey]heldRow) ([]int, error) {
-	held := make(map[counterKey]bool, len(rows))
-	for k := range rows {
-		held[k] = true
+	newRows := map[counterKey]bool{} // the rows the jobs kept so far add
+	held := func(k counterKey) bool {
+		_, ok := rows[k]
+		return ok || newRows[k]
 	}
 	// Only the owners of rows not held yet are read: a group that only updates rows
 	// (most, past a day's first pushes) reads no count and takes no count's lock.
@@ -68,7 +69,7 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 		j := group[i]
 		for k := range j.push.Snapshots {
 			s := &j.push.Snapshots[k]
-			if held[counterKey{j.device, s.Day, s.Metric, j.snapshotDims(k), s.Epoch}] {
+			if held(counterKey{j.device, s.Day, s.Metric, j.snapshotDims(k), s.Epoch}) {
 				continue
 			}
 			day := s.Day
@@ -95,7 +96,7 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 		for k := range j.push.Snapshots {
 			s := &j.push.Snapshots[k]
 			key := counterKey{j.device, s.Day, s.Metric, j.snapshotDims(k), s.Epoch}
-			if held[key] || slices.Contains(newKeys, key) {
+			if held(key) || slices.Contains(newKeys, key) {
 				continue
 			}
 			newKeys = append(newKeys, key)
@@ -125,7 +126,7 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 			added[o] += n
 		}
 		for _, k := range newKeys {
-			held[k] = true
+			newRows[k] = true
 		}
 		kept = append(kept, i)
 	}

@@ -97,6 +97,7 @@ type Store struct {
 	db        *sqlDB // the writer's pool (one connection on SQLite)
 	rdb       *sqlDB // readers
 	adb       *sqlDB // the pushes' device look-ups (lookups.go): rdb on SQLite
+	lookups   *lookups
 	now       func() time.Time
 	log       *slog.Logger
 	rowBudget RowBudget
@@ -132,7 +133,9 @@ func Open(db string) (*Store, error) {
 		rdb.Close()
 		return nil, err
 	}
-	return &Store{db: wdb, rdb: rdb, adb: adb}, nil
+	s := &Store{db: wdb, rdb: rdb, adb: adb}
+	s.lookups = startLookups(s)
+	return s, nil
 }
 
 // Migrate brings the database's schema up to date and (re)creates the views.
@@ -156,6 +159,7 @@ func (s *Store) Close() error {
 	if s.writer != nil {
 		s.writer.stop()
 	}
+	s.lookups.stop()
 	var lookups error
 	if s.adb != s.rdb {
 		lookups = s.adb.Close()
@@ -169,10 +173,6 @@ func (s *Store) Writes() *DB { return s.db }
 
 // Reads is the readers' pool.
 func (s *Store) Reads() *DB { return s.rdb }
-
-// Lookups is the pool of the pushes' device and nonce look-ups (its own connections on
-// PostgreSQL, the readers' on SQLite; see openLookups).
-func (s *Store) Lookups() *DB { return s.adb }
 
 // Postgres reports whether the database is PostgreSQL.
 func (s *Store) Postgres() bool { return s.db.d.postgres }

@@ -195,43 +195,31 @@ type serviceKey struct {
 // they were before the group, after the rows the group wrote.
 func addToSummaries(ctx context.Context, tx *sqlTx, s *summaries, shard int64, group []*ingestJob, stored []int,
 	held, after map[counterKey]heldRow) error {
+	// Every epoch of each total the group wrote, before and after, and where it counts.
 	type total struct{ device, day, metric, dims string }
-	place := map[total]placeKey{}
-	dimsOf := map[total]map[string]string{}
+	type epochs struct {
+		before, after []int64
+		place         placeKey
+		dims          map[string]string
+	}
+	folds := make(map[total]*epochs, len(after))
 	for _, i := range stored {
 		j := group[i]
 		for k := range j.push.Snapshots {
 			sn := &j.push.Snapshots[k]
 			t := total{j.device, sn.Day, sn.Metric, j.snapshotDims(k)}
-			if _, ok := place[t]; ok {
+			if _, ok := after[counterKey{t.device, t.day, t.metric, t.dims, sn.Epoch}]; !ok || folds[t] != nil {
 				continue
 			}
 			site := sn.Dims[DimSite]
 			if site == "" {
 				site = j.site
 			}
-			place[t] = placeKey{sn.Day, sn.Metric, j.site, site, sn.Dims[DimCommune]}
-			dimsOf[t] = sn.Dims
+			folds[t] = &epochs{place: placeKey{sn.Day, sn.Metric, j.site, site, sn.Dims[DimCommune]}, dims: sn.Dims}
 		}
-	}
-	// Every epoch of each total, before and after.
-	type epochs struct{ before, after []int64 }
-	folds := map[total]*epochs{}
-	touched := func(k counterKey) *epochs {
-		t := total{k.device, k.day, k.metric, k.dims}
-		e := folds[t]
-		if e == nil {
-			e = &epochs{}
-			folds[t] = e
-		}
-		return e
-	}
-	for k := range after {
-		touched(k)
 	}
 	for k, v := range held {
-		t := total{k.device, k.day, k.metric, k.dims}
-		if e := folds[t]; e != nil {
+		if e := folds[total{k.device, k.day, k.metric, k.dims}]; e != nil {
 			e.before = append(e.before, v.value)
 			if _, changed := after[k]; !changed {
 				e.after = append(e.after, v.value)
@@ -239,7 +227,7 @@ func addToSummaries(ctx context.Context, tx *sqlTx, s *summaries, shard int64, g
 		}
 	}
 	for k, v := range after {
-		e := touched(k)
+		e := folds[total{k.device, k.day, k.metric, k.dims}]
 		e.after = append(e.after, v.value)
 	}
 	places := map[placeKey]int64{}
@@ -251,11 +239,11 @@ func addToSummaries(ctx context.Context, tx *sqlTx, s *summaries, shard int64, g
 			kind = d.Kind
 		}
 		delta := fold(kind, e.after) - fold(kind, e.before)
-		pk := place[t]
+		pk := e.place
 		places[pk] += delta // a zero too: the total exists from its first row, as in the raw rows
-		counters[counterTotal{pk, dimsOf[t][vocab.DimCounter]}] += delta
+		counters[counterTotal{pk, e.dims[vocab.DimCounter]}] += delta
 		if slices.Contains(serviceMetrics, t.metric) {
-			dims := dimsOf[t]
+			dims := e.dims
 			sk := serviceKey{placeKey: pk}
 			if code := dims[vocab.DimService]; s.services[code] {
 				sk.service = code

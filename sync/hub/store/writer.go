@@ -329,7 +329,7 @@ func compareCounterKeys(a, b counterKey) int {
 // rowRef: no index walked), a new one inserted. It returns the rows the group wrote,
 // with their values and revisions after it.
 func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult, held map[counterKey]heldRow) (map[counterKey]heldRow, error) {
-	after := map[counterKey]heldRow{}
+	after := make(map[counterKey]heldRow, snapshotCount(group, stored))
 	for _, i := range stored {
 		j := group[i]
 		for k := range j.push.Snapshots {
@@ -347,7 +347,8 @@ func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []
 			after[key] = heldRow{value: s.Value, revision: s.Revision, ref: cur.ref, held: cur.held}
 		}
 	}
-	var updates, inserts []counterKey
+	updates := make([]counterKey, 0, len(after))
+	var inserts []counterKey
 	for k, v := range after {
 		if v.held {
 			updates = append(updates, k)
@@ -409,6 +410,15 @@ func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []
 		}
 	}
 	return after, nil
+}
+
+// snapshotCount is how many snapshots the stored jobs carry.
+func snapshotCount(group []*ingestJob, stored []int) int {
+	n := 0
+	for _, i := range stored {
+		n += len(group[i].push.Snapshots)
+	}
+	return n
 }
 
 // counterKeyCols are the columns of the counters' keys.
@@ -513,8 +523,9 @@ func lockDevices(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []in
 // between the two.
 func heldRows(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) (map[counterKey]heldRow, error) {
 	type groupKey struct{ device, day, metric, dims string }
-	var keys []groupKey
-	seen := map[groupKey]bool{}
+	n := snapshotCount(group, stored)
+	keys := make([]groupKey, 0, n)
+	seen := make(map[groupKey]bool, n)
 	for _, i := range stored {
 		j := group[i]
 		for k := range j.push.Snapshots {
@@ -530,7 +541,7 @@ func heldRows(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) 
 		return cmp.Or(strings.Compare(a.device, b.device), strings.Compare(a.day, b.day), strings.Compare(a.metric, b.metric),
 			strings.Compare(a.dims, b.dims))
 	})
-	held := map[counterKey]heldRow{}
+	held := make(map[counterKey]heldRow, len(keys))
 	for done, size := range chunkStarts(len(keys), maxUpsertRows) {
 		cols := make([][]string, 4)
 		for c := range cols {

@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+
+	"motcua-agent/internal/pgtest"
+)
+
+// Pushes that look up at the same moment share queries, and each still gets its own
+// answer: its device's row, whether its nonce was seen, or ErrNoDevice; a caller that
+// gave up gets its own error at once.
+func TestLookupsShareQueriesAndAnswerEach(t *testing.T) {
+	for name, open := range map[string]func(t *testing.T) string{
+		"sqlite":   func(t *testing.T) string { return filepath.Join(t.TempDir(), "hub.db") },
+		"postgres": func(t *testing.T) string { return pgtest.New(t) },
+	} {
+		t.Run(name, func(t *testing.T) {
+			s, err := Open(open(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer s.Close()
+			ctx := context.Background()
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatal(err)
+			}
+			const devices = 50
+			for i := range devices {
+				revoked := any(nil)
+				if i%7 == 0 {
+					revoked = "2026-11-01T00:00:00Z"
+				}
+				if _, err := s.db.Exec(`INSERT INTO devices(device, site, secret, enrolled_at, revoked_at) VALUES(?, ?, ?, '2026-01-01T00:00:00Z', ?)`,
+					fmt.Sprintf("pc%d", i), fmt.Sprintf("S%d", i%5), fmt.Sprintf("sealed-%d", i), revoked); err != nil {
+					t.Fatal(err)
+				}
+				if _, err := s.db.Exec(`INSERT INTO nonces(device, nonce, seen_at) VALUES(?, 'used', 0)`, fmt.Sprintf("pc%d", i)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var queries atomic.Int64
+			s.adb.Trace(func(q string, _ []any) { queries.Add(1) })
+			var wg sync.WaitGroup
+			errs := make(chan error, 2000)
+			for g := range 2000 {
+				wg.Go(func() {
+					i := g % (devices + 10) // the last ten are not enrolled
+					device, nonce := fmt.Sprintf("pc%d", i), fmt.Sprintf("n%d", g)
+					if g%3 == 0 {
+						nonce = "used"
+					}
+					dev, used, err := s.LookupPush(ctx, device, nonce)
+					switch {
+					case i >= devices:
+						if !errors.Is(err, ErrNoDevice) {
+							errs <- fmt.Errorf("%s (not enrolled): %+v %v, want ErrNoDevice", device, dev, err)
+						}
+					case err != nil:
+						errs <- fmt.Errorf("%s: %v", device, err)
+					case dev.Site != fmt.Sprintf("S%d", i%5) || dev.Secret != fmt.Sprintf("sealed-%d", i) || dev.Revoked != (i%7 == 0) || used != (nonce == "used"):
+						errs <- fmt.Errorf("%s nonce %s: got %+v used=%v", device, nonce, dev, used)
+					}
+				})
+			}
+			wg.Wait()
+			close(errs)
+			for err := range errs {
+				t.Error(err)
+			}
+			// On PostgreSQL, a round trip away, look-ups queue while a query runs (SQLite
+			// answers most before the next one asks).
+			n := queries.Load()
+			t.Logf("2,000 look-ups at once: %d queries", n)
+			if s.Postgres() && n > 1000 {
+				t.Errorf("2,000 look-ups at once took %d queries: few shared", n)
+			}
+			// A look-up whose caller gave up returns at once with the caller's error.
+			cancelled, cancel := context.WithCancel(ctx)
+			cancel()
+			if _, _, err := s.LookupPush(cancelled, "pc1", "x"); !errors.Is(err, context.Canceled) {
+				t.Fatalf("cancelled look-up: %v", err)
+			}
+		})
+	}
+}

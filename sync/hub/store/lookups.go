@@ -85,21 +85,9 @@ func (l *lookups) stop() {
 
 func (l *lookups) loop() {
 	for {
-		var batch []*lookup
-		select {
-		case q := <-l.queue:
-			batch = append(batch, q)
-		case <-l.quit:
+		batch, ok := gather(l.queue, l.quit, maxLookups)
+		if !ok {
 			return
-		}
-	more:
-		for len(batch) < maxLookups {
-			select {
-			case q := <-l.queue:
-				batch = append(batch, q)
-			default:
-				break more
-			}
 		}
 		answers, err := l.run(batch)
 		for i, q := range batch {

@@ -100,22 +100,10 @@ func (w *writer) submit(ctx context.Context, wait time.Duration, j *ingestJob) i
 func (w *writer) loop(pruner bool, shard int64) {
 	lastPrune := time.Time{}
 	for {
-		var group []*ingestJob
-		select {
-		case j := <-w.jobs:
-			group = append(group, j)
-		case <-w.quit:
+		group, ok := gather(w.jobs, w.quit, maxGroup)
+		if !ok {
 			w.failPending()
 			return
-		}
-	more:
-		for len(group) < maxGroup {
-			select {
-			case j := <-w.jobs:
-				group = append(group, j)
-			default:
-				break more
-			}
 		}
 		picked := time.Now()
 		for _, j := range group {
@@ -136,6 +124,27 @@ func (w *writer) loop(pruner bool, shard int64) {
 			lastPrune = now
 		}
 	}
+}
+
+// gather waits for the first item of queue, then takes those waiting behind it, up to
+// max in all, without waiting more; false once quit is closed.
+func gather[T any](queue <-chan T, quit <-chan struct{}, max int) ([]T, bool) {
+	var batch []T
+	select {
+	case q := <-queue:
+		batch = append(batch, q)
+	case <-quit:
+		return nil, false
+	}
+	for len(batch) < max {
+		select {
+		case q := <-queue:
+			batch = append(batch, q)
+		default:
+			return batch, true
+		}
+	}
+	return batch, true
 }
 
 func (w *writer) failPending() {

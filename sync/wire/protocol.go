@@ -10,7 +10,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 	"unicode"
@@ -251,19 +250,44 @@ const (
 	CodeBusy = "busy"
 )
 
-var (
-	namePattern = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]*$`)
-	dayPattern  = regexp.MustCompile(`^\d{4}-\d{2}-\d{2}$`)
-)
-
-// ValidName reports whether s may be used as a site, device, metric or dimension key.
+// ValidName reports whether s may be used as a site, device, metric or dimension key:
+// an ASCII letter or digit, then letters, digits, '.', '_', ':' or '-'. (A loop over the
+// bytes: the hub checks every name of every push, and a regular expression was a
+// twentieth of its CPU.)
 func ValidName(s string) bool {
-	return len(s) > 0 && len(s) <= MaxNameLen && namePattern.MatchString(s)
+	if len(s) == 0 || len(s) > MaxNameLen {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9'
+		if !alnum && (i == 0 || c != '.' && c != '_' && c != ':' && c != '-') {
+			return false
+		}
+	}
+	return true
+}
+
+// isDayForm reports whether s is four ASCII digits, '-', two digits, '-', two digits.
+func isDayForm(s string) bool {
+	if len(s) != len("2006-01-02") {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if i == 4 || i == 7 {
+			if s[i] != '-' {
+				return false
+			}
+		} else if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseDay parses a YYYY-MM-DD day and rejects anything else.
 func ParseDay(s string) (time.Time, error) {
-	if !dayPattern.MatchString(s) {
+	if !isDayForm(s) {
 		return time.Time{}, fmt.Errorf("day %q is not YYYY-MM-DD", s)
 	}
 	t, err := time.Parse(time.DateOnly, s)

@@ -10,6 +10,9 @@ import (
 	"sync"
 	"unicode"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // ErrNotStrictJSON marks a body that encoding/json would accept but that two readers
@@ -22,9 +25,12 @@ var ErrNotStrictJSON = errors.New("JSON not in strict form")
 // duplicate keys in any object and struct field names not spelled exactly as their
 // tag.
 //
-// The strictness is one pass over the bytes (keys only, no values built), then
-// encoding/json decodes: the token-by-token json.Decoder this replaced cost three times
-// the decode itself on a province's push.
+// The strictness is one pass over the bytes (keys only, no values built); then
+// github.com/go-json-experiment/json (json v2) builds the values in one more pass, with
+// encoding/json's own semantics (its v1 options: nulls, numbers, case, time.Time) and
+// unknown members refused. encoding/json's Decoder did that second pass before, and
+// scanned the text twice more and allocated more on a push. The token-by-token
+// json.Decoder that the scanner replaced cost three times the decode itself.
 func DecodeStrict(data []byte, v any) error { return Strictness{}.Decode(data, v) }
 
 // Strictness is DecodeStrict with more refused: the agent's local API reads every
@@ -41,10 +47,24 @@ type Strictness struct {
 
 // Decode is DecodeStrict under st's rules.
 func (st Strictness) Decode(data []byte, v any) error {
+	if err := st.check(data, v); err != nil {
+		return err
+	}
+	return jsonv2.Unmarshal(data, v, secondPass)
+}
+
+// secondPass reads what the scanner let through as encoding/json does (a Decoder with
+// DisallowUnknownFields). Its v1 options also let invalid UTF-8 and duplicate names
+// through, which spares json v2 checking them again: the scanner has refused both.
+var secondPass = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.RejectUnknownMembers(true))
+
+// check is Decode's first pass: the strict rules only, nothing decoded.
+func (st Strictness) check(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w: invalid UTF-8", ErrNotStrictJSON)
 	}
-	sc := strictScanner{data: data, maxString: st.MaxString, lowerFirst: st.LowerFirst}
+	sc := strictScanner{data: data, maxString: st.MaxString, lowerFirst: st.LowerFirst,
+		path: make([][]byte, 0, 8), keys: make([][]byte, 0, 3*smallObject)}
 	sc.space()
 	if err := sc.value(reflect.TypeOf(v)); err != nil {
 		return err
@@ -52,18 +72,17 @@ func (st Strictness) Decode(data []byte, v any) error {
 	if sc.space(); sc.pos != len(data) {
 		return fmt.Errorf("%w: data after the first value", ErrNotStrictJSON)
 	}
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
+	return nil
 }
 
-// strictScanner walks JSON text checking object keys. It trusts encoding/json, which
+// strictScanner walks JSON text checking object keys. It trusts the second pass, which
 // runs after it, to refuse what is not JSON at all: where the text is malformed it
 // only has to stop, never to accept something json would read differently.
 type strictScanner struct {
 	data []byte
 	pos  int
 	path [][]byte // the keys down to here; joined only for an error
+	keys [][]byte // the keys of the objects open down to here (of each, the first smallObject)
 
 	maxString  int
 	lowerFirst bool
@@ -154,10 +173,10 @@ func (s *strictScanner) object(t reflect.Type) error {
 	} else if t != nil && t.Kind() == reflect.Map {
 		elem = t.Elem()
 	}
-	// Objects here have a handful of keys, where a slice beats a map; a hostile body's
-	// object of many thousand keys goes to a map, so the check stays linear.
-	var seenBuf [8][]byte
-	seen := seenBuf[:0]
+	// Objects here have a handful of keys, where a list beats a map; a hostile body's
+	// object of many thousand keys goes to a map, so the check stays linear. The list
+	// is this object's part of s.keys, given back when it ends.
+	base := len(s.keys)
 	var many map[string]bool
 	for i := 0; ; i++ {
 		s.space()
@@ -179,7 +198,7 @@ func (s *strictScanner) object(t reflect.Type) error {
 		if err := s.fitString(s.pos - keyStart - 2); err != nil {
 			return err
 		}
-		if s.seenBefore(key, &seen, &many) {
+		if s.seenBefore(key, base, &many) {
 			return fmt.Errorf("%w: key %.40q twice at %s", ErrNotStrictJSON, key, s.where())
 		}
 		next := elem
@@ -207,6 +226,7 @@ func (s *strictScanner) object(t reflect.Type) error {
 		}
 		s.path = s.path[:len(s.path)-2]
 		if end, err := s.after('}'); end || err != nil {
+			s.keys = s.keys[:base]
 			return err
 		}
 	}
@@ -220,21 +240,22 @@ func (s *strictScanner) fitString(n int) error {
 	return nil
 }
 
-// seenBefore says whether an object already had key, and notes it: in seen while the
-// object is small, in many once it is not.
-func (s *strictScanner) seenBefore(key []byte, seen *[][]byte, many *map[string]bool) bool {
+// seenBefore says whether the object whose keys start at s.keys[base] already had
+// key, and notes it: in s.keys while the object is small, in many once it is not.
+func (s *strictScanner) seenBefore(key []byte, base int, many *map[string]bool) bool {
 	if *many == nil {
-		for _, k := range *seen {
+		seen := s.keys[base:]
+		for _, k := range seen {
 			if bytes.Equal(k, key) {
 				return true
 			}
 		}
-		if len(*seen) < smallObject {
-			*seen = append(*seen, key)
+		if len(seen) < smallObject {
+			s.keys = append(s.keys, key)
 			return false
 		}
 		*many = make(map[string]bool, 2*smallObject)
-		for _, k := range *seen {
+		for _, k := range seen {
 			(*many)[string(k)] = true
 		}
 	}

@@ -83,6 +83,8 @@ type strictScanner struct {
 	pos  int
 	path [][]byte // the keys down to here; joined only for an error
 	keys [][]byte // the keys of the objects open down to here (of each, the first smallObject)
+	// depth is how many arrays and objects are open here.
+	depth int
 
 	maxString  int
 	lowerFirst bool
@@ -113,30 +115,23 @@ func (s *strictScanner) value(t reflect.Type) error {
 	if s.pos >= len(s.data) {
 		return s.fail("unexpected end")
 	}
-	switch s.data[s.pos] {
-	case '{':
-		return s.object(t)
-	case '[':
-		s.pos++
-		var elem reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			elem = t.Elem()
+	switch c := s.data[s.pos]; c {
+	case '{', '[':
+		// Each level is a call here: a body of 32 MB of '[' would outgrow the
+		// goroutine's stack and end the process, where both JSON readers stop at
+		// maxNesting.
+		if s.depth == maxNesting {
+			return fmt.Errorf("%w: nested deeper than %d", ErrNotStrictJSON, maxNesting)
 		}
-		for i := 0; ; i++ {
-			s.space()
-			if s.pos < len(s.data) && s.data[s.pos] == ']' && i == 0 {
-				s.pos++
-				return nil
-			}
-			s.path = append(s.path, elemStep)
-			if err := s.value(elem); err != nil {
-				return err
-			}
-			s.path = s.path[:len(s.path)-1]
-			if end, err := s.after(']'); end || err != nil {
-				return err
-			}
+		s.depth++
+		var err error
+		if c == '{' {
+			err = s.object(t)
+		} else {
+			err = s.array(t)
 		}
+		s.depth--
+		return err
 	case '"':
 		start := s.pos
 		if _, err := s.str(); err != nil {
@@ -160,6 +155,34 @@ func (s *strictScanner) value(t reflect.Type) error {
 		return s.fail("missing value")
 	}
 	return nil
+}
+
+// maxNesting is how deep arrays and objects may nest: as deep as encoding/json and
+// json v2 read (a push nests five deep).
+const maxNesting = 10000
+
+// array checks the array at pos, whose Go type is t (nil where unknown).
+func (s *strictScanner) array(t reflect.Type) error {
+	s.pos++ // '['
+	var elem reflect.Type
+	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		elem = t.Elem()
+	}
+	for i := 0; ; i++ {
+		s.space()
+		if s.pos < len(s.data) && s.data[s.pos] == ']' && i == 0 {
+			s.pos++
+			return nil
+		}
+		s.path = append(s.path, elemStep)
+		if err := s.value(elem); err != nil {
+			return err
+		}
+		s.path = s.path[:len(s.path)-1]
+		if end, err := s.after(']'); end || err != nil {
+			return err
+		}
+	}
 }
 
 // object checks one object's keys against t's fields (a struct), or only for

@@ -178,3 +178,23 @@ func TestStrictnessForTheAgentsAPI(t *testing.T) {
 		t.Fatalf("DecodeStrict took the other case: %v", err)
 	}
 }
+
+// TestDecodeStrictDeepNesting: a body nested deeper than any JSON reader goes is
+// refused before the scanner's calls outgrow their stack (a push of the hub's largest
+// decoded size, all '[', would end the hub's process), and at the readers' own limit
+// the new reader and the old agree.
+func TestDecodeStrictDeepNesting(t *testing.T) {
+	t.Parallel()
+	err := DecodeStrict([]byte(strings.Repeat("[", MaxDecodedBytes)), new(PushRequest))
+	if !errors.Is(err, ErrNotStrictJSON) || !strings.Contains(err.Error(), "nested deeper than 10000") || len(err.Error()) > 100 {
+		t.Fatalf("32 MB of '[': %.200v", err)
+	}
+	for _, depth := range []int{maxNesting - 1, maxNesting, maxNesting + 1} {
+		body := `{"snapshots":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`
+		err := DecodeStrict([]byte(body), new(PushRequest))
+		if err == nil || strings.Contains(err.Error(), "nested deeper") != (depth > maxNesting) {
+			t.Errorf("%d levels: %.200v", depth, err)
+		}
+		decodeAlike[PushRequest](t, Strictness{}, []byte(body))
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
 
@@ -136,6 +137,11 @@ func (s *strictScanner) value(t reflect.Type) error {
 		start := s.pos
 		if _, err := s.str(); err != nil {
 			return err
+		}
+		if t == timeType && bytes.IndexByte(s.data[start:s.pos], '\\') >= 0 {
+			// encoding/json hands time.Time the string as sent, escapes and all, and
+			// no time reads with a backslash in it; json v2 would read it unescaped.
+			return s.fail("a time written with escapes")
 		}
 		return s.fitString(s.pos - start - 2)
 	}
@@ -381,5 +387,7 @@ type fieldKey struct {
 }
 
 var elemStep, keyStep = []byte("[]"), []byte(".")
+
+var timeType = reflect.TypeFor[time.Time]()
 
 var fieldCache sync.Map // fieldKey → map[string]reflect.Type

@@ -30,6 +30,7 @@ func TestDecodeStrict(t *testing.T) {
 		"invalid UTF-8 in a key": "{\"schema\":2,\"site\":\"S\",\"device\":\"D\",\"snapshots\":[],\"heartbeat\":{\"version\":\"v\",\"clock\":\"2026-11-20T01:00:00Z\",\"backlog\":0,\"devices\":[{\"name\":\"\xc3\",\"state\":\"ok\"}]}}",
 		"second object":          `{"schema":2,"site":"S","device":"D","snapshots":[]} {"schema":2}`,
 		"unknown field":          `{"schema":2,"site":"S","device":"D","snapshots":[],"extra":1}`,
+		"time with escapes":      `{"schema":2,"site":"S","device":"D","snapshots":[],"heartbeat":{"version":"v","clock":"2026-11-20T01:00:00\u005a","backlog":0}}`,
 	} {
 		var p PushRequest
 		err := DecodeStrict([]byte(bad), &p)

@@ -145,7 +145,8 @@ func (s *strictScanner) value(t reflect.Type) error {
 		}
 		return s.fitString(s.pos - start - 2)
 	}
-	// A number or a literal: up to the next delimiter (encoding/json checks its form).
+	// A number or a literal: up to the next delimiter, and in its exact form, so that
+	// no second value hides in it ("nulll" is not null and more).
 	start := s.pos
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
@@ -160,7 +161,52 @@ func (s *strictScanner) value(t reflect.Type) error {
 	if s.pos == start {
 		return s.fail("missing value")
 	}
-	return nil
+	switch tok := s.data[start:s.pos]; string(tok) {
+	case "null", "true", "false":
+		return nil
+	default:
+		if isNumber(tok) {
+			return nil
+		}
+	}
+	return s.fail("malformed value")
+}
+
+// isNumber says whether tok is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func isNumber(tok []byte) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(tok) && '0' <= tok[i] && tok[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(tok) && tok[i] == '-' {
+		i++
+	}
+	if i < len(tok) && tok[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(tok) && tok[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
+		i++
+		if i < len(tok) && (tok[i] == '+' || tok[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(tok)
 }
 
 // maxNesting is how deep arrays and objects may nest: as deep as encoding/json and

@@ -30,6 +30,8 @@ func TestDecodeStrict(t *testing.T) {
 		"invalid UTF-8 in a key": "{\"schema\":2,\"site\":\"S\",\"device\":\"D\",\"snapshots\":[],\"heartbeat\":{\"version\":\"v\",\"clock\":\"2026-11-20T01:00:00Z\",\"backlog\":0,\"devices\":[{\"name\":\"\xc3\",\"state\":\"ok\"}]}}",
 		"second object":          `{"schema":2,"site":"S","device":"D","snapshots":[]} {"schema":2}`,
 		"unknown field":          `{"schema":2,"site":"S","device":"D","snapshots":[],"extra":1}`,
+		"null and more":          `nulll`,
+		"a number and more":      `{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","value":1,"rev":01}]}`,
 		"time with escapes":      `{"schema":2,"site":"S","device":"D","snapshots":[],"heartbeat":{"version":"v","clock":"2026-11-20T01:00:00\u005a","backlog":0}}`,
 	} {
 		var p PushRequest

@@ -8,8 +8,12 @@ import (
 	"reflect"
 	"strings"
 	"sync"
+	"time"
 	"unicode"
 	"unicode/utf8"
+
+	jsonv2 "github.com/go-json-experiment/json"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // ErrNotStrictJSON marks a body that encoding/json would accept but that two readers
@@ -22,9 +26,12 @@ var ErrNotStrictJSON = errors.New("JSON not in strict form")
 // duplicate keys in any object and struct field names not spelled exactly as their
 // tag.
 //
-// The strictness is one pass over the bytes (keys only, no values built), then
-// encoding/json decodes: the token-by-token json.Decoder this replaced cost three times
-// the decode itself on a province's push.
+// The strictness is one pass over the bytes (keys only, no values built); then
+// github.com/go-json-experiment/json (json v2) builds the values in one more pass, with
+// encoding/json's own semantics (its v1 options: nulls, numbers, case, time.Time) and
+// unknown members refused. encoding/json's Decoder did that second pass before, and
+// scanned the text twice more and allocated more on a push. The token-by-token
+// json.Decoder that the scanner replaced cost three times the decode itself.
 func DecodeStrict(data []byte, v any) error { return Strictness{}.Decode(data, v) }
 
 // Strictness is DecodeStrict with more refused: the agent's local API reads every
@@ -41,10 +48,24 @@ type Strictness struct {
 
 // Decode is DecodeStrict under st's rules.
 func (st Strictness) Decode(data []byte, v any) error {
+	if err := st.check(data, v); err != nil {
+		return err
+	}
+	return jsonv2.Unmarshal(data, v, secondPass)
+}
+
+// secondPass reads what the scanner let through as encoding/json does (a Decoder with
+// DisallowUnknownFields). Its v1 options also let invalid UTF-8 and duplicate names
+// through, which spares json v2 checking them again: the scanner has refused both.
+var secondPass = jsonv2.JoinOptions(jsonv1.DefaultOptionsV1(), jsonv2.RejectUnknownMembers(true))
+
+// check is Decode's first pass: the strict rules only, nothing decoded.
+func (st Strictness) check(data []byte, v any) error {
 	if !utf8.Valid(data) {
 		return fmt.Errorf("%w: invalid UTF-8", ErrNotStrictJSON)
 	}
-	sc := strictScanner{data: data, maxString: st.MaxString, lowerFirst: st.LowerFirst}
+	sc := strictScanner{data: data, maxString: st.MaxString, lowerFirst: st.LowerFirst,
+		path: make([][]byte, 0, 8), keys: make([][]byte, 0, 3*smallObject)}
 	sc.space()
 	if err := sc.value(reflect.TypeOf(v)); err != nil {
 		return err
@@ -52,18 +73,19 @@ func (st Strictness) Decode(data []byte, v any) error {
 	if sc.space(); sc.pos != len(data) {
 		return fmt.Errorf("%w: data after the first value", ErrNotStrictJSON)
 	}
-	d := json.NewDecoder(bytes.NewReader(data))
-	d.DisallowUnknownFields()
-	return d.Decode(v)
+	return nil
 }
 
-// strictScanner walks JSON text checking object keys. It trusts encoding/json, which
+// strictScanner walks JSON text checking object keys. It trusts the second pass, which
 // runs after it, to refuse what is not JSON at all: where the text is malformed it
 // only has to stop, never to accept something json would read differently.
 type strictScanner struct {
 	data []byte
 	pos  int
 	path [][]byte // the keys down to here; joined only for an error
+	keys [][]byte // the keys of the objects open down to here (of each, the first smallObject)
+	// depth is how many arrays and objects are open here.
+	depth int
 
 	maxString  int
 	lowerFirst bool
@@ -94,38 +116,37 @@ func (s *strictScanner) value(t reflect.Type) error {
 	if s.pos >= len(s.data) {
 		return s.fail("unexpected end")
 	}
-	switch s.data[s.pos] {
-	case '{':
-		return s.object(t)
-	case '[':
-		s.pos++
-		var elem reflect.Type
-		if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
-			elem = t.Elem()
+	switch c := s.data[s.pos]; c {
+	case '{', '[':
+		// Each level is a call here: a body of 32 MB of '[' would outgrow the
+		// goroutine's stack and end the process, where both JSON readers stop at
+		// maxNesting.
+		if s.depth == maxNesting {
+			return fmt.Errorf("%w: nested deeper than %d", ErrNotStrictJSON, maxNesting)
 		}
-		for i := 0; ; i++ {
-			s.space()
-			if s.pos < len(s.data) && s.data[s.pos] == ']' && i == 0 {
-				s.pos++
-				return nil
-			}
-			s.path = append(s.path, elemStep)
-			if err := s.value(elem); err != nil {
-				return err
-			}
-			s.path = s.path[:len(s.path)-1]
-			if end, err := s.after(']'); end || err != nil {
-				return err
-			}
+		s.depth++
+		var err error
+		if c == '{' {
+			err = s.object(t)
+		} else {
+			err = s.array(t)
 		}
+		s.depth--
+		return err
 	case '"':
 		start := s.pos
 		if _, err := s.str(); err != nil {
 			return err
 		}
+		if t == timeType && bytes.IndexByte(s.data[start:s.pos], '\\') >= 0 {
+			// encoding/json hands time.Time the string as sent, escapes and all, and
+			// no time reads with a backslash in it; json v2 would read it unescaped.
+			return s.fail("a time written with escapes")
+		}
 		return s.fitString(s.pos - start - 2)
 	}
-	// A number or a literal: up to the next delimiter (encoding/json checks its form).
+	// A number or a literal: up to the next delimiter, and in its exact form, so that
+	// no second value hides in it ("nulll" is not null and more).
 	start := s.pos
 	for s.pos < len(s.data) {
 		c := s.data[s.pos]
@@ -140,7 +161,80 @@ func (s *strictScanner) value(t reflect.Type) error {
 	if s.pos == start {
 		return s.fail("missing value")
 	}
-	return nil
+	switch tok := s.data[start:s.pos]; string(tok) {
+	case "null", "true", "false":
+		return nil
+	default:
+		if isNumber(tok) {
+			return nil
+		}
+	}
+	return s.fail("malformed value")
+}
+
+// isNumber says whether tok is a JSON number: -?(0|[1-9][0-9]*)(.[0-9]+)?([eE][+-]?[0-9]+)?
+func isNumber(tok []byte) bool {
+	i := 0
+	digits := func() int {
+		n := 0
+		for i < len(tok) && '0' <= tok[i] && tok[i] <= '9' {
+			i++
+			n++
+		}
+		return n
+	}
+	if i < len(tok) && tok[i] == '-' {
+		i++
+	}
+	if i < len(tok) && tok[i] == '0' {
+		i++
+	} else if digits() == 0 {
+		return false
+	}
+	if i < len(tok) && tok[i] == '.' {
+		i++
+		if digits() == 0 {
+			return false
+		}
+	}
+	if i < len(tok) && (tok[i] == 'e' || tok[i] == 'E') {
+		i++
+		if i < len(tok) && (tok[i] == '+' || tok[i] == '-') {
+			i++
+		}
+		if digits() == 0 {
+			return false
+		}
+	}
+	return i == len(tok)
+}
+
+// maxNesting is how deep arrays and objects may nest: as deep as encoding/json and
+// json v2 read (a push nests five deep).
+const maxNesting = 10000
+
+// array checks the array at pos, whose Go type is t (nil where unknown).
+func (s *strictScanner) array(t reflect.Type) error {
+	s.pos++ // '['
+	var elem reflect.Type
+	if t != nil && (t.Kind() == reflect.Slice || t.Kind() == reflect.Array) {
+		elem = t.Elem()
+	}
+	for i := 0; ; i++ {
+		s.space()
+		if s.pos < len(s.data) && s.data[s.pos] == ']' && i == 0 {
+			s.pos++
+			return nil
+		}
+		s.path = append(s.path, elemStep)
+		if err := s.value(elem); err != nil {
+			return err
+		}
+		s.path = s.path[:len(s.path)-1]
+		if end, err := s.after(']'); end || err != nil {
+			return err
+		}
+	}
 }
 
 // object checks one object's keys against t's fields (a struct), or only for
@@ -154,10 +248,10 @@ func (s *strictScanner) object(t reflect.Type) error {
 	} else if t != nil && t.Kind() == reflect.Map {
 		elem = t.Elem()
 	}
-	// Objects here have a handful of keys, where a slice beats a map; a hostile body's
-	// object of many thousand keys goes to a map, so the check stays linear.
-	var seenBuf [8][]byte
-	seen := seenBuf[:0]
+	// Objects here have a handful of keys, where a list beats a map; a hostile body's
+	// object of many thousand keys goes to a map, so the check stays linear. The list
+	// is this object's part of s.keys, given back when it ends.
+	base := len(s.keys)
 	var many map[string]bool
 	for i := 0; ; i++ {
 		s.space()
@@ -179,7 +273,7 @@ func (s *strictScanner) object(t reflect.Type) error {
 		if err := s.fitString(s.pos - keyStart - 2); err != nil {
 			return err
 		}
-		if s.seenBefore(key, &seen, &many) {
+		if s.seenBefore(key, base, &many) {
 			return fmt.Errorf("%w: key %.40q twice at %s", ErrNotStrictJSON, key, s.where())
 		}
 		next := elem
@@ -207,6 +301,7 @@ func (s *strictScanner) object(t reflect.Type) error {
 		}
 		s.path = s.path[:len(s.path)-2]
 		if end, err := s.after('}'); end || err != nil {
+			s.keys = s.keys[:base]
 			return err
 		}
 	}
@@ -220,21 +315,22 @@ func (s *strictScanner) fitString(n int) error {
 	return nil
 }
 
-// seenBefore says whether an object already had key, and notes it: in seen while the
-// object is small, in many once it is not.
-func (s *strictScanner) seenBefore(key []byte, seen *[][]byte, many *map[string]bool) bool {
+// seenBefore says whether the object whose keys start at s.keys[base] already had
+// key, and notes it: in s.keys while the object is small, in many once it is not.
+func (s *strictScanner) seenBefore(key []byte, base int, many *map[string]bool) bool {
 	if *many == nil {
-		for _, k := range *seen {
+		seen := s.keys[base:]
+		for _, k := range seen {
 			if bytes.Equal(k, key) {
 				return true
 			}
 		}
-		if len(*seen) < smallObject {
-			*seen = append(*seen, key)
+		if len(seen) < smallObject {
+			s.keys = append(s.keys, key)
 			return false
 		}
 		*many = make(map[string]bool, 2*smallObject)
-		for _, k := range *seen {
+		for _, k := range seen {
 			(*many)[string(k)] = true
 		}
 	}
@@ -337,5 +433,7 @@ type fieldKey struct {
 }
 
 var elemStep, keyStep = []byte("[]"), []byte(".")
+
+var timeType = reflect.TypeFor[time.Time]()
 
 var fieldCache sync.Map // fieldKey → map[string]reflect.Type

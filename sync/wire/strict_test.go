@@ -30,6 +30,9 @@ func TestDecodeStrict(t *testing.T) {
 		"invalid UTF-8 in a key": "{\"schema\":2,\"site\":\"S\",\"device\":\"D\",\"snapshots\":[],\"heartbeat\":{\"version\":\"v\",\"clock\":\"2026-11-20T01:00:00Z\",\"backlog\":0,\"devices\":[{\"name\":\"\xc3\",\"state\":\"ok\"}]}}",
 		"second object":          `{"schema":2,"site":"S","device":"D","snapshots":[]} {"schema":2}`,
 		"unknown field":          `{"schema":2,"site":"S","device":"D","snapshots":[],"extra":1}`,
+		"null and more":          `nulll`,
+		"a number and more":      `{"schema":2,"site":"S","device":"D","snapshots":[{"day":"2026-11-20","metric":"m","value":1,"rev":01}]}`,
+		"time with escapes":      `{"schema":2,"site":"S","device":"D","snapshots":[],"heartbeat":{"version":"v","clock":"2026-11-20T01:00:00\u005a","backlog":0}}`,
 	} {
 		var p PushRequest
 		err := DecodeStrict([]byte(bad), &p)
@@ -176,5 +179,25 @@ func TestStrictnessForTheAgentsAPI(t *testing.T) {
 	}
 	if err := DecodeStrict([]byte(`{"station":"k1"}`), &ticket{}); !errors.Is(err, ErrNotStrictJSON) {
 		t.Fatalf("DecodeStrict took the other case: %v", err)
+	}
+}
+
+// TestDecodeStrictDeepNesting: a body nested deeper than any JSON reader goes is
+// refused before the scanner's calls outgrow their stack (a push of the hub's largest
+// decoded size, all '[', would end the hub's process), and at the readers' own limit
+// the new reader and the old agree.
+func TestDecodeStrictDeepNesting(t *testing.T) {
+	t.Parallel()
+	err := DecodeStrict([]byte(strings.Repeat("[", MaxDecodedBytes)), new(PushRequest))
+	if !errors.Is(err, ErrNotStrictJSON) || !strings.Contains(err.Error(), "nested deeper than 10000") || len(err.Error()) > 100 {
+		t.Fatalf("32 MB of '[': %.200v", err)
+	}
+	for _, depth := range []int{maxNesting - 1, maxNesting, maxNesting + 1} {
+		body := `{"snapshots":` + strings.Repeat("[", depth-1) + strings.Repeat("]", depth-1) + `}`
+		err := DecodeStrict([]byte(body), new(PushRequest))
+		if err == nil || strings.Contains(err.Error(), "nested deeper") != (depth > maxNesting) {
+			t.Errorf("%d levels: %.200v", depth, err)
+		}
+		decodeAlike[PushRequest](t, Strictness{}, []byte(body))
 	}
 }

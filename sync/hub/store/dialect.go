@@ -298,6 +298,28 @@ func (d *dialect) rowsCTE(name string, cols ...col) (string, []any) {
 	return head + "(SELECT * FROM unnest(" + strings.Join(casts, ", ") + "))", args
 }
 
+// maxArrayRows caps the rows of one statement that takes them as arrays (PostgreSQL).
+const maxArrayRows = 4096
+
+// rowBatches cuts n rows that rowsCTE passes whole into statements, yielding each
+// one's first row and size. PostgreSQL takes them as arrays, one statement text
+// whatever the count: as few statements as maxArrayRows allows (cut into power-of-two
+// sizes as for SQLite, a group's rows took four or five statements, each a round trip,
+// where one does). SQLite gets a parameter per cell: power-of-two sizes up to
+// maxUpsertRows, so that its connections' cached statement texts stay a few dozen.
+func (d *dialect) rowBatches(n int) func(yield func(int, int) bool) {
+	if !d.postgres {
+		return chunkStarts(n, maxUpsertRows)
+	}
+	return func(yield func(int, int) bool) {
+		for done := 0; done < n; done += maxArrayRows {
+			if !yield(done, min(maxArrayRows, n-done)) {
+				return
+			}
+		}
+	}
+}
+
 // keyLookup is a FROM clause that joins each row of keys to the rows of table (named
 // alias) on, through an index, in the keys' order; rowRef(alias) is then where each
 // row lies. SQLite: a join. PostgreSQL: a lookup per key (OFFSET 0 keeps the subquery

@@ -144,7 +144,7 @@ func enforceRowBudgets(ctx context.Context, tx *sqlTx, b RowBudget, group []*ing
 	}
 	// One statement for the group (it was one per owner: three per device on its
 	// first push of a day).
-	for done, size := range chunkStarts(len(grown), maxUpsertRows) {
+	for done, size := range tx.d.rowBatches(len(grown)) {
 		owners, days, rows := make([]string, size), make([]string, size), make([]int64, size)
 		for r, o := range grown[done : done+size] {
 			owners[r], days[r], rows[r] = o.owner, o.day, added[o]

@@ -296,7 +296,7 @@ func keyed[K comparable](m map[K]int64, cols func(K) []string) map[string]int64 
 func addTotals(ctx context.Context, tx *sqlTx, table string, cols []string, shard int64, diffs map[string]int64) error {
 	keys := slices.Sorted(maps.Keys(diffs))
 	list := strings.Join(cols, ", ")
-	for done, size := range chunkStarts(len(keys), maxUpsertRows) {
+	for done, size := range tx.d.rowBatches(len(keys)) {
 		text := make([][]string, len(cols))
 		for c := range text {
 			text[c] = make([]string, size)

@@ -320,7 +320,8 @@ func recordNonces(ctx context.Context, tx *sqlTx, group []*ingestJob, now time.T
 	return fresh, nil
 }
 
-// maxUpsertRows caps the rows of one counters statement (7 parameters each).
+// maxUpsertRows caps the rows of one SQLite statement that takes them as VALUES (up to
+// 7 parameters each; rowBatches).
 const maxUpsertRows = 512
 
 type counterKey struct{ device, day, metric, dims, epoch string }
@@ -368,7 +369,7 @@ func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []
 	// In key order, the same in every hub.
 	slices.SortFunc(updates, compareCounterKeys)
 	slices.SortFunc(inserts, compareCounterKeys)
-	for done, size := range chunkStarts(len(updates), maxUpsertRows) {
+	for done, size := range tx.d.rowBatches(len(updates)) {
 		part := updates[done : done+size]
 		values, revisions := make([]int64, size), make([]int64, size)
 		for r, k := range part {
@@ -386,7 +387,7 @@ func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []
 			return nil, fmt.Errorf("store counters: %d of %d held rows updated: %w", n, size, errRowAppeared)
 		}
 	}
-	for done, size := range chunkStarts(len(inserts), maxUpsertRows) {
+	for done, size := range tx.d.rowBatches(len(inserts)) {
 		part := inserts[done : done+size]
 		values, revisions := make([]int64, size), make([]int64, size)
 		for r, k := range part {
@@ -535,7 +536,7 @@ func heldRows(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int) 
 			strings.Compare(a.dims, b.dims))
 	})
 	held := make(map[counterKey]heldRow, len(keys))
-	for done, size := range chunkStarts(len(keys), maxUpsertRows) {
+	for done, size := range tx.d.rowBatches(len(keys)) {
 		part := keys[done : done+size]
 		index := make([]int64, size)
 		cols := make([][]string, 4)

@@ -284,14 +284,14 @@ func recordNonces(ctx context.Context, tx *sqlTx, group []*ingestJob, now time.T
 		return cmp.Or(strings.Compare(group[a].device, group[b].device), strings.Compare(group[a].nonce, group[b].nonce))
 	})
 	inserted := map[[2]string]bool{}
-	done := 0
-	for _, size := range chunkSizes(len(order), maxGroup) {
-		args := make([]any, 0, 3*size)
-		for _, i := range order[done : done+size] {
-			args = append(args, group[i].device, group[i].nonce, now.Unix())
+	for done, size := range tx.d.rowBatches(len(order)) {
+		devices, nonces, seen := make([]string, size), make([]string, size), make([]int64, size)
+		for r, i := range order[done : done+size] {
+			devices[r], nonces[r], seen[r] = group[i].device, group[i].nonce, now.Unix()
 		}
-		done += size
-		rows, err := tx.QueryContext(ctx, `INSERT INTO nonces(device, nonce, seen_at) VALUES `+valuesSQL(size, 3)+`
+		cte, args := tx.d.rowsCTE("k", textCol("device", devices), textCol("nonce", nonces), numCol("seen_at", seen))
+		rows, err := tx.QueryContext(ctx, `WITH `+cte+`
+			INSERT INTO nonces(device, nonce, seen_at) SELECT device, nonce, seen_at FROM k WHERE true ORDER BY device, nonce
 			ON CONFLICT DO NOTHING RETURNING device, nonce`, args...)
 		if err != nil {
 			return nil, fmt.Errorf("record nonces: %w", err)
@@ -642,24 +642,29 @@ func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []i
 		}
 	}
 	at := now.UTC().Format(time.RFC3339Nano)
-	done := 0
-	for _, size := range chunkSizes(len(beats), maxGroup) {
-		args := make([]any, 0, 9*size)
-		for _, c := range beats[done : done+size] {
+	for done, size := range tx.d.rowBatches(len(beats)) {
+		devices, versions, ats, states := make([]string, size), make([]string, size), make([]string, size), make([]string, size)
+		offsets, backlogs, acks, pushes, stored := make([]int64, size), make([]int64, size), make([]int64, size), make([]int64, size), make([]int64, size)
+		for r, c := range beats[done : done+size] {
 			hb := c.heartbeat
-			devices, _ := json.Marshal(hb.Devices)
+			state, _ := json.Marshal(hb.Devices)
 			if hb.Devices == nil {
-				devices = []byte("[]")
+				state = []byte("[]")
 			}
 			offset := int64(0)
 			if !hb.Clock.IsZero() {
 				offset = hb.Clock.Sub(now).Milliseconds()
 			}
-			args = append(args, c.device, hb.Version, at, offset, hb.Backlog, string(devices), c.ack, c.pushes, c.stored)
+			devices[r], versions[r], ats[r], states[r] = c.device, hb.Version, at, string(state)
+			offsets[r], backlogs[r], acks[r], pushes[r], stored[r] = offset, int64(hb.Backlog), c.ack, int64(c.pushes), c.stored
 		}
-		done += size
-		if err := saved(tx.QueryContext(ctx, `INSERT INTO fleet(device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes, max_revision)
-			VALUES `+valuesSQL(size, 9)+`
+		cte, args := tx.d.rowsCTE("k", textCol("device", devices), textCol("version", versions), textCol("last_contact", ats),
+			numCol("clock_offset_ms", offsets), numCol("backlog", backlogs), textCol("devices", states), numCol("watermark", acks),
+			numCol("pushes", pushes), numCol("max_revision", stored))
+		if err := saved(tx.QueryContext(ctx, `WITH `+cte+`
+			INSERT INTO fleet(device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes, max_revision)
+			SELECT device, version, last_contact, clock_offset_ms, backlog, devices, watermark, pushes, max_revision FROM k WHERE true
+			ORDER BY device
 			ON CONFLICT(device) DO UPDATE SET version = excluded.version, last_contact = excluded.last_contact,
 				clock_offset_ms = excluded.clock_offset_ms, backlog = excluded.backlog, devices = excluded.devices,
 				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END,
@@ -669,14 +674,17 @@ func saveContacts(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []i
 			return err
 		}
 	}
-	done = 0
-	for _, size := range chunkSizes(len(plain), maxGroup) {
-		args := make([]any, 0, 5*size)
-		for _, c := range plain[done : done+size] {
-			args = append(args, c.device, at, c.ack, c.pushes, c.stored)
+	for done, size := range tx.d.rowBatches(len(plain)) {
+		devices, ats := make([]string, size), make([]string, size)
+		acks, pushes, stored := make([]int64, size), make([]int64, size), make([]int64, size)
+		for r, c := range plain[done : done+size] {
+			devices[r], ats[r], acks[r], pushes[r], stored[r] = c.device, at, c.ack, int64(c.pushes), c.stored
 		}
-		done += size
-		if err := saved(tx.QueryContext(ctx, `INSERT INTO fleet(device, last_contact, watermark, pushes, max_revision) VALUES `+valuesSQL(size, 5)+`
+		cte, args := tx.d.rowsCTE("k", textCol("device", devices), textCol("last_contact", ats), numCol("watermark", acks),
+			numCol("pushes", pushes), numCol("max_revision", stored))
+		if err := saved(tx.QueryContext(ctx, `WITH `+cte+`
+			INSERT INTO fleet(device, last_contact, watermark, pushes, max_revision)
+			SELECT device, last_contact, watermark, pushes, max_revision FROM k WHERE true ORDER BY device
 			ON CONFLICT(device) DO UPDATE SET last_contact = excluded.last_contact,
 				watermark = CASE WHEN excluded.watermark > fleet.watermark THEN excluded.watermark ELSE fleet.watermark END,
 				pushes = fleet.pushes + excluded.pushes,

@@ -85,9 +85,14 @@ func TestReceptionPageInChromium(t *testing.T) {
 		t.Helper()
 		browsertest.Do(t, ctx, what, a)
 	}
-	text := func(sel string) string {
+	// shows waits until the element sel reads want: the page draws a stream message's
+	// public part at once and the patient's fields when its own read of the station
+	// comes back, so a field may lag its headline.
+	shows := func(what, sel, want string) {
 		t.Helper()
-		return browsertest.Text(t, ctx, sel)
+		if _, err := browsertest.Run(ctx, browsertest.Poll(fmt.Sprintf(`document.querySelector(%q).innerText === %q`, sel, want))); err != nil {
+			t.Fatalf("%s: %s shows %q, want %q (%v)", what, sel, browsertest.Text(t, ctx, sel), want, err)
+		}
 	}
 	shot := func(name string) {
 		t.Helper()
@@ -114,9 +119,9 @@ func TestReceptionPageInChromium(t *testing.T) {
 	valid := r.card("000")
 	r.scan("tiep-don-1", qr(valid))
 	poll("valid card shown", `document.getElementById("panel").className === "ok"`)
-	if h, n, c, p, a := text("#headline"), text("#name"), text("#cardnumber"), text("#period"), text("#age"); h != "Thẻ BHYT còn giá trị sử dụng" ||
-		n != valid.Name || c != valid.Number || p != valid.ValidFrom+" đến "+valid.ValidTo || a != "41 tuổi" {
-		t.Fatalf("page shows %q / %q / %q / %q / %q", h, n, c, p, a)
+	for sel, want := range map[string]string{"#headline": "Thẻ BHYT còn giá trị sử dụng", "#name": valid.Name,
+		"#cardnumber": valid.Number, "#period": valid.ValidFrom + " đến " + valid.ValidTo, "#age": "41 tuổi"} {
+		shows("valid card", sel, want)
 	}
 	shot("clinic-reception-valid")
 
@@ -128,9 +133,7 @@ func TestReceptionPageInChromium(t *testing.T) {
 	r.scan("tiep-don-1", qr(expired))
 	poll("waiting shown", `document.getElementById("headline").textContent === "Chưa kiểm tra được, sẽ kiểm tra lại khi có mạng"`)
 	poll("queue shown", `document.getElementById("queued").textContent.startsWith("1 lượt tra cứu đang chờ")`)
-	if n := text("#name"); n != expired.Name {
-		t.Fatalf("waiting look-up shows %q", n)
-	}
+	shows("waiting look-up", "#name", expired.Name)
 	shot("clinic-reception-offline")
 	if _, err := r.sim.Start(r.simAddr); err != nil {
 		t.Fatal(err)
@@ -139,9 +142,7 @@ func TestReceptionPageInChromium(t *testing.T) {
 	r.advance(r.cfg.Clinic.RetryMax)
 	poll("answer after the outage", `document.getElementById("headline").textContent === "Thẻ BHYT đã hết hạn sử dụng"`)
 	poll("queue gone", `document.getElementById("queued").hidden === true`)
-	if c := text("#cardnumber"); c != expired.Number {
-		t.Fatalf("expired card shows %q", c)
-	}
+	shows("expired card", "#cardnumber", expired.Number)
 
 	// Nothing raw or English reaches the nurse.
 	body := browsertest.Eval[string](t, ctx, `document.body.innerText`)
@@ -185,9 +186,7 @@ func TestReceptionPageInChromium(t *testing.T) {
 	run("type the birth date", chromedp.SendKeys("#f-birth", renewed.Birth))
 	run("send", chromedp.Click(`#typed button`))
 	poll("typed look-up", `document.getElementById("headline").textContent === "Đã được cấp thẻ BHYT mới"`)
-	if c := text("#cardnumber"); c != renewed.NewNumber {
-		t.Fatalf("new card shows %q", c)
-	}
+	shows("new card", "#cardnumber", renewed.NewNumber)
 	if n := r.counter(MetricLookups, map[string]string{"source": SourceTyped}); n != 1 {
 		t.Fatalf("typed look-ups counted %d", n)
 	}

@@ -39,6 +39,9 @@ import (
 // generator's connection pool, is where pushes wait: it reports besides the goodput the pushes shed (503 busy
 // with Retry-After), those left without an answer or failed otherwise, and the p99 and
 // the longest time to any answer (shed ones included).
+//
+// After the plain rates, "morning-rate=1000" offers 1,000/s of a new day on the warm
+// hubs: every push its device's first of the day, as when a province's PCs start.
 func BenchmarkFleetLoad(b *testing.B) {
 	const devices = 2000
 	const window = 3 * time.Second
@@ -82,8 +85,8 @@ func BenchmarkFleetLoad(b *testing.B) {
 				}
 				return hubs, db
 			}
-			for _, rate := range cfg.rates {
-				b.Run("rate="+strconv.Itoa(rate), func(b *testing.B) {
+			step := func(name string, rate int) {
+				b.Run(name, func(b *testing.B) {
 					targets := make([]string, len(procs))
 					for i, p := range procs {
 						targets[i] = "http://" + p.addr + wire.PushPath
@@ -107,8 +110,23 @@ func BenchmarkFleetLoad(b *testing.B) {
 					b.ReportMetric(testkit.Ms(slices.Max(r.answers)), "max_any_ms")
 				})
 			}
+			for _, rate := range cfg.rates {
+				step("rate="+strconv.Itoa(rate), rate)
+			}
+			if cfg.conns > 0 {
+				// The next morning on the warm hubs: every push is its device's first of a new
+				// day (new rows, new row counts), as when the PCs start at the office.
+				fleet.day = nextDay(fleet.day)
+				step("morning-rate=1000", 1000)
+			}
 		})
 	}
+}
+
+// nextDay is the day after day (YYYY-MM-DD).
+func nextDay(day string) string {
+	t, _ := time.Parse(time.DateOnly, day)
+	return t.AddDate(0, 0, 1).Format(time.DateOnly)
 }
 
 // simFleet is the enrolled devices of a benchmark and the next revision of each.

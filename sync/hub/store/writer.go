@@ -333,11 +333,11 @@ func compareCounterKeys(a, b counterKey) int {
 
 // storeCounters stores the stored jobs' snapshots, each only over an older revision of
 // itself, and counts per job the snapshots stored and ignored. The snapshots are
-// applied here in the group's order against the rows held before it (read by
-// heldRows, under their devices' locks) and those earlier snapshots wrote, as one by one, so each row is written
-// once, with the last value it was given: a held row is updated where it lies (its
-// rowRef: no index walked), a new one inserted. It returns the rows the group wrote,
-// with their values and revisions after it.
+// applied here in the group's order, as one by one, against the rows held before it
+// (read by heldRows, under their devices' locks) and those earlier snapshots wrote, so
+// each row is written once, with the last value it was given: a held row is updated
+// where it lies (its rowRef: no index walked), a new one inserted. It returns the rows
+// the group wrote, with their values and revisions after it.
 func storeCounters(ctx context.Context, tx *sqlTx, group []*ingestJob, stored []int, results []ingestResult, held map[counterKey]heldRow) (map[counterKey]heldRow, error) {
 	after := make(map[counterKey]heldRow, snapshotCount(group, stored))
 	for _, i := range stored {

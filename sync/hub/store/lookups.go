@@ -160,10 +160,18 @@ func (s *Store) LookupPush(ctx context.Context, device, nonce string) (dev Devic
 	case <-s.lookups.quit:
 		return dev, false, errors.New("hub is shutting down")
 	}
+	// A look-up queued as the store closes may never be taken: the loops have ended.
 	select {
 	case a := <-q.done:
 		return a.dev, a.used, a.err
 	case <-ctx.Done():
 		return dev, false, ctx.Err()
+	case <-s.lookups.quit:
+		select {
+		case a := <-q.done:
+			return a.dev, a.used, a.err
+		default:
+			return dev, false, errors.New("hub is shutting down")
+		}
 	}
 }

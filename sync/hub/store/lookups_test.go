@@ -8,6 +8,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 
 	"motcua-agent/internal/pgtest"
 )
@@ -87,5 +88,33 @@ func TestLookupsShareQueriesAndAnswerEach(t *testing.T) {
 				t.Fatalf("cancelled look-up: %v", err)
 			}
 		})
+	}
+}
+
+// Once the store is closed, a look-up is refused at once, never left waiting for loops
+// that have ended (its queue may still take it).
+func TestLookupAfterCloseIsRefused(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "hub.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	for i := range 2 * maxLookups {
+		done := make(chan error, 1)
+		go func() {
+			_, _, err := s.LookupPush(context.Background(), "pc1", fmt.Sprint(i))
+			done <- err
+		}()
+		select {
+		case err := <-done:
+			if err == nil {
+				t.Fatalf("look-up %d after close: no error", i)
+			}
+		case <-time.After(10 * time.Second):
+			t.Fatalf("look-up %d after close still waits", i)
+		}
 	}
 }

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -78,18 +79,25 @@ func startSimCard(ctx context.Context, a *App, trust *emrtd.TrustStore) error {
 		return err
 	}
 	a.Go(func() {
+		stoodAside := false
 		for ctx.Err() == nil {
-			slot, err := vpcd.Insert(ctx, sim.VPCD, card, vpcd.Options{})
-			if err == nil {
-				a.Log.Info("card: virtual card inserted", "reader", name, "profile", filepath.Base(path))
-				select {
-				case <-ctx.Done():
-					slot.Remove()
-					return
-				case <-slot.Done():
+			// The demo's card is the one nobody asked for: it stands aside while
+			// another program (a test, another demo agent) holds the virtual reader.
+			release, err := vpcd.Claim(sim.VPCD, false)
+			switch {
+			case errors.Is(err, vpcd.ErrClaimed):
+				if !stoodAside {
+					a.Log.Info("card: the virtual reader is in use by another program; the demo's card waits", "reader", name)
 				}
-			} else {
+				stoodAside = true
+			case err != nil:
+				// No lock to take (the temp dir is not writable): go on as if alone.
 				a.Log.Warn("card: virtual card", "err", err)
+				insertSimCard(ctx, a, sim.VPCD, name, filepath.Base(path), card)
+			default:
+				stoodAside = false
+				insertSimCard(ctx, a, sim.VPCD, name, filepath.Base(path), card)
+				release()
 			}
 			select {
 			case <-ctx.Done():
@@ -100,6 +108,22 @@ func startSimCard(ctx context.Context, a *App, trust *emrtd.TrustStore) error {
 		}
 	})
 	return nil
+}
+
+// insertSimCard puts the demo's card into the virtual reader until ctx ends or vpcd
+// drops it.
+func insertSimCard(ctx context.Context, a *App, addr, reader, profile string, card vpcd.Card) {
+	slot, err := vpcd.Insert(ctx, addr, card, vpcd.Options{})
+	if err != nil {
+		a.Log.Warn("card: virtual card", "err", err)
+		return
+	}
+	a.Log.Info("card: virtual card inserted", "reader", reader, "profile", profile)
+	select {
+	case <-ctx.Done():
+		slot.Remove()
+	case <-slot.Done():
+	}
 }
 
 // simReaderName is the PC/SC name of the demo's virtual reader.

@@ -1,7 +1,6 @@
 package clinic
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -28,19 +27,6 @@ import (
 
 var ict = time.FixedZone("ICT", 7*3600)
 
-// logBuffer collects every log line of the rig, to prove none carries personal data.
-type logBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *logBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-func (l *logBuffer) String() string { l.mu.Lock(); defer l.mu.Unlock(); return l.b.String() }
-
 // rig is a reception with real parts: a QR scanner per station on a socat pty pair
 // read by the scanner driver, the check-in flow publishing its scans, the record in a
 // SQLite file, the gateway simulator over HTTP on loopback, and the clinic flow.
@@ -55,7 +41,7 @@ type rig struct {
 	sim      *bhyt.Simulator
 	simAddr  string
 	accounts *bhyt.Accounts
-	logs     *logBuffer
+	logs     *testkit.Buffer // every log line, to prove none carries personal data
 	log      *slog.Logger
 	scanners map[string]*scanner.Simulator
 	results  *bus.Subscription
@@ -74,7 +60,7 @@ func newRig(t testing.TB) *rig {
 		t.Skip("socat is not installed (apt-get install socat)")
 	}
 	r := &rig{t: t, dir: t.TempDir(), clock: testkit.NewClock(time.Date(2026, 12, 2, 8, 0, 0, 0, ict)), bus: bus.New(nil),
-		hl: health.New(nil), logs: &logBuffer{}, scanners: map[string]*scanner.Simulator{}}
+		hl: health.New(nil), logs: &testkit.Buffer{}, scanners: map[string]*scanner.Simulator{}}
 	r.log = slog.New(slog.NewTextHandler(r.logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	r.ctx, r.cancel = context.WithCancel(context.Background())
 	r.sim = bhyt.NewSimulator()

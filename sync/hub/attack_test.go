@@ -16,6 +16,7 @@ import (
 	"motcua-agent/config/vocab"
 	"motcua-agent/internal/netguard"
 	"motcua-agent/internal/netguard/netguardtest"
+	"motcua-agent/internal/testkit"
 	"motcua-agent/sync/wire"
 )
 
@@ -139,29 +140,11 @@ func TestOnlyAnUpstreamHubNamesItsSites(t *testing.T) {
 	})
 }
 
-// logBytes counts what the hub writes to its log and keeps it for inspection.
-type logBytes struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (l *logBytes) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.Write(p)
-}
-
-func (l *logBytes) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.buf.String()
-}
-
 // Refused pushes with a 60 KB device header do not grow the log by what they carry:
 // no header or body content is written, and the lines come at a bounded rate.
 func TestRefusalsCannotInflateTheLog(t *testing.T) {
 	t.Parallel()
-	var log logBytes
+	var log testkit.Buffer
 	th := startHub(t, func(o *Options) { o.Log = slog.New(slog.NewTextHandler(&log, nil)) })
 	th.enroll(t, "NA-VH", "pc1")
 	huge := strings.Repeat("A", 60<<10)

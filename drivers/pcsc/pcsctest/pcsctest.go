@@ -113,23 +113,26 @@ func waitListening(addr string, within time.Duration) error {
 	}
 }
 
-// LockReader holds an exclusive file lock for the virtual reader at addr until the
-// test ends, so tests in different packages never share the reader.
+// LockReader takes the machine's claim on the virtual reader at addr (vpcd.Claim)
+// until the test ends, waiting for whoever holds it, so that tests in different
+// packages and demo agents started by other tests never share the reader; then it
+// waits until the last holder's card has left the reader.
 func LockReader(t testing.TB, addr string) {
 	t.Helper()
-	_, port, _ := net.SplitHostPort(addr)
-	f, err := os.OpenFile(filepath.Join(os.TempDir(), "motcua-agent-vpcd-"+port+".lock"), os.O_CREATE|os.O_RDWR, 0o600)
+	release, err := vpcd.Claim(addr, true)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX); err != nil {
-		f.Close()
-		t.Fatal(err)
+	t.Cleanup(release)
+	reader := vpcd.ReaderName(addr)
+	if reader == "" {
+		return
 	}
-	t.Cleanup(func() {
-		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
-		f.Close()
-	})
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := WaitCard(ctx, reader, false); err != nil {
+		t.Fatalf("a card stays in the virtual reader after its holder let it go (a `motcua-agent sim card` running?): %v", err)
+	}
 }
 
 // Reader returns what PC/SC says about reader now.

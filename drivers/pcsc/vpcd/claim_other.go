@@ -1,0 +1,5 @@
+//go:build !unix
+
+package vpcd
+
+func lockFile(string, bool) (func(), error) { return func() {}, nil }

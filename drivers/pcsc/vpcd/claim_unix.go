@@ -1,0 +1,37 @@
+//go:build unix
+
+package vpcd
+
+import (
+	"fmt"
+	"os"
+	"syscall"
+)
+
+func lockFile(path string, wait bool) (func(), error) {
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("claim the virtual reader: %w", err)
+	}
+	how := syscall.LOCK_EX
+	if !wait {
+		how |= syscall.LOCK_NB
+	}
+	for {
+		err = syscall.Flock(int(f.Fd()), how)
+		if err != syscall.EINTR {
+			break
+		}
+	}
+	if err != nil {
+		f.Close()
+		if err == syscall.EWOULDBLOCK {
+			return nil, ErrClaimed
+		}
+		return nil, fmt.Errorf("claim the virtual reader: %w", err)
+	}
+	return func() {
+		syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+		f.Close()
+	}, nil
+}

@@ -344,7 +344,4 @@ func (h *Hub) lookupPush(ctx context.Context, device, nonce string) (rec deviceR
 	return rec, used, nil
 }
 
-func (h *Hub) today() time.Time {
-	t := h.now().In(h.loc)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-}
+func (h *Hub) today() time.Time { return wire.DayOf(h.now(), h.loc) }

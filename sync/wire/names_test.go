@@ -4,6 +4,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 )
 
 // The rules ValidName and ParseDay check by hand, written as the regular expressions
@@ -29,4 +30,23 @@ func FuzzNamesAndDaysMatchTheirPatterns(f *testing.F) {
 			t.Fatalf("isDayForm(%q) = %v, the pattern says %v", s, got, want)
 		}
 	})
+}
+
+// TestDayOf: the day is the province's calendar day, not UTC's.
+func TestDayOf(t *testing.T) {
+	ict := time.FixedZone("ICT", 7*3600)
+	for _, c := range []struct {
+		at   time.Time
+		want string
+	}{
+		{time.Date(2026, 12, 6, 16, 59, 59, 0, time.UTC), "2026-12-06"},
+		{time.Date(2026, 12, 6, 17, 0, 0, 0, time.UTC), "2026-12-07"},
+		{time.Date(2026, 12, 31, 23, 0, 0, 0, time.UTC), "2027-01-01"},
+	} {
+		got := DayOf(c.at, ict)
+		want, err := ParseDay(c.want)
+		if err != nil || !got.Equal(want) || got.Location() != time.UTC {
+			t.Errorf("DayOf(%s): %s, want %s", c.at, got, c.want)
+		}
+	}
 }

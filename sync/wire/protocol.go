@@ -285,6 +285,12 @@ func isDayForm(s string) bool {
 	return true
 }
 
+// DayOf is the calendar day of t in loc, in the form ParseDay gives (midnight UTC).
+func DayOf(t time.Time, loc *time.Location) time.Time {
+	t = t.In(loc)
+	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
+}
+
 // ParseDay parses a YYYY-MM-DD day and rejects anything else.
 func ParseDay(s string) (time.Time, error) {
 	if !isDayForm(s) {

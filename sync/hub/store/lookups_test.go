@@ -101,7 +101,9 @@ func TestLookupAfterCloseIsRefused(t *testing.T) {
 	if err := s.Migrate(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	s.Close()
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
 	for i := range 2 * maxLookups {
 		done := make(chan error, 1)
 		go func() {
@@ -116,5 +118,9 @@ func TestLookupAfterCloseIsRefused(t *testing.T) {
 		case <-time.After(10 * time.Second):
 			t.Fatalf("look-up %d after close still waits", i)
 		}
+	}
+	// A second close (a deferred one after an explicit one) neither panics nor fails.
+	if err := s.Close(); err != nil {
+		t.Fatalf("second close: %v", err)
 	}
 }

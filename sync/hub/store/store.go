@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/url"
 	"os"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
@@ -106,6 +107,8 @@ type Store struct {
 	load      queueWatch
 	after     AfterStore
 	writer    *writer
+	closing   sync.Once
+	closed    error
 }
 
 type writerMetrics struct{ commits, retries *metrics.Counter }
@@ -154,17 +157,21 @@ func (s *Store) Start(ctx context.Context, cfg Config) error {
 	return nil
 }
 
-// Close stops the writer, if started, and closes the database.
+// Close stops the writer, if started, and closes the database. Closing again returns
+// the first close's error.
 func (s *Store) Close() error {
-	if s.writer != nil {
-		s.writer.stop()
-	}
-	s.lookups.stop()
-	var lookups error
-	if s.adb != s.rdb {
-		lookups = s.adb.Close()
-	}
-	return errors.Join(s.rdb.Close(), lookups, s.db.Close())
+	s.closing.Do(func() {
+		if s.writer != nil {
+			s.writer.stop()
+		}
+		s.lookups.stop()
+		var lookups error
+		if s.adb != s.rdb {
+			lookups = s.adb.Close()
+		}
+		s.closed = errors.Join(s.rdb.Close(), lookups, s.db.Close())
+	})
+	return s.closed
 }
 
 // Writes is the writer's pool: enrolments, configurations, rollouts (one connection

@@ -16,6 +16,7 @@ import (
 	"motcua-agent/sync/hub/store"
 	"motcua-agent/sync/hub/totals"
 	"motcua-agent/sync/upload"
+	"motcua-agent/sync/wire"
 )
 
 // The shapes the face shows, from the rooms below.
@@ -74,10 +75,7 @@ func New(h Hub, o Options) *Face {
 	return &Face{Hub: h, now: o.Now, loc: o.Location, log: o.Log, fleet: o.ShowFleet, stale: o.StaleAfter}
 }
 
-func (h *Face) today() time.Time {
-	t := h.now().In(h.loc)
-	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-}
+func (h *Face) today() time.Time { return wire.DayOf(h.now(), h.loc) }
 
 // WriteJSON answers v as JSON with status.
 func WriteJSON(log *slog.Logger, w http.ResponseWriter, status int, v any) {

@@ -118,6 +118,13 @@ func BenchmarkFleetLoad(b *testing.B) {
 				// day (new rows, new row counts), as when the PCs start at the office.
 				fleet.day = nextDay(fleet.day)
 				step("morning-rate=1000", 1000)
+				// The hubs restarted in the day (an upgrade) on the warm database: new
+				// processes, new connections, the same day's rows.
+				for _, p := range procs {
+					p.child.Kill9(b)
+					p.child = testkit.StartChild(b, append(p.env, "MOTCUA_HUB_CHILD_ADDR="+p.addr), "serving")
+				}
+				step("restarted-rate=1000", 1000)
 			}
 		})
 	}

@@ -125,6 +125,7 @@ func BenchmarkFleetLoad(b *testing.B) {
 					p.child = testkit.StartChild(b, append(p.env, "MOTCUA_HUB_CHILD_ADDR="+p.addr), "serving")
 				}
 				step("restarted-rate=1000", 1000)
+				step("restarted-later-rate=1000", 1000) // the same hubs' next seconds
 			}
 		})
 	}

@@ -154,7 +154,41 @@ func (s *Store) Start(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s.writer = startWriter(s)
+	s.warmUp(ctx)
 	return nil
+}
+
+// warmUp opens, before the first push, the PostgreSQL connections the pushes use at
+// once: otherwise a hub just started opens them under its first pushes.
+func (s *Store) warmUp(ctx context.Context) {
+	if !s.db.d.postgres {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	// Every connection is held until all are open, or the pool would hand one back.
+	var opened sync.WaitGroup
+	var mu sync.Mutex
+	var conns []*sql.Conn
+	for _, p := range []struct {
+		db *sqlDB
+		n  int
+	}{{s.db, postgresWriters}, {s.adb, lookupLoops}} {
+		for range p.n {
+			opened.Go(func() {
+				if c, err := p.db.Conn(ctx); err == nil {
+					c.PingContext(ctx)
+					mu.Lock()
+					conns = append(conns, c)
+					mu.Unlock()
+				}
+			})
+		}
+	}
+	opened.Wait()
+	for _, c := range conns {
+		c.Close()
+	}
 }
 
 // Close stops the writer, if started, and closes the database. Closing again returns

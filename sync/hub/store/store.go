@@ -159,7 +159,9 @@ func (s *Store) Start(ctx context.Context, cfg Config) error {
 }
 
 // warmUp opens, before the first push, the PostgreSQL connections the pushes use at
-// once: otherwise a hub just started opens them under its first pushes.
+// once, and has each plan a read of the pushes' tables: otherwise a hub just started
+// opens them, and each server process loads those tables' catalogue entries, under its
+// first pushes.
 func (s *Store) warmUp(ctx context.Context) {
 	if !s.db.d.postgres {
 		return
@@ -177,7 +179,7 @@ func (s *Store) warmUp(ctx context.Context) {
 		for range p.n {
 			opened.Go(func() {
 				if c, err := p.db.Conn(ctx); err == nil {
-					c.PingContext(ctx)
+					c.ExecContext(ctx, warmQuery)
 					mu.Lock()
 					conns = append(conns, c)
 					mu.Unlock()
@@ -190,6 +192,14 @@ func (s *Store) warmUp(ctx context.Context) {
 		c.Close()
 	}
 }
+
+// warmQuery plans a read of every table a push touches, so that a new server
+// connection has their catalogue entries and indexes loaded before the first push.
+const warmQuery = `SELECT 1 FROM counters WHERE false UNION ALL SELECT 1 FROM nonces WHERE false
+	UNION ALL SELECT 1 FROM devices WHERE false UNION ALL SELECT 1 FROM row_counts WHERE false
+	UNION ALL SELECT 1 FROM counter_totals WHERE false UNION ALL SELECT 1 FROM place_totals WHERE false
+	UNION ALL SELECT 1 FROM fleet WHERE false UNION ALL SELECT 1 FROM upstream_dirty WHERE false
+	UNION ALL SELECT 1 FROM rollouts WHERE false`
 
 // Close stops the writer, if started, and closes the database. Closing again returns
 // the first close's error.

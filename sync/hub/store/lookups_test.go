@@ -23,15 +23,8 @@ func TestLookupsShareQueriesAndAnswerEach(t *testing.T) {
 		"postgres": func(t *testing.T) string { return pgtest.New(t) },
 	} {
 		t.Run(name, func(t *testing.T) {
-			s, err := Open(open(t))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer s.Close()
+			s := openMigrated(t, open(t))
 			ctx := context.Background()
-			if err := s.Migrate(ctx); err != nil {
-				t.Fatal(err)
-			}
 			const devices = 50
 			for i := range devices {
 				revoked := any(nil)
@@ -95,13 +88,7 @@ func TestLookupsShareQueriesAndAnswerEach(t *testing.T) {
 // Once the store is closed, a look-up is refused at once, never left waiting for loops
 // that have ended (its queue may still take it).
 func TestLookupAfterCloseIsRefused(t *testing.T) {
-	s, err := Open(filepath.Join(t.TempDir(), "hub.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := s.Migrate(context.Background()); err != nil {
-		t.Fatal(err)
-	}
+	s := openMigrated(t, filepath.Join(t.TempDir(), "hub.db"))
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -130,15 +117,8 @@ func TestLookupAfterCloseIsRefused(t *testing.T) {
 // the writer's and the look-ups' (a hub just started opened them under its first
 // pushes, which then waited for them: its first half second's p99 was 0.3 s).
 func TestStartOpensThePushesConnections(t *testing.T) {
-	s, err := Open(pgtest.New(t))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openMigrated(t, pgtest.New(t))
 	ctx := context.Background()
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
 	// Migrations used the writer's pool: start from no open connection.
 	s.db.SetMaxIdleConns(0)
 	s.db.SetMaxIdleConns(postgresWriters + 1)
@@ -151,4 +131,19 @@ func TestStartOpensThePushesConnections(t *testing.T) {
 	if w, a := s.db.Stats().Idle, s.adb.Stats().Idle; w < postgresWriters || a != lookupLoops {
 		t.Fatalf("after Start: %d idle writer connections (want %d), %d idle look-up connections (want %d)", w, postgresWriters, a, lookupLoops)
 	}
+}
+
+// openMigrated opens a store on db with its schema up to date, closed when the test
+// ends (closing again is allowed).
+func openMigrated(t *testing.T, db string) *Store {
+	t.Helper()
+	s, err := Open(db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	return s
 }

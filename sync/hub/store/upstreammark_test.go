@@ -17,15 +17,8 @@ import (
 // one, so that it reads the day only after their rows are committed.
 func TestUpstreamMarkSharedByIngests(t *testing.T) {
 	t.Run("postgres", func(t *testing.T) {
-		h, err := Open(pgtest.New(t))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer h.Close()
+		h := openMigrated(t, pgtest.New(t))
 		ctx := context.Background()
-		if err := h.Migrate(ctx); err != nil {
-			t.Fatal(err)
-		}
 		const day = "2026-11-23"
 		group := []*ingestJob{{device: "pc1", push: &wire.PushRequest{Snapshots: []wire.Snapshot{{Day: day}}}}}
 		mark := func(tx *sqlTx) {
@@ -62,7 +55,7 @@ func TestUpstreamMarkSharedByIngests(t *testing.T) {
 		}
 		// The uploader's DELETE waits for a: within its lock timeout it cannot take the mark.
 		up := begin()
-		_, err = up.ExecContext(ctx, `DELETE FROM upstream_dirty WHERE day = ?`, day)
+		_, err := up.ExecContext(ctx, `DELETE FROM upstream_dirty WHERE day = ?`, day)
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code != "55P03" {
 			t.Fatalf("the uploader's DELETE while an ingest holds the mark: %v, want a lock timeout (55P03)", err)

@@ -4,6 +4,8 @@ package vpcd
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 )
@@ -49,5 +51,22 @@ func TestClaimIsOneHolderAtATime(t *testing.T) {
 	}
 	if _, err := Claim("no-port", false); err == nil {
 		t.Fatal("an address without a port was claimed")
+	}
+}
+
+// A link planted at the claim's path (the temp dir is every account's) is not followed:
+// the claim fails with an error and the link's target is not created.
+func TestClaimRefusesALink(t *testing.T) {
+	dir := t.TempDir()
+	t.Setenv("TMPDIR", dir)
+	target := filepath.Join(dir, "target")
+	if err := os.Symlink(target, filepath.Join(dir, "motcua-agent-vpcd-35963.lock")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Claim("127.0.0.1:35963", false); err == nil || errors.Is(err, ErrClaimed) {
+		t.Fatalf("claim through a link: %v, want an error", err)
+	}
+	if _, err := os.Lstat(target); err == nil {
+		t.Fatal("the link's target was created")
 	}
 }

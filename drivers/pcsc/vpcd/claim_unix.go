@@ -8,8 +8,10 @@ import (
 	"syscall"
 )
 
+// lockFile takes an flock on path, created if missing. The temp dir is shared by every
+// account: a link planted at the path is refused rather than followed.
 func lockFile(path string, wait bool) (func(), error) {
-	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY, 0o644)
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDONLY|syscall.O_NOFOLLOW, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("claim the virtual reader: %w", err)
 	}

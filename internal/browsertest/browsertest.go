@@ -114,10 +114,9 @@ func Do(t testing.TB, ctx context.Context, what string, actions ...chromedp.Acti
 }
 
 // Text returns the text a person sees (innerText) of the first element that matches
-// sel, once it is there.
-// The element is looked up and read in the page, in one turn: on a page that redraws
-// itself (the identity panel as a new read comes), a node found in one step and read in
-// the next may be gone ("No node with given id found").
+// sel, once it is there. The element is looked up and read in the page in one turn: on
+// a page that redraws itself (the identity panel as a new read comes), a node found in
+// one step and read in the next may be gone ("No node with given id found").
 func Text(t testing.TB, ctx context.Context, sel string) string {
 	t.Helper()
 	s, err := Run(ctx, chromedp.Poll[[]string](fmt.Sprintf(`(() => { const e = document.querySelector(%q); return e ? [e.innerText] : null })()`, sel)))

@@ -1,6 +1,7 @@
 package hub
 
 import (
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -146,8 +147,10 @@ var DefaultConnLimits = netguard.Limits{PerAddress: 256, Total: 8192}
 
 // Server is the hub's HTTP server with timeouts that bound what an idle or slow client
 // holds: headers within 10 s, idle keep-alive connections closed after a minute. Push
-// bodies get their own deadline from their size. Serve it on Listen's listener.
+// bodies get their own deadline from their size. Serve it on Listen's listener. The
+// database connections the pushes use are opened first (store.WarmUp).
 func (h *Hub) Server() *http.Server {
+	h.store.WarmUp(context.Background())
 	return &http.Server{
 		Handler:           h.Handler(),
 		ReadHeaderTimeout: 10 * time.Second,

@@ -113,10 +113,10 @@ func TestLookupAfterCloseIsRefused(t *testing.T) {
 	}
 }
 
-// A hub started on PostgreSQL has its pushes' connections open before the first push:
+// A hub about to serve on PostgreSQL has its pushes' connections open before the first push:
 // the writer's and the look-ups' (a hub just started opened them under its first
 // pushes, which then waited for them: its first half second's p99 was 0.3 s).
-func TestStartOpensThePushesConnections(t *testing.T) {
+func TestWarmUpOpensThePushesConnections(t *testing.T) {
 	s := openMigrated(t, pgtest.New(t))
 	ctx := context.Background()
 	// Migrations used the writer's pool: start from no open connection.
@@ -128,8 +128,9 @@ func TestStartOpensThePushesConnections(t *testing.T) {
 	if err := s.Start(ctx, Config{Now: time.Now, Log: slog.New(slog.DiscardHandler)}); err != nil {
 		t.Fatal(err)
 	}
+	s.WarmUp(ctx)
 	if w, a := s.db.Stats().Idle, s.adb.Stats().Idle; w < postgresWriters || a != lookupLoops {
-		t.Fatalf("after Start: %d idle writer connections (want %d), %d idle look-up connections (want %d)", w, postgresWriters, a, lookupLoops)
+		t.Fatalf("after WarmUp: %d idle writer connections (want %d), %d idle look-up connections (want %d)", w, postgresWriters, a, lookupLoops)
 	}
 }
 

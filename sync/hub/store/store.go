@@ -154,15 +154,15 @@ func (s *Store) Start(ctx context.Context, cfg Config) error {
 		return err
 	}
 	s.writer = startWriter(s)
-	s.warmUp(ctx)
 	return nil
 }
 
-// warmUp opens, before the first push, the PostgreSQL connections the pushes use at
+// WarmUp opens, before the first push, the PostgreSQL connections the pushes use at
 // once, and has each plan a read of the pushes' tables: otherwise a hub just started
 // opens them, and each server process loads those tables' catalogue entries, under its
-// first pushes.
-func (s *Store) warmUp(ctx context.Context) {
+// first pushes. Only a hub about to serve needs it (a command like enroll does not).
+// Failures are left to the pushes that would meet them; it gives up after 10 s.
+func (s *Store) WarmUp(ctx context.Context) {
 	if !s.db.d.postgres {
 		return
 	}
